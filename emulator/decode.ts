@@ -1,0 +1,125 @@
+// Table-driven A64 decoder, in the spirit of QEMU's decodetree: every instruction form is one row
+// (name, bit pattern with named fields, handler). The first matching row wins, so more specific
+// rows come first. Decoding happens once per instruction word in a physical page; the CPU caches
+// the decoded op there, so this path is not hot.
+
+import type { Cpu } from "./cpu.ts";
+
+/** A decoded instruction: the row's fields plus anything `prepare` derived from them. */
+export interface Op {
+  readonly name: string;
+  readonly word: number;
+  exec(cpu: Cpu, op: Op): void;
+}
+
+export interface Encoding<F = Record<string, number>> {
+  /** Instruction form, e.g. `ADD_imm` (Arm ARM mnemonic, suffixed by form). */
+  name: string;
+  /**
+   * 32 bits, most significant first, as space-separated tokens: literal bits `0`/`1`, don't-care
+   * `x` or `.`, or a field `name:width`. Example: `sf:1 0 0 100010 sh:1 imm12:12 rn:5 rd:5`.
+   */
+  pattern: string;
+  /** Derive/validate fields. Returning false means the encoding is unallocated (UNDEFINED). */
+  prepare?: (f: F & Record<string, number>, word: number) => boolean | void;
+  exec: (cpu: Cpu, op: F & Op) => void;
+}
+
+interface CompiledField {
+  name: string;
+  shift: number;
+  width: number;
+}
+
+export interface CompiledEncoding {
+  readonly enc: Encoding<never>;
+  readonly mask: number;
+  readonly value: number;
+  readonly fields: readonly CompiledField[];
+}
+
+/** Typed helper so each row's handler sees its own field names. */
+export function encoding<F>(e: Encoding<F>): Encoding<never> {
+  return e as unknown as Encoding<never>;
+}
+
+export function compilePattern(enc: Encoding<never>): CompiledEncoding {
+  let mask = 0;
+  let value = 0;
+  let pos = 32;
+  const fields: CompiledField[] = [];
+  for (const tok of enc.pattern.trim().split(/\s+/)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*):(\d+)$/.exec(tok);
+    if (m) {
+      const width = Number(m[2]);
+      pos -= width;
+      fields.push({ name: m[1]!, shift: pos, width });
+      continue;
+    }
+    for (const ch of tok) {
+      pos -= 1;
+      if (ch === "0" || ch === "1") {
+        mask |= 1 << pos;
+        if (ch === "1") value |= 1 << pos;
+      } else if (ch !== "x" && ch !== ".") {
+        throw new Error(`${enc.name}: bad pattern token '${tok}'`);
+      }
+    }
+  }
+  if (pos !== 0) throw new Error(`${enc.name}: pattern is ${32 - pos} bits, not 32`);
+  return { enc, mask: mask >>> 0, value: value >>> 0, fields };
+}
+
+export function extractFields(c: CompiledEncoding, word: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of c.fields) out[f.name] = f.width === 32 ? word >>> 0 : (word >>> f.shift) & ((1 << f.width) - 1);
+  return out;
+}
+
+export class Decoder {
+  private readonly rows: CompiledEncoding[];
+  /** Rows bucketed by bits [28:25] (the A64 top-level op1 field) to shorten the scan. */
+  private readonly buckets: CompiledEncoding[][] = [];
+
+  constructor(
+    table: readonly Encoding<never>[],
+    private readonly undefinedOp: (word: number) => Op,
+  ) {
+    this.rows = table.map(compilePattern);
+    const seen = new Set<string>();
+    for (const r of this.rows) {
+      if (seen.has(r.enc.name)) throw new Error(`duplicate encoding name ${r.enc.name}`);
+      seen.add(r.enc.name);
+    }
+    const top = 0xf << 25;
+    for (let b = 0; b < 16; b++) {
+      this.buckets.push(this.rows.filter((r) => (((b << 25) ^ r.value) & r.mask & top) === 0));
+    }
+  }
+
+  get table(): readonly CompiledEncoding[] {
+    return this.rows;
+  }
+
+  /** The first row whose pattern matches and whose `prepare` accepts, with its fields. */
+  match(word: number): { row: CompiledEncoding; fields: Record<string, number> } | null {
+    const w = word >>> 0;
+    for (const r of this.buckets[(w >>> 25) & 0xf]!) {
+      if (((w & r.mask) >>> 0) !== r.value) continue;
+      const fields = extractFields(r, w);
+      if (r.enc.prepare && r.enc.prepare(fields as never, w) === false) continue;
+      return { row: r, fields };
+    }
+    return null;
+  }
+
+  decode(word: number): Op {
+    const m = this.match(word);
+    if (!m) return this.undefinedOp(word >>> 0);
+    const op = m.fields as Record<string, unknown>;
+    op.name = m.row.enc.name;
+    op.word = word >>> 0;
+    op.exec = m.row.enc.exec;
+    return op as unknown as Op;
+  }
+}

@@ -1,0 +1,192 @@
+// Physical memory: sparse 4 KiB pages plus MMIO ranges. Shared by every vCPU of a machine.
+// Physical addresses are numbers internally (exact below 2^53, far above any PA size we model).
+
+import type { PA } from "./types.ts";
+import { hex } from "./types.ts";
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const PAGE_MASK = PAGE_SIZE - 1;
+
+/** One 4 KiB page of RAM. `ops` caches decoded instructions and is dropped on any write. */
+export class Page {
+  readonly u8 = new Uint8Array(PAGE_SIZE);
+  readonly dv = new DataView(this.u8.buffer);
+  ops: unknown[] | null = null;
+  constructor(readonly pfn: number) {}
+}
+
+export interface MmioHandler {
+  /** Read `size` bytes at `offset` from the region base; returns the zero-extended value. */
+  read(offset: number, size: number): bigint;
+  write(offset: number, size: number, value: bigint): void;
+}
+
+interface MmioRegion {
+  base: number;
+  size: number;
+  name: string;
+  handler: MmioHandler;
+}
+
+export interface PhysMemoryOptions {
+  /** Create zeroed pages on first touch (a flat machine, as `nvlab exec` uses). */
+  autoAllocate?: boolean;
+}
+
+export class PhysMemory {
+  private readonly pages = new Map<number, Page>();
+  private readonly mmio: MmioRegion[] = [];
+  readonly autoAllocate: boolean;
+  /** Called whenever a page disappears, so CPUs can drop fast-path references to it. */
+  private readonly unmapListeners: Array<(pfn: number) => void> = [];
+
+  constructor(opts: PhysMemoryOptions = {}) {
+    this.autoAllocate = opts.autoAllocate ?? false;
+  }
+
+  /** The RAM page holding `pa`, or null when `pa` is MMIO or not backed. */
+  page(paNum: number): Page | null {
+    const pfn = Math.floor(paNum / PAGE_SIZE);
+    let p = this.pages.get(pfn);
+    if (p) return p;
+    if (!this.autoAllocate || this.mmioAt(paNum)) return null;
+    p = new Page(pfn);
+    this.pages.set(pfn, p);
+    return p;
+  }
+
+  /** Back [base, base+size) with zeroed RAM pages. */
+  addRam(base: PA | number, size: number): void {
+    const b = Number(base);
+    if (b % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) throw new RangeError(`RAM ${hex(b)}+${hex(size)} not page aligned`);
+    for (let off = 0; off < size; off += PAGE_SIZE) {
+      const pfn = (b + off) / PAGE_SIZE;
+      if (!this.pages.has(pfn)) this.pages.set(pfn, new Page(pfn));
+    }
+  }
+
+  /** Remove one page of RAM (its contents are gone). */
+  removePage(paNum: number): void {
+    const pfn = Math.floor(paNum / PAGE_SIZE);
+    if (this.pages.delete(pfn)) for (const l of this.unmapListeners) l(pfn);
+  }
+
+  onPageRemoved(listener: (pfn: number) => void): void {
+    this.unmapListeners.push(listener);
+  }
+
+  isRam(paNum: number): boolean {
+    return this.pages.has(Math.floor(paNum / PAGE_SIZE));
+  }
+
+  addMmio(base: PA | number, size: number, name: string, handler: MmioHandler): void {
+    const b = Number(base);
+    for (const r of this.mmio) {
+      if (b < r.base + r.size && r.base < b + size) throw new RangeError(`MMIO ${name} overlaps ${r.name}`);
+    }
+    this.mmio.push({ base: b, size, name, handler });
+  }
+
+  mmioAt(paNum: number): MmioRegion | undefined {
+    for (const r of this.mmio) if (paNum >= r.base && paNum < r.base + r.size) return r;
+    return undefined;
+  }
+
+  // ---- byte-level accessors for the host and the slow paths (little-endian) ----
+
+  /** Read `size` (1,2,4,8) bytes at `pa`; throws HostMemoryError when not backed. Size-aligned MMIO only. */
+  read(paIn: PA | number, size: number): bigint {
+    const p = Number(paIn);
+    const off = p & PAGE_MASK;
+    if (off + size <= PAGE_SIZE) {
+      const page = this.page(p);
+      if (page) return readPage(page, off, size);
+      const r = this.mmioAt(p);
+      if (r) return BigInt.asUintN(size * 8, r.handler.read(p - r.base, size));
+      throw new HostMemoryError(p);
+    }
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | this.read(p + i, 1);
+    return v;
+  }
+
+  write(paIn: PA | number, size: number, value: bigint): void {
+    const p = Number(paIn);
+    const off = p & PAGE_MASK;
+    if (off + size <= PAGE_SIZE) {
+      const page = this.page(p);
+      if (page) return writePage(page, off, size, value);
+      const r = this.mmioAt(p);
+      if (r) return r.handler.write(p - r.base, size, BigInt.asUintN(size * 8, value));
+      throw new HostMemoryError(p);
+    }
+    for (let i = 0; i < size; i++) this.write(p + i, 1, (value >> BigInt(8 * i)) & 0xffn);
+  }
+
+  readBytes(paIn: PA | number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    const p = Number(paIn);
+    for (let i = 0; i < len; i++) out[i] = Number(this.read(p + i, 1));
+    return out;
+  }
+
+  writeBytes(paIn: PA | number, data: Uint8Array): void {
+    const p = Number(paIn);
+    let i = 0;
+    while (i < data.length) {
+      const page = this.page(p + i);
+      if (!page) throw new HostMemoryError(p + i);
+      const off = (p + i) & PAGE_MASK;
+      const n = Math.min(PAGE_SIZE - off, data.length - i);
+      page.u8.set(data.subarray(i, i + n), off);
+      page.ops = null;
+      i += n;
+    }
+  }
+
+  /** Number of RAM pages currently backed. */
+  get pageCount(): number {
+    return this.pages.size;
+  }
+}
+
+export function readPage(page: Page, off: number, size: number): bigint {
+  const dv = page.dv;
+  switch (size) {
+    case 1:
+      return BigInt(page.u8[off]!);
+    case 2:
+      return BigInt(dv.getUint16(off, true));
+    case 4:
+      return BigInt(dv.getUint32(off, true));
+    default:
+      return dv.getBigUint64(off, true);
+  }
+}
+
+export function writePage(page: Page, off: number, size: number, value: bigint): void {
+  const dv = page.dv;
+  page.ops = null;
+  switch (size) {
+    case 1:
+      page.u8[off] = Number(value & 0xffn);
+      return;
+    case 2:
+      dv.setUint16(off, Number(value & 0xffffn), true);
+      return;
+    case 4:
+      dv.setUint32(off, Number(value & 0xffffffffn), true);
+      return;
+    default:
+      dv.setBigUint64(off, BigInt.asUintN(64, value), true);
+  }
+}
+
+/** A host-side access to a physical address that has no RAM or device behind it. */
+export class HostMemoryError extends Error {
+  constructor(readonly pa: number) {
+    super(`no memory at PA ${hex(pa)}`);
+    this.name = "HostMemoryError";
+  }
+}

@@ -1,0 +1,4 @@
+// PLACEHOLDER — replaced by the MMU implementation (architectural VMID/ASID-tagged TLB).
+export class Tlb {
+  flushAll(): void {}
+}

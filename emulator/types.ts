@@ -1,0 +1,45 @@
+// Address spaces are distinct types so that one cannot be passed where another is expected.
+// All are 64-bit architectural values carried as bigint at API boundaries.
+
+declare const brand: unique symbol;
+type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** Virtual address (stage-1 input). */
+export type VA = Brand<bigint, "VA">;
+/** Intermediate physical address (stage-1 output, stage-2 input). */
+export type IPA = Brand<bigint, "IPA">;
+/** Physical address (stage-2 output; host memory). */
+export type PA = Brand<bigint, "PA">;
+
+export const va = (v: bigint | number): VA => BigInt.asUintN(64, BigInt(v)) as VA;
+export const ipa = (v: bigint | number): IPA => BigInt.asUintN(64, BigInt(v)) as IPA;
+export const pa = (v: bigint | number): PA => BigInt.asUintN(64, BigInt(v)) as PA;
+
+export const MASK64 = (1n << 64n) - 1n;
+
+/** `0x`-prefixed lowercase hex, zero-padded to `width` digits. */
+export function hex(v: bigint | number, width = 0): string {
+  const b = BigInt.asUintN(64, BigInt(v));
+  return "0x" + b.toString(16).padStart(width, "0");
+}
+
+/** Bits [hi:lo] of a 64-bit value. */
+export function bits(v: bigint, hi: number, lo: number): bigint {
+  return (v >> BigInt(lo)) & ((1n << BigInt(hi - lo + 1)) - 1n);
+}
+
+/** Bit n of a 64-bit value as 0/1. */
+export function bit(v: bigint, n: number): number {
+  return Number((v >> BigInt(n)) & 1n);
+}
+
+/** Split a 64-bit value into unsigned 32-bit halves. */
+export function split64(v: bigint): [lo: number, hi: number] {
+  const u = BigInt.asUintN(64, v);
+  return [Number(u & 0xffffffffn), Number(u >> 32n)];
+}
+
+/** Join unsigned 32-bit halves into a 64-bit value. */
+export function join64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
