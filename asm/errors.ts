@@ -1,0 +1,42 @@
+// Assembly errors carry the exact source position so the CLI can print them like a compiler does.
+
+/** A position in a source file: 1-based line and column, plus the line's text for the caret display. */
+export interface SourceLoc {
+  file: string;
+  line: number;
+  col: number;
+  sourceLine: string;
+}
+
+export class AsmError extends Error {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly sourceLine: string;
+  /** The message without the location prefix. */
+  readonly reason: string;
+
+  constructor(loc: SourceLoc, reason: string) {
+    super(`${loc.file}:${loc.line}:${loc.col}: ${reason}`);
+    this.name = "AsmError";
+    this.file = loc.file;
+    this.line = loc.line;
+    this.col = loc.col;
+    this.sourceLine = loc.sourceLine;
+    this.reason = reason;
+  }
+
+  /** `file:line:col: error: reason`, the source line, and a caret under the offending column. */
+  format(): string {
+    // Keep tabs in the caret line so the caret lines up however the terminal expands them.
+    const pad = this.sourceLine
+      .slice(0, Math.max(0, this.col - 1))
+      .replace(/[^\t]/g, " ");
+    return `${this.file}:${this.line}:${this.col}: error: ${this.reason}\n    ${this.sourceLine}\n    ${pad}^`;
+  }
+}
+
+/** The location `delta` columns to the right of `loc` on the same line. */
+export function shift(loc: SourceLoc, delta: number): SourceLoc {
+  return { ...loc, col: loc.col + delta };
+}

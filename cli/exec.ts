@@ -1,0 +1,139 @@
+// `nvlab exec`: assemble a bare program, run it at EL1 with the MMU off on flat memory, report the
+// final state. The simplest way to try instructions and to check the CPU model against hardware
+// or QEMU.
+
+import { assembleFile } from "../asm/assembler.ts";
+import { loadImage, type Image } from "../asm/image.ts";
+import { disassemble, loadDisassembler, symbolize } from "../asm/disassembler.ts";
+import { Cpu, type Stop } from "../emulator/cpu.ts";
+import { EC_NAMES, ecOf, issOf } from "../emulator/exception.ts";
+import { PhysMemory } from "../emulator/memory.ts";
+import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
+import { hex } from "../emulator/types.ts";
+import { regsJson, regsText, type RegsJson } from "./format.ts";
+
+export const EXEC_DEFAULT_BASE = 0x4010_0000n;
+
+export interface ExecOptions {
+  file: string;
+  base?: bigint;
+  maxSteps: number;
+  /** Called with one line per executed instruction. */
+  trace?: (line: string) => void;
+  /** Console bytes as they are written. */
+  console?: (byte: number) => void;
+}
+
+export interface ExecResult {
+  stop: StopJson;
+  regs: RegsJson;
+  steps: number;
+  console: string;
+  cpu: Cpu;
+  image: Image;
+}
+
+export interface StopJson {
+  kind: Stop["kind"];
+  /** One-line explanation for humans. */
+  message: string;
+  [field: string]: string | number;
+}
+
+/** Exit status of `nvlab exec` for each stop kind. */
+export function execExitCode(stop: StopJson): number {
+  if (stop.kind === "brk" && stop.imm === 0) return 0;
+  if (stop.kind === "budget") return 2;
+  return 3;
+}
+
+export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
+  const image = await assembleFile(opts.file, { base: opts.base ?? EXEC_DEFAULT_BASE });
+  const mem = new PhysMemory({ autoAllocate: true });
+  const uart = new Pl011(opts.console);
+  mem.addMmio(PL011_BASE, PL011_SIZE, "pl011", uart);
+  loadImage(mem, image);
+  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true });
+  cpu.resetTo(image.entry);
+  const stop = opts.trace ? await runTraced(cpu, image, opts.maxSteps, opts.trace) : cpu.run(opts.maxSteps);
+  return { stop: describeStop(stop, cpu), regs: regsJson(cpu), steps: cpu.steps, console: uart.text(), cpu, image };
+}
+
+function describeStop(stop: Stop, cpu: Cpu): StopJson {
+  switch (stop.kind) {
+    case "brk":
+      return { kind: "brk", imm: stop.imm, pc: hex(stop.pc), message: `brk #${stop.imm} at ${hex(stop.pc)}` };
+    case "budget":
+      return { kind: "budget", message: `step budget exhausted after ${cpu.steps} instructions (raise --max-steps?)` };
+    case "breakpoint":
+      return { kind: "breakpoint", pc: hex(stop.pc), message: `breakpoint at ${hex(stop.pc)}` };
+    case "wfi":
+      return { kind: "wfi", pc: hex(stop.pc), message: `wfi at ${hex(stop.pc)} with nothing to wake the CPU` };
+    case "exit": {
+      const e = stop.exit;
+      const ec = EC_NAMES[e.ec] ?? "?";
+      return {
+        kind: "exit",
+        ec: hex(e.ec, 2),
+        ecName: ec,
+        esr: hex(e.esr),
+        far: hex(e.far),
+        hpfar: hex(e.hpfar),
+        elr: hex(e.elr),
+        message: `exception to EL2: EC ${hex(e.ec, 2)} (${ec}) ISS ${hex(issOf(e.esr))} at ${hex(e.elr)}`,
+      };
+    }
+    case "el1-exception": {
+      const ec = ecOf(stop.esr);
+      const name = EC_NAMES[ec] ?? "?";
+      return {
+        kind: "el1-exception",
+        ec: hex(ec, 2),
+        ecName: name,
+        esr: hex(stop.esr),
+        far: hex(stop.far),
+        elr: hex(stop.elr),
+        message: `unhandled exception at EL1 (VBAR_EL1 not set): EC ${hex(ec, 2)} (${name}) ISS ${hex(issOf(stop.esr))} at ${hex(stop.elr)}, FAR ${hex(stop.far)}`,
+      };
+    }
+  }
+}
+
+/** Run one instruction at a time, printing each with the registers it changed. */
+async function runTraced(cpu: Cpu, image: Image, maxSteps: number, out: (line: string) => void): Promise<Stop> {
+  await loadDisassembler();
+  const before = new Uint32Array(cpu.x.length);
+  for (let i = 0; i < maxSteps; i++) {
+    const pc = cpu.getPC();
+    const word = peekWord(cpu, pc);
+    const nzcv = cpu.nzcv();
+    before.set(cpu.x);
+    const stop = cpu.run(1);
+    const changes: string[] = [];
+    for (let r = 0; r <= 32; r++) {
+      if (before[2 * r] !== cpu.x[2 * r] || before[2 * r + 1] !== cpu.x[2 * r + 1]) {
+        if (r === 31) continue;
+        changes.push(`${r === 32 ? "sp" : `x${r}`}=${hex(cpu.getX(r))}`);
+      }
+    }
+    if (cpu.nzcv() !== nzcv) changes.push(`nzcv=${hex(cpu.nzcv() << 28)}`);
+    const sym = symbolize(pc, image.symbols);
+    const text = word === null ? "<unreadable>" : disassemble(word, pc).text;
+    out(`${hex(pc, 16)}  ${(sym ? `<${sym}>` : "").padEnd(20)} ${text.padEnd(32)} ${changes.join(" ")}`.trimEnd());
+    if (stop.kind !== "budget") return stop;
+  }
+  return { kind: "budget" };
+}
+
+function peekWord(cpu: Cpu, pc: bigint): number | null {
+  try {
+    return Number(cpu.mem.read(Number(pc), 4));
+  } catch {
+    return null;
+  }
+}
+
+export function execText(r: ExecResult): string {
+  const lines = [`stop: ${r.stop.message}`, `steps: ${r.steps}`, regsText(r.cpu)];
+  return lines.join("\n");
+}

@@ -1,0 +1,106 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { execExitCode, execProgram } from "../../cli/exec.ts";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "nvlab-exec-"));
+
+function source(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Run the real `nvlab` bin; resolves with status and output even on a non-zero exit. */
+async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run("node", ["cli/nvlab.js", ...args], { cwd: process.cwd() });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe("nvlab exec", () => {
+  it("runs the demo: console output, brk #0 stop, final registers", async () => {
+    const r = await execProgram({ file: "guests/demo/hello.S", maxSteps: 100_000 });
+    expect(r.console).toBe("hello from nvlab exec\n");
+    expect(r.stop.kind).toBe("brk");
+    expect(execExitCode(r.stop)).toBe(0);
+    expect(r.regs.x0).toBe("0x13ba"); // 5050
+    expect(r.regs.pc).toBe(r.stop.pc);
+  });
+
+  it("prints the documented JSON shape through the bin", async () => {
+    const p = source("json.S", "mov x0, #7\nmovz x1, #0xffff, lsl #16\nbrk #0\n");
+    const r = await nvlab("exec", p, "--json", "--base", "0x80000");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.stop.kind).toBe("brk");
+    expect(j.regs.x0).toBe("0x7");
+    expect(j.regs.x1).toBe("0xffff0000");
+    expect(j.regs.pc).toBe("0x80008");
+    expect(Object.keys(j.regs)).toHaveLength(34);
+    expect(j.steps).toBe(2);
+  });
+
+  it("reports an exception that would go to EL2 with its syndrome", async () => {
+    const p = source("hvc.S", "mov x0, #1\nhvc #0x42\n");
+    const r = await execProgram({ file: p, maxSteps: 100 });
+    expect(r.stop.kind).toBe("exit");
+    expect(r.stop.ec).toBe("0x16");
+    expect(r.stop.esr).toBe("0x5a000042");
+    expect(execExitCode(r.stop)).toBe(3);
+  });
+
+  it("stops on the step budget for a program that never ends", async () => {
+    const p = source("loop.S", "1: b 1b\n");
+    const r = await nvlab("exec", p, "--max-steps", "1000");
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/step budget exhausted after 1000 instructions/);
+  });
+
+  it("reports an unhandled EL1 exception (no vectors) instead of running away", async () => {
+    const p = source("udf.S", ".inst 0x00000000\n");
+    const r = await execProgram({ file: p, maxSteps: 100 });
+    expect(r.stop.kind).toBe("el1-exception");
+    expect(r.stop.ecName).toBe("UNKNOWN");
+  });
+
+  it("traces each instruction with the registers it changed", async () => {
+    const p = source("trace.S", "start: mov x0, #5\nadds x1, x0, #0\nbrk #0\n");
+    const r = await nvlab("exec", p, "--trace", "--base", "0x1000");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^0x0000000000001000\s+<start>\s+mov\s+x0, #5\s+x0=0x5$/);
+    expect(lines[1]).toMatch(/adds\s+x1, x0, #0\s+x1=0x5/);
+  });
+
+  it("gives file:line:col for assembly errors and exits 1 without a stack trace", async () => {
+    const p = source("bad.S", "mov x0, #1\n  frobnicate x1\n");
+    const r = await nvlab("exec", p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${p}:2:3: error:`);
+    expect(r.stderr).toContain("frobnicate x1");
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it("explains bad options and missing files", async () => {
+    expect((await nvlab("exec", join(dir, "nope.S"))).stderr).toMatch(/cannot open .*nope\.S/);
+    const r = await nvlab("exec", "guests/demo/hello.S", "--max-steps", "lots");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--max-steps: 'lots' is not a number/);
+  });
+
+  it("has --help on every command", async () => {
+    expect((await nvlab("--help")).stdout).toMatch(/exec/);
+    const h = await nvlab("exec", "--help");
+    expect(h.stdout).toMatch(/--max-steps/);
+    expect(h.stdout).toMatch(/Exit status/);
+  });
+});
