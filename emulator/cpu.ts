@@ -127,6 +127,7 @@ export class Cpu {
     opts: CpuOptions = {},
   ) {
     this.index = opts.index ?? 0;
+    this.sr.VMPIDR_EL2 = 0x8000_0000n | BigInt(this.index & 0xff); // what EL1 reads as MPIDR_EL1
     this.options = {
       stopOnBrk: opts.stopOnBrk ?? false,
       stopOnUnvectoredEl1: opts.stopOnUnvectoredEl1 ?? false,
@@ -508,6 +509,8 @@ export class Cpu {
         for (let b = size - 1; b >= 0; b--) v = (v << 8n) | this.physRead(pas[b]!, 1, vaddr, kind);
         return v;
       }
+      // Nothing is written unless every byte has memory or a device behind it.
+      for (const p of pas) if (!this.mem.page(p) && !this.mem.mmioAt(p)) this.externalAbort(vaddr, kind);
       for (let b = 0; b < size; b++) this.physWrite(pas[b]!, 1, (value >> BigInt(8 * b)) & 0xffn, vaddr);
       return 0n;
     }

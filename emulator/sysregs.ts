@@ -27,6 +27,15 @@ export class SysRegFile {
   TPIDRRO_EL0 = 0n;
   CNTKCTL_EL1 = 0n;
   MDSCR_EL1 = 0n;
+  DBGBVR0_EL1 = 0n;
+  DBGBCR0_EL1 = 0n;
+  DBGBVR1_EL1 = 0n;
+  DBGBCR1_EL1 = 0n;
+  DBGWVR0_EL1 = 0n;
+  DBGWCR0_EL1 = 0n;
+  DBGWVR1_EL1 = 0n;
+  DBGWCR1_EL1 = 0n;
+  CSSELR_EL1 = 0n;
 
   // EL2 registers: owned by the host (L0). The CPU reads them for routing and translation and
   // writes the syndrome registers on every exit.
@@ -40,6 +49,11 @@ export class SysRegFile {
   ELR_EL2 = 0n;
   SPSR_EL2 = 0n;
   SCTLR_EL2 = 0n;
+  ACTLR_EL2 = 0n;
+  HACR_EL2 = 0n;
+  AFSR0_EL2 = 0n;
+  AFSR1_EL2 = 0n;
+  AMAIR_EL2 = 0n;
   TCR_EL2 = 0n;
   TTBR0_EL2 = 0n;
   MAIR_EL2 = 0n;

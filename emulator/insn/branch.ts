@@ -1,4 +1,195 @@
-// PLACEHOLDER — instruction class rows, to be filled in.
-import type { Encoding } from "../decode.ts";
+// A64 branches: immediate (B, BL), conditional (B.cond), compare-and-branch (CBZ/CBNZ),
+// test-and-branch (TBZ/TBNZ) and register (BR, BLR, RET). Offsets are sign-extended and scaled in
+// `prepare`; handlers add them to the PC halves. ERET lives with the system instructions.
 
-export const BRANCH_TABLE: Encoding<never>[] = [];
+import type { Cpu } from "../cpu.ts";
+import { type Encoding, encoding } from "../decode.ts";
+import { TWO32, srcZR } from "./operands.ts";
+
+/** X30, the link register, as a cpu.x index. */
+const LR = 60;
+
+/** Sign-extend the low `bits` bits of `v`. */
+const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bits);
+
+/** PC += off (|off| < 2^31). */
+function branchRel(cpu: Cpu, off: number): void {
+  const lo = cpu.pcLo + off;
+  if (lo >= TWO32) cpu.pcHi = (cpu.pcHi + 1) >>> 0;
+  else if (lo < 0) cpu.pcHi = (cpu.pcHi - 1) >>> 0;
+  cpu.pcLo = lo >>> 0;
+  cpu.pcWritten = true;
+}
+
+/** X30 = PC + 4. */
+function link(cpu: Cpu): void {
+  const lo = cpu.pcLo + 4;
+  cpu.x[LR + 1] = cpu.pcHi + (lo >= TWO32 ? 1 : 0);
+  cpu.x[LR] = lo;
+}
+
+/** PC = Xn, read before any link-register write (BLR X30). */
+function branchReg(cpu: Cpu, xn: number, withLink: boolean): void {
+  const lo = cpu.x[xn]!;
+  const hi = cpu.x[xn + 1]!;
+  if (withLink) link(cpu);
+  cpu.pcLo = lo;
+  cpu.pcHi = hi;
+  cpu.pcWritten = true;
+}
+
+interface ImmFields {
+  imm26: number;
+  off: number;
+}
+
+interface CondFields {
+  imm19: number;
+  cond: number;
+  off: number;
+}
+
+interface CompareFields {
+  imm19: number;
+  rt: number;
+  xt: number;
+  off: number;
+}
+
+interface TestFields {
+  b5: number;
+  b40: number;
+  imm14: number;
+  rt: number;
+  /** cpu.x index of the half holding the tested bit, and the bit's mask in it. */
+  xt: number;
+  mask: number;
+  off: number;
+}
+
+interface RegFields {
+  rn: number;
+  xn: number;
+}
+
+function compare(f: CompareFields): void {
+  f.xt = 2 * srcZR(f.rt);
+  f.off = sext(f.imm19, 19) * 4;
+}
+
+function test(f: TestFields): void {
+  const bit = (f.b5 << 5) | f.b40;
+  f.xt = 2 * srcZR(f.rt) + (bit >>> 5);
+  f.mask = (1 << (bit & 31)) >>> 0;
+  f.off = sext(f.imm14, 14) * 4;
+}
+
+function reg(f: RegFields): void {
+  f.xn = 2 * srcZR(f.rn);
+}
+
+export const BRANCH_TABLE: Encoding<never>[] = [
+  encoding<ImmFields>({
+    name: "B",
+    pattern: "0 00101 imm26:26",
+    prepare(f) {
+      f.off = sext(f.imm26, 26) * 4;
+    },
+    exec(cpu, op) {
+      branchRel(cpu, op.off);
+    },
+  }),
+  encoding<ImmFields>({
+    name: "BL",
+    pattern: "1 00101 imm26:26",
+    prepare(f) {
+      f.off = sext(f.imm26, 26) * 4;
+    },
+    exec(cpu, op) {
+      link(cpu);
+      branchRel(cpu, op.off);
+    },
+  }),
+  encoding<CondFields>({
+    name: "B_cond",
+    pattern: "0101010 0 imm19:19 0 cond:4",
+    prepare(f) {
+      f.off = sext(f.imm19, 19) * 4;
+    },
+    exec(cpu, op) {
+      if (cpu.condHolds(op.cond)) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<CompareFields>({
+    name: "CBZ_64",
+    pattern: "1 011010 0 imm19:19 rt:5",
+    prepare: compare,
+    exec(cpu, op) {
+      if ((cpu.x[op.xt]! | cpu.x[op.xt + 1]!) === 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<CompareFields>({
+    name: "CBNZ_64",
+    pattern: "1 011010 1 imm19:19 rt:5",
+    prepare: compare,
+    exec(cpu, op) {
+      if ((cpu.x[op.xt]! | cpu.x[op.xt + 1]!) !== 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<CompareFields>({
+    name: "CBZ_32",
+    pattern: "0 011010 0 imm19:19 rt:5",
+    prepare: compare,
+    exec(cpu, op) {
+      if (cpu.x[op.xt] === 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<CompareFields>({
+    name: "CBNZ_32",
+    pattern: "0 011010 1 imm19:19 rt:5",
+    prepare: compare,
+    exec(cpu, op) {
+      if (cpu.x[op.xt] !== 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<TestFields>({
+    name: "TBZ",
+    pattern: "b5:1 011011 0 b40:5 imm14:14 rt:5",
+    prepare: test,
+    exec(cpu, op) {
+      if ((cpu.x[op.xt]! & op.mask) === 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<TestFields>({
+    name: "TBNZ",
+    pattern: "b5:1 011011 1 b40:5 imm14:14 rt:5",
+    prepare: test,
+    exec(cpu, op) {
+      if ((cpu.x[op.xt]! & op.mask) !== 0) branchRel(cpu, op.off);
+    },
+  }),
+  encoding<RegFields>({
+    name: "BR",
+    pattern: "1101011 0000 11111 000000 rn:5 00000",
+    prepare: reg,
+    exec(cpu, op) {
+      branchReg(cpu, op.xn, false);
+    },
+  }),
+  encoding<RegFields>({
+    name: "BLR",
+    pattern: "1101011 0001 11111 000000 rn:5 00000",
+    prepare: reg,
+    exec(cpu, op) {
+      branchReg(cpu, op.xn, true);
+    },
+  }),
+  encoding<RegFields>({
+    name: "RET",
+    pattern: "1101011 0010 11111 000000 rn:5 00000",
+    prepare: reg,
+    exec(cpu, op) {
+      branchReg(cpu, op.xn, false);
+    },
+  }),
+];
