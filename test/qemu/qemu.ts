@@ -1,0 +1,131 @@
+// Runs nvlab guest images on QEMU's `virt` machine with EL2 enabled, where L1 is at real EL2: the
+// reference the nvlab hypervisor is compared against (same images, same console output).
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { assembleFile } from "../../asm/assembler.ts";
+import type { Image } from "../../asm/image.ts";
+import { PAIR_MEMORY_MIB, REPO_ROOT } from "./pairs.ts";
+
+export const QEMU_BINARY = "qemu-system-aarch64";
+/** Canonical IPA where L1 is loaded and entered (guests/README.md). */
+export const L1_IPA = 0x4010_0000n;
+
+export interface QemuImage {
+  path: string;
+  ipa: bigint;
+}
+
+export interface QemuRunOptions {
+  /** L1 source; a relative path is taken from the repository root (as in pairs.ts). */
+  l1: string;
+  /** Load address of L1; defaults to L1_IPA. */
+  l1Ipa?: bigint;
+  l2: QemuImage[];
+  timeoutMs?: number;
+  /** Guest RAM in MiB (the virt machine's RAM starts at 0x4000_0000); default 256, nvlab's default. */
+  memoryMiB?: number;
+  /** Optional hook to patch an assembled image before it is written (e.g. a count word). */
+  patch?: (image: Image, which: "l1" | number) => void;
+}
+
+export interface QemuRunResult {
+  /** Everything the guest wrote to the PL011 UART. */
+  console: string;
+  /** QEMU ended by itself (PSCI SYSTEM_OFF) before the timeout. */
+  exitedCleanly: boolean;
+  /** The QEMU command line that was run (for reports). */
+  command: string[];
+  stderr: string;
+}
+
+function fromRoot(path: string): string {
+  return isAbsolute(path) ? path : resolve(REPO_ROOT, path);
+}
+
+let available: boolean | undefined;
+
+/** Whether qemu-system-aarch64 can be run here. */
+export function qemuAvailable(): boolean {
+  if (available === undefined) {
+    const r = spawnSync(QEMU_BINARY, ["--version"], { encoding: "utf8", timeout: 10_000 });
+    available = r.status === 0;
+  }
+  return available;
+}
+
+/** `-device loader` arguments placing every section of `image` at its load address. */
+async function writeSections(dir: string, tag: string, image: Image): Promise<string[]> {
+  const args: string[] = [];
+  for (const [i, s] of image.sections.entries()) {
+    const file = join(dir, `${tag}.${i}.bin`);
+    await writeFile(file, s.bytes);
+    args.push("-device", `loader,file=${file},addr=0x${s.base.toString(16)},force-raw=on`);
+  }
+  return args;
+}
+
+/** The QEMU command line for a set of images written into `dir`. */
+export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number): string[] {
+  return [
+    QEMU_BINARY,
+    "-M", "virt,virtualization=on",
+    "-cpu", "max",
+    "-m", `${memoryMiB}M`,
+    "-nographic", "-monitor", "none", "-serial", "stdio",
+    "-nodefaults",
+    ...loaderArgs,
+    "-device", `loader,addr=0x${entry.toString(16)},cpu-num=0`,
+  ];
+}
+
+/**
+ * Assemble L1 and the L2 images (each at its IPA), boot them on QEMU with L1 entered at its image
+ * base at EL2, and collect the console until QEMU powers off or the timeout kills it.
+ */
+export async function runOnQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
+  const l1 = await assembleFile(fromRoot(opts.l1), { base: opts.l1Ipa ?? L1_IPA });
+  opts.patch?.(l1, "l1");
+  const l2: Image[] = [];
+  for (const [i, spec] of opts.l2.entries()) {
+    const image = await assembleFile(fromRoot(spec.path), { base: spec.ipa });
+    opts.patch?.(image, i);
+    l2.push(image);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "nvlab-qemu-"));
+  try {
+    const loaders = await writeSections(dir, "l1", l1);
+    for (const [i, image] of l2.entries()) loaders.push(...(await writeSections(dir, `l2-${i}`, image)));
+    const command = qemuCommand(loaders, l1.entry, opts.memoryMiB ?? PAIR_MEMORY_MIB);
+    return await runCommand(command, opts.timeoutMs ?? 10_000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runCommand(command: string[], timeoutMs: number): Promise<QemuRunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0], command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.setEncoding("latin1");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => (stdout += d));
+    child.stderr.on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ console: stdout, exitedCleanly: !timedOut && code === 0, command, stderr });
+    });
+  });
+}
