@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { AsmError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { UsageError, hex, parseCount, parseNumber } from "./errors.ts";
+import { type ImageSpec, parseImageSpec, runCommand, runExitCode } from "./run.ts";
 
 function program(): Command {
   const cmd = new Command("nvlab")
@@ -51,8 +52,93 @@ function program(): Command {
       process.exitCode = execExitCode(r.stop);
     });
 
+  cmd
+    .command("run")
+    .description(
+      "Boot an L1 guest hypervisor under nvlab's L0 (FEAT_NV: L1 runs at virtual EL2) with its L2 images, " +
+        "and print the console output, the exit code and L0's metrics.",
+    )
+    .requiredOption("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
+    .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
+    .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
+    .option("--vcpus <n>", "number of vCPUs", "1")
+    .option("--max-steps <n>", "instruction budget for the whole run", "50000000")
+    .option("--json", "print {exit, console, metrics} as JSON")
+    .option("--trace", "print every exit and every L0 action on one line each")
+    .addHelpText(
+      "after",
+      "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
+        "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error.\n\n" +
+        "Example:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000",
+    )
+    .action(
+      async (o: { l1: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
+        const json = o.json === true;
+        const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
+        const trace: string[] = [];
+        const r = await runCommand({
+          l1: parseImageSpec(o.l1, "--l1", false),
+          l2,
+          memory: parseNumber(o.memory, "--memory"),
+          vcpus: parseCount(o.vcpus, "--vcpus"),
+          maxSteps: parseCount(o.maxSteps, "--max-steps"),
+          onConsole: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
+          onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
+        });
+        const exitJson = { ...r.outcome, steps: r.steps };
+        if (json) {
+          const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
+          if (o.trace) out.trace = trace;
+          process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
+        } else {
+          if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
+          process.stdout.write(runSummary(r) + "\n");
+        }
+        process.exitCode = runExitCode(r.outcome);
+      },
+    );
+
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The human-readable end of a run: how it ended, then L0's metrics. */
+function runSummary(r: Awaited<ReturnType<typeof runCommand>>): string {
+  const lines: string[] = [];
+  const o = r.outcome;
+  if (o.kind === "system-off") lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
+  else if (o.kind === "budget") lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
+  else lines.push(`exit: guest error: ${formatReport(o.report)}`);
+  lines.push("metrics:");
+  for (const [k, v] of Object.entries(flatten(r.metrics as unknown as Record<string, unknown>))) lines.push(`  ${k.padEnd(28)} ${v}`);
+  return lines.join("\n");
+}
+
+function flatten(o: Record<string, unknown>, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
+    else out[key] = Array.isArray(v) ? `[${v.join(", ")}]` : String(v);
+  }
+  return out;
+}
+
+function formatReport(report: unknown): string {
+  const r = report as { reason?: string; level?: string; regs?: Record<string, string>; exit?: Record<string, string>; events?: string[] };
+  const lines = [r.reason ?? "unknown"];
+  if (r.level) lines.push(`  running: ${r.level}`);
+  if (r.exit) lines.push("  last exit: " + Object.entries(r.exit).map(([k, v]) => `${k}=${v}`).join(" "));
+  if (r.regs) {
+    const regs = Object.entries(r.regs);
+    for (let i = 0; i < regs.length; i += 4) lines.push("  " + regs.slice(i, i + 4).map(([k, v]) => `${k.padStart(4)} ${v}`).join("  "));
+  }
+  if (r.events?.length) lines.push("  last events:", ...r.events.map((e) => `    ${e}`));
+  return lines.join("\n");
 }
 
 /** Print an error the way a user can act on it; stack traces only for internal errors with NVLAB_DEBUG. */

@@ -1,0 +1,202 @@
+// Nested ERET and exception injection into virtual EL2 (KVM: emulate-nested.c
+// kvm_emulate_nested_eret / kvm_inject_nested, hyp/exception.c enter_exception64), and the world
+// switch between vEL2 (L1) and L2 that both imply: EL1 register contexts, the hardware HCR_EL2,
+// and a put/load of the hardware MMU (canonical for vEL2, a shadow MMU from get_s2_mmu_nested
+// for L2).
+
+import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
+import { CPTR, HCR, MDCR } from "../emulator/traps.ts";
+import { EC_NAMES, ecOf, VECTOR } from "../emulator/exception.ts";
+import { hex } from "../emulator/types.ts";
+import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
+import {
+  PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, loadEl1State, loadVel2State, saveEl1State, saveVel2State,
+  vcpuReadSysReg, vcpuWriteSysReg, vel2PstateToHw,
+} from "./sys_regs.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+
+const bit = (n: number): bigint => 1n << BigInt(n);
+
+/**
+ * Hardware HCR_EL2 while vEL2 runs: stage 2 on the canonical MMU, AArch64 EL1, FEAT_NV with NV1
+ * (nVHE guest hypervisor: EL2 registers, ERET, EL2 TLBI/AT, SP_EL1 and VBAR/ELR/SPSR_EL1 trap),
+ * TVM/TRVM (L1's EL1 register accesses go to L2's saved context), TSC (PSCI), AT (AT S1E* from vEL2
+ * must use L2's EL1 regime) and TTLB (L1's EL1 TLBIs target L2's VMID, not the canonical one).
+ */
+export const HCR_VEL2 =
+  bit(HCR.VM) | bit(HCR.RW) | bit(HCR.NV) | bit(HCR.NV1) | bit(HCR.TVM) | bit(HCR.TRVM) | bit(HCR.TSC) |
+  bit(HCR.AT) | bit(HCR.TTLB);
+
+/** Trap controls of the virtual HCR_EL2 that L0 passes through to the hardware while L2 runs. */
+export const HCR_L2_PASSTHROUGH =
+  bit(HCR.TWI) | bit(HCR.TWE) | bit(15) /* TID0 */ | bit(HCR.TID1) | bit(HCR.TID2) | bit(HCR.TID3) |
+  bit(HCR.TSC) | bit(HCR.TIDCP) | bit(HCR.TACR) | bit(HCR.TSW) | bit(HCR.TPCP) | bit(HCR.TPU) |
+  bit(HCR.TTLB) | bit(HCR.TVM) | bit(HCR.TDZ) | bit(HCR.HCD) | bit(HCR.TRVM) | bit(HCR.AT) | bit(HCR.FB);
+
+/** The hardware HCR_EL2 for running L2 under a virtual HCR_EL2: nothing NV, L1's traps on top. */
+export function hcrForL2(vhcr: bigint): bigint {
+  return bit(HCR.VM) | bit(HCR.RW) | (vhcr & HCR_L2_PASSTHROUGH);
+}
+
+/** Program the hardware EL2 controls for the context the vCPU is about to run. */
+export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
+  const cpu = vcpu.cpu;
+  const el2 = vcpu.ctxt.el2;
+  if (vcpu.isHypCtxt()) {
+    cpu.writeSysReg("HCR_EL2", HCR_VEL2);
+    cpu.sr.VPIDR_EL2 = PHYS_MIDR;
+    cpu.sr.VMPIDR_EL2 = physicalMpidr(cpu);
+    cpu.sr.CPTR_EL2 = 0n;
+    cpu.sr.MDCR_EL2 = 0n;
+  } else {
+    cpu.writeSysReg("HCR_EL2", hcrForL2(el2.HCR_EL2));
+    cpu.sr.VPIDR_EL2 = el2.VPIDR_EL2;
+    cpu.sr.VMPIDR_EL2 = el2.VMPIDR_EL2;
+    cpu.sr.CPTR_EL2 = el2.CPTR_EL2 & bit(CPTR.TCPAC);
+    cpu.sr.MDCR_EL2 = el2.MDCR_EL2 & (bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA));
+  }
+}
+
+/** vEL2 → L2 (the put/load around an ERET that leaves vEL2). */
+export function kvmSwitchToL2(vcpu: KvmVcpu): void {
+  saveVel2State(vcpu);
+  kvmVcpuPutHwMmu(vcpu);
+  vcpu.setHypCtxt(false);
+  loadEl1State(vcpu);
+  kvmLoadHwTraps(vcpu);
+  kvmVcpuLoadHwMmu(vcpu);
+  vcpu.cpu.flushFastTlb();
+}
+
+/** L2 → vEL2 (the put/load around an injection from L2). */
+export function kvmSwitchToVel2(vcpu: KvmVcpu): void {
+  saveEl1State(vcpu);
+  kvmVcpuPutHwMmu(vcpu);
+  vcpu.setHypCtxt(true);
+  loadVel2State(vcpu);
+  kvmLoadHwTraps(vcpu);
+  kvmVcpuLoadHwMmu(vcpu);
+  vcpu.cpu.flushFastTlb();
+}
+
+// ---------------------------------------------------------------- ERET
+
+const PSR_IL = 1n << 20n;
+const PSR_NZCV = 0xfn << 28n;
+const PSR_DAIF = 0xfn << 6n;
+const PSR_DIT = 1n << 24n;
+
+/**
+ * kvm_check_illegal_exception_return: an illegal target (AArch32, M[1] set, EL0 with SP_EL1, EL3,
+ * EL1 under virtual TGE) keeps the current mode, NZCV and DAIF and sets PSTATE.IL, so the next
+ * instruction at vEL2 takes an Illegal Execution state exception.
+ */
+export function kvmCheckIllegalExceptionReturn(vcpu: KvmVcpu, spsr: bigint): bigint {
+  const m = Number(spsr & 0x1fn);
+  const target = (m >> 2) & 3;
+  const vtge = (vcpu.ctxt.el2.HCR_EL2 & bit(HCR.TGE)) !== 0n;
+  const illegal = (m & 0x10) !== 0 || (m & 0x2) !== 0 || m === 0x1 || target === 3 || (target === 1 && vtge);
+  if (!illegal) return spsr;
+  const cur = hwPstateToVel2(vcpu.cpu.sr.SPSR_EL2);
+  return (cur & (PSR_NZCV | PSR_DAIF | 0x1fn)) | PSR_IL;
+}
+
+function isEl2Mode(spsr: bigint): boolean {
+  const m = spsr & 0x1fn;
+  return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T;
+}
+
+/**
+ * kvm_emulate_nested_eret (EC 0x1A from vEL2): an ERET to EL2h/EL2t stays in vEL2; anything else
+ * switches to L2 with PC = vELR_EL2 and PSTATE = vSPSR_EL2. The CPU resumes from the hardware
+ * ELR_EL2/SPSR_EL2 set here.
+ */
+export function kvmEmulateNestedEret(vcpu: KvmVcpu): void {
+  const cpu = vcpu.cpu;
+  const elr = vcpuReadSysReg(vcpu, "ELR_EL2");
+  const spsr = kvmCheckIllegalExceptionReturn(vcpu, vcpuReadSysReg(vcpu, "SPSR_EL2"));
+  vcpu.kvm.metrics.inc("nestedErets");
+  if (isEl2Mode(spsr)) {
+    cpu.sr.ELR_EL2 = elr;
+    cpu.sr.SPSR_EL2 = vel2PstateToHw(spsr);
+    vcpu.kvm.events.add("eret", `vEL2 -> ${modeName(spsr)}${spsr & PSR_IL ? " (illegal return, PSTATE.IL)" : ""} pc=${hex(elr)}`);
+    return;
+  }
+  kvmSwitchToL2(vcpu);
+  cpu.sr.ELR_EL2 = elr;
+  cpu.sr.SPSR_EL2 = spsr;
+  const mmu = vcpu.hwMmu;
+  vcpu.kvm.events.add(
+    "eret",
+    `vEL2 -> L2 ${modeName(spsr)} pc=${hex(elr)} vttbr=${hex(vcpu.ctxt.el2.VTTBR_EL2)}` +
+      (mmu ? ` mmu=${mmu.index} vmid=${mmu.hwVmid}` : ""),
+  );
+}
+
+const MODE_NAMES: Record<number, string> = { 0x0: "EL0t", 0x4: "EL1t", 0x5: "EL1h", 0x8: "EL2t", 0x9: "EL2h" };
+
+export function modeName(spsr: bigint): string {
+  return MODE_NAMES[Number(spsr & 0x1fn)] ?? `M=${hex(spsr & 0x1fn)}`;
+}
+
+// ---------------------------------------------------------------- injection
+
+/**
+ * kvm_inject_nested: take an exception to vEL2 from the context that just exited (its PSTATE and
+ * preferred return are the hardware SPSR_EL2/ELR_EL2 of the exit). From L2 the vCPU first switches
+ * to vEL2; ELR/SPSR/ESR (and FAR/HPFAR when given) land in the vEL2 file and the vCPU resumes at
+ * vVBAR_EL2 + group + type with D, A, I, F set (enter_exception64).
+ */
+export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?: bigint, type: number = VECTOR.SYNC): void {
+  const cpu = vcpu.cpu;
+  const elr = cpu.sr.ELR_EL2;
+  let spsr = cpu.sr.SPSR_EL2;
+  let group: number;
+  const fromL2 = !vcpu.isHypCtxt();
+  if (fromL2) {
+    kvmSwitchToVel2(vcpu);
+    group = VECTOR.LOWER_A64;
+  } else {
+    spsr = hwPstateToVel2(spsr);
+    group = (spsr & 0x1fn) === PSR_MODE_EL2H ? VECTOR.CUR_SPX : VECTOR.CUR_SP0;
+  }
+  vcpuWriteSysReg(vcpu, "ELR_EL2", elr);
+  vcpuWriteSysReg(vcpu, "SPSR_EL2", spsr);
+  if (type === VECTOR.SYNC) vcpuWriteSysReg(vcpu, "ESR_EL2", esr);
+  if (far !== undefined) vcpuWriteSysReg(vcpu, "FAR_EL2", far);
+  if (hpfar !== undefined) vcpuWriteSysReg(vcpu, "HPFAR_EL2", hpfar);
+  const vector = BigInt.asUintN(64, (vcpu.ctxt.el2.VBAR_EL2 & ~0x7ffn) + BigInt(group + type));
+  cpu.sr.ELR_EL2 = vector;
+  cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
+  vcpu.kvm.metrics.inc("injectionsToL1");
+  vcpu.kvm.events.add(
+    "inject",
+    `${EC_NAMES[ecOf(esr)] ?? hex(ecOf(esr))} esr=${hex(esr)} from ${fromL2 ? "L2" : "vEL2"} ${modeName(spsr)} elr=${hex(elr)}` +
+      (far !== undefined ? ` far=${hex(far)}` : "") +
+      (hpfar !== undefined ? ` hpfar=${hex(hpfar)}` : "") +
+      ` -> vector ${hex(vector)}`,
+  );
+}
+
+/** kvm_inject_nested_sync. */
+export function kvmInjectNestedSync(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?: bigint): void {
+  kvmInjectNested(vcpu, esr, far, hpfar, VECTOR.SYNC);
+}
+
+/**
+ * Inject a synchronous exception into L2's own EL1 (e.g. UNDEFINED for an SMC L1 did not ask to
+ * trap): the EL1 exception entry the hardware would have made.
+ */
+export function kvmInjectEl1Sync(vcpu: KvmVcpu, esr: bigint): void {
+  const cpu = vcpu.cpu;
+  const spsr = cpu.sr.SPSR_EL2;
+  const m = spsr & 0x1fn;
+  const group = m === 0x5n ? VECTOR.CUR_SPX : m === 0x4n ? VECTOR.CUR_SP0 : VECTOR.LOWER_A64;
+  cpu.writeSysReg("ELR_EL1", cpu.sr.ELR_EL2);
+  cpu.writeSysReg("SPSR_EL1", spsr);
+  cpu.writeSysReg("ESR_EL1", esr);
+  const vector = BigInt.asUintN(64, (cpu.sr.VBAR_EL1 & ~0x7ffn) + BigInt(group));
+  cpu.sr.ELR_EL2 = vector;
+  cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | 0x5n;
+  vcpu.kvm.events.add("inject", `${EC_NAMES[ecOf(esr)] ?? hex(ecOf(esr))} esr=${hex(esr)} into L2 EL1 -> vector ${hex(vector)}`);
+}

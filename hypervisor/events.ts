@@ -1,0 +1,69 @@
+// The event log: a ring buffer of the last L0 actions (exits, faults, injections, ERETs, TLBIs…),
+// stamped with the instruction count. `--trace` streams every event as one line; error reports
+// carry the tail of the log.
+
+export type EventKind =
+  | "exit"
+  | "shadow-fault"
+  | "canonical-fault"
+  | "inject"
+  | "eret"
+  | "recycle"
+  | "unmap"
+  | "tlbi"
+  | "mmio"
+  | "psci";
+
+export interface KvmEvent {
+  /** Instructions retired by the guest when the event happened. */
+  step: number;
+  kind: EventKind | (string & {});
+  detail: string;
+}
+
+export class EventLog {
+  private readonly ring: (KvmEvent | undefined)[];
+  private next = 0;
+  private count = 0;
+  /** Where event timestamps come from (the VM sets it to its vCPUs' step count). */
+  stepSource: () => number = () => 0;
+  /** Called for every event as it is logged (`--trace`). */
+  listener: ((e: KvmEvent) => void) | null = null;
+
+  constructor(readonly capacity = 256) {
+    this.ring = new Array<KvmEvent | undefined>(capacity);
+  }
+
+  /** Log an event (`step` defaults to the step source). */
+  add(kind: KvmEvent["kind"], detail: string, step: number = this.stepSource()): KvmEvent {
+    const e: KvmEvent = { step, kind, detail };
+    this.ring[this.next] = e;
+    this.next = (this.next + 1) % this.capacity;
+    this.count++;
+    this.listener?.(e);
+    return e;
+  }
+
+  /** Alias of `add`. */
+  push(kind: KvmEvent["kind"], detail: string, step?: number): KvmEvent {
+    return this.add(kind, detail, step);
+  }
+
+  /** Events logged since the start (including those the ring has dropped). */
+  get total(): number {
+    return this.count;
+  }
+
+  /** The last `n` events, oldest first. */
+  recent(n: number = this.capacity): KvmEvent[] {
+    const have = Math.min(this.count, this.capacity, n);
+    const out: KvmEvent[] = [];
+    for (let i = have; i > 0; i--) out.push(this.ring[(this.next - i + this.capacity) % this.capacity]!);
+    return out;
+  }
+}
+
+/** One line of `--trace` output. */
+export function formatEvent(e: KvmEvent): string {
+  return `[${String(e.step).padStart(10)}] ${e.kind.padEnd(15)} ${e.detail}`;
+}

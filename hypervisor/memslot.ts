@@ -1,0 +1,225 @@
+// A memslot: the VMM's memory behind one canonical IPA range (KVM: struct kvm_memory_slot plus the
+// userspace mapping behind it). Each guest page is either resident in a host page from the pool
+// (once faulted in), or held as saved contents (the loaded image, or what a canonical unmap
+// preserved), or zero. Resident pages may come as 2M contiguous blocks (a THP-backed region).
+
+import { PAGE_SIZE } from "../emulator/memory.ts";
+import type { PhysMemory } from "../emulator/memory.ts";
+import { HostError } from "./errors.ts";
+import type { HostPagePool } from "./pool.ts";
+
+export const SZ_4K = 1n << 12n;
+export const SZ_2M = 1n << 21n;
+export const SZ_1G = 1n << 30n;
+const PAGES_PER_2M = 512;
+
+/** Where a faulted-in canonical IPA lives: the backing unit (4K page or 2M block) containing it. */
+export interface MemslotBacking {
+  /** Canonical IPA of the unit (aligned to `size`). */
+  ipa: bigint;
+  size: bigint;
+  /** Host PA of the unit. */
+  pa: bigint;
+}
+
+export class Memslot {
+  /** gfn index within the slot → host PA of the resident page. */
+  private readonly resident = new Map<number, number>();
+  /** gfn index → contents of a non-resident page (missing = zero). */
+  private readonly saved = new Map<number, Uint8Array>();
+  /** 2M region index (ipa >> 21) → host PA of the pool block backing the region. */
+  private readonly blocks = new Map<number, number>();
+  /** 2M regions that must use 4K pages (split by an unmap, or no block available). */
+  private readonly noBlock = new Set<number>();
+
+  constructor(
+    /** Canonical IPA of the first byte (page aligned). */
+    readonly base: bigint,
+    readonly size: bigint,
+    private readonly mem: PhysMemory,
+    private readonly pool: HostPagePool,
+  ) {
+    if (base % SZ_4K !== 0n || size % SZ_4K !== 0n || size <= 0n) {
+      throw new HostError(`memslot 0x${base.toString(16)}+0x${size.toString(16)} is not page aligned`);
+    }
+  }
+
+  get baseGfn(): bigint {
+    return this.base >> 12n;
+  }
+
+  get end(): bigint {
+    return this.base + this.size;
+  }
+
+  contains(ipa: bigint): boolean {
+    return ipa >= this.base && ipa < this.end;
+  }
+
+  /** Number of pages currently resident in host memory. */
+  get residentPages(): number {
+    return this.resident.size;
+  }
+
+  private gfnIndex(ipa: bigint): number {
+    return Number((ipa - this.base) >> 12n);
+  }
+
+  /** Host PA of the resident page holding `ipa`, or null. */
+  hostPa(ipa: bigint): number | null {
+    return this.resident.get(this.gfnIndex(ipa)) ?? null;
+  }
+
+  /** Whether the 2M region holding `ipa` is currently backed by one pool block. */
+  isBlockBacked(ipa: bigint): boolean {
+    return this.blocks.has(Number(ipa >> 21n));
+  }
+
+  // ------------------------------------------------------------------ VMM access
+
+  /** Copy `data` into guest memory at `ipa`, resident or not (image loading, host writes). */
+  writeBytes(ipa: bigint, data: Uint8Array): void {
+    this.checkRange(ipa, data.length);
+    let done = 0;
+    while (done < data.length) {
+      const at = ipa + BigInt(done);
+      const off = Number(at & 0xfffn);
+      const n = Math.min(PAGE_SIZE - off, data.length - done);
+      const chunk = data.subarray(done, done + n);
+      const gfn = this.gfnIndex(at);
+      const pa = this.resident.get(gfn);
+      if (pa !== undefined) {
+        this.mem.writeBytes(pa + off, chunk);
+      } else {
+        let buf = this.saved.get(gfn);
+        if (!buf) this.saved.set(gfn, (buf = new Uint8Array(PAGE_SIZE)));
+        buf.set(chunk, off);
+      }
+      done += n;
+    }
+  }
+
+  /** Read `len` bytes of guest memory at `ipa`, resident or not. */
+  readBytes(ipa: bigint, len: number): Uint8Array {
+    this.checkRange(ipa, len);
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const at = ipa + BigInt(done);
+      const off = Number(at & 0xfffn);
+      const n = Math.min(PAGE_SIZE - off, len - done);
+      const page = this.pageBytes(this.gfnIndex(at));
+      if (page) out.set(page.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Little-endian value of `size` bytes at `ipa` (1, 2, 4 or 8). */
+  read(ipa: bigint, size: number): bigint {
+    const b = this.readBytes(ipa, size);
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    return v;
+  }
+
+  /** The current bytes of a page: host page if resident, else the saved copy, else null (zero). */
+  private pageBytes(gfn: number): Uint8Array | null {
+    const pa = this.resident.get(gfn);
+    if (pa !== undefined) {
+      const page = this.mem.page(pa);
+      if (!page) throw new HostError(`resident page at host PA 0x${pa.toString(16)} is not RAM`);
+      return page.u8;
+    }
+    return this.saved.get(gfn) ?? null;
+  }
+
+  private checkRange(ipa: bigint, len: number): void {
+    if (ipa < this.base || ipa + BigInt(len) > this.end) {
+      throw new HostError(`access 0x${ipa.toString(16)}+${len} outside memslot 0x${this.base.toString(16)}+0x${this.size.toString(16)}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ fault-in and release
+
+  /**
+   * Make the page holding `ipa` resident and return the unit that backs it. With `allowBlock`, a
+   * 2M-aligned region lying wholly inside the slot is backed by one contiguous 2M pool block
+   * (KVM: a THP-backed VMA lets user_mem_abort map a PMD).
+   */
+  faultIn(ipa: bigint, allowBlock: boolean): MemslotBacking {
+    if (!this.contains(ipa)) throw new HostError(`fault-in of 0x${ipa.toString(16)} outside memslot`);
+    const region = Number(ipa >> 21n);
+    const blockPa = this.blocks.get(region);
+    if (blockPa !== undefined) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
+    const gfn = this.gfnIndex(ipa);
+    const pagePa = this.resident.get(gfn);
+    if (pagePa !== undefined) return { ipa: ipa & ~(SZ_4K - 1n), size: SZ_4K, pa: BigInt(pagePa) };
+    if (allowBlock && this.blockCandidate(region)) {
+      const pa = this.tryAllocBlock();
+      if (pa !== null) {
+        const first = this.gfnIndex(BigInt(region) << 21n);
+        for (let i = 0; i < PAGES_PER_2M; i++) this.makeResident(first + i, pa + i * PAGE_SIZE);
+        this.blocks.set(region, pa);
+        return { ipa: BigInt(region) << 21n, size: SZ_2M, pa: BigInt(pa) };
+      }
+      this.noBlock.add(region);
+    }
+    const pa = this.pool.alloc();
+    this.makeResident(gfn, pa);
+    return { ipa: ipa & ~(SZ_4K - 1n), size: SZ_4K, pa: BigInt(pa) };
+  }
+
+  private blockCandidate(region: number): boolean {
+    const start = BigInt(region) << 21n;
+    return !this.noBlock.has(region) && start >= this.base && start + SZ_2M <= this.end;
+  }
+
+  /** A 2M block, or null when the pool has no aligned run left (then 4K pages are used). */
+  private tryAllocBlock(): number | null {
+    try {
+      return this.pool.allocBlock(PAGES_PER_2M);
+    } catch (e) {
+      if (e instanceof HostError) return null;
+      throw e;
+    }
+  }
+
+  /** Install a (zeroed) pool page for a gfn, filled with its saved contents. */
+  private makeResident(gfn: number, pa: number): void {
+    const data = this.saved.get(gfn);
+    if (data) {
+      this.mem.writeBytes(pa, data);
+      this.saved.delete(gfn);
+    }
+    this.resident.set(gfn, pa);
+  }
+
+  /**
+   * Take the resident pages of [ipa, ipa+size) back from the guest (the canonical stage-2 no
+   * longer maps them): preserve their contents, free and poison the host pages. A 2M block touched
+   * by the range is split; its region uses 4K pages from then on. Returns the host PAs freed.
+   */
+  release(ipa: bigint, size: bigint): number[] {
+    const start = ipa < this.base ? this.base : ipa;
+    const end = ipa + size > this.end ? this.end : ipa + size;
+    const freed: number[] = [];
+    if (start >= end) return freed;
+    for (let at = start & ~(SZ_2M - 1n); at < end; at += SZ_2M) {
+      const region = Number(at >> 21n);
+      if (this.blocks.delete(region)) this.noBlock.add(region);
+    }
+    const first = this.gfnIndex(start & ~(SZ_4K - 1n));
+    const last = this.gfnIndex(end - 1n);
+    for (let gfn = first; gfn <= last; gfn++) {
+      const pa = this.resident.get(gfn);
+      if (pa === undefined) continue;
+      const page = this.mem.page(pa);
+      if (page && page.u8.some((b) => b !== 0)) this.saved.set(gfn, page.u8.slice());
+      this.resident.delete(gfn);
+      this.pool.free(pa);
+      freed.push(pa);
+    }
+    return freed;
+  }
+}

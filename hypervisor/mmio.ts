@@ -1,0 +1,70 @@
+// MMIO emulation from the data-abort syndrome (KVM: mmio.c io_mem_abort, decode_hsr): the PL011
+// UART at canonical IPA 0x0900_0000. Only ISV=1 aborts carry what is needed (size, register,
+// direction, sign extension); anything else cannot be emulated and is reported.
+
+import { EC, ISS_ISV, ISS_S1PTW, ISS_SF, ISS_SSE, ISS_WNR, issOf, type Exit } from "../emulator/exception.ts";
+import { PL011_BASE, PL011_SIZE } from "../emulator/pl011.ts";
+import { hex } from "../emulator/types.ts";
+import { GuestError } from "./errors.ts";
+import type { Kvm } from "./vm.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+
+export const UART_BASE = BigInt(PL011_BASE);
+export const UART_SIZE = BigInt(PL011_SIZE);
+
+const UARTDR = 0x000n;
+const UARTFR = 0x018n;
+const FR_RXFE = 1n << 4n;
+const FR_TXFE = 1n << 7n;
+
+/** PL011 register read: the flag register says "transmit empty, receive empty"; the rest read 0. */
+function pl011Read(offset: bigint): bigint {
+  return offset === UARTFR ? FR_TXFE | FR_RXFE : 0n;
+}
+
+/** PL011 register write: a byte to the data register is console output. */
+function pl011Write(kvm: Kvm, offset: bigint, value: bigint): void {
+  if (offset !== UARTDR) return;
+  const byte = Number(value & 0xffn);
+  kvm.console += String.fromCharCode(byte);
+  kvm.onConsole?.(byte);
+}
+
+/**
+ * io_mem_abort: emulate the access of a data abort at canonical IPA `l1Ipa` that no memslot backs,
+ * then skip the instruction. Throws GuestError for an access that is not to a device or that
+ * carries no valid instruction syndrome.
+ */
+export function ioMemAbort(vcpu: KvmVcpu, l1Ipa: bigint, exit: Exit): void {
+  const iss = issOf(exit.esr);
+  const where = `canonical IPA ${hex(l1Ipa)} (VA ${hex(exit.far)})`;
+  if (exit.ec !== EC.DABT_LOW) throw new GuestError(`instruction fetch from ${where}, which is not RAM`);
+  if (iss & ISS_S1PTW) throw new GuestError(`stage-1 table walk reads ${where}, which is not RAM`);
+  if (l1Ipa < UART_BASE || l1Ipa >= UART_BASE + UART_SIZE) {
+    throw new GuestError(`access to ${where} outside RAM and devices`);
+  }
+  if (!(iss & ISS_ISV)) {
+    throw new GuestError(`MMIO access without a valid syndrome (pair/writeback?) at ${where}, ESR ${hex(exit.esr)}`);
+  }
+  const sizeLog2 = (iss >>> 22) & 3;
+  const bits = 8n << BigInt(sizeLog2);
+  const rt = (iss >>> 16) & 31;
+  const offset = l1Ipa - UART_BASE;
+  const cpu = vcpu.cpu;
+  const write = (iss & ISS_WNR) !== 0;
+  let value: bigint;
+  if (write) {
+    value = BigInt.asUintN(Number(bits), cpu.getX(rt));
+    pl011Write(vcpu.kvm, offset, value);
+  } else {
+    value = BigInt.asUintN(Number(bits), pl011Read(offset));
+    if (iss & ISS_SSE) value = BigInt.asUintN(64, BigInt.asIntN(Number(bits), value));
+    cpu.setX(rt, iss & ISS_SF ? value : BigInt.asUintN(32, value));
+  }
+  vcpu.kvm.metrics.inc("mmioAccesses");
+  vcpu.kvm.events.add(
+    "mmio",
+    `uart ${write ? "write" : "read"} +${hex(offset)} size=${1 << sizeLog2} x${rt}=${hex(value)}`,
+  );
+  vcpu.skipInstr();
+}

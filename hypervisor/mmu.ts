@@ -1,0 +1,232 @@
+// Stage-2 fault handling and canonical unmap (KVM: arch/arm64/kvm/mmu.c). A stage-2 abort is
+// either L1 touching a canonical IPA that is not mapped yet (fault the page in from its memslot),
+// or L2 missing in a shadow MMU: then L1's stage-2 is walked in L1 memory, L1 gets the fault if its
+// tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
+// installed at the nested IPA.
+
+import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
+import { GuestError } from "./errors.ts";
+import { ioMemAbort } from "./mmio.ts";
+import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
+import { CANONICAL_HW_VMID, KvmS2Mmu, kvmTlbFlushVmidRange } from "./nested.ts";
+import { ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, kvmWalkNestedS2 } from "./nested_walk.ts";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
+import { kvmEvent, kvmStat } from "./stats.ts";
+import { unmapStrategy } from "./unmap.ts";
+import type { Kvm } from "./vm.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+
+const ESR_FSC_MASK = 0x3fn;
+const FSC_TYPE_MASK = 0x3c;
+/** HPFAR_EL2.FIPA [47:4] holds IPA[55:12]; nested and canonical IPAs are 48-bit here. */
+const IPA_PAGE_MASK = ((1n << 48n) - 1n) & ~0xfffn;
+const SCTLR_EE = 1n << 25n;
+const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
+
+const hex = (v: bigint): string => "0x" + v.toString(16);
+
+/** kvm->arch.mmu: L1's own stage-2, hardware VMID 1, always valid. */
+export function createCanonicalMmu(kvm: Kvm): KvmS2Mmu {
+  const mmu = new KvmS2Mmu(kvm, new KvmPgtable(kvm.mem, kvm.pool), CANONICAL_HW_VMID, -1);
+  mmu.tlbVttbr = 0n;
+  return mmu;
+}
+
+/** The memslot holding canonical IPA `ipa` (gfn_to_memslot). */
+export function gfnToMemslot(kvm: Kvm, ipa: bigint): Memslot | null {
+  for (const slot of kvm.memslots) if (slot.contains(ipa)) return slot;
+  return null;
+}
+
+/** kvm_read_guest: `size` bytes of L1 memory at canonical IPA `ipa`, null outside L1 RAM. */
+export function kvmReadGuest(kvm: Kvm, ipa: bigint, size: number): bigint | null {
+  const slot = gfnToMemslot(kvm, ipa);
+  if (!slot || !slot.contains(ipa + BigInt(size) - 1n)) return null;
+  return slot.read(ipa, size);
+}
+
+/** The faulting IPA of a stage-2 abort (page granular), from HPFAR_EL2. */
+export function faultIpaOf(exit: Exit): bigint {
+  return ((exit.hpfar >> 4n) << 12n) & IPA_PAGE_MASK;
+}
+
+/** kvm_is_write_fault: stage-1 walks count as writes only for permission faults. */
+function isWriteFault(exit: Exit): boolean {
+  const iss = Number(exit.esr & 0x1ffffffn);
+  if (iss & ISS_S1PTW) return (iss & FSC_TYPE_MASK) === ESR_ELx_FSC_PERM;
+  if (exit.ec === EC.IABT_LOW) return false;
+  return (iss & ISS_WNR) !== 0;
+}
+
+/** kvm_inject_s2_fault: L1's vEL2 takes the abort with L2's FAR and the nested IPA in HPFAR. */
+function kvmInjectS2Fault(vcpu: KvmVcpu, exit: Exit, fsc: number, why = ""): void {
+  const esr = (exit.esr & ~ESR_FSC_MASK) | BigInt(fsc);
+  vcpu.injectNestedSync(esr, exit.far, exit.hpfar);
+  kvmStat(vcpu.kvm, "faultsInjectedToL1");
+  kvmEvent(vcpu.kvm, "inject", `stage-2 fault to L1: nested IPA ${hex(faultIpaOf(exit))} FSC 0x${fsc.toString(16)} ESR ${hex(esr)}${why}`);
+}
+
+/**
+ * kvm_s2_handle_perm_fault: a hardware permission fault that L1's leaf explains is L1's to
+ * handle. Returns the FSC to inject, or null when the fault belongs to L0.
+ */
+function kvmS2HandlePermFault(exit: Exit, trans: KvmS2Trans): number | null {
+  let forward: boolean;
+  if (exit.ec === EC.IABT_LOW) forward = !trans.executable;
+  else {
+    const write = isWriteFault(exit);
+    forward = (write && !trans.writable) || (!write && !trans.readable);
+  }
+  return forward ? ESR_ELx_FSC_PERM | (trans.level & 3) : null;
+}
+
+/** kvm_handle_guest_abort: a stage-2 instruction or data abort from L1 or L2. */
+export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
+  const kvm = vcpu.kvm;
+  const mmu = vcpu.hwMmu ?? kvm.mmu;
+  const fsc = Number(exit.esr & ESR_FSC_MASK);
+  const fscType = fsc & FSC_TYPE_MASK;
+  const faultIpa = faultIpaOf(exit);
+  const isPerm = fscType === ESR_ELx_FSC_PERM;
+  if (fscType !== ESR_ELx_FSC_FAULT && fscType !== ESR_ELx_FSC_ACCESS && !isPerm) {
+    // Address size faults: an IPA beyond the 48-bit space L0 offers.
+    throw new GuestError({
+      reason: `stage-2 fault FSC 0x${fsc.toString(16)} at IPA ${hex(faultIpa)} is not translation, access flag or permission`,
+      level: mmu.isNested ? "L2" : "L1",
+      exit: { ESR: hex(exit.esr), FAR: hex(exit.far), HPFAR: hex(exit.hpfar) },
+    });
+  }
+  if (mmu.isNested) kvmStat(kvm, "shadowFaults");
+
+  let ipa = faultIpa;
+  let trans: KvmS2Trans | null = null;
+  if (mmu.isNested && mmu.nestedStage2Enabled) {
+    kvmStat(kvm, "l1S2Walks");
+    const bigEndian = (vcpu.vcpuReadSysReg("SCTLR_EL2") & SCTLR_EE) !== 0n;
+    const r = kvmWalkNestedS2((a) => kvmReadGuest(kvm, a, 8), mmu.tlbVtcr, mmu.tlbVttbr, faultIpa, bigEndian);
+    if (!r.ok) {
+      // A walker error (VTCR KVM refuses, tables outside L1 RAM) leaves FSC 0: Address size, level 0.
+      if ("fsc" in r) kvmInjectS2Fault(vcpu, exit, r.fsc);
+      else kvmInjectS2Fault(vcpu, exit, ESR_ELx_FSC_ADDRSZ, ` (walker error: ${r.walkerError})`);
+      return;
+    }
+    trans = r.trans;
+    if (isPerm) {
+      const forward = kvmS2HandlePermFault(exit, trans);
+      if (forward !== null) {
+        kvmInjectS2Fault(vcpu, exit, forward);
+        return;
+      }
+    }
+    ipa = trans.output & ~0xfffn;
+  }
+
+  const slot = gfnToMemslot(kvm, ipa);
+  if (!slot) {
+    ioMemAbort(vcpu, ipa | (exit.far & 0xfffn), exit);
+    return;
+  }
+  if (fscType === ESR_ELx_FSC_ACCESS && handleAccessFault(mmu, faultIpa)) return;
+  userMemAbort(vcpu, mmu, faultIpa, ipa, trans, slot, exit.ec === EC.IABT_LOW);
+}
+
+/**
+ * handle_access_fault: make the entry young. L0 maps every entry with AF set, so there is
+ * nothing to update; drop stale TLB state. False when no entry exists (fault it in instead).
+ */
+function handleAccessFault(mmu: KvmS2Mmu, faultIpa: bigint): boolean {
+  const leaf = mmu.pgt.getLeaf(faultIpa);
+  if (!leaf) return false;
+  kvmTlbFlushVmidRange(mmu.kvm, mmu.hwVmid, leaf.ipa, leaf.size);
+  return true;
+}
+
+/**
+ * The canonical mapping of `ipa`, faulted in from the memslot when absent (user_mem_abort on the
+ * canonical MMU): a 4K page, or a 2M block when the backing is a 2M block.
+ */
+export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): MemslotBacking {
+  const leaf = kvm.mmu.pgt.getLeaf(ipa);
+  if (leaf) return { ipa: leaf.ipa, size: leaf.size, pa: leaf.pa };
+  const b = slot.faultIn(ipa, kvm.config.blocks);
+  // Nothing was mapped in [b.ipa, +b.size) (a block is only chosen for a region with no resident
+  // page), and TLBs never hold invalid translations: no invalidation is needed.
+  kvm.mmu.pgt.map(b.ipa, b.size, b.pa, PROT_RWX);
+  kvmStat(kvm, "canonicalFaults");
+  kvmEvent(kvm, "canonical-fault", `IPA ${hex(b.ipa)} -> PA ${hex(b.pa)} size ${hex(b.size)}`);
+  return b;
+}
+
+/** Host mapping sizes: the largest of 1G, 2M, 4K not above `size` (at least 4K). */
+function snapToHostSize(size: bigint): bigint {
+  if (size >= SZ_1G) return SZ_1G;
+  if (size >= SZ_2M) return SZ_2M;
+  return SZ_4K;
+}
+
+/**
+ * user_mem_abort: map the canonical page, and for a shadow MMU install the leaf for the nested
+ * IPA, sized min(L1's leaf, canonical mapping) and with the intersection of permissions.
+ */
+function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, execFault: boolean): void {
+  const kvm = vcpu.kvm;
+  const canon = kvmFaultInCanonical(kvm, slot, ipa);
+  if (!mmu.isNested) {
+    // Already mapped (another vCPU, or a stale TLB entry): the flush above made it visible.
+    vcpu.cpu.flushFastTlb();
+    return;
+  }
+  const max = trans ? snapToHostSize(trans.blockSize < SZ_1G ? trans.blockSize : SZ_1G) : SZ_1G;
+  const size = canon.size < max ? canon.size : max;
+  const nestedIpa = faultIpa & ~(size - 1n);
+  const canonicalIpa = ipa & ~(size - 1n);
+  const pa = canon.pa + (canonicalIpa - canon.ipa);
+
+  let prot = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
+  let sw = 0;
+  if (trans) {
+    if (!trans.readable) prot &= ~KVM_PGTABLE_PROT_R;
+    if (!trans.writable) prot &= ~KVM_PGTABLE_PROT_W;
+    // X only where L1's leaf allows it: an exec fault on an XN leaf then refaults as a
+    // permission fault, which kvm_s2_handle_perm_fault forwards to L1.
+    if (!trans.executable) prot &= ~KVM_PGTABLE_PROT_X;
+    // kvm_encode_nested_level: L1's leaf level in SW1:SW0 (bits [56:55]).
+    sw = trans.level & 3;
+  }
+  // Replacing live entries (a permission upgrade, or L1 changed its mapping without a TLBI)
+  // needs break-before-make; a fresh range has nothing in any TLB.
+  const replaced = mmu.pgt.leavesIn(nestedIpa, size).length > 0;
+  mmu.pgt.map(nestedIpa, size, pa, prot, sw);
+  if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
+  else vcpu.cpu.flushFastTlb();
+  unmapStrategy(kvm).onShadowMap(mmu, canonicalIpa, nestedIpa, size);
+  kvmEvent(
+    kvm,
+    "shadow-fault",
+    `mmu${mmu.index} nested ${hex(nestedIpa)} -> canonical ${hex(canonicalIpa)} -> PA ${hex(pa)} size ${hex(size)} prot ${protString(prot)}${trans ? ` L1 level ${trans.level}` : " (S2 off)"}${execFault ? " exec" : ""}`,
+  );
+}
+
+function protString(prot: number): string {
+  return (prot & KVM_PGTABLE_PROT_R ? "r" : "-") + (prot & KVM_PGTABLE_PROT_W ? "w" : "-") + (prot & KVM_PGTABLE_PROT_X ? "x" : "-");
+}
+
+/**
+ * kvm_unmap_gfn_range (the MMU-notifier path): the host takes [gpa, gpa+size) back from L1. The
+ * canonical stage-2 range goes first, then every shadow entry that may map it (by the configured
+ * strategy); finally the contents are preserved in the memslot and the host pages freed.
+ */
+export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
+  const start = gpa & ~(SZ_4K - 1n);
+  const end = (gpa + size + SZ_4K - 1n) & ~(SZ_4K - 1n);
+  const len = end - start;
+  const removed = kvm.mmu.pgt.unmap(start, len);
+  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, start, len);
+  kvmStat(kvm, "canonicalUnmaps");
+  unmapStrategy(kvm).onCanonicalUnmap(kvm, start, len);
+  let freed = 0;
+  for (const slot of kvm.memslots) {
+    if (slot.base < end && start < slot.end) freed += slot.release(start, len).length;
+  }
+  kvmEvent(kvm, "unmap", `canonical ${hex(start)}+${hex(len)}: ${removed} canonical entries removed, ${freed} host pages freed`);
+}

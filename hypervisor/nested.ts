@@ -1,0 +1,179 @@
+// Nested stage-2 MMU contexts (KVM: kvm_s2_mmu, nested.c). Each shadow MMU caches one
+// {VMID, BADDR, VTCR, HCR_EL2.VM} context that L1 uses for its guests, with its own hardware VMID
+// and its own stage-2 table. Shadow MMUs behave like TLBs: recycled lazily, round-robin, and emptied
+// completely before they are reused.
+
+import type { Cpu } from "../emulator/cpu.ts";
+import { HostError } from "./errors.ts";
+import { KvmPgtable } from "./pgtable.ts";
+import type { Kvm } from "./vm.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+import { kvmEvent, kvmStat } from "./stats.ts";
+import { unmapStrategy } from "./unmap.ts";
+
+/** VTTBR_EL2.CnP: a tlb_vttbr with it set marks a free (invalid) shadow MMU. */
+export const VTTBR_CNP_BIT = 1n;
+/** Shadow MMUs per vCPU: each vCPU holds at most one, so one is always free. */
+export const S2_MMU_PER_VCPU = 2;
+/** Hardware VMIDs: the canonical MMU, then one per shadow MMU. */
+export const CANONICAL_HW_VMID = 1;
+export const NESTED_HW_VMID_BASE = 2;
+/** IPA size of every table L0 builds (VTCR_EL2.T0SZ = 16). */
+export const KVM_PHYS_SHIFT = 48n;
+export const KVM_PHYS_SIZE = 1n << KVM_PHYS_SHIFT;
+
+const HCR_VM = 1n;
+
+/** VTTBR_EL2.VMID (16-bit VMIDs, as the host uses). */
+export function getVmid(vttbr: bigint): number {
+  return Number((vttbr >> 48n) & 0xffffn);
+}
+
+export class KvmS2Mmu {
+  /** L1's virtual VTTBR_EL2 without CnP; 1n = invalid. */
+  tlbVttbr = VTTBR_CNP_BIT;
+  tlbVtcr = 0n;
+  nestedStage2Enabled = false;
+  pendingUnmap = false;
+  refcnt = 0;
+
+  constructor(
+    /** Back pointer (KVM: mmu->arch), for TLB maintenance on every vCPU and for the metrics. */
+    readonly kvm: Kvm,
+    public pgt: KvmPgtable,
+    public hwVmid: number,
+    /** Position in kvm.nestedMmus; -1 for the canonical MMU. */
+    public index: number,
+  ) {}
+
+  /** kvm_s2_mmu_valid: CnP clear. The canonical MMU is always valid. */
+  get valid(): boolean {
+    return (this.tlbVttbr & VTTBR_CNP_BIT) === 0n;
+  }
+
+  /** kvm_is_nested_s2_mmu. */
+  get isNested(): boolean {
+    return this.index >= 0;
+  }
+
+  /** The hardware VTTBR_EL2 that points the CPU at this table. */
+  vttbr(): bigint {
+    return (BigInt(this.hwVmid) << 48n) | BigInt(this.pgt.pgdPa);
+  }
+}
+
+/** kvm_init_nested + kvm_vcpu_init_nested: 2 × vCPUs shadow MMUs, all invalid. */
+export function kvmInitNested(kvm: Kvm): void {
+  const n = S2_MMU_PER_VCPU * kvm.config.vcpus;
+  const mmus: KvmS2Mmu[] = [];
+  for (let i = 0; i < n; i++) mmus.push(new KvmS2Mmu(kvm, new KvmPgtable(kvm.mem, kvm.pool), NESTED_HW_VMID_BASE + i, i));
+  kvm.nestedMmus = mmus;
+  kvm.nestedMmusNext = 0;
+}
+
+/** lookup_s2_mmu: the valid shadow MMU for the current virtual VTTBR/VTCR/HCR_EL2.VM, or null. */
+export function lookupS2Mmu(vcpu: KvmVcpu): KvmS2Mmu | null {
+  const vttbr = vcpu.vcpuReadSysReg("VTTBR_EL2") & ~VTTBR_CNP_BIT;
+  const vtcr = vcpu.vcpuReadSysReg("VTCR_EL2");
+  const nestedS2 = (vcpu.vcpuReadSysReg("HCR_EL2") & HCR_VM) !== 0n;
+  for (const mmu of vcpu.kvm.nestedMmus) {
+    if (!mmu.valid) continue;
+    if (nestedS2) {
+      if (mmu.nestedStage2Enabled && mmu.tlbVttbr === vttbr && mmu.tlbVtcr === vtcr) return mmu;
+    } else if (!mmu.nestedStage2Enabled && getVmid(mmu.tlbVttbr) === getVmid(vttbr)) {
+      // TLBs are VMID-tagged even with stage 2 off, so the VMID alone names the context.
+      return mmu;
+    }
+  }
+  return null;
+}
+
+/** get_s2_mmu_nested: find the context, else recycle the next unused one (round-robin). */
+export function getS2MmuNested(vcpu: KvmVcpu): KvmS2Mmu {
+  const kvm = vcpu.kvm;
+  let mmu = lookupS2Mmu(vcpu);
+  if (!mmu) {
+    const mmus = kvm.nestedMmus;
+    const size = mmus.length;
+    for (let i = 0; i < size; i++) {
+      const cand = mmus[(kvm.nestedMmusNext + i) % size]!;
+      if (cand.refcnt === 0) {
+        mmu = cand;
+        kvm.nestedMmusNext = (cand.index + 1) % size;
+        break;
+      }
+    }
+    if (!mmu) throw new HostError(`no free shadow stage-2 MMU (${size} MMUs, all referenced)`);
+    // A still-valid context keeps its table until a vCPU empties it before running on it.
+    if (mmu.valid) {
+      mmu.pendingUnmap = true;
+      kvmEvent(kvm, "recycle", `mmu${mmu.index} vmid=${getVmid(mmu.tlbVttbr)} -> vmid=${getVmid(vcpu.vcpuReadSysReg("VTTBR_EL2"))}`);
+    }
+    mmu.tlbVttbr = vcpu.vcpuReadSysReg("VTTBR_EL2") & ~VTTBR_CNP_BIT;
+    mmu.tlbVtcr = vcpu.vcpuReadSysReg("VTCR_EL2");
+    mmu.nestedStage2Enabled = (vcpu.vcpuReadSysReg("HCR_EL2") & HCR_VM) !== 0n;
+  }
+  mmu.refcnt++;
+  // KVM_REQ_NESTED_S2_UNMAP is implied by hwMmu.pendingUnmap: checkNestedVcpuRequests acts on it.
+  return mmu;
+}
+
+/** kvm_vcpu_load_hw_mmu: pick the stage-2 context for what the vCPU runs and program the CPU. */
+export function kvmVcpuLoadHwMmu(vcpu: KvmVcpu): void {
+  if (!vcpu.hwMmu) vcpu.hwMmu = vcpu.isHypCtxt() ? vcpu.kvm.mmu : getS2MmuNested(vcpu);
+  const mmu = vcpu.hwMmu;
+  vcpu.cpu.writeSysReg("VTTBR_EL2", mmu.vttbr());
+  vcpu.cpu.writeSysReg("VTCR_EL2", mmu.pgt.vtcr);
+  vcpu.cpu.flushFastTlb();
+}
+
+/** kvm_vcpu_put_hw_mmu: drop the reference (nested MMUs only). */
+export function kvmVcpuPutHwMmu(vcpu: KvmVcpu): void {
+  const mmu = vcpu.hwMmu;
+  if (mmu?.isNested) {
+    if (mmu.refcnt <= 0) throw new HostError(`shadow MMU ${mmu.index}: refcount underflow`);
+    mmu.refcnt--;
+  }
+  vcpu.hwMmu = null;
+}
+
+/** check_nested_vcpu_requests: empty a recycled MMU before the vCPU enters the guest with it. */
+export function checkNestedVcpuRequests(vcpu: KvmVcpu): void {
+  const mmu = vcpu.hwMmu;
+  if (!mmu?.isNested || !mmu.pendingUnmap) return;
+  const removed = kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+  mmu.pendingUnmap = false;
+  kvmStat(vcpu.kvm, "mmusRecycled");
+  kvmEvent(vcpu.kvm, "recycle", `mmu${mmu.index} emptied (${removed} entries)`);
+}
+
+/** The CPUs whose TLBs may hold entries of this VM (all TLBIs are treated as inner-shareable). */
+export function kvmCpus(kvm: Kvm): Cpu[] {
+  return kvm.vcpus.map((v) => v.cpu);
+}
+
+/** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
+export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
+  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
+  for (const cpu of kvmCpus(kvm)) {
+    if (whole) cpu.tlb.flushVmid(hwVmid);
+    else cpu.tlb.flushIpaRange(hwVmid, ipa, ipa + size, false);
+    cpu.flushFastTlb();
+  }
+}
+
+/**
+ * kvm_stage2_unmap_range: remove [ipa, ipa+size) from the MMU's table, invalidate its hardware
+ * VMID's TLB entries there, and tell the unmap strategy. Returns the leaves removed.
+ */
+export function kvmStage2UnmapRange(mmu: KvmS2Mmu, ipa: bigint, size: bigint): number {
+  const kvm = mmu.kvm;
+  const removed = mmu.pgt.unmap(ipa, size);
+  kvmTlbFlushVmidRange(kvm, mmu.hwVmid, ipa, size);
+  if (mmu.isNested) {
+    const strategy = unmapStrategy(kvm);
+    if (ipa === 0n && size >= KVM_PHYS_SIZE) strategy.onMmuFullyUnmapped(mmu);
+    else strategy.onShadowUnmap?.(mmu, ipa, size);
+  }
+  return removed;
+}

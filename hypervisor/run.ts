@@ -1,0 +1,64 @@
+// One complete run of a VM: build it, load L1 and the L2 images into L1's RAM, boot vCPU 0 at L1's
+// entry in vEL2, and run to SYSTEM_OFF, the step budget, or a guest error. `nvlab run` calls this.
+
+import type { Image } from "../asm/image.ts";
+import { GuestError, type GuestReport } from "./errors.ts";
+import { formatEvent } from "./events.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
+import { kvmArchVcpuRun, kvmResetVcpu } from "./vcpu.ts";
+import { Kvm, loadImage, type VmConfig } from "./vm.ts";
+
+export const DEFAULT_MAX_STEPS = 100_000_000;
+
+export interface RunVmOptions {
+  l1: Image;
+  /** Where L1's lowest section goes (default: the addresses it was assembled at). */
+  l1Ipa?: bigint;
+  l2?: { image: Image; ipa: bigint }[];
+  config?: Partial<VmConfig>;
+  maxSteps?: number;
+  /** Each UART byte as L1 or L2 writes it. */
+  onConsole?: (byte: number) => void;
+  /** Each L0 event as one `--trace` line. */
+  onEvent?: (line: string) => void;
+}
+
+export type RunOutcome =
+  | { kind: "system-off"; code: number }
+  | { kind: "budget" }
+  | { kind: "guest-error"; report: GuestReport; message: string };
+
+export interface RunVmResult {
+  outcome: RunOutcome;
+  console: string;
+  metrics: MetricsSnapshot;
+  steps: number;
+  kvm: Kvm;
+}
+
+export function runVm(opts: RunVmOptions): RunVmResult {
+  const kvm = new Kvm(opts.config ?? {});
+  kvm.onConsole = opts.onConsole ?? null;
+  const onEvent = opts.onEvent;
+  kvm.events.listener = onEvent ? (e) => onEvent(formatEvent(e)) : null;
+  const vcpu = kvm.vcpus[0]!;
+  const done = (outcome: RunOutcome): RunVmResult => ({
+    outcome,
+    console: kvm.console,
+    metrics: kvm.metrics.snapshot(),
+    steps: kvm.steps,
+    kvm,
+  });
+  let entry: bigint;
+  try {
+    entry = loadImage(kvm, opts.l1, opts.l1Ipa);
+    for (const l2 of opts.l2 ?? []) loadImage(kvm, l2.image, l2.ipa);
+  } catch (e) {
+    if (!(e instanceof GuestError)) throw e;
+    return done({ kind: "guest-error", report: e.report, message: e.message });
+  }
+  kvmResetVcpu(vcpu, entry);
+  const r = kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS);
+  if (r.kind === "guest-error") return done({ kind: "guest-error", report: r.report, message: r.error.message });
+  return done(r);
+}

@@ -1,0 +1,318 @@
+// The virtual EL2 register file of an nVHE guest hypervisor (E2H = 0) and the trapped system
+// register accesses (EC 0x18) that reach it (KVM: sys_regs.c, kvm_emulate.h vcpu_read_sys_reg).
+//
+// L1 runs at hardware EL1 with HCR_EL2.{NV,NV1,TVM,TRVM}. While vEL2 runs, the hardware EL1
+// registers hold L1's EL2-regime values (SCTLR_EL2 in SCTLR_EL1, VBAR_EL2 in VBAR_EL1, ELR_EL2 in
+// ELR_EL1…, see EL2_TO_EL1), and L2's EL1 values of the same registers wait in `ctxt.el1`. While L2
+// runs, the hardware holds L2's EL1 values and the whole vEL2 file is in memory. Every L1 access to
+// one of those EL1 registers traps (TVM/TRVM/NV1) and is pointed at L2's saved copy.
+
+import type { SysRegName } from "../emulator/sysregs.ts";
+import { EC, esr, issOf, type Exit } from "../emulator/exception.ts";
+import { SR, sysRegByEncoding } from "../emulator/sysreg_table.ts";
+import { decodeSysIss } from "../emulator/traps.ts";
+import { tlbiFromIss } from "../emulator/tlbi.ts";
+import { HostError } from "./errors.ts";
+import { kvmHandleSysTlbi } from "./tlbi.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+
+/** Registers of the virtual EL2 file (SP_EL2 has no MRS/MSR encoding at EL2 but is state). */
+export const VEL2_REGS = [
+  "HCR_EL2", "VTTBR_EL2", "VTCR_EL2", "VBAR_EL2", "ESR_EL2", "FAR_EL2", "HPFAR_EL2", "ELR_EL2", "SPSR_EL2",
+  "SCTLR_EL2", "ACTLR_EL2", "HACR_EL2", "AFSR0_EL2", "AFSR1_EL2", "AMAIR_EL2", "TCR_EL2", "TTBR0_EL2",
+  "MAIR_EL2", "TPIDR_EL2", "CPTR_EL2", "HSTR_EL2", "MDCR_EL2", "VPIDR_EL2", "VMPIDR_EL2", "CNTHCTL_EL2",
+  "CNTVOFF_EL2", "SP_EL2",
+] as const;
+export type Vel2Reg = (typeof VEL2_REGS)[number];
+
+/** L2's EL1 registers that share hardware with vEL2 state (conflicted), saved while vEL2 runs. */
+export const EL1_CTXT_REGS = [
+  "SCTLR_EL1", "TTBR0_EL1", "TTBR1_EL1", "TCR_EL1", "ESR_EL1", "FAR_EL1", "AFSR0_EL1", "AFSR1_EL1",
+  "MAIR_EL1", "AMAIR_EL1", "CONTEXTIDR_EL1", "VBAR_EL1", "ELR_EL1", "SPSR_EL1", "SP_EL1",
+] as const;
+export type El1CtxtReg = (typeof EL1_CTXT_REGS)[number];
+
+// ---------------------------------------------------------------- nVHE EL2 → EL1 translation
+
+const SCTLR_EL1_RES1 = 0x30d0_0800n; // bits 29, 28, 23, 22, 20, 11
+/** SCTLR_ELx bits with the same meaning in SCTLR_EL2 (E2H=0) and SCTLR_EL1: M A C SA I WXN IESB EE. */
+const SCTLR_SHARED = 0b1n | 0b10n | 0b100n | 0b1000n | (1n << 12n) | (1n << 19n) | (1n << 21n) | (1n << 25n);
+
+/** translate_sctlr_el2_to_sctlr_el1: keep the bits both formats share; EL1 RES1 set. */
+export function translateSctlrEl2ToEl1(v: bigint): bigint {
+  return (v & SCTLR_SHARED) | SCTLR_EL1_RES1;
+}
+
+/** translate_tcr_el2_to_tcr_el1: TTBR1 walks disabled, PS → IPS, TBI → TBI0, TTBR0 fields kept. */
+export function translateTcrEl2ToEl1(v: bigint): bigint {
+  const epd1 = 1n << 23n;
+  const tbi0 = (v >> 20n) & 1n ? 1n << 37n : 0n;
+  const ips = ((v >> 16n) & 7n) << 32n;
+  return epd1 | tbi0 | ips | (v & 0xff3fn); // T0SZ, IRGN0, ORGN0, SH0, TG0
+}
+
+/** translate_ttbr0_el2_to_ttbr0_el1: the EL2 regime has no ASID. */
+export function translateTtbr0El2ToEl1(v: bigint): bigint {
+  return v & 0x0000_ffff_ffff_ffffn;
+}
+
+const PSR_MODE_MASK = 0x1fn;
+const PSR_MODE_EL1T = 0x4n;
+const PSR_MODE_EL1H = 0x5n;
+export const PSR_MODE_EL2T = 0x8n;
+export const PSR_MODE_EL2H = 0x9n;
+/** M[1]: never produced by an exception entry (see spsrEl2ToHw). */
+const PSR_M1 = 0x2n;
+
+/** A hardware PSTATE/SPSR taken while vEL2 ran (EL1h/EL1t) as L1 sees it (EL2h/EL2t). */
+export function hwPstateToVel2(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  if (m === PSR_MODE_EL1H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2H;
+  if (m === PSR_MODE_EL1T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2T;
+  return v;
+}
+
+/** A vEL2 PSTATE (EL2h/EL2t) as the hardware runs it (EL1h/EL1t). */
+export function vel2PstateToHw(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  if (m === PSR_MODE_EL2H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1H;
+  if (m === PSR_MODE_EL2T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1T;
+  return v;
+}
+
+/**
+ * The hardware SPSR_EL1 image of virtual SPSR_EL2 while vEL2 runs. Hardware never uses it (ERET
+ * traps), but an exception L1 takes at its own level overwrites it. An EL2 target is stored as
+ * the EL1 mode the hardware itself would record; any other target is tagged with M[1], which no
+ * exception entry writes, so a later exception is always told apart from L1's own value.
+ */
+function spsrEl2ToHw(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T ? vel2PstateToHw(v) : v | PSR_M1;
+}
+
+// ---------------------------------------------------------------- register file
+
+interface El2Mapping {
+  el1: SysRegName;
+  /** The memory copy is authoritative (hardware only changes through L0); else hardware is. */
+  memory: boolean;
+  xlate?: (v: bigint) => bigint;
+}
+
+/** vEL2 registers that live in hardware EL1 registers while vEL2 runs (get_el2_to_el1_mapping). */
+export const EL2_TO_EL1: Partial<Record<Vel2Reg, El2Mapping>> = {
+  SCTLR_EL2: { el1: "SCTLR_EL1", memory: true, xlate: translateSctlrEl2ToEl1 },
+  TCR_EL2: { el1: "TCR_EL1", memory: true, xlate: translateTcrEl2ToEl1 },
+  TTBR0_EL2: { el1: "TTBR0_EL1", memory: true, xlate: translateTtbr0El2ToEl1 },
+  MAIR_EL2: { el1: "MAIR_EL1", memory: true },
+  AMAIR_EL2: { el1: "AMAIR_EL1", memory: true },
+  VBAR_EL2: { el1: "VBAR_EL1", memory: true },
+  AFSR0_EL2: { el1: "AFSR0_EL1", memory: true },
+  AFSR1_EL2: { el1: "AFSR1_EL1", memory: true },
+  // Written by exception entry at vEL2 as well as by L1.
+  ELR_EL2: { el1: "ELR_EL1", memory: false },
+  ESR_EL2: { el1: "ESR_EL1", memory: false },
+  FAR_EL2: { el1: "FAR_EL1", memory: false },
+  SPSR_EL2: { el1: "SPSR_EL1", memory: true },
+  SP_EL2: { el1: "SP_EL1", memory: false },
+};
+
+function isVel2Reg(name: string): name is Vel2Reg {
+  return (VEL2_REGS as readonly string[]).includes(name);
+}
+
+function isEl1CtxtReg(name: string): name is El1CtxtReg {
+  return (EL1_CTXT_REGS as readonly string[]).includes(name);
+}
+
+/** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
+const VHCR_WRITABLE = ~((1n << 34n) | (1n << 45n)) & ((1n << 64n) - 1n);
+
+/** What a write stores in the vEL2 file (RES0 bits cleared). */
+function sanitiseVel2(name: Vel2Reg, v: bigint): bigint {
+  switch (name) {
+    case "VBAR_EL2": return v & ~0x7ffn;
+    case "HCR_EL2": return v & VHCR_WRITABLE;
+    default: return BigInt.asUintN(64, v);
+  }
+}
+
+/** The virtual EL2 file and L2's saved EL1 context (KVM: the vcpu's sys_regs array). */
+export class VcpuSysRegs {
+  readonly el2 = Object.fromEntries(VEL2_REGS.map((r) => [r, 0n])) as Record<Vel2Reg, bigint>;
+  readonly el1 = Object.fromEntries(EL1_CTXT_REGS.map((r) => [r, 0n])) as Record<El1CtxtReg, bigint>;
+  /** The value L0 last put in hardware SPSR_EL1 for vSPSR_EL2 (to notice exception entries). */
+  hwSpsrImage = 0n;
+
+  constructor(midr: bigint, mpidr: bigint) {
+    // KVM resets the virtual VPIDR/VMPIDR to what the vCPU itself reads.
+    this.el2.VPIDR_EL2 = midr;
+    this.el2.VMPIDR_EL2 = mpidr;
+    this.el2.SCTLR_EL2 = 0x30c5_0830n; // RES1 bits of SCTLR_EL2 (E2H=0)
+    this.el1.SCTLR_EL1 = SCTLR_EL1_RES1;
+  }
+}
+
+/** Bring vSPSR_EL2 up to date if an exception at vEL2 rewrote the hardware SPSR_EL1. */
+export function syncVel2Spsr(vcpu: KvmVcpu): void {
+  const hw = vcpu.cpu.sr.SPSR_EL1;
+  if (!vcpu.isHypCtxt() || hw === vcpu.ctxt.hwSpsrImage) return;
+  vcpu.ctxt.el2.SPSR_EL2 = hwPstateToVel2(hw);
+  vcpu.ctxt.hwSpsrImage = hw;
+}
+
+function readHw(vcpu: KvmVcpu, name: SysRegName): bigint {
+  return name === "SP_EL1" ? vcpu.cpu.readSpEl(1) : vcpu.cpu.sr[name];
+}
+
+function writeHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
+  if (name === "SP_EL1") vcpu.cpu.writeSpEl(1, BigInt.asUintN(64, v));
+  else vcpu.cpu.writeSysReg(name, v);
+}
+
+/**
+ * vcpu_read_sys_reg: a vEL2 register, or an EL1 register as L1 sees it (L2's context), wherever
+ * it currently lives. Other EL1 registers are not conflicted and read from the hardware.
+ */
+export function vcpuReadSysReg(vcpu: KvmVcpu, name: string): bigint {
+  const hyp = vcpu.isHypCtxt();
+  if (isVel2Reg(name)) {
+    const map = EL2_TO_EL1[name];
+    if (!hyp || !map) return vcpu.ctxt.el2[name];
+    if (name === "SPSR_EL2") syncVel2Spsr(vcpu);
+    return map.memory ? vcpu.ctxt.el2[name] : readHw(vcpu, map.el1);
+  }
+  if (isEl1CtxtReg(name)) return hyp ? vcpu.ctxt.el1[name] : readHw(vcpu, name);
+  if (name in vcpu.cpu.sr) return vcpu.cpu.sr[name as SysRegName];
+  throw new HostError(`vcpuReadSysReg: no register called ${name}`);
+}
+
+/** vcpu_write_sys_reg: the counterpart of vcpuReadSysReg. */
+export function vcpuWriteSysReg(vcpu: KvmVcpu, name: string, value: bigint): void {
+  const hyp = vcpu.isHypCtxt();
+  const v = BigInt.asUintN(64, value);
+  if (isVel2Reg(name)) {
+    const s = sanitiseVel2(name, v);
+    vcpu.ctxt.el2[name] = s;
+    const map = EL2_TO_EL1[name];
+    if (!hyp || !map) return;
+    if (name === "SPSR_EL2") {
+      vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(s);
+      vcpu.cpu.sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
+      return;
+    }
+    writeHw(vcpu, map.el1, map.xlate ? map.xlate(s) : s);
+    return;
+  }
+  if (isEl1CtxtReg(name)) {
+    const s = name === "VBAR_EL1" ? v & ~0x7ffn : v;
+    if (hyp) vcpu.ctxt.el1[name] = s;
+    else writeHw(vcpu, name, s);
+    return;
+  }
+  if (name in vcpu.cpu.sr) {
+    vcpu.cpu.writeSysReg(name as SysRegName, v);
+    return;
+  }
+  throw new HostError(`vcpuWriteSysReg: no register called ${name}`);
+}
+
+// ---------------------------------------------------------------- context switch halves
+
+/** Leaving vEL2: copy the hardware-held vEL2 registers into the file (before loading L2). */
+export function saveVel2State(vcpu: KvmVcpu): void {
+  syncVel2Spsr(vcpu);
+  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
+    if (!map.memory) vcpu.ctxt.el2[name] = readHw(vcpu, map.el1);
+  }
+}
+
+/** Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2). */
+export function loadVel2State(vcpu: KvmVcpu): void {
+  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
+    const v = vcpu.ctxt.el2[name];
+    if (name === "SPSR_EL2") {
+      vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(v);
+      vcpu.cpu.sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
+    } else writeHw(vcpu, map.el1, map.xlate ? map.xlate(v) : v);
+  }
+}
+
+/** Leaving L2: its EL1 context goes to memory. */
+export function saveEl1State(vcpu: KvmVcpu): void {
+  for (const r of EL1_CTXT_REGS) vcpu.ctxt.el1[r] = readHw(vcpu, r);
+}
+
+/** Entering L2: its EL1 context goes to the hardware. */
+export function loadEl1State(vcpu: KvmVcpu): void {
+  for (const r of EL1_CTXT_REGS) writeHw(vcpu, r, vcpu.ctxt.el1[r]);
+}
+
+// ---------------------------------------------------------------- EC 0x18
+
+/** A readable name for a trapped encoding. */
+function trapName(iss: number): string {
+  const t = decodeSysIss(iss);
+  const def = sysRegByEncoding(t.op0, t.op1, t.crn, t.crm, t.op2);
+  return def?.name ?? `S${t.op0}_${t.op1}_C${t.crn}_C${t.crm}_${t.op2}`;
+}
+
+/**
+ * kvm_handle_sys_reg: emulate a trapped MSR/MRS/SYS. From L2 every such trap is one L1 asked for
+ * through its virtual HCR_EL2 and is forwarded with the hardware syndrome. From vEL2: EL2
+ * registers hit the vEL2 file, L1's EL1 registers hit L2's context, TLBIs go to the TLBI emulation;
+ * anything else is UNDEFINED for L1.
+ */
+export function kvmHandleSys64(vcpu: KvmVcpu, exit: Exit): void {
+  if (!vcpu.isHypCtxt()) {
+    vcpu.injectNestedSync(exit.esr);
+    return;
+  }
+  const iss = issOf(exit.esr);
+  const t = decodeSysIss(iss);
+  vcpu.kvm.metrics.inc("sysregTraps");
+  if (t.op0 === 1) {
+    const op = tlbiFromIss(iss);
+    if (!op) {
+      // AT (trapped by HCR_EL2.AT/NV) is not emulated yet; DC/IC never trap here.
+      vcpu.injectUndefined();
+      return;
+    }
+    kvmHandleSysTlbi(vcpu, iss, vcpu.cpu.getX(t.rt)); // skips the instruction itself
+    return;
+  }
+  const def = sysRegByEncoding(t.op0, t.op1, t.crn, t.crm, t.op2);
+  // *_EL12 only exist with HCR_EL2.E2H = 1, which an nVHE vEL2 never has.
+  if (!def || def.flags & SR.EL12 || !emulatedAtVel2(def.name, def.flags)) {
+    vcpu.injectUndefined();
+    return;
+  }
+  if (t.isRead) {
+    if (def.writeOnly) return vcpu.injectUndefined();
+    vcpu.cpu.setX(t.rt, vcpuReadSysReg(vcpu, def.name));
+  } else {
+    if (def.readOnly) return vcpu.injectUndefined();
+    vcpuWriteSysReg(vcpu, def.name, vcpu.cpu.getX(t.rt));
+  }
+  vcpu.skipInstr();
+}
+
+/** Registers whose vEL2 accesses L0 emulates: the vEL2 file, SP_EL1, and L2's conflicted EL1 registers. */
+function emulatedAtVel2(name: string, flags: number): boolean {
+  if (flags & SR.EL2) return isVel2Reg(name) || name === "SP_EL1";
+  return (flags & (SR.TVM | SR.NV1)) !== 0 && isEl1CtxtReg(name);
+}
+
+/** Description of a trapped access for the event log. */
+export function describeSys64(exit: Exit): string {
+  const iss = issOf(exit.esr);
+  const t = decodeSysIss(iss);
+  const op = t.op0 === 1 ? tlbiFromIss(iss) : undefined;
+  if (op) return `TLBI ${op.name}, x${t.rt}`;
+  return t.isRead ? `mrs x${t.rt}, ${trapName(iss)}` : `msr ${trapName(iss)}, x${t.rt}`;
+}
+
+/** ESR of an UNDEFINED instruction (EC 0x00, IL=1). */
+export const ESR_UNDEFINED = esr(EC.UNKNOWN, 0);
+

@@ -1,0 +1,168 @@
+// The vCPU (KVM: struct kvm_vcpu + kvm_arch_vcpu_ioctl_run): one Cpu running L1 at virtual EL2 or
+// L2 beneath it, the vEL2 register file, the hardware MMU in use, and the run loop that turns CPU
+// exits into handler calls.
+
+import { Cpu } from "../emulator/cpu.ts";
+import { EC_NAMES, type Exit } from "../emulator/exception.ts";
+import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
+import { hex } from "../emulator/types.ts";
+import { kvmInjectNestedSync, kvmLoadHwTraps } from "./emulate_nested.ts";
+import { GuestError, HostError, type GuestReport } from "./errors.ts";
+import { formatEvent } from "./events.ts";
+import { handleExit } from "./handle_exit.ts";
+import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu } from "./nested.ts";
+import {
+  ESR_UNDEFINED, VcpuSysRegs, describeSys64, hwPstateToVel2, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
+} from "./sys_regs.ts";
+import type { Kvm } from "./vm.ts";
+
+/** Why a run ended by the guest's own request. */
+export type VcpuExitReason = { kind: "system-off"; code: number };
+
+export type VcpuRunResult =
+  | VcpuExitReason
+  | { kind: "budget" }
+  | { kind: "guest-error"; error: GuestError; report: GuestReport };
+
+/** How many events a GuestError report carries. */
+const REPORT_EVENTS = 20;
+
+export class KvmVcpu {
+  readonly cpu: Cpu;
+  /** What the hardware VTTBR_EL2 currently points at (null between put and load). */
+  hwMmu: KvmS2Mmu | null = null;
+  readonly ctxt: VcpuSysRegs;
+  /** The exit being (or last) handled, and whether L2 was running when it happened. */
+  lastExit: Exit | null = null;
+  lastExitFromL2 = false;
+  /** Set by a handler that ends the run (PSCI SYSTEM_OFF). */
+  exitReason: VcpuExitReason | null = null;
+  private hypCtxt = true;
+
+  constructor(
+    readonly kvm: Kvm,
+    readonly index: number,
+  ) {
+    this.cpu = new Cpu(kvm.mem, { index });
+    this.ctxt = new VcpuSysRegs(PHYS_MIDR, physicalMpidr(this.cpu));
+  }
+
+  /** is_hyp_ctxt: running vEL2 (L1) rather than L2. */
+  isHypCtxt(): boolean {
+    return this.hypCtxt;
+  }
+
+  /** Only the world switch changes the context. */
+  setHypCtxt(hyp: boolean): void {
+    this.hypCtxt = hyp;
+  }
+
+  vcpuReadSysReg(name: string): bigint {
+    return vcpuReadSysReg(this, name);
+  }
+
+  vcpuWriteSysReg(name: string, v: bigint): void {
+    vcpuWriteSysReg(this, name, v);
+  }
+
+  /** kvm_inject_nested_sync (+ FAR/HPFAR for kvm_inject_s2_fault). */
+  injectNestedSync(esr: bigint, far?: bigint, hpfar?: bigint): void {
+    kvmInjectNestedSync(this, esr, far, hpfar);
+  }
+
+  /** kvm_inject_undefined while vEL2 runs: an UNDEFINED exception taken at vEL2. */
+  injectUndefined(): void {
+    kvmInjectNestedSync(this, ESR_UNDEFINED);
+  }
+
+  /** kvm_incr_pc: resume after the trapped instruction. */
+  skipInstr(): void {
+    this.cpu.sr.ELR_EL2 = BigInt.asUintN(64, this.cpu.sr.ELR_EL2 + 4n);
+  }
+
+  /** Which guest the CPU is running (or was running when it exited). */
+  get level(): "L1" | "L2" {
+    return this.isHypCtxt() ? "L1" : "L2";
+  }
+}
+
+/**
+ * kvm_reset_vcpu for the guest ABI: L1 starts at vEL2h (hardware EL1h), MMU off, D/A/I/F masked,
+ * PC = entry, on the canonical MMU.
+ */
+export function kvmResetVcpu(vcpu: KvmVcpu, entry: bigint): void {
+  vcpu.cpu.resetTo(entry, 1);
+  vcpu.setHypCtxt(true);
+  vcpu.exitReason = null;
+  loadVel2State(vcpu);
+  kvmLoadHwTraps(vcpu);
+  kvmVcpuLoadHwMmu(vcpu);
+}
+
+/**
+ * kvm_arch_vcpu_ioctl_run: run until SYSTEM_OFF, the step budget, or guest misbehaviour (a
+ * GuestError, returned with its report). HostErrors propagate: they are L0 bugs.
+ */
+export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
+  const cpu = vcpu.cpu;
+  const end = cpu.steps + maxSteps;
+  const kvm = vcpu.kvm;
+  try {
+    for (;;) {
+      const remaining = end - cpu.steps;
+      if (remaining <= 0) return { kind: "budget" };
+      checkNestedVcpuRequests(vcpu);
+      if (cpu.el === 2) cpu.eretFromEl2();
+      const stop = cpu.run(remaining);
+      if (stop.kind === "budget") return { kind: "budget" };
+      if (stop.kind !== "exit") throw new HostError(`vCPU ${vcpu.index}: unexpected CPU stop "${stop.kind}"`);
+      const exit = stop.exit;
+      vcpu.lastExit = exit;
+      vcpu.lastExitFromL2 = !vcpu.isHypCtxt();
+      const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
+      kvm.metrics.inc(`exits.${name}`);
+      kvm.events.add("exit", describeExit(vcpu, exit, name));
+      if (handleExit(vcpu, exit) === 0) return vcpu.exitReason ?? { kind: "budget" };
+    }
+  } catch (e) {
+    if (!(e instanceof GuestError)) throw e;
+    fillGuestReport(vcpu, e.report);
+    return { kind: "guest-error", error: e, report: e.report };
+  }
+}
+
+function describeExit(vcpu: KvmVcpu, exit: Exit, name: string): string {
+  let s = `${name} from ${vcpu.level} esr=${hex(exit.esr)} elr=${hex(exit.elr)}`;
+  if (exit.ec === 0x18) s += ` (${describeSys64(exit)})`;
+  if (exit.ec === 0x20 || exit.ec === 0x24) s += ` far=${hex(exit.far)} hpfar=${hex(exit.hpfar)}`;
+  return s;
+}
+
+/** Complete a GuestError report with what the user needs: registers, the exit, recent events. */
+export function fillGuestReport(vcpu: KvmVcpu, report: GuestReport): void {
+  const cpu = vcpu.cpu;
+  const exit = vcpu.lastExit;
+  const fromL2 = exit ? vcpu.lastExitFromL2 : !vcpu.isHypCtxt();
+  report.level ??= fromL2 ? "L2" : "L1";
+  if (!report.regs) {
+    const regs: Record<string, string> = {};
+    for (let i = 0; i < 31; i++) regs[`x${i}`] = hex(cpu.getX(i), 16);
+    regs.sp = hex(cpu.getSP(), 16);
+    // At an exit the CPU's PC is stale: the interrupted context is in ELR_EL2/SPSR_EL2.
+    const atExit = cpu.el === 2 && exit !== null;
+    regs.pc = hex(atExit ? exit.elr : cpu.getPC(), 16);
+    const pstate = atExit ? exit.spsr : cpu.pstate();
+    regs.pstate = hex(fromL2 ? pstate : hwPstateToVel2(pstate), 8);
+    report.regs = regs;
+  }
+  if (!report.exit && exit) {
+    report.exit = {
+      ec: `${hex(exit.ec)} (${EC_NAMES[exit.ec] ?? "reserved"})`,
+      esr: hex(exit.esr),
+      far: hex(exit.far),
+      hpfar: hex(exit.hpfar),
+      elr: hex(exit.elr),
+    };
+  }
+  report.events ??= vcpu.kvm.events.recent(REPORT_EVENTS).map(formatEvent);
+}

@@ -1,0 +1,115 @@
+// The VM (KVM: struct kvm / kvm_arch): host memory and L0's page pool, the memslot of L1's RAM,
+// the canonical stage-2 MMU, the nested (shadow) MMUs, the vCPUs, metrics, the event log and the
+// console.
+
+import type { Image } from "../asm/image.ts";
+import { PhysMemory } from "../emulator/memory.ts";
+import { hex } from "../emulator/types.ts";
+import { GuestError, HostError } from "./errors.ts";
+import { EventLog } from "./events.ts";
+import { Memslot } from "./memslot.ts";
+import { Metrics } from "./metrics.ts";
+import { createCanonicalMmu } from "./mmu.ts";
+import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
+import { HostPagePool } from "./pool.ts";
+import { KvmVcpu } from "./vcpu.ts";
+
+/** Canonical IPA of L1's RAM (QEMU virt). */
+export const L1_RAM_BASE = 0x4000_0000n;
+/** Default load IPA of L1 (QEMU keeps its device tree in the first MiB of RAM). */
+export const L1_DEFAULT_LOAD_IPA = 0x4010_0000n;
+/** Host PA of L0's page pool: far above any canonical IPA, so the two never look alike. */
+export const HOST_POOL_BASE = 0x10_0000_0000;
+
+export interface VmConfig {
+  /** L1 RAM bytes. */
+  memory: bigint;
+  vcpus: number;
+  /** Host pages for L1's backing and every stage-2 table. */
+  poolPages: number;
+  unmap: "full";
+  /** Allow 2M canonical blocks. */
+  blocks: boolean;
+  seed: number;
+}
+
+export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
+  memory: 256n << 20n,
+  vcpus: 1,
+  poolPages: 0, // 0 = enough for all of L1's RAM plus tables
+  unmap: "full",
+  blocks: true,
+  seed: 0,
+};
+
+/** Table pages allowed on top of L1's RAM when poolPages is not given. */
+const POOL_TABLE_PAGES = 16384;
+
+function resolveConfig(c: Partial<VmConfig>): VmConfig {
+  const config: VmConfig = { ...DEFAULT_VM_CONFIG, ...c };
+  if (config.memory <= 0n || config.memory % 0x1000n !== 0n) {
+    throw new HostError(`L1 memory size ${hex(config.memory)} must be a positive multiple of 4 KiB`);
+  }
+  if (L1_RAM_BASE + config.memory > 1n << 48n) throw new HostError(`L1 memory size ${hex(config.memory)} exceeds the 48-bit IPA space`);
+  if (!Number.isInteger(config.vcpus) || config.vcpus < 1) throw new HostError(`vcpus must be at least 1 (got ${config.vcpus})`);
+  if (config.poolPages === 0) config.poolPages = Number(config.memory >> 12n) + POOL_TABLE_PAGES;
+  return config;
+}
+
+export class Kvm {
+  readonly config: VmConfig;
+  readonly mem: PhysMemory;
+  readonly pool: HostPagePool;
+  readonly memslots: Memslot[];
+  readonly metrics = new Metrics();
+  readonly events = new EventLog();
+  /** kvm->arch.mmu: L1's own stage-2. */
+  readonly mmu: KvmS2Mmu;
+  nestedMmus: KvmS2Mmu[] = [];
+  nestedMmusNext = 0;
+  readonly vcpus: KvmVcpu[] = [];
+  /** UART output so far. */
+  console = "";
+  /** Streams UART output, byte by byte, as it is written. */
+  onConsole: ((byte: number) => void) | null = null;
+
+  constructor(config: Partial<VmConfig> = {}) {
+    this.config = resolveConfig(config);
+    this.mem = new PhysMemory();
+    this.pool = new HostPagePool(this.mem, HOST_POOL_BASE, this.config.poolPages);
+    this.memslots = [new Memslot(L1_RAM_BASE, this.config.memory, this.mem, this.pool)];
+    this.mmu = createCanonicalMmu(this);
+    kvmInitNested(this);
+    for (let i = 0; i < this.config.vcpus; i++) this.vcpus.push(new KvmVcpu(this, i));
+    this.events.stepSource = () => this.vcpus.reduce((n, v) => n + v.cpu.steps, 0);
+  }
+
+  /** Instructions retired by all vCPUs. */
+  get steps(): number {
+    return this.vcpus.reduce((n, v) => n + v.cpu.steps, 0);
+  }
+}
+
+/**
+ * Place an image in L1's RAM through the memslot (the VMM writing guest memory). With `ipa`, the
+ * image is moved so its lowest section starts there; otherwise sections go to their own addresses.
+ * Returns the entry point at its final address.
+ */
+export function loadImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
+  if (image.sections.length === 0) throw new GuestError(`image ${image.file} is empty`);
+  const lowest = image.sections.reduce((m, s) => (s.base < m ? s.base : m), image.sections[0]!.base);
+  const offset = ipa === undefined ? 0n : ipa - lowest;
+  for (const s of image.sections) {
+    const base = s.base + offset;
+    const end = base + BigInt(s.bytes.length);
+    const slot = kvm.memslots.find((m) => base >= m.base && end <= m.end);
+    if (!slot) {
+      const ram = kvm.memslots.map((m) => `${hex(m.base)}..${hex(m.end)}`).join(", ");
+      throw new GuestError(
+        `image ${image.file}: section ${s.name} at ${hex(base)}..${hex(end)} lies outside L1 RAM (${ram})`,
+      );
+    }
+    slot.writeBytes(base, s.bytes);
+  }
+  return image.entry + offset;
+}

@@ -1,0 +1,39 @@
+// Test harness for L0: assemble a small L1 (and optional L2 code in the same image) and boot it
+// under runVm, as `nvlab run` does.
+
+import { assemble } from "../../asm/assembler.ts";
+import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
+import type { VmConfig } from "../../hypervisor/vm.ts";
+
+export const L1_BASE = 0x4010_0000n;
+
+/** `smc #0` PSCI SYSTEM_OFF with exit code `code`. */
+export const OFF = (code = 0): string => `mov64 x0, 0x84000008\n mov x1, #${code}\n smc #0`;
+
+/** A vector table at a 2K boundary: `handlers` maps offsets (0x000, 0x200, 0x400…) to code. */
+export function vectors(label: string, handlers: Record<number, string>): string {
+  let s = `.balign 2048\n${label}:\n`;
+  for (const off of [0x000, 0x080, 0x100, 0x180, 0x200, 0x280, 0x300, 0x380, 0x400]) {
+    if (off > 0) s += `.balign 0x80\n`;
+    s += `${handlers[off] ?? "b ."}\n`;
+  }
+  return s;
+}
+
+export async function bootL1(
+  src: string,
+  opts: { maxSteps?: number; config?: Partial<VmConfig>; onConsole?: (b: number) => void } = {},
+): Promise<RunVmResult & { x: (n: number) => bigint }> {
+  const image = await assemble(src, { base: L1_BASE, file: "l1.S" });
+  const r = runVm({ l1: image, maxSteps: opts.maxSteps ?? 100_000, config: { memory: 16n << 20n, ...opts.config }, onConsole: opts.onConsole });
+  const cpu = r.kvm.vcpus[0]!.cpu;
+  return { ...r, x: (n) => cpu.getX(n) };
+}
+
+/** Address of a label in the assembled L1. */
+export async function symbolOf(src: string, name: string): Promise<bigint> {
+  const image = await assemble(src, { base: L1_BASE, file: "l1.S" });
+  const v = image.symbols.get(name);
+  if (v === undefined) throw new Error(`no symbol ${name}`);
+  return v;
+}

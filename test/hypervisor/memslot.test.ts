@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { PhysMemory } from "../../emulator/memory.ts";
+import { HostError } from "../../hypervisor/errors.ts";
+import { Memslot, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
+import { HostPagePool } from "../../hypervisor/pool.ts";
+
+const BASE = 0x4000_0000n;
+const POOL = 0x10_0000_0000;
+
+function setup(size = 8n << 20n, poolPages = 4096) {
+  const mem = new PhysMemory();
+  const pool = new HostPagePool(mem, POOL, poolPages);
+  return { mem, pool, slot: new Memslot(BASE, size, mem, pool) };
+}
+
+const bytes = (...v: number[]) => Uint8Array.from(v);
+
+describe("Memslot", () => {
+  it("keeps image data written before any page is resident and hands it over at fault-in", () => {
+    const { mem, pool, slot } = setup();
+    slot.writeBytes(BASE + 0x1ffen, bytes(1, 2, 3, 4)); // straddles two pages
+    expect(slot.readBytes(BASE + 0x1ffen, 4)).toEqual(bytes(1, 2, 3, 4));
+    expect(slot.read(BASE + 0x3000n, 8)).toBe(0n); // never written: zero
+    expect(pool.used).toBe(0);
+
+    const b = slot.faultIn(BASE + 0x1000n + 0x123n, false);
+    expect(b.ipa).toBe(BASE + 0x1000n);
+    expect(b.size).toBe(SZ_4K);
+    expect(pool.used).toBe(1);
+    expect(mem.readBytes(Number(b.pa) + 0xffe, 2)).toEqual(bytes(1, 2));
+    // The other half is still saved contents, and reads combine both.
+    expect(slot.readBytes(BASE + 0x1ffen, 4)).toEqual(bytes(1, 2, 3, 4));
+    // Writes go to the host page once resident.
+    slot.writeBytes(BASE + 0x1000n, bytes(0xaa));
+    expect(mem.read(Number(b.pa), 1)).toBe(0xaan);
+    expect(slot.hostPa(BASE + 0x1fffn)).toBe(Number(b.pa));
+    // A second fault-in returns the same page.
+    expect(slot.faultIn(BASE + 0x1008n, false).pa).toBe(b.pa);
+  });
+
+  it("rejects accesses outside the slot", () => {
+    const { slot } = setup(1n << 20n);
+    expect(() => slot.readBytes(BASE + (1n << 20n) - 2n, 4)).toThrow(HostError);
+    expect(() => slot.faultIn(BASE - 0x1000n, false)).toThrow(HostError);
+    expect(slot.contains(BASE + (1n << 20n))).toBe(false);
+  });
+
+  it("release preserves contents, frees and poisons the host page; the next fault-in gets the data back", () => {
+    const { pool, slot } = setup();
+    slot.writeBytes(BASE + 0x5010n, bytes(9, 8, 7));
+    const first = slot.faultIn(BASE + 0x5000n, false);
+    slot.writeBytes(BASE + 0x5020n, bytes(6)); // written while resident
+    const freed = slot.release(BASE + 0x5000n, SZ_4K);
+    expect(freed).toEqual([Number(first.pa)]);
+    expect(pool.isPoisoned(Number(first.pa))).toBe(true);
+    expect(pool.used).toBe(0);
+    expect(slot.hostPa(BASE + 0x5000n)).toBeNull();
+    expect(slot.readBytes(BASE + 0x5010n, 3)).toEqual(bytes(9, 8, 7));
+    // Another allocation takes the freed page, so the next fault-in lands elsewhere.
+    const other = pool.alloc();
+    const again = slot.faultIn(BASE + 0x5000n, false);
+    expect(again.pa).not.toBe(first.pa);
+    expect(other).toBe(Number(first.pa));
+    expect(slot.readBytes(BASE + 0x5010n, 3)).toEqual(bytes(9, 8, 7));
+    expect(slot.read(BASE + 0x5020n, 1)).toBe(6n);
+  });
+
+  it("backs a 2M region wholly inside the slot with one aligned pool block when blocks are allowed", () => {
+    const { pool, slot } = setup();
+    slot.writeBytes(BASE + SZ_2M + 0x3000n, bytes(0x42));
+    const b = slot.faultIn(BASE + SZ_2M + 0x7000n, true);
+    expect(b).toEqual({ ipa: BASE + SZ_2M, size: SZ_2M, pa: b.pa });
+    expect(b.pa % SZ_2M).toBe(0n);
+    expect(pool.used).toBe(512);
+    expect(slot.isBlockBacked(BASE + SZ_2M)).toBe(true);
+    expect(slot.hostPa(BASE + SZ_2M + 0x3000n)).toBe(Number(b.pa) + 0x3000);
+    expect(slot.read(BASE + SZ_2M + 0x3000n, 1)).toBe(0x42n);
+    // Any page of the region resolves to the same block.
+    expect(slot.faultIn(BASE + SZ_2M + 0x1ff000n, true).pa).toBe(b.pa);
+  });
+
+  it("does not use a block for a region that sticks out of the slot", () => {
+    const { slot } = setup(SZ_2M + 0x10_0000n);
+    const b = slot.faultIn(BASE + SZ_2M + 0x1000n, true);
+    expect(b.size).toBe(SZ_4K);
+  });
+
+  it("falls back to 4K pages in a block region after part of it is released", () => {
+    const { pool, slot } = setup();
+    const b = slot.faultIn(BASE, true);
+    slot.writeBytes(BASE + 0x4000n, bytes(5));
+    const freed = slot.release(BASE + 0x4000n, SZ_4K);
+    expect(freed).toEqual([Number(b.pa) + 0x4000]);
+    expect(pool.isPoisoned(Number(b.pa) + 0x4000)).toBe(true);
+    expect(pool.used).toBe(511);
+    expect(slot.isBlockBacked(BASE)).toBe(false);
+    // The rest of the block stays resident where it was.
+    expect(slot.hostPa(BASE + 0x5000n)).toBe(Number(b.pa) + 0x5000);
+    expect(slot.faultIn(BASE + 0x5000n, true)).toEqual({ ipa: BASE + 0x5000n, size: SZ_4K, pa: b.pa + 0x5000n });
+    // The released page comes back as a 4K page with its contents.
+    const again = slot.faultIn(BASE + 0x4000n, true);
+    expect(again.size).toBe(SZ_4K);
+    expect(slot.read(BASE + 0x4000n, 1)).toBe(5n);
+  });
+
+  it("uses 4K pages when the pool has no free 2M-aligned run", () => {
+    const { slot } = setup(8n << 20n, 600);
+    expect(slot.faultIn(BASE, true).size).toBe(SZ_2M);
+    expect(slot.faultIn(BASE + SZ_2M, true).size).toBe(SZ_4K);
+  });
+});

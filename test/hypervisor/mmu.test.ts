@@ -1,0 +1,348 @@
+import { describe, expect, it } from "vitest";
+import { EC, esr, type Exit, ISS_ISV, ISS_WNR } from "../../emulator/exception.ts";
+import { GuestError } from "../../hypervisor/errors.ts";
+import { SZ_1G, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
+import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
+import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
+import { rawAssemble } from "../helpers/machine.ts";
+import { type Fixture, L1Stage2, makeVm, RAM_BASE, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+
+const RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
+const TABLES = 0x4100_0000n;
+
+const u64 = (v: bigint) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v, true);
+  return b;
+};
+
+/** A VM whose vCPU runs L2 under L1's stage-2 (VMID 1), with the shadow MMU loaded. */
+function nestedVm(blocks: boolean, vm = true): Fixture & { s2: L1Stage2 } {
+  const f = makeVm({ blocks });
+  const s2 = new L1Stage2(f.slot, TABLES);
+  useL1Stage2(f.vcpus[0]!, s2, 1, vm);
+  kvmVcpuLoadHwMmu(f.vcpu());
+  return { ...f, s2 };
+}
+
+function shadowMmu(f: Fixture) {
+  return f.vcpus[0]!.hwMmu!;
+}
+
+describe("canonical stage-2 faults (L1)", () => {
+  function l1Vm(blocks: boolean) {
+    const f = makeVm({ blocks });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    return f;
+  }
+
+  it("faults a 4K page in from the memslot with the image contents", () => {
+    const f = l1Vm(false);
+    f.slot.writeBytes(0x4010_0008n, u64(0x1122_3344_5566_7788n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4010_0008n, { fsc: 0x07 }));
+    const leaf = f.kvm.mmu.pgt.getLeaf(0x4010_0000n)!;
+    expect(leaf).toMatchObject({ ipa: 0x4010_0000n, size: SZ_4K, prot: RWX, sw: 0 });
+    expect(f.pool.contains(Number(leaf.pa))).toBe(true);
+    expect(f.mem.read(Number(leaf.pa) + 8, 8)).toBe(0x1122_3344_5566_7788n);
+    expect(f.kvm.metrics.canonicalFaults).toBe(1);
+    expect(f.kvm.metrics.shadowFaults).toBe(0);
+    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["canonical-fault"]);
+    expect(kvmReadGuest(f.kvm, 0x4010_0008n, 8)).toBe(0x1122_3344_5566_7788n);
+    expect(kvmReadGuest(f.kvm, 0x0900_0000n, 8)).toBeNull();
+  });
+
+  it("maps a 2M block when the memslot backs the region with a 2M block", () => {
+    const f = l1Vm(true);
+    f.slot.writeBytes(0x4030_5000n, u64(42n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4031_2000n));
+    const leaf = f.kvm.mmu.pgt.getLeaf(0x4030_5000n)!;
+    expect(leaf).toMatchObject({ ipa: 0x4020_0000n, size: SZ_2M, level: 2 });
+    expect(leaf.pa % SZ_2M).toBe(0n);
+    expect(f.mem.read(Number(leaf.pa) + 0x10_5000, 8)).toBe(42n);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(1);
+  });
+
+  it("runs L1 code on the CPU through the canonical tables it builds", async () => {
+    const f = l1Vm(false);
+    const cpu = f.vcpus[0]!.cpu;
+    const code = await rawAssemble("ldr x0, [x1]\nadd x0, x0, #1\nstr x0, [x1, #8]\nbrk #0", 0x4010_0000);
+    f.slot.writeBytes(0x4010_0000n, code);
+    f.slot.writeBytes(0x4050_0000n, u64(99n));
+    cpu.resetTo(0x4010_0000n);
+    cpu.writeSysReg("HCR_EL2", 1n); // stage 2 on
+    cpu.setX(1, 0x4050_0000n);
+    const exits: number[] = [];
+    for (;;) {
+      const stop = cpu.run(1000);
+      if (stop.kind !== "exit") {
+        expect(stop.kind).toBe("brk");
+        break;
+      }
+      exits.push(stop.exit.ec);
+      kvmHandleGuestAbort(f.vcpu(), stop.exit);
+      cpu.eretFromEl2();
+    }
+    expect(exits).toEqual([EC.IABT_LOW, EC.DABT_LOW]);
+    expect(cpu.getX(0)).toBe(100n);
+    expect(f.slot.read(0x4050_0008n, 8)).toBe(100n);
+  });
+
+  it("sends accesses outside RAM to MMIO emulation at the canonical IPA", () => {
+    const f = l1Vm(false);
+    f.vcpus[0]!.cpu.setX(3, 0x41n);
+    const iss = ISS_ISV | (3 << 16) | ISS_WNR | 0x07; // strb w3
+    const exit: Exit = { esr: esr(EC.DABT_LOW, iss), ec: EC.DABT_LOW, far: 0x0900_0000n, hpfar: (0x0900_0000n >> 12n) << 4n, elr: 0n, spsr: 0n };
+    kvmHandleGuestAbort(f.vcpu(), exit);
+    expect(f.kvm.console).toBe("A");
+    expect(f.vcpus[0]!.skipped).toBe(1);
+    expect(() => kvmHandleGuestAbort(f.vcpu(), s2Abort(0x2000_0000n))).toThrow(GuestError);
+  });
+});
+
+describe("canonical unmap (kvmUnmapGfnRange)", () => {
+  it("preserves the contents, poisons the old page, and the next access re-faults to a new page with the same data", () => {
+    const f = makeVm();
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4020_0000n));
+    const old = f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!;
+    f.mem.write(Number(old.pa) + 0x80, 8, 0xcafe_f00dn); // L1 wrote through its mapping
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    expect(f.kvm.mmu.pgt.getLeaf(0x4020_0000n)).toBeNull();
+    expect(f.pool.isPoisoned(Number(old.pa))).toBe(true);
+    expect(f.kvm.metrics.canonicalUnmaps).toBe(1);
+    expect(kvmReadGuest(f.kvm, 0x4020_0080n, 8)).toBe(0xcafe_f00dn);
+    f.pool.alloc(); // takes the poisoned page: the re-fault must land elsewhere
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4020_0080n));
+    const again = f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!;
+    expect(again.pa).not.toBe(old.pa);
+    expect(f.mem.read(Number(again.pa) + 0x80, 8)).toBe(0xcafe_f00dn);
+    expect(f.kvm.metrics.canonicalFaults).toBe(2);
+  });
+
+  it("splits a canonical 2M block: the rest stays mapped to the same host pages", () => {
+    const f = makeVm({ blocks: true });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_0000n));
+    const block = f.kvm.mmu.pgt.getLeaf(0x4040_0000n)!;
+    expect(block.size).toBe(SZ_2M);
+    f.slot.writeBytes(0x4040_3000n, u64(7n));
+    kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
+    expect(f.kvm.mmu.pgt.getLeaf(0x4040_3000n)).toBeNull();
+    expect(f.kvm.mmu.pgt.getLeaf(0x4040_4000n)).toMatchObject({ size: SZ_4K, pa: block.pa + 0x4000n });
+    expect(f.pool.isPoisoned(Number(block.pa) + 0x3000)).toBe(true);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_3000n));
+    const page = f.kvm.mmu.pgt.getLeaf(0x4040_3000n)!;
+    expect(page.size).toBe(SZ_4K);
+    expect(page.pa).not.toBe(block.pa + 0x3000n);
+    expect(kvmReadGuest(f.kvm, 0x4040_3000n, 8)).toBe(7n);
+  });
+});
+
+describe("shadow stage-2 faults (L2)", () => {
+  it("4K page in L1 over a 2M canonical block gives a 4K shadow leaf tagged with L1's level", () => {
+    const f = nestedVm(true);
+    f.s2.map(0x8000_0000n, 0x4020_3000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0010n));
+    const canon = f.kvm.mmu.pgt.getLeaf(0x4020_3000n)!;
+    expect(canon.size).toBe(SZ_2M);
+    const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
+    expect(leaf).toMatchObject({ ipa: 0x8000_0000n, size: SZ_4K, pa: canon.pa + 0x3000n, prot: RWX, sw: 3 });
+    expect((leaf.desc >> 55n) & 3n).toBe(3n);
+    const m = f.kvm.metrics;
+    expect([m.shadowFaults, m.l1S2Walks, m.canonicalFaults, m.faultsInjectedToL1]).toEqual([1, 1, 1, 0]);
+    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["canonical-fault", "shadow-fault"]);
+  });
+
+  it("2M block in L1 over a 2M canonical block gives a 2M shadow block, both IPAs aligned down", () => {
+    const f = nestedVm(true);
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8045_6000n));
+    const canon = f.kvm.mmu.pgt.getLeaf(0x4065_6000n)!;
+    expect(canon).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M });
+    expect(shadowMmu(f).pgt.getLeaf(0x8045_6000n)).toMatchObject({ ipa: 0x8040_0000n, size: SZ_2M, pa: canon.pa, sw: 2 });
+  });
+
+  it("2M block in L1 over 4K canonical pages gives a 4K shadow leaf at the faulting page", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8045_6000n));
+    const canon = f.kvm.mmu.pgt.getLeaf(0x4065_6000n)!;
+    expect(canon).toMatchObject({ ipa: 0x4065_6000n, size: SZ_4K });
+    expect(shadowMmu(f).pgt.getLeaf(0x8045_6000n)).toMatchObject({ ipa: 0x8045_6000n, size: SZ_4K, pa: canon.pa, sw: 2 });
+    expect(shadowMmu(f).pgt.getLeaf(0x8045_7000n)).toBeNull();
+  });
+
+  it("1G block in L1 over a 2M canonical block gives a 2M shadow block", () => {
+    const f = nestedVm(true);
+    f.s2.map(0xc000_0000n, 0x4000_0000n, SZ_1G);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0xc060_1000n));
+    const leaf = shadowMmu(f).pgt.getLeaf(0xc060_1000n)!;
+    expect(leaf).toMatchObject({ ipa: 0xc060_0000n, size: SZ_2M, sw: 1 });
+    expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4060_0000n)!.pa);
+  });
+
+  it("intersects permissions with L1's leaf", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K, { w: false });
+    f.s2.map(0x8000_1000n, 0x4020_1000n, SZ_4K, { x: false });
+    f.s2.map(0x8000_2000n, 0x4020_2000n, SZ_4K, { r: false });
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n, { write: true }));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_2000n, { write: true }));
+    const pgt = shadowMmu(f).pgt;
+    expect(pgt.getLeaf(0x8000_0000n)!.prot).toBe(KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_X);
+    expect(pgt.getLeaf(0x8000_1000n)!.prot).toBe(KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W);
+    expect(pgt.getLeaf(0x8000_2000n)!.prot).toBe(KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X);
+    const d = pgt.getLeaf(0x8000_1000n)!.desc;
+    expect((d >> 54n) & 1n).toBe(1n); // XN in the real descriptor
+    expect((d >> 6n) & 3n).toBe(3n); // S2AP RW
+  });
+
+  it("injects L1's translation fault with the walk level, keeping the rest of the ESR, FAR and HPFAR", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    const exit1 = s2Abort(0x8000_5000n, { write: true, far: 0x1234_5678n });
+    kvmHandleGuestAbort(f.vcpu(), exit1); // L3 table exists, entry empty
+    const exit2 = s2Abort(0x1_0000_0000n, { fsc: 0x06 }); // no L1 entry at level 1
+    kvmHandleGuestAbort(f.vcpu(), exit2);
+    const inj = f.vcpus[0]!.injected;
+    expect(inj).toHaveLength(2);
+    expect(inj[0]).toEqual({ esr: (exit1.esr & ~0x3fn) | 0x07n, far: 0x1234_5678n, hpfar: exit1.hpfar });
+    expect(Number(inj[0]!.esr & BigInt(ISS_WNR))).toBe(ISS_WNR);
+    expect(inj[1]!.esr & 0x3fn).toBe(0x05n);
+    expect(inj[1]!.hpfar).toBe((0x1_0000_0000n >> 12n) << 4n);
+    expect(f.kvm.metrics.faultsInjectedToL1).toBe(2);
+    expect(f.kvm.metrics.canonicalFaults).toBe(0);
+    expect(shadowMmu(f).pgt.leafCount).toBe(0);
+    expect(f.kvm.events.recent().filter((e) => e.kind === "inject")).toHaveLength(2);
+  });
+
+  it("injects an access flag fault for a leaf without AF", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M, { af: false });
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8041_0000n));
+    expect(f.vcpus[0]!.injected[0]!.esr & 0x3fn).toBe(0x0an);
+  });
+
+  it("injects Address size level 0 when the walk cannot be done (tables outside L1 RAM)", () => {
+    const f = makeVm();
+    const v = f.vcpus[0]!;
+    v.vregs.set("VTTBR_EL2", (1n << 48n) | 0x1000_0000n);
+    v.vregs.set("VTCR_EL2", 25n | (1n << 6n) | (2n << 16n));
+    v.vregs.set("HCR_EL2", 1n);
+    kvmVcpuLoadHwMmu(f.vcpu());
+    const exit = s2Abort(0x8000_0000n, { exec: true });
+    kvmHandleGuestAbort(f.vcpu(), exit);
+    expect(v.injected).toEqual([{ esr: exit.esr & ~0x3fn, far: exit.far, hpfar: exit.hpfar }]);
+  });
+
+  it("forwards permission faults that L1's leaf explains, and fixes up those it does not", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K, { w: false, x: false });
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n)); // read: mapped R only
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n, { fsc: 0x0f, write: true }));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n, { fsc: 0x0f, exec: true }));
+    const inj = f.vcpus[0]!.injected;
+    expect(inj.map((i) => [Number((i.esr >> 26n) & 0x3fn), Number(i.esr & 0x3fn)])).toEqual([
+      [EC.DABT_LOW, 0x0f],
+      [EC.IABT_LOW, 0x0f],
+    ]);
+    // L1 makes the page writable without a TLBI: the next write permission fault is L0's to fix.
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K, { x: false });
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n, { fsc: 0x0f, write: true }));
+    expect(inj).toHaveLength(2);
+    expect(shadowMmu(f).pgt.getLeaf(0x8000_0000n)!.prot).toBe(KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W);
+  });
+
+  it("with L1's stage 2 off, the nested IPA is the canonical IPA", () => {
+    const f = nestedVm(true, false);
+    const m = shadowMmu(f);
+    expect(m.nestedStage2Enabled).toBe(false);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4060_2000n));
+    expect(f.kvm.metrics.l1S2Walks).toBe(0);
+    const canon = f.kvm.mmu.pgt.getLeaf(0x4060_2000n)!;
+    expect(m.pgt.getLeaf(0x4060_2000n)).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M, pa: canon.pa, prot: RWX, sw: 0 });
+  });
+
+  it("sends an L2 access that L1 maps to the UART to MMIO emulation at the canonical IPA", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x9000_0000n, 0x0900_0000n, SZ_4K);
+    f.vcpus[0]!.cpu.setX(2, 0x5an);
+    const iss = ISS_ISV | (2 << 16) | ISS_WNR | 0x07;
+    const exit: Exit = { esr: esr(EC.DABT_LOW, iss), ec: EC.DABT_LOW, far: 0xffff_8000_0000_0000n, hpfar: (0x9000_0000n >> 12n) << 4n, elr: 0n, spsr: 0n };
+    kvmHandleGuestAbort(f.vcpu(), exit);
+    expect(f.kvm.console).toBe("Z");
+    expect(shadowMmu(f).pgt.leafCount).toBe(0);
+  });
+
+  it("after a full canonical unmap no shadow leaf maps the freed host page; L2 re-faults to the same data", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    f.s2.map(0x8000_1000n, 0x4020_1000n, SZ_4K);
+    f.slot.writeBytes(0x4020_0000n, u64(0xabcdn));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
+    const freedPa = f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa;
+    // A second shadow MMU (another L2) also maps the page.
+    const other = f.kvm.nestedMmus.find((m) => m !== shadowMmu(f))!;
+    other.tlbVttbr = 9n << 48n;
+    other.pgt.map(0x7000_0000n, SZ_4K, freedPa, KVM_PGTABLE_PROT_R);
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    for (const m of f.kvm.nestedMmus) for (const l of m.pgt.leaves()) expect(l.pa).not.toBe(freedPa);
+    expect(f.pool.isPoisoned(Number(freedPa))).toBe(true);
+    const met = f.kvm.metrics;
+    expect(met.canonicalUnmaps).toBe(1);
+    expect(met.shadowEntriesRemoved).toBe(3);
+    expect(met.shadowMmusVisited).toEqual([2]);
+    // The untouched canonical page survives; the shadow will re-fault it in.
+    expect(f.kvm.mmu.pgt.getLeaf(0x4020_1000n)).not.toBeNull();
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
+    expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa); // a fresh page (the pool may reuse the freed one)
+    expect(f.pool.isAllocated(Number(leaf.pa))).toBe(true);
+    expect(f.mem.read(Number(leaf.pa), 8)).toBe(0xabcdn);
+  });
+
+  it("runs L2 on the CPU through the shadow tables, and survives a canonical unmap of its data page", async () => {
+    const f = nestedVm(true);
+    const cpu = f.vcpus[0]!.cpu;
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K); // code
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M); // data, a 2M block in L1
+    const code = await rawAssemble("ldr x0, [x1]\nadd x0, x0, #1\nstr x0, [x1, #8]\nbrk #0", 0x8000_0000);
+    f.slot.writeBytes(0x4020_0000n, code);
+    f.slot.writeBytes(0x4061_0000n, u64(41n));
+    const run = (): number[] => {
+      const ecs: number[] = [];
+      cpu.resetTo(0x8000_0000n);
+      cpu.writeSysReg("HCR_EL2", 1n);
+      cpu.setX(1, 0x8041_0000n);
+      for (;;) {
+        const stop = cpu.run(1000);
+        if (stop.kind !== "exit") {
+          expect(stop.kind).toBe("brk");
+          return ecs;
+        }
+        ecs.push(stop.exit.ec);
+        kvmHandleGuestAbort(f.vcpu(), stop.exit);
+        cpu.eretFromEl2();
+      }
+    };
+    expect(run()).toEqual([EC.IABT_LOW, EC.DABT_LOW]);
+    expect(cpu.getX(0)).toBe(42n);
+    expect(f.slot.read(0x4061_0008n, 8)).toBe(42n);
+    expect(shadowMmu(f).pgt.getLeaf(0x8041_0000n)!.size).toBe(SZ_2M);
+
+    f.slot.writeBytes(0x4061_0000n, u64(99n));
+    kvmUnmapGfnRange(f.kvm, 0x4061_0000n, SZ_4K);
+    expect(run()).toEqual([EC.IABT_LOW, EC.DABT_LOW]);
+    expect(cpu.getX(0)).toBe(100n);
+    expect(f.slot.read(0x4061_0008n, 8)).toBe(100n);
+    // After the split the data page is a 4K canonical page, so the shadow is 4K too.
+    expect(shadowMmu(f).pgt.getLeaf(0x8041_0000n)!.size).toBe(SZ_4K);
+    expect(RAM_BASE).toBe(0x4000_0000n);
+  });
+});
