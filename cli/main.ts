@@ -4,7 +4,8 @@ import { Command, Option } from "commander";
 import { AsmError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { UsageError, hex, parseCount, parseNumber } from "./errors.ts";
-import { type ImageSpec, parseImageSpec, runCommand, runExitCode } from "./run.ts";
+import { HostError } from "../hypervisor/errors.ts";
+import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 
 function program(): Command {
   const cmd = new Command("nvlab")
@@ -63,34 +64,43 @@ function program(): Command {
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", "number of vCPUs", "1")
     .option("--max-steps <n>", "instruction budget for the whole run", "50000000")
+    .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
     .option("--json", "print {exit, console, metrics} as JSON")
     .option("--trace", "print every exit and every L0 action on one line each")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
-        "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error.\n\n" +
+        "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error (also an image that\n" +
+        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug).\n\n" +
         "Example:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000",
     )
     .action(
-      async (o: { l1: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
+      async (o: {
+        l1: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
+      }) => {
         const json = o.json === true;
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const trace: string[] = [];
         const r = await runCommand({
           l1: parseImageSpec(o.l1, "--l1", false),
           l2,
-          memory: parseNumber(o.memory, "--memory"),
+          memory: parseMemory(o.memory),
           vcpus: parseCount(o.vcpus, "--vcpus"),
           maxSteps: parseCount(o.maxSteps, "--max-steps"),
-          onConsole: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
+          poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
+          // With --trace the console is printed after the trace so the two do not interleave.
+          onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
         });
+        // An image outside L1 RAM is a usage problem: nothing ran.
+        if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         const exitJson = { ...r.outcome, steps: r.steps };
         if (json) {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
           if (o.trace) out.trace = trace;
           process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
         } else {
+          if (o.trace) process.stdout.write("console:\n" + r.console);
           if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
           process.stdout.write(runSummary(r) + "\n");
         }
@@ -111,7 +121,10 @@ function runSummary(r: Awaited<ReturnType<typeof runCommand>>): string {
   const lines: string[] = [];
   const o = r.outcome;
   if (o.kind === "system-off") lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
-  else if (o.kind === "budget") lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
+  else if (o.kind === "budget") {
+    lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
+    lines.push("  " + formatReport(o.report));
+  }
   else lines.push(`exit: guest error: ${formatReport(o.report)}`);
   lines.push("metrics:");
   for (const [k, v] of Object.entries(flatten(r.metrics as unknown as Record<string, unknown>))) lines.push(`  ${k.padEnd(28)} ${v}`);
@@ -151,6 +164,15 @@ export function reportError(e: unknown): number {
     process.stderr.write(`nvlab: ${e.message}\n`);
     return 1;
   }
+  if (e instanceof HostError) {
+    // L0 itself failed (out of pool pages, or an L0 bug): say so and where the guest was.
+    process.stderr.write(`nvlab: host error: ${e.message}\n`);
+    // The report's first line repeats the message.
+    if (e.report) process.stderr.write(formatReport(e.report).split("\n").slice(1).map((l) => l + "\n").join(""));
+    if (process.env.NVLAB_DEBUG) process.stderr.write(String(e.stack) + "\n");
+    else process.stderr.write("(L0 ran out of resources (raise --pool-pages?) or hit a bug; set NVLAB_DEBUG=1 for a stack trace)\n");
+    return 70;
+  }
   const err = e as NodeJS.ErrnoException;
   if (err && err.code === "ENOENT" && err.path) {
     process.stderr.write(`nvlab: cannot open ${err.path}: no such file\n`);
@@ -161,6 +183,12 @@ export function reportError(e: unknown): number {
   else process.stderr.write("(set NVLAB_DEBUG=1 for a stack trace)\n");
   return 70;
 }
+
+// A closed pipe (`nvlab run --trace | head`) ends the output quietly, as other command-line tools do.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 try {
   await program().parseAsync(process.argv);

@@ -25,19 +25,37 @@ export function parseImageSpec(text: string, what: string, ipaRequired: boolean)
   return { file, ipa: parseNumber(text.slice(at + 1), `${what} load address`) };
 }
 
+/** Most L1 RAM `--memory` accepts: L0 keeps a page-pool slot per 4 KiB of it. */
+export const MAX_MEMORY = 64n << 30n;
+
+/** `--memory`: a positive multiple of 4 KiB, at most MAX_MEMORY. */
+export function parseMemory(text: string): bigint {
+  const v = parseNumber(text, "--memory");
+  if (v <= 0n || v % 0x1000n !== 0n) throw new UsageError(`--memory: ${text} is not a positive multiple of 4 KiB`);
+  if (v > MAX_MEMORY) throw new UsageError(`--memory: ${text} is more than the 64G nvlab supports`);
+  return v;
+}
+
 export interface RunCommandOptions {
   l1: ImageSpec;
   l2: ImageSpec[];
   memory: bigint;
   vcpus: number;
   maxSteps: number;
+  /** L0's host page pool in 4 KiB pages (default: all of L1's RAM plus tables). */
+  poolPages?: number;
   onConsole?: (byte: number) => void;
   onEvent?: (line: string) => void;
 }
 
 async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: Image; ipa: bigint }> {
   const ipa = spec.ipa ?? fallback;
-  return { image: await assembleFile(spec.file, { base: ipa }), ipa };
+  try {
+    return { image: await assembleFile(spec.file, { base: ipa }), ipa };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EISDIR") throw new UsageError(`cannot read ${spec.file}: is a directory`);
+    throw e;
+  }
 }
 
 export async function runCommand(o: RunCommandOptions) {
@@ -47,16 +65,20 @@ export async function runCommand(o: RunCommandOptions) {
   return runVm({
     l1: l1.image,
     l2,
-    config: { memory: o.memory, vcpus: o.vcpus },
+    config: { memory: o.memory, vcpus: o.vcpus, ...(o.poolPages === undefined ? {} : { poolPages: o.poolPages }) },
     maxSteps: o.maxSteps,
     onConsole: o.onConsole,
     onEvent: o.onEvent,
   });
 }
 
-/** Process exit status for a run outcome: the guest's own code, or a fixed code for other ends. */
-export function runExitCode(outcome: { kind: string; code?: number }): number {
+/**
+ * Process exit status for a run outcome: the guest's own code, or a fixed code for other ends
+ * (an image that does not fit in RAM is a usage error: nothing ran).
+ */
+export function runExitCode(outcome: { kind: string; code?: number; stage?: string }): number {
   if (outcome.kind === "system-off") return (outcome.code ?? 0) & 0xff;
   if (outcome.kind === "budget") return 124;
+  if (outcome.stage === "load") return 1;
   return 125;
 }

@@ -4,6 +4,9 @@
 
 /** L0 bug or resource exhaustion (page pool empty, inconsistent tables, refcount underflow…). */
 export class HostError extends Error {
+  /** Where the guest was when L0 failed (filled in by runVm), for the user's report. */
+  report?: GuestReport;
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "HostError";

@@ -37,14 +37,18 @@ function pl011Write(kvm: Kvm, offset: bigint, value: bigint): void {
  */
 export function ioMemAbort(vcpu: KvmVcpu, l1Ipa: bigint, exit: Exit): void {
   const iss = issOf(exit.esr);
-  const where = `canonical IPA ${hex(l1Ipa)} (VA ${hex(exit.far)})`;
-  if (exit.ec !== EC.DABT_LOW) throw new GuestError(`instruction fetch from ${where}, which is not RAM`);
-  if (iss & ISS_S1PTW) throw new GuestError(`stage-1 table walk reads ${where}, which is not RAM`);
+  const level = vcpu.level;
+  // From L2 the abort's IPA (HPFAR_EL2 and FAR[11:0]) is the nested IPA L1's stage-2 translated.
+  const nestedIpa = level === "L2" ? `nested IPA ${hex(((exit.hpfar >> 4n) << 12n) | (exit.far & 0xfffn))}, ` : "";
+  const where = `canonical IPA ${hex(l1Ipa)} (${nestedIpa}VA ${hex(exit.far)})`;
+  const fail = (reason: string): GuestError => new GuestError({ reason, level });
+  if (exit.ec !== EC.DABT_LOW) throw fail(`instruction fetch from ${where}, which is not RAM`);
+  if (iss & ISS_S1PTW) throw fail(`stage-1 table walk reads ${where}, which is not RAM`);
   if (l1Ipa < UART_BASE || l1Ipa >= UART_BASE + UART_SIZE) {
-    throw new GuestError(`access to ${where} outside RAM and devices`);
+    throw fail(`${iss & ISS_WNR ? "write" : "read"} access to ${where} outside RAM and devices`);
   }
   if (!(iss & ISS_ISV)) {
-    throw new GuestError(`MMIO access without a valid syndrome (pair/writeback?) at ${where}, ESR ${hex(exit.esr)}`);
+    throw fail(`MMIO access without a valid syndrome (pair/writeback?) at ${where}, ESR ${hex(exit.esr)}`);
   }
   const sizeLog2 = (iss >>> 22) & 3;
   const bits = 8n << BigInt(sizeLog2);

@@ -5,6 +5,7 @@
 // installed at the nested IPA.
 
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
+import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
 import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
@@ -123,6 +124,10 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
 
   const slot = gfnToMemslot(kvm, ipa);
   if (!slot) {
+    if (exit.ec === EC.IABT_LOW) {
+      const missingVectors = vectorFetchError(vcpu, exit.far, ipa | (exit.far & 0xfffn));
+      if (missingVectors) throw missingVectors;
+    }
     ioMemAbort(vcpu, ipa | (exit.far & 0xfffn), exit);
     return;
   }

@@ -2,10 +2,11 @@
 // entry in vEL2, and run to SYSTEM_OFF, the step budget, or a guest error. `nvlab run` calls this.
 
 import type { Image } from "../asm/image.ts";
-import { GuestError, type GuestReport } from "./errors.ts";
+import { budgetReport, guestPc } from "./diagnose.ts";
+import { GuestError, HostError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
-import { kvmArchVcpuRun, kvmResetVcpu } from "./vcpu.ts";
+import { fillGuestReport, kvmArchVcpuRun, kvmResetVcpu, type VcpuRunResult } from "./vcpu.ts";
 import { Kvm, loadImage, type VmConfig } from "./vm.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;
@@ -25,8 +26,10 @@ export interface RunVmOptions {
 
 export type RunOutcome =
   | { kind: "system-off"; code: number }
-  | { kind: "budget" }
-  | { kind: "guest-error"; report: GuestReport; message: string };
+  /** `level` and `pc`: where the vCPU was when the budget ran out; `report` adds registers and events. */
+  | { kind: "budget"; level: "L1" | "L2"; pc: bigint; report: GuestReport }
+  /** `stage` "load": an image did not fit in L1's RAM, nothing ran. */
+  | { kind: "guest-error"; report: GuestReport; message: string; stage: "load" | "run" };
 
 export interface RunVmResult {
   outcome: RunOutcome;
@@ -55,10 +58,24 @@ export function runVm(opts: RunVmOptions): RunVmResult {
     for (const l2 of opts.l2 ?? []) loadImage(kvm, l2.image, l2.ipa);
   } catch (e) {
     if (!(e instanceof GuestError)) throw e;
-    return done({ kind: "guest-error", report: e.report, message: e.message });
+    return done({ kind: "guest-error", report: e.report, message: e.message, stage: "load" });
   }
-  kvmResetVcpu(vcpu, entry);
-  const r = kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS);
-  if (r.kind === "guest-error") return done({ kind: "guest-error", report: r.report, message: r.error.message });
+  let r: VcpuRunResult;
+  try {
+    kvmResetVcpu(vcpu, entry);
+    r = kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS);
+  } catch (e) {
+    // L0 failed (out of pool pages, or a bug): still say where the guest was.
+    if (e instanceof HostError) {
+      e.report = { reason: e.message };
+      fillGuestReport(vcpu, e.report);
+    }
+    throw e;
+  }
+  if (r.kind === "guest-error") return done({ kind: "guest-error", report: r.report, message: r.error.message, stage: "run" });
+  if (r.kind === "budget") {
+    const report = budgetReport(vcpu);
+    return done({ kind: "budget", level: report.level!, pc: guestPc(vcpu).pc, report });
+  }
   return done(r);
 }

@@ -38,7 +38,7 @@ describe("KvmVcpu", () => {
 
   it("a guest that never exits ends on the step budget", async () => {
     const r = await bootL1("1: b 1b", { maxSteps: 5000 });
-    expect(r.outcome).toEqual({ kind: "budget" });
+    expect(r.outcome).toMatchObject({ kind: "budget", level: "L1" });
     expect(r.steps).toBe(5000);
   });
 
