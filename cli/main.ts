@@ -125,6 +125,7 @@ function runSummary(r: Awaited<ReturnType<typeof runCommand>>): string {
     lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
     lines.push("  " + formatReport(o.report));
   }
+  else if (o.kind === "monitor-stop") lines.push(`exit: stopped by ${o.verdict}: ${formatReport({ ...o.report, reason: o.message })}`);
   else lines.push(`exit: guest error: ${formatReport(o.report)}`);
   lines.push("metrics:");
   for (const [k, v] of Object.entries(flatten(r.metrics as unknown as Record<string, unknown>))) lines.push(`  ${k.padEnd(28)} ${v}`);

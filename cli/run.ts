@@ -79,6 +79,7 @@ export async function runCommand(o: RunCommandOptions) {
 export function runExitCode(outcome: { kind: string; code?: number; stage?: string }): number {
   if (outcome.kind === "system-off") return (outcome.code ?? 0) & 0xff;
   if (outcome.kind === "budget") return 124;
+  if (outcome.kind === "monitor-stop") return 126;
   if (outcome.stage === "load") return 1;
   return 125;
 }

@@ -6,6 +6,7 @@ import { budgetReport, guestPc } from "./diagnose.ts";
 import { GuestError, HostError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
+import type { VmMonitor } from "./monitor.ts";
 import { fillGuestReport, kvmArchVcpuRun, kvmResetVcpu, type VcpuRunResult } from "./vcpu.ts";
 import { Kvm, loadImage, type VmConfig } from "./vm.ts";
 
@@ -22,6 +23,8 @@ export interface RunVmOptions {
   onConsole?: (byte: number) => void;
   /** Each L0 event as one `--trace` line. */
   onEvent?: (line: string) => void;
+  /** Monitors to attach once the VM exists (checker, scenario timeline, chaos). */
+  monitors?: (kvm: Kvm) => VmMonitor[];
 }
 
 export type RunOutcome =
@@ -29,7 +32,9 @@ export type RunOutcome =
   /** `level` and `pc`: where the vCPU was when the budget ran out; `report` adds registers and events. */
   | { kind: "budget"; level: "L1" | "L2"; pc: bigint; report: GuestReport }
   /** `stage` "load": an image did not fit in L1's RAM, nothing ran. */
-  | { kind: "guest-error"; report: GuestReport; message: string; stage: "load" | "run" };
+  | { kind: "guest-error"; report: GuestReport; message: string; stage: "load" | "run" }
+  /** A monitor ended the run: an invariant violation, a failed scenario expectation. */
+  | { kind: "monitor-stop"; verdict: string; message: string; details: Record<string, unknown>; report: GuestReport };
 
 export interface RunVmResult {
   outcome: RunOutcome;
@@ -45,6 +50,7 @@ export function runVm(opts: RunVmOptions): RunVmResult {
   const onEvent = opts.onEvent;
   kvm.events.listener = onEvent ? (e) => onEvent(formatEvent(e)) : null;
   const vcpu = kvm.vcpus[0]!;
+  if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
   const done = (outcome: RunOutcome): RunVmResult => ({
     outcome,
     console: kvm.console,
@@ -71,6 +77,9 @@ export function runVm(opts: RunVmOptions): RunVmResult {
       fillGuestReport(vcpu, e.report);
     }
     throw e;
+  }
+  if (r.kind === "monitor-stop") {
+    return done({ kind: "monitor-stop", verdict: r.stop.verdict, message: r.stop.message, details: r.stop.details, report: r.report });
   }
   if (r.kind === "guest-error") return done({ kind: "guest-error", report: r.report, message: r.error.message, stage: "run" });
   if (r.kind === "budget") {

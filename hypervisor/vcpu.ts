@@ -14,6 +14,7 @@ import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu } from "./nest
 import {
   ESR_UNDEFINED, VcpuSysRegs, describeSys64, hwPstateToVel2, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
 } from "./sys_regs.ts";
+import { MonitorStop, nextPause } from "./monitor.ts";
 import type { Kvm } from "./vm.ts";
 
 /** Why a run ended by the guest's own request. */
@@ -22,7 +23,8 @@ export type VcpuExitReason = { kind: "system-off"; code: number };
 export type VcpuRunResult =
   | VcpuExitReason
   | { kind: "budget" }
-  | { kind: "guest-error"; error: GuestError; report: GuestReport };
+  | { kind: "guest-error"; error: GuestError; report: GuestReport }
+  | { kind: "monitor-stop"; stop: MonitorStop; report: GuestReport };
 
 /** How many events a GuestError report carries. */
 const REPORT_EVENTS = 20;
@@ -107,14 +109,27 @@ export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
   const cpu = vcpu.cpu;
   const end = cpu.steps + maxSteps;
   const kvm = vcpu.kvm;
+  const monitors = kvm.monitors;
   try {
     for (;;) {
-      const remaining = end - cpu.steps;
+      let remaining = end - cpu.steps;
       if (remaining <= 0) return { kind: "budget" };
+      if (monitors.length > 0) {
+        const pause = nextPause(monitors);
+        if (pause <= cpu.steps) {
+          for (const m of monitors) m.onPause?.(vcpu);
+          if (nextPause(monitors) <= cpu.steps) throw new HostError("a monitor keeps asking for a pause at the current step");
+          continue;
+        }
+        remaining = Math.min(remaining, pause - cpu.steps);
+      }
       checkNestedVcpuRequests(vcpu);
       if (cpu.el === 2) cpu.eretFromEl2();
       const stop = cpu.run(remaining);
-      if (stop.kind === "budget") return { kind: "budget" };
+      if (stop.kind === "budget") {
+        if (cpu.steps >= end) return { kind: "budget" };
+        continue; // paused for a monitor
+      }
       if (stop.kind !== "exit") throw new HostError(`vCPU ${vcpu.index}: unexpected CPU stop "${stop.kind}"`);
       const exit = stop.exit;
       vcpu.lastExit = exit;
@@ -122,9 +137,16 @@ export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
       const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
       kvm.metrics.inc(`exits.${name}`);
       kvm.events.add("exit", describeExit(vcpu, exit, name));
-      if (handleExit(vcpu, exit) === 0) return vcpu.exitReason ?? { kind: "budget" };
+      const more = handleExit(vcpu, exit);
+      for (const m of monitors) m.afterExit?.(vcpu, exit);
+      if (more === 0) return vcpu.exitReason ?? { kind: "budget" };
     }
   } catch (e) {
+    if (e instanceof MonitorStop) {
+      const report: GuestReport = { reason: e.message };
+      fillGuestReport(vcpu, report);
+      return { kind: "monitor-stop", stop: e, report };
+    }
     if (!(e instanceof GuestError)) throw e;
     fillGuestReport(vcpu, e.report);
     return { kind: "guest-error", error: e, report: e.report };

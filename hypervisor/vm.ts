@@ -6,6 +6,7 @@ import type { Image } from "../asm/image.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { hex } from "../emulator/types.ts";
 import { GuestError, HostError } from "./errors.ts";
+import type { VmMonitor } from "./monitor.ts";
 import { EventLog } from "./events.ts";
 import { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
@@ -63,6 +64,8 @@ export class Kvm {
   readonly memslots: Memslot[];
   readonly metrics = new Metrics();
   readonly events = new EventLog();
+  /** Observers of the run: invariant checker, scenario timeline, chaos injection (monitor.ts). */
+  readonly monitors: VmMonitor[] = [];
   /** kvm->arch.mmu: L1's own stage-2. */
   readonly mmu: KvmS2Mmu;
   nestedMmus: KvmS2Mmu[] = [];
