@@ -6,6 +6,8 @@ import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.t
 import { UsageError, hex, parseCount, parseNumber } from "./errors.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
+import { runScenario, scenarioJson, scenarioSummary, type ScenarioResult } from "./scenario.ts";
+import type { UnmapStrategyName } from "../hypervisor/vm.ts";
 
 function program(): Command {
   const cmd = new Command("nvlab")
@@ -57,35 +59,55 @@ function program(): Command {
     .command("run")
     .description(
       "Boot an L1 guest hypervisor under nvlab's L0 (FEAT_NV: L1 runs at virtual EL2) with its L2 images, " +
-        "and print the console output, the exit code and L0's metrics.",
+        "and print the console output, the exit code and L0's metrics. With a SCENARIO.yaml instead of --l1, " +
+        "run that scripted fault-injection scenario (scenarios/README.md) and check its expectations.",
     )
-    .requiredOption("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
+    .argument("[scenario.yaml]", "a scenario file (instead of --l1/--l2)")
+    .option("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
     .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", "number of vCPUs", "1")
     .option("--max-steps <n>", "instruction budget for the whole run", "50000000")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
-    .option("--json", "print {exit, console, metrics} as JSON")
+    .option("--json", "print {exit, console, metrics} as JSON (a scenario: its whole result)")
     .option("--trace", "print every exit and every L0 action on one line each")
+    .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(["full", "revmap", "accel", "rfc-rbtree"]))
+    .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
+    .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
+    .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
+    .option("--chaos <seed>", "inject canonical unmaps, revmap allocation failures and MMU recycles at random exits chosen from SEED")
+    .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
         "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error (also an image that\n" +
-        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug).\n\n" +
-        "Example:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000",
+        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug); 126 stopped by the\n" +
+        "invariant checker. With a scenario: 0 iff all its expectations hold, 1 otherwise.\n\n" +
+        "Examples:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
+        "  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/checksum.S@0x48000000 --unmap revmap --chaos 7\n" +
+        "  nvlab run scenarios/revmap_polluted.yaml --unmap accel",
     )
     .action(
-      async (o: {
-        l1: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
-      }) => {
+      async (scenario: string | undefined, o: RunOptions, command: Command) => {
         const json = o.json === true;
+        const strategy = strategyOptions(o);
+        if (scenario !== undefined) {
+          await runScenarioCommand(scenario, o, strategy, command);
+          return;
+        }
+        if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
+        const vcpus = parseCount(o.vcpus, "--vcpus");
+        if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
+          throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
+        }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const trace: string[] = [];
         const r = await runCommand({
+          ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
           l2,
           memory: parseMemory(o.memory),
-          vcpus: parseCount(o.vcpus, "--vcpus"),
+          vcpus,
           maxSteps: parseCount(o.maxSteps, "--max-steps"),
           poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
           // With --trace the console is printed after the trace so the two do not interleave.
@@ -110,6 +132,48 @@ function program(): Command {
 
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
+}
+
+interface RunOptions {
+  l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
+  unmap?: UnmapStrategyName; directMap?: boolean; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
+}
+
+/** The strategy, checker and chaos options shared by plain and scenario runs. */
+function strategyOptions(o: RunOptions) {
+  return {
+    ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
+    ...(o.directMap ? { directMap: true } : {}),
+    ...(o.nestedMmus === undefined ? {} : { nestedMmus: parseCount(o.nestedMmus, "--nested-mmus") }),
+    ...(o.check ? { check: true } : {}),
+    ...(o.chaos === undefined
+      ? {}
+      : { chaos: { seed: Number(BigInt.asUintN(32, parseNumber(o.chaos, "--chaos"))), rate: parseCount(o.chaosRate, "--chaos-rate") } }),
+  };
+}
+
+/** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds. */
+async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
+  // The scenario file describes the VM; only strategy, checker and chaos options may change it.
+  for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
+    if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
+  }
+  if (o.l2.length > 0) throw new UsageError("run: --l2 cannot be combined with a scenario file (list L2 images under images.l2)");
+  const json = o.json === true;
+  const trace: string[] = [];
+  const r = await runScenario(file, {
+    ...strategy,
+    onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
+  });
+  if (json) {
+    const out: Record<string, unknown> = { ...r };
+    if (o.trace) out.trace = trace;
+    process.stdout.write(scenarioJson(out as unknown as ScenarioResult) + "\n");
+  } else {
+    if (o.trace) process.stdout.write("console:\n" + r.console + (r.console.endsWith("\n") || r.console === "" ? "" : "\n"));
+    process.stdout.write(scenarioSummary(r) + "\n");
+  }
+  process.exitCode = r.ok ? 0 : 1;
 }
 
 function collect(value: string, previous: string[]): string[] {

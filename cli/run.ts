@@ -4,7 +4,10 @@
 import { assembleFile } from "../asm/assembler.ts";
 import type { Image } from "../asm/image.ts";
 import { runVm } from "../hypervisor/run.ts";
+import type { VmMonitor } from "../hypervisor/monitor.ts";
+import type { UnmapStrategyName } from "../hypervisor/vm.ts";
 import { UsageError, parseNumber } from "./errors.ts";
+import { chaosMonitor } from "./scenario.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
 
@@ -44,6 +47,12 @@ export interface RunCommandOptions {
   maxSteps: number;
   /** L0's host page pool in 4 KiB pages (default: all of L1's RAM plus tables). */
   poolPages?: number;
+  unmap?: UnmapStrategyName;
+  directMap?: boolean;
+  nestedMmus?: number;
+  /** Attach the invariant checker (always on with chaos). */
+  check?: boolean;
+  chaos?: { seed: number; rate?: number };
   onConsole?: (byte: number) => void;
   onEvent?: (line: string) => void;
 }
@@ -65,10 +74,19 @@ export async function runCommand(o: RunCommandOptions) {
   return runVm({
     l1: l1.image,
     l2,
-    config: { memory: o.memory, vcpus: o.vcpus, ...(o.poolPages === undefined ? {} : { poolPages: o.poolPages }) },
+    config: {
+      memory: o.memory,
+      vcpus: o.vcpus,
+      ...(o.poolPages === undefined ? {} : { poolPages: o.poolPages }),
+      ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
+      ...(o.directMap === undefined ? {} : { directMap: o.directMap }),
+      ...(o.nestedMmus === undefined ? {} : { nestedMmus: o.nestedMmus }),
+      check: o.check === true || o.chaos !== undefined,
+    },
     maxSteps: o.maxSteps,
     onConsole: o.onConsole,
     onEvent: o.onEvent,
+    monitors: (kvm): VmMonitor[] => (o.chaos ? [chaosMonitor(kvm, o.chaos)] : []),
   });
 }
 

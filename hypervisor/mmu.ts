@@ -204,6 +204,9 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   mmu.pgt.map(nestedIpa, size, pa, prot, sw);
   if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
   else vcpu.cpu.flushFastTlb();
+  // Ground truth for the invariant checker: the canonical page behind every nested page of the
+  // leaf, so pieces left by a later split still name their origin.
+  for (let off = 0n; off < size; off += SZ_4K) mmu.shadowOrigin.set(nestedIpa + off, canonicalIpa + off);
   unmapStrategy(kvm).onShadowMap(mmu, canonicalIpa, nestedIpa, size);
   kvmEvent(
     kvm,

@@ -5,7 +5,11 @@
 
 import type { Cpu } from "../emulator/cpu.ts";
 import { HostError } from "./errors.ts";
+import { mmusPerBitPower } from "./accel.ts";
 import { KvmPgtable } from "./pgtable.ts";
+import type { RangeTree } from "./range_tree.ts";
+import { bigintBTree, type BTree } from "./btree.ts";
+import type { RfcTreeNode } from "./rfc_rbtree.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
@@ -36,6 +40,22 @@ export class KvmS2Mmu {
   nestedStage2Enabled = false;
   pendingUnmap = false;
   refcnt = 0;
+  /**
+   * Nested IPA of each 4K page a shadow leaf was installed for → the canonical IPA it was built
+   * from (the invariant checker's ground truth; keys of pages no longer mapped are ignored).
+   */
+  readonly shadowOrigin = new Map<bigint, bigint>();
+  /**
+   * Reverse map (unmap "revmap"/"accel"): canonical IPA range → revmap payload (revmap.ts); null
+   * when never created or destroyed.
+   */
+  revmap: RangeTree | null = null;
+  /** A revmap store failed: this MMU falls back to full unmap until it is recycled. */
+  revmapBroken = false;
+  /** Option directMap: nested IPA range → canonical IPA, kept in lockstep with the revmap. */
+  directMap: RangeTree | null = null;
+  /** Unmap "rfc-rbtree": canonical IPA of each shadow leaf → its nested range (rfc_rbtree.ts). */
+  readonly rfcTree: BTree<bigint, RfcTreeNode> = bigintBTree<RfcTreeNode>();
 
   constructor(
     /** Back pointer (KVM: mmu->arch), for TLB maintenance on every vCPU and for the metrics. */
@@ -62,13 +82,17 @@ export class KvmS2Mmu {
   }
 }
 
-/** kvm_init_nested + kvm_vcpu_init_nested: 2 × vCPUs shadow MMUs, all invalid. */
+/**
+ * kvm_init_nested + kvm_vcpu_init_nested: 2 × vCPUs shadow MMUs (or config.nestedMmus), all
+ * invalid; sizes the accelerator's MMUs per bit.
+ */
 export function kvmInitNested(kvm: Kvm): void {
-  const n = S2_MMU_PER_VCPU * kvm.config.vcpus;
+  const n = kvm.config.nestedMmus ?? S2_MMU_PER_VCPU * kvm.config.vcpus;
   const mmus: KvmS2Mmu[] = [];
   for (let i = 0; i < n; i++) mmus.push(new KvmS2Mmu(kvm, new KvmPgtable(kvm.mem, kvm.pool), NESTED_HW_VMID_BASE + i, i));
   kvm.nestedMmus = mmus;
   kvm.nestedMmusNext = 0;
+  kvm.mmusPerBitPower = mmusPerBitPower(n);
 }
 
 /** lookup_s2_mmu: the valid shadow MMU for the current virtual VTTBR/VTCR/HCR_EL2.VM, or null. */

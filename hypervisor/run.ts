@@ -2,6 +2,7 @@
 // entry in vEL2, and run to SYSTEM_OFF, the step budget, or a guest error. `nvlab run` calls this.
 
 import type { Image } from "../asm/image.ts";
+import { InvariantChecker } from "./check.ts";
 import { budgetReport, guestPc } from "./diagnose.ts";
 import { GuestError, HostError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
@@ -50,6 +51,7 @@ export function runVm(opts: RunVmOptions): RunVmResult {
   const onEvent = opts.onEvent;
   kvm.events.listener = onEvent ? (e) => onEvent(formatEvent(e)) : null;
   const vcpu = kvm.vcpus[0]!;
+  if (kvm.config.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
   const done = (outcome: RunOutcome): RunVmResult => ({
     outcome,

@@ -13,6 +13,8 @@ import { Metrics } from "./metrics.ts";
 import { createCanonicalMmu } from "./mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
 import { HostPagePool } from "./pool.ts";
+import type { RangeTree } from "./range_tree.ts";
+import "./strategies.ts";
 import { KvmVcpu } from "./vcpu.ts";
 
 /** Canonical IPA of L1's RAM (QEMU virt). */
@@ -28,17 +30,28 @@ export interface VmConfig {
   vcpus: number;
   /** Host pages for L1's backing and every stage-2 table. */
   poolPages: number;
-  unmap: "full";
+  /** Canonical-unmap strategy (unmap.ts, strategies.ts). */
+  unmap: UnmapStrategyName;
+  /** Keep a nested IPA → canonical IPA map beside each revmap, so L1's TLBIs keep it exact. */
+  directMap: boolean;
+  /** Shadow MMUs; default 2 × vCPUs (more, to show the accelerator with several MMUs per bit). */
+  nestedMmus?: number;
+  /** Run the invariant checker after every L0 action. */
+  check: boolean;
   /** Allow 2M canonical blocks. */
   blocks: boolean;
   seed: number;
 }
+
+export type UnmapStrategyName = "full" | "revmap" | "accel" | "rfc-rbtree";
 
 export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   memory: 256n << 20n,
   vcpus: 1,
   poolPages: 0, // 0 = enough for all of L1's RAM plus tables
   unmap: "full",
+  directMap: false,
+  check: false,
   blocks: true,
   seed: 0,
 };
@@ -53,6 +66,10 @@ function resolveConfig(c: Partial<VmConfig>): VmConfig {
   }
   if (L1_RAM_BASE + config.memory > 1n << 48n) throw new HostError(`L1 memory size ${hex(config.memory)} exceeds the 48-bit IPA space`);
   if (!Number.isInteger(config.vcpus) || config.vcpus < 1) throw new HostError(`vcpus must be at least 1 (got ${config.vcpus})`);
+  if (config.nestedMmus !== undefined && (!Number.isInteger(config.nestedMmus) || config.nestedMmus < config.vcpus)) {
+    // Each vCPU holds at most one shadow MMU, so with at least one per vCPU a free one always exists.
+    throw new HostError(`nestedMmus must be an integer of at least vcpus (${config.vcpus}) (got ${config.nestedMmus})`);
+  }
   if (config.poolPages === 0) config.poolPages = Number(config.memory >> 12n) + POOL_TABLE_PAGES;
   return config;
 }
@@ -70,6 +87,12 @@ export class Kvm {
   readonly mmu: KvmS2Mmu;
   nestedMmus: KvmS2Mmu[] = [];
   nestedMmusNext = 0;
+  /** Accelerator (unmap "accel"): canonical IPA range → bitmap of shadow MMU groups; null when empty. */
+  accel: RangeTree | null = null;
+  /** log2 of the shadow MMUs each accelerator bit stands for (set when the MMU array is sized). */
+  mmusPerBitPower = 0;
+  /** Fault injection: each revmap store attempt while revmapStoreFailures > 0 fails. */
+  readonly faultInject = { revmapStoreFailures: 0 };
   readonly vcpus: KvmVcpu[] = [];
   /** UART output so far. */
   console = "";

@@ -11,6 +11,7 @@ import { Metrics } from "../../hypervisor/metrics.ts";
 import { createCanonicalMmu } from "../../hypervisor/mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { HostPagePool } from "../../hypervisor/pool.ts";
+import "../../hypervisor/strategies.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 
@@ -45,14 +46,14 @@ export interface Fixture {
 }
 
 export function makeVm(opts: Partial<VmConfig> = {}): Fixture {
-  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", blocks: false, seed: 0, ...opts };
+  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
   const metrics = new Metrics();
   const events = new EventLog(1024);
   const kvm = {
     mem, pool, config, metrics, events,
-    nestedMmus: [], nestedMmusNext: 0, memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
+    nestedMmus: [], nestedMmusNext: 0, accel: null, mmusPerBitPower: 0, faultInject: { revmapStoreFailures: 0 }, memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);
   const slot = new Memslot(RAM_BASE, config.memory, mem, pool);

@@ -1,0 +1,216 @@
+// The scenario file format (`scenarios/*.yaml`, see scenarios/README.md): its schema, and the
+// loader that reports every problem with the field path and the line:column it comes from.
+
+import { readFile } from "node:fs/promises";
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { z } from "zod";
+import { tlbiByName } from "../emulator/tlbi.ts";
+import { UsageError } from "./errors.ts";
+
+/** A scenario file that does not parse or does not validate; the message lists every problem. */
+export class ScenarioError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(problems.join("\n"));
+    this.name = "ScenarioError";
+  }
+}
+
+const posInt = z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) > 0, { message: "expected a positive integer" });
+const natInt = z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 0, { message: "expected a non-negative integer" });
+
+/** 64-bit values (addresses, sizes, TLBI operands): an integer, or a string in decimal or 0x-hex with K/M/G. */
+const u64 = z
+  .custom<number | string>(
+    (v) =>
+      (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) ||
+      (typeof v === "string" && /^(0x[0-9a-f_]+|[0-9_]+)[kmg]?$/i.test(v.trim())),
+    { message: "expected an integer or a string such as 0x48000000 or 2M" },
+  )
+  .transform((v) => {
+    if (typeof v === "number") return BigInt(v);
+    const t = v.trim().replace(/_/g, "").toLowerCase();
+    const scale = { k: 10n, m: 20n, g: 30n }[t.slice(-1)] ?? null;
+    return BigInt(scale === null ? t : t.slice(0, -1)) << (scale ?? 0n);
+  });
+
+/** A JavaScript regular expression (source only; compiled with the `m` flag). */
+const regex = z.string({ error: "expected a regular expression (a string)" }).superRefine((s, ctx) => {
+  try {
+    new RegExp(s, "m");
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(e as Error).message}` });
+  }
+});
+
+const str = z.string({ error: "expected a string" });
+
+/** Exactly one of the object's keys must be given. */
+function exactlyOne(what: string, keys: readonly string[]) {
+  return (o: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    const given = keys.filter((k) => o[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: given.length === 0 ? `${what} needs one of: ${keys.join(", ")}` : `${what} takes only one of: ${given.join(", ")}`,
+      });
+    }
+  };
+}
+
+const TRIGGERS = ["step", "exits", "shadowFaults", "event"] as const;
+const Trigger = z
+  .strictObject({
+    step: posInt.optional(),
+    exits: posInt.optional(),
+    shadowFaults: posInt.optional(),
+    event: z
+      .strictObject({
+        kind: str,
+        match: regex.optional(),
+        nth: posInt.optional(),
+      })
+      .optional(),
+  })
+  .superRefine(exactlyOne("a trigger", TRIGGERS));
+
+const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi"] as const;
+const Action = z
+  .strictObject({
+    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional() }).optional(),
+    failRevmapStores: posInt.optional(),
+    recycle: z
+      .strictObject({
+        mmu: z.custom<number | "any-valid">((v) => v === "any-valid" || (Number.isSafeInteger(v) && (v as number) >= 0), {
+          message: 'expected a shadow MMU index or "any-valid"',
+        }),
+      })
+      .optional(),
+    tlbi: z
+      .strictObject({
+        op: str.refine((s) => tlbiByName(s) !== undefined, { message: "not a TLBI operation (e.g. IPAS2E1IS, VMALLS12E1IS)" }),
+        operand: u64.optional(),
+      })
+      .optional(),
+  })
+  .superRefine(exactlyOne("an action", ACTIONS));
+
+const Bounds = z
+  .strictObject({ min: z.number({ error: "expected a number" }).optional(), max: z.number({ error: "expected a number" }).optional(), eq: z.number({ error: "expected a number" }).optional() })
+  .refine((b) => b.min !== undefined || b.max !== undefined || b.eq !== undefined, { message: "give at least one of min, max, eq" });
+
+export const STRATEGIES = ["full", "revmap", "accel", "rfc-rbtree"] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export const ScenarioSchema = z.strictObject({
+  name: str.min(1, { message: "expected a non-empty string" }),
+  description: str.optional(),
+  images: z.strictObject({
+    l1: z.strictObject({ file: str, ipa: u64.optional() }),
+    l2: z.array(z.strictObject({ file: str, ipa: u64 }), { error: "expected a list of {file, ipa}" }).optional(),
+  }),
+  vm: z
+    .strictObject({
+      vcpus: posInt.optional(),
+      memory: u64.optional(),
+      nestedMmus: posInt.optional(),
+      unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),
+      directMap: z.boolean({ error: "expected true or false" }).optional(),
+      blocks: z.boolean({ error: "expected true or false" }).optional(),
+      seed: natInt.optional(),
+      poolPages: posInt.optional(),
+    })
+    .optional(),
+  maxSteps: posInt.optional(),
+  timeline: z
+    .array(
+      z.strictObject({
+        at: Trigger,
+        do: Action,
+        repeat: z.strictObject({ every: posInt, times: posInt }).optional(),
+      }),
+      { error: "expected a list of {at, do, repeat?}" },
+    )
+    .optional(),
+  expect: z.strictObject({
+    exitCode: natInt.optional(),
+    console: regex.optional(),
+    invariants: z
+      .union([z.literal("hold"), z.strictObject({ violated: z.enum(["S", "R", "A"], { error: "expected S, R or A" }) })], {
+        error: 'expected "hold" or {violated: S|R|A}',
+      })
+      .optional(),
+    metrics: z.record(z.string(), Bounds).optional(),
+  }),
+});
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type TimelineEntry = NonNullable<Scenario["timeline"]>[number];
+
+/** `timeline[2].at.exits` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? String(p) : `.${String(p)}`;
+  return s || "(top level)";
+}
+
+/** The source offset of the node at `path`, or of its nearest existing ancestor. */
+function offsetOf(doc: Document, path: readonly PropertyKey[], key?: string): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    if (!node || !node.range) continue;
+    if (key !== undefined && n === path.length && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+      const k = pair?.key as { range?: [number, number, number] } | undefined;
+      if (k?.range) return k.range[0];
+    }
+    return node.range[0];
+  }
+  return 0;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, present: boolean): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_type":
+      if (!present) return "is required";
+      // Zod's own wording ("Invalid input: …") gives way to the type; custom messages stay.
+      return issue.message.startsWith("Invalid input") ? `expected ${issue.expected}` : issue.message;
+    default:
+      return present ? issue.message : "is required";
+  }
+}
+
+/** Parse and validate scenario text; `file` names it in messages. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const where = (offset: number): string => {
+    const p = lineCounter.linePos(offset);
+    return `${file}:${p.line}:${p.col}`;
+  };
+  if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split("\n")[0]}`));
+  const data: unknown = doc.toJS();
+  const r = ScenarioSchema.safeParse(data);
+  if (r.success) return r.data;
+  const problems = r.error.issues
+    .map((issue) => {
+    const path = issue.path as PropertyKey[];
+    const key = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+    const present = issue.code === "unrecognized_keys" || doc.getIn(path as unknown[], true) !== undefined || path.length === 0;
+    const field = key === undefined ? formatPath(path) : formatPath([...path, key]);
+    const offset = offsetOf(doc, path, key);
+    return { offset, text: `${where(offset)}: ${field}: ${issueMessage(issue, present)}` };
+  })
+    .sort((a, b) => a.offset - b.offset)
+    .map((p) => p.text);
+  throw new ScenarioError(file, problems);
+}
+
+/** Read and validate a scenario file. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  return parseScenario(await readFile(file, "utf8"), file);
+}

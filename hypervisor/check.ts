@@ -1,0 +1,289 @@
+// The invariant checker: after every L0 action, compare what the shadow stage-2 tables map with
+// the canonical stage-2 they were built from, and with the bookkeeping the unmap strategy relies
+// on. Ground truth is `KvmS2Mmu.shadowOrigin` (recorded at every shadow install), never the
+// strategy's own records, so a strategy cannot vouch for itself.
+//   S (safety)  no shadow leaf maps a host page that the canonical stage-2 no longer maps at the
+//               canonical IPA the leaf was built from, nor a page back in the pool; nor does the
+//               canonical stage-2 map a page back in the pool. Guests reach host memory only
+//               through these tables, so while S holds neither L1 nor L2 can read poison.
+//   R (revmap)  revmap/accel, unless the MMU's revmap is broken: each shadow leaf's canonical pages
+//               are covered by revmap ranges naming its nested IPA, or UNKNOWN_IPA (polluted).
+//   A (accel)   accel: each shadow leaf's canonical pages are covered by canonical-tree ranges
+//               holding the MMU's group bit.
+// Nothing is cached between checks: every check reads the tables as they are now.
+
+import type { Exit } from "../emulator/exception.ts";
+import { formatEvent } from "./events.ts";
+import { MonitorStop, type VmMonitor } from "./monitor.ts";
+import type { KvmS2Mmu } from "./nested.ts";
+import type { Leaf } from "./pgtable.ts";
+import type { RangeEntry } from "./range_tree.ts";
+import type { KvmVcpu } from "./vcpu.ts";
+import type { Kvm } from "./vm.ts";
+
+const PAGE = 0x1000n;
+/**
+ * Revmap payload (seed 001): VALID_ENTRY | nested IPA[55:12], or UNKNOWN_IPA for a polluted range.
+ * Decoded here from the seed's layout, not with the strategy's helpers, so the oracle stays apart.
+ */
+const VALID_ENTRY = 1n << 63n;
+const NESTED_IPA_MASK = ((1n << 56n) - 1n) & ~(PAGE - 1n);
+const UNKNOWN_IPA = 1n;
+/** Events carried by a violation report. */
+export const REPORT_EVENTS = 50;
+
+export type InvariantName = "S" | "R" | "A";
+
+export const INVARIANT_TITLES: Record<InvariantName, string> = {
+  S: "safety",
+  R: "revmap coverage",
+  A: "accelerator coverage",
+};
+
+
+export interface Violation {
+  invariant: InvariantName;
+  /** One line: what is wrong. */
+  reason: string;
+  /** The MMU: index -1 (hw VMID 1) is the canonical one, whose leaves map canonical IPAs. */
+  mmu: { index: number; hwVmid: number; l1Vttbr: bigint };
+  /**
+   * The offending page: nested IPA (for the canonical MMU, the canonical IPA), the canonical IPA
+   * it was built from (null if unknown), host PA.
+   */
+  nestedIpa: bigint;
+  canonicalIpa: bigint | null;
+  hostPa: bigint;
+  /** The shadow leaf holding the page. */
+  leaf: { ipa: bigint; size: bigint; pa: bigint };
+  /** What the canonical stage-2 maps at canonicalIpa instead (host PA), null for nothing. */
+  canonicalMaps: bigint | null;
+  /** The range the strategy keeps for canonicalIpa (R: revmap, A: canonical tree), if any. */
+  range?: RangeEntry | null;
+  /** The last events, formatted, oldest first. */
+  events: string[];
+}
+
+const hex = (v: bigint): string => "0x" + v.toString(16);
+
+/** The host PA the canonical stage-2 maps at `ipa`, and the end of the leaf doing it. */
+function canonicalLookup(kvm: Kvm, ipa: bigint): { pa: bigint | null; end: bigint } {
+  const l = kvm.mmu.pgt.getLeaf(ipa);
+  if (!l) return { pa: null, end: (ipa & ~(PAGE - 1n)) + PAGE };
+  return { pa: l.pa + (ipa - l.ipa), end: l.ipa + l.size };
+}
+
+interface ShadowLeaf {
+  mmu: KvmS2Mmu;
+  leaf: Leaf;
+  /** The canonical IPA the leaf was built from (undefined: never recorded). */
+  origin: bigint | undefined;
+}
+
+/** Every leaf of every valid shadow MMU, with the canonical IPA it was built from. */
+function shadowLeaves(kvm: Kvm): ShadowLeaf[] {
+  const out: ShadowLeaf[] = [];
+  for (const mmu of kvm.nestedMmus) {
+    if (!mmu.valid) continue;
+    for (const leaf of mmu.pgt.leaves()) out.push({ mmu, leaf, origin: mmu.shadowOrigin.get(leaf.ipa) });
+  }
+  return out;
+}
+
+function violation(
+  kvm: Kvm,
+  invariant: InvariantName,
+  reason: string,
+  mmu: KvmS2Mmu,
+  leaf: Leaf,
+  off: bigint,
+  origin: bigint | undefined,
+  extra: Partial<Violation> = {},
+): Violation {
+  const canonicalIpa = origin === undefined ? null : origin + off;
+  return {
+    invariant,
+    reason,
+    mmu: { index: mmu.index, hwVmid: mmu.hwVmid, l1Vttbr: mmu.tlbVttbr },
+    nestedIpa: leaf.ipa + off,
+    canonicalIpa,
+    hostPa: leaf.pa + off,
+    leaf: { ipa: leaf.ipa, size: leaf.size, pa: leaf.pa },
+    canonicalMaps: canonicalIpa === null ? null : canonicalLookup(kvm, canonicalIpa).pa,
+    events: kvm.events.recent(REPORT_EVENTS).map(formatEvent),
+    ...extra,
+  };
+}
+
+/** S: every shadow page maps what the canonical stage-2 maps at its origin, and a live host page. */
+export function checkSafety(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | null {
+  for (const { mmu, leaf, origin } of leaves) {
+    if (origin === undefined) return violation(kvm, "S", "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
+    const pa = Number(leaf.pa);
+    const end = pa + Number(leaf.size);
+    for (let p = pa; p < end; p += 0x1000) {
+      if (!kvm.pool.isAllocated(p)) {
+        return violation(kvm, "S", "stale shadow mapping of a reclaimed page (host page is free/poisoned)", mmu, leaf, BigInt(p - pa), origin);
+      }
+    }
+    // Both mappings are linear within a leaf: compare once per canonical leaf overlapped.
+    for (let off = 0n; off < leaf.size; ) {
+      const c = canonicalLookup(kvm, origin + off);
+      if (c.pa !== leaf.pa + off) {
+        const why = c.pa === null ? "the canonical stage-2 no longer maps its origin" : "the canonical stage-2 maps another host page at its origin";
+        return violation(kvm, "S", `stale shadow mapping: ${why}`, mmu, leaf, off, origin);
+      }
+      off = c.end - origin;
+    }
+  }
+  return checkCanonicalPages(kvm);
+}
+
+/** L1's own accesses: the canonical stage-2 maps no host page the pool has taken back. */
+function checkCanonicalPages(kvm: Kvm): Violation | null {
+  for (const leaf of kvm.mmu.pgt.leaves()) {
+    const pa = Number(leaf.pa);
+    const end = pa + Number(leaf.size);
+    for (let p = pa; p < end; p += 0x1000) {
+      if (kvm.pool.isAllocated(p)) continue;
+      const off = BigInt(p - pa);
+      const v = violation(kvm, "S", "the canonical stage-2 maps a reclaimed page (L1 would read poison)", kvm.mmu, leaf, off, leaf.ipa);
+      return { ...v, canonicalMaps: leaf.pa + off };
+    }
+  }
+  return null;
+}
+
+/** The revmap value a page `c` of range `e` stands for, as a nested page (null: polluted/unknown). */
+function revmapNestedPage(e: RangeEntry, c: bigint): bigint | null {
+  if ((e.value & VALID_ENTRY) === 0n) return null;
+  return (e.value & NESTED_IPA_MASK) + ((c - e.index) & ~(PAGE - 1n));
+}
+
+/** Whether a revmap value is the polluted marker. */
+function isUnknown(value: bigint): boolean {
+  return (value & VALID_ENTRY) === 0n && (value & UNKNOWN_IPA) !== 0n;
+}
+
+/** R: revmap coverage of every shadow leaf (revmap and accel strategies). */
+export function checkRevmap(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | null {
+  if (kvm.config.unmap !== "revmap" && kvm.config.unmap !== "accel") return null;
+  for (const { mmu, leaf, origin } of leaves) {
+    if (mmu.revmapBroken) continue;
+    if (origin === undefined) return violation(kvm, "R", "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
+    const revmap = mmu.revmap;
+    for (let off = 0n; off < leaf.size; ) {
+      const c = origin + off;
+      const e = revmap ? revmap.load(c) : null;
+      if (!e) {
+        const why = revmap ? "no revmap range covers its canonical page" : "the MMU has no revmap";
+        return violation(kvm, "R", `shadow leaf missing from the revmap: ${why}`, mmu, leaf, off, origin, { range: e });
+      }
+      if (!isUnknown(e.value)) {
+        const named = revmapNestedPage(e, c);
+        if (named !== leaf.ipa + off) {
+          const what = named === null ? `value ${hex(e.value)} is neither VALID nor UNKNOWN_IPA` : `names nested ${hex(named)}`;
+          return violation(kvm, "R", `revmap range [${hex(e.index)}, ${hex(e.last)}] ${what}`, mmu, leaf, off, origin, { range: e });
+        }
+      }
+      off = e.last + 1n - origin;
+    }
+  }
+  return null;
+}
+
+/** bit(mmu) in the canonical tree: (index >> p) + 2. */
+export function accelBit(kvm: Kvm, mmu: KvmS2Mmu): bigint {
+  return 1n << BigInt((mmu.index >> kvm.mmusPerBitPower) + 2);
+}
+
+/** A: canonical-tree coverage of every shadow leaf (accel strategy). */
+export function checkAccel(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | null {
+  if (kvm.config.unmap !== "accel") return null;
+  const accel = kvm.accel;
+  for (const { mmu, leaf, origin } of leaves) {
+    if (origin === undefined) return violation(kvm, "A", "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
+    const bit = accelBit(kvm, mmu);
+    for (let off = 0n; off < leaf.size; ) {
+      const e = accel ? accel.load(origin + off) : null;
+      if (!e || (e.value & bit) === 0n) {
+        const why = !accel ? "there is no canonical tree" : !e ? "no canonical-tree range covers its canonical page" : `range [${hex(e.index)}, ${hex(e.last)}] = ${hex(e.value)} lacks bit ${hex(bit)}`;
+        return violation(kvm, "A", `shadow leaf missing from the accelerator: ${why}`, mmu, leaf, off, origin, { range: e });
+      }
+      off = e.last + 1n - origin;
+    }
+  }
+  return null;
+}
+
+/** S, then R, then A: the first violation found, or null. */
+export function checkInvariants(kvm: Kvm): Violation | null {
+  const leaves = shadowLeaves(kvm);
+  return checkSafety(kvm, leaves) ?? checkRevmap(kvm, leaves) ?? checkAccel(kvm, leaves);
+}
+
+/** The report: which invariant, the MMU, the addresses, what the canonical stage-2 maps, events. */
+export function formatViolation(v: Violation): string {
+  const lines = [
+    `invariant ${v.invariant} (${INVARIANT_TITLES[v.invariant]}) violated: ${v.reason}`,
+  ];
+  if (v.mmu.index < 0) {
+    lines.push(
+      `  MMU: canonical, hw VMID ${v.mmu.hwVmid}`,
+      `  canonical leaf: ${hex(v.leaf.ipa)} size ${hex(v.leaf.size)} -> host PA ${hex(v.leaf.pa)}`,
+      `  canonical IPA ${hex(v.nestedIpa)} -> host PA ${hex(v.hostPa)}, a free pool page`,
+    );
+  } else {
+    lines.push(
+      `  MMU: nested mmu${v.mmu.index}, hw VMID ${v.mmu.hwVmid}, L1 VTTBR ${hex(v.mmu.l1Vttbr)}`,
+      `  shadow leaf: nested ${hex(v.leaf.ipa)} size ${hex(v.leaf.size)} -> host PA ${hex(v.leaf.pa)}`,
+      `  nested IPA ${hex(v.nestedIpa)} -> canonical IPA ${v.canonicalIpa === null ? "unknown" : hex(v.canonicalIpa)} -> host PA ${hex(v.hostPa)}`,
+      `  canonical stage-2 maps there: ${v.canonicalMaps === null ? "nothing" : "host PA " + hex(v.canonicalMaps)}`,
+    );
+  }
+  if (v.range !== undefined) lines.push(`  strategy range: ${v.range ? `[${hex(v.range.index)}, ${hex(v.range.last)}] = ${hex(v.range.value)}` : "none"}`);
+  lines.push(`  last ${v.events.length} events:`, ...v.events.map((e) => "    " + e));
+  return lines.join("\n");
+}
+
+/** The violation as JSON-friendly details for a MonitorStop (addresses in hex). */
+export function violationDetails(v: Violation): Record<string, unknown> {
+  const h = (x: bigint | null): string | null => (x === null ? null : hex(x));
+  return {
+    invariant: v.invariant,
+    title: INVARIANT_TITLES[v.invariant],
+    reason: v.reason,
+    mmu: { index: v.mmu.index, hwVmid: v.mmu.hwVmid, l1Vttbr: hex(v.mmu.l1Vttbr) },
+    nestedIpa: hex(v.nestedIpa),
+    canonicalIpa: h(v.canonicalIpa),
+    hostPa: hex(v.hostPa),
+    leaf: { ipa: hex(v.leaf.ipa), size: hex(v.leaf.size), pa: hex(v.leaf.pa) },
+    canonicalMaps: h(v.canonicalMaps),
+    ...(v.range !== undefined ? { range: v.range ? { index: hex(v.range.index), last: hex(v.range.last), value: hex(v.range.value) } : null } : {}),
+    events: v.events,
+  };
+}
+
+/** The MonitorStop that ends a run on this violation (verdict "invariant S|R|A"). */
+export function violationStop(v: Violation): MonitorStop {
+  return new MonitorStop(`invariant ${v.invariant}`, formatViolation(v), violationDetails(v));
+}
+
+/** Check now and throw the run-ending MonitorStop on a violation (for injections outside exits). */
+export function assertInvariants(kvm: Kvm): void {
+  const v = checkInvariants(kvm);
+  if (v) throw violationStop(v);
+}
+
+/** The `check` monitor: all invariants after every handled exit. */
+export class InvariantChecker implements VmMonitor {
+  /** How many times the invariants were checked. */
+  checks = 0;
+
+  constructor(readonly kvm: Kvm) {}
+
+  afterExit(_vcpu: KvmVcpu, _exit: Exit): void {
+    this.checks++;
+    assertInvariants(this.kvm);
+  }
+}

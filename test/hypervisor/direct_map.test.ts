@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { accelStale } from "../../hypervisor/accel.ts";
+import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { revmapPayload, revmapStaleEntries, UNKNOWN_IPA } from "../../hypervisor/revmap.ts";
+import { CANON, canonicalPa, NESTED, PAGE, shadowLeaves, shadowLeavesMapping, strategyRig } from "./strategy_fixture.ts";
+
+/** RIPAS2E1 operand: 4K granule, SCALE 0, NUM n → 2(n+1) pages from `base`. */
+const ripas = (base: bigint, num: bigint) => (1n << 46n) | (num << 39n) | (base >> 12n);
+/** IPAS2E1 operand with a FEAT_TTL hint of a 4K level-3 page. */
+const ipasPage = (ipa: bigint) => (0b0111n << 44n) | (ipa >> 12n);
+
+describe("nested IPA direct map", () => {
+  it("is kept in lockstep with the revmap: nested range → canonical IPA", () => {
+    const r = strategyRig({ unmap: "revmap", directMap: true });
+    const m = r.use(1);
+    r.touch(NESTED + 3n * PAGE);
+    r.touch(NESTED + 3n * PAGE);
+    expect(m.directMap!.entries()).toEqual([{ index: NESTED + 3n * PAGE, last: NESTED + 4n * PAGE - 1n, value: revmapPayload(CANON + 3n * PAGE) }]);
+    r.tlbi("VMALLS12E1IS", 0n);
+    expect(m.directMap).toBeNull();
+    expect(m.revmap).toBeNull();
+  });
+
+  for (const directMap of [false, true]) {
+    it(`L1's IPAS2E1 and RIPAS2E1 ${directMap ? "remove the revmap entries they invalidate" : "leave stale revmap entries (no direct map)"}`, () => {
+      const r = strategyRig({ unmap: "revmap", directMap });
+      const m = r.use(1);
+      for (let i = 0n; i < 8n; i++) r.touch(NESTED + i * PAGE);
+      r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
+      r.tlbi("RIPAS2E1IS", ripas(NESTED + 4n * PAGE, 1n)); // pages 4..7
+      expect(shadowLeaves(m)).toEqual([NESTED, NESTED + 2n * PAGE, NESTED + 3n * PAGE]);
+      const left = m.revmap!.entries().map((e) => (e.index - CANON) / PAGE);
+      if (directMap) {
+        expect(left).toEqual([0n, 2n, 3n]);
+        expect(m.directMap!.size).toBe(3);
+        expect(revmapStaleEntries(r.kvm)).toBe(0);
+        expect(r.kvm.metrics.get("revmap.directMapErased")).toBe(5);
+      } else {
+        expect(left).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+        expect(revmapStaleEntries(r.kvm)).toBe(5);
+      }
+      kvmUnmapGfnRange(r.kvm, CANON + 5n * PAGE, PAGE);
+      expect(r.kvm.metrics.samples["revmap.staleEntries"]).toEqual([directMap ? 0 : 4]);
+    });
+  }
+
+  it("a TLBI of part of a shadow block keeps the block's entry: its remainder is still mapped", () => {
+    const r = strategyRig({ unmap: "revmap", directMap: true, blocks: true });
+    const block = 0x4060_0000n;
+    const m = r.use(1);
+    r.s2.map(0x9000_0000n, block, 0x20_0000n);
+    r.touch(0x9000_0000n);
+    expect(m.pgt.getLeaf(0x9000_0000n)!.size).toBe(0x20_0000n);
+    r.tlbi("IPAS2E1IS", ipasPage(0x9000_7000n));
+    expect(m.pgt.leafCount).toBe(511);
+    expect(m.revmap!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: revmapPayload(0x9000_0000n) }]);
+    expect(m.directMap!.size).toBe(1);
+    // A canonical unmap anywhere in the block still finds and removes every piece.
+    const pa = canonicalPa(r, block + 9n * PAGE);
+    kvmUnmapGfnRange(r.kvm, block + 9n * PAGE, PAGE);
+    expect(m.pgt.leafCount).toBe(0);
+    expect(shadowLeavesMapping(r, pa)).toEqual([]);
+  });
+
+  it("polluted ranges stay: a TLBI of one of their mappings cannot tell what else they hold", () => {
+    const r = strategyRig({ unmap: "revmap", directMap: true });
+    const m = r.use(1);
+    r.s2.map(NESTED + 100n * PAGE, CANON, PAGE);
+    r.touch(NESTED);
+    r.touch(NESTED + 100n * PAGE);
+    r.tlbi("IPAS2E1IS", (NESTED + 100n * PAGE) >> 12n);
+    expect(m.revmap!.entries()).toEqual([{ index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA }]);
+    expect(m.directMap!.entries().map((e) => e.index)).toEqual([NESTED]);
+    expect(shadowLeaves(m)).toEqual([NESTED]);
+  });
+
+  for (const directMap of [false, true]) {
+    it(`accel (p == 0): L1's TLBI ${directMap ? "clears the exact range's bit" : "leaves a stale bit"}`, () => {
+      const r = strategyRig({ unmap: "accel", directMap, nestedMmus: 4 });
+      r.use(1);
+      r.touch(NESTED);
+      r.touch(NESTED + PAGE);
+      r.use(2);
+      r.touch(NESTED + PAGE);
+      r.use(1);
+      r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
+      expect(accelStale(r.kvm)).toEqual(directMap ? { bits: 0, ranges: 0 } : { bits: 1, ranges: 0 });
+      expect(r.kvm.accel!.load(CANON + PAGE)!.value).toBe(directMap ? 1n << 3n : (1n << 2n) | (1n << 3n));
+      r.tlbi("IPAS2E1IS", NESTED >> 12n);
+      if (directMap) expect(r.kvm.accel!.load(CANON)).toBeNull();
+      // The next canonical unmap of that page visits MMU 0 only if its stale bit is still there.
+      kvmUnmapGfnRange(r.kvm, CANON + PAGE, PAGE);
+      expect(r.kvm.metrics.shadowMmusVisited).toEqual([directMap ? 1 : 2]);
+      expect(r.kvm.metrics.shadowEntriesRemoved).toBe(1);
+    });
+  }
+});

@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { sysRegIss } from "../../emulator/exception.ts";
+import { tlbiByName } from "../../emulator/tlbi.ts";
+import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
+import { rfcRbtreeStrategy } from "../../hypervisor/rfc_rbtree.ts";
+import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
+import "../../hypervisor/strategies.ts";
+import { unmapStrategy } from "../../hypervisor/unmap.ts";
+import { type Fixture, L1Stage2, makeVm, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+
+const SZ_4K = 0x1000n;
+const SZ_2M = 0x20_0000n;
+
+const tlbiIss = (name: string) => {
+  const op = tlbiByName(name)!;
+  return sysRegIss(1, op.op1, op.crn, op.crm, op.op2, 0, false);
+};
+
+/** A VM on the rfc-rbtree strategy with vCPU 0 running L2 under L1's stage-2 (VMID 3). */
+function setup(blocks: boolean, vcpus = 1): { f: Fixture; s2: L1Stage2; mmu: KvmS2Mmu } {
+  const f = makeVm({ vcpus, unmap: "rfc-rbtree", blocks });
+  const s2 = new L1Stage2(f.slot, 0x4100_0000n);
+  useL1Stage2(f.vcpus[0]!, s2, 3);
+  kvmVcpuLoadHwMmu(f.vcpu());
+  return { f, s2, mmu: f.vcpus[0]!.hwMmu! };
+}
+
+const nodes = (mmu: KvmS2Mmu) => mmu.rfcTree.toArray().map(([c, n]) => [c, n.nestedIpa, n.size]);
+
+describe("rfc-rbtree unmap strategy", () => {
+  it("is registered and selected by config unmap = rfc-rbtree", () => {
+    const { f } = setup(false);
+    expect(unmapStrategy(f.kvm)).toBe(rfcRbtreeStrategy);
+  });
+
+  it("records each shadow leaf under its canonical IPA", () => {
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    s2.map(0x8000_1000n, 0x4020_3000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
+    expect(nodes(mmu)).toEqual([
+      [0x4020_0000n, 0x8000_0000n, SZ_4K],
+      [0x4020_3000n, 0x8000_1000n, SZ_4K],
+    ]);
+  });
+
+  it("an unmapped page equal to a node's start removes the shadow leaf and frees the node", () => {
+    const { f, s2, mmu } = setup(false, 2);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    s2.map(0x8000_1000n, 0x4020_3000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    expect(mmu.pgt.getLeaf(0x8000_0000n)).toBeNull();
+    expect(mmu.pgt.getLeaf(0x8000_1000n)).not.toBeNull();
+    expect(nodes(mmu)).toEqual([[0x4020_3000n, 0x8000_1000n, SZ_4K]]);
+    expect(f.kvm.metrics.shadowEntriesRemoved).toBe(1);
+    // Four shadow MMUs, one valid: only its tree is looked up.
+    expect(f.kvm.metrics.shadowMmusVisited).toEqual([1]);
+  });
+
+  it("walks a multi-page unmap page by page, hitting 4K leaves inside an L1 2M block", () => {
+    // Host pages are 4K (no canonical blocks), so each shadow leaf is 4K and keyed by its own page.
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_2M);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_5000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8001_f000n));
+    expect(mmu.pgt.leafCount).toBe(2);
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_2M);
+    expect(mmu.pgt.leafCount).toBe(0);
+    expect(mmu.rfcTree.size).toBe(0);
+    expect(f.kvm.metrics.shadowEntriesRemoved).toBe(2);
+  });
+
+  it("misses a 2M shadow leaf when a 4K page in its middle is unmapped: the leaf maps a freed page", () => {
+    // L1 maps 2M and the host backs it with a 2M block, so the shadow leaf is 2M, keyed by the
+    // block's canonical start. The host then takes back one page inside it.
+    const { f, s2, mmu } = setup(true);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_2M);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_5000n));
+    const leaf = mmu.pgt.getLeaf(0x8000_5000n)!;
+    expect(leaf.size).toBe(SZ_2M);
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_2M]]);
+
+    kvmUnmapGfnRange(f.kvm, 0x4020_5000n, SZ_4K);
+
+    expect(f.kvm.mmu.pgt.getLeaf(0x4020_5000n)).toBeNull(); // the canonical side did unmap it
+    const stale = mmu.pgt.getLeaf(0x8000_5000n);
+    expect(stale).not.toBeNull();
+    expect(stale!.pa).toBe(leaf.pa);
+    expect(f.pool.isPoisoned(Number(leaf.pa + 0x5000n))).toBe(true); // freed page, still reachable
+    expect(f.pool.isPoisoned(Number(leaf.pa + 0x4000n))).toBe(false);
+    expect(f.kvm.metrics.shadowEntriesRemoved).toBe(0);
+    expect(f.kvm.metrics.shadowMmusVisited).toEqual([1]);
+    expect(mmu.rfcTree.size).toBe(1); // the node survives: its key was never looked up
+  });
+
+  it("keeps one node per canonical IPA: a second nested alias overwrites the first, which is missed", () => {
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    s2.map(0x8010_0000n, 0x4020_0000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8010_0000n));
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8010_0000n, SZ_4K]]);
+    const pa = mmu.pgt.getLeaf(0x8000_0000n)!.pa;
+
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+
+    expect(mmu.pgt.getLeaf(0x8010_0000n)).toBeNull();
+    expect(mmu.pgt.getLeaf(0x8000_0000n)?.pa).toBe(pa);
+    expect(f.pool.isPoisoned(Number(pa))).toBe(true);
+  });
+
+  it("leaves nodes behind on L1's IPA TLBIs; a later hit unmaps whatever the nested range holds now", () => {
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    // L1 moves nested 0x8000_0000 to another canonical page, with the TLBI it owes.
+    s2.map(0x8000_0000n, 0x4030_0000n, SZ_4K);
+    kvmHandleSysTlbi(f.vcpu(), tlbiIss("IPAS2E1IS"), 0x8000_0000n >> 12n);
+    expect(mmu.pgt.getLeaf(0x8000_0000n)).toBeNull();
+    expect(mmu.rfcTree.has(0x4020_0000n)).toBe(true);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+
+    // The stale node names nested 0x8000_0000, now built from 0x4030_0000, which is still mapped.
+    expect(mmu.pgt.getLeaf(0x8000_0000n)).toBeNull();
+    expect(f.kvm.metrics.shadowEntriesRemoved).toBe(1);
+    expect(nodes(mmu)).toEqual([[0x4030_0000n, 0x8000_0000n, SZ_4K]]);
+  });
+
+  it("empties the tree when the whole MMU is unmapped", () => {
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    expect(mmu.rfcTree.size).toBe(1);
+    kvmHandleSysTlbi(f.vcpu(), tlbiIss("ALLE1IS"), 0n);
+    expect(mmu.rfcTree.size).toBe(0);
+    expect(mmu.pgt.leafCount).toBe(0);
+  });
+});
