@@ -6,38 +6,14 @@
 //   npm run bench:cpu [-- --json] [--runs N] [--iterations N]
 
 import { cpus, loadavg } from "node:os";
-import { Cpu } from "../emulator/cpu.ts";
-import { PhysMemory } from "../emulator/memory.ts";
-import { Unicorn, unicornAvailable, unicornVersion } from "../test/oracle/unicorn.ts";
+import { unicornAvailable, unicornVersion } from "../test/oracle/unicorn.ts";
+import { LOOP, type Outcome, runNvlab, runUnicorn, type Stats, stats } from "./lib/cpu_loop.ts";
 
 /** nvlab must run this loop at no less than this many MIPS. */
 const BAR_MIPS = 20;
 /** Each nvlab run should last at least this long. */
 const MIN_RUN_SECONDS = 1;
 const MIN_ITERATIONS = 3_000_000;
-
-const CODE = 0x80000;
-const TABLE = 0x200000;
-const TABLE_ENTRIES = 256;
-
-// x0 = iteration count, x10 = table base; every other register starts at 0.
-const LOOP = [
-  0x8b000021, // loop: add  x1, x1, x0
-  0xd1000c42, //       sub  x2, x2, #3
-  0xca010063, //       eor  x3, x3, x1
-  0x92009c64, //       and  x4, x3, #0x00ff00ff00ff00ff
-  0xd37df025, //       lsl  x5, x1, #3
-  0xaa421ca6, //       orr  x6, x5, x2, lsr #7
-  0xf86b7947, //       ldr  x7, [x10, x11, lsl #3]
-  0x8b0600e7, //       add  x7, x7, x6
-  0xf82b7947, //       str  x7, [x10, x11, lsl #3]
-  0x9100056b, //       add  x11, x11, #1
-  0x92401d6b, //       and  x11, x11, #0xff
-  0xf1000400, //       subs x0, x0, #1
-  0x54fffe81, //       b.ne loop
-];
-const BRK0 = 0xd4200000;
-const END = BigInt(CODE + 4 * LOOP.length);
 
 interface Args {
   json: boolean;
@@ -65,80 +41,6 @@ function parseArgs(argv: string[]): Args {
     process.exit(2);
   }
   return args;
-}
-
-function code(): Uint8Array {
-  const bytes = new Uint8Array(4 * (LOOP.length + 1));
-  const dv = new DataView(bytes.buffer);
-  [...LOOP, BRK0].forEach((w, i) => dv.setUint32(4 * i, w, true));
-  return bytes;
-}
-
-/** What a run leaves behind, to check that both engines computed the same thing. */
-interface Outcome {
-  seconds: number;
-  instructions: number;
-  regs: bigint[];
-  tableSum: bigint;
-}
-
-function tableSum(bytes: Uint8Array): bigint {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let s = 0n;
-  for (let i = 0; i < TABLE_ENTRIES; i++) s = BigInt.asUintN(64, s + dv.getBigUint64(8 * i, true));
-  return s;
-}
-
-function runNvlab(iterations: number): Outcome {
-  const mem = new PhysMemory({ autoAllocate: true });
-  mem.writeBytes(CODE, code());
-  mem.writeBytes(TABLE, new Uint8Array(8 * TABLE_ENTRIES));
-  const cpu = new Cpu(mem, { stopOnBrk: true });
-  cpu.resetTo(BigInt(CODE));
-  cpu.setX(0, BigInt(iterations));
-  cpu.setX(10, BigInt(TABLE));
-  const before = cpu.steps;
-  const t0 = process.hrtime.bigint();
-  const stop = cpu.run(Number.MAX_SAFE_INTEGER);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (stop.kind !== "brk" || stop.pc !== END) {
-    throw new Error(`nvlab did not reach the final brk: stopped with ${JSON.stringify(stop, (_, v) => (typeof v === "bigint" ? "0x" + v.toString(16) : v))}`);
-  }
-  const regs = Array.from({ length: 12 }, (_, i) => cpu.getX(i));
-  return { seconds, instructions: cpu.steps - before, regs, tableSum: tableSum(mem.readBytes(TABLE, 8 * TABLE_ENTRIES)) };
-}
-
-function runUnicorn(iterations: number): Outcome {
-  const uc = new Unicorn();
-  try {
-    uc.memMap(BigInt(CODE), 0x1000);
-    uc.memMap(BigInt(TABLE), 0x1000);
-    uc.writeCode(BigInt(CODE), code());
-    for (let i = 0; i <= 30; i++) uc.setX(i, 0n);
-    uc.setX(0, BigInt(iterations));
-    uc.setX(10, BigInt(TABLE));
-    const t0 = process.hrtime.bigint();
-    uc.run(BigInt(CODE), END);
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const regs = Array.from({ length: 12 }, (_, i) => uc.getX(i));
-    return { seconds, instructions: LOOP.length * iterations, regs, tableSum: tableSum(uc.memRead(BigInt(TABLE), 8 * TABLE_ENTRIES)) };
-  } finally {
-    uc.close();
-  }
-}
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  runs: number[];
-}
-
-function stats(values: number[]): Stats {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median, min: s[0]!, max: s[s.length - 1]!, runs: values };
 }
 
 const progress = (msg: string) => process.stderr.write(`bench/cpu: ${msg}\n`);
