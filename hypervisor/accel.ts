@@ -133,10 +133,12 @@ export function accelCanonicalUnmap(kvm: Kvm, gpa: bigint, size: bigint): void {
   }
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
-  kvm.metrics.sample("revmap.staleEntries", revmapStaleEntries(kvm));
-  const stale = accelStale(kvm);
-  kvm.metrics.sample("accel.staleBits", stale.bits);
-  kvm.metrics.sample("accel.staleRanges", stale.ranges);
+  if (kvm.config.staleStats) {
+    kvm.metrics.sample("revmap.staleEntries", revmapStaleEntries(kvm));
+    const stale = accelStale(kvm);
+    kvm.metrics.sample("accel.staleBits", stale.bits);
+    kvm.metrics.sample("accel.staleRanges", stale.ranges);
+  }
   kvmEvent(kvm, "unmap", `nested (accel ${hex(gpa)}+${hex(size)}): ${visited} MMUs visited, ${removed} shadow entries removed`);
 }
 

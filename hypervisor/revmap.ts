@@ -133,7 +133,7 @@ export function revmapCanonicalUnmap(kvm: Kvm, gpa: bigint, size: bigint): void 
   }
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
-  kvm.metrics.sample("revmap.staleEntries", revmapStaleEntries(kvm));
+  if (kvm.config.staleStats) kvm.metrics.sample("revmap.staleEntries", revmapStaleEntries(kvm));
   kvmEvent(kvm, "unmap", `nested (revmap): ${visited} MMUs visited, ${removed} shadow entries removed`);
 }
 

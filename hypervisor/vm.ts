@@ -40,6 +40,11 @@ export interface VmConfig {
   check: boolean;
   /** Allow 2M canonical blocks. */
   blocks: boolean;
+  /**
+   * Sample the revmap/accelerator staleness metrics after every canonical unmap. They scan every
+   * MMU's revmap and shadow leaves, so timing runs turn them off to measure the unmap itself.
+   */
+  staleStats: boolean;
   seed: number;
 }
 
@@ -53,6 +58,7 @@ export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   directMap: false,
   check: false,
   blocks: true,
+  staleStats: true,
   seed: 0,
 };
 

@@ -46,7 +46,7 @@ export interface Fixture {
 }
 
 export function makeVm(opts: Partial<VmConfig> = {}): Fixture {
-  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, seed: 0, ...opts };
+  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, staleStats: true, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
   const metrics = new Metrics();
