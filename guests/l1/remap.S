@@ -1,9 +1,5 @@
-// L1 "remap": hyp.S plus two HVC functions that point one 4K page of L2 at a different canonical
-// page (remap_page below, holding 0xfedcba9876543210 in its first word) without copying anything:
-//   hvc #0, x0 = 3, x1 = nested IPA of a page: break-before-make with TLBI IPAS2E1IS + TLBI
-//                VMALLE1IS, so L2 is guaranteed to see the new page after the HVC returns;
-//   hvc #0, x0 = 4, x1 = nested IPA of a page: the same descriptor change without any TLBI, so L2
-//                may still see the old page (whatever its host's TLB or shadow tables cache).
+// L1 "remap": hyp.S plus the remap service (lib/remap_service.S), which points one 4K page of L2 at
+// remap_page below (0xfedcba9876543210 in its first word) without copying anything.
 
         .equ NUM_L2, 1
         .equ ROUNDS, 1
@@ -13,61 +9,14 @@
         .include "lib/s2_common.S"
         .include "lib/console.S"
 
-        .equ HVC_REMAP, 3
-        .equ HVC_REMAP_NO_TLBI, 4
+        .include "lib/remap_service.S"
 
-// hvc_extra(x0 = function, x1 = argument; x19 = L2's register frame)
-hvc_extra:
-        cmp     x0, #HVC_REMAP
-        b.eq    1f
-        cmp     x0, #HVC_REMAP_NO_TLBI
-        b.ne    hvc_bad
-1:      stp     x29, x30, [sp, #-32]!
-        stp     x21, x22, [sp, #16]
-        mov     x21, x0
-        mov     x22, x1
-        tst     x22, #0xfff
-        b.ne    hvc_bad
-        mov     x0, x22
-        bl      l2_ipa_to_canonical     // checks that the page is L2's
-        adrl    x0, cur_l2
-        ldr     x0, [x0]
-        adrl    x1, l2_roots
-        ldr     x0, [x1, x0, lsl #3]
-        mov     x1, x22
-        bl      s2_leaf_slot
-        str     xzr, [x0]               // break
-        dsb     ishst
-        cmp     x21, #HVC_REMAP_NO_TLBI
-        b.eq    2f
-        lsr     x1, x22, #12
-        tlbi    ipas2e1is, x1           // stage-2 entries for the IPA (current VMID)
-        dsb     ish
-        tlbi    vmalle1is               // combined stage-1+2 entries of the VMID
-        dsb     ish
-        isb
-2:      adrl    x1, remap_page          // make
-        mov64   x2, S2_ATTR_RAM | S2_PAGE
-        orr     x1, x1, x2
-        str     x1, [x0]
-        dsb     ishst
-        isb
-        adrl    x0, msg_remapped
-        bl      console_puts
-        mov     x0, x22
-        bl      console_puthex
-        adrl    x0, msg_with_tlbi
-        cmp     x21, #HVC_REMAP
-        b.eq    3f
-        adrl    x0, msg_without_tlbi
-3:      bl      console_puts
-        ldp     x21, x22, [sp, #16]
-        ldp     x29, x30, [sp], #32
+// The remapped page is remap_page below.
+remap_target:
+        adrl    x1, remap_page
         ret
 
 msg_remapped:     .asciz "L1: remapped L2 page "
-msg_with_tlbi:    .asciz " (TLBI IPAS2E1IS)\n"
-msg_without_tlbi: .asciz " (no TLBI)\n"
 banner_text:      .asciz "L1: remap: 4K granule, lazy 4K pages, remap service\n"
         .include "lib/vectors.S"
 
