@@ -109,12 +109,7 @@ export class TimelineMonitor implements VmMonitor {
       }
     }
     if (this.armed.some((a) => a.entry.at.event)) {
-      // Chain with whoever listens already (--trace): never replace a listener.
-      const prev = kvm.events.listener;
-      kvm.events.listener = (e) => {
-        prev?.(e);
-        this.onEvent(e);
-      };
+      kvm.events.subscribe((e) => this.onEvent(e));
     }
   }
 

@@ -16,10 +16,36 @@ export type EventKind =
 
 export interface KvmEvent {
   /** Instructions retired by the guest when the event happened. */
-  step: number;
-  kind: EventKind | (string & {});
-  detail: string;
+  readonly step: number;
+  readonly kind: EventKind | (string & {});
+  readonly detail: string;
 }
+
+/** A detail, or a function that formats it: hot paths log without building strings nobody reads. */
+export type EventDetail = string | (() => string);
+
+class LoggedEvent implements KvmEvent {
+  private text: EventDetail;
+
+  constructor(
+    readonly step: number,
+    readonly kind: KvmEvent["kind"],
+    detail: EventDetail,
+  ) {
+    this.text = detail;
+  }
+
+  get detail(): string {
+    if (typeof this.text !== "string") this.text = this.text();
+    return this.text;
+  }
+
+  toJSON(): { step: number; kind: string; detail: string } {
+    return { step: this.step, kind: this.kind, detail: this.detail };
+  }
+}
+
+export type EventListener = (e: KvmEvent) => void;
 
 export class EventLog {
   private readonly ring: (KvmEvent | undefined)[];
@@ -27,25 +53,37 @@ export class EventLog {
   private count = 0;
   /** Where event timestamps come from (the VM sets it to its vCPUs' step count). */
   stepSource: () => number = () => 0;
-  /** Called for every event as it is logged (`--trace`). */
-  listener: ((e: KvmEvent) => void) | null = null;
+  private listeners: EventListener[] = [];
 
   constructor(readonly capacity = 256) {
     this.ring = new Array<KvmEvent | undefined>(capacity);
   }
 
+  /** Call `fn` for every event as it is logged (`--trace`, scenario triggers, debuggers, traces). */
+  subscribe(fn: EventListener): () => void {
+    this.listeners = [...this.listeners, fn];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+
+  /** Whether anyone is subscribed (callers may then skip work only a listener would see). */
+  get observed(): boolean {
+    return this.listeners.length > 0;
+  }
+
   /** Log an event (`step` defaults to the step source). */
-  add(kind: KvmEvent["kind"], detail: string, step: number = this.stepSource()): KvmEvent {
-    const e: KvmEvent = { step, kind, detail };
+  add(kind: KvmEvent["kind"], detail: EventDetail, step: number = this.stepSource()): KvmEvent {
+    const e = new LoggedEvent(step, kind, detail);
     this.ring[this.next] = e;
     this.next = (this.next + 1) % this.capacity;
     this.count++;
-    this.listener?.(e);
+    for (const l of this.listeners) l(e);
     return e;
   }
 
   /** Alias of `add`. */
-  push(kind: KvmEvent["kind"], detail: string, step?: number): KvmEvent {
+  push(kind: KvmEvent["kind"], detail: EventDetail, step?: number): KvmEvent {
     return this.add(kind, detail, step);
   }
 

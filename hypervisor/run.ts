@@ -49,7 +49,7 @@ export function runVm(opts: RunVmOptions): RunVmResult {
   const kvm = new Kvm(opts.config ?? {});
   kvm.onConsole = opts.onConsole ?? null;
   const onEvent = opts.onEvent;
-  kvm.events.listener = onEvent ? (e) => onEvent(formatEvent(e)) : null;
+  if (onEvent) kvm.events.subscribe((e) => onEvent(formatEvent(e)));
   const vcpu = kvm.vcpus[0]!;
   if (kvm.config.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));

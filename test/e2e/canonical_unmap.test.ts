@@ -92,7 +92,7 @@ describe("canonical unmap of a page in use, mid-run (hyp + checksum)", () => {
       if (c.l2) expect(shadowHits[0]!.ipa).toBe(0x4000_0000n + (c.ipa - L2_WINDOW));
       const before = { ...kvm.metrics.snapshot() };
       const events: string[] = [];
-      kvm.events.listener = (e) => events.push(`${e.kind} ${e.detail}`);
+      kvm.events.subscribe((e) => events.push(`${e.kind} ${e.detail}`));
 
       kvmUnmapGfnRange(kvm, c.ipa, 0x1000n);
 

@@ -44,7 +44,7 @@ describe("EventLog", () => {
     let step = 10;
     log.stepSource = () => step;
     const seen: string[] = [];
-    log.listener = (e) => seen.push(e.kind);
+    log.subscribe((e) => seen.push(e.kind));
     for (const k of ["exit", "inject", "eret", "mmio"]) {
       log.add(k, `d-${k}`);
       step += 5;
