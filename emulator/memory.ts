@@ -10,11 +10,25 @@ export const PAGE_MASK = PAGE_SIZE - 1;
 
 /** One 4 KiB page of RAM. `ops` caches decoded instructions and is dropped on any write. */
 export class Page {
-  readonly u8 = new Uint8Array(PAGE_SIZE);
-  readonly dv = new DataView(this.u8.buffer);
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
   ops: unknown[] | null = null;
-  constructor(readonly pfn: number) {}
+  constructor(
+    readonly pfn: number,
+    /** Zeroed backing (a view into a slab), or a fresh buffer. */
+    u8: Uint8Array = new Uint8Array(PAGE_SIZE),
+  ) {
+    this.u8 = u8;
+    this.dv = new DataView(u8.buffer, u8.byteOffset, PAGE_SIZE);
+  }
 }
+
+/**
+ * Pages come from slabs: one ArrayBuffer per SLAB_PAGES pages. A buffer per page made every host
+ * page L0 hands out (each shadow fault on a cold canonical page) a separate zeroed backing-store
+ * allocation and most of the shadow-fault path's garbage collection.
+ */
+const SLAB_PAGES = 64;
 
 export interface MmioHandler {
   /** Read `size` bytes at `offset` from the region base; returns the zero-extended value. */
@@ -40,6 +54,8 @@ export class PhysMemory {
   readonly autoAllocate: boolean;
   /** Called whenever a page disappears, so CPUs can drop fast-path references to it. */
   private readonly unmapListeners: Array<(pfn: number) => void> = [];
+  private slab: ArrayBuffer | null = null;
+  private slabNext = SLAB_PAGES;
 
   constructor(opts: PhysMemoryOptions = {}) {
     this.autoAllocate = opts.autoAllocate ?? false;
@@ -51,7 +67,7 @@ export class PhysMemory {
     let p = this.pages.get(pfn);
     if (p) return p;
     if (!this.autoAllocate || this.mmioAt(paNum)) return null;
-    p = new Page(pfn);
+    p = this.newPage(pfn);
     this.pages.set(pfn, p);
     return p;
   }
@@ -62,8 +78,17 @@ export class PhysMemory {
     if (b % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) throw new RangeError(`RAM ${hex(b)}+${hex(size)} not page aligned`);
     for (let off = 0; off < size; off += PAGE_SIZE) {
       const pfn = (b + off) / PAGE_SIZE;
-      if (!this.pages.has(pfn)) this.pages.set(pfn, new Page(pfn));
+      if (!this.pages.has(pfn)) this.pages.set(pfn, this.newPage(pfn));
     }
+  }
+
+  /** A zeroed page, carved from the current slab. */
+  private newPage(pfn: number): Page {
+    if (this.slabNext === SLAB_PAGES) {
+      this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
+      this.slabNext = 0;
+    }
+    return new Page(pfn, new Uint8Array(this.slab!, this.slabNext++ * PAGE_SIZE, PAGE_SIZE));
   }
 
   /** Remove one page of RAM (its contents are gone). */

@@ -117,6 +117,20 @@ export class Memslot {
 
   /** Little-endian value of `size` bytes at `ipa` (1, 2, 4 or 8). */
   read(ipa: bigint, size: number): bigint {
+    if (size === 8 && (ipa & 7n) === 0n && ipa >= this.base && ipa + 8n <= this.end) {
+      // L1's stage-2 descriptors, on every shadow fault: straight from the page.
+      const gfn = this.gfnIndex(ipa);
+      const pa = this.resident.get(gfn);
+      const off = Number(ipa & 0xff8n);
+      if (pa !== undefined) {
+        const page = this.mem.page(pa);
+        if (page) return page.dv.getBigUint64(off, true);
+      } else {
+        const saved = this.saved.get(gfn);
+        if (!saved) return 0n;
+        return new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getBigUint64(off, true);
+      }
+    }
     const b = this.readBytes(ipa, size);
     let v = 0n;
     for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);

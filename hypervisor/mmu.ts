@@ -158,7 +158,7 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   // page), and TLBs never hold invalid translations: no invalidation is needed.
   kvm.mmu.pgt.map(b.ipa, b.size, b.pa, PROT_RWX);
   kvmStat(kvm, "canonicalFaults");
-  kvmEvent(kvm, "canonical-fault", `IPA ${hex(b.ipa)} -> PA ${hex(b.pa)} size ${hex(b.size)}`);
+  kvmEvent(kvm, "canonical-fault", () => `IPA ${hex(b.ipa)} -> PA ${hex(b.pa)} size ${hex(b.size)}`);
   return b;
 }
 
@@ -199,11 +199,11 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
     sw = trans.level & 3;
   }
   // Replacing live entries (a permission upgrade, or L1 changed its mapping without a TLBI)
-  // needs break-before-make; a fresh range has nothing in any TLB.
-  const replaced = mmu.pgt.leavesIn(nestedIpa, size).length > 0;
+  // needs break-before-make; a fresh range has nothing in any TLB (TLBs and the CPU's fast
+  // translation cache only ever hold successful translations).
+  const replaced = mmu.pgt.hasLeafIn(nestedIpa, size);
   mmu.pgt.map(nestedIpa, size, pa, prot, sw);
   if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
-  else vcpu.cpu.flushFastTlb();
   // Ground truth for the invariant checker: the canonical page behind every nested page of the
   // leaf, so pieces left by a later split still name their origin.
   for (let off = 0n; off < size; off += SZ_4K) mmu.shadowOrigin.set(nestedIpa + off, canonicalIpa + off);
@@ -211,7 +211,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   kvmEvent(
     kvm,
     "shadow-fault",
-    `mmu${mmu.index} nested ${hex(nestedIpa)} -> canonical ${hex(canonicalIpa)} -> PA ${hex(pa)} size ${hex(size)} prot ${protString(prot)}${trans ? ` L1 level ${trans.level}` : " (S2 off)"}${execFault ? " exec" : ""}`,
+    () => `mmu${mmu.index} nested ${hex(nestedIpa)} -> canonical ${hex(canonicalIpa)} -> PA ${hex(pa)} size ${hex(size)} prot ${protString(prot)}${trans ? ` L1 level ${trans.level}` : " (S2 off)"}${execFault ? " exec" : ""}`,
   );
 }
 

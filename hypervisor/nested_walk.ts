@@ -96,9 +96,14 @@ export function vtcrToWalkInfo(vtcr: bigint, vttbr: bigint, be = false): S2WalkI
   };
 }
 
-/** Bits [hi:lo] set (hi ≥ lo), as the kernel's GENMASK_ULL. */
+const GENMASKS: bigint[] = [];
+
+/** Bits [hi:lo] set (0 ≤ lo ≤ hi < 64), as the kernel's GENMASK_ULL; memoised: every shadow fault walks. */
 function genmask(hi: number, lo: number): bigint {
-  return ((1n << BigInt(hi + 1)) - 1n) ^ ((1n << BigInt(lo)) - 1n);
+  const key = hi * 64 + lo;
+  let m = GENMASKS[key];
+  if (m === undefined) m = GENMASKS[key] = ((1n << BigInt(hi + 1)) - 1n) ^ ((1n << BigInt(lo)) - 1n);
+  return m;
 }
 
 function byteswap64(v: bigint): bigint {

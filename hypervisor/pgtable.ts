@@ -260,6 +260,15 @@ export class KvmPgtable {
     return out;
   }
 
+  /** Whether any leaf overlaps [ipa, ipa+size) (leavesIn without building the list). */
+  hasLeafIn(ipa: bigint, size: bigint): boolean {
+    if (this.destroyed) return false;
+    const limit = BigInt(IPA_LIMIT);
+    const start = ipa < 0n ? 0n : ipa;
+    const end = ipa + size > limit ? limit : ipa + size;
+    return start < end && this.anyLeaf(this.pgdPa, START_LEVEL, 0, Number(start), Number(end));
+  }
+
   /** Free every table page (the level-0 table too); the table is unusable afterwards. */
   destroy(): void {
     if (this.destroyed) return;
@@ -413,5 +422,20 @@ export class KvmPgtable {
       if (isTable(e, level)) this.collect(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size), out);
       else out.push(this.makeLeaf(e, level, base));
     }
+  }
+
+  private anyLeaf(tablePa: number, level: number, tableBase: number, start: number, end: number): boolean {
+    const size = LEVEL_SIZE[level]!;
+    const first = Math.floor((start - tableBase) / size);
+    const last = Math.floor((end - 1 - tableBase) / size);
+    const dv = this.page(tablePa).dv;
+    for (let i = first; i <= last; i++) {
+      const e = dv.getBigUint64(i * 8, true);
+      if (!isValid(e)) continue;
+      const base = tableBase + i * size;
+      if (!isTable(e, level)) return true;
+      if (this.anyLeaf(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size))) return true;
+    }
+    return false;
   }
 }

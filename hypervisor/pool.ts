@@ -159,8 +159,8 @@ export class HostPagePool {
     for (let k = i; k < i + n; k++) {
       this.inUse[k] = 1;
       const pa = this.paOf(k);
-      if (this.mem.isRam(pa)) {
-        const page = this.mem.page(pa)!;
+      const page = this.mem.isRam(pa) ? this.mem.page(pa) : null;
+      if (page) {
         page.u8.fill(0);
         page.ops = null;
       } else {

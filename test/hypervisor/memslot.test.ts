@@ -16,6 +16,25 @@ function setup(size = 8n << 20n, poolPages = 4096) {
 const bytes = (...v: number[]) => Uint8Array.from(v);
 
 describe("Memslot", () => {
+  it("reads aligned 64-bit words the same from saved, resident and never-written pages", () => {
+    const { slot } = setup();
+    const data = Uint8Array.from({ length: 0x3000 }, (_, i) => (i * 37 + 11) & 0xff);
+    slot.writeBytes(BASE, data); // three saved pages
+    slot.faultIn(BASE + 0x1000n, false); // the middle one resident
+    const viaBytes = (ipa: bigint): bigint => {
+      const b = slot.readBytes(ipa, 8);
+      let v = 0n;
+      for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      return v;
+    };
+    for (let off = 0n; off < 0x4000n; off += 0x1f8n) {
+      expect(slot.read(BASE + off, 8)).toBe(viaBytes(BASE + off));
+    }
+    expect(slot.read(BASE + 0x1ff8n, 8)).toBe(viaBytes(BASE + 0x1ff8n));
+    expect(slot.read(BASE + 0x3ff8n, 8)).toBe(0n);
+    expect(() => slot.read(BASE + (8n << 20n), 8)).toThrow(HostError);
+  });
+
   it("keeps image data written before any page is resident and hands it over at fault-in", () => {
     const { mem, pool, slot } = setup();
     slot.writeBytes(BASE + 0x1ffen, bytes(1, 2, 3, 4)); // straddles two pages

@@ -477,6 +477,8 @@ function applyOp(pgt: KvmPgtable, model: PageModel, op: Op): void {
       const end = Math.min(first + op.pages, WIN_PAGES);
       // Leaves overlapping the range before: the unmap removes at least one when there are any.
       const before = pgt.leavesIn(pageIpa(first), BigInt(end - first) * SZ_4K).length;
+      const any = pgt.hasLeafIn(pageIpa(first), BigInt(end - first) * SZ_4K);
+      check(any === before > 0, () => `hasLeafIn says ${any} where leavesIn finds ${before} leaves`);
       const leavesBefore = pgt.leafCount;
       const removed = pgt.unmap(pageIpa(first), BigInt(end - first) * SZ_4K);
       model.mapped.fill(0, first, end);
