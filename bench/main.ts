@@ -13,7 +13,7 @@ import { renderTable } from "./lib/table.ts";
 import type { Bench, BenchResult } from "./lib/types.ts";
 
 /** The benchmark modules, in the order they run: `bench/<id>.ts`, each exporting `bench`. */
-export const MODULE_IDS = ["unmap_cost", "revmap_quality", "shadow_fault", "cpu_speed"] as const;
+export const MODULE_IDS = ["unmap_cost", "revmap_quality", "shadow_fault", "coalesce_order", "cpu_speed"] as const;
 
 export const DEFAULT_SEED = 1;
 export const DEFAULT_OUT_DIR = fileURLToPath(new URL("./out/", import.meta.url));

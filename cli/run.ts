@@ -3,9 +3,11 @@
 
 import { assembleFile } from "../asm/assembler.ts";
 import type { Image } from "../asm/image.ts";
-import { runVm } from "../hypervisor/run.ts";
+import { runVm, type RunVmOptions } from "../hypervisor/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
-import type { UnmapStrategyName } from "../hypervisor/vm.ts";
+import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
+import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
+import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
 import { UsageError, parseNumber } from "./errors.ts";
 import { chaosMonitor } from "./scenario.ts";
 
@@ -53,8 +55,26 @@ export interface RunCommandOptions {
   /** Attach the invariant checker (always on with chaos). */
   check?: boolean;
   chaos?: { seed: number; rate?: number };
+  /** How the vCPUs are interleaved, the VM's seed, and how coalescing injections behave. */
+  schedule?: Partial<ScheduleConfig>;
+  seed?: number;
+  coalesce?: CoalesceOrder;
+  coalesceCost?: number;
   onConsole?: (byte: number) => void;
   onEvent?: (line: string) => void;
+  /** More monitors for the run (a trace recorder), attached after chaos. */
+  monitors?: (kvm: Kvm) => VmMonitor[];
+}
+
+/** The VM configuration the tuning options describe (scheduler, seed, coalescing). */
+export function tuningConfig(o: Pick<RunCommandOptions, "schedule" | "seed" | "coalesce" | "coalesceCost">): Partial<VmConfig> {
+  return {
+    ...(o.schedule === undefined ? {} : { schedule: { ...DEFAULT_SCHEDULE, ...o.schedule } }),
+    ...(o.seed === undefined ? {} : { seed: o.seed }),
+    ...(o.coalesce === undefined && o.coalesceCost === undefined
+      ? {}
+      : { coalesce: { ...DEFAULT_VM_CONFIG.coalesce, ...(o.coalesce === undefined ? {} : { order: o.coalesce }), ...(o.coalesceCost === undefined ? {} : { costPerPage: o.coalesceCost }) } }),
+  };
 }
 
 async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: Image; ipa: bigint }> {
@@ -67,11 +87,12 @@ async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: I
   }
 }
 
-export async function runCommand(o: RunCommandOptions) {
+/** The images assembled and the VM described: everything up to running it (also for the debugger). */
+export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> {
   const l1 = await assembleAt(o.l1, L1_DEFAULT_IPA);
   const l2 = [];
   for (const s of o.l2) l2.push(await assembleAt(s, 0n));
-  return runVm({
+  return {
     l1: l1.image,
     l2,
     config: {
@@ -82,12 +103,17 @@ export async function runCommand(o: RunCommandOptions) {
       ...(o.directMap === undefined ? {} : { directMap: o.directMap }),
       ...(o.nestedMmus === undefined ? {} : { nestedMmus: o.nestedMmus }),
       check: o.check === true || o.chaos !== undefined,
+      ...tuningConfig(o),
     },
     maxSteps: o.maxSteps,
     onConsole: o.onConsole,
     onEvent: o.onEvent,
-    monitors: (kvm): VmMonitor[] => (o.chaos ? [chaosMonitor(kvm, o.chaos)] : []),
-  });
+    monitors: (kvm): VmMonitor[] => [...(o.chaos ? [chaosMonitor(kvm, o.chaos)] : []), ...(o.monitors?.(kvm) ?? [])],
+  };
+}
+
+export async function runCommand(o: RunCommandOptions) {
+  return runVm(await runCommandVm(o));
 }
 
 /**

@@ -9,12 +9,15 @@ import { assembleFile } from "../asm/assembler.ts";
 import { ChaosMonitor } from "../hypervisor/chaos.ts";
 import { assertInvariants } from "../hypervisor/check.ts";
 import type { KvmEvent } from "../hypervisor/events.ts";
-import { failRevmapStores, forceRecycle, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
+import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
+import { HostError } from "../hypervisor/errors.ts";
+import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
 import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
-import type { VmMonitor } from "../hypervisor/monitor.ts";
-import { runVm, type RunOutcome } from "../hypervisor/run.ts";
+import { MonitorStop, type VmMonitor } from "../hypervisor/monitor.ts";
+import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../hypervisor/run.ts";
+import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
-import { L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../hypervisor/vm.ts";
+import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../hypervisor/vm.ts";
 import { hex } from "./errors.ts";
 import { loadScenario, ScenarioError, type Scenario, type StrategyName, type TimelineEntry } from "./scenario_schema.ts";
 
@@ -27,10 +30,18 @@ export interface ScenarioOverrides {
   unmap?: StrategyName;
   directMap?: boolean;
   nestedMmus?: number;
+  /** Coalescing order for the timeline's coalesce actions that do not name one. */
+  coalesce?: CoalesceOrder;
+  coalesceCost?: number;
+  /** Scheduler and seed over the scenario's own vm.schedule / vm.seed. */
+  schedule?: Partial<ScheduleConfig>;
+  seed?: number;
   /** Chaos injection on top of the timeline. */
   chaos?: { seed: number; rate?: number };
   onConsole?: (byte: number) => void;
   onEvent?: (line: string) => void;
+  /** More monitors for the run (a trace recorder), attached after the timeline and chaos. */
+  monitors?: (kvm: Kvm) => VmMonitor[];
 }
 
 /** One expectation, checked. */
@@ -134,8 +145,8 @@ export class TimelineMonitor implements VmMonitor {
   }
 
   onPause(vcpu: KvmVcpu): void {
-    // The run loop pauses on this vCPU's own instruction count.
-    const steps = vcpu.cpu.steps;
+    // Steps count the instructions of every vCPU (the run loop pauses on that count).
+    const steps = this.kvm.steps;
     for (const a of this.armed) {
       while (a.entry.at.step !== undefined && this.live(a) && a.next <= steps) this.fire(a, vcpu);
     }
@@ -181,9 +192,29 @@ export class TimelineMonitor implements VmMonitor {
       const mmu = forceRecycle(kvm, d.recycle.mmu, "scenario");
       return `recycle ${d.recycle.mmu === "any-valid" ? "any-valid" : `mmu${d.recycle.mmu}`}: ${mmu ? `mmu${mmu.index}${mmu.pendingUnmap ? " (pending unmap)" : ""}` : "nothing valid"}`;
     }
+    if (d.split) {
+      hostStep(() => splitCanonical(kvm, d.split!.ipa, "scenario"));
+      return `split ${hex(d.split.ipa)}`;
+    }
+    if (d.coalesce) {
+      const c = d.coalesce;
+      const opts = { ...(c.order !== undefined ? { order: c.order } : {}), ...(c.costPerPage !== undefined ? { costPerPage: c.costPerPage } : {}) };
+      const op = hostStep(() => coalesceCanonical(kvm, c.ipa, opts, "scenario"));
+      return `coalesce ${hex(c.ipa)} (${op.order}, ${op.pages} page mappings, ${op.totalTicks} ticks)`;
+    }
     const t = d.tlbi!;
     tlbiOnBehalfOfL1(vcpu, t.op, t.operand ?? 0n, "scenario");
     return `tlbi ${t.op.toUpperCase()} ${hex(t.operand ?? 0n)}`;
+  }
+}
+
+/** An injection L0 refuses (a region that cannot be split or coalesced) ends the run with why. */
+function hostStep<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HostError) throw new MonitorStop("scenario", `the timeline asked for what L0 cannot do: ${e.message}`);
+    throw e;
   }
 }
 
@@ -289,8 +320,18 @@ function imagePath(scenarioFile: string, file: string): string {
   return resolve(dirname(scenarioFile), file);
 }
 
-/** Load, run and judge a scenario. */
-export async function runScenario(file: string, overrides: ScenarioOverrides = {}): Promise<ScenarioResult> {
+/** A scenario loaded and assembled, ready to run (by runVm, or in the debugger). */
+export interface PreparedScenario {
+  file: string;
+  scenario: Scenario;
+  /** Images, configuration, budget and monitors (timeline, chaos, the overrides' own). */
+  vm: RunVmOptions;
+  /** The timeline monitor, once the VM exists. */
+  timeline(): TimelineMonitor | null;
+}
+
+/** Load a scenario and assemble its images: everything up to running it. */
+export async function prepareScenario(file: string, overrides: ScenarioOverrides = {}): Promise<PreparedScenario> {
   const s = await loadScenario(file);
   const l1Ipa = s.images.l1.ipa ?? L1_DEFAULT_LOAD_IPA;
   const l1 = await assembleFile(imagePath(file, s.images.l1.file), { base: l1Ipa });
@@ -302,7 +343,18 @@ export async function runScenario(file: string, overrides: ScenarioOverrides = {
     ...(vm.vcpus !== undefined ? { vcpus: vm.vcpus } : {}),
     ...(vm.poolPages !== undefined ? { poolPages: vm.poolPages } : {}),
     ...(vm.blocks !== undefined ? { blocks: vm.blocks } : {}),
-    ...(vm.seed !== undefined ? { seed: vm.seed } : {}),
+    ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
+    ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
+    ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined
+      ? {
+          coalesce: {
+            ...DEFAULT_VM_CONFIG.coalesce,
+            ...vm.coalesce,
+            ...(overrides.coalesce !== undefined ? { order: overrides.coalesce } : {}),
+            ...(overrides.coalesceCost !== undefined ? { costPerPage: overrides.coalesceCost } : {}),
+          },
+        }
+      : {}),
     unmap: overrides.unmap ?? vm.unmap ?? "full",
     directMap: overrides.directMap ?? vm.directMap ?? false,
     check: true,
@@ -313,28 +365,39 @@ export async function runScenario(file: string, overrides: ScenarioOverrides = {
     config.nestedMmus = nestedMmus;
   }
   let timeline: TimelineMonitor | null = null;
-  const r = runVm({
-    l1,
-    l1Ipa,
-    l2,
-    config,
-    maxSteps: s.maxSteps ?? SCENARIO_MAX_STEPS,
-    onConsole: overrides.onConsole,
-    onEvent: overrides.onEvent,
-    monitors: (kvm) => {
-      timeline = new TimelineMonitor(kvm, s.timeline ?? [], file);
-      const ms: VmMonitor[] = [timeline];
-      if (overrides.chaos) ms.push(chaosMonitor(kvm, overrides.chaos));
-      return ms;
+  return {
+    file,
+    scenario: s,
+    vm: {
+      l1,
+      l1Ipa,
+      l2,
+      config,
+      maxSteps: s.maxSteps ?? SCENARIO_MAX_STEPS,
+      onConsole: overrides.onConsole,
+      onEvent: overrides.onEvent,
+      monitors: (kvm) => {
+        timeline = new TimelineMonitor(kvm, s.timeline ?? [], file);
+        const ms: VmMonitor[] = [timeline];
+        if (overrides.chaos) ms.push(chaosMonitor(kvm, overrides.chaos));
+        if (overrides.monitors) ms.push(...overrides.monitors(kvm));
+        return ms;
+      },
     },
-  });
+    timeline: () => timeline,
+  };
+}
+
+/** Check a finished run of a prepared scenario against its expectations. */
+export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResult {
+  const s = p.scenario;
   const checks = checkExpectations(s, r.outcome, r.console, r.metrics);
   const failures = checks.filter((c) => !c.ok).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`);
   if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") failures.unshift(`images: ${r.outcome.message}`);
   return {
     ok: failures.length === 0,
     name: s.name,
-    file,
+    file: p.file,
     description: s.description ?? "",
     strategy: r.kvm.config.unmap,
     directMap: r.kvm.config.directMap,
@@ -345,8 +408,14 @@ export async function runScenario(file: string, overrides: ScenarioOverrides = {
     console: r.console,
     metrics: r.metrics,
     steps: r.steps,
-    injections: (timeline as TimelineMonitor | null)?.injections ?? [],
+    injections: p.timeline()?.injections ?? [],
   };
+}
+
+/** Load, run and judge a scenario. */
+export async function runScenario(file: string, overrides: ScenarioOverrides = {}): Promise<ScenarioResult> {
+  const p = await prepareScenario(file, overrides);
+  return judgeScenario(p, runVm(p.vm));
 }
 
 /** Chaos on a VM whose checker is on: every injection is checked at once. */

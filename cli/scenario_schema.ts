@@ -76,7 +76,8 @@ const Trigger = z
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
-const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi"] as const;
+const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce"] as const;
+const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
     unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional() }).optional(),
@@ -94,6 +95,8 @@ const Action = z
         operand: u64.optional(),
       })
       .optional(),
+    split: z.strictObject({ ipa: u64 }).optional(),
+    coalesce: z.strictObject({ ipa: u64, order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
   })
   .superRefine(exactlyOne("an action", ACTIONS));
 
@@ -121,6 +124,13 @@ export const ScenarioSchema = z.strictObject({
       blocks: z.boolean({ error: "expected true or false" }).optional(),
       seed: natInt.optional(),
       poolPages: posInt.optional(),
+      coalesce: z.strictObject({ order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
+      schedule: z
+        .strictObject({
+          policy: z.enum(["round-robin", "random"], { error: "expected round-robin or random" }).optional(),
+          quantum: posInt.optional(),
+        })
+        .optional(),
     })
     .optional(),
   maxSteps: posInt.optional(),

@@ -12,6 +12,7 @@
 //               holding the MMU's group bit.
 // Nothing is cached between checks: every check reads the tables as they are now.
 
+import { coalescePendingLeaf } from "./coalesce.ts";
 import type { Exit } from "../emulator/exception.ts";
 import { formatEvent } from "./events.ts";
 import { MonitorStop, type VmMonitor } from "./monitor.ts";
@@ -68,7 +69,8 @@ const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** The host PA the canonical stage-2 maps at `ipa`, and the end of the leaf doing it. */
 function canonicalLookup(kvm: Kvm, ipa: bigint): { pa: bigint | null; end: bigint } {
-  const l = kvm.mmu.pgt.getLeaf(ipa);
+  // A coalescing in its break-before-make window hides the range; it still stands for its block.
+  const l = kvm.mmu.pgt.getLeaf(ipa) ?? coalescePendingLeaf(kvm, ipa);
   if (!l) return { pa: null, end: (ipa & ~(PAGE - 1n)) + PAGE };
   return { pa: l.pa + (ipa - l.ipa), end: l.ipa + l.size };
 }

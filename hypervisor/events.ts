@@ -12,7 +12,8 @@ export type EventKind =
   | "unmap"
   | "tlbi"
   | "mmio"
-  | "psci";
+  | "psci"
+  | "coalesce";
 
 export interface KvmEvent {
   /** Instructions retired by the guest when the event happened. */

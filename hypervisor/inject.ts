@@ -5,6 +5,7 @@
 
 import { sysRegIss } from "../emulator/exception.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
+import { CoalesceOp, type CoalesceOptions, splitBlock } from "./coalesce.ts";
 import { HostError } from "./errors.ts";
 import { kvmUnmapGfnRange } from "./mmu.ts";
 import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu, VTTBR_CNP_BIT } from "./nested.ts";
@@ -90,4 +91,26 @@ export function tlbiOnBehalfOfL1(vcpu: KvmVcpu, name: string, operand: bigint, s
   } finally {
     vcpu.cpu.sr.ELR_EL2 = elr;
   }
+}
+
+/**
+ * Dirty logging starts on the canonical 2M region at `ipa`: its block becomes 512 page mappings
+ * (KVM's eager split), the starting state of a coalescing.
+ */
+export function splitCanonical(kvm: Kvm, ipa: bigint, source = "inject"): void {
+  logInjection(kvm, source, "splits", `split canonical ${hex(ipa)}+0x200000`);
+  splitBlock(kvm, ipa);
+}
+
+/**
+ * Coalesce the page mappings of the canonical 2M region at `ipa` back into a block, in the VM's
+ * configured order unless `opts` says otherwise. The host does it: no vCPU is busy with it, the
+ * operation advances one scheduler tick per slice while the vCPUs run.
+ */
+export function coalesceCanonical(kvm: Kvm, ipa: bigint, opts: Partial<CoalesceOptions> = {}, source = "inject"): CoalesceOp {
+  const o = { ...kvm.config.coalesce, ...opts };
+  logInjection(kvm, source, "coalesces", `coalesce canonical ${hex(ipa)}+0x200000 (${o.order}, ${o.costPerPage} ticks per page)`);
+  const op = CoalesceOp.begin(kvm, ipa, o);
+  kvm.addHostTask(op);
+  return op;
 }

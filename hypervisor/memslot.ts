@@ -31,6 +31,8 @@ export class Memslot {
   private readonly blocks = new Map<number, number>();
   /** 2M regions that must use 4K pages (split by an unmap, or no block available). */
   private readonly noBlock = new Set<number>();
+  /** Block-backed 2M regions whose faults map 4K pages of the block (dirty logging's force_pte). */
+  private readonly pageMapped = new Set<number>();
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -73,6 +75,24 @@ export class Memslot {
   /** Whether the 2M region holding `ipa` is currently backed by one pool block. */
   isBlockBacked(ipa: bigint): boolean {
     return this.blocks.has(Number(ipa >> 21n));
+  }
+
+  /**
+   * Dirty logging on the block-backed 2M region holding `ipa` (KVM: KVM_MEM_LOG_DIRTY_PAGES makes
+   * user_mem_abort use page mappings): while on, faultIn returns the 4K page of the block, so a
+   * split region is refilled with page mappings rather than remapped as a block. The backing
+   * block is kept either way.
+   */
+  setPageMapped(ipa: bigint, on: boolean): void {
+    const region = Number(ipa >> 21n);
+    if (!this.blocks.has(region)) throw new HostError(`memslot: 2M region at 0x${(ipa & ~(SZ_2M - 1n)).toString(16)} is not block-backed`);
+    if (on) this.pageMapped.add(region);
+    else this.pageMapped.delete(region);
+  }
+
+  /** Whether faults in the (block-backed) 2M region holding `ipa` map 4K pages (setPageMapped). */
+  isPageMapped(ipa: bigint): boolean {
+    return this.pageMapped.has(Number(ipa >> 21n));
   }
 
   // ------------------------------------------------------------------ VMM access
@@ -165,7 +185,12 @@ export class Memslot {
     if (!this.contains(ipa)) throw new HostError(`fault-in of 0x${ipa.toString(16)} outside memslot`);
     const region = Number(ipa >> 21n);
     const blockPa = this.blocks.get(region);
-    if (blockPa !== undefined) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
+    if (blockPa !== undefined) {
+      if (!this.pageMapped.has(region)) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
+      // Dirty logging (force_pte): the 4K page of the block, so the mapping stays page-sized.
+      const page = ipa & ~(SZ_4K - 1n);
+      return { ipa: page, size: SZ_4K, pa: BigInt(blockPa) + (page & (SZ_2M - 1n)) };
+    }
     const gfn = this.gfnIndex(ipa);
     const pagePa = this.resident.get(gfn);
     if (pagePa !== undefined) return { ipa: ipa & ~(SZ_4K - 1n), size: SZ_4K, pa: BigInt(pagePa) };
@@ -222,6 +247,7 @@ export class Memslot {
     for (let at = start & ~(SZ_2M - 1n); at < end; at += SZ_2M) {
       const region = Number(at >> 21n);
       if (this.blocks.delete(region)) this.noBlock.add(region);
+      this.pageMapped.delete(region);
     }
     const first = this.gfnIndex(start & ~(SZ_4K - 1n));
     const last = this.gfnIndex(end - 1n);

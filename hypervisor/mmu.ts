@@ -4,6 +4,7 @@
 // tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
 // installed at the nested IPA.
 
+import { coalesceBlocking } from "./coalesce.ts";
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
@@ -175,6 +176,14 @@ function snapToHostSize(size: bigint): bigint {
  */
 function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, execFault: boolean): void {
   const kvm = vcpu.kvm;
+  const coalescing = coalesceBlocking(kvm, ipa);
+  if (coalescing) {
+    // A break-before-make coalescing holds the range (KVM: the fault waits for mmu_lock): the
+    // vCPU waits for it, then retries the access, which finds the block.
+    coalescing.noteFault(vcpu.index);
+    vcpu.waitingOn = coalescing;
+    return;
+  }
   const canon = kvmFaultInCanonical(kvm, slot, ipa);
   if (!mmu.isNested) {
     // Already mapped (another vCPU, or a stale TLB entry): the flush above made it visible.

@@ -141,6 +141,8 @@ export class KvmPgtable {
   /** Valid entries per table page, keyed by the page's host PA: a table at 0 is freed. */
   private readonly validEntries = new Map<number, number>();
   private leaves_ = 0;
+  /** Tables unlinked by detachTable and not yet freed (their pages are still held from the pool). */
+  private readonly detached = new Set<number>();
   private destroyed = false;
 
   constructor(
@@ -277,7 +279,119 @@ export class KvmPgtable {
     this.destroyed = true;
   }
 
+  // ------------------------------------------------------------------ split and coalesce
+
+  /**
+   * kvm_pgtable_stage2_split (KVM's eager page split, used when dirty logging starts): every block
+   * in [ipa, ipa+size) becomes 4K page mappings of the same output and attributes (a 1G block goes
+   * through 2M blocks). Both 2M aligned. Each new table is filled before it is linked, so the
+   * range stays mapped throughout; callers invalidate TLBs after. Returns the blocks split.
+   */
+  split(ipa: bigint, size: bigint): number {
+    this.checkLive();
+    if (ipa < 0n || size <= 0n || ipa % SZ_2M !== 0n || size % SZ_2M !== 0n || ipa + size > BigInt(IPA_LIMIT)) {
+      throw new HostError(`stage-2 split: ${hex(ipa)}+${hex(size)} is not 2M aligned inside the 48-bit IPA space`);
+    }
+    let split = 0;
+    for (let at = ipa; at < ipa + size; at += SZ_2M) {
+      let slot = this.findLeaf(at);
+      if (!slot || slot.level === 3) continue;
+      const need = slot.level === 1 ? 2 : 1;
+      if (need > this.pool.available) {
+        throw new HostError(`host page pool exhausted: stage-2 split needs ${need} table pages, ${this.pool.available} free`);
+      }
+      if (slot.level === 1) {
+        this.splitBlock(slot.table, 1, slot.idx, slot.desc);
+        split++;
+        slot = this.findLeaf(at)!;
+      }
+      this.splitBlock(slot.table, slot.level, slot.idx, slot.desc);
+      split++;
+    }
+    return split;
+  }
+
+  /**
+   * The first half of break-before-make on a Table descriptor: make the entry at the level of a
+   * `size` leaf (2M: level 2, 1G: level 1) covering `ipa` invalid and detach the table below it
+   * without freeing it. Nothing walks a detached table any more (neither this class nor the CPU),
+   * so its leaves leave leafCount at once; its page stays held from the pool (tablePages) until
+   * freeDetached, so its entries can be torn down a few at a time. The table must hold only
+   * leaves. Callers invalidate TLBs for the range. Returns the detached table's host PA.
+   */
+  detachTable(ipa: bigint, size: bigint): number {
+    this.checkLive();
+    const level = levelForSize(size);
+    if (level === 3 || ipa < 0n || ipa % size !== 0n || ipa + size > BigInt(IPA_LIMIT)) {
+      throw new HostError(`stage-2 detach: ${hex(ipa)}+${hex(size)} is not a 2M or 1G aligned range inside the 48-bit IPA space`);
+    }
+    const at = Number(ipa);
+    let table = this.pgdPa;
+    for (let l = START_LEVEL; l < level; l++) {
+      const e = this.read(table, indexAt(at, l));
+      if (!isValid(e) || !isTable(e, l)) throw new HostError(`stage-2 detach: no table reaches level ${level} at ${hex(ipa)}`);
+      table = descAddr(e);
+    }
+    const idx = indexAt(at, level);
+    const e = this.read(table, idx);
+    if (!isValid(e) || !isTable(e, level)) {
+      throw new HostError(`stage-2 detach: the level-${level} entry for ${hex(ipa)} is ${isValid(e) ? "a block" : "invalid"}, not a table`);
+    }
+    const child = descAddr(e);
+    let leaves = 0;
+    const dv = this.page(child).dv;
+    for (let i = 0; i < ENTRIES; i++) {
+      const c = dv.getBigUint64(i * 8, true);
+      if (!isValid(c)) continue;
+      if (isTable(c, level + 1)) throw new HostError(`stage-2 detach: the table below ${hex(ipa)} holds next-level tables, not only leaves`);
+      leaves++;
+    }
+    this.setEntry(table, level, idx, 0n);
+    this.leaves_ -= leaves;
+    this.detached.add(child);
+    return child;
+  }
+
+  /** Valid entries left in a detached table. */
+  detachedEntries(tablePa: number): number {
+    this.checkDetached(tablePa, "detachedEntries");
+    return this.validEntries.get(tablePa)!;
+  }
+
+  /**
+   * Clear up to `max` valid entries of a detached table, lowest index first (unmapping the page
+   * mappings of an unlinked table one by one). Returns how many were cleared.
+   */
+  clearDetached(tablePa: number, max: number): number {
+    this.checkDetached(tablePa, "clearDetached");
+    if (!Number.isInteger(max) || max < 0) throw new HostError(`stage-2 clearDetached: count ${max} is not a non-negative integer`);
+    const dv = this.page(tablePa).dv;
+    let cleared = 0;
+    for (let i = 0; i < ENTRIES && cleared < max; i++) {
+      if (!isValid(dv.getBigUint64(i * 8, true))) continue;
+      dv.setBigUint64(i * 8, 0n, true);
+      cleared++;
+    }
+    this.validEntries.set(tablePa, this.validEntries.get(tablePa)! - cleared);
+    return cleared;
+  }
+
+  /** Return an emptied detached table page to the pool. */
+  freeDetached(tablePa: number): void {
+    this.checkDetached(tablePa, "freeDetached");
+    const left = this.validEntries.get(tablePa)!;
+    if (left !== 0) throw new HostError(`stage-2 freeDetached: table ${hex(tablePa)} still holds ${left} valid entries`);
+    this.detached.delete(tablePa);
+    this.validEntries.delete(tablePa);
+    this.pool.free(tablePa);
+  }
+
   // ------------------------------------------------------------------ internals
+
+  private checkDetached(tablePa: number, op: string): void {
+    this.checkLive();
+    if (!this.detached.has(tablePa)) throw new HostError(`stage-2 ${op}: ${hex(tablePa)} is not a detached table of this stage-2`);
+  }
 
   private checkLive(): void {
     if (this.destroyed) throw new HostError(`stage-2 table at ${hex(this.pgdPa)} used after destroy`);

@@ -8,7 +8,7 @@ import { GuestError, HostError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import type { VmMonitor } from "./monitor.ts";
-import { fillGuestReport, kvmArchVcpuRun, kvmResetVcpu, type VcpuRunResult } from "./vcpu.ts";
+import { fillGuestReport, kvmArchVcpuRun, kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "./vcpu.ts";
 import { Kvm, loadImage, type VmConfig } from "./vm.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;
@@ -45,7 +45,16 @@ export interface RunVmResult {
   kvm: Kvm;
 }
 
-export function runVm(opts: RunVmOptions): RunVmResult {
+/** A VM built and loaded, vCPU 0 reset at L1's entry, ready to run (or the load error). */
+export interface PreparedVm {
+  kvm: Kvm;
+  vcpu: KvmVcpu;
+  /** An image that did not fit: nothing can run. */
+  loadError: RunOutcome | null;
+}
+
+/** Build the VM of `opts`, attach its monitors, load the images and reset vCPU 0 (runVm's first half). */
+export function prepareVm(opts: RunVmOptions): PreparedVm {
   const kvm = new Kvm(opts.config ?? {});
   kvm.onConsole = opts.onConsole ?? null;
   const onEvent = opts.onEvent;
@@ -53,6 +62,46 @@ export function runVm(opts: RunVmOptions): RunVmResult {
   const vcpu = kvm.vcpus[0]!;
   if (kvm.config.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
+  let entry: bigint;
+  try {
+    entry = loadImage(kvm, opts.l1, opts.l1Ipa);
+    for (const l2 of opts.l2 ?? []) loadImage(kvm, l2.image, l2.ipa);
+  } catch (e) {
+    if (!(e instanceof GuestError)) throw e;
+    return { kvm, vcpu, loadError: { kind: "guest-error", report: e.report, message: e.message, stage: "load" } };
+  }
+  withHostReport(vcpu, () => kvmResetVcpu(vcpu, entry));
+  return { kvm, vcpu, loadError: null };
+}
+
+/** Run `fn`; an L0 failure (out of pool pages, or a bug) still says where the guest was. */
+export function withHostReport<T>(vcpu: KvmVcpu, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HostError) {
+      e.report = { reason: e.message };
+      fillGuestReport(vcpu, e.report);
+    }
+    throw e;
+  }
+}
+
+/** The outcome of a finished vCPU run, as `nvlab run` reports it. */
+export function runOutcome(vcpu: KvmVcpu, r: VcpuRunResult): RunOutcome {
+  if (r.kind === "monitor-stop") {
+    return { kind: "monitor-stop", verdict: r.stop.verdict, message: r.stop.message, details: r.stop.details, report: r.report };
+  }
+  if (r.kind === "guest-error") return { kind: "guest-error", report: r.report, message: r.error.message, stage: "run" };
+  if (r.kind === "budget") {
+    const report = budgetReport(vcpu);
+    return { kind: "budget", level: report.level!, pc: guestPc(vcpu).pc, report };
+  }
+  return r;
+}
+
+export function runVm(opts: RunVmOptions): RunVmResult {
+  const { kvm, vcpu, loadError } = prepareVm(opts);
   const done = (outcome: RunOutcome): RunVmResult => ({
     outcome,
     console: kvm.console,
@@ -60,33 +109,7 @@ export function runVm(opts: RunVmOptions): RunVmResult {
     steps: kvm.steps,
     kvm,
   });
-  let entry: bigint;
-  try {
-    entry = loadImage(kvm, opts.l1, opts.l1Ipa);
-    for (const l2 of opts.l2 ?? []) loadImage(kvm, l2.image, l2.ipa);
-  } catch (e) {
-    if (!(e instanceof GuestError)) throw e;
-    return done({ kind: "guest-error", report: e.report, message: e.message, stage: "load" });
-  }
-  let r: VcpuRunResult;
-  try {
-    kvmResetVcpu(vcpu, entry);
-    r = kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS);
-  } catch (e) {
-    // L0 failed (out of pool pages, or a bug): still say where the guest was.
-    if (e instanceof HostError) {
-      e.report = { reason: e.message };
-      fillGuestReport(vcpu, e.report);
-    }
-    throw e;
-  }
-  if (r.kind === "monitor-stop") {
-    return done({ kind: "monitor-stop", verdict: r.stop.verdict, message: r.stop.message, details: r.stop.details, report: r.report });
-  }
-  if (r.kind === "guest-error") return done({ kind: "guest-error", report: r.report, message: r.error.message, stage: "run" });
-  if (r.kind === "budget") {
-    const report = budgetReport(vcpu);
-    return done({ kind: "budget", level: report.level!, pc: guestPc(vcpu).pc, report });
-  }
-  return done(r);
+  if (loadError) return done(loadError);
+  const r = withHostReport(vcpu, () => kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS));
+  return done(runOutcome(vcpu, r));
 }

@@ -15,6 +15,7 @@ import {
   ESR_UNDEFINED, VcpuSysRegs, describeSys64, hwPstateToVel2, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
 } from "./sys_regs.ts";
 import { MonitorStop, nextPause } from "./monitor.ts";
+import { kvmRunVcpus } from "./scheduler.ts";
 import type { Kvm } from "./vm.ts";
 
 /** Why a run ended by the guest's own request. */
@@ -39,6 +40,18 @@ export class KvmVcpu {
   lastExitFromL2 = false;
   /** Set by a handler that ends the run (PSCI SYSTEM_OFF). */
   exitReason: VcpuExitReason | null = null;
+  /**
+   * KVM's mp_state: "stopped" until PSCI CPU_ON starts a secondary (vCPU 0 is started by the run),
+   * and again after CPU_OFF. The scheduler runs only runnable vCPUs.
+   */
+  mpState: "runnable" | "stopped" = "stopped";
+  /**
+   * Set by CPU_ON: the vCPU has not run since L0 put it at its entry, so a debugger's breakpoint
+   * there must be checked before its first instruction (as after any other L0 action).
+   */
+  freshEntry = false;
+  /** Set while the vCPU waits for an L0 operation (a coalescing in progress on the range it faulted on). */
+  waitingOn: { readonly done: boolean } | null = null;
   private hypCtxt = true;
 
   constructor(
@@ -96,9 +109,33 @@ export function kvmResetVcpu(vcpu: KvmVcpu, entry: bigint): void {
   vcpu.cpu.resetTo(entry, 1);
   vcpu.setHypCtxt(true);
   vcpu.exitReason = null;
+  vcpu.mpState = "runnable";
+  vcpu.waitingOn = null;
   loadVel2State(vcpu);
   kvmLoadHwTraps(vcpu);
   kvmVcpuLoadHwMmu(vcpu);
+}
+
+/** Why the shared run loop returned: a run result, or a stop only a debugger asks for. */
+export type VcpuLoopResult =
+  | VcpuRunResult
+  /** The CPU reached an address in `cpu.breakpoints` (not yet executed). */
+  | { kind: "breakpoint"; pc: bigint }
+  /** `hooks.stopAtReentry` asked to stop. */
+  | { kind: "hook" }
+  /**
+   * Who may run changed (this vCPU stopped or waits for L0, another was started, a host task
+   * began): the scheduler picks again. The CPU may still be at EL2, as on "budget".
+   */
+  | { kind: "yield" };
+
+/** What a debugger adds to the run loop (`nvlab run` passes none). */
+export interface VcpuLoopHooks {
+  /**
+   * Called when the guest is about to resume after an L0 action (a handled exit, `exit`, or a
+   * monitor pause, `exit` null), with the CPU back at guest level: return true to stop there.
+   */
+  stopAtReentry(vcpu: KvmVcpu, exit: Exit | null): boolean;
 }
 
 /**
@@ -106,40 +143,66 @@ export function kvmResetVcpu(vcpu: KvmVcpu, entry: bigint): void {
  * GuestError, returned with its report). HostErrors propagate: they are L0 bugs.
  */
 export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
+  // Every vCPU of the VM runs, interleaved by the scheduler (one slice for a single vCPU).
+  const r = kvmRunVcpus(vcpu.kvm, maxSteps).result;
+  if (r.kind === "breakpoint" || r.kind === "hook" || r.kind === "yield") throw new HostError(`vCPU ${vcpu.index}: debugger stop "${r.kind}" without a debugger`);
+  return r;
+}
+
+/**
+ * The exit loop shared by `nvlab run` and the debugger: run the guest until its instruction count
+ * reaches `end`, handling exits and pausing for monitors exactly as a plain run does. Returns with
+ * the CPU possibly still at EL2 (just after a handled exit) on "budget"; on "breakpoint" and
+ * "hook" it is at guest level.
+ */
+export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks | null): VcpuLoopResult {
   const cpu = vcpu.cpu;
-  const end = cpu.steps + maxSteps;
   const kvm = vcpu.kvm;
   const monitors = kvm.monitors;
+  // Monitors count instructions over all vCPUs; the others do not run while this one does.
+  const others = kvm.steps - cpu.steps;
+  const epoch = kvm.schedEpoch;
+  // The L0 action since the guest last ran: a handled exit, or a monitor pause or CPU_ON (null).
+  let action: Exit | null | undefined = vcpu.freshEntry ? null : undefined;
+  vcpu.freshEntry = false;
   try {
     for (;;) {
       let remaining = end - cpu.steps;
       if (remaining <= 0) return { kind: "budget" };
       if (monitors.length > 0) {
         const pause = nextPause(monitors);
-        if (pause <= cpu.steps) {
+        if (pause <= others + cpu.steps) {
           for (const m of monitors) m.onPause?.(vcpu);
-          if (nextPause(monitors) <= cpu.steps) throw new HostError("a monitor keeps asking for a pause at the current step");
+          if (nextPause(monitors) <= others + cpu.steps) throw new HostError("a monitor keeps asking for a pause at the current step");
+          if (mustReschedule(vcpu, epoch)) return { kind: "yield" };
+          action ??= null;
           continue;
         }
-        remaining = Math.min(remaining, pause - cpu.steps);
+        remaining = Math.min(remaining, pause - (others + cpu.steps));
       }
       checkNestedVcpuRequests(vcpu);
       if (cpu.el === 2) cpu.eretFromEl2();
+      if (hooks !== null && action !== undefined && hooks.stopAtReentry(vcpu, action)) return { kind: "hook" };
+      action = undefined;
       const stop = cpu.run(remaining);
       if (stop.kind === "budget") {
         if (cpu.steps >= end) return { kind: "budget" };
         continue; // paused for a monitor
       }
+      if (stop.kind === "breakpoint") return { kind: "breakpoint", pc: stop.pc };
       if (stop.kind !== "exit") throw new HostError(`vCPU ${vcpu.index}: unexpected CPU stop "${stop.kind}"`);
       const exit = stop.exit;
       vcpu.lastExit = exit;
       vcpu.lastExitFromL2 = !vcpu.isHypCtxt();
       const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
       kvm.metrics.inc(`exits.${name}`);
-      kvm.events.add("exit", describeExit(vcpu, exit, name));
+      const level = vcpu.level;
+      kvm.events.add("exit", () => describeExit(level, exit, name));
       const more = handleExit(vcpu, exit);
       for (const m of monitors) m.afterExit?.(vcpu, exit);
       if (more === 0) return vcpu.exitReason ?? { kind: "budget" };
+      if (mustReschedule(vcpu, epoch)) return { kind: "yield" };
+      action = exit;
     }
   } catch (e) {
     if (e instanceof MonitorStop) {
@@ -153,8 +216,13 @@ export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
   }
 }
 
-function describeExit(vcpu: KvmVcpu, exit: Exit, name: string): string {
-  let s = `${name} from ${vcpu.level} esr=${hex(exit.esr)} elr=${hex(exit.elr)}`;
+/** Whether the scheduler must pick again: this vCPU cannot go on, or another may now run. */
+function mustReschedule(vcpu: KvmVcpu, epoch: number): boolean {
+  return vcpu.kvm.schedEpoch !== epoch || vcpu.mpState !== "runnable" || (vcpu.waitingOn !== null && !vcpu.waitingOn.done);
+}
+
+function describeExit(level: "L1" | "L2", exit: Exit, name: string): string {
+  let s = `${name} from ${level} esr=${hex(exit.esr)} elr=${hex(exit.elr)}`;
   if (exit.ec === 0x18) s += ` (${describeSys64(exit)})`;
   if (exit.ec === 0x20 || exit.ec === 0x24) s += ` far=${hex(exit.far)} hpfar=${hex(exit.hpfar)}`;
   return s;

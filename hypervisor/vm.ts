@@ -4,9 +4,11 @@
 
 import type { Image } from "../asm/image.ts";
 import { PhysMemory } from "../emulator/memory.ts";
+import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
 import { GuestError, HostError } from "./errors.ts";
 import type { VmMonitor } from "./monitor.ts";
+import type { CoalesceOptions } from "./coalesce.ts";
 import { EventLog } from "./events.ts";
 import { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
@@ -14,6 +16,7 @@ import { createCanonicalMmu } from "./mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
 import { HostPagePool } from "./pool.ts";
 import type { RangeTree } from "./range_tree.ts";
+import { DEFAULT_SCHEDULE, type HostTask, type ScheduleConfig, VcpuScheduler } from "./scheduler.ts";
 import "./strategies.ts";
 import { KvmVcpu } from "./vcpu.ts";
 
@@ -45,6 +48,10 @@ export interface VmConfig {
    * MMU's revmap and shadow leaves, so timing runs turn them off to measure the unmap itself.
    */
   staleStats: boolean;
+  /** How vCPUs are interleaved (scheduler.ts). */
+  schedule: ScheduleConfig;
+  /** Order and cost of canonical block coalescing (coalesce.ts), for injected coalesces. */
+  coalesce: CoalesceOptions;
   seed: number;
 }
 
@@ -59,6 +66,8 @@ export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   check: false,
   blocks: true,
   staleStats: true,
+  schedule: DEFAULT_SCHEDULE,
+  coalesce: { order: "bbm", costPerPage: 1 },
   seed: 0,
 };
 
@@ -100,6 +109,14 @@ export class Kvm {
   /** Fault injection: each revmap store attempt while revmapStoreFailures > 0 fails. */
   readonly faultInject = { revmapStoreFailures: 0 };
   readonly vcpus: KvmVcpu[] = [];
+  readonly scheduler: VcpuScheduler;
+  /** L0 operations in progress that take scheduler ticks (scheduler.ts). */
+  hostTasks: HostTask[] = [];
+  /**
+   * Bumped whenever who may run changes (a vCPU started or stopped, a host task begun): the run
+   * loop then hands control back to the scheduler.
+   */
+  schedEpoch = 0;
   /** UART output so far. */
   console = "";
   /** Streams UART output, byte by byte, as it is written. */
@@ -113,12 +130,23 @@ export class Kvm {
     this.mmu = createCanonicalMmu(this);
     kvmInitNested(this);
     for (let i = 0; i < this.config.vcpus; i++) this.vcpus.push(new KvmVcpu(this, i));
-    this.events.stepSource = () => this.vcpus.reduce((n, v) => n + v.cpu.steps, 0);
+    // The vCPUs share the Inner Shareable domain: their IS TLBIs reach each other's TLBs.
+    setShareabilityDomain(this.vcpus.map((v) => v.cpu));
+    this.scheduler = new VcpuScheduler(this, this.config.schedule);
+    this.events.stepSource = () => this.steps;
+  }
+
+  /** Start an L0 operation that runs over scheduler ticks while the vCPUs go on. */
+  addHostTask(task: HostTask): void {
+    this.hostTasks.push(task);
+    this.schedEpoch++;
   }
 
   /** Instructions retired by all vCPUs. */
   get steps(): number {
-    return this.vcpus.reduce((n, v) => n + v.cpu.steps, 0);
+    let n = 0;
+    for (const v of this.vcpus) n += v.cpu.steps;
+    return n;
   }
 }
 

@@ -20,8 +20,8 @@ describe("shipped guest pairs on nvlab ≡ QEMU", () => {
   for (const pair of GUEST_PAIRS) {
     it(`${pair.name}: expected console and exit code ${pair.exitCode}${haveQemu ? ", same as a live QEMU run" : ""}`, async () => {
       // QEMU runs in its own process while nvlab runs here.
-      const onQemu = haveQemu ? runOnQemu({ l1: pair.l1, l2: pair.l2, timeoutMs: 15_000 }) : null;
-      const r = await runPair(pair.l1, pair.l2);
+      const onQemu = haveQemu ? runOnQemu({ l1: pair.l1, l2: pair.l2, timeoutMs: 15_000, vcpus: pair.vcpus ?? 1 }) : null;
+      const r = await runPair(pair.l1, pair.l2, { config: { vcpus: pair.vcpus ?? 1 } });
       expect(r.console).toBe(pair.expected);
       expect(r.outcome).toEqual({ kind: "system-off", code: pair.exitCode });
       if (onQemu) {

@@ -23,7 +23,7 @@ describe("shipped guest pairs under the revmap strategies", () => {
   for (const { what, config } of CONFIGS) {
     for (const pair of GUEST_PAIRS) {
       it(`${what}: ${pair.name} prints the expected console, exit code ${pair.exitCode}`, async () => {
-        const r = await runPair(pair.l1, pair.l2, { config });
+        const r = await runPair(pair.l1, pair.l2, { config: { ...config, vcpus: pair.vcpus ?? 1 } });
         expect(r.outcome.kind === "monitor-stop" ? r.outcome.message : "").toBe("");
         expect(r.console).toBe(pair.expected);
         expect(r.outcome).toEqual({ kind: "system-off", code: pair.exitCode });

@@ -46,7 +46,7 @@ const chunkSize = (n: number): number => Math.min(1000 * 2 ** n, 100_000);
  * page of a live shadow leaf (L2 data or code), L1's entry page, a 2M range of L2's memory.
  */
 async function runWithUnmaps(pair: GuestPair, config: Partial<VmConfig>): Promise<void> {
-  const kvm = await bootPair(pair.l1, pair.l2, config);
+  const kvm = await bootPair(pair.l1, pair.l2, { vcpus: pair.vcpus ?? 1, ...config });
   const checker = new InvariantChecker(kvm);
   kvm.monitors.push(checker);
   const vcpu = kvm.vcpus[0]!;

@@ -11,6 +11,7 @@ import { Metrics } from "../../hypervisor/metrics.ts";
 import { createCanonicalMmu } from "../../hypervisor/mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { HostPagePool } from "../../hypervisor/pool.ts";
+import { DEFAULT_SCHEDULE } from "../../hypervisor/scheduler.ts";
 import "../../hypervisor/strategies.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
@@ -46,7 +47,7 @@ export interface Fixture {
 }
 
 export function makeVm(opts: Partial<VmConfig> = {}): Fixture {
-  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, staleStats: true, seed: 0, ...opts };
+  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
   const metrics = new Metrics();

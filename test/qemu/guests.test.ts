@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHECKSUM_VALUE, GUEST_PAIRS, l2Ipa, REPO_ROOT } from "./pairs.ts";
-import { qemuAvailable, runOnQemu } from "./qemu.ts";
+import { CHECKSUM_VALUE, GUEST_PAIRS, l2Ipa, REPO_ROOT, SLICE_SUMS } from "./pairs.ts";
+import { qemuAvailable, qemuCommand, runOnQemu } from "./qemu.ts";
 
 const haveQemu = qemuAvailable();
 if (!haveQemu) {
@@ -15,11 +15,37 @@ if (!haveQemu) {
 describe.skipIf(!haveQemu)("guests on QEMU (L1 at real EL2)", () => {
   for (const pair of GUEST_PAIRS) {
     it(`${pair.name} prints the expected console`, async () => {
-      const r = await runOnQemu({ l1: pair.l1, l2: pair.l2, timeoutMs: 10_000 });
+      const r = await runOnQemu({ l1: pair.l1, l2: pair.l2, timeoutMs: 10_000, vcpus: pair.vcpus });
       expect(r.console).toBe(pair.expected);
       expect(r.exitedCleanly).toBe(true);
     });
   }
+
+  it("smp.S starts at most 4 vCPUs: on an 8-CPU machine CPUs 4-7 stay off", async () => {
+    const pair = GUEST_PAIRS.find((p) => p.name === "smp+4")!;
+    const r = await runOnQemu({ l1: pair.l1, l2: pair.l2, timeoutMs: 10_000, vcpus: 8 });
+    expect(r.console).toBe(pair.expected);
+    expect(r.exitedCleanly).toBe(true);
+  });
+
+  it("a fatal L2 fault on a secondary ends the machine with its report only", async () => {
+    // L2 #1 of smp.S is wild.S: its stage-2 fault outside the window ends the machine from vCPU 1.
+    const r = await runOnQemu({
+      l1: "guests/l1/smp.S",
+      l2: ["hello", "wild"].map((g, n) => ({ path: `guests/l2/${g}.S`, ipa: l2Ipa(n) })),
+      timeoutMs: 10_000,
+      vcpus: 2,
+    });
+    // vCPU 0's own run is never printed: the machine ends before the final report.
+    expect(r.console).toBe(
+      "L1: smp: one L2 per vCPU, 4K granule, lazy 4K pages\n" +
+        "L1: CPU_ON started vCPU 1 (target 0x1)\n" +
+        "L1: vCPUs running: 2\n" +
+        "L1: L2 #1 stage-2 fault outside its window: IPA=0x70000000 ELR=0x70000000\n" +
+        "L1: system off, exit code 3\n",
+    );
+    expect(r.exitedCleanly).toBe(true);
+  });
 
   it("the touch page count can be patched in the image (word at offset 4)", async () => {
     const r = await runOnQemu({
@@ -86,11 +112,11 @@ describe.skipIf(!haveQemu)("guests on QEMU (L1 at real EL2)", () => {
 });
 
 /** checksum.S's algorithm in TypeScript, so the expected value is not just QEMU's word. */
-function checksumModel(): bigint {
+function checksumModel(seed = 0x243f6a8885a308d3n, bytes = 0x40000): bigint {
   const M = (1n << 64n) - 1n;
   const words: bigint[] = [];
-  let x = 0x243f6a8885a308d3n;
-  for (let i = 0; i < 0x40000 / 8; i++) {
+  let x = seed;
+  for (let i = 0; i < bytes / 8; i++) {
     x = (x * 6364136223846793005n + 1442695040888963407n) & M;
     words.push(x);
   }
@@ -103,8 +129,26 @@ function checksumModel(): bigint {
   return sum;
 }
 
-describe("checksum.S reference", () => {
+describe("checksum.S and smp_slices.S references", () => {
   it("the expected checksum matches an independent model of the algorithm", () => {
     expect(checksumModel()).toBe(CHECKSUM_VALUE);
+  });
+
+  it("smp_slices.S: vCPU n's sum is the same algorithm over 64 KiB, seeded with checksum.S's seed + n", () => {
+    expect(SLICE_SUMS.map((_, n) => checksumModel(0x243f6a8885a308d3n + BigInt(n), 0x10000))).toEqual(SLICE_SUMS);
+  });
+});
+
+describe("qemuCommand", () => {
+  it("gives the machine `-smp N` CPUs (1 by default)", () => {
+    const smpOf = (cmd: string[]): string => cmd[cmd.indexOf("-smp") + 1];
+    expect(smpOf(qemuCommand([], 0x4010_0000n, 256))).toBe("1");
+    expect(smpOf(qemuCommand([], 0x4010_0000n, 256, 4))).toBe("4");
+  });
+
+  it("rejects a CPU count the guests cannot address by Aff0 alone", () => {
+    for (const bad of [0, 9, 1.5]) {
+      expect(() => qemuCommand([], 0x4010_0000n, 256, bad)).toThrow(`vcpus must be an integer from 1 to 8 (got ${bad})`);
+    }
   });
 });

@@ -28,6 +28,8 @@ export interface GuestPair {
   expected: string;
   /** The exit code L1 passes to PSCI SYSTEM_OFF (x1). */
   exitCode: number;
+  /** CPUs of the machine (QEMU `-smp`, nvlab `vcpus`); absent means 1. */
+  vcpus?: number;
 }
 
 /** One L2 run as L1 reports it: entry line, L2's own output, exit line. */
@@ -49,6 +51,9 @@ const BANNER = {
   hypblock: "L1: hypblock: 4K granule, lazy 2M blocks\n",
   multi: "L1: multi: 6 L2s, 2 rounds, 4K granule, lazy 4K pages\n",
   remap: "L1: remap: 4K granule, lazy 4K pages, remap service\n",
+  smp: "L1: smp: one L2 per vCPU, 4K granule, lazy 4K pages\n",
+  smpShared: "L1: smp_shared: one L2 on every vCPU, 4K granule, lazy 4K pages\n",
+  smpRounds: "L1: smp_rounds: one L2 per vCPU, 3 rounds, a VMID per round, 4K granule, lazy 4K pages\n",
 };
 
 const HELLO = "hello from L2\n";
@@ -62,6 +67,83 @@ const MULTI_L2 = ["hello", "touch", "checksum", "hello", "touch", "checksum"];
 /** Stage-2 faults of each multi L2 in round 1 (code page, plus 64 data pages for touch/checksum). */
 const MULTI_FAULTS = [1, 65, 65, 1, 65, 65];
 const MULTI_OUT = [HELLO, touch(64), CHECKSUM, HELLO, touch(64), CHECKSUM];
+
+/** The SMP L1s' start-up lines: CPU_ON for vCPUs 1 .. vcpus-1 (target MPIDR = Aff0 = n), the count. */
+function smpStart(vcpus: number): string {
+  let out = "";
+  for (let n = 1; n < vcpus; n++) out += `L1: CPU_ON started vCPU ${n} (target 0x${n.toString(16)})\n`;
+  return out + `L1: vCPUs running: ${vcpus}\n`;
+}
+
+/**
+ * One vCPU's run as the SMP L1s report it; `faults` is absent for smp_shared (timing-dependent).
+ * Run `round` (smp_rounds.S) has VMID l2 + 1 + 4 × round.
+ */
+function smpRun(vcpu: number, l2: number, output: string, code: number, faults?: number, round = 0): string {
+  return (
+    `L1: vCPU ${vcpu} (MPIDR 0x${(0x8000_0000 + vcpu).toString(16)}) ran L2 #${l2} (VMID ${l2 + 1 + 4 * round})\n` +
+    output +
+    `L1: L2 #${l2} exited with code ${code}` +
+    (faults === undefined ? "" : `, stage-2 faults: ${faults}`) +
+    "\n"
+  );
+}
+
+/** smp.S: vCPU n runs L2 #n; only the first `vcpus` of these run. */
+const SMP_L2 = ["hello", "touch", "checksum", "touch"];
+const SMP_OUT = [HELLO, touch(64), CHECKSUM, touch(64)];
+const SMP_FAULTS = [1, 65, 65, 65];
+
+/** smp_slices.S's checksum of vCPU n's slice (test/qemu/guests.test.ts recomputes them). */
+export const SLICE_SUMS = [0xaf798ac4c6926358n, 0x0ee88b871709815dn, 0x2b48193db92a7cb9n, 0x0062f9676c627949n];
+const slice = (n: number): string => `slices: vCPU ${n}: 0x${SLICE_SUMS[n].toString(16).padStart(16, "0")}\n`;
+
+function smpPair(vcpus: number): GuestPair {
+  return {
+    name: `smp+${vcpus}`,
+    l1: "guests/l1/smp.S",
+    l2: SMP_L2.map((g, n) => ({ path: `guests/l2/${g}.S`, ipa: l2Ipa(n) })),
+    expected:
+      BANNER.smp +
+      smpStart(vcpus) +
+      SMP_OUT.slice(0, vcpus).map((out, n) => smpRun(n, n, out, 0, SMP_FAULTS[n])).join("") +
+      off(0),
+    exitCode: 0,
+    vcpus,
+  };
+}
+
+/** smp_rounds.S: L2 runs per vCPU, each with a new VMID (so 4 vCPUs use 12 VMIDs). */
+export const SMP_ROUNDS = 3;
+
+/** smp_rounds.S: as smp.S, each vCPU's L2 run SMP_ROUNDS times; L1's tables fault only in round 0. */
+function smpRoundsPair(vcpus: number): GuestPair {
+  let runs = "";
+  for (let n = 0; n < vcpus; n++) {
+    for (let round = 0; round < SMP_ROUNDS; round++) runs += smpRun(n, n, SMP_OUT[n]!, 0, round === 0 ? SMP_FAULTS[n] : 0, round);
+  }
+  return {
+    name: `smp_rounds+${vcpus}`,
+    l1: "guests/l1/smp_rounds.S",
+    l2: SMP_L2.map((g, n) => ({ path: `guests/l2/${g}.S`, ipa: l2Ipa(n) })),
+    expected: BANNER.smpRounds + smpStart(vcpus) + runs + off(0),
+    exitCode: 0,
+    vcpus,
+  };
+}
+
+function smpSharedPair(vcpus: number): GuestPair {
+  const runs = Array.from({ length: vcpus }, (_, n) => smpRun(n, 0, slice(n), 0)).join("");
+  return {
+    name: `smp_shared+${vcpus}`,
+    l1: "guests/l1/smp_shared.S",
+    l2: single("smp_slices"),
+    // the code page plus 16 slice pages per vCPU
+    expected: BANNER.smpShared + smpStart(vcpus) + runs + `L1: shared stage-2 (VMID 1): ${1 + 16 * vcpus} pages mapped\n` + off(0),
+    exitCode: 0,
+    vcpus,
+  };
+}
 
 export const GUEST_PAIRS: GuestPair[] = [
   {
@@ -184,4 +266,14 @@ export const GUEST_PAIRS: GuestPair[] = [
       off(0),
     exitCode: 0,
   },
+  // One image for 1..4 vCPUs: L1 starts secondaries until CPU_ON says INVALID_PARAMETERS.
+  smpPair(1),
+  smpPair(2),
+  smpPair(4),
+  smpSharedPair(1),
+  smpSharedPair(3),
+  smpSharedPair(4),
+  // 4 vCPUs × 3 rounds = 12 VMIDs over 8 shadow MMUs (2 × vCPUs): recycling under contention.
+  smpRoundsPair(2),
+  smpRoundsPair(4),
 ];

@@ -29,6 +29,8 @@ export interface QemuRunOptions {
   memoryMiB?: number;
   /** Optional hook to patch an assembled image before it is written (e.g. a count word). */
   patch?: (image: Image, which: "l1" | number) => void;
+  /** CPUs of the machine (`-smp`); default 1. CPU n has MPIDR_EL1 Aff0 = n, only CPU 0 starts. */
+  vcpus?: number;
 }
 
 export interface QemuRunResult {
@@ -68,12 +70,17 @@ async function writeSections(dir: string, tag: string, image: Image): Promise<st
 }
 
 /** The QEMU command line for a set of images written into `dir`. */
-export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number): string[] {
+export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1): string[] {
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8) {
+    // beyond 8, virt's GICv2 default would put CPUs in Aff1 clusters, which the guests do not use
+    throw new Error(`vcpus must be an integer from 1 to 8 (got ${vcpus})`);
+  }
   return [
     QEMU_BINARY,
     "-M", "virt,virtualization=on",
     "-cpu", "max",
     "-m", `${memoryMiB}M`,
+    "-smp", String(vcpus),
     "-nographic", "-monitor", "none", "-serial", "stdio",
     "-nodefaults",
     ...loaderArgs,
@@ -98,7 +105,7 @@ export async function runOnQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   try {
     const loaders = await writeSections(dir, "l1", l1);
     for (const [i, image] of l2.entries()) loaders.push(...(await writeSections(dir, `l2-${i}`, image)));
-    const command = qemuCommand(loaders, l1.entry, opts.memoryMiB ?? PAIR_MEMORY_MIB);
+    const command = qemuCommand(loaders, l1.entry, opts.memoryMiB ?? PAIR_MEMORY_MIB, opts.vcpus);
     return await runCommand(command, opts.timeoutMs ?? 10_000);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -15,12 +15,15 @@ describe.concurrent("shipped scenarios", () => {
     expect(FILES).toEqual([
       "accel_affected.yaml",
       "accel_groups.yaml",
+      "coalesce_order.yaml",
       "recycle_pending.yaml",
       "revmap_broken.yaml",
       "revmap_direct_map.yaml",
       "revmap_polluted.yaml",
       "revmap_stale.yaml",
       "rfc_rbtree_flaw.yaml",
+      "smp_recycle.yaml",
+      "smp_unmaps.yaml",
       "unmap_storm.yaml",
     ]);
   });
