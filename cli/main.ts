@@ -8,6 +8,15 @@ import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { runScenario, scenarioJson, scenarioSummary, type ScenarioResult } from "./scenario.ts";
 import type { UnmapStrategyName } from "../hypervisor/vm.ts";
+import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
+import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
+import { DEFAULT_TRACE_MAX_EVENTS } from "../debug/trace_event.ts";
+import { finishTraceOutput, traceOutput } from "./trace_out.ts";
+import { gdbserverCommand, parsePort } from "./gdbserver.ts";
+import { debugCommand } from "./debug.ts";
+import { runCommandVm } from "./run.ts";
+import { prepareScenario } from "./scenario.ts";
+import type { RunVmOptions } from "../hypervisor/run.ts";
 
 function program(): Command {
   const cmd = new Command("nvlab")
@@ -63,20 +72,11 @@ function program(): Command {
         "run that scripted fault-injection scenario (scenarios/README.md) and check its expectations.",
     )
     .argument("[scenario.yaml]", "a scenario file (instead of --l1/--l2)")
-    .option("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
-    .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
-    .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
-    .option("--vcpus <n>", "number of vCPUs", "1")
     .option("--max-steps <n>", "instruction budget for the whole run", "50000000")
-    .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
     .option("--json", "print {exit, console, metrics} as JSON (a scenario: its whole result)")
     .option("--trace", "print every exit and every L0 action on one line each")
-    .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(["full", "revmap", "accel", "rfc-rbtree"]))
-    .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
-    .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
-    .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
-    .option("--chaos <seed>", "inject canonical unmaps, revmap allocation failures and MMU recycles at random exits chosen from SEED")
-    .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50")
+    .option("--trace-out <file.json>", "write the run as a Chrome trace-event JSON file (open it in ui.perfetto.dev)")
+    .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
@@ -102,6 +102,7 @@ function program(): Command {
         }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const trace: string[] = [];
+        const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const r = await runCommand({
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
@@ -113,7 +114,8 @@ function program(): Command {
           // With --trace the console is printed after the trace so the two do not interleave.
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-        });
+          monitors: traceOut?.monitors,
+        }).finally(() => finishTraceOutput(traceOut));
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         const exitJson = { ...r.outcome, steps: r.steps };
@@ -130,18 +132,132 @@ function program(): Command {
       },
     );
 
+  cmd
+    .command("gdbserver")
+    .description(
+      "Build the VM of `nvlab run` (or a scenario's), stop it at L1's entry and serve it to gdb-multiarch over the " +
+        "GDB remote protocol on 127.0.0.1. gdb's registers and memory are those of the level that runs (L1 or L2); " +
+        "`monitor help` lists nvlab's own commands (pt, mmus, metrics, level, L0-side breakpoints).",
+    )
+    .argument("[scenario.yaml]", "a scenario file (instead of --l1/--l2)")
+    .option("--port <n>", "TCP port on 127.0.0.1; 0 picks a free one", "1234")
+    .option("--symbol-file <out.elf>", "write an ELF file with the guests' code and labels where they run, for gdb's symbol-file")
+    .option("--max-steps <n>", "stop a continue after N instructions (default: no limit; Ctrl-C in gdb stops the guest)")
+    .addHelpText(
+      "after",
+      "\nOne gdb at a time; when it disconnects (detach, quit, or mid-continue) the guest stays where it stopped\n" +
+        "and the server waits for the next one. gdb's `kill` ends the server (exit status 0).\n\n" +
+        "Example:\n  nvlab gdbserver --port 1234 --symbol-file hello.elf --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
+        "  gdb-multiarch -ex 'set architecture aarch64' -ex 'symbol-file hello.elf' -ex 'target remote 127.0.0.1:1234'",
+    )
+    .action(async (scenario: string | undefined, o: GdbserverOptions, command: Command) => {
+      const port = parsePort(o.port);
+      const vm = await debugVm("gdbserver", scenario, o, command);
+      await gdbserverCommand({
+        vm,
+        port,
+        ...(o.symbolFile ? { symbolFile: o.symbolFile } : {}),
+        ...(o.maxSteps ? { maxSteps: parseCount(o.maxSteps, "--max-steps") } : {}),
+      });
+    });
+
+  cmd
+    .command("debug")
+    .description(
+      "Build the VM of `nvlab run` (or a scenario's, with its timeline, checker and chaos), stop it at L1's entry and " +
+        "read debugger commands: step, next, continue, breakpoints on addresses, symbols, exits and L0 events, regs, x, " +
+        "disas, pt, mmus, revmap, accel, metrics, inject (type help). Commands come from the terminal or a pipe.",
+    )
+    .argument("[scenario.yaml]", "a scenario file (instead of --l1/--l2)")
+    .option("--max-steps <n>", "most instructions one continue runs (default 100000000)")
+    .option("--trace", "print every exit and every L0 action on one line each, as they happen")
+    .option("--trace-out <file.json>", "write what ran as a Chrome trace-event JSON file when the session ends (ui.perfetto.dev)")
+    .option("--trace-limit <n>", "most events --trace-out records", String(DEFAULT_TRACE_MAX_EVENTS))
+    .option("--echo", "print each command read from a pipe after the prompt (a readable transcript)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  nvlab debug --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
+        "  printf 'break hello.S:l2_entry\\ncontinue\\nregs\\n' | nvlab debug --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
+        "  nvlab debug scenarios/revmap_stale.yaml",
+    )
+    .action(async (scenario: string | undefined, o: DebugCommandLineOptions, command: Command) => {
+      const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
+      const vm = await debugVm("debug", scenario, o, command);
+      const base = vm.monitors;
+      vm.monitors = (kvm) => [...(base?.(kvm) ?? []), ...(traceOut?.monitors(kvm) ?? [])];
+      vm.maxSteps = o.maxSteps === undefined ? undefined : parseCount(o.maxSteps, "--max-steps");
+      if (o.trace) vm.onEvent = (l) => process.stdout.write(l + "\n");
+      await debugCommand({ vm, echo: o.echo === true, traceOut });
+    });
+
+  const vcpusHelp: Record<string, string> = {
+    run: "number of vCPUs",
+    debug: "number of vCPUs (continue runs all; step runs the one shown)",
+    gdbserver: "number of vCPUs (gdb sees the one that stopped)",
+  };
+  for (const [name, help] of Object.entries(vcpusHelp)) {
+    const sub = cmd.commands.find((c) => c.name() === name);
+    if (sub) addVmOptions(sub, help);
+  }
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
 }
 
-interface RunOptions {
+interface RunOptions extends TuningOptions {
   l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
+  traceOut?: string; traceLimit: string;
 }
 
-/** The strategy, checker and chaos options shared by plain and scenario runs. */
-function strategyOptions(o: RunOptions) {
+interface TuningOptions {
+  schedule?: SchedulePolicy; quantum?: string; seed?: string; coalesce?: CoalesceOrder; coalesceCost?: string;
+}
+
+/** The VM options every command that builds a VM takes: images, size, strategy, checker, chaos, tuning. */
+function addVmOptions(c: Command, vcpusHelp: string): void {
+  c.option("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
+    .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
+    .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
+    .option("--vcpus <n>", vcpusHelp, "1")
+    .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
+    .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(["full", "revmap", "accel", "rfc-rbtree"]))
+    .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
+    .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
+    .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
+    .option("--chaos <seed>", "inject canonical unmaps, revmap allocation failures and MMU recycles at random exits chosen from SEED")
+    .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50");
+  addTuningOptions(c);
+}
+
+/** Scheduler, seed and coalescing options. */
+function addTuningOptions(c: Command): void {
+  c.addOption(new Option("--schedule <policy>", "how vCPUs interleave: fixed slices in turn, or slice lengths drawn from the seed (default round-robin)").choices(["round-robin", "random"]))
+    .option("--quantum <n>", "instructions per slice (random: the mean slice length) (default 1000)")
+    .option("--seed <n>", "the VM's seed (random slices) (default 0)")
+    .addOption(new Option("--coalesce <order>", "block coalescing order for split/coalesce injections (default bbm)").choices(["bbm", "install-first"]))
+    .option("--coalesce-cost <n>", "scheduler ticks per page mapping a coalescing frees (default 1)");
+}
+
+function tuningOptions(o: TuningOptions) {
+  const quantum = o.quantum === undefined ? undefined : parseCount(o.quantum, "--quantum");
   return {
+    ...(o.schedule === undefined && quantum === undefined ? {} : { schedule: { ...(o.schedule === undefined ? {} : { policy: o.schedule }), ...(quantum === undefined ? {} : { quantum }) } }),
+    ...(o.seed === undefined ? {} : { seed: Number(BigInt.asUintN(32, parseNumber(o.seed, "--seed"))) }),
+    ...(o.coalesce === undefined ? {} : { coalesce: o.coalesce }),
+    ...(o.coalesceCost === undefined ? {} : { coalesceCost: parseNatural(o.coalesceCost, "--coalesce-cost") }),
+  };
+}
+
+function parseNatural(text: string, what: string): number {
+  const v = parseNumber(text, what);
+  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`${what}: ${text} is not a non-negative integer`);
+  return Number(v);
+}
+
+/** The strategy, checker, chaos and tuning options shared by plain and scenario runs. */
+function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "nestedMmus" | "check" | "chaos" | "chaosRate" | keyof TuningOptions>) {
+  return {
+    ...tuningOptions(o),
     ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
     ...(o.directMap ? { directMap: true } : {}),
     ...(o.nestedMmus === undefined ? {} : { nestedMmus: parseCount(o.nestedMmus, "--nested-mmus") }),
@@ -161,10 +277,12 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
   if (o.l2.length > 0) throw new UsageError("run: --l2 cannot be combined with a scenario file (list L2 images under images.l2)");
   const json = o.json === true;
   const trace: string[] = [];
+  const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
   const r = await runScenario(file, {
     ...strategy,
     onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-  });
+    monitors: traceOut?.monitors,
+  }).finally(() => finishTraceOutput(traceOut));
   if (json) {
     const out: Record<string, unknown> = { ...r };
     if (o.trace) out.trace = trace;
@@ -174,6 +292,43 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     process.stdout.write(scenarioSummary(r) + "\n");
   }
   process.exitCode = r.ok ? 0 : 1;
+}
+
+/** The VM options `debug` and `gdbserver` share. */
+type VmCommandOptions = Omit<GdbserverOptions, "port" | "symbolFile">;
+
+interface DebugCommandLineOptions extends VmCommandOptions {
+  trace?: boolean; traceOut?: string; traceLimit: string; echo?: boolean;
+}
+
+interface GdbserverOptions extends Omit<RunOptions, "maxSteps" | "chaosRate" | "traceLimit"> {
+  port: string; symbolFile?: string; maxSteps?: string; chaosRate: string;
+}
+
+/** The VM a debugging command opens: a scenario's, or the one --l1/--l2 and the VM options describe. */
+async function debugVm(name: string, scenario: string | undefined, o: VmCommandOptions, command: Command): Promise<RunVmOptions> {
+  const strategy = strategyOptions(o);
+  if (scenario !== undefined) {
+    for (const opt of ["l1", "memory", "vcpus", "poolPages"] as const) {
+      if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`${name}: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
+    }
+    if (o.l2.length > 0) throw new UsageError(`${name}: --l2 cannot be combined with a scenario file (list L2 images under images.l2)`);
+    return (await prepareScenario(scenario, strategy)).vm;
+  }
+  if (o.l1 === undefined) throw new UsageError(`${name}: give an L1 (--l1 FILE.S) or a scenario file (nvlab ${name} SCENARIO.yaml)`);
+  const vcpus = parseCount(o.vcpus, "--vcpus");
+  if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
+    throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
+  }
+  return runCommandVm({
+    ...strategy,
+    l1: parseImageSpec(o.l1, "--l1", false),
+    l2: o.l2.map((s) => parseImageSpec(s, "--l2", true)),
+    memory: parseMemory(o.memory),
+    vcpus,
+    maxSteps: Number.MAX_SAFE_INTEGER,
+    poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

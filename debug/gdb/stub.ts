@@ -1,0 +1,357 @@
+// The RSP command handlers for one gdb connection: decode what gdb sends, answer from the target,
+// run and stop it. All-stop mode with one thread (the vCPU being debugged); its registers are
+// those of whichever level runs, so the stub follows L1/L2 switches without gdb noticing.
+
+import {
+  PacketDecoder, escapeBinary, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex,
+} from "./packet.ts";
+import { GDB_REGISTERS, decodeAllRegisters, decodeRegister, encodeAllRegisters, encodeRegister, registerValue } from "./registers.ts";
+import { targetXml } from "./target_xml.ts";
+import type { GdbTarget, TargetStop } from "./target.ts";
+
+/** Told to gdb in qSupported. A memory transfer carries two hex digits per byte, so at most half. */
+export const PACKET_SIZE = 0x4000;
+const MAX_TRANSFER = PACKET_SIZE / 2;
+
+const E_INVAL = "E16";
+const E_FAULT = "E14";
+const PAGE = 0x1000n;
+
+export interface StubOptions {
+  /** Diagnostics for the server's console (malformed packets, target errors). */
+  log?: (line: string) => void;
+  /** gdb sent `k` or `vKill`: the VM is to be thrown away. */
+  onKill?: () => void;
+  /** gdb sent `D`. */
+  onDetach?: () => void;
+}
+
+type Reply = string | null;
+
+export class GdbStub {
+  private readonly decoder = new PacketDecoder();
+  private noAck = false;
+  private lastSent: string | null = null;
+  private readonly queue: string[] = [];
+  private running: AbortController | null = null;
+  private pumping: Promise<void> | null = null;
+  /** Breakpoints this client inserted, removed again when it goes away. */
+  private readonly inserted = new Set<bigint>();
+  private closed = false;
+  private xml: string | null = null;
+
+  constructor(
+    private readonly target: GdbTarget,
+    private readonly send: (bytes: string) => void,
+    private readonly opts: StubOptions = {},
+  ) {}
+
+  /** Bytes from gdb, as they arrive. */
+  receive(chunk: string): void {
+    if (this.closed) return;
+    for (const item of this.decoder.push(chunk)) {
+      switch (item.kind) {
+        case "ack":
+          break;
+        case "nack":
+          if (!this.noAck && this.lastSent !== null) this.send(this.lastSent);
+          break;
+        case "interrupt":
+          // Only meaningful while the guest runs; a stray 0x03 while stopped changes nothing.
+          this.running?.abort();
+          break;
+        case "bad-checksum":
+          this.log(`dropped a packet with a bad checksum: ${JSON.stringify(item.data.slice(0, 40))}`);
+          if (!this.noAck) this.send("-");
+          break;
+        case "packet":
+          if (!this.noAck) this.send("+");
+          this.queue.push(item.data);
+          this.pumping ??= this.pump().finally(() => (this.pumping = null));
+      }
+    }
+  }
+
+  /** Resolves when every packet received so far has been answered. */
+  async idle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  /** gdb went away: stop a running guest and take this client's breakpoints out. */
+  async disconnect(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    this.running?.abort();
+    await this.idle();
+    for (const addr of this.inserted) this.tryTarget(() => this.target.removeBreakpoint(addr));
+    this.inserted.clear();
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const data = this.queue.shift()!;
+      let reply: Reply;
+      try {
+        reply = await this.handle(data);
+      } catch (e) {
+        this.log(`'${data.slice(0, 40)}': ${(e as Error).message}`);
+        reply = "E01";
+      }
+      if (reply !== null && !this.closed) this.reply(reply);
+    }
+  }
+
+  private reply(data: string): void {
+    this.lastSent = frame(data);
+    this.send(this.lastSent);
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private tryTarget(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      this.log((e as Error).message);
+      return false;
+    }
+  }
+
+  private handle(data: string): Reply | Promise<Reply> {
+    const c = data[0];
+    switch (c) {
+      // gdb reads the answer to `?` as the stop itself: no console line may come first.
+      case "?": return this.stopReply(this.target.haltReason(), false);
+      case "g": return encodeAllRegisters(this.target.registers());
+      case "G": return this.writeAllRegisters(data.slice(1));
+      case "p": return this.readRegister(data.slice(1));
+      case "P": return this.writeRegister(data.slice(1));
+      case "m": return this.readMemory(data.slice(1));
+      case "M": return this.writeMemory(data.slice(1));
+      case "c": case "C": case "s": case "S": return this.resumeLegacy(c, data.slice(1));
+      case "Z": case "z": return this.breakpoint(c === "Z", data.slice(1));
+      case "H": return "OK";
+      // Is this thread alive? Only ours is.
+      case "T": return data.length > 1 && appliesToUs(data.slice(1)) ? "OK" : "E01";
+      case "k":
+        this.opts.onKill?.();
+        return null;
+      case "D":
+        this.opts.onDetach?.();
+        return "OK";
+      case "q": case "Q": return this.query(data);
+      case "v": return this.vPacket(data);
+      default: return "";
+    }
+  }
+
+  private query(data: string): Reply {
+    if (data.startsWith("qSupported")) {
+      return `PacketSize=${PACKET_SIZE.toString(16)};qXfer:features:read+;swbreak+;QStartNoAckMode+`;
+    }
+    if (data === "QStartNoAckMode") {
+      // The OK itself is still acknowledged; everything after it is not.
+      this.reply("OK");
+      this.noAck = true;
+      return null;
+    }
+    if (data.startsWith("qXfer:features:read:")) return this.readFeatures(data.slice("qXfer:features:read:".length));
+    if (data.startsWith("qRcmd,")) return this.monitor(data.slice("qRcmd,".length));
+    if (data.startsWith("qThreadExtraInfo,")) return textToHex(this.target.threadName());
+    switch (data) {
+      case "qfThreadInfo": return "m01";
+      case "qsThreadInfo": return "l";
+      case "qC": return "QC01";
+      case "qAttached": return "1";
+      case "qSymbol::": return "OK";
+      default: return "";
+    }
+  }
+
+  private vPacket(data: string): Reply | Promise<Reply> {
+    if (data === "vMustReplyEmpty") return "";
+    if (data === "vCont?") return "vCont;c;C;s;S";
+    if (data.startsWith("vCont;")) return this.vCont(data.slice("vCont;".length));
+    if (data.startsWith("vKill")) {
+      this.opts.onKill?.();
+      return "OK";
+    }
+    return "";
+  }
+
+  /** The reply for a stop, preceded by nvlab's own line about it on gdb's console. */
+  private stopReply(stop: TargetStop, withMessage = true): string {
+    if (withMessage && stop.message) this.reply("O" + textToHex(stop.message.endsWith("\n") ? stop.message : stop.message + "\n"));
+    if (stop.kind === "exited") return "W" + (stop.code & 0xff).toString(16).padStart(2, "0");
+    const sig = stop.signal.toString(16).padStart(2, "0");
+    // `nvlab-level` is an optional stop-reply field: gdb skips keys it does not know.
+    return `T${sig}${stop.swbreak ? "swbreak:;" : ""}thread:01;nvlab-level:${stop.level === "L1" ? 1 : 2};`;
+  }
+
+  private readRegister(arg: string): Reply {
+    const n = parseHexNumber(arg);
+    const r = n === null ? undefined : GDB_REGISTERS[Number(n)];
+    if (!r) return E_INVAL;
+    return encodeRegister(r, registerValue(this.target.registers(), r));
+  }
+
+  private writeRegister(arg: string): Reply {
+    const [num, value] = arg.split("=");
+    const n = parseHexNumber(num);
+    const r = n === null ? undefined : GDB_REGISTERS[Number(n)];
+    const v = r && value !== undefined ? decodeRegister(r, value) : null;
+    if (!r || v === null) return E_INVAL;
+    if (!r.writable) {
+      this.log(`gdb tried to write ${r.name}: nvlab's system registers are read-only from gdb`);
+      return E_INVAL;
+    }
+    return this.tryTarget(() => this.target.setRegister(r.name, v)) ? "OK" : E_INVAL;
+  }
+
+  private writeAllRegisters(hex: string): Reply {
+    const values = decodeAllRegisters(hex);
+    if (values === null) return E_INVAL;
+    const current = this.target.registers();
+    for (const [name, v] of values) {
+      const r = GDB_REGISTERS.find((g) => g.name === name)!;
+      if (registerValue(current, r) === v) continue;
+      if (!this.tryTarget(() => this.target.setRegister(name, v))) return E_INVAL;
+    }
+    return "OK";
+  }
+
+  private parseRange(arg: string): { addr: bigint; len: number } | null {
+    const [a, l] = arg.split(",");
+    const addr = parseHexNumber(a);
+    const len = parseHexNumber(l);
+    if (addr === null || len === null || len > BigInt(MAX_TRANSFER)) return null;
+    return { addr, len: Number(len) };
+  }
+
+  /** As many bytes as are mapped from the start (gdb accepts a short read), E14 if none. */
+  private readMemory(arg: string): Reply {
+    const range = this.parseRange(arg);
+    if (!range) return E_INVAL;
+    const parts: Uint8Array[] = [];
+    let addr = range.addr;
+    let left = range.len;
+    while (left > 0) {
+      const chunk = Math.min(left, Number(PAGE - (addr % PAGE)));
+      let bytes: Uint8Array;
+      try {
+        bytes = this.target.readMemory(addr, chunk);
+      } catch {
+        break;
+      }
+      parts.push(bytes);
+      addr = BigInt.asUintN(64, addr + BigInt(chunk));
+      left -= chunk;
+    }
+    if (parts.length === 0 && range.len > 0) return E_FAULT;
+    return parts.map(toHex).join("");
+  }
+
+  private writeMemory(arg: string): Reply {
+    const colon = arg.indexOf(":");
+    const range = colon < 0 ? null : this.parseRange(arg.slice(0, colon));
+    const bytes = colon < 0 ? null : fromHex(arg.slice(colon + 1));
+    if (!range || !bytes || bytes.length !== range.len) return E_INVAL;
+    return this.tryTarget(() => this.target.writeMemory(range.addr, bytes)) ? "OK" : E_FAULT;
+  }
+
+  private breakpoint(insert: boolean, arg: string): Reply {
+    const [type, a, kind] = arg.split(",");
+    // Software and hardware breakpoints are the same thing to an emulator; watchpoints are not offered.
+    if (type !== "0" && type !== "1") return "";
+    const addr = parseHexNumber(a);
+    if (addr === null || parseHexNumber(kind) === null) return E_INVAL;
+    if (insert) {
+      if (this.inserted.has(addr)) return "OK";
+      if (!this.tryTarget(() => this.target.insertBreakpoint(addr))) return E_INVAL;
+      this.inserted.add(addr);
+    } else {
+      if (!this.inserted.has(addr)) return "OK";
+      this.tryTarget(() => this.target.removeBreakpoint(addr));
+      this.inserted.delete(addr);
+    }
+    return "OK";
+  }
+
+  /** `c [addr]`, `s [addr]`, `C sig[;addr]`, `S sig[;addr]`: signals are not delivered to a guest. */
+  private resumeLegacy(c: string, arg: string): Reply | Promise<Reply> {
+    let addrText = arg;
+    if (c === "C" || c === "S") {
+      const [sig, rest] = arg.split(";");
+      if (parseHexNumber(sig) === null) return E_INVAL;
+      addrText = rest ?? "";
+    }
+    if (addrText !== "") {
+      const addr = parseHexNumber(addrText);
+      if (addr === null) return E_INVAL;
+      if (!this.tryTarget(() => this.target.setRegister("pc", addr))) return E_INVAL;
+    }
+    return c === "s" || c === "S" ? this.step() : this.resume();
+  }
+
+  /** `vCont;action[:thread]...`: the first action that applies to our thread decides. */
+  private vCont(arg: string): Reply | Promise<Reply> {
+    for (const action of arg.split(";")) {
+      const [what, thread] = action.split(":");
+      if (thread !== undefined && !appliesToUs(thread)) continue;
+      const a = what ?? "";
+      if (a === "c" || /^C[0-9a-fA-F]{2}$/.test(a)) return this.resume();
+      if (a === "s" || /^S[0-9a-fA-F]{2}$/.test(a)) return this.step();
+      return E_INVAL;
+    }
+    return E_INVAL;
+  }
+
+  private step(): Reply {
+    return this.stopReply(this.target.step());
+  }
+
+  private async resume(): Promise<Reply> {
+    const ctl = new AbortController();
+    this.running = ctl;
+    try {
+      const stop = await this.target.resume(ctl.signal);
+      return this.stopReply(stop);
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private readFeatures(arg: string): Reply {
+    const [annex, range] = arg.split(":");
+    if (annex !== "target.xml") return "E00";
+    const [o, l] = (range ?? "").split(",");
+    const off = parseHexNumber(o);
+    const len = parseHexNumber(l);
+    if (off === null || len === null) return E_INVAL;
+    this.xml ??= targetXml();
+    const chunk = this.xml.slice(Number(off), Number(off) + Number(len));
+    return (Number(off) + Number(len) >= this.xml.length ? "l" : "m") + escapeBinary(chunk);
+  }
+
+  private monitor(hex: string): Reply {
+    const line = hexToText(hex);
+    if (line === null) return E_INVAL;
+    let out: string;
+    try {
+      out = this.target.monitor(line.trim());
+    } catch (e) {
+      out = `error: ${(e as Error).message}\n`;
+    }
+    if (out === "") return "OK";
+    return textToHex(out.endsWith("\n") ? out : out + "\n");
+  }
+}
+
+/** Thread ids gdb may use for our single thread: 1, -1 (all), 0 (any), p1.1 forms. */
+function appliesToUs(thread: string): boolean {
+  const tid = thread.includes(".") ? thread.slice(thread.indexOf(".") + 1) : thread;
+  return tid === "-1" || /^0*[01]$/.test(tid);
+}

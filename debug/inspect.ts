@@ -1,0 +1,142 @@
+// Text views of L0's state for the debugger: registers, the nested MMUs, one MMU's revmap, the
+// accelerator and the metrics. Each returns the lines a REPL command prints; the GDB stub's
+// `monitor` commands reuse them.
+
+import { EC_NAMES } from "../emulator/exception.ts";
+import { hex } from "../emulator/types.ts";
+import { accelBits, accelGroup } from "../hypervisor/accel.ts";
+import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
+import { getVmid, type KvmS2Mmu } from "../hypervisor/nested.ts";
+import { isUnknownIpa, payloadNestedIpa } from "../hypervisor/revmap.ts";
+import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
+import { DebugError } from "./errors.ts";
+import type { Registers } from "./session.ts";
+
+const h16 = (v: bigint): string => hex(v, 16);
+
+/** PSTATE fields: NZCV flags, DAIF mask, mode (EL and SP selection). */
+export function describePstate(v: bigint, level: "L1" | "L2"): string {
+  const flags = ["N", "Z", "C", "V"].map((f, i) => ((v >> BigInt(31 - i)) & 1n ? f : "-")).join("");
+  const daif = ["D", "A", "I", "F"].map((f, i) => ((v >> BigInt(9 - i)) & 1n ? f : "-")).join("");
+  const m = Number(v & 0xfn);
+  const el = m >> 2;
+  const sp = m === 0 ? "t" : m & 1 ? "h" : "t";
+  const virtual = level === "L1" && el === 2 ? " (virtual)" : "";
+  return `${flags} ${daif} EL${el}${sp}${virtual}`;
+}
+
+/** `regs`: the GPRs, SP/PC/PSTATE, the level, L2's EL1 context and L1's virtual EL2 registers. */
+export function formatRegisters(r: Registers): string {
+  const lines = [`level ${r.level}`];
+  for (let i = 0; i < 31; i += 4) {
+    lines.push(
+      r.x
+        .slice(i, i + 4)
+        .map((v, j) => `${`x${i + j}`.padStart(3)} ${h16(v)}`)
+        .join("  "),
+    );
+  }
+  lines.push(` sp ${h16(r.sp)}   pc ${h16(r.pc)}`);
+  lines.push(`cpsr ${hex(r.cpsr, 8)}  ${describePstate(r.cpsr, r.level)}`);
+  lines.push("EL1 (L2's context):", ...pairs(r.el1));
+  lines.push("virtual EL2 (L1's):", ...pairs(r.vel2));
+  const esr = r.vel2.ESR_EL2;
+  if (esr !== undefined && esr !== 0n) {
+    const ec = Number((esr >> 26n) & 0x3fn);
+    lines.push(`  (vESR_EL2 EC ${hex(ec)} ${EC_NAMES[ec] ?? "reserved"})`);
+  }
+  return lines.join("\n");
+}
+
+function pairs(rec: Record<string, bigint>): string[] {
+  const entries = Object.entries(rec);
+  const out: string[] = [];
+  for (let i = 0; i < entries.length; i += 3) {
+    out.push("  " + entries.slice(i, i + 3).map(([k, v]) => `${k.padStart(14)} ${h16(v)}`).join("  "));
+  }
+  return out;
+}
+
+/** `mmus`: every nested MMU: L1's VTTBR/VTCR it shadows, hardware VMID, refcount, validity, entries. */
+export function formatMmus(kvm: Kvm, vcpu: KvmVcpu): string {
+  const lines = ["mmu  valid  vmid(L1)  hw-vmid  refcnt  entries  tables  L1 VTTBR_EL2        L1 VTCR_EL2   notes"];
+  for (const mmu of kvm.nestedMmus) lines.push(mmuLine(mmu, vcpu));
+  const canon = kvm.mmu;
+  lines.push(`canonical: hw-vmid ${canon.hwVmid}, ${canon.pgt.leafCount} entries, ${canon.pgt.tablePages} table pages${vcpu.hwMmu === canon ? " (in use)" : ""}`);
+  return lines.join("\n");
+}
+
+function mmuLine(mmu: KvmS2Mmu, vcpu: KvmVcpu): string {
+  const notes: string[] = [];
+  if (vcpu.hwMmu === mmu) notes.push("in use");
+  if (mmu.pendingUnmap) notes.push("pending unmap");
+  if (mmu.revmapBroken) notes.push("revmap broken");
+  if (mmu.valid && !mmu.nestedStage2Enabled) notes.push("L1 stage-2 off");
+  const vmid = mmu.valid ? String(getVmid(mmu.tlbVttbr)) : "-";
+  return [
+    `mmu${mmu.index}`.padEnd(4),
+    (mmu.valid ? "yes" : "no").padEnd(6),
+    vmid.padEnd(9),
+    String(mmu.hwVmid).padEnd(8),
+    String(mmu.refcnt).padEnd(7),
+    String(mmu.pgt.leafCount).padEnd(8),
+    String(mmu.pgt.tablePages).padEnd(7),
+    h16(mmu.tlbVttbr).padEnd(19),
+    hex(mmu.tlbVtcr).padEnd(13),
+    notes.join(", "),
+  ].join(" ").trimEnd();
+}
+
+/** The nested MMU named by `text` ("0", "mmu0"). */
+export function mmuByName(kvm: Kvm, text: string): KvmS2Mmu {
+  const m = /^(?:mmu)?(\d+)$/i.exec(text.trim());
+  const mmu = m ? kvm.nestedMmus[Number(m[1])] : undefined;
+  if (!mmu) throw new DebugError(`no shadow MMU '${text}' (there are ${kvm.nestedMmus.length}: mmu0..mmu${kvm.nestedMmus.length - 1})`);
+  return mmu;
+}
+
+/** `revmap MMU`: the MMU's reverse map (canonical range → nested IPA), and its direct map. */
+export function formatRevmap(kvm: Kvm, which: string, limit = 64): string {
+  const mmu = mmuByName(kvm, which);
+  const lines = [`mmu${mmu.index} revmap${mmu.revmapBroken ? " (broken: full unmap until recycled)" : ""}:`];
+  const entries = mmu.revmap?.entries() ?? [];
+  if (!mmu.revmap) lines.push("  (none: never created, or destroyed)");
+  else if (entries.length === 0) lines.push("  (empty)");
+  for (const e of entries.slice(0, limit)) {
+    const what = isUnknownIpa(e.value) ? "polluted (nested IPAs unknown)" : `nested IPA ${hex(payloadNestedIpa(e.value))}`;
+    lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
+  }
+  if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
+  const direct = mmu.directMap?.entries() ?? [];
+  if (direct.length > 0) {
+    lines.push(`mmu${mmu.index} direct map:`);
+    for (const e of direct.slice(0, limit)) lines.push(`  nested ${hex(e.index)}..${hex(e.last)} → canonical ${hex(e.value)}`);
+    if (direct.length > limit) lines.push(`  … ${direct.length - limit} more`);
+  }
+  return lines.join("\n");
+}
+
+/** `accel`: the accelerator tree (canonical range → MMU group bits). */
+export function formatAccel(kvm: Kvm, limit = 64): string {
+  const lines = [`accelerator: ${2 ** kvm.mmusPerBitPower} shadow MMU(s) per bit`];
+  const entries = kvm.accel?.entries() ?? [];
+  if (entries.length === 0) lines.push(kvm.config.unmap === "accel" ? "  (empty)" : `  (empty: the unmap strategy is ${kvm.config.unmap})`);
+  for (const e of entries.slice(0, limit)) {
+    const bits = accelBits(e.value).map((b) => `bit ${b} (mmu${accelGroup(kvm, b).map((m) => m.index).join(",mmu")})`);
+    lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${bits.join(", ") || "no bits"}`);
+  }
+  if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
+  return lines.join("\n");
+}
+
+/** `metrics`: L0's counters and samples, one per line. */
+export function formatMetrics(m: MetricsSnapshot): string {
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(m)) {
+    if (Array.isArray(v)) lines.push(`${k.padEnd(30)} ${v.length > 16 ? `[${v.slice(0, 16).join(", ")}, … ${v.length} samples]` : `[${v.join(", ")}]`}`);
+    else if (typeof v === "object") for (const [kk, vv] of Object.entries(v)) lines.push(`${`${k}.${kk}`.padEnd(30)} ${vv}`);
+    else lines.push(`${k.padEnd(30)} ${v}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,405 @@
+// The `nvlab debug` command interpreter: one line, one command, over a DebugSession. It works the
+// same from a terminal and from a pipe (scripts): the prompt is the caller's business, errors are
+// printed and the session goes on, and a running `continue` can be interrupted from outside.
+
+import { EC_NAMES } from "../emulator/exception.ts";
+import { hex } from "../emulator/types.ts";
+import { assertInvariants } from "../hypervisor/check.ts";
+import { HostError } from "../hypervisor/errors.ts";
+import { failRevmapStores, forceRecycle, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
+import { MonitorStop } from "../hypervisor/monitor.ts";
+import { DebugError, isNumber, parseAddress } from "./errors.ts";
+import { formatAccel, formatMetrics, formatMmus, formatRegisters, formatRevmap, mmuByName } from "./inspect.ts";
+import { type AddressSpace, spaceName } from "./memory.ts";
+import { type DebugSession, describeStop, EVENT_KINDS, type Level, type Stop } from "./session.ts";
+import { formatSymbolRef } from "./symbols.ts";
+
+/** Where injections by hand are said to come from (event details, metrics). */
+export const DEBUGGER_SOURCE = "debugger";
+
+const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SYMBOL+OFF, or a register: pc, sp, x0..x30):
+  step [n] | stepi [n] | s | si   execute n guest instructions (exits are handled by L0 on the way)
+  next [n] | n                    like step, but run over a bl/blr call
+  continue | c                    run until a breakpoint, the end, or Ctrl-C
+  break ADDR|SYMBOL | b           stop when that instruction is about to run (a symbol: only in its image)
+  break exit EC                   stop after L0 handles an exit with that exception class (name or number:
+                                  ${Object.values(EC_NAMES).join(", ")})
+  break event NAME                stop after an L0 action that logs NAME: ${EVENT_KINDS.join(", ")}
+                                  ("injection" = chaos)
+  delete [id]                     delete one breakpoint, or all
+  info breakpoints | info b       list breakpoints
+  regs                            GPRs, PSTATE, level, L2's EL1 context and L1's virtual EL2 registers
+  x [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [n]
+                                  n 32-bit words (default 8) at a VA (default), nested IPA, canonical IPA or host PA
+  disas [/l1|/l2] [ADDR] [n]      disassemble n instructions (default 8) at ADDR (default: the PC)
+  pt [/l1|/l2] ADDR               the translation of a VA stage by stage, the shadow entries and records
+  mmus                            the nested (shadow) MMUs
+  revmap MMU                      a shadow MMU's reverse map (MMU: 0 or mmu0)
+  accel                           the accelerator tree
+  metrics                         L0's counters
+  inject unmap IPA [SIZE]         the host takes canonical [IPA, IPA+SIZE) back (default SIZE 0x1000)
+  inject fail-revmap N            the next N revmap stores fail
+  inject recycle MMU|any          recycle a shadow MMU
+  inject tlbi NAME [ARG]          a TLBI (e.g. vmalls12e1is, ipas2e1is) as if L1 had issued it
+  help                            this text
+  quit | q                        leave (end of input too)
+Ctrl-C stops a running continue.`;
+
+const WORDS_PER_LINE = 4;
+const DEFAULT_WORDS = 8;
+const DEFAULT_INSNS = 8;
+/** Most words or instructions one command shows. */
+const MAX_COUNT = 4096;
+/** Most instructions one `step` runs (a step cannot be interrupted; `continue` can). */
+const MAX_STEPS = 100_000;
+/** A `next` over a call stops at most this many times at the return address before giving up. */
+const NEXT_RECURSION = 1000;
+/** Largest range `inject unmap` takes (the host never takes back more than L1's RAM). */
+const MAX_UNMAP = 1n << 36n;
+
+type Out = (text: string) => void;
+
+export class Repl {
+  private running: AbortController | null = null;
+  private consoleOpen = false;
+
+  constructor(
+    readonly session: DebugSession,
+    private readonly out: Out,
+  ) {
+    // Guest console output goes to the same place, between command outputs.
+    session.kvm.onConsole = (b) => {
+      this.out(String.fromCharCode(b));
+      this.consoleOpen = b !== 0x0a;
+    };
+  }
+
+  /** Run one line. Returns false for quit. Errors are printed, never thrown. */
+  async execute(line: string): Promise<boolean> {
+    const words = line.trim().split(/\s+/).filter((w) => w !== "");
+    if (words.length === 0 || words[0]!.startsWith("#")) return true;
+    const [cmd, ...args] = words as [string, ...string[]];
+    try {
+      return await this.dispatch(cmd.toLowerCase(), args);
+    } catch (e) {
+      this.endConsoleLine();
+      if (e instanceof DebugError) this.print(`error: ${e.message}`);
+      else if (e instanceof HostError) this.print(`host error: ${e.message}`);
+      else this.print(`internal error: ${(e as Error).message ?? String(e)}`);
+      return true;
+    }
+  }
+
+  /** Stop a running `continue` (Ctrl-C). Returns whether one was running. */
+  interrupt(): boolean {
+    if (!this.running) return false;
+    this.running.abort();
+    return true;
+  }
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  private print(text: string): void {
+    this.out(text + "\n");
+  }
+
+  private endConsoleLine(): void {
+    if (this.consoleOpen) this.out("\n");
+    this.consoleOpen = false;
+  }
+
+  private async dispatch(cmd: string, args: string[]): Promise<boolean> {
+    const s = this.session;
+    switch (cmd) {
+      case "step": case "stepi": case "s": case "si":
+        this.showStop(s.stepInstruction(this.count(args[0], 1, MAX_STEPS)));
+        return true;
+      case "next": case "n":
+        this.showStop(await this.next(this.count(args[0], 1, MAX_STEPS)));
+        return true;
+      case "continue": case "c": case "cont":
+        this.showStop(await this.continue());
+        return true;
+      case "break": case "b": case "br":
+        this.breakCommand(args);
+        return true;
+      case "delete": case "d":
+        s.deleteBreak(args[0] === undefined ? undefined : Number(this.number(args[0], "breakpoint id")));
+        this.print(args[0] === undefined ? "all breakpoints deleted" : `breakpoint ${args[0]} deleted`);
+        return true;
+      case "info":
+        if (!/^b(reak(points?)?)?$/.test(args[0] ?? "")) throw new DebugError("info: say 'info breakpoints'");
+        this.print(this.breakpointList());
+        return true;
+      case "regs": case "registers":
+        this.print(formatRegisters(s.registers()));
+        return true;
+      case "x":
+        this.print(this.examine(args));
+        return true;
+      case "disas": case "disassemble":
+        this.print(this.disassemble(args));
+        return true;
+      case "pt": {
+        const { level, rest } = takeLevel(args);
+        if (rest.length === 0) throw new DebugError("pt: give an address (pt [/l1|/l2] ADDR)");
+        const lv = level ?? s.vcpu.level;
+        this.print(s.translate(this.address(rest[0]!, lv).addr, lv).text);
+        return true;
+      }
+      case "mmus":
+        this.print(formatMmus(s.kvm, s.vcpu));
+        return true;
+      case "revmap":
+        if (args[0] === undefined) throw new DebugError("revmap: give a shadow MMU (revmap 0)");
+        this.print(formatRevmap(s.kvm, args[0]));
+        return true;
+      case "accel":
+        this.print(formatAccel(s.kvm));
+        return true;
+      case "metrics":
+        this.print(formatMetrics(s.kvm.metrics.snapshot()));
+        return true;
+      case "inject":
+        this.print(this.inject(args));
+        return true;
+      case "help": case "h": case "?":
+        this.print(HELP);
+        return true;
+      case "quit": case "q": case "exit":
+        return false;
+      default:
+        throw new DebugError(`unknown command '${cmd}' (type help)`);
+    }
+  }
+
+  // ------------------------------------------------------------------ running
+
+  private async continue(): Promise<Stop> {
+    const ac = new AbortController();
+    this.running = ac;
+    try {
+      return await this.session.continue({ signal: ac.signal });
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Step, but over a call: run to the instruction after a bl/blr at the same stack depth. */
+  private async next(count: number): Promise<Stop> {
+    const s = this.session;
+    let stop: Stop | null = null;
+    for (let i = 0; i < count; i++) {
+      const loc = s.location();
+      if (!loc || !/^blr?$/.test(loc.insn.split(" ")[0] ?? "")) {
+        stop = s.stepInstruction();
+      } else {
+        stop = await this.runTo(loc.level, loc.pc + 4n, s.registers().sp);
+      }
+      if (stop.reason.kind !== "step") return stop;
+    }
+    return stop!;
+  }
+
+  private async runTo(level: Level, pc: bigint, sp: bigint): Promise<Stop> {
+    const s = this.session;
+    const bp = s.addAddressBreak({ va: pc, level });
+    try {
+      for (let i = 0; i < NEXT_RECURSION; i++) {
+        const st = await this.continue();
+        const ours = st.reason.kind === "breakpoint" && st.reason.id === bp.id;
+        // A deeper recursive call returning to the same address: keep going.
+        if (ours && s.registers().sp < sp) continue;
+        return ours ? { ...st, reason: { kind: "step" } } : st;
+      }
+      throw new DebugError(`next: gave up after ${NEXT_RECURSION} returns to ${hex(pc)} deeper in the stack`);
+    } finally {
+      s.deleteBreak(bp.id);
+    }
+  }
+
+  /** The location line, why it stopped, and what happened on the way. */
+  private showStop(st: Stop): void {
+    this.endConsoleLine();
+    for (const n of st.notes) this.print(`  ${n}`);
+    const why = describeStop(this.session, st);
+    if (why) this.print(why);
+    if (st.location) this.print(st.location.text);
+  }
+
+  // ------------------------------------------------------------------ breakpoints
+
+  private breakCommand(args: string[]): void {
+    const s = this.session;
+    if (args.length === 0) throw new DebugError("break: give an address or symbol, 'exit EC' or 'event NAME'");
+    let bp;
+    if (args[0] === "exit") {
+      if (args[1] === undefined) throw new DebugError("break exit: give an exception class (e.g. HVC64, DABT_LOW or 0x24)");
+      bp = s.addExitBreak(args[1]);
+    } else if (args[0] === "event") {
+      if (args.length < 2) throw new DebugError(`break event: give an event kind (${EVENT_KINDS.join(", ")})`);
+      bp = s.addEventBreak(args.slice(1).join(" "));
+    } else {
+      const { level, rest } = takeLevel(args);
+      const spec = rest.join("");
+      bp = isNumber(spec) && level ? s.addAddressBreak({ va: parseAddress(spec), level }) : s.addAddressBreak(spec);
+    }
+    this.print(`breakpoint ${bp.id}: ${bp.label}`);
+  }
+
+  private breakpointList(): string {
+    const list = this.session.breakpoints();
+    if (list.length === 0) return "no breakpoints";
+    return ["id  hits  what", ...list.map((b) => `${String(b.id).padEnd(3)} ${String(b.hits).padEnd(5)} ${b.label}`)].join("\n");
+  }
+
+  // ------------------------------------------------------------------ memory
+
+  /** An address argument: a number, a register, or a symbol (which also decides the level). */
+  private address(text: string, level: Level): { addr: bigint; level: Level; label: string | null } {
+    const t = text.toLowerCase();
+    if (/^\d/.test(text)) return { addr: parseAddress(text), level, label: null };
+    const regs = this.session.registers();
+    if (t === "pc") return { addr: regs.pc, level: regs.level, label: "pc" };
+    if (t === "sp") return { addr: regs.sp, level: regs.level, label: "sp" };
+    const x = /^x(\d+)$/.exec(t);
+    if (x && Number(x[1]) <= 30) return { addr: regs.x[Number(x[1])]!, level, label: t };
+    const ref = this.session.symbols.resolve(text);
+    return { addr: ref.symbol.address + ref.offset, level: ref.symbol.level, label: formatSymbolRef(ref) };
+  }
+
+  private count(text: string | undefined, dflt: number, max = MAX_COUNT): number {
+    if (text === undefined) return dflt;
+    const n = Number(this.number(text, "count"));
+    if (n < 1 || n > max) throw new DebugError(`count ${text} is out of range (1..${max})`);
+    return n;
+  }
+
+  private number(text: string, what: string): bigint {
+    return parseAddress(text, what);
+  }
+
+  private examine(args: string[]): string {
+    let space: AddressSpace = "va";
+    const rest: string[] = [];
+    let level: Level | undefined;
+    for (const a of args) {
+      const opt = /^\/(va|nipa|ipa|pa|l1|l2)$/i.exec(a);
+      if (!opt) rest.push(a);
+      else if (/^l[12]$/i.test(opt[1]!)) level = opt[1]!.toUpperCase() as Level;
+      else space = opt[1]!.toLowerCase() as AddressSpace;
+    }
+    if (rest.length === 0) throw new DebugError("x: give an address (x [/va|/nipa|/ipa|/pa] ADDR [n])");
+    const s = this.session;
+    const where = this.address(rest[0]!, level ?? s.vcpu.level);
+    let addr = where.addr;
+    // A symbol's canonical IPA for /ipa; otherwise its run address.
+    if (space === "ipa" && where.label && !isNumber(rest[0]!) && !/^(pc|sp|x\d+)$/i.test(rest[0]!)) {
+      const ref = s.symbols.resolve(rest[0]!);
+      addr = ref.symbol.canonical + ref.offset;
+    }
+    const lv = level ?? where.level;
+    const n = this.count(rest[1], DEFAULT_WORDS);
+    const bytes = s.readMemory(space, addr, n * 4, lv);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const lines = [`${spaceName(space, lv)} ${hex(addr)}${where.label ? ` <${where.label}>` : ""}:`];
+    for (let i = 0; i < n; i += WORDS_PER_LINE) {
+      const words: string[] = [];
+      for (let j = i; j < Math.min(n, i + WORDS_PER_LINE); j++) words.push(hex(dv.getUint32(j * 4, true), 8));
+      lines.push(`  ${hex(addr + BigInt(i * 4), 16)}:  ${words.join(" ")}`);
+    }
+    return lines.join("\n");
+  }
+
+  private disassemble(args: string[]): string {
+    const s = this.session;
+    const { level, rest } = takeLevel(args);
+    const pc = s.registers().pc;
+    const at = rest[0] === undefined ? { addr: pc, level: level ?? s.vcpu.level, label: null } : this.address(rest[0], level ?? s.vcpu.level);
+    const lv = level ?? at.level;
+    const n = this.count(rest[1], DEFAULT_INSNS);
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = at.addr + BigInt(i * 4);
+      const loc = s.describe(lv, a);
+      const mark = a === pc && lv === s.vcpu.level ? "=>" : "  ";
+      lines.push(`${mark} ${loc.text}`);
+    }
+    return lines.join("\n");
+  }
+
+  // ------------------------------------------------------------------ injection
+
+  private inject(args: string[]): string {
+    const s = this.session;
+    const kvm = s.kvm;
+    const [what, a, b] = args;
+    let done: string;
+    switch (what) {
+      case "unmap": {
+        if (a === undefined) throw new DebugError("inject unmap: give a canonical IPA (inject unmap IPA [SIZE])");
+        const ipa = parseAddress(a, "IPA");
+        const size = b === undefined ? 0x1000n : parseAddress(b, "size");
+        if (size === 0n || size > MAX_UNMAP) throw new DebugError(`inject unmap: size ${b} is out of range (1..${hex(MAX_UNMAP)})`);
+        unmapCanonical(kvm, ipa, size, DEBUGGER_SOURCE);
+        done = `unmapped canonical ${hex(ipa)}+${hex(size)}`;
+        break;
+      }
+      case "fail-revmap": {
+        const n = Number(parseAddress(a ?? "", "count"));
+        if (n < 1 || n > 1_000_000) throw new DebugError(`inject fail-revmap: count ${a} is out of range (1..1000000)`);
+        failRevmapStores(kvm, n, DEBUGGER_SOURCE);
+        done = `the next ${n} revmap store(s) will fail`;
+        break;
+      }
+      case "recycle": {
+        if (a === undefined) throw new DebugError("inject recycle: give a shadow MMU (0, mmu0) or 'any'");
+        const which = a === "any" || a === "any-valid" ? "any-valid" : mmuByName(kvm, a).index;
+        const mmu = forceRecycle(kvm, which, DEBUGGER_SOURCE);
+        done = mmu ? `recycled mmu${mmu.index}${mmu.pendingUnmap ? " (in use: emptied before the guest runs again)" : ""}` : "nothing valid to recycle";
+        break;
+      }
+      case "tlbi": {
+        if (a === undefined) throw new DebugError("inject tlbi: give an operation (e.g. vmalls12e1is, ipas2e1is)");
+        const arg = b === undefined ? 0n : parseAddress(b, "TLBI operand");
+        try {
+          tlbiOnBehalfOfL1(s.vcpu, a.toLowerCase(), arg, DEBUGGER_SOURCE);
+        } catch (e) {
+          if (e instanceof HostError && /unknown TLBI/.test(e.message)) throw new DebugError(e.message);
+          throw e;
+        }
+        done = `TLBI ${a.toUpperCase()}, ${hex(arg)} done on behalf of L1`;
+        break;
+      }
+      default:
+        throw new DebugError("inject: unmap IPA [SIZE] | fail-revmap N | recycle MMU|any | tlbi NAME [ARG]");
+    }
+    return done + this.checkInvariants();
+  }
+
+  /** After a hand injection, the checker runs as it does after a scenario's. */
+  private checkInvariants(): string {
+    const kvm = this.session.kvm;
+    if (!kvm.config.check) return "";
+    try {
+      assertInvariants(kvm);
+      return "";
+    } catch (e) {
+      if (e instanceof MonitorStop) return `\n${e.verdict} violated:\n${e.message}`;
+      throw e;
+    }
+  }
+}
+
+/** A leading /l1 or /l2 option. */
+function takeLevel(args: string[]): { level: Level | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let level: Level | undefined;
+  for (const a of args) {
+    if (/^\/l[12]$/i.test(a)) level = a.slice(1).toUpperCase() as Level;
+    else rest.push(a);
+  }
+  return { level, rest };
+}

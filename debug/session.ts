@@ -1,0 +1,592 @@
+// A debugging session over one VM: the same run machinery as `nvlab run` (the shared vCPU run
+// loop, the same monitors: checker, scenario timeline, chaos), stopped and resumed at instruction
+// granularity, with breakpoints on guest addresses, on exits to L0 and on L0's own actions. The
+// REPL (repl.ts) and the GDB stub (gdb/) both drive this class.
+//
+// Invariant: whenever a method returns, the vCPU is at guest level (never "stopped at EL2" after
+// an exit): L0 has finished the exit and done what it does before re-entering, so the PC and the
+// registers are the guest's real ones and writing them takes effect.
+
+import { disassemble, loadDisassembler } from "../asm/disassembler.ts";
+import { EC_NAMES, type Exit } from "../emulator/exception.ts";
+import { hex } from "../emulator/types.ts";
+import { guestPc } from "../hypervisor/diagnose.ts";
+import { HostError } from "../hypervisor/errors.ts";
+import { type KvmEvent, formatEvent } from "../hypervisor/events.ts";
+import { checkNestedVcpuRequests, getVmid } from "../hypervisor/nested.ts";
+import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../hypervisor/run.ts";
+import { EL1_CTXT_REGS, hwPstateToVel2, VEL2_REGS, vel2PstateToHw } from "../hypervisor/sys_regs.ts";
+import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
+import type { KvmVcpu, VcpuLoopHooks, VcpuLoopResult } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
+import { DebugError, isNumber, parseAddress } from "./errors.ts";
+import { type AddressSpace, readGuestMemory, walksToCanonical, writeGuestMemory } from "./memory.ts";
+import { formatSymbolRef, l2AbiCanonical, type Level, SymbolTable } from "./symbols.ts";
+import { translateAddress, type TranslationReport } from "./translate.ts";
+
+export { DebugError } from "./errors.ts";
+export type { AddressSpace } from "./memory.ts";
+export type { Level } from "./symbols.ts";
+export type { TranslationReport } from "./translate.ts";
+
+export interface Location {
+  level: Level;
+  pc: bigint;
+  /** `name+0x8`, or null when no image covers the PC. */
+  symbol: string | null;
+  /** The instruction at the PC, disassembled ("" when its memory cannot be read). */
+  insn: string;
+  /** `L2 0x0000000040000010  <hello.S:loop+8>  str w1, [x0]` */
+  text: string;
+}
+
+export type StopReason =
+  | { kind: "step" }
+  | { kind: "breakpoint"; id: number }
+  /** Stopped just after L0 handled that exit. */
+  | { kind: "exit-break"; id: number; ec: number; esr: bigint }
+  /** Stopped after the L0 action that logged the event. */
+  | { kind: "event-break"; id: number; event: KvmEvent }
+  | { kind: "interrupt" }
+  | { kind: "budget" }
+  /** SYSTEM_OFF, a guest error, a monitor stop (checker, scenario): the run is over. */
+  | { kind: "finished"; outcome: RunOutcome };
+
+export interface Stop {
+  reason: StopReason;
+  location: Location | null;
+  /** Instructions the vCPU has retired since reset. */
+  steps: number;
+  /** What happened on the way, for the user: level switches and L0's actions during a step. */
+  notes: string[];
+}
+
+export interface Breakpoint {
+  id: number;
+  kind: "address" | "exit" | "event";
+  /** Address breakpoints: the PC, the level it applies to (any when absent), and for a symbol the canonical IPA it must be. */
+  va?: bigint;
+  level?: Level;
+  canonical?: bigint;
+  ec?: number;
+  event?: string;
+  label: string;
+  hits: number;
+}
+
+export interface Registers {
+  x: bigint[];
+  sp: bigint;
+  pc: bigint;
+  /** PSTATE as the running guest sees it (L1: its virtual EL2 modes). */
+  cpsr: bigint;
+  level: Level;
+  /** L2's EL1 context (in hardware while L2 runs, saved while L1 runs). */
+  el1: Record<string, bigint>;
+  /** L1's virtual EL2 registers. */
+  vel2: Record<string, bigint>;
+}
+
+export interface DebugOpenOptions {
+  /** The VM, its images and monitors, as for runVm. `maxSteps` bounds one `continue` (default 100M). */
+  vm: RunVmOptions;
+}
+
+/** Event kinds a breakpoint can name (hypervisor/events.ts plus the injection and revmap/accel kinds). */
+export const EVENT_KINDS = [
+  "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel",
+] as const;
+
+const EVENT_ALIASES: Record<string, string> = { injection: "chaos", "shadow-faults": "shadow-fault", "canonical-unmap": "unmap" };
+
+/** Instructions per `continue` chunk: between chunks, sockets and stdin get served. */
+export const CONTINUE_CHUNK = 200_000;
+
+/** A step whose instruction exits and is retried (a shadow fault) is repeated at most this often. */
+const STEP_RETRIES = 16;
+/** L0 actions a step reports at most. */
+const STEP_NOTES = 12;
+
+const PSR_MODE_MASK = 0x1fn;
+const PSR_DAIF_SHIFT = 6n;
+
+interface Pending {
+  reason: StopReason;
+  bp: Breakpoint;
+}
+
+export class DebugSession {
+  private readonly bps: Breakpoint[] = [];
+  private nextId = 1;
+  private outcome: RunOutcome | null = null;
+  private pending: Pending | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly hooks: VcpuLoopHooks;
+  private current: KvmVcpu;
+  /** Default instruction limit of one `continue`. */
+  readonly budget: number;
+
+  private constructor(
+    readonly kvm: Kvm,
+    readonly symbols: SymbolTable,
+    loadError: RunOutcome | null,
+    budget: number,
+  ) {
+    this.outcome = loadError;
+    this.budget = budget;
+    this.current = kvm.vcpus[0]!;
+    this.hooks = { stopAtReentry: (vcpu, exit) => this.stopAtReentry(vcpu, exit) };
+  }
+
+  /** Build the VM (vCPU 0 at L1's entry, nothing run yet) and load the disassembler. */
+  static async open(opts: DebugOpenOptions): Promise<DebugSession> {
+    await loadDisassembler();
+    const vm = opts.vm;
+    const p = prepareVm(vm);
+    const symbols = new SymbolTable([
+      { level: "L1", image: vm.l1, ...(vm.l1Ipa === undefined ? {} : { ipa: vm.l1Ipa }) },
+      ...(vm.l2 ?? []).map((l) => ({ level: "L2" as const, image: l.image, ipa: l.ipa })),
+    ]);
+    return new DebugSession(p.kvm, symbols, p.loadError, vm.maxSteps ?? DEFAULT_MAX_STEPS);
+  }
+
+  /** The vCPU the session shows: the one that stopped last (vCPU 0 before anything ran). */
+  get vcpu(): KvmVcpu {
+    return this.current;
+  }
+
+  /** How the run ended, or null while it can go on. */
+  get finished(): RunOutcome | null {
+    return this.outcome;
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /**
+   * Execute `count` guest instructions. An instruction that exits to L0 is handled by L0 and the
+   * step ends at the next guest instruction, whichever level that is; one that L0 makes retry (a
+   * shadow fault) is stepped again. Stops early at a breakpoint or when the run ends.
+   */
+  stepInstruction(count = 1): Stop {
+    this.checkRunnable();
+    this.pending = null;
+    const notes: string[] = [];
+    const collect = this.kvm.events.subscribe((e) => {
+      if (e.kind !== "exit" && notes.length < STEP_NOTES) notes.push(formatEvent(e));
+    });
+    try {
+      for (let i = 0; i < count; i++) {
+        const stop = this.stepOne(notes);
+        if (stop || this.outcome) return this.stop(stop ?? { kind: "step" }, notes);
+        if (i + 1 < count) {
+          const bp = this.addressBreakAt();
+          if (bp) return this.stop(this.hit(bp, { kind: "breakpoint", id: bp.id }), notes);
+        }
+      }
+      return this.stop({ kind: "step" }, notes);
+    } finally {
+      collect();
+    }
+  }
+
+  /** One instruction; a StopReason when something other than the step ended it. */
+  private stepOne(notes: string[]): StopReason | null {
+    const vcpu = this.vcpu;
+    for (let tries = 0; tries < STEP_RETRIES; tries++) {
+      const level = vcpu.level;
+      const pc = vcpu.cpu.getPC();
+      const exitBefore = vcpu.lastExit;
+      const r = this.runVcpus(1, vcpu);
+      const ended = this.endOf(r);
+      if (ended) return ended;
+      if (this.vcpu !== vcpu) {
+        // This vCPU stopped or waits for L0 (or started another): the step ran where the scheduler went.
+        notes.push(`vCPU ${vcpu.index} -> vCPU ${this.vcpu.index}`);
+        this.normalize();
+        return this.takePending();
+      }
+      const exit = vcpu.lastExit !== exitBefore ? vcpu.lastExit : null;
+      this.normalize();
+      if (exit) this.checkExitBreak(exit);
+      if (this.pending) return this.takePending();
+      if (vcpu.level !== level) notes.push(`${level} -> ${vcpu.level}`);
+      // L0 made the same instruction run again: step it once more.
+      if (!exit || vcpu.level !== level || vcpu.cpu.getPC() !== pc) return null;
+    }
+    return null;
+  }
+
+  /** Run until a break, the end of the run, or `maxSteps` instructions ("budget"). */
+  resume(opts: { maxSteps?: number } = {}): Stop {
+    this.checkRunnable();
+    const r = this.resumeRaw(opts.maxSteps ?? this.budget);
+    this.normalize();
+    return this.stop(r, []);
+  }
+
+  /**
+   * `resume` in chunks, yielding to the event loop between them so sockets and stdin are served;
+   * aborting `signal` stops the guest ("interrupt").
+   */
+  async continue(opts: { signal?: AbortSignal; chunk?: number; maxSteps?: number } = {}): Promise<Stop> {
+    this.checkRunnable();
+    const chunk = Math.max(1, opts.chunk ?? CONTINUE_CHUNK);
+    const end = this.kvm.steps + (opts.maxSteps ?? this.budget);
+    for (;;) {
+      if (opts.signal?.aborted) return this.settle({ kind: "interrupt" });
+      const left = end - this.kvm.steps;
+      const r = this.resumeRaw(Math.min(chunk, left));
+      if (r.kind !== "budget" || this.outcome || this.kvm.steps >= end) return this.settle(r);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private settle(r: StopReason): Stop {
+    this.normalize();
+    return this.stop(r, []);
+  }
+
+  /** The loop until a real stop; leaves the CPU possibly at EL2 (callers normalize). */
+  private resumeRaw(maxSteps: number): StopReason {
+    const kvm = this.kvm;
+    const end = kvm.steps + Math.max(0, maxSteps);
+    this.pending = null;
+    for (;;) {
+      const exitsBefore = kvm.vcpus.map((v) => v.lastExit);
+      const before = kvm.steps;
+      // Every vCPU runs, interleaved by the scheduler; the session then shows the one that stopped.
+      const r = this.runVcpus(end - before, null);
+      const vcpu = this.vcpu;
+      const exitBefore = exitsBefore[vcpu.index];
+      if (r.kind === "breakpoint") {
+        const bp = this.addressBreakAt();
+        if (bp) return this.hit(bp, { kind: "breakpoint", id: bp.id });
+        continue; // another level's or another image's address: run on (the CPU skips the first check)
+      }
+      if (r.kind === "hook") return this.takePending() ?? { kind: "budget" };
+      const ended = this.endOf(r);
+      if (ended) return ended;
+      if (r.kind !== "budget" && kvm.steps < end && kvm.steps > before) continue;
+      // The budget may end right after an exit: that exit and its events still count.
+      if (vcpu.cpu.el === 2 && vcpu.lastExit !== exitBefore && vcpu.lastExit) this.checkExitBreak(vcpu.lastExit);
+      return this.takePending() ?? { kind: "budget" };
+    }
+  }
+
+  /** `maxSteps` instructions of the VM (the scheduler's), `prefer` first when it can run. */
+  private runVcpus(maxSteps: number, prefer: KvmVcpu | null): VcpuLoopResult {
+    try {
+      return withHostReport(this.vcpu, () => {
+        const s = kvmRunVcpus(this.kvm, maxSteps, this.hooks, prefer);
+        this.current = s.vcpu;
+        return s.result;
+      });
+    } catch (e) {
+      if (e instanceof HostError) {
+        this.outcome = { kind: "guest-error", stage: "run", message: `host error: ${e.message}`, report: e.report ?? { reason: e.message } };
+        return { kind: "budget" };
+      }
+      throw e;
+    }
+  }
+
+  /** A run that ended (SYSTEM_OFF, guest error, monitor stop): remember how; null for any other result. */
+  private endOf(r: VcpuLoopResult): StopReason | null {
+    if (r.kind !== "system-off" && r.kind !== "guest-error" && r.kind !== "monitor-stop") return null;
+    this.outcome = runOutcome(this.vcpu, r);
+    return { kind: "finished", outcome: this.outcome };
+  }
+
+  /** What kvmArchVcpuRun does before re-entering the guest, so the guest's state is current. */
+  private normalize(): void {
+    if (this.outcome) return;
+    const vcpu = this.vcpu;
+    try {
+      withHostReport(vcpu, () => {
+        checkNestedVcpuRequests(vcpu);
+        if (vcpu.cpu.el === 2) vcpu.cpu.eretFromEl2();
+      });
+    } catch (e) {
+      if (!(e instanceof HostError)) throw e;
+      this.outcome = { kind: "guest-error", stage: "run", message: `host error: ${e.message}`, report: e.report ?? { reason: e.message } };
+    }
+  }
+
+  private checkRunnable(): void {
+    if (this.outcome) throw new DebugError(`the run is over (${describeOutcome(this.outcome)})`);
+  }
+
+  private stop(reason: StopReason, notes: string[]): Stop {
+    if (this.outcome && reason.kind !== "finished") reason = { kind: "finished", outcome: this.outcome };
+    return { reason, location: this.location(), steps: this.vcpu.cpu.steps, notes };
+  }
+
+  // ------------------------------------------------------------------ break conditions
+
+  /** Loop hook: after an L0 action, with the guest about to resume. */
+  private stopAtReentry(vcpu: KvmVcpu, exit: Exit | null): boolean {
+    this.current = vcpu;
+    if (exit) this.checkExitBreak(exit);
+    if (this.pending) return true;
+    // A retried instruction was already reported (or stepped over) before it exited.
+    const retry = exit !== null && (exit.ec === 0x20 || exit.ec === 0x24) && exit.elr === vcpu.cpu.getPC() && vcpu.lastExitFromL2 === !vcpu.isHypCtxt();
+    if (retry || vcpu.cpu.breakpoints.size === 0 || !vcpu.cpu.breakpoints.has(vcpu.cpu.getPC())) return false;
+    const bp = this.addressBreakAt();
+    if (bp) this.pending = { bp, reason: { kind: "breakpoint", id: bp.id } };
+    return this.pending !== null;
+  }
+
+  private checkExitBreak(exit: Exit): void {
+    if (this.pending) return;
+    const bp = this.bps.find((b) => b.kind === "exit" && b.ec === exit.ec);
+    if (bp) this.pending = { bp, reason: { kind: "exit-break", id: bp.id, ec: exit.ec, esr: exit.esr } };
+  }
+
+  private onEvent(e: KvmEvent): void {
+    if (this.pending) return;
+    const bp = this.bps.find((b) => b.kind === "event" && b.event === e.kind);
+    if (bp) this.pending = { bp, reason: { kind: "event-break", id: bp.id, event: e } };
+  }
+
+  private takePending(): StopReason | null {
+    const p = this.pending;
+    this.pending = null;
+    return p ? this.hit(p.bp, p.reason) : null;
+  }
+
+  private hit(bp: Breakpoint, reason: StopReason): StopReason {
+    bp.hits++;
+    return reason;
+  }
+
+  /** The address breakpoint that applies at the current PC and level, if any. */
+  private addressBreakAt(): Breakpoint | null {
+    const vcpu = this.vcpu;
+    const pc = vcpu.cpu.getPC();
+    const level = vcpu.level;
+    let canonical: bigint | null | undefined;
+    for (const bp of this.bps) {
+      if (bp.kind !== "address" || bp.va !== pc || (bp.level !== undefined && bp.level !== level)) continue;
+      if (bp.canonical === undefined) return bp;
+      if (canonical === undefined) canonical = this.canonicalOf(level, pc);
+      if (canonical === bp.canonical) return bp;
+    }
+    return null;
+  }
+
+  /**
+   * The canonical IPA of a PC. L1 maps L2's window lazily, so an L2 PC L1 has not mapped yet is
+   * placed by the guest ABI (the window of the running VMID) when an L2 image is loaded there.
+   */
+  private canonicalOf(level: Level, va: bigint): bigint | null {
+    const walks = walksToCanonical(this.vcpu, level, va);
+    const out = walks[walks.length - 1]!.output;
+    if (out !== null && (level === "L1" || walks.length === 2)) return out;
+    const nipa = level === "L2" ? walks[0]!.output : null;
+    if (nipa === null) return null;
+    const abi = l2AbiCanonical(getVmid(this.vcpu.vcpuReadSysReg("VTTBR_EL2")), nipa);
+    return abi !== null && this.symbols.imageAt(abi)?.level === "L2" ? abi : null;
+  }
+
+  // ------------------------------------------------------------------ breakpoints
+
+  /** `spec`: an address (any level), `SYMBOL`, `FILE:SYMBOL`, with `+OFF`; or an address and level. */
+  addAddressBreak(spec: string | { va: bigint; level?: Level }): Breakpoint {
+    let bp: Omit<Breakpoint, "id" | "hits">;
+    if (typeof spec !== "string") {
+      const va = BigInt.asUintN(64, spec.va);
+      bp = { kind: "address", va, ...(spec.level ? { level: spec.level } : {}), label: `${spec.level ?? "any level"} ${hex(va)}` };
+    } else if (isNumber(spec)) {
+      const va = parseAddress(spec);
+      bp = { kind: "address", va, label: `${hex(va)} (any level)` };
+    } else {
+      const ref = this.symbols.resolve(spec);
+      const s = ref.symbol;
+      const va = s.address + ref.offset;
+      bp = { kind: "address", va, level: s.level, canonical: s.canonical + ref.offset, label: `${formatSymbolRef(ref)} (${s.level} ${hex(va)})` };
+    }
+    const added = this.add(bp);
+    this.syncCpuBreakpoints();
+    return added;
+  }
+
+  /** Stop after L0 handles an exit of this exception class (number, or a name from EC_NAMES). */
+  addExitBreak(ec: number | string): Breakpoint {
+    const n = typeof ec === "number" ? ec : parseEc(ec);
+    if (!Number.isInteger(n) || n < 0 || n > 0x3f) throw new DebugError(`exception class ${ec} is out of range (0..0x3f)`);
+    return this.add({ kind: "exit", ec: n, label: `exit ${EC_NAMES[n] ?? "EC"} (EC ${hex(n)})` });
+  }
+
+  /** Stop after the L0 action that logs an event of this kind. */
+  addEventBreak(kind: string): Breakpoint {
+    const k = kind.trim().toLowerCase().replace(/[\s_]+/g, "-");
+    const name = EVENT_ALIASES[k] ?? k;
+    if (!(EVENT_KINDS as readonly string[]).includes(name)) {
+      throw new DebugError(`no event kind '${kind}' (kinds: ${EVENT_KINDS.join(", ")}; "injection" = chaos)`);
+    }
+    const bp = this.add({ kind: "event", event: name, label: `event ${name}` });
+    this.unsubscribe ??= this.kvm.events.subscribe((e) => this.onEvent(e));
+    return bp;
+  }
+
+  /** Delete one breakpoint, or all of them. */
+  deleteBreak(id?: number): void {
+    if (id === undefined) this.bps.length = 0;
+    else {
+      const i = this.bps.findIndex((b) => b.id === id);
+      if (i < 0) throw new DebugError(`no breakpoint ${id}${this.bps.length ? ` (breakpoints: ${this.bps.map((b) => b.id).join(", ")})` : ""}`);
+      this.bps.splice(i, 1);
+    }
+    this.syncCpuBreakpoints();
+    // Subscribers make the event log format details: only listen while someone asks.
+    if (this.unsubscribe && !this.bps.some((b) => b.kind === "event")) {
+      this.unsubscribe();
+      this.unsubscribe = null;
+    }
+  }
+
+  breakpoints(): Breakpoint[] {
+    return this.bps.map((b) => ({ ...b }));
+  }
+
+  private add(b: Omit<Breakpoint, "id" | "hits">): Breakpoint {
+    const bp: Breakpoint = { ...b, id: this.nextId++, hits: 0 };
+    this.bps.push(bp);
+    return bp;
+  }
+
+  private syncCpuBreakpoints(): void {
+    for (const v of this.kvm.vcpus) {
+      const set = v.cpu.breakpoints;
+      set.clear();
+      for (const b of this.bps) if (b.kind === "address") set.add(b.va!);
+    }
+  }
+
+  // ------------------------------------------------------------------ state
+
+  /** The PC as the guest will resume it (after the run ended: where it was). */
+  private pcAndPstate(): { pc: bigint; pstate: bigint } {
+    return guestPc(this.vcpu);
+  }
+
+  location(): Location | null {
+    const vcpu = this.vcpu;
+    const level = vcpu.level;
+    const { pc } = this.pcAndPstate();
+    return this.describe(level, pc);
+  }
+
+  /** A location line for any address of a level. */
+  describe(level: Level, pc: bigint): Location {
+    const canonical = this.canonicalOf(level, pc);
+    const ref = canonical === null ? null : this.symbols.lookup(canonical);
+    const symbol = ref ? formatSymbolRef(ref) : null;
+    let insn = "";
+    try {
+      // An L2 PC L1 has not mapped yet is read where the guest ABI puts it.
+      const b = canonical === null ? readGuestMemory(this.vcpu, level, "va", pc, 4) : readGuestMemory(this.vcpu, level, "ipa", canonical, 4);
+      insn = disassemble(b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24), pc).text;
+    } catch (e) {
+      if (!(e instanceof DebugError)) throw e;
+    }
+    // With several vCPUs, say whose location it is.
+    const parts = [`${this.kvm.vcpus.length > 1 ? `vCPU ${this.vcpu.index} ` : ""}${level} ${hex(pc, 16)}`];
+    if (symbol) parts.push(`<${symbol}>`);
+    parts.push(insn || "(memory not readable)");
+    return { level, pc, symbol, insn, text: parts.join("  ") };
+  }
+
+  registers(): Registers {
+    const vcpu = this.vcpu;
+    const cpu = vcpu.cpu;
+    const level = vcpu.level;
+    const { pc, pstate } = this.pcAndPstate();
+    const el1: Record<string, bigint> = {};
+    for (const r of EL1_CTXT_REGS) el1[r] = vcpu.vcpuReadSysReg(r);
+    const vel2: Record<string, bigint> = {};
+    for (const r of VEL2_REGS) vel2[r] = vcpu.vcpuReadSysReg(r);
+    return {
+      x: Array.from({ length: 31 }, (_, i) => cpu.getX(i)),
+      sp: cpu.getSP(),
+      pc,
+      cpsr: level === "L1" ? hwPstateToVel2(pstate) : pstate,
+      level,
+      el1,
+      vel2,
+    };
+  }
+
+  /** x0..x30, sp, pc, cpsr (only NZCV and DAIF may change: the mode is L0's to switch). */
+  setRegister(name: string, v: bigint): void {
+    this.checkRunnable();
+    const cpu = this.vcpu.cpu;
+    const value = BigInt.asUintN(64, v);
+    const n = name.toLowerCase();
+    const x = /^x(\d+)$/.exec(n);
+    if (x && Number(x[1]) <= 30) cpu.setX(Number(x[1]), value);
+    else if (n === "sp") cpu.setSP(value);
+    else if (n === "pc") {
+      cpu.setPc(value);
+      cpu.flushFastTlb();
+    } else if (n === "cpsr" || n === "pstate") this.setCpsr(value);
+    else throw new DebugError(`cannot write register '${name}' (writable: x0..x30, sp, pc, cpsr)`);
+  }
+
+  private setCpsr(v: bigint): void {
+    const cpu = this.vcpu.cpu;
+    const hw = this.vcpu.level === "L1" ? vel2PstateToHw(v) : v;
+    if ((hw & PSR_MODE_MASK) !== (cpu.pstate() & PSR_MODE_MASK)) {
+      throw new DebugError(`cpsr ${hex(v)}: changing the mode (M[4:0]) is not supported; only NZCV and DAIF can be written`);
+    }
+    cpu.setNzcv(Number((hw >> 28n) & 0xfn));
+    cpu.daif = Number((hw >> PSR_DAIF_SHIFT) & 0xfn);
+  }
+
+  /** Memory by address space ("va": a VA of `level`, default the running one); DebugError when unmapped. */
+  readMemory(space: AddressSpace, addr: bigint, len: number, level: Level = this.vcpu.level): Uint8Array {
+    return readGuestMemory(this.vcpu, level, space, addr, len);
+  }
+
+  writeMemory(space: AddressSpace, addr: bigint, bytes: Uint8Array, level: Level = this.vcpu.level): void {
+    writeGuestMemory(this.vcpu, level, space, addr, bytes);
+  }
+
+  /** `pt`: every stage of the translation of `va` (default: the current level's VA). */
+  translate(va: bigint, level?: Level): TranslationReport {
+    return translateAddress(this.vcpu, level ?? this.vcpu.level, va);
+  }
+}
+
+function parseEc(text: string): number {
+  const t = text.trim();
+  if (isNumber(t)) return Number(parseAddress(t, "exception class"));
+  const want = t.toUpperCase();
+  for (const [ec, name] of Object.entries(EC_NAMES)) if (name.toUpperCase() === want) return Number(ec);
+  throw new DebugError(`no exception class '${text}' (names: ${Object.values(EC_NAMES).join(", ")}; or a number)`);
+}
+
+/** One line for how a run ended. */
+export function describeOutcome(o: RunOutcome): string {
+  switch (o.kind) {
+    case "system-off": return `PSCI SYSTEM_OFF, exit code ${o.code}`;
+    case "budget": return `step budget exhausted (${o.level} at ${hex(o.pc)})`;
+    case "monitor-stop": return `stopped by ${o.verdict}: ${o.message.split("\n")[0]}`;
+    case "guest-error": return `guest error: ${o.message.split("\n")[0]}`;
+  }
+}
+
+/** Why a stop happened, in words (the REPL prints it under the location line). */
+export function describeStop(session: DebugSession, s: Stop): string {
+  const r = s.reason;
+  const bp = (id: number) => session.breakpoints().find((b) => b.id === id);
+  switch (r.kind) {
+    case "step": return "";
+    case "breakpoint": return `breakpoint ${r.id}: ${bp(r.id)?.label ?? ""}`;
+    case "exit-break": return `exit breakpoint ${r.id}: L0 handled an exit, EC ${hex(r.ec)} ${EC_NAMES[r.ec] ?? ""} esr=${hex(r.esr)}`;
+    case "event-break": return `event breakpoint ${r.id}: [${r.event.step}] ${r.event.kind}: ${r.event.detail}`;
+    case "interrupt": return "interrupted";
+    case "budget": return `stopped after the instruction limit (at ${s.steps} instructions)`;
+    case "finished": return `the run is over: ${describeOutcome(r.outcome)}`;
+  }
+}

@@ -1,0 +1,153 @@
+// `pt ADDR`: the whole translation of one guest address, level by level. For an L2 VA: L2's
+// stage-1 (when on), L1's stage-2 (nested IPA → canonical IPA), the canonical stage-2 (canonical
+// IPA → host PA), then each valid shadow stage-2's entry for the nested IPA (nested IPA → host PA)
+// and whether it agrees, and what the revmap and the accelerator record for the canonical page.
+// For an L1 VA: L1's stage-1 (when on) and the canonical stage-2. A walk that stops says where and why.
+
+import { hex } from "../emulator/types.ts";
+import { accelBits, accelGroup } from "../hypervisor/accel.ts";
+import { gfnToMemslot } from "../hypervisor/mmu.ts";
+import { isUnknownIpa, payloadNestedIpa } from "../hypervisor/revmap.ts";
+import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
+import { walkCanonicalStage2, walkShadowStage2, walksToCanonical } from "./memory.ts";
+import type { Level } from "./symbols.ts";
+import type { StageWalk } from "./walk.ts";
+
+export interface ShadowEntry {
+  mmu: number;
+  /** The MMU the vCPU's hardware stage-2 uses right now. */
+  current: boolean;
+  walk: StageWalk;
+  /** Whether the shadow leaf's host PA is the one L1's and the canonical tables give; null without both. */
+  agrees: boolean | null;
+}
+
+export interface TranslationReport {
+  level: Level;
+  va: bigint;
+  /** The guest-defined stages (L2: stage-1 and L1's stage-2; L1: stage-1) then the canonical stage-2. */
+  stages: StageWalk[];
+  nestedIpa: bigint | null;
+  canonical: bigint | null;
+  hostPa: bigint | null;
+  /** Where L1's RAM page is backed (memslot), independent of the canonical stage-2. */
+  backing: string;
+  shadows: ShadowEntry[];
+  /** Revmap and accelerator records for the canonical page. */
+  records: string[];
+  /** The report as `pt` prints it. */
+  text: string;
+}
+
+export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): TranslationReport {
+  const kvm = vcpu.kvm;
+  const stages = walksToCanonical(vcpu, level, va);
+  const nestedIpa = level === "L2" ? (stages[0]!.output ?? null) : null;
+  const last = stages[stages.length - 1]!;
+  const canonical = stages.length === (level === "L2" ? 2 : 1) ? last.output : null;
+  let hostPa: bigint | null = null;
+  if (canonical !== null) {
+    const s2 = walkCanonicalStage2(kvm, canonical);
+    stages.push(s2);
+    hostPa = s2.output;
+  }
+  const shadows = level === "L2" && nestedIpa !== null ? shadowEntries(vcpu, nestedIpa, hostPa) : [];
+  const report: TranslationReport = {
+    level,
+    va,
+    stages,
+    nestedIpa,
+    canonical,
+    hostPa,
+    backing: canonical === null ? "" : backing(kvm, canonical),
+    shadows,
+    records: canonical === null ? [] : records(kvm, canonical),
+    text: "",
+  };
+  report.text = formatReport(report);
+  return report;
+}
+
+function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null): ShadowEntry[] {
+  const out: ShadowEntry[] = [];
+  for (const mmu of vcpu.kvm.nestedMmus) {
+    if (!mmu.valid) continue;
+    const walk = walkShadowStage2(mmu, nestedIpa);
+    const agrees = walk.output === null || hostPa === null ? null : walk.output === hostPa;
+    out.push({ mmu: mmu.index, current: vcpu.hwMmu === mmu, walk, agrees });
+  }
+  return out;
+}
+
+function backing(kvm: Kvm, canonical: bigint): string {
+  const slot = gfnToMemslot(kvm, canonical);
+  if (!slot) return "not L1 RAM";
+  const pa = slot.hostPa(canonical);
+  if (pa === null) return "RAM page not resident (L0 backs it on first access)";
+  return `RAM page resident at host PA ${hex(BigInt(pa))}${slot.isBlockBacked(canonical) ? " (in a 2M block)" : ""}`;
+}
+
+function records(kvm: Kvm, canonical: bigint): string[] {
+  const out: string[] = [];
+  for (const mmu of kvm.nestedMmus) {
+    if (mmu.revmapBroken) out.push(`mmu${mmu.index} revmap: broken (full unmap until recycled)`);
+    const e = mmu.revmap?.load(canonical);
+    if (e) {
+      const what = isUnknownIpa(e.value) ? "polluted: nested IPAs unknown" : `nested IPA ${hex(payloadNestedIpa(e.value) + (canonical - e.index))}`;
+      out.push(`mmu${mmu.index} revmap: canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
+    }
+    const d = mmu.directMap?.intersecting(0n, (1n << 64n) - 1n).filter((x) => x.value <= canonical && canonical <= x.value + (x.last - x.index));
+    for (const x of d ?? []) out.push(`mmu${mmu.index} direct map: nested ${hex(x.index)}..${hex(x.last)} → canonical ${hex(x.value)}`);
+  }
+  const a = kvm.accel?.load(canonical);
+  if (a) {
+    const groups = accelBits(a.value).map((b) => `bit ${b} (mmu${accelGroup(kvm, b).map((m) => m.index).join(",mmu")})`);
+    out.push(`accelerator: canonical ${hex(a.index)}..${hex(a.last)} → ${groups.join(", ") || "no bits"}`);
+  }
+  return out;
+}
+
+function formatWalk(w: StageWalk): string[] {
+  const head = `${w.name}: ${w.from} ${hex(w.input)}`;
+  if (!w.enabled) return [`${head} → ${w.to} ${hex(w.input)} (off: identity)`];
+  const lines = [head];
+  for (const s of w.steps) {
+    const d = s.desc === null ? "-" : hex(s.desc, 16);
+    lines.push(`  L${s.level}  table ${hex(s.table)} [${s.index}]  @${hex(s.address)}  ${d}  ${s.meaning}`);
+  }
+  if (w.output !== null) lines.push(`  → ${w.to} ${hex(w.output)} (${sizeText(w.size!)} ${w.perms})`);
+  else lines.push(`  ✗ stopped at ${w.stopped}`);
+  return lines;
+}
+
+function sizeText(size: bigint): string {
+  if (size >= 1n << 30n) return `${size >> 30n}G`;
+  if (size >= 1n << 20n) return `${size >> 20n}M`;
+  return `${size >> 10n}K`;
+}
+
+export function formatReport(r: TranslationReport): string {
+  const lines = [`${r.level} VA ${hex(r.va)}`];
+  for (const w of r.stages) lines.push(...formatWalk(w));
+  if (r.canonical !== null) lines.push(`L1 RAM: ${r.backing}`);
+  if (r.level === "L2" && r.nestedIpa !== null) {
+    if (r.shadows.length === 0) lines.push("shadow stage-2: no valid shadow MMU");
+    for (const s of r.shadows) {
+      const w = s.walk;
+      const where = s.current ? " (current)" : "";
+      if (w.output === null) {
+        const last = w.steps[w.steps.length - 1];
+        lines.push(`${w.name}${where}: no entry for nested IPA ${hex(w.input)} (${last ? `level ${last.level} ${last.meaning}` : w.stopped})`);
+        continue;
+      }
+      const verdict = s.agrees === null ? "" : s.agrees ? ", agrees" : `, DISAGREES: L1 + canonical give ${r.hostPa === null ? "nothing" : hex(r.hostPa)}`;
+      lines.push(`${w.name}${where}: nested IPA ${hex(w.input)} → host PA ${hex(w.output)} (L${w.steps[w.steps.length - 1]!.level} ${sizeText(w.size!)} ${w.perms}${verdict})`);
+    }
+  }
+  if (r.canonical !== null) {
+    if (r.records.length === 0) lines.push("revmap/accelerator: no record for this canonical page");
+    else lines.push(...r.records);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,86 @@
+// `nvlab debug` through the real bin: commands from a pipe, a scenario's timeline in the debugger,
+// --trace-out, usage errors, and SIGINT stopping a guest that runs away.
+
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const dir = mkdtempSync(join(tmpdir(), "nvlab-debug-"));
+const PAIR = ["--l1", "guests/l1/hyp.S", "--l2", "guests/l2/hello.S@0x48000000"];
+
+/** Run `nvlab debug ARGS` with `input` on stdin; resolves with status and output. */
+function nvlabDebug(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile("node", ["cli/nvlab.js", "debug", ...args], { cwd: process.cwd() }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+}
+
+describe("nvlab debug", () => {
+  it("reads commands from a pipe, prints no prompt, and ends at end of input", async () => {
+    const r = await nvlabDebug(PAIR, "break hello.S:l2_entry\ncontinue\nbreak nosuch\nx /ipa 0x48000018 2\n");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).not.toContain("(nvlab)");
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("nvlab debug: L1 hyp.S, L2 hello.S; stopped before the first instruction (type help)");
+    expect(lines[1]).toBe("L1 0x0000000040100000  <l1_entry>  msr daifset, #0xf");
+    expect(r.stdout).toContain("breakpoint 1: l2_entry (L2 0x40000000)\nL2 0x0000000040000000  <l2_entry>  adr x0, #0x40000018\n");
+    expect(r.stdout).toContain("error: no symbol 'nosuch'\n");
+    expect(r.stdout).toContain("canonical IPA 0x48000018:\n  0x0000000048000018:  0x6c6c6568 0x7266206f\n");
+  });
+
+  it("--echo prints each command after a prompt; quit ends the session", async () => {
+    const r = await nvlabDebug([...PAIR, "--echo"], "stepi\nquit\nstepi\n");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(nvlab\) stepi\n(.*\n)?L1 0x0000000040100004  <l1_entry\+0x4>  mov x0, #0\n\(nvlab\) quit\n$/);
+  });
+
+  it("runs a scenario's timeline and checker, and writes --trace-out", async () => {
+    const trace = join(dir, "t.json");
+    const r = await nvlabDebug(["scenarios/revmap_stale.yaml", "--trace-out", trace], "break event chaos\ncontinue\ncontinue\nmetrics\n");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/event breakpoint 1: \[\d+\] chaos: scenario: unmap canonical 0x48000000\+0x1000/);
+    expect(r.stdout).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
+    expect(r.stdout).toMatch(/^injected\.unmaps +1$/m);
+    const json = JSON.parse(readFileSync(trace, "utf8")) as { traceEvents: unknown[] };
+    expect(json.traceEvents.length).toBeGreaterThan(10);
+  });
+
+  it("refuses a scenario combined with --l1, and no target at all", async () => {
+    const both = await nvlabDebug(["scenarios/revmap_stale.yaml", "--l1", "guests/l1/hyp.S"], "");
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe("nvlab: debug: --l1 cannot be combined with a scenario file (set it in the scenario)\n");
+    const none = await nvlabDebug([], "");
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^nvlab: debug: give an L1/);
+  });
+
+  it("SIGINT stops a continue that runs away, and the session goes on", async () => {
+    const spin = join(dir, "spin.S");
+    writeFileSync(spin, "spin:\n        b       spin\n");
+    // A one-instruction loop runs near 100 MIPS: lift the per-continue limit so only SIGINT can stop it.
+    const child = spawn("node", ["cli/nvlab.js", "debug", "--max-steps", "1000000000000", "--l1", spin], { cwd: process.cwd(), stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => (out.includes(text) ? resolve() : setTimeout(check, 20));
+        check();
+      });
+    await seen("stopped before the first instruction");
+    child.stdin.write("continue\n");
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill("SIGINT");
+    await seen("interrupted");
+    child.stdin.end("regs\n");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(out).toMatch(/interrupted\nL1 0x0000000040100000  <spin>  b #0x40100000\n/);
+    expect(out).toMatch(/level L1\n/);
+  });
+});

@@ -1,0 +1,209 @@
+// The stub driven by the real gdb-multiarch (Debian's, as CI installs it) in batch mode: connect,
+// break at an L2 symbol from the symbol file, continue, read registers and memory, stepi across
+// the L2 → L1 switch, monitor commands, Ctrl-C on a runaway guest, gdb vanishing mid-continue.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { assembleFile } from "../../../asm/assembler.ts";
+import type { Image } from "../../../asm/image.ts";
+import { hex } from "../../../emulator/types.ts";
+import type { GdbServer } from "../../../debug/gdb/server.ts";
+import { DebugSession } from "../../../debug/session.ts";
+import { startGdbServer } from "../../../cli/gdbserver.ts";
+
+const GDB = "gdb-multiarch";
+const hasGdb = spawnSync(GDB, ["--version"], { stdio: "ignore" }).status === 0;
+const title = hasGdb ? "gdb-multiarch drives the stub" : `gdb-multiarch drives the stub (SKIPPED: ${GDB} is not installed; apt-get install gdb-multiarch)`;
+
+const dir = mkdtempSync(join(tmpdir(), "nvlab-gdb-"));
+const L2_IPA = 0x4800_0000n;
+const L2_VA = 0x4000_0000n;
+
+let server: GdbServer | null = null;
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  await server?.close();
+  server = null;
+});
+
+interface Served { server: GdbServer; session: DebugSession; elf: string; l1: Image; l2: Image; logs: string[]; console: string[] }
+
+async function serve(l2File: string): Promise<Served> {
+  const l1 = await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n });
+  const l2 = await assembleFile(l2File, { base: L2_IPA });
+  const elf = join(dir, `${Math.random().toString(36).slice(2)}.elf`);
+  const logs: string[] = [];
+  const consoleBytes: string[] = [];
+  const session = await DebugSession.open({
+    vm: { l1, l2: [{ image: l2, ipa: L2_IPA }], onConsole: (b) => consoleBytes.push(String.fromCharCode(b)) },
+  });
+  server = await startGdbServer({ session, port: 0, symbolFile: elf, log: (l) => logs.push(l) });
+  return { server, session, elf, l1, l2, logs, console: consoleBytes };
+}
+
+/** gdb-multiarch -batch with these commands; resolves with its exit code and all its output. */
+function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => void): Promise<{ code: number | null; out: string }> {
+  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
+  for (const c of commands) args.push("-ex", c);
+  const child = spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  started?.(child);
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+}
+
+/** Where an L2 label of the image runs. */
+const l2Va = (l2: Image, label: string) => l2.symbols.get(label)! - L2_IPA + L2_VA;
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.skipIf(!hasGdb)(title, () => {
+  it("connect, break at an L2 symbol, continue, registers, memory, stepi into L1, monitor, detach", async () => {
+    const s = await serve("guests/l2/hello.S");
+    const puts = l2Va(s.l2, "l2_puts");
+    const greeting = l2Va(s.l2, "greeting");
+    const { code, out } = await gdb(s, [
+      "info registers pc level",
+      "break l2_puts",
+      "continue",
+      "info registers x0 pc cpsr level",
+      "info registers system",
+      "x/4wx $pc",
+      "x/s $x0",
+      "set {char}$x0 = 'J'",
+      "x/s $x0",
+      "x/2wx 0x7ffff000",
+      "stepi",
+      "stepi",
+      "stepi",
+      "info registers pc level",
+      "monitor level",
+      "monitor pt 0x40000000 L2",
+      "monitor mmus",
+      "monitor metrics",
+      "monitor frobnicate",
+      "detach",
+    ]);
+    expect(code).toBe(0);
+    // Connected at L1's entry, in virtual EL2.
+    expect(out).toMatch(/0x0000000040100000 in l1_entry \(\)/);
+    expect(out).toMatch(/level\s+0x1\s+1/);
+    // The breakpoint comes from the symbol file, at the address L2 runs the label at.
+    expect(out).toContain(`Breakpoint 1 at ${hex(puts)}`);
+    expect(out).toContain(`[nvlab] breakpoint: L2 ${hex(puts, 16)}  <l2_puts>  mov x1, x0`);
+    expect(out).toContain(`Breakpoint 1, ${hex(puts, 16)} in l2_puts ()`);
+    // Registers are L2's: x0 points at the string, EL1h, level 2.
+    expect(out).toMatch(new RegExp(`x0\\s+${hex(greeting)}\\s`));
+    expect(out).toMatch(new RegExp(`pc\\s+${hex(puts)}\\s+${hex(puts)} <l2_puts>`));
+    expect(out).toMatch(/cpsr\s+0x3c5\s+\[ SP EL=1 F I A D BTYPE=0 \]/);
+    expect(out).toMatch(/level\s+0x2\s+2/);
+    // The EL1 / virtual-EL2 registers of nvlab's target description: L1 has set up its stage-2.
+    expect(out).toMatch(/sctlr_el1\s+0x[0-9a-f]+/);
+    expect(out).toMatch(/hcr_el2\s+0x[0-9a-f]*[13579bdf]\s/); // HCR_EL2.VM
+    expect(out).toMatch(/vttbr_el2\s+0x[1-9a-f][0-9a-f]*\s/);
+    expect(out).toMatch(/hpfar_el2\s+0x[0-9a-f]+/);
+    // Memory: the image's own words at l2_puts, and the string x0 points at.
+    const words = [0, 1, 2, 3].map((i) => {
+      const off = Number(s.l2.symbols.get("l2_puts")! - L2_IPA) + 4 * i;
+      const b = s.l2.sections[0]!.bytes;
+      return "0x" + ((b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0).toString(16).padStart(8, "0");
+    });
+    expect(out).toContain(`${hex(puts)} <l2_puts>:\t${words.join("\t")}`);
+    expect(out).toContain(`${hex(greeting)} <greeting>:\t"hello from L2"`);
+    // Writes go to guest memory (gdb falls back from X to M packets); unmapped memory is an error.
+    expect(out).toContain(`${hex(greeting)} <greeting>:\t"Jello from L2"`);
+    expect(out).toContain("0x7ffff000:\tCannot access memory at address 0x7ffff000");
+    // stepi: mov, mov, then the hvc traps and L1's vector runs next.
+    expect(out).toContain(`${hex(puts + 4n, 16)} in l2_puts ()`);
+    expect(out).toContain(`${hex(puts + 8n, 16)} in l2_puts ()`);
+    expect(out).toContain("[nvlab] L2 -> L1");
+    expect(out).toMatch(/\[nvlab\] now in L1: L1 0x0000000040101400  <l1_vectors\+0x400>/);
+    expect(out).toMatch(/pc\s+0x40101400\s+0x40101400 <l1_vectors\+1024>\s+level\s+0x1\s+1/);
+    expect(out).toContain("L1: L1 0x0000000040101400  <l1_vectors+0x400>");
+    expect(out).toMatch(/L1 stage-2: nested IPA 0x40000000[\s\S]*→ canonical IPA 0x48000000/);
+    expect(out).toMatch(/\nmmu0 +yes /); // valid; not in use while L1 runs
+    expect(out).toMatch(/exits\.HVC64 +[1-9]/);
+    expect(out).toContain("error: unknown monitor command 'frobnicate' (try: monitor help)");
+    expect(out).toContain("[Inferior 1 (Remote target) detached]");
+    expect(s.console.join("")).toContain("L1: entering L2 #0");
+    // gdb removed its breakpoint before detaching; the server waits for the next client.
+    expect(s.session.breakpoints()).toEqual([]);
+    await until(() => s.logs.some((l) => l.includes("waiting for the next connection")), "the disconnect");
+  });
+
+  it("Ctrl-C stops a guest that runs away", async () => {
+    const spin = join(dir, "spin.S");
+    writeFileSync(spin, "l2_entry:\n        mov x0, #0\nspin:\n        add x0, x0, #1\n        b spin\n");
+    const s = await serve(spin);
+    const { code, out } = await gdb(s, ["continue", "info registers level", "monitor level", "detach"], (child) => {
+      void until(() => s.session.vcpu.cpu.steps > 2_000_000, "the guest to run").then(() => child.kill("SIGINT"));
+    });
+    expect(code).toBe(0);
+    expect(out).toMatch(/\[nvlab\] interrupted: L2 0x00000000400000(04|08)  <spin(\+0x4)?>/);
+    expect(out).toContain("Program received signal SIGINT, Interrupt.");
+    expect(out).toMatch(/level\s+0x2\s+2/);
+    const steps = s.session.vcpu.cpu.steps;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.session.vcpu.cpu.steps).toBe(steps);
+  });
+
+  it("gdb killed mid-continue: the guest stops, the next gdb finds it where it stopped", async () => {
+    const spin = join(dir, "spin2.S");
+    writeFileSync(spin, "l2_entry:\n        mov x0, #0\nspin:\n        add x0, x0, #1\n        b spin\n");
+    const s = await serve(spin);
+    await gdb(s, ["continue"], (child) => {
+      void until(() => s.session.vcpu.cpu.steps > 2_000_000, "the guest to run").then(() => child.kill("SIGKILL"));
+    });
+    await until(() => s.logs.some((l) => l.includes("waiting for the next connection")), "the disconnect");
+    const steps = s.session.vcpu.cpu.steps;
+    const x0 = s.session.registers().x[0]!;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.session.vcpu.cpu.steps).toBe(steps);
+    const { code, out } = await gdb(s, ["info registers x0 level", "detach"]);
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`x0\\s+${hex(x0)}\\s`));
+    expect(out).toMatch(/level\s+0x2\s+2/);
+  });
+
+  it("a second gdb is refused while one is connected", async () => {
+    const s = await serve("guests/l2/hello.S");
+    let second: { code: number | null; out: string } | null = null;
+    const first = gdb(s, ["shell sleep 2", "detach"]);
+    await until(() => s.logs.some((l) => l.startsWith("gdb connected")), "the first gdb");
+    second = await gdb(s, []);
+    await first;
+    expect(second.out).toContain("another gdb is already connected to this nvlab gdbserver (one client at a time)");
+  });
+});
+
+describe.skipIf(!hasGdb)(hasGdb ? "README's gdb session" : "README's gdb session (SKIPPED: gdb-multiarch is not installed)", () => {
+  it("is what gdb-multiarch really prints for those commands", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.slice(readme.indexOf("## Debugging with gdb-multiarch"));
+    const block = /```\n(0x[\s\S]*?)```/.exec(section)![1]!.trimEnd().split("\n");
+    const commands = block.filter((l) => l.startsWith("(gdb) ")).map((l) => l.slice("(gdb) ".length));
+    const expected = block.filter((l) => !l.startsWith("(gdb) ") && l.trim() !== "");
+    expect(commands.length).toBeGreaterThan(5);
+    const s = await serve("guests/l2/hello.S");
+    const { code, out } = await gdb(s, commands);
+    expect(code).toBe(0);
+    // Every output line of the README, in order.
+    const lines = out.split("\n");
+    let at = 0;
+    for (const want of expected) {
+      const i = lines.indexOf(want, at);
+      expect(i, `README line not in gdb's output (in order): ${JSON.stringify(want)}\n--- gdb printed:\n${out}`).toBeGreaterThanOrEqual(0);
+      at = i + 1;
+    }
+  });
+});

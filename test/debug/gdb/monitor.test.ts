@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { assembleFile } from "../../../asm/assembler.ts";
+import { monitorCommandNames, runMonitorCommand } from "../../../debug/gdb/monitor.ts";
+import { DebugSession } from "../../../debug/session.ts";
+
+const L2_IPA = 0x4800_0000n;
+
+async function open() {
+  const l1 = await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n });
+  const l2 = await assembleFile("guests/l2/hello.S", { base: L2_IPA });
+  return DebugSession.open({ vm: { l1, l2: [{ image: l2, ipa: L2_IPA }] } });
+}
+
+describe("gdb monitor commands", () => {
+  it("help lists every command; an empty line is help too", async () => {
+    const s = await open();
+    const help = runMonitorCommand(s, "help");
+    for (const name of monitorCommandNames()) expect(help).toContain(`monitor ${name}`);
+    expect(runMonitorCommand(s, "  ")).toBe(help);
+  });
+
+  it("level names the running level and the location", async () => {
+    const s = await open();
+    expect(runMonitorCommand(s, "level")).toMatch(/^L1: L1 0x0000000040100000  <l1_entry>  /);
+    s.addAddressBreak("l2_puts");
+    await s.continue();
+    expect(runMonitorCommand(s, "LEVEL")).toMatch(/^L2: L2 0x0000000040000038  <l2_puts>  mov x1, x0/);
+  });
+
+  it("pt translates a VA of the current level or the named one", async () => {
+    const s = await open();
+    s.addAddressBreak("l2_puts");
+    await s.continue();
+    const pt = runMonitorCommand(s, "pt 0x40000038");
+    expect(pt).toMatch(/^L2 VA 0x40000038/);
+    expect(pt).toMatch(/→ canonical IPA 0x48000038/);
+    expect(runMonitorCommand(s, "pt 0x40100000 L1")).toMatch(/^L1 VA 0x40100000/);
+    expect(() => runMonitorCommand(s, "pt")).toThrow(/usage: monitor pt ADDR/);
+    expect(() => runMonitorCommand(s, "pt 0x1000 L3")).toThrow(/'L3' is not a level/);
+    expect(() => runMonitorCommand(s, "pt nowhere")).toThrow(/not a number/);
+  });
+
+  it("mmus, revmap, accel and metrics show L0's side", async () => {
+    const s = await open();
+    s.addAddressBreak("l2_puts");
+    await s.continue();
+    const mmus = runMonitorCommand(s, "mmus");
+    expect(mmus).toMatch(/^mmu  valid  vmid\(L1\)/);
+    expect(mmus).toMatch(/\nmmu0 +yes .*in use/);
+    expect(mmus.endsWith("\n")).toBe(true);
+    expect(runMonitorCommand(s, "revmap 0")).toMatch(/^mmu0 revmap/);
+    expect(runMonitorCommand(s, "accel")).toMatch(/^accelerator: /);
+    expect(runMonitorCommand(s, "metrics")).toMatch(/shadowFaults +[1-9]/);
+    expect(() => runMonitorCommand(s, "revmap")).toThrow(/usage: monitor revmap MMU/);
+    expect(() => runMonitorCommand(s, "revmap 99")).toThrow(/no shadow MMU '99'/);
+    expect(() => runMonitorCommand(s, "mmus 1")).toThrow(/usage: monitor mmus \(no arguments\)/);
+  });
+
+  it("break exit / break event add L0-side breakpoints; breakpoints lists; delete removes", async () => {
+    const s = await open();
+    expect(runMonitorCommand(s, "break exit HVC64")).toMatch(/^nvlab breakpoint 1: exit HVC64 \(EC 0x16\)/);
+    expect(runMonitorCommand(s, "break event shadow-fault")).toMatch(/^nvlab breakpoint 2: event shadow-fault/);
+    const stop = await s.continue();
+    expect(["exit-break", "event-break"]).toContain(stop.reason.kind);
+    expect(runMonitorCommand(s, "breakpoints")).toMatch(/ {2}1 {2}exit HVC64 \(EC 0x16\) {2}hits \d+\n {2}2 {2}event shadow-fault {2}hits \d+\n/);
+    expect(runMonitorCommand(s, "delete 1")).toBe("deleted 1 breakpoint\n");
+    expect(runMonitorCommand(s, "delete")).toBe("deleted 1 breakpoint\n");
+    expect(runMonitorCommand(s, "breakpoints")).toBe("no breakpoints\n");
+    expect(() => runMonitorCommand(s, "break exit NOPE")).toThrow(/no exception class 'NOPE'/);
+    expect(() => runMonitorCommand(s, "break event nope")).toThrow(/no event kind 'nope'/);
+    expect(() => runMonitorCommand(s, "break sideways 1")).toThrow(/usage: monitor break/);
+    expect(() => runMonitorCommand(s, "delete 99")).toThrow(/no breakpoint 99/);
+    expect(() => runMonitorCommand(s, "frob")).toThrow(/unknown monitor command 'frob'/);
+  });
+});

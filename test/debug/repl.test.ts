@@ -1,0 +1,155 @@
+// The command interpreter: every command's output on a real guest, and bad input that leaves the
+// session usable.
+
+import { describe, expect, it } from "vitest";
+import { Repl } from "../../debug/repl.ts";
+import { HYP, l2, openPair } from "./session_fixture.ts";
+
+/** Run to L2's entry after L1 mapped it, then one step: L2 runs on its shadow MMU. */
+async function intoL2(run: (line: string) => Promise<string>): Promise<void> {
+  await run("break hello.S:l2_entry");
+  await run("continue");
+  await run("continue");
+  await run("delete");
+  await run("step");
+}
+
+async function repl(config = {}): Promise<{ r: Repl; out: () => string; run: (line: string) => Promise<string> }> {
+  const s = await openPair(HYP, [l2("hello")], config);
+  let text = "";
+  const r = new Repl(s, (t) => (text += t));
+  const out = () => text;
+  const run = async (line: string) => {
+    text = "";
+    await r.execute(line);
+    return text;
+  };
+  return { r, out, run };
+}
+
+describe("Repl", () => {
+  it("steps and shows the location line", async () => {
+    const { run } = await repl();
+    // The first fetch makes L0 map L1's RAM: the step says so.
+    expect(await run("stepi")).toMatch(/^ {2}\[ +0\] canonical-fault IPA 0x40000000 .*\nL1 0x0000000040100004  <l1_entry\+0x4>  mov x0, #0\n$/);
+    expect(await run("step 2")).toMatch(/^L1 0x000000004010000c  <l1_entry\+0xc>  /m);
+  });
+
+  it("breaks at a symbol, continues, and says why it stopped", async () => {
+    const { run } = await repl();
+    expect(await run("break hello.S:l2_entry")).toBe("breakpoint 1: l2_entry (L2 0x40000000)\n");
+    const text = await run("continue");
+    expect(text).toContain("L1: entering L2 #0 (VMID 1)\n");
+    expect(text).toMatch(/breakpoint 1: l2_entry \(L2 0x40000000\)\nL2 0x0000000040000000  <l2_entry>  adr x0, #0x40000018\n$/);
+    expect(await run("info breakpoints")).toBe("id  hits  what\n1   1     l2_entry (L2 0x40000000)\n");
+  });
+
+  it("breaks on exits and events and deletes breakpoints", async () => {
+    const { run } = await repl();
+    expect(await run("break exit DABT_LOW")).toBe("breakpoint 1: exit DABT_LOW (EC 0x24)\n");
+    expect(await run("break event recycle")).toBe("breakpoint 2: event recycle\n");
+    expect(await run("c")).toMatch(/exit breakpoint 1: L0 handled an exit, EC 0x24 DABT_LOW/);
+    expect(await run("delete 1")).toBe("breakpoint 1 deleted\n");
+    expect(await run("delete")).toBe("all breakpoints deleted\n");
+    expect(await run("info b")).toBe("no breakpoints\n");
+    const end = await run("continue");
+    expect(end).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
+    expect(await run("continue")).toBe("error: the run is over (PSCI SYSTEM_OFF, exit code 0)\n");
+  });
+
+  it("shows registers, memory by address space, disassembly and translations", async () => {
+    const { run } = await repl();
+    await run("break hello.S:l2_entry");
+    await run("continue");
+    await run("continue");
+    const regs = await run("regs");
+    expect(regs).toMatch(/^level L2\n/);
+    expect(regs).toMatch(/cpsr 0x000003c5  ---- DAIF EL1h/);
+    expect(regs).toMatch(/VTTBR_EL2 0x0001000044000000/);
+    expect(await run("x /ipa hello.S:greeting 2")).toBe("canonical IPA 0x48000018 <greeting>:\n  0x0000000048000018:  0x6c6c6568 0x7266206f\n");
+    expect(await run("x /nipa 0x40000018 1")).toBe("nested IPA 0x40000018:\n  0x0000000040000018:  0x6c6c6568\n");
+    expect(await run("x pc 1")).toMatch(/^L2 VA 0x40000000 <pc>:\n/);
+    const dis = await run("disas l2_puts 2");
+    expect(dis).toMatch(/^   L2 0x0000000040000038  <l2_puts>  /);
+    expect(dis.split("\n")).toHaveLength(3);
+    expect(await run("disas")).toMatch(/^=> L2 0x0000000040000000  <l2_entry>/);
+    const pt = await run("pt 0x40000000");
+    expect(pt).toMatch(/^L2 VA 0x40000000\nL2 stage-1: .*off: identity/);
+    expect(pt).toMatch(/L1 stage-2: nested IPA 0x40000000\n/);
+    expect(pt).toMatch(/→ canonical IPA 0x48000000 \(4K RWX\)/);
+    const l1pt = await run("pt /l1 l1_entry");
+    expect(l1pt).toMatch(/^L1 VA 0x40100000\nL1 stage-1: .*\(off: identity\)\ncanonical stage-2: canonical IPA 0x40100000/);
+  });
+
+  it("shows L0's MMUs, revmap, accelerator and metrics", async () => {
+    const { run } = await repl({ unmap: "accel" });
+    await intoL2(run);
+    expect(await run("mmus")).toMatch(/^mmu0 yes    1 +2 +1 +1 .*in use$/m);
+    expect(await run("revmap mmu0")).toMatch(/canonical 0x48000000\.\.0x48000fff → nested IPA 0x40000000/);
+    expect(await run("accel")).toMatch(/canonical 0x48000000\.\.0x48000fff → bit \d+ \(mmu0\)/);
+    expect(await run("metrics")).toMatch(/^shadowFaults +2$/m); // L1 not yet mapped, then the fill
+    expect(await run("revmap 7")).toMatch(/^error: no shadow MMU '7' \(there are 2: mmu0..mmu1\)/);
+  });
+
+  it("injects by hand, as a scenario would, and the checker looks afterwards", async () => {
+    const { run } = await repl({ check: true, unmap: "revmap" });
+    await intoL2(run);
+    expect(await run("inject unmap 0x48000000")).toBe("unmapped canonical 0x48000000+0x1000\n");
+    expect(await run("pt 0x40000000")).toMatch(/shadow stage-2 \(mmu0\) \(current\): no entry for nested IPA 0x40000000/);
+    expect(await run("inject fail-revmap 2")).toBe("the next 2 revmap store(s) will fail\n");
+    expect(await run("inject recycle 1")).toBe("nothing valid to recycle\n");
+    expect(await run("inject tlbi vmalls12e1is")).toBe("TLBI VMALLS12E1IS, 0x0 done on behalf of L1\n");
+    expect(await run("metrics")).toMatch(/^injected\.unmaps +1$/m);
+    expect(await run("inject tlbi nope")).toBe('error: unknown TLBI operation "nope"\n');
+    expect(await run("inject")).toMatch(/^error: inject: unmap IPA/);
+    expect(await run("continue")).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
+  });
+
+  it("steps over a call with next", async () => {
+    const { run } = await repl();
+    await run("break hello.S:l2_entry");
+    await run("continue");
+    await run("continue");
+    await run("delete");
+    await run("step"); // adr
+    const text = await run("next"); // bl l2_puts: runs the whole call, printing through L1
+    expect(text).toMatch(/L2 0x0000000040000008  <l2_entry\+0x8>  mov x0, #0xa\n$/);
+  });
+
+  it("keeps going after bad input", async () => {
+    const { r, run } = await repl();
+    expect(await run("frobnicate")).toBe("error: unknown command 'frobnicate' (type help)\n");
+    expect(await run("break")).toMatch(/^error: break: give/);
+    expect(await run("break l2_entyr")).toMatch(/^error: no symbol 'l2_entyr' \(did you mean .*l2_entry/);
+    expect(await run("break exit")).toMatch(/^error: break exit: give/);
+    expect(await run("break event nope")).toMatch(/^error: no event kind 'nope'/);
+    expect(await run("x")).toMatch(/^error: x: give an address/);
+    expect(await run("x 0xzz")).toMatch(/^error: address: '0xzz' is not a number/);
+    expect(await run("x /pa 0x10")).toBe("error: host PA 0x10 is not host memory\n");
+    // L1's stage-2 is still off: a nested IPA is a canonical IPA.
+    expect(await run("x /nipa 0x50000000")).toBe("error: nested IPA 0x50000000: canonical IPA 0x50000000 is not L1 RAM\n");
+    expect(await run("step 0")).toBe("error: count 0 is out of range (1..100000)\n");
+    expect(await run("x 0x40100000 5000")).toBe("error: count 5000 is out of range (1..4096)\n");
+    expect(await run("delete 5")).toBe("error: no breakpoint 5\n");
+    expect(await run("pt")).toMatch(/^error: pt: give an address/);
+    expect(await run("info")).toMatch(/^error: info: say/);
+    expect(await run("# a comment")).toBe("");
+    expect(await run("")).toBe("");
+    expect(await run("help")).toMatch(/^commands/);
+    expect(await r.execute("quit")).toBe(false);
+    expect(await run("stepi")).toMatch(/^L1 0x0000000040100004/m);
+  });
+
+  it("interrupt stops a running continue", async () => {
+    const { r, run } = await repl();
+    // L1 spins at its entry.
+    r.session.writeMemory("va", 0x4010_0000n, new Uint8Array([0x00, 0x00, 0x00, 0x14]));
+    expect(r.interrupt()).toBe(false);
+    const pending = run("continue");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.busy).toBe(true);
+    expect(r.interrupt()).toBe(true);
+    expect(await pending).toBe("interrupted\nL1 0x0000000040100000  <l1_entry>  b #0x40100000\n");
+    expect(r.busy).toBe(false);
+  });
+});
