@@ -6,7 +6,7 @@ import { EC_NAMES } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import { assertInvariants } from "../hypervisor/check.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { failRevmapStores, forceRecycle, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
+import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
 import { MonitorStop } from "../hypervisor/monitor.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { formatAccel, formatMetrics, formatMmus, formatRegisters, formatRevmap, mmuByName } from "./inspect.ts";
@@ -41,6 +41,8 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
   inject fail-revmap N            the next N revmap stores fail
   inject recycle MMU|any          recycle a shadow MMU
   inject tlbi NAME [ARG]          a TLBI (e.g. vmalls12e1is, ipas2e1is) as if L1 had issued it
+  inject split IPA                dirty logging starts on a 2M canonical block: 512 page mappings
+  inject coalesce IPA [ORDER]     coalesce them back into the block (bbm | install-first), over scheduler ticks
   help                            this text
   quit | q                        leave (end of input too)
 Ctrl-C stops a running continue.`;
@@ -373,8 +375,27 @@ export class Repl {
         done = `TLBI ${a.toUpperCase()}, ${hex(arg)} done on behalf of L1`;
         break;
       }
+      case "split":
+      case "coalesce": {
+        if (a === undefined) throw new DebugError(`inject ${what}: give the 2M-aligned canonical IPA of the region`);
+        const ipa = parseAddress(a, "IPA");
+        if (b !== undefined && b !== "bbm" && b !== "install-first") throw new DebugError(`inject coalesce: order ${b} is not bbm or install-first`);
+        try {
+          if (what === "split") {
+            splitCanonical(kvm, ipa, DEBUGGER_SOURCE);
+            done = `split canonical ${hex(ipa)}+0x200000 into 512 page mappings`;
+          } else {
+            const op = coalesceCanonical(kvm, ipa, b === undefined ? {} : { order: b }, DEBUGGER_SOURCE);
+            done = `coalescing canonical ${hex(ipa)}+0x200000 (${op.order}, ${op.pages} page mappings, ${op.totalTicks} ticks): it runs while the guest does`;
+          }
+        } catch (e) {
+          if (e instanceof HostError) throw new DebugError(e.message);
+          throw e;
+        }
+        break;
+      }
       default:
-        throw new DebugError("inject: unmap IPA [SIZE] | fail-revmap N | recycle MMU|any | tlbi NAME [ARG]");
+        throw new DebugError("inject: unmap IPA [SIZE] | fail-revmap N | recycle MMU|any | tlbi NAME [ARG] | split IPA | coalesce IPA [ORDER]");
     }
     return done + this.checkInvariants();
   }

@@ -94,7 +94,7 @@ export interface DebugOpenOptions {
 
 /** Event kinds a breakpoint can name (hypervisor/events.ts plus the injection and revmap/accel kinds). */
 export const EVENT_KINDS = [
-  "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel",
+  "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel", "coalesce",
 ] as const;
 
 const EVENT_ALIASES: Record<string, string> = { injection: "chaos", "shadow-faults": "shadow-fault", "canonical-unmap": "unmap" };

@@ -72,6 +72,11 @@ export class PhysMemory {
     return p;
   }
 
+  /** The RAM page holding `pa` if it exists (never allocates, even on an autoAllocate machine). */
+  existingPage(paNum: number): Page | null {
+    return this.pages.get(Math.floor(paNum / PAGE_SIZE)) ?? null;
+  }
+
   /** Back [base, base+size) with zeroed RAM pages. */
   addRam(base: PA | number, size: number): void {
     const b = Number(base);

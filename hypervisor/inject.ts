@@ -98,8 +98,9 @@ export function tlbiOnBehalfOfL1(vcpu: KvmVcpu, name: string, operand: bigint, s
  * (KVM's eager split), the starting state of a coalescing.
  */
 export function splitCanonical(kvm: Kvm, ipa: bigint, source = "inject"): void {
-  logInjection(kvm, source, "splits", `split canonical ${hex(ipa)}+0x200000`);
   splitBlock(kvm, ipa);
+  // Counted once done: a region that cannot be split is refused and changes nothing.
+  logInjection(kvm, source, "splits", `split canonical ${hex(ipa)}+0x200000`);
 }
 
 /**
@@ -109,8 +110,8 @@ export function splitCanonical(kvm: Kvm, ipa: bigint, source = "inject"): void {
  */
 export function coalesceCanonical(kvm: Kvm, ipa: bigint, opts: Partial<CoalesceOptions> = {}, source = "inject"): CoalesceOp {
   const o = { ...kvm.config.coalesce, ...opts };
-  logInjection(kvm, source, "coalesces", `coalesce canonical ${hex(ipa)}+0x200000 (${o.order}, ${o.costPerPage} ticks per page)`);
   const op = CoalesceOp.begin(kvm, ipa, o);
   kvm.addHostTask(op);
+  logInjection(kvm, source, "coalesces", `coalesce canonical ${hex(ipa)}+0x200000 (${o.order}, ${o.costPerPage} ticks per page)`);
   return op;
 }

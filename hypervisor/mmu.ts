@@ -11,7 +11,9 @@ import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
 import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
 import { CANONICAL_HW_VMID, KvmS2Mmu, kvmTlbFlushVmidRange } from "./nested.ts";
-import { ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, kvmWalkNestedS2 } from "./nested_walk.ts";
+import {
+  ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
+} from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
 import { unmapStrategy } from "./unmap.ts";
@@ -38,6 +40,26 @@ export function createCanonicalMmu(kvm: Kvm): KvmS2Mmu {
 export function gfnToMemslot(kvm: Kvm, ipa: bigint): Memslot | null {
   for (const slot of kvm.memslots) if (slot.contains(ipa)) return slot;
   return null;
+}
+
+const readers = new WeakMap<Kvm, (ipa: bigint) => bigint | null>();
+
+/** A 64-bit reader of L1 memory for the nested walker, made once per VM. */
+function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
+  let r = readers.get(kvm);
+  if (!r) readers.set(kvm, (r = (a) => kvmReadGuest(kvm, a, 8)));
+  return r;
+}
+
+const walkInfos = new WeakMap<KvmS2Mmu, { vtcr: bigint; vttbr: bigint; be: boolean; wi: S2WalkInfo }>();
+
+/** L1's walk parameters for a shadow MMU (kvm_walk_nested_s2's setup), decoded once per VTCR/VTTBR. */
+function nestedWalkInfo(mmu: KvmS2Mmu, be: boolean): S2WalkInfo {
+  const c = walkInfos.get(mmu);
+  if (c && c.vtcr === mmu.tlbVtcr && c.vttbr === mmu.tlbVttbr && c.be === be) return c.wi;
+  const wi = vtcrToWalkInfo(mmu.tlbVtcr, mmu.tlbVttbr, be);
+  walkInfos.set(mmu, { vtcr: mmu.tlbVtcr, vttbr: mmu.tlbVttbr, be, wi });
+  return wi;
 }
 
 /** kvm_read_guest: `size` bytes of L1 memory at canonical IPA `ipa`, null outside L1 RAM. */
@@ -105,7 +127,7 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
   if (mmu.isNested && mmu.nestedStage2Enabled) {
     kvmStat(kvm, "l1S2Walks");
     const bigEndian = (vcpu.vcpuReadSysReg("SCTLR_EL2") & SCTLR_EE) !== 0n;
-    const r = kvmWalkNestedS2((a) => kvmReadGuest(kvm, a, 8), mmu.tlbVtcr, mmu.tlbVttbr, faultIpa, bigEndian);
+    const r = walkNestedS2Pgd(guestReader(kvm), nestedWalkInfo(mmu, bigEndian), faultIpa);
     if (!r.ok) {
       // A walker error (VTCR KVM refuses, tables outside L1 RAM) leaves FSC 0: Address size, level 0.
       if ("fsc" in r) kvmInjectS2Fault(vcpu, exit, r.fsc);
@@ -215,7 +237,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
   // Ground truth for the invariant checker: the canonical page behind every nested page of the
   // leaf, so pieces left by a later split still name their origin.
-  for (let off = 0n; off < size; off += SZ_4K) mmu.shadowOrigin.set(nestedIpa + off, canonicalIpa + off);
+  mmu.shadowOrigin.setRange(nestedIpa, canonicalIpa, size);
   unmapStrategy(kvm).onShadowMap(mmu, canonicalIpa, nestedIpa, size);
   kvmEvent(
     kvm,

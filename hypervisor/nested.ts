@@ -3,6 +3,7 @@
 // and its own stage-2 table. Shadow MMUs behave like TLBs: recycled lazily, round-robin, and emptied
 // completely before they are reused.
 
+import { ShadowOrigin } from "./shadow_origin.ts";
 import type { Cpu } from "../emulator/cpu.ts";
 import { HostError } from "./errors.ts";
 import { mmusPerBitPower } from "./accel.ts";
@@ -44,7 +45,7 @@ export class KvmS2Mmu {
    * Nested IPA of each 4K page a shadow leaf was installed for → the canonical IPA it was built
    * from (the invariant checker's ground truth; keys of pages no longer mapped are ignored).
    */
-  readonly shadowOrigin = new Map<bigint, bigint>();
+  readonly shadowOrigin = new ShadowOrigin();
   /**
    * Reverse map (unmap "revmap"/"accel"): canonical IPA range → revmap payload (revmap.ts); null
    * when never created or destroyed.

@@ -398,7 +398,7 @@ export class KvmPgtable {
   }
 
   private page(tablePa: number): Page {
-    const p = this.mem.isRam(tablePa) ? this.mem.page(tablePa) : null;
+    const p = this.mem.existingPage(tablePa);
     if (!p) throw new HostError(`stage-2 table page ${hex(tablePa)} is not RAM`);
     return p;
   }

@@ -159,7 +159,7 @@ export class HostPagePool {
     for (let k = i; k < i + n; k++) {
       this.inUse[k] = 1;
       const pa = this.paOf(k);
-      const page = this.mem.isRam(pa) ? this.mem.page(pa) : null;
+      const page = this.mem.existingPage(pa);
       if (page) {
         page.u8.fill(0);
         page.ops = null;
@@ -172,7 +172,7 @@ export class HostPagePool {
   }
 
   private release(i: number): void {
-    const page = this.mem.isRam(this.paOf(i)) ? this.mem.page(this.paOf(i)) : null;
+    const page = this.mem.existingPage(this.paOf(i));
     if (!page) throw new HostError(`host page pool: page ${hex(this.paOf(i))} is no longer RAM`);
     this.inUse[i] = 0;
     this.usedPages--;

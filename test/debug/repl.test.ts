@@ -105,6 +105,21 @@ describe("Repl", () => {
     expect(await run("continue")).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
   });
 
+  it("splits and coalesces a canonical 2M block by hand; the guest runs on over the coalescing", async () => {
+    const { run } = await repl({ check: true });
+    await intoL2(run);
+    // L2 #0 lives in the 2M block at canonical 0x48000000 (mapped as a block on first touch).
+    expect(await run("inject split 0x48000000")).toBe("split canonical 0x48000000+0x200000 into 512 page mappings\n");
+    expect(await run("inject coalesce 0x48000000 install-first")).toBe(
+      "coalescing canonical 0x48000000+0x200000 (install-first, 512 page mappings, 512 ticks): it runs while the guest does\n",
+    );
+    expect(await run("inject coalesce 0x48001000")).toMatch(/^error: .*not 2M aligned/);
+    expect(await run("inject coalesce 0x48000000 sideways")).toBe("error: inject coalesce: order sideways is not bbm or install-first\n");
+    const m = await run("metrics");
+    expect(m, m).toMatch(/^injected\.coalesces +1$/m);
+    expect(await run("continue")).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
+  });
+
   it("steps over a call with next", async () => {
     const { run } = await repl();
     await run("break hello.S:l2_entry");
