@@ -16,6 +16,7 @@ import { prepareVm } from "../hypervisor/run.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { REPO_ROOT } from "./lib/fault_driver_pair.ts";
+import { linePlot } from "./lib/plot.ts";
 import type { Bar, Bench, PlotSpec, Table } from "./lib/types.ts";
 
 const L1_IPA = 0x4010_0000n;
@@ -101,24 +102,8 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
 function plot(name: string, title: string, rows: { pages: number; order: string; y: number }[], yTitle: string): PlotSpec {
-  return {
-    name,
-    title,
-    spec: {
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      width: 480,
-      height: 300,
-      title,
-      data: { values: rows },
-      mark: { type: "line", point: true },
-      encoding: {
-        x: { field: "pages", type: "quantitative", scale: { type: "log", base: 2 }, title: "page mappings under the block" },
-        y: { field: "y", type: "quantitative", title: yTitle },
-        color: { field: "order", type: "nominal" },
-        strokeDash: { field: "order", type: "nominal" },
-      },
-    },
-  };
+  const points = rows.map((r) => ({ x: r.pages, y: r.y, series: r.order }));
+  return linePlot(name, `${title}`, points, { x: "page mappings under the block", y: yTitle, series: "order" });
 }
 
 export const bench: Bench = async (ctx) => {

@@ -9,6 +9,7 @@ import { kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
 import { Metrics } from "../hypervisor/metrics.ts";
 import type { UnmapStrategyName } from "../hypervisor/vm.ts";
 import { median, summarize, type Summary } from "./lib/stats.ts";
+import { linePlot } from "./lib/plot.ts";
 import type { Bar, Bench, BenchContext, BenchResult, PlotSpec, Table } from "./lib/types.ts";
 import { ContextsWorkload, PAGE } from "./lib/workload_contexts.ts";
 
@@ -205,25 +206,9 @@ const COLUMNS = [
   "missed leaves", "µs/unmap (net, median)", "net min–max µs", "µs/unmap (as called)", "faster than full (net)", "accel stale bits",
 ];
 
-function linePlot(name: string, title: string, results: CaseResult[], xField: "mmus" | "pagesPerMmu", xTitle: string, y: (c: CaseResult) => number, yTitle: string): PlotSpec {
-  return {
-    name,
-    title,
-    spec: {
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      width: 480,
-      height: 300,
-      data: { values: results.map((c) => ({ x: c[xField], y: Math.max(y(c), 1e-3), strategy: c.strategy })) },
-      mark: { type: "line", point: true },
-      encoding: {
-        x: { field: "x", type: "quantitative", scale: { type: "log", base: 2 }, title: xTitle },
-        y: { field: "y", type: "quantitative", scale: { type: "log" }, title: yTitle },
-        color: { field: "strategy", type: "nominal" },
-        // Strategies with equal counts overlap: dashes keep each line visible.
-        strokeDash: { field: "strategy", type: "nominal" },
-      },
-    },
-  };
+function casePlot(name: string, title: string, results: CaseResult[], xField: "mmus" | "pagesPerMmu", xTitle: string, y: (c: CaseResult) => number, yTitle: string): PlotSpec {
+  const points = results.map((c) => ({ x: c[xField], y: Math.max(y(c), 1e-3), series: c.strategy }));
+  return linePlot(name, title, points, { x: xTitle, y: yTitle, series: "strategy", logY: true });
 }
 
 export interface UnmapCostSizes {
@@ -313,10 +298,10 @@ export function unmapCostResult(z: UnmapCostSizes, measured: Awaited<ReturnType<
   });
 
   const plots: PlotSpec[] = [
-    linePlot("unmap-cost-mmus-visited", "MMUs visited per unmap (page mapped by one MMU)", one, "mmus", "valid shadow MMUs", (c) => c.visited, "MMUs visited"),
-    linePlot("unmap-cost-mmus-time", "µs per canonical unmap (page mapped by one MMU, net)", one, "mmus", "valid shadow MMUs", (c) => c.netTime.median * 1e6, "µs per unmap"),
-    linePlot("unmap-cost-mmus-refaults", "Shadow refaults after one unmap (page mapped by one MMU)", one, "mmus", "valid shadow MMUs", (c) => c.refaults, "refaults"),
-    linePlot("unmap-cost-pages-time", `µs per canonical unmap vs pages per MMU (${z.sweepMmus} MMUs)`, byPages, "pagesPerMmu", "pages mapped per MMU", (c) => c.netTime.median * 1e6, "µs per unmap"),
+    casePlot("unmap-cost-mmus-visited", "MMUs visited per unmap (page mapped by one MMU)", one, "mmus", "valid shadow MMUs", (c) => c.visited, "MMUs visited"),
+    casePlot("unmap-cost-mmus-time", "µs per canonical unmap (page mapped by one MMU, net)", one, "mmus", "valid shadow MMUs", (c) => c.netTime.median * 1e6, "µs per unmap"),
+    casePlot("unmap-cost-mmus-refaults", "Shadow refaults after one unmap (page mapped by one MMU)", one, "mmus", "valid shadow MMUs", (c) => c.refaults, "refaults"),
+    casePlot("unmap-cost-pages-time", `µs per canonical unmap vs pages per MMU (${z.sweepMmus} MMUs)`, byPages, "pagesPerMmu", "pages mapped per MMU", (c) => c.netTime.median * 1e6, "µs per unmap"),
   ];
 
   const bars: Bar[] = [];

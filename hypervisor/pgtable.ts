@@ -258,7 +258,12 @@ export class KvmPgtable {
     const limit = BigInt(IPA_LIMIT);
     const start = ipa < 0n ? 0n : ipa;
     const end = ipa + size > limit ? limit : ipa + size;
-    if (start < end) this.collect(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), out);
+    if (start < end) {
+      this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), (e, level, base) => {
+        out.push(this.makeLeaf(e, level, base));
+        return false;
+      });
+    }
     return out;
   }
 
@@ -268,7 +273,7 @@ export class KvmPgtable {
     const limit = BigInt(IPA_LIMIT);
     const start = ipa < 0n ? 0n : ipa;
     const end = ipa + size > limit ? limit : ipa + size;
-    return start < end && this.anyLeaf(this.pgdPa, START_LEVEL, 0, Number(start), Number(end));
+    return start < end && this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), () => true);
   }
 
   /** Free every table page (the level-0 table too); the table is unusable afterwards. */
@@ -524,7 +529,11 @@ export class KvmPgtable {
     };
   }
 
-  private collect(tablePa: number, level: number, tableBase: number, start: number, end: number, out: Leaf[]): void {
+  /**
+   * Visit the valid leaves overlapping [start, end) below a table, in IPA order, until `visit`
+   * returns true (then true: the walk stopped early).
+   */
+  private visitLeaves(tablePa: number, level: number, tableBase: number, start: number, end: number, visit: (e: bigint, level: number, base: number) => boolean): boolean {
     const size = LEVEL_SIZE[level]!;
     const first = Math.floor((start - tableBase) / size);
     const last = Math.floor((end - 1 - tableBase) / size);
@@ -533,22 +542,10 @@ export class KvmPgtable {
       const e = dv.getBigUint64(i * 8, true);
       if (!isValid(e)) continue;
       const base = tableBase + i * size;
-      if (isTable(e, level)) this.collect(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size), out);
-      else out.push(this.makeLeaf(e, level, base));
-    }
-  }
-
-  private anyLeaf(tablePa: number, level: number, tableBase: number, start: number, end: number): boolean {
-    const size = LEVEL_SIZE[level]!;
-    const first = Math.floor((start - tableBase) / size);
-    const last = Math.floor((end - 1 - tableBase) / size);
-    const dv = this.page(tablePa).dv;
-    for (let i = first; i <= last; i++) {
-      const e = dv.getBigUint64(i * 8, true);
-      if (!isValid(e)) continue;
-      const base = tableBase + i * size;
-      if (!isTable(e, level)) return true;
-      if (this.anyLeaf(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size))) return true;
+      const stop = isTable(e, level)
+        ? this.visitLeaves(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size), visit)
+        : visit(e, level, base);
+      if (stop) return true;
     }
     return false;
   }
