@@ -1,12 +1,10 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
+import { nvlab } from "../helpers/bin.ts";
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "nvlab-exec-"));
 
 function source(name: string, text: string): string {
@@ -15,16 +13,6 @@ function source(name: string, text: string): string {
   return p;
 }
 
-/** Run the real `nvlab` bin; resolves with status and output even on a non-zero exit. */
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run("node", ["cli/nvlab.js", ...args], { cwd: process.cwd() });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe("nvlab exec", () => {
   it("runs the demo: console output, brk #0 stop, final registers", async () => {

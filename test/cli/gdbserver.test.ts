@@ -1,16 +1,15 @@
 // `nvlab gdbserver` through the real bin: the announcement, the symbol file, a raw RSP client that
 // runs the guest to its end (the server then exits), a scenario served and killed, usage errors.
 
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { PacketDecoder, frame, hexToText } from "../../debug/gdb/packet.ts";
+import { nvlab } from "../helpers/bin.ts";
 
-const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "nvlab-gdbserver-"));
 const children: ChildProcess[] = [];
 
@@ -18,15 +17,6 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
 });
 
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec("node", ["cli/nvlab.js", ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 interface Server { child: ChildProcess; port: number; out: () => string; err: () => string; exit: Promise<number | null> }
 

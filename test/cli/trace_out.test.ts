@@ -1,29 +1,16 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/errors.ts";
 import { traceOutput } from "../../cli/trace_out.ts";
 import type { ChromeTrace } from "../../debug/trace_event.ts";
 import { traceProblems } from "../helpers/chrome_trace.ts";
-import { REPO_ROOT } from "../qemu/pairs.ts";
+import { nvlab } from "../helpers/bin.ts";
 
-const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "nvlab-trace-out-"));
 const TOUCH = ["run", "--l1", "guests/l1/hyp.S", "--l2", "guests/l2/touch.S@0x48000000"];
 
-/** Run the real `nvlab` bin; resolves with status and output even on a non-zero exit. */
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec("node", ["cli/nvlab.js", ...args], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 function readTrace(file: string): ChromeTrace {
   return JSON.parse(readFileSync(file, "utf8")) as ChromeTrace;

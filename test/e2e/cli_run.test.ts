@@ -2,24 +2,12 @@
 // line, metrics, the JSON shape, the trace, and exit statuses (the guest's own code, the step
 // budget, usage errors).
 
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { GUEST_PAIRS, REPO_ROOT } from "../qemu/pairs.ts";
+import { GUEST_PAIRS } from "../qemu/pairs.ts";
 import { runPair } from "./harness.ts";
+import { nvlab } from "../helpers/bin.ts";
 
-const exec = promisify(execFile);
 
-/** Run the real `nvlab` bin; resolves with status and output even on a non-zero exit. */
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec("node", ["cli/nvlab.js", ...args], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const pair = (name: string) => GUEST_PAIRS.find((p) => p.name === name)!;
 const HELLO = pair("hyp+hello");

@@ -2,14 +2,13 @@
 // guest that never exits, images that do not fit, bad options, an exhausted host page pool. Each
 // case runs through runVm and, for several, through the real `nvlab` bin.
 
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { assembleFile } from "../../asm/assembler.ts";
 import { runExitCode } from "../../cli/run.ts";
 import { HostError } from "../../hypervisor/errors.ts";
 import { type RunVmResult, runVm } from "../../hypervisor/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
+import { nvlab as bin } from "../helpers/bin.ts";
 
 const L1_IPA = 0x4010_0000n;
 const L2_IPA = 0x4800_0000n;
@@ -32,18 +31,9 @@ async function boot(
   });
 }
 
-const run = promisify(execFile);
 
-/** The real bin; resolves with status and output even on a non-zero exit. */
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run("node", ["cli/nvlab.js", "run", ...args], { cwd: process.cwd() });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+/** `nvlab run ARGS`. */
+const nvlab = (...args: string[]) => bin("run", ...args);
 
 /** A stack trace line, which no user-facing report may contain. */
 const STACK = /^\s+at .+\(.*:\d+:\d+\)$/m;

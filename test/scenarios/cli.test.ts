@@ -2,25 +2,13 @@
 // expectation holds, 1 when one fails (here: a strategy override the scenario was not written
 // for), --json with the whole result, and schema errors reported with file, line and field.
 
-import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../qemu/pairs.ts";
+import { nvlab } from "../helpers/bin.ts";
 
-const exec = promisify(execFile);
 
-async function nvlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec("node", ["cli/nvlab.js", ...args], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe.concurrent("nvlab run SCENARIO.yaml (the real bin)", () => {
   it("all expectations hold: summary with ✓ lines and key metrics, exit status 0", async () => {
