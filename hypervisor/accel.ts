@@ -64,15 +64,17 @@ export function accelRecord(mmu: KvmS2Mmu, canonicalIpa: bigint, size: bigint): 
   let start = canonicalIpa;
   let end = canonicalIpa + size - 1n;
   const overlaps = tree.intersecting(start, end);
+  if (overlaps.length === 0) {
+    tree.storeInGap(start, end, bit);
+    return;
+  }
   let value = bit;
   for (const e of overlaps) value |= e.value;
-  if (overlaps.length > 0) {
-    const first = overlaps[0]!;
-    const lastE = overlaps[overlaps.length - 1]!;
-    if (overlaps.length === 1 && first.index <= start && first.last >= end && first.value === value) return;
-    if (first.index < start) start = first.index;
-    if (lastE.last > end) end = lastE.last;
-  }
+  const first = overlaps[0]!;
+  const lastE = overlaps[overlaps.length - 1]!;
+  if (overlaps.length === 1 && first.index <= start && first.last >= end && first.value === value) return;
+  if (first.index < start) start = first.index;
+  if (lastE.last > end) end = lastE.last;
   tree.store(start, end, value);
 }
 

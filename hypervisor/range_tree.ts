@@ -64,15 +64,21 @@ export class RangeTree {
    * overlapped part; what lies outside [index, last] stays, as its own range, with its old value.
    */
   store(index: bigint, last: bigint, value: bigint): void {
-    checkRange("store", index, last);
-    if (value === 0n) throw new HostError(`range tree: storing 0 over [${hex(index)}, ${hex(last)}]: use erase`);
-    if (value < 0n || value > RANGE_INDEX_MAX) throw new HostError(`range tree: value ${value} is not a 64-bit entry`);
-    if (isReservedValue(value)) throw new ReservedValueError(value);
+    checkStore(index, last, value);
     for (const e of this.intersecting(index, last)) {
       this.tree.delete(e.index);
       if (e.index < index) this.tree.set(e.index, { last: index - 1n, value: e.value });
       if (e.last > last) this.tree.set(last + 1n, { last: e.last, value: e.value });
     }
+    this.tree.set(index, { last, value });
+  }
+
+  /**
+   * `store` into a gap the caller has just found empty (`intersecting` returned nothing): the
+   * shadow-fault path looks first anyway, so the overlap search is not done twice.
+   */
+  storeInGap(index: bigint, last: bigint, value: bigint): void {
+    checkStore(index, last, value);
     this.tree.set(index, { last, value });
   }
 
@@ -134,6 +140,13 @@ export class RangeTree {
 
 function entry(index: bigint, slot: Slot): RangeEntry {
   return { index, last: slot.last, value: slot.value };
+}
+
+function checkStore(index: bigint, last: bigint, value: bigint): void {
+  checkRange("store", index, last);
+  if (value === 0n) throw new HostError(`range tree: storing 0 over [${hex(index)}, ${hex(last)}]: use erase`);
+  if (value < 0n || value > RANGE_INDEX_MAX) throw new HostError(`range tree: value ${value} is not a 64-bit entry`);
+  if (isReservedValue(value)) throw new ReservedValueError(value);
 }
 
 function checkRange(op: string, index: bigint, last: bigint): void {

@@ -41,7 +41,7 @@ export type RevmapRecordResult = "broken" | "unchanged" | "valid" | "polluted" |
  * One store into the revmap with a non-sleeping allocation. It may fail (fault injection): the
  * MMU's revmap is then broken, freed and left null, and the MMU falls back to full unmap.
  */
-function revmapStore(mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint, value: bigint): boolean {
+function revmapStore(mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint, value: bigint, gap = false): boolean {
   const kvm = mmu.kvm;
   const inject = kvm.faultInject;
   if (inject && inject.revmapStoreFailures > 0) {
@@ -53,7 +53,8 @@ function revmapStore(mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint
     kvmEvent(kvm, "revmap", `mmu${mmu.index}: store of ${hex(index)}..${hex(last)} failed, revmap broken (full unmap from now on)`);
     return false;
   }
-  tree.store(index, last, value);
+  if (gap) tree.storeInGap(index, last, value);
+  else tree.store(index, last, value);
   return true;
 }
 
@@ -69,7 +70,7 @@ export function revmapRecord(mmu: KvmS2Mmu, canonicalIpa: bigint, nestedIpa: big
   let end = canonicalIpa + size - 1n;
   const overlaps = tree.intersecting(start, end);
   if (overlaps.length === 0) {
-    return revmapStore(mmu, tree, start, end, revmapPayload(nestedIpa)) ? "valid" : "store-failed";
+    return revmapStore(mmu, tree, start, end, revmapPayload(nestedIpa), true) ? "valid" : "store-failed";
   }
   const e = overlaps[0]!;
   if (overlaps.length === 1 && e.index === start && e.last === end && e.value === revmapPayload(nestedIpa)) return "unchanged";

@@ -12,6 +12,16 @@ function tree(...ranges: [bigint, bigint, bigint][]): RangeTree {
 }
 
 describe("RangeTree store", () => {
+  it("storeInGap stores like store into an empty gap, with the same checks", () => {
+    const t = tree([0x1000n, 0x1fffn, 5n]);
+    const u = tree([0x1000n, 0x1fffn, 5n]);
+    t.storeInGap(0x3000n, 0x3fffn, 7n);
+    u.store(0x3000n, 0x3fffn, 7n);
+    expect(t.entries()).toEqual(u.entries());
+    expect(() => t.storeInGap(0x5000n, 0x4fffn, 1n)).toThrow(HostError);
+    expect(() => t.storeInGap(0x5000n, 0x5fffn, 0n)).toThrow(/use erase/);
+  });
+
   it("splits a range overwritten at its left end, keeping the old value on the right", () => {
     const t = tree([0x1000n, 0x1fffn, 5n]);
     t.store(0x1000n, 0x13ffn, 9n);
