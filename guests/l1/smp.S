@@ -7,12 +7,8 @@
         .equ SHARED_L2, 0
         .equ ROUNDS, 1                  // one L2 run per vCPU
         .include "lib/defs.S"
-        .include "lib/smp_defs.S"
-        .equ NUM_ROOTS, MAX_VCPUS
         .include "lib/smp_main.S"
         .include "lib/s2_4k.S"
-        .include "lib/s2_common.S"
-        .include "lib/console.S"
 banner_text:    .asciz "L1: smp: one L2 per vCPU, 4K granule, lazy 4K pages\n"
         .include "lib/vectors.S"
         .include "lib/smp_data.S"

@@ -1,5 +1,6 @@
-// L1 core shared by every variant: boot, the L2 run loop, HVC services, lazy stage-2 faults.
-// Include it first among the code files: l1_entry must sit at the image base (the entry).
+// L1 core shared by every one-vCPU variant: boot, the L2 run loop, HVC services, lazy stage-2
+// faults. Include it first among the code files: l1_entry must sit at the image base (the entry).
+// What it has in common with the SMP core (lib/smp_main.S) is in lib/l1_common.S, which it includes.
 //
 // A variant defines:
 //   NUM_L2, ROUNDS           how many L2s to run, and how many times over (round-robin order)
@@ -89,39 +90,8 @@ run_l2:
         msr     spsr_el2, x0
         mov64   x0, L2_IPA_BASE
         msr     elr_el2, x0
-        // L2 starts from all-zero registers, the same on every host.
-        mov     x0, #0
-        mov     x1, #0
-        mov     x2, #0
-        mov     x3, #0
-        mov     x4, #0
-        mov     x5, #0
-        mov     x6, #0
-        mov     x7, #0
-        mov     x8, #0
-        mov     x9, #0
-        mov     x10, #0
-        mov     x11, #0
-        mov     x12, #0
-        mov     x13, #0
-        mov     x14, #0
-        mov     x15, #0
-        mov     x16, #0
-        mov     x17, #0
-        mov     x18, #0
-        mov     x19, #0
-        mov     x20, #0
-        mov     x21, #0
-        mov     x22, #0
-        mov     x23, #0
-        mov     x24, #0
-        mov     x25, #0
-        mov     x26, #0
-        mov     x27, #0
-        mov     x28, #0
-        mov     x29, #0
-        mov     x30, #0
-        eret
+        mov     x0, #0                  // L2 starts from all-zero registers
+        .include "l2_eret.S"
 
 // Reached by a branch from the HVC exit service with x0 = exit code.
 run_l2_done:
@@ -154,70 +124,10 @@ run_l2_done:
         ldp     x29, x30, [sp], #96
         ret
 
-// system_off(x0 = exit code): PSCI SYSTEM_OFF with the code in x1. Never returns.
-system_off:
-        adrl    x1, off_requested       // a second attempt (SMC not a PSCI conduit) just stops
-        ldr     x2, [x1]
-        cbnz    x2, 2f
-        str     x1, [x1]
-        mov     x19, x0
-        adrl    x0, msg_off
-        bl      console_puts
-        mov     x0, x19
-        bl      console_putdec
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x1, x19
-        mov64   x0, PSCI_SYSTEM_OFF
-        smc     #0
-2:      b       2b
-
-// handle_lower_sync(x0 = frame of L2's x0..x30): a synchronous exception from L2.
-// Returns to the vector code, which restores L2's registers and ERETs.
-handle_lower_sync:
-        stp     x29, x30, [sp, #-32]!
-        stp     x19, x20, [sp, #16]
-        mov     x19, x0
-        mrs     x20, esr_el2
-        lsr     x1, x20, #26
-        cmp     x1, #EC_HVC64
-        b.eq    5f
-        cmp     x1, #EC_DABT_LOW
-        b.eq    6f
-        cmp     x1, #EC_IABT_LOW
-        b.eq    6f
-        mov     x0, #0x400
-        b       l1_unexpected
-
-5:      and     x1, x20, #0xffff        // HVC immediate: only #0 is defined
-        cbnz    x1, hvc_bad
-        ldp     x0, x1, [x19]           // L2's x0 (function) and x1 (argument)
-        cbz     x0, hvc_putchar
-        cmp     x0, #1
-        b.eq    hvc_exit
-        cmp     x0, #2
-        b.eq    hvc_puts
-        bl      hvc_extra
-        b       9f
-
-6:      and     x1, x20, #0x3c          // FSC 0b0001LL: translation fault, level LL
-        cmp     x1, #0x04
-        b.ne    s2_fault_bad
-        mrs     x1, hpfar_el2           // FIPA = IPA[47:12] in bits [43:4]
-        ubfx    x1, x1, #4, #40
-        lsl     x1, x1, #12
-        mrs     x2, far_el2
-        and     x2, x2, #0xfff
-        orr     x0, x1, x2
-        bl      s2_fault
-9:      ldp     x19, x20, [sp, #16]
-        ldp     x29, x30, [sp], #32
-        ret
-
 hvc_putchar:
         and     w0, w1, #0xff
         bl      console_putc
-        b       9b
+        b       lower_sync_return
 
 hvc_exit:
         and     x0, x1, #0xff
@@ -228,26 +138,11 @@ hvc_puts:
         bl      l2_ipa_to_canonical     // the whole string must lie in L2's window
         mov32   x3, UART_BASE
 1:      ldrb    w2, [x0], #1
-        cbz     w2, 9b
+        cbz     w2, lower_sync_return
         strb    w2, [x3]
         cmp     x0, x1
         b.lo    1b
         b       hvc_bad
-
-// hvc_bad: an HVC L1 does not provide, or a bad argument. Never returns.
-hvc_bad:
-        adrl    x0, msg_bad_hvc
-        bl      console_puts
-        ldp     x0, x1, [x19]
-        bl      console_puthex
-        adrl    x0, msg_arg
-        bl      console_puts
-        ldr     x0, [x19, #8]
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_BAD_HVC
-        b       system_off
 
 // l2_ipa_to_canonical(x0 = nested IPA in the current L2's window) -> x0 = canonical IPA,
 // x1 = canonical end of the window. Outside the window: hvc_bad (needs x19 = frame).
@@ -293,7 +188,7 @@ s2_fault:
         lsr     x2, x2, #S2_MAP_SHIFT
         lsl     x2, x2, #S2_MAP_SHIFT
         cmp     x1, x2
-        b.ne    s2_fault_outside
+        b.ne    3f
         mov64   x3, S2_ATTR_DEVICE
 2:      adrl    x0, cur_l2
         ldr     x0, [x0]
@@ -303,85 +198,11 @@ s2_fault:
         dsb     ishst
         ldp     x29, x30, [sp], #16
         ret
+3:      adrl    x5, cur_l2              // x4 = the faulting IPA
+        ldr     x5, [x5]
+        b       s2_fault_outside
 
-s2_fault_outside:
-        mov     x19, x4
-        adrl    x0, msg_outside1
-        bl      console_puts
-        adrl    x0, cur_l2
-        ldr     x0, [x0]
-        bl      console_putdec
-        adrl    x0, msg_outside2
-        bl      console_puts
-        mov     x0, x19
-        bl      console_puthex
-        adrl    x0, msg_elr
-        bl      console_puts
-        mrs     x0, elr_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_L2_OUTSIDE
-        b       system_off
-
-s2_fault_bad:
-        adrl    x0, msg_bad_fault
-        bl      console_puts
-        mov     x0, x20
-        bl      console_puthex
-        adrl    x0, msg_hpfar
-        bl      console_puts
-        mrs     x0, hpfar_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_S2_FAULT
-        b       system_off
-
-// l1_unexpected(x0 = vector offset): any exception L1 does not handle. Uses no stack.
-l1_unexpected:
-        mov     x19, x0
-        adrl    x0, msg_unexpected
-        bl      console_puts
-        mov     x0, x19
-        bl      console_puthex
-        adrl    x0, msg_esr
-        bl      console_puts
-        mrs     x0, esr_el2
-        bl      console_puthex
-        adrl    x0, msg_elr
-        bl      console_puts
-        mrs     x0, elr_el2
-        bl      console_puthex
-        adrl    x0, msg_far
-        bl      console_puts
-        mrs     x0, far_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_L1_EXCEPTION
-        cmp     x19, #0x400             // vectors from 0x400 up: taken from L2
-        b.lo    1f
-        mov     x0, #ERR_L2_EXCEPTION
-1:      b       system_off
-
-msg_not_el2:    .asciz "L1: not started at EL2\n"
 msg_enter:      .asciz "L1: entering L2 #"
-msg_vmid:       .asciz " (VMID "
-msg_close:      .asciz ")\n"
-msg_exited1:    .asciz "L1: L2 #"
-msg_exited2:    .asciz " exited with code "
-msg_exited3:    .asciz ", stage-2 faults: "
 msg_exited4:    .asciz "\n"
-msg_off:        .asciz "L1: system off, exit code "
-msg_bad_hvc:    .asciz "L1: bad HVC from L2: x0="
-msg_arg:        .asciz " x1="
-msg_outside1:   .asciz "L1: L2 #"
-msg_outside2:   .asciz " stage-2 fault outside its window: IPA="
-msg_bad_fault:  .asciz "L1: unexpected stage-2 fault from L2: ESR="
-msg_hpfar:      .asciz " HPFAR="
-msg_unexpected: .asciz "L1: unexpected exception, vector +"
-msg_esr:        .asciz " ESR="
-msg_elr:        .asciz " ELR="
-msg_far:        .asciz " FAR="
         .balign 4
+        .include "l1_common.S"

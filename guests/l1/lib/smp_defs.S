@@ -1,5 +1,6 @@
 // Constants of the SMP L1s (l1/smp.S, l1/smp_shared.S, l1/smp_rounds.S): PSCI calls and the
-// per-vCPU area layout. Include after lib/defs.S and the variant's ROUNDS.
+// per-vCPU area layout. Included by lib/smp_main.S (after lib/defs.S and the variant's SHARED_L2
+// and ROUNDS).
 
         .equ PSCI_CPU_ON64,     0xc4000003      // x1 = target MPIDR, x2 = entry, x3 = context ID
         .equ PSCI_CPU_OFF,      0x84000002
@@ -8,6 +9,7 @@
         .equ MAX_VCPUS,         4               // vCPUs L1 tries to bring up (Aff0 0 .. 3)
         .equ MPIDR_AFF_MASK,    0xff00ffff00    // Aff3, Aff2, Aff1: kept from the primary's MPIDR
         .equ SMP_STACK_SIZE,    0x10000         // vCPU n's stack ends at L1_STACK_TOP - n * this
+        .equ NUM_ROOTS,         MAX_VCPUS - SHARED_L2 * (MAX_VCPUS - 1) // stage-2 tables to build: 1 when shared
 
         // Per-vCPU area (one per Aff0, PERCPU_SIZE bytes each), in lib/smp_data.S.
         .equ PC_DONE,           0       // 1 once the vCPU's last L2 run has exited (stlr; the primary ldar's it)

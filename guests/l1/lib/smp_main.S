@@ -1,18 +1,19 @@
 // SMP L1 core: the primary vCPU brings up secondaries with PSCI CPU_ON, every vCPU runs its L2
 // ROUNDS times, and the primary prints all results in vCPU order once every vCPU has reported. Include it first
-// among the code files (l1_entry is the image entry), after lib/defs.S and lib/smp_defs.S.
+// among the code files (l1_entry is the image entry), after lib/defs.S.
 //
 // A variant defines:
 //   SHARED_L2        0: vCPU n runs L2 #n (VMID n + 1, own stage-2); 1: every vCPU runs L2 #0
 //                    (VMID 1, one stage-2) and gets its vCPU number in x0
-//   NUM_ROOTS        stage-2 tables to build: MAX_VCPUS, or 1 with SHARED_L2
-//   ROUNDS           L2 runs per vCPU (before lib/smp_defs.S). Run r uses VMID
+//   ROUNDS           L2 runs per vCPU. Run r uses VMID
 //                    L2 number + 1 + r * MAX_VCPUS, so every run of every vCPU has its own VMID
 //                    (at most 63 rounds: 8-bit VMIDs), over the same stage-2 tables: only the
 //                    first run of an L2 takes stage-2 faults in L1, but each run is a new VMID
 //                    for the host (a new shadow stage-2).
 //   banner_text      the line L1 prints after boot
 //   and a stage-2 format (lib/s2_*.S), as lib/main.S does.
+// It includes lib/smp_defs.S (its constants), lib/l1_common.S (what it shares with lib/main.S),
+// lib/hvc_none.S, lib/s2_common.S and lib/console.S: a variant adds only the stage-2 format.
 //
 // Why the output is the same on every interleaving: L2 output (HVC putchar/puts) goes to a buffer
 // in the running vCPU's own area, not to the UART; only the primary prints, and it prints the
@@ -21,6 +22,8 @@
 // from the shared pool and never race on a table entry (with SHARED_L2 two vCPUs may write the same
 // leaf, with the same value). Per-vCPU state is found through MPIDR_EL1.Aff0, which every host sets
 // per vCPU; SP_EL2 is per vCPU too.
+
+        .include "smp_defs.S"
 
 l1_entry:
         msr     daifset, #0xf
@@ -58,14 +61,9 @@ l1_entry:
         bl      console_puts
         orr     x0, x20, x21
         bl      console_puthex
-        adrl    x0, msg_result
-        bl      console_puts
         mov     x0, x19
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_SMP
-        b       system_off
+        adrl    x1, msg_result
+        b       smp_fatal_mpidr
 3:      adrl    x0, msg_started
         bl      console_puts
         mov     x0, x21
@@ -287,37 +285,7 @@ smp_run_l2:
         isb
         mov     x0, #SHARED_L2          // L2 starts from all-zero registers, except that a
         mul     x0, x0, x19             //   shared L2 learns in x0 which vCPU it runs on
-        mov     x1, #0
-        mov     x2, #0
-        mov     x3, #0
-        mov     x4, #0
-        mov     x5, #0
-        mov     x6, #0
-        mov     x7, #0
-        mov     x8, #0
-        mov     x9, #0
-        mov     x10, #0
-        mov     x11, #0
-        mov     x12, #0
-        mov     x13, #0
-        mov     x14, #0
-        mov     x15, #0
-        mov     x16, #0
-        mov     x17, #0
-        mov     x18, #0
-        mov     x19, #0
-        mov     x20, #0
-        mov     x21, #0
-        mov     x22, #0
-        mov     x23, #0
-        mov     x24, #0
-        mov     x25, #0
-        mov     x26, #0
-        mov     x27, #0
-        mov     x28, #0
-        mov     x29, #0
-        mov     x30, #0
-        eret
+        .include "l2_eret.S"
 
 // Reached by a branch from the HVC exit service with x0 = exit code.
 smp_run_l2_done:
@@ -461,68 +429,10 @@ smp_report_shared:
         ldp     x29, x30, [sp], #48
         ret
 
-// system_off(x0 = exit code): PSCI SYSTEM_OFF with the code in x1. Never returns.
-system_off:
-        adrl    x1, off_requested       // a second attempt (SMC not a PSCI conduit) just stops
-        ldr     x2, [x1]
-        cbnz    x2, 2f
-        str     x1, [x1]
-        mov     x19, x0
-        adrl    x0, msg_off
-        bl      console_puts
-        mov     x0, x19
-        bl      console_putdec
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x1, x19
-        mov64   x0, PSCI_SYSTEM_OFF
-        smc     #0
-2:      b       2b
-
-// handle_lower_sync(x0 = frame of L2's x0..x30): a synchronous exception from this vCPU's L2.
-handle_lower_sync:
-        stp     x29, x30, [sp, #-32]!
-        stp     x19, x20, [sp, #16]
-        mov     x19, x0
-        mrs     x20, esr_el2
-        lsr     x1, x20, #26
-        cmp     x1, #EC_HVC64
-        b.eq    5f
-        cmp     x1, #EC_DABT_LOW
-        b.eq    6f
-        cmp     x1, #EC_IABT_LOW
-        b.eq    6f
-        mov     x0, #0x400
-        b       l1_unexpected
-
-5:      and     x1, x20, #0xffff        // HVC immediate: only #0 is defined
-        cbnz    x1, hvc_bad
-        ldp     x0, x1, [x19]           // L2's x0 (function) and x1 (argument)
-        cbz     x0, hvc_putchar
-        cmp     x0, #1
-        b.eq    hvc_exit
-        cmp     x0, #2
-        b.eq    hvc_puts
-        b       hvc_bad
-
-6:      and     x1, x20, #0x3c          // FSC 0b0001LL: translation fault, level LL
-        cmp     x1, #0x04
-        b.ne    s2_fault_bad
-        mrs     x1, hpfar_el2           // FIPA = IPA[47:12] in bits [43:4]
-        ubfx    x1, x1, #4, #40
-        lsl     x1, x1, #12
-        mrs     x2, far_el2
-        and     x2, x2, #0xfff
-        orr     x0, x1, x2
-        bl      s2_fault
-9:      ldp     x19, x20, [sp, #16]
-        ldp     x29, x30, [sp], #32
-        ret
-
 hvc_putchar:
         and     w0, w1, #0xff
         bl      smp_buf_putc
-        b       9b
+        b       lower_sync_return
 
 hvc_exit:
         and     x0, x1, #0xff
@@ -541,7 +451,7 @@ hvc_puts:
         b.lo    1b
         b       hvc_bad
 2:      ldp     x21, x22, [sp], #16
-        b       9b
+        b       lower_sync_return
 
 // smp_buf_putc(w0 = byte): append to this vCPU's output buffer (counted as lost when full).
 // Clobbers x0-x3.
@@ -562,21 +472,6 @@ smp_buf_putc:
         add     x1, x1, #1
         str     x1, [x0, #PC_LOST]
         ret
-
-// hvc_bad: an HVC L1 does not provide, or a bad argument. Never returns.
-hvc_bad:
-        adrl    x0, msg_bad_hvc
-        bl      console_puts
-        ldp     x0, x1, [x19]
-        bl      console_puthex
-        adrl    x0, msg_arg
-        bl      console_puts
-        ldr     x0, [x19, #8]
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_BAD_HVC
-        b       system_off
 
 // l2_ipa_to_canonical(x0 = nested IPA in this vCPU's L2 window) -> x0 = canonical IPA,
 // x1 = canonical end of the window. Outside the window: hvc_bad (needs x19 = frame).
@@ -628,7 +523,7 @@ s2_fault:
         lsr     x2, x2, #S2_MAP_SHIFT
         lsl     x2, x2, #S2_MAP_SHIFT
         cmp     x1, x2
-        b.ne    s2_fault_outside
+        b.ne    3f
         mov64   x3, S2_ATTR_DEVICE
 2:      ldr     x0, [x20, #PC_L2]
         adrl    x5, l2_roots
@@ -639,66 +534,10 @@ s2_fault:
         ldp     x29, x30, [sp], #32
         ret
 
-s2_fault_outside:
-        adrl    x0, msg_outside1
-        bl      console_puts
-        ldr     x0, [x20, #PC_L2]
-        bl      console_putdec
-        adrl    x0, msg_outside2
-        bl      console_puts
-        mov     x0, x19
-        bl      console_puthex
-        adrl    x0, msg_elr
-        bl      console_puts
-        mrs     x0, elr_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_L2_OUTSIDE
-        b       system_off
+3:      mov     x4, x19                 // the faulting IPA
+        ldr     x5, [x20, #PC_L2]
+        b       s2_fault_outside
 
-s2_fault_bad:
-        adrl    x0, msg_bad_fault
-        bl      console_puts
-        mov     x0, x20
-        bl      console_puthex
-        adrl    x0, msg_hpfar
-        bl      console_puts
-        mrs     x0, hpfar_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_S2_FAULT
-        b       system_off
-
-// l1_unexpected(x0 = vector offset): any exception L1 does not handle.
-l1_unexpected:
-        mov     x19, x0
-        adrl    x0, msg_unexpected
-        bl      console_puts
-        mov     x0, x19
-        bl      console_puthex
-        adrl    x0, msg_esr
-        bl      console_puts
-        mrs     x0, esr_el2
-        bl      console_puthex
-        adrl    x0, msg_elr
-        bl      console_puts
-        mrs     x0, elr_el2
-        bl      console_puthex
-        adrl    x0, msg_far
-        bl      console_puts
-        mrs     x0, far_el2
-        bl      console_puthex
-        mov     w0, #'\n'
-        bl      console_putc
-        mov     x0, #ERR_L1_EXCEPTION
-        cmp     x19, #0x400             // vectors from 0x400 up: taken from L2
-        b.lo    1f
-        mov     x0, #ERR_L2_EXCEPTION
-1:      b       system_off
-
-msg_not_el2:    .asciz "L1: not started at EL2\n"
 msg_bad_primary: .asciz "L1: the primary vCPU's MPIDR_EL1.Aff0 is not 0: MPIDR="
 msg_bad_context: .asciz "L1: secondary started with a bad context ID: "
 msg_bad_secondary: .asciz "L1: a secondary reads an MPIDR_EL1 whose Aff0 is not its context ID: MPIDR="
@@ -710,24 +549,12 @@ msg_target:     .asciz " (target "
 msg_vcpus:      .asciz "L1: vCPUs running: "
 msg_vcpu:       .asciz "L1: vCPU "
 msg_ran:        .asciz ") ran L2 #"
-msg_vmid:       .asciz " (VMID "
-msg_close:      .asciz ")\n"
 msg_lost:       .asciz "L1: ... "
 msg_lost2:      .asciz " more bytes of output dropped\n"
-msg_exited1:    .asciz "L1: L2 #"
-msg_exited2:    .asciz " exited with code "
-msg_exited3:    .asciz ", stage-2 faults: "
 msg_shared:     .asciz "L1: shared stage-2 (VMID 1): "
 msg_shared2:    .asciz " pages mapped\n"
-msg_off:        .asciz "L1: system off, exit code "
-msg_bad_hvc:    .asciz "L1: bad HVC from L2: x0="
-msg_arg:        .asciz " x1="
-msg_outside1:   .asciz "L1: L2 #"
-msg_outside2:   .asciz " stage-2 fault outside its window: IPA="
-msg_bad_fault:  .asciz "L1: unexpected stage-2 fault from L2: ESR="
-msg_hpfar:      .asciz " HPFAR="
-msg_unexpected: .asciz "L1: unexpected exception, vector +"
-msg_esr:        .asciz " ESR="
-msg_elr:        .asciz " ELR="
-msg_far:        .asciz " FAR="
         .balign 4
+        .include "hvc_none.S"           // no HVC functions beyond 0-2
+        .include "l1_common.S"
+        .include "s2_common.S"
+        .include "console.S"
