@@ -87,6 +87,13 @@ export class PhysMemory {
     }
   }
 
+  /** Back the page-aligned `pa` with one zeroed RAM page unless it is RAM (addRam for one page). */
+  addRamPage(paNum: number): void {
+    const pfn = paNum / PAGE_SIZE;
+    if (!Number.isInteger(pfn)) throw new RangeError(`RAM page ${hex(paNum)} not page aligned`);
+    if (!this.pages.has(pfn)) this.pages.set(pfn, this.newPage(pfn));
+  }
+
   /** A zeroed page, carved from the current slab. */
   private newPage(pfn: number): Page {
     if (this.slabNext === SLAB_PAGES) {

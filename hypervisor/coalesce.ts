@@ -239,7 +239,10 @@ export function coalesceInFlight(kvm: Kvm): CoalesceOp[] {
 
 /** The operation (bbm, in its window) that leaves canonical `ipa` without a translation, or null. */
 export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceOp | null {
-  for (const op of inFlight.get(kvm) ?? []) if (op.blocks(ipa)) return op;
+  // On every stage-2 fault: no operation in flight is the common case.
+  const ops = inFlight.get(kvm);
+  if (ops === undefined || ops.size === 0) return null;
+  for (const op of ops) if (op.blocks(ipa)) return op;
   return null;
 }
 

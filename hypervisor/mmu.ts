@@ -47,7 +47,13 @@ const readers = new WeakMap<Kvm, (ipa: bigint) => bigint | null>();
 /** A 64-bit reader of L1 memory for the nested walker, made once per VM. */
 function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
   let r = readers.get(kvm);
-  if (!r) readers.set(kvm, (r = (a) => kvmReadGuest(kvm, a, 8)));
+  if (!r) {
+    r = (a) => {
+      const slot = gfnToMemslot(kvm, a);
+      return slot !== null && slot.contains(a + 7n) ? slot.read(a, 8) : null;
+    };
+    readers.set(kvm, r);
+  }
   return r;
 }
 
@@ -232,8 +238,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   // Replacing live entries (a permission upgrade, or L1 changed its mapping without a TLBI)
   // needs break-before-make; a fresh range has nothing in any TLB (TLBs and the CPU's fast
   // translation cache only ever hold successful translations).
-  const replaced = mmu.pgt.hasLeafIn(nestedIpa, size);
-  mmu.pgt.map(nestedIpa, size, pa, prot, sw);
+  const replaced = mmu.pgt.map(nestedIpa, size, pa, prot, sw);
   if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
   // Ground truth for the invariant checker: the canonical page behind every nested page of the
   // leaf, so pieces left by a later split still name their origin.

@@ -96,6 +96,9 @@ export function vtcrToWalkInfo(vtcr: bigint, vttbr: bigint, be = false): S2WalkI
   };
 }
 
+/** BigInt(n) for shift counts 0..64, made once: the walk shifts by them at every level. */
+const SHIFT: readonly bigint[] = Array.from({ length: 65 }, (_, n) => BigInt(n));
+
 const GENMASKS: bigint[] = [];
 
 /** Bits [hi:lo] set (0 ≤ lo ≤ hi < 64), as the kernel's GENMASK_ULL; memoised: every shadow fault walks. */
@@ -170,7 +173,7 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   // KVM leaves the IPA's bits above the input size out of the index (so they alias); the
   // architecture (AArch64.IPAIsOutOfRange) makes such an IPA a level 0 Translation fault.
   ipa = BigInt.asUintN(64, ipa);
-  if (ipa >> BigInt(ia) !== 0n) return fault(0, ESR_ELx_FSC_FAULT);
+  if (ipa >> SHIFT[ia]! !== 0n) return fault(0, ESR_ELx_FSC_FAULT);
 
   // The start table (possibly concatenated tables) is aligned to its own size; VMID and CnP
   // fall outside the mask.
@@ -183,7 +186,7 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   let desc: bigint;
   for (;;) {
     bottom = (3 - level) * stride + wi.pgshift;
-    const descAddr = base | ((ipa & genmask(top, bottom)) >> BigInt(bottom - 3));
+    const descAddr = base | ((ipa & genmask(top, bottom)) >> SHIFT[bottom - 3]!);
     const raw = read64(descAddr);
     if (raw === null) return { ok: false, walkerError: "descriptor outside L1 memory", address: descAddr };
     desc = wi.be ? byteswap64(raw) : raw;
@@ -203,12 +206,12 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   // Hardware AF update (VTCR_EL2.HA) is never emulated: L1 always takes the Access flag fault.
   if ((desc & S2_DESC_AF) === 0n) return fault(level, ESR_ELx_FSC_ACCESS, desc);
 
-  const blockSize = 1n << BigInt(bottom);
+  const blockSize = 1n << SHIFT[bottom]!;
   const oaBottom = bottom + contiguousBitShift(desc, wi.pgshift, level);
   return {
     ok: true,
     trans: {
-      output: (desc & genmask(47, oaBottom)) | (ipa & ((1n << BigInt(oaBottom)) - 1n)),
+      output: (desc & genmask(47, oaBottom)) | (ipa & genmask(oaBottom - 1, 0)),
       blockSize,
       level,
       readable: (desc & S2_DESC_S2AP_R) !== 0n,

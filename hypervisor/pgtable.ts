@@ -25,6 +25,7 @@ export const SZ_1G = 1n << 30n;
 /** Input-address size of every table built here. */
 export const KVM_IPA_BITS = 48;
 const IPA_LIMIT = 2 ** KVM_IPA_BITS;
+const IPA_LIMIT_N = BigInt(IPA_LIMIT);
 
 /**
  * VTCR_EL2 for these tables: T0SZ=16 (48-bit IPA), SL0=2 (start at level 0 with 4K), IRGN0/ORGN0
@@ -88,7 +89,19 @@ export function leafDescriptor(level: number, pa: number, prot: number, sw: numb
   const device = (prot & KVM_PGTABLE_PROT_DEVICE) !== 0;
   if (device && prot & KVM_PGTABLE_PROT_X) throw new HostError("stage-2 leaf: Device memory cannot be executable");
   if (!Number.isInteger(sw) || sw < 0 || sw > 15) throw new HostError(`stage-2 leaf: software bits ${sw} outside 0..15`);
-  let d = BigInt(pa) | KVM_PTE_VALID | (level === 3 ? KVM_PTE_TYPE : 0n);
+  // Every shadow and canonical fault builds one: the attribute bits are computed once per kind.
+  const key = (((level & 3) << 4) | (prot & 15)) * 16 + sw;
+  let attrs = LEAF_ATTRS[key];
+  if (attrs === undefined) attrs = LEAF_ATTRS[key] = leafAttrs(level, prot, sw);
+  return BigInt(pa) | attrs;
+}
+
+const LEAF_ATTRS: bigint[] = [];
+
+/** The bits of a leaf descriptor other than its output address. */
+function leafAttrs(level: number, prot: number, sw: number): bigint {
+  const device = (prot & KVM_PGTABLE_PROT_DEVICE) !== 0;
+  let d = KVM_PTE_VALID | (level === 3 ? KVM_PTE_TYPE : 0n);
   d |= (device ? MEMATTR_DEVICE_NGNRE : MEMATTR_NORMAL) << KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR_SHIFT;
   if (prot & KVM_PGTABLE_PROT_R) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
   if (prot & KVM_PGTABLE_PROT_W) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
@@ -144,6 +157,8 @@ export class KvmPgtable {
   /** Tables unlinked by detachTable and not yet freed (their pages are still held from the pool). */
   private readonly detached = new Set<number>();
   private destroyed = false;
+  /** The level of the table reserveTables returned (the walk resumes there). */
+  private reservedLevel = START_LEVEL;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -166,22 +181,24 @@ export class KvmPgtable {
    * kvm_pgtable_stage2_map: map [ipa, ipa+size) → [pa, pa+size) with one leaf of `size` (4K, 2M
    * or 1G, both addresses aligned to it). Whatever was mapped there is replaced: a block around
    * the range is split into next-level leaves keeping the rest mapped, and tables below a new
-   * block are freed. `sw` goes to the software bits [58:55].
+   * block are freed. `sw` goes to the software bits [58:55]. Returns whether a leaf overlapped the
+   * range before (hasLeafIn taken on the way down): the caller then owes a TLB invalidation.
    */
-  map(ipa: bigint, size: bigint, pa: bigint, prot: number, sw = 0): void {
+  map(ipa: bigint, size: bigint, pa: bigint, prot: number, sw = 0): boolean {
     this.checkLive();
     const level = levelForSize(size);
-    if (ipa < 0n || ipa % size !== 0n || ipa + size > BigInt(IPA_LIMIT)) {
+    if (ipa < 0n || ipa % size !== 0n || ipa + size > IPA_LIMIT_N) {
       throw new HostError(`stage-2 map: IPA ${hex(ipa)} not ${hex(size)}-aligned inside the 48-bit IPA space`);
     }
-    if (pa < 0n || pa % size !== 0n || pa + size > BigInt(IPA_LIMIT)) {
+    if (pa < 0n || pa % size !== 0n || pa + size > IPA_LIMIT_N) {
       throw new HostError(`stage-2 map: PA ${hex(pa)} not ${hex(size)}-aligned below 2^48`);
     }
     const desc = leafDescriptor(level, Number(pa), prot, sw);
     const at = Number(ipa);
-    this.reserveTables(at, level);
-    let table = this.pgdPa;
-    for (let l = START_LEVEL; l < level; l++) {
+    // The walk continues from the deepest table the reservation walk reached.
+    let table = this.reserveTables(at, level);
+    let replaced = false;
+    for (let l = this.reservedLevel; l < level; l++) {
       const idx = indexAt(at, l);
       const e = this.read(table, idx);
       if (!isValid(e)) {
@@ -191,13 +208,19 @@ export class KvmPgtable {
       } else if (isTable(e, l)) {
         table = descAddr(e);
       } else {
+        replaced = true;
         table = this.splitBlock(table, l, idx, e);
       }
     }
     const idx = indexAt(at, level);
     const old = this.read(table, idx);
     this.setEntry(table, level, idx, desc);
-    if (isValid(old) && isTable(old, level)) this.freeSubtree(descAddr(old), level + 1);
+    if (!isValid(old)) return replaced;
+    if (!isTable(old, level)) return true;
+    const child = descAddr(old);
+    replaced ||= this.visitLeaves(child, level + 1, at, at, at + LEVEL_SIZE[level]!, () => true);
+    this.freeSubtree(child, level + 1);
+    return replaced;
   }
 
   /**
@@ -211,7 +234,7 @@ export class KvmPgtable {
     if (ipa < 0n || size < 0n || ipa % SZ_4K !== 0n || size % SZ_4K !== 0n) {
       throw new HostError(`stage-2 unmap: ${hex(ipa)}+${hex(size)} is not page aligned`);
     }
-    const limit = BigInt(IPA_LIMIT);
+    const limit = IPA_LIMIT_N;
     const end = ipa + size > limit ? limit : ipa + size;
     if (ipa >= end) return 0;
     return this.unmapIn(this.pgdPa, START_LEVEL, 0, Number(ipa), Number(end));
@@ -248,14 +271,14 @@ export class KvmPgtable {
 
   /** Every leaf, in IPA order (a snapshot: the tables may be changed while iterating it). */
   leaves(): Iterable<Leaf> {
-    return this.leavesIn(0n, BigInt(IPA_LIMIT));
+    return this.leavesIn(0n, IPA_LIMIT_N);
   }
 
   /** The leaves overlapping [ipa, ipa+size), in IPA order (a snapshot). */
   leavesIn(ipa: bigint, size: bigint): Leaf[] {
     const out: Leaf[] = [];
     if (this.destroyed) return out;
-    const limit = BigInt(IPA_LIMIT);
+    const limit = IPA_LIMIT_N;
     const start = ipa < 0n ? 0n : ipa;
     const end = ipa + size > limit ? limit : ipa + size;
     if (start < end) {
@@ -270,7 +293,7 @@ export class KvmPgtable {
   /** Whether any leaf overlaps [ipa, ipa+size) (leavesIn without building the list). */
   hasLeafIn(ipa: bigint, size: bigint): boolean {
     if (this.destroyed) return false;
-    const limit = BigInt(IPA_LIMIT);
+    const limit = IPA_LIMIT_N;
     const start = ipa < 0n ? 0n : ipa;
     const end = ipa + size > limit ? limit : ipa + size;
     return start < end && this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), () => true);
@@ -294,7 +317,7 @@ export class KvmPgtable {
    */
   split(ipa: bigint, size: bigint): number {
     this.checkLive();
-    if (ipa < 0n || size <= 0n || ipa % SZ_2M !== 0n || size % SZ_2M !== 0n || ipa + size > BigInt(IPA_LIMIT)) {
+    if (ipa < 0n || size <= 0n || ipa % SZ_2M !== 0n || size % SZ_2M !== 0n || ipa + size > IPA_LIMIT_N) {
       throw new HostError(`stage-2 split: ${hex(ipa)}+${hex(size)} is not 2M aligned inside the 48-bit IPA space`);
     }
     let split = 0;
@@ -327,7 +350,7 @@ export class KvmPgtable {
   detachTable(ipa: bigint, size: bigint): number {
     this.checkLive();
     const level = levelForSize(size);
-    if (level === 3 || ipa < 0n || ipa % size !== 0n || ipa + size > BigInt(IPA_LIMIT)) {
+    if (level === 3 || ipa < 0n || ipa % size !== 0n || ipa + size > IPA_LIMIT_N) {
       throw new HostError(`stage-2 detach: ${hex(ipa)}+${hex(size)} is not a 2M or 1G aligned range inside the 48-bit IPA space`);
     }
     const at = Number(ipa);
@@ -432,7 +455,7 @@ export class KvmPgtable {
    * Fail before changing anything when the pool cannot supply the tables a map at `level` needs:
    * one per level below the deepest existing table on the way.
    */
-  private reserveTables(at: number, level: number): void {
+  private reserveTables(at: number, level: number): number {
     let table = this.pgdPa;
     let l = START_LEVEL;
     while (l < level) {
@@ -445,6 +468,8 @@ export class KvmPgtable {
     if (need > this.pool.available) {
       throw new HostError(`host page pool exhausted: stage-2 map needs ${need} table pages, ${this.pool.available} free`);
     }
+    this.reservedLevel = l;
+    return table;
   }
 
   /** Replace the block at (table, idx) by a next-level table of leaves mapping the same range. */
@@ -504,7 +529,7 @@ export class KvmPgtable {
   }
 
   private findLeaf(ipa: bigint): { table: number; idx: number; level: number; desc: bigint } | null {
-    if (this.destroyed || ipa < 0n || ipa >= BigInt(IPA_LIMIT)) return null;
+    if (this.destroyed || ipa < 0n || ipa >= IPA_LIMIT_N) return null;
     const at = Number(ipa);
     let table = this.pgdPa;
     for (let level = START_LEVEL; level <= 3; level++) {

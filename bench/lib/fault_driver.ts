@@ -110,14 +110,22 @@ export interface FaultRig {
   injected(): number;
 }
 
+/**
+ * Where the host pages a fault allocates come from: `recycled` — a pool whose pages are already
+ * backed (a host that has run for a while), so an allocation costs the zeroing; `first-touch` —
+ * every page is backed by the emulator on its first allocation (new JS memory per page).
+ */
+export type HostPages = "recycled" | "first-touch";
+
 /** A VM with `pages` nested pages mapped by L1, the vCPU running L2 on a fresh shadow MMU. */
-export function faultRig(pages: number, unmap: string): FaultRig {
+export function faultRig(pages: number, unmap: string, hostPages: HostPages = "recycled"): FaultRig {
   const memory = BigInt(Math.max(32, Math.ceil((pages * 4096 * 1.1) / (1 << 20)) + 24)) << 20n;
   const config: VmConfig = {
     memory, vcpus: 1, poolPages: 2 * pages + 4096, unmap, directMap: false, check: false, blocks: false, seed: 0,
   } as VmConfig;
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
+  if (hostPages === "recycled") pool.backAll();
   const kvm = {
     mem, pool, config, metrics: new Metrics(), events: new EventLog(16),
     nestedMmus: [], nestedMmusNext: 0, accel: null, mmusPerBitPower: 0, faultInject: { revmapStoreFailures: 0 }, memslots: [] as Memslot[], vcpus: [] as StandInVcpu[], console: "",

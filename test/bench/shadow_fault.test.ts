@@ -20,6 +20,22 @@ describe("fault driver", () => {
     releaseRig(rig);
   });
 
+  it("leaves the same shadow and canonical leaves whether host pages are recycled or first-touch", () => {
+    const recycled = faultRig(48, "accel", "recycled");
+    const fresh = faultRig(48, "accel", "first-touch");
+    // Recycled: the whole pool is RAM before any fault; first-touch: only what was allocated.
+    const poolRam = (rig: ReturnType<typeof faultRig>) => Array.from({ length: rig.kvm.pool.total }, (_, i) => rig.kvm.mem.isRam(rig.kvm.pool.basePa + i * 0x1000)).filter(Boolean).length;
+    expect(poolRam(recycled)).toBe(recycled.kvm.pool.total);
+    expect(poolRam(fresh)).toBe(fresh.kvm.pool.used);
+    timeShadowFaults(recycled, 48);
+    timeShadowFaults(fresh, 48);
+    expect(leavesOf(recycled)).toEqual(leavesOf(fresh));
+    const canon = (rig: ReturnType<typeof faultRig>) => [...rig.kvm.mmu.pgt.leaves()].map((l) => [l.ipa, l.pa]);
+    expect(canon(recycled)).toEqual(canon(fresh));
+    expect(recycled.kvm.metrics.canonicalFaults).toBe(48);
+    expect(fresh.kvm.metrics.canonicalFaults).toBe(48);
+  });
+
   it("times each phase on the same pages and leaves what the whole path leaves", () => {
     // Each shadow leaf maps nested page i onto the host page behind canonical page i.
     const shape = (rig: ReturnType<typeof faultRig>) =>

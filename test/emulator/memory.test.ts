@@ -14,6 +14,18 @@ describe("PhysMemory", () => {
     expect(m.read(0x4000_0ffe, 2)).toBe(0x5566n);
   });
 
+  it("adds single RAM pages zeroed, keeps a page that is already RAM, and refuses unaligned ones", () => {
+    const m = new PhysMemory();
+    m.addRamPage(0x10_0000_0000);
+    expect(m.isRam(0x10_0000_0fff)).toBe(true);
+    expect(m.isRam(0x10_0000_1000)).toBe(false);
+    expect(m.read(0x10_0000_0800, 8)).toBe(0n);
+    m.write(0x10_0000_0800, 8, 0xabcdn);
+    m.addRamPage(0x10_0000_0000);
+    expect(m.read(0x10_0000_0800, 8)).toBe(0xabcdn);
+    expect(() => m.addRamPage(0x10_0000_0800)).toThrow(/not page aligned/);
+  });
+
   it("refuses host accesses to unbacked physical addresses unless auto-allocating", () => {
     const m = new PhysMemory();
     expect(() => m.read(0x1000, 4)).toThrow(HostMemoryError);

@@ -468,8 +468,13 @@ function applyOp(pgt: KvmPgtable, model: PageModel, op: Op): void {
       const ipa = mapIpa(op);
       const pa = OUT + BigInt(op.out) * op.size;
       const prot = op.prot & DEV && op.prot & X ? op.prot & ~X : op.prot;
-      pgt.map(ipa, op.size, pa, prot, op.sw);
-      model.set(Number((ipa - WIN_BASE) / SZ_4K), Number(op.size / SZ_4K), Number(pa - ipa), prot, op.sw);
+      const first = Number((ipa - WIN_BASE) / SZ_4K);
+      const count = Number(op.size / SZ_4K);
+      const wasMapped = model.mapped.subarray(first, first + count).includes(1);
+      const replaced = pgt.map(ipa, op.size, pa, prot, op.sw);
+      // The caller flushes TLBs on this answer: it must be exactly "a leaf overlapped the range".
+      check(replaced === wasMapped, () => `map(${ipa.toString(16)}+${op.size.toString(16)}) says replaced ${replaced}, the model ${wasMapped}`);
+      model.set(first, count, Number(pa - ipa), prot, op.sw);
       return;
     }
     case "unmap": {
