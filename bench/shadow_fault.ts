@@ -7,8 +7,9 @@
 //      boot to power-off, counting the shadow faults that installed a leaf (guest execution, L1's
 //      own fault handling and its trapped EL2 accesses included).
 // The bar (≥ 100,000 faults/s) is checked on (b), accel strategy, cold canonical pages with host
-// pages from a pool that has been in use (allocation zeroes a page); the same path with the
-// emulator backing each host page on first touch is reported beside it.
+// pages recycled from a pool that has been in use (an allocation zeroes a freed, poisoned page);
+// the same path with the emulator backing each host page on its first allocation is reported
+// beside it.
 
 import { kvmFaultInCanonical } from "../hypervisor/mmu.ts";
 import { faultRig, type HostPages, type PhaseSeconds, releaseRig, timePhases, timeShadowFaults } from "./lib/fault_driver.ts";
@@ -184,7 +185,7 @@ export const bench: Bench = async (ctx) => {
   const phaseSum = (st: Strategy) => PHASES.reduce((a, p) => a + l0.phases[st][p].median, 0);
   const top = PHASES.reduce((a, p) => (l0.phases.accel[p].median > l0.phases.accel[a].median ? p : a), PHASES[0]!);
   const notes = [
-    `The bar is checked on the L0 path alone (b), accel strategy, cold canonical pages: ${k(accel)} faults/s (${us(1e6 / accel)} µs per fault). Each fault takes a host page from L0's pool and zeroes it; the pool's pages are already backed, as on a host that has run for a while. With the emulator creating the backing of every host page on its first allocation (new JS memory, an artifact of emulating host RAM lazily), accel handles ${k(l0.firstTouch.accel.median)} faults/s.`,
+    `The bar is checked on the L0 path alone (b), accel strategy, cold canonical pages: ${k(accel)} faults/s (${us(1e6 / accel)} µs per fault). Each fault takes a host page from L0's pool and zeroes it; every pool page has been allocated and freed before (backed, poisoned), as on a host that has run for a while. With the emulator creating the backing of every host page on its first allocation (new JS memory, an artifact of emulating host RAM lazily), accel handles ${k(l0.firstTouch.accel.median)} faults/s.`,
     `accel's fault-time cost: its record phase is ${us(l0.phases.accel.record.median)} µs per fault vs ${us(l0.phases.full.record.median)} µs for full (which records nothing); end to end accel runs at ${ratio(accel, l0.cold.full.median)} of full's rate.`,
     `The largest phase for accel is ${PHASE_NAMES[top]} (${us(l0.phases.accel[top].median)} of ${us(phaseSum("accel"))} µs); with the canonical pages already in, accel handles ${k(l0.warm.accel.median)} faults/s.`,
     "The phase split calls the same functions as the fault path, one phase over all pages at a time, so it runs warmer than the interleaved real path; the rest of the end-to-end time is exit decoding, memslot lookups, the checker's shadowOrigin record (sandbox bookkeeping KVM does not have), the event record (its text is only formatted when someone reads it), and garbage collection of the host pages and tables allocated per fault.",

@@ -12,6 +12,8 @@ export const SZ_4K = 1n << 12n;
 export const SZ_2M = 1n << 21n;
 export const SZ_1G = 1n << 30n;
 const PAGES_PER_2M = 512;
+/** Clears the offset within a 4K page. */
+const PAGE_ALIGN = ~(SZ_4K - 1n);
 
 /** Where a faulted-in canonical IPA lives: the backing unit (4K page or 2M block) containing it. */
 export interface MemslotBacking {
@@ -33,6 +35,9 @@ export class Memslot {
   private readonly noBlock = new Set<number>();
   /** Block-backed 2M regions whose faults map 4K pages of the block (dirty logging's force_pte). */
   private readonly pageMapped = new Set<number>();
+  private readonly end_: bigint;
+  /** The slot's size in bytes as a number (exact: below 2^48). */
+  private readonly bytes: number;
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -44,14 +49,17 @@ export class Memslot {
     if (base % SZ_4K !== 0n || size % SZ_4K !== 0n || size <= 0n) {
       throw new HostError(`memslot 0x${base.toString(16)}+0x${size.toString(16)} is not page aligned`);
     }
+    this.end_ = base + size;
+    this.bytes = Number(size);
   }
 
   get baseGfn(): bigint {
     return this.base >> 12n;
   }
 
+  /** First canonical IPA past the slot. */
   get end(): bigint {
-    return this.base + this.size;
+    return this.end_;
   }
 
   contains(ipa: bigint): boolean {
@@ -135,21 +143,34 @@ export class Memslot {
     return out;
   }
 
+  /**
+   * The little-endian 64-bit value at `ipa`, or null when [ipa, ipa+8) is not inside the slot. L1's
+   * stage-2 descriptors are read this way on every shadow fault: straight from the page, with the
+   * address arithmetic on numbers.
+   */
+  read64(ipa: bigint): bigint | null {
+    if (ipa < this.base) return null;
+    const at = Number(ipa - this.base);
+    if (at + 8 > this.bytes) return null;
+    const off = at % PAGE_SIZE;
+    if (off % 8 !== 0) return this.read(ipa, 8);
+    const gfn = (at - off) / PAGE_SIZE;
+    const pa = this.resident.get(gfn);
+    if (pa !== undefined) {
+      const page = this.mem.existingPage(pa);
+      if (!page) throw new HostError(`resident page at host PA 0x${pa.toString(16)} is not RAM`);
+      return page.dv.getBigUint64(off, true);
+    }
+    const saved = this.saved.get(gfn);
+    if (!saved) return 0n;
+    return new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getBigUint64(off, true);
+  }
+
   /** Little-endian value of `size` bytes at `ipa` (1, 2, 4 or 8). */
   read(ipa: bigint, size: number): bigint {
-    if (size === 8 && (ipa & 7n) === 0n && ipa >= this.base && ipa + 8n <= this.end) {
-      // L1's stage-2 descriptors, on every shadow fault: straight from the page.
-      const gfn = this.gfnIndex(ipa);
-      const pa = this.resident.get(gfn);
-      const off = Number(ipa & 0xff8n);
-      if (pa !== undefined) {
-        const page = this.mem.page(pa);
-        if (page) return page.dv.getBigUint64(off, true);
-      } else {
-        const saved = this.saved.get(gfn);
-        if (!saved) return 0n;
-        return new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getBigUint64(off, true);
-      }
+    if (size === 8 && (ipa & 7n) === 0n) {
+      const v = this.read64(ipa);
+      if (v !== null) return v;
     }
     const b = this.readBytes(ipa, size);
     let v = 0n;
@@ -188,12 +209,12 @@ export class Memslot {
     if (blockPa !== undefined) {
       if (!this.pageMapped.has(region)) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
       // Dirty logging (force_pte): the 4K page of the block, so the mapping stays page-sized.
-      const page = ipa & ~(SZ_4K - 1n);
+      const page = ipa & PAGE_ALIGN;
       return { ipa: page, size: SZ_4K, pa: BigInt(blockPa) + (page & (SZ_2M - 1n)) };
     }
     const gfn = this.gfnIndex(ipa);
     const pagePa = this.resident.get(gfn);
-    if (pagePa !== undefined) return { ipa: ipa & ~(SZ_4K - 1n), size: SZ_4K, pa: BigInt(pagePa) };
+    if (pagePa !== undefined) return { ipa: ipa & PAGE_ALIGN, size: SZ_4K, pa: BigInt(pagePa) };
     if (allowBlock && this.blockCandidate(region)) {
       const pa = this.tryAllocBlock();
       if (pa !== null) {
@@ -206,7 +227,7 @@ export class Memslot {
     }
     const pa = this.pool.alloc();
     this.makeResident(gfn, pa);
-    return { ipa: ipa & ~(SZ_4K - 1n), size: SZ_4K, pa: BigInt(pa) };
+    return { ipa: ipa & PAGE_ALIGN, size: SZ_4K, pa: BigInt(pa) };
   }
 
   private blockCandidate(region: number): boolean {

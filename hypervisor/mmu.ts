@@ -49,8 +49,12 @@ function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
   let r = readers.get(kvm);
   if (!r) {
     r = (a) => {
-      const slot = gfnToMemslot(kvm, a);
-      return slot !== null && slot.contains(a + 7n) ? slot.read(a, 8) : null;
+      // kvmReadGuest(kvm, a, 8): null unless the 8 bytes lie inside one memslot.
+      for (const slot of kvm.memslots) {
+        const v = slot.read64(a);
+        if (v !== null) return v;
+      }
+      return null;
     };
     readers.set(kvm, r);
   }

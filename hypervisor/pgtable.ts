@@ -147,12 +147,20 @@ function indexAt(ipa: number, level: number): number {
   return Math.floor(ipa / LEVEL_SIZE[level]!) % ENTRIES;
 }
 
+interface TablePage {
+  page: Page;
+  valid: number;
+}
+
 export class KvmPgtable {
   /** Host PA of the level-0 table (VTTBR_EL2.BADDR). */
   readonly pgdPa: number;
   readonly vtcr: bigint = KVM_VTCR;
-  /** Valid entries per table page, keyed by the page's host PA: a table at 0 is freed. */
-  private readonly validEntries = new Map<number, number>();
+  /**
+   * The table pages held from the pool, keyed by host PA: the page (so walks do not search all of
+   * host memory for it) and its valid entries (at 0 the table is freed).
+   */
+  private readonly tables = new Map<number, TablePage>();
   private leaves_ = 0;
   /** Tables unlinked by detachTable and not yet freed (their pages are still held from the pool). */
   private readonly detached = new Set<number>();
@@ -174,7 +182,7 @@ export class KvmPgtable {
 
   /** Table pages held from the pool (the level-0 table included, until destroy). */
   get tablePages(): number {
-    return this.validEntries.size;
+    return this.tables.size;
   }
 
   /**
@@ -383,7 +391,7 @@ export class KvmPgtable {
   /** Valid entries left in a detached table. */
   detachedEntries(tablePa: number): number {
     this.checkDetached(tablePa, "detachedEntries");
-    return this.validEntries.get(tablePa)!;
+    return this.table(tablePa).valid;
   }
 
   /**
@@ -393,24 +401,25 @@ export class KvmPgtable {
   clearDetached(tablePa: number, max: number): number {
     this.checkDetached(tablePa, "clearDetached");
     if (!Number.isInteger(max) || max < 0) throw new HostError(`stage-2 clearDetached: count ${max} is not a non-negative integer`);
-    const dv = this.page(tablePa).dv;
+    const t = this.table(tablePa);
+    const dv = t.page.dv;
     let cleared = 0;
     for (let i = 0; i < ENTRIES && cleared < max; i++) {
       if (!isValid(dv.getBigUint64(i * 8, true))) continue;
       dv.setBigUint64(i * 8, 0n, true);
       cleared++;
     }
-    this.validEntries.set(tablePa, this.validEntries.get(tablePa)! - cleared);
+    t.valid -= cleared;
     return cleared;
   }
 
   /** Return an emptied detached table page to the pool. */
   freeDetached(tablePa: number): void {
     this.checkDetached(tablePa, "freeDetached");
-    const left = this.validEntries.get(tablePa)!;
+    const left = this.table(tablePa).valid;
     if (left !== 0) throw new HostError(`stage-2 freeDetached: table ${hex(tablePa)} still holds ${left} valid entries`);
     this.detached.delete(tablePa);
-    this.validEntries.delete(tablePa);
+    this.tables.delete(tablePa);
     this.pool.free(tablePa);
   }
 
@@ -425,10 +434,15 @@ export class KvmPgtable {
     if (this.destroyed) throw new HostError(`stage-2 table at ${hex(this.pgdPa)} used after destroy`);
   }
 
+  /** A table page this stage-2 holds (live or detached). */
+  private table(tablePa: number): TablePage {
+    const t = this.tables.get(tablePa);
+    if (!t) throw new HostError(`stage-2 table at ${hex(this.pgdPa)}: ${hex(tablePa)} is not one of its table pages`);
+    return t;
+  }
+
   private page(tablePa: number): Page {
-    const p = this.mem.existingPage(tablePa);
-    if (!p) throw new HostError(`stage-2 table page ${hex(tablePa)} is not RAM`);
-    return p;
+    return this.table(tablePa).page;
   }
 
   private read(tablePa: number, idx: number): bigint {
@@ -437,17 +451,18 @@ export class KvmPgtable {
 
   /** Write one entry, keeping the per-table valid counts and the leaf count exact. */
   private setEntry(tablePa: number, level: number, idx: number, d: bigint): void {
-    const page = this.page(tablePa);
-    const old = page.dv.getBigUint64(idx * 8, true);
-    page.dv.setBigUint64(idx * 8, d, true);
-    const delta = (isValid(d) ? 1 : 0) - (isValid(old) ? 1 : 0);
-    if (delta !== 0) this.validEntries.set(tablePa, this.validEntries.get(tablePa)! + delta);
+    const t = this.table(tablePa);
+    const old = t.page.dv.getBigUint64(idx * 8, true);
+    t.page.dv.setBigUint64(idx * 8, d, true);
+    t.valid += (isValid(d) ? 1 : 0) - (isValid(old) ? 1 : 0);
     this.leaves_ += (isLeaf(d, level) ? 1 : 0) - (isLeaf(old, level) ? 1 : 0);
   }
 
   private newTable(): number {
     const pa = this.pool.alloc();
-    this.validEntries.set(pa, 0);
+    const page = this.mem.existingPage(pa);
+    if (!page) throw new HostError(`stage-2 table page ${hex(pa)} from the pool is not RAM`);
+    this.tables.set(pa, { page, valid: 0 });
     return pa;
   }
 
@@ -494,7 +509,7 @@ export class KvmPgtable {
       if (isTable(e, level)) this.freeSubtree(descAddr(e), level + 1);
       else this.leaves_--;
     }
-    this.validEntries.delete(tablePa);
+    this.tables.delete(tablePa);
     this.pool.free(tablePa);
   }
 
@@ -513,7 +528,7 @@ export class KvmPgtable {
       if (isTable(e, level)) {
         const child = descAddr(e);
         removed += this.unmapIn(child, level + 1, base, lo, hi);
-        if (this.validEntries.get(child) === 0) {
+        if (this.tables.get(child)?.valid === 0) {
           this.setEntry(tablePa, level, i, 0n);
           this.freeSubtree(child, level + 1);
         }

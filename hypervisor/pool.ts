@@ -44,16 +44,6 @@ export class HostPagePool {
     this.inUse = new Uint8Array(pages);
   }
 
-  /**
-   * Back every pool page in host memory now (pages already allocated keep their contents). A pool
-   * that has been in use is in this state, and allocating from it costs the zeroing only; the
-   * shadow-fault benchmark uses it to time that steady state apart from the emulator's first-touch
-   * backing of host RAM.
-   */
-  backAll(): void {
-    for (let i = 0; i < this.total; i++) this.mem.addRamPage(this.paOf(i));
-  }
-
   /** Pages in the pool. */
   get total(): number {
     return this.inUse.length;

@@ -101,6 +101,10 @@ export class RangeTree {
 
   /** Every range intersecting [a, b], lowest first (mt_for_each over [a, b]). */
   intersecting(a: bigint, b: bigint): RangeEntry[] {
+    // Ranges are disjoint: the last one starting at or below b decides whether any meets [a, b].
+    // One search answers the common case of the fault path, a gap.
+    const top = this.tree.getPairOrNextLower(b);
+    if (!top || top[1].last < a || a > b) return [];
     const first = this.findFirst(a, b);
     if (!first) return [];
     const out: RangeEntry[] = [];

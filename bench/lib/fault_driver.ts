@@ -1,27 +1,23 @@
-// Drives L0's shadow-fault path without running a guest: a minimal VM (real PhysMemory, page pool,
-// canonical and shadow stage-2 tables, metrics, events) with a stand-in vCPU whose virtual EL2
-// registers are a plain map, and L1's own 4K-granule stage-2 tables written into L1 memory so that
-// every shadow fault walks them for real. Shadow faults go through kvmHandleGuestAbort; the phase
-// helpers call the functions the fault path is made of, one at a time, on the same pages.
+// Drives L0's shadow-fault path without running a guest: a real VM (the Kvm and vCPU a run uses,
+// so the fault path sees the objects it sees in a run) whose vCPU is put in the state of L2 running
+// under L1 (virtual VTTBR/VTCR/HCR written, shadow MMU loaded), and L1's own 4K-granule stage-2
+// tables written into L1 memory so that every shadow fault walks them for real. Shadow faults go
+// through kvmHandleGuestAbort; the phase helpers call the functions the fault path is made of, one
+// at a time, on the same pages.
 
-import { Cpu } from "../../emulator/cpu.ts";
 import { EC, esr, type Exit } from "../../emulator/exception.ts";
-import { PhysMemory } from "../../emulator/memory.ts";
-import { EventLog } from "../../hypervisor/events.ts";
-import { Memslot } from "../../hypervisor/memslot.ts";
-import { Metrics } from "../../hypervisor/metrics.ts";
-import { createCanonicalMmu, kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
-import { kvmInitNested, type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
+import type { Memslot } from "../../hypervisor/memslot.ts";
+import { kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
+import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { kvmWalkNestedS2 } from "../../hypervisor/nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
-import { HostPagePool } from "../../hypervisor/pool.ts";
+import type { HostPagePool } from "../../hypervisor/pool.ts";
 import "../../hypervisor/strategies.ts";
 import { unmapStrategy } from "../../hypervisor/unmap.ts";
-import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
+import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 
-export const RAM_BASE = 0x4000_0000n;
-const POOL_BASE = 0x10_0000_0000;
+export const RAM_BASE = L1_RAM_BASE;
 const PAGE = 0x1000n;
 /** L1's stage-2 tables (canonical IPAs), below the pages they map. */
 const L1_TABLES = 0x4010_0000n;
@@ -31,23 +27,11 @@ const CANON = 0x4100_0000n;
 const NESTED = 0x8000_0000n;
 const VMID = 1;
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
+const HCR_VM = 1n;
+const HCR_RW = 1n << 31n;
 
 /** L1's VTCR: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit, inner-shareable WBWA. */
 const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-
-interface StandInVcpu {
-  kvm: Kvm;
-  cpu: Cpu;
-  index: number;
-  hwMmu: KvmS2Mmu | null;
-  vregs: Map<string, bigint>;
-  injected: number;
-  isHypCtxt(): boolean;
-  vcpuReadSysReg(name: string): bigint;
-  vcpuWriteSysReg(name: string, v: bigint): void;
-  injectNestedSync(): void;
-  skipInstr(): void;
-}
 
 /** L1's stage-2 (nested IPA → canonical IPA), 4K pages only, tables taken upward from `base`. */
 class L1Stage2 {
@@ -111,48 +95,38 @@ export interface FaultRig {
 }
 
 /**
- * Where the host pages a fault allocates come from: `recycled` — a pool whose pages are already
- * backed (a host that has run for a while), so an allocation costs the zeroing; `first-touch` —
- * every page is backed by the emulator on its first allocation (new JS memory per page).
+ * Where the host pages a fault allocates come from: `recycled` — every free pool page has been
+ * allocated and freed before (backed, poisoned, as on a host that has run for a while), so an
+ * allocation costs zeroing a page; `first-touch` — every page is backed by the emulator on its
+ * first allocation (new JS memory per page, an artifact of emulating host RAM lazily).
  */
 export type HostPages = "recycled" | "first-touch";
 
+/** Allocate every free page of the pool, then free them all: each is backed and poisoned. */
+function recyclePool(pool: HostPagePool): void {
+  const taken = Array.from({ length: pool.total - pool.used }, () => pool.alloc());
+  for (const pa of taken) pool.free(pa);
+}
+
 /** A VM with `pages` nested pages mapped by L1, the vCPU running L2 on a fresh shadow MMU. */
-export function faultRig(pages: number, unmap: string, hostPages: HostPages = "recycled"): FaultRig {
+export function faultRig(pages: number, unmap: UnmapStrategyName, hostPages: HostPages = "recycled"): FaultRig {
   const memory = BigInt(Math.max(32, Math.ceil((pages * 4096 * 1.1) / (1 << 20)) + 24)) << 20n;
-  const config: VmConfig = {
-    memory, vcpus: 1, poolPages: 2 * pages + 4096, unmap, directMap: false, check: false, blocks: false, seed: 0,
-  } as VmConfig;
-  const mem = new PhysMemory();
-  const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
-  if (hostPages === "recycled") pool.backAll();
-  const kvm = {
-    mem, pool, config, metrics: new Metrics(), events: new EventLog(16),
-    nestedMmus: [], nestedMmusNext: 0, accel: null, mmusPerBitPower: 0, faultInject: { revmapStoreFailures: 0 }, memslots: [] as Memslot[], vcpus: [] as StandInVcpu[], console: "",
-  } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: StandInVcpu[] };
-  kvm.mmu = createCanonicalMmu(kvm);
-  const slot = new Memslot(RAM_BASE, memory, mem, pool);
-  kvm.memslots.push(slot);
-  kvmInitNested(kvm);
-  const v: StandInVcpu = {
-    kvm, cpu: new Cpu(mem, { index: 0, stopOnBrk: true }), index: 0, hwMmu: null, vregs: new Map(), injected: 0,
-    isHypCtxt: () => false,
-    vcpuReadSysReg: (n) => v.vregs.get(n) ?? 0n,
-    vcpuWriteSysReg: (n, x) => void v.vregs.set(n, x),
-    injectNestedSync: () => void v.injected++,
-    skipInstr: () => {},
-  };
-  kvm.vcpus.push(v);
+  const kvm = new Kvm({ memory, vcpus: 1, unmap, directMap: false, check: false, blocks: false, poolPages: 2 * pages + 4096 });
+  if (hostPages === "recycled") recyclePool(kvm.pool);
+  const slot = kvm.memslots[0]!;
+  const vcpu = kvm.vcpus[0]!;
   const s2 = new L1Stage2(slot, L1_TABLES);
   const nested = (i: number): bigint => NESTED + BigInt(i) * PAGE;
   const canonical = (i: number): bigint => CANON + BigInt(i) * PAGE;
   for (let i = 0; i < pages; i++) s2.mapPage(nested(i), canonical(i));
-  v.vregs.set("VTTBR_EL2", (BigInt(VMID) << 48n) | s2.root);
-  v.vregs.set("VTCR_EL2", L1_VTCR);
-  v.vregs.set("HCR_EL2", 1n | (1n << 31n));
-  const vcpu = v as unknown as KvmVcpu;
+  // L1 has ERETed to L2: its virtual EL2 registers describe L2's stage-2, the shadow MMU is loaded.
+  vcpu.setHypCtxt(false);
+  vcpu.vcpuWriteSysReg("VTTBR_EL2", (BigInt(VMID) << 48n) | s2.root);
+  vcpu.vcpuWriteSysReg("VTCR_EL2", L1_VTCR);
+  vcpu.vcpuWriteSysReg("HCR_EL2", HCR_VM | HCR_RW);
   kvmVcpuLoadHwMmu(vcpu);
-  return { kvm, slot, vcpu, mmu: v.hwMmu!, nested, canonical, injected: () => v.injected };
+  checkNestedVcpuRequests(vcpu);
+  return { kvm, slot, vcpu, mmu: vcpu.hwMmu!, nested, canonical, injected: () => kvm.metrics.faultsInjectedToL1 };
 }
 
 /**

@@ -9,7 +9,7 @@ import { LOOP } from "../../bench/lib/cpu_loop.ts";
 const leavesOf = (rig: ReturnType<typeof faultRig>) => [...rig.mmu.pgt.leaves()].map((l) => ({ ipa: l.ipa, size: l.size }));
 
 describe("fault driver", () => {
-  it.each(["full", "revmap", "accel"])("installs one shadow leaf per distinct page through kvmHandleGuestAbort (%s)", (strategy) => {
+  it.each(["full", "revmap", "accel"] as const)("installs one shadow leaf per distinct page through kvmHandleGuestAbort (%s)", (strategy) => {
     const rig = faultRig(64, strategy);
     expect(timeShadowFaults(rig, 64)).toBeGreaterThan(0);
     expect(rig.injected()).toBe(0);
@@ -23,10 +23,12 @@ describe("fault driver", () => {
   it("leaves the same shadow and canonical leaves whether host pages are recycled or first-touch", () => {
     const recycled = faultRig(48, "accel", "recycled");
     const fresh = faultRig(48, "accel", "first-touch");
-    // Recycled: the whole pool is RAM before any fault; first-touch: only what was allocated.
-    const poolRam = (rig: ReturnType<typeof faultRig>) => Array.from({ length: rig.kvm.pool.total }, (_, i) => rig.kvm.mem.isRam(rig.kvm.pool.basePa + i * 0x1000)).filter(Boolean).length;
-    expect(poolRam(recycled)).toBe(recycled.kvm.pool.total);
-    expect(poolRam(fresh)).toBe(fresh.kvm.pool.used);
+    // Recycled: every free pool page is RAM and poisoned before any fault; first-touch: only the
+    // pages in use are RAM.
+    const pool = (rig: ReturnType<typeof faultRig>) => Array.from({ length: rig.kvm.pool.total }, (_, i) => rig.kvm.pool.basePa + i * 0x1000);
+    expect(pool(recycled).every((pa) => recycled.kvm.mem.isRam(pa))).toBe(true);
+    expect(pool(recycled).filter((pa) => recycled.kvm.pool.isPoisoned(pa)).length).toBe(recycled.kvm.pool.total - recycled.kvm.pool.used);
+    expect(pool(fresh).filter((pa) => fresh.kvm.mem.isRam(pa)).length).toBe(fresh.kvm.pool.used);
     timeShadowFaults(recycled, 48);
     timeShadowFaults(fresh, 48);
     expect(leavesOf(recycled)).toEqual(leavesOf(fresh));

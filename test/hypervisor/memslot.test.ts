@@ -33,6 +33,13 @@ describe("Memslot", () => {
     expect(slot.read(BASE + 0x1ff8n, 8)).toBe(viaBytes(BASE + 0x1ff8n));
     expect(slot.read(BASE + 0x3ff8n, 8)).toBe(0n);
     expect(() => slot.read(BASE + (8n << 20n), 8)).toThrow(HostError);
+    // read64: the same words, unaligned ones through the byte path, null outside the slot.
+    for (let off = 0n; off < 0x4000n; off += 0x1f5n) expect(slot.read64(BASE + off)).toBe(viaBytes(BASE + off));
+    expect(slot.read64(BASE - 8n)).toBeNull();
+    expect(slot.read64(BASE - 4n)).toBeNull();
+    expect(slot.read64(BASE + (8n << 20n) - 8n)).toBe(0n);
+    expect(slot.read64(BASE + (8n << 20n) - 4n)).toBeNull();
+    expect(slot.read64(BASE + (8n << 20n))).toBeNull();
   });
 
   it("keeps image data written before any page is resident and hands it over at fault-in", () => {

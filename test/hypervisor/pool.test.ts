@@ -27,22 +27,6 @@ describe("HostPagePool", () => {
     expect(pool.isAllocated(BASE + 0x2000)).toBe(false);
   });
 
-  it("backAll backs every page up front, keeps allocated contents, and still hands pages out zeroed", () => {
-    const { mem, pool } = makePool(8);
-    const a = pool.alloc();
-    mem.write(a + 0x20, 8, 0x55n);
-    pool.backAll();
-    for (let i = 0; i < 8; i++) expect(mem.isRam(BASE + i * 0x1000)).toBe(true);
-    expect(mem.isRam(BASE + 8 * 0x1000)).toBe(false);
-    expect(mem.read(a + 0x20, 8)).toBe(0x55n);
-    expect(pool.used).toBe(1);
-    const b = pool.alloc();
-    mem.write(b, 8, 0x66n);
-    pool.free(b);
-    expect(pool.alloc()).toBe(b);
-    expect(mem.read(b, 8)).toBe(0n);
-  });
-
   it("fills a freed page with POISON, keeps it RAM, and zeroes it when handed out again", () => {
     const { mem, pool } = makePool(16);
     const a = pool.alloc();
