@@ -135,8 +135,22 @@ function isTable(d: bigint, level: number): boolean {
   return level < 3 && (d & KVM_PTE_TYPE) !== 0n;
 }
 
-function isLeaf(d: bigint, level: number): boolean {
-  return isValid(d) && !isTable(d, level);
+/**
+ * The low word of entry `idx` (bit 0 valid, bit 1 table/page): the walks on every fault decide on
+ * it and follow tables without making a bigint.
+ */
+function lowWord(dv: DataView, idx: number): number {
+  return dv.getUint32(idx * 8, true);
+}
+
+/** The next-level table address (bits [47:12]) of the table entry `idx` whose low word is `lo`. */
+function tableAddrAt(dv: DataView, idx: number, lo: number): number {
+  return (dv.getUint32(idx * 8 + 4, true) & 0xffff) * 2 ** 32 + (lo - (lo & 0xfff));
+}
+
+/** 1 for a Block/Page descriptor at `level`, from its low word. */
+function leafBit(lo: number, level: number): number {
+  return (lo & 1) !== 0 && (level === 3 || (lo & 2) === 0) ? 1 : 0;
 }
 
 function descAddr(d: bigint): number {
@@ -208,24 +222,26 @@ export class KvmPgtable {
     let replaced = false;
     for (let l = this.reservedLevel; l < level; l++) {
       const idx = indexAt(at, l);
-      const e = this.read(table, idx);
-      if (!isValid(e)) {
+      const dv = this.page(table).dv;
+      const lo = lowWord(dv, idx);
+      if ((lo & 1) === 0) {
         const next = this.newTable();
         this.setEntry(table, l, idx, BigInt(next) | KVM_PTE_VALID | KVM_PTE_TYPE);
         table = next;
-      } else if (isTable(e, l)) {
-        table = descAddr(e);
+      } else if ((lo & 2) !== 0) {
+        table = tableAddrAt(dv, idx, lo);
       } else {
         replaced = true;
-        table = this.splitBlock(table, l, idx, e);
+        table = this.splitBlock(table, l, idx, dv.getBigUint64(idx * 8, true));
       }
     }
     const idx = indexAt(at, level);
-    const old = this.read(table, idx);
+    const dv = this.page(table).dv;
+    const oldLo = lowWord(dv, idx);
+    const child = level < 3 && (oldLo & 3) === 3 ? tableAddrAt(dv, idx, oldLo) : -1;
     this.setEntry(table, level, idx, desc);
-    if (!isValid(old)) return replaced;
-    if (!isTable(old, level)) return true;
-    const child = descAddr(old);
+    if ((oldLo & 1) === 0) return replaced;
+    if (child < 0) return true;
     replaced ||= this.visitLeaves(child, level + 1, at, at, at + LEVEL_SIZE[level]!, () => true);
     this.freeSubtree(child, level + 1);
     return replaced;
@@ -452,10 +468,12 @@ export class KvmPgtable {
   /** Write one entry, keeping the per-table valid counts and the leaf count exact. */
   private setEntry(tablePa: number, level: number, idx: number, d: bigint): void {
     const t = this.table(tablePa);
-    const old = t.page.dv.getBigUint64(idx * 8, true);
-    t.page.dv.setBigUint64(idx * 8, d, true);
-    t.valid += (isValid(d) ? 1 : 0) - (isValid(old) ? 1 : 0);
-    this.leaves_ += (isLeaf(d, level) ? 1 : 0) - (isLeaf(old, level) ? 1 : 0);
+    const dv = t.page.dv;
+    const oldLo = lowWord(dv, idx);
+    dv.setBigUint64(idx * 8, d, true);
+    const newLo = lowWord(dv, idx);
+    t.valid += (newLo & 1) - (oldLo & 1);
+    this.leaves_ += leafBit(newLo, level) - leafBit(oldLo, level);
   }
 
   private newTable(): number {
@@ -474,9 +492,11 @@ export class KvmPgtable {
     let table = this.pgdPa;
     let l = START_LEVEL;
     while (l < level) {
-      const e = this.read(table, indexAt(at, l));
-      if (!isValid(e) || !isTable(e, l)) break;
-      table = descAddr(e);
+      const idx = indexAt(at, l);
+      const dv = this.page(table).dv;
+      const lo = lowWord(dv, idx);
+      if ((lo & 3) !== 3) break;
+      table = tableAddrAt(dv, idx, lo);
       l++;
     }
     const need = level - l;
@@ -549,10 +569,11 @@ export class KvmPgtable {
     let table = this.pgdPa;
     for (let level = START_LEVEL; level <= 3; level++) {
       const idx = indexAt(at, level);
-      const e = this.read(table, idx);
-      if (!isValid(e)) return null;
-      if (!isTable(e, level)) return { table, idx, level, desc: e };
-      table = descAddr(e);
+      const dv = this.page(table).dv;
+      const lo = lowWord(dv, idx);
+      if ((lo & 1) === 0) return null;
+      if (level === 3 || (lo & 2) === 0) return { table, idx, level, desc: dv.getBigUint64(idx * 8, true) };
+      table = tableAddrAt(dv, idx, lo);
     }
     throw new HostError(`stage-2 table at ${hex(this.pgdPa)}: walk of ${hex(ipa)} went below level 3`);
   }

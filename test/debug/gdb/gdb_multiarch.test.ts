@@ -48,7 +48,9 @@ async function serve(l2File: string): Promise<Served> {
 
 /** gdb-multiarch -batch with these commands; resolves with its exit code and all its output. */
 function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => void): Promise<{ code: number | null; out: string }> {
-  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
+  // gdb gives up on a reply after 2 s by default ("Ignoring packet error"), and the rest of the
+  // batch then misses output: a CI machine running the whole suite on two cores can be that slow.
+  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", "set remotetimeout 60", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
   for (const c of commands) args.push("-ex", c);
   const child = spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
