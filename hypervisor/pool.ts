@@ -6,7 +6,7 @@
 // Allocation is deterministic: always the lowest free page (or the lowest free naturally aligned
 // run for blocks), whatever the order of earlier frees.
 
-import { PAGE_SIZE, type PhysMemory } from "../emulator/memory.ts";
+import { type Page, PAGE_SIZE, type PhysMemory } from "../emulator/memory.ts";
 import { hex } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";
 
@@ -26,6 +26,8 @@ const POISON_PAGE: Uint8Array = (() => {
 export class HostPagePool {
   /** 1 = allocated, per page index. */
   private readonly inUse: Uint8Array;
+  /** The RAM page behind each index once backed (every allocation would otherwise search host memory). */
+  private readonly backing: (Page | undefined)[];
   /** No free page lies below this index. */
   private lowestFree = 0;
   private usedPages = 0;
@@ -42,6 +44,12 @@ export class HostPagePool {
     }
     if (!Number.isSafeInteger(pages) || pages <= 0) throw new HostError(`page pool size ${pages} is not a positive page count`);
     this.inUse = new Uint8Array(pages);
+    this.backing = new Array<Page | undefined>(pages);
+    // A page taken out of host memory must not be handed out from the cache below.
+    mem.onPageRemoved((pfn) => {
+      const i = pfn - basePa / PAGE_SIZE;
+      if (i >= 0 && i < pages) this.backing[i] = undefined;
+    });
   }
 
   /** Pages in the pool. */
@@ -159,20 +167,22 @@ export class HostPagePool {
     for (let k = i; k < i + n; k++) {
       this.inUse[k] = 1;
       const pa = this.paOf(k);
-      const page = this.mem.existingPage(pa);
+      let page = this.backing[k] ?? this.mem.existingPage(pa);
       if (page) {
         page.u8.fill(0);
         page.ops = null;
       } else {
         this.mem.addRamPage(pa);
+        page = this.mem.existingPage(pa)!;
       }
+      this.backing[k] = page;
     }
     this.usedPages += n;
     if (this.usedPages > this.peakPages) this.peakPages = this.usedPages;
   }
 
   private release(i: number): void {
-    const page = this.mem.existingPage(this.paOf(i));
+    const page = this.backing[i] ?? this.mem.existingPage(this.paOf(i));
     if (!page) throw new HostError(`host page pool: page ${hex(this.paOf(i))} is no longer RAM`);
     this.inUse[i] = 0;
     this.usedPages--;

@@ -27,6 +27,20 @@ describe("HostPagePool", () => {
     expect(pool.isAllocated(BASE + 0x2000)).toBe(false);
   });
 
+  it("a freed page that host memory dropped is backed again when handed out, never reused stale", () => {
+    const { mem, pool } = makePool(4);
+    const a = pool.alloc();
+    pool.free(a);
+    mem.removePage(a);
+    expect(mem.isRam(a)).toBe(false);
+    expect(pool.alloc()).toBe(a);
+    expect(mem.isRam(a)).toBe(true);
+    mem.write(a + 8, 8, 7n);
+    expect(mem.read(a + 8, 8)).toBe(7n);
+    pool.free(a);
+    expect(mem.read(a + 8, 8)).toBe(POISON);
+  });
+
   it("fills a freed page with POISON, keeps it RAM, and zeroes it when handed out again", () => {
     const { mem, pool } = makePool(16);
     const a = pool.alloc();
