@@ -5,10 +5,10 @@
 // through kvmHandleGuestAbort; the phase helpers call the functions the fault path is made of, one
 // at a time, on the same pages.
 
-import { EC, esr, type Exit } from "../../emulator/exception.ts";
+import type { Exit } from "../../emulator/exception.ts";
 import type { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
-import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
+import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { kvmWalkNestedS2 } from "../../hypervisor/nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import type { HostPagePool } from "../../hypervisor/pool.ts";
@@ -16,6 +16,7 @@ import "../../hypervisor/strategies.ts";
 import { unmapStrategy } from "../../hypervisor/unmap.ts";
 import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
+import { enterL2, L1Stage2, L1TablePages, s2TranslationFault } from "./l1_guest.ts";
 
 export const RAM_BASE = L1_RAM_BASE;
 const PAGE = 0x1000n;
@@ -27,58 +28,12 @@ const CANON = 0x4100_0000n;
 const NESTED = 0x8000_0000n;
 const VMID = 1;
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
-const HCR_VM = 1n;
-const HCR_RW = 1n << 31n;
+/** L1's table area: far more than the tables of any page count the rig is built for. */
+const L1_TABLES_END = CANON;
 
-/** L1's VTCR: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit, inner-shareable WBWA. */
-const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-
-/** L1's stage-2 (nested IPA → canonical IPA), 4K pages only, tables taken upward from `base`. */
-class L1Stage2 {
-  private next: bigint;
-  readonly root: bigint;
-  private readonly word = new Uint8Array(8);
-
-  constructor(
-    private readonly slot: Memslot,
-    base: bigint,
-  ) {
-    this.next = base;
-    this.root = this.newTable();
-  }
-
-  private newTable(): bigint {
-    const t = this.next;
-    this.next += PAGE;
-    this.slot.writeBytes(t, new Uint8Array(4096));
-    return t;
-  }
-
-  private write(ipa: bigint, v: bigint): void {
-    new DataView(this.word.buffer).setBigUint64(0, v, true);
-    this.slot.writeBytes(ipa, this.word);
-  }
-
-  /** A valid 4K leaf, AF set, read/write/execute, normal memory. */
-  mapPage(nipa: bigint, cipa: bigint): void {
-    let table = this.root;
-    for (let l = 1; l < 3; l++) {
-      const at = table + ((nipa >> BigInt(39 - 9 * l)) & 0x1ffn) * 8n;
-      let d = this.slot.read(at, 8);
-      if ((d & 3n) !== 3n) {
-        d = this.newTable() | 3n;
-        this.write(at, d);
-      }
-      table = d & 0xffff_ffff_f000n;
-    }
-    const leaf = cipa | 3n | (0xfn << 2n) | (3n << 8n) | (1n << 10n) | (1n << 6n) | (1n << 7n);
-    this.write(table + ((nipa >> 12n) & 0x1ffn) * 8n, leaf);
-  }
-}
-
-/** A translation fault at level 3 on a data read of nested page `nipa`, as the CPU reports it. */
+/** A translation fault at level 3 on a data read of nested page `nipa` (L2's VA equal to it). */
 export function s2Abort(nipa: bigint): Exit {
-  return { esr: esr(EC.DABT_LOW, 0x07), ec: EC.DABT_LOW, far: nipa, hpfar: (nipa >> 12n) << 4n, elr: 0x1000n, spsr: 0x5n };
+  return s2TranslationFault(nipa, nipa);
 }
 
 export interface FaultRig {
@@ -115,18 +70,14 @@ export function faultRig(pages: number, unmap: UnmapStrategyName, hostPages: Hos
   if (hostPages === "recycled") recyclePool(kvm.pool);
   const slot = kvm.memslots[0]!;
   const vcpu = kvm.vcpus[0]!;
-  const s2 = new L1Stage2(slot, L1_TABLES);
+  const s2 = new L1Stage2(slot, new L1TablePages(slot, L1_TABLES, L1_TABLES_END));
   const nested = (i: number): bigint => NESTED + BigInt(i) * PAGE;
   const canonical = (i: number): bigint => CANON + BigInt(i) * PAGE;
-  for (let i = 0; i < pages; i++) s2.mapPage(nested(i), canonical(i));
+  for (let i = 0; i < pages; i++) s2.map(nested(i), canonical(i));
   // L1 has ERETed to L2: its virtual EL2 registers describe L2's stage-2, the shadow MMU is loaded.
   vcpu.setHypCtxt(false);
-  vcpu.vcpuWriteSysReg("VTTBR_EL2", (BigInt(VMID) << 48n) | s2.root);
-  vcpu.vcpuWriteSysReg("VTCR_EL2", L1_VTCR);
-  vcpu.vcpuWriteSysReg("HCR_EL2", HCR_VM | HCR_RW);
-  kvmVcpuLoadHwMmu(vcpu);
-  checkNestedVcpuRequests(vcpu);
-  return { kvm, slot, vcpu, mmu: vcpu.hwMmu!, nested, canonical, injected: () => kvm.metrics.faultsInjectedToL1 };
+  const mmu = enterL2(vcpu, VMID, s2.root);
+  return { kvm, slot, vcpu, mmu, nested, canonical, injected: () => kvm.metrics.faultsInjectedToL1 };
 }
 
 /**

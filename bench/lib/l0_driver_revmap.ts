@@ -9,30 +9,23 @@
 import { sysRegIss } from "../../emulator/exception.ts";
 import { tlbiByName } from "../../emulator/tlbi.ts";
 import { SplitMix32 } from "../../hypervisor/chaos.ts";
-import type { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
+import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { accelBits, accelGroup, accelStale } from "../../hypervisor/accel.ts";
 import { isUnknownIpa, revmapEntryLive, revmapStaleEntries } from "../../hypervisor/revmap.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, L1_RAM_BASE, type VmConfig } from "../../hypervisor/vm.ts";
-import { EC, esr } from "../../emulator/exception.ts";
+import { enterL2, L1Stage2, L1TablePages, s2TranslationFault, setL2Context } from "./l1_guest.ts";
 
 const PAGE = 0x1000n;
 /** L1's stage-2 tables: 64K per guest context. */
 const TABLES = L1_RAM_BASE + 0x10_0000n;
+const TABLES_PER_GUEST = 0x1_0000n;
 /** L1's pages for its guests (the canonical pool). */
 const POOL = L1_RAM_BASE + 0x100_0000n;
 /** Every L2 sees its memory at the same nested IPA (different VMIDs, different tables). */
 const NESTED = 0x8000_0000n;
-const HCR_VM = 1n;
-const HCR_RW = 1n << 31n;
-/** VTCR for L1's tables: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit. */
-const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-/** Stage-2 leaf attributes L1 writes: valid page, normal memory, S2AP RW, inner shareable, AF. */
-const L1_LEAF_ATTRS = 3n | (0xfn << 2n) | (3n << 6n) | (3n << 8n) | (1n << 10n);
-const ADDR_MASK = 0xffff_ffff_f000n;
 /** FEAT_TTL hint of L1's IPA TLBIs: 4K granule, level 3 (without it L0 must assume a block). */
 const TTL_4K_L3 = 0b0111n << 44n;
 
@@ -215,58 +208,6 @@ export function generateWorkload(o: RevmapWorkloadOptions): RevmapWorkload {
   return { options: o, initial, ops };
 }
 
-// ------------------------------------------------------------------ L1's stage-2 tables in L1 memory
-
-/** One guest's stage-2 (4K pages only), written into L1 memory through the memslot. */
-class GuestStage2 {
-  private next: bigint;
-  readonly root: bigint;
-
-  constructor(
-    private readonly slot: Memslot,
-    base: bigint,
-  ) {
-    this.next = base;
-    this.root = this.newTable();
-  }
-
-  private newTable(): bigint {
-    const t = this.next;
-    this.next += PAGE;
-    this.slot.writeBytes(t, new Uint8Array(4096));
-    return t;
-  }
-
-  private write(ipa: bigint, v: bigint): void {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, v, true);
-    this.slot.writeBytes(ipa, b);
-  }
-
-  /** The level-3 entry's address for `nipa`, creating the tables on the way. */
-  private leafSlot(nipa: bigint): bigint {
-    let table = this.root;
-    for (let l = 1; l < 3; l++) {
-      const at = table + ((nipa >> BigInt(39 - 9 * l)) & 0x1ffn) * 8n;
-      let d = this.slot.read(at, 8);
-      if ((d & 3n) !== 3n) {
-        d = this.newTable() | 3n;
-        this.write(at, d);
-      }
-      table = d & ADDR_MASK;
-    }
-    return table + ((nipa >> 12n) & 0x1ffn) * 8n;
-  }
-
-  map(nipa: bigint, cipa: bigint): void {
-    this.write(this.leafSlot(nipa), cipa | L1_LEAF_ATTRS);
-  }
-
-  clear(nipa: bigint): void {
-    this.write(this.leafSlot(nipa), 0n);
-  }
-}
-
 // ------------------------------------------------------------------ L0 running the workload
 
 const tlbiIssOf = (name: string): number => {
@@ -281,11 +222,6 @@ const ISS_VMALLS12E1IS = tlbiIssOf("VMALLS12E1IS");
 /** The RIPAS2E1IS operand for `pages` (even, ≤ 64) 4K pages from `ipa`: TG 4K, SCALE 0. */
 function ripasOperand(ipa: bigint, pages: number): bigint {
   return (1n << 46n) | (BigInt(pages / 2 - 1) << 39n) | (ipa >> 12n);
-}
-
-/** A translation fault (level 3) of L2 at nested `ipa`, as the CPU reports it. */
-function translationFault(ipa: bigint): Parameters<typeof kvmHandleGuestAbort>[1] {
-  return { esr: esr(EC.DABT_LOW, 0x07), ec: EC.DABT_LOW, far: 0xffff_0000_0000_0000n, hpfar: (ipa >> 12n) << 4n, elr: 0x1000n, spsr: 0x5n };
 }
 
 /** What a canonical unmap found and did, beyond L0's own counters. */
@@ -316,7 +252,7 @@ export interface StoreFailures {
 export class RevmapWorld {
   readonly kvm: Kvm;
   readonly vcpu: KvmVcpu;
-  private readonly tables: GuestStage2[];
+  private readonly tables: L1Stage2[];
   private current = -1;
   private readonly failRng: SplitMix32 | null;
   /** Revmap stores attempted and made to fail. */
@@ -334,13 +270,14 @@ export class RevmapWorld {
   ) {
     const o = workload.options;
     const memory = ((POOL - L1_RAM_BASE + BigInt(o.canonicalPages) * PAGE + 0xf_ffffn) >> 20n) << 20n;
-    if (TABLES + BigInt(o.contexts) * 0x1_0000n > POOL) throw new Error("revmap workload: too many guest contexts");
+    if (TABLES + BigInt(o.contexts) * TABLES_PER_GUEST > POOL) throw new Error("revmap workload: too many guest contexts");
     this.kvm = new Kvm({ memory, vcpus: 1, blocks: false, check: false, nestedMmus: o.contexts, ...config });
     this.vcpu = this.kvm.vcpus[0]!;
     this.vcpu.setHypCtxt(false);
     const slot = this.kvm.memslots[0]!;
     this.tables = workload.initial.map((m, ctx) => {
-      const s2 = new GuestStage2(slot, TABLES + BigInt(ctx) * 0x1_0000n);
+      const base = TABLES + BigInt(ctx) * TABLES_PER_GUEST;
+      const s2 = new L1Stage2(slot, new L1TablePages(slot, base, base + TABLES_PER_GUEST));
       m.forEach((canon, page) => s2.map(nestedIpa(page), canonicalIpa(canon)));
       return s2;
     });
@@ -349,9 +286,7 @@ export class RevmapWorld {
   }
 
   private setContext(ctx: number): void {
-    this.vcpu.vcpuWriteSysReg("VTTBR_EL2", (BigInt(ctx + 1) << 48n) | this.tables[ctx]!.root);
-    this.vcpu.vcpuWriteSysReg("VTCR_EL2", L1_VTCR);
-    this.vcpu.vcpuWriteSysReg("HCR_EL2", HCR_VM | HCR_RW);
+    setL2Context(this.vcpu, ctx + 1, this.tables[ctx]!.root);
   }
 
   /** L1 runs: the vCPU holds no shadow MMU. */
@@ -364,9 +299,7 @@ export class RevmapWorld {
   private enterL2(ctx: number): KvmS2Mmu {
     if (this.current !== ctx) {
       this.leaveL2();
-      this.setContext(ctx);
-      kvmVcpuLoadHwMmu(this.vcpu);
-      checkNestedVcpuRequests(this.vcpu);
+      enterL2(this.vcpu, ctx + 1, this.tables[ctx]!.root);
       this.current = ctx;
     }
     return this.vcpu.hwMmu!;
@@ -422,7 +355,7 @@ export class RevmapWorld {
       this.storesAttempted++;
       this.kvm.faultInject.revmapStoreFailures = this.failRng.next() / 2 ** 32 < this.failures!.rate ? 1 : 0;
     }
-    kvmHandleGuestAbort(this.vcpu, translationFault(ipa));
+    kvmHandleGuestAbort(this.vcpu, s2TranslationFault(ipa));
     if (inject && this.kvm.faultInject.revmapStoreFailures === 0 && mmu.revmapBroken) this.storesFailed++;
     // A fault that recorded nothing new (an identical stale range) made no store.
     else if (inject && this.kvm.faultInject.revmapStoreFailures === 1) this.storesAttempted--;

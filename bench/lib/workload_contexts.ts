@@ -4,12 +4,11 @@
 // faults the canonical page in, installs the shadow leaf and tells the unmap strategy). With
 // `nestedMmus` equal to the number of contexts every context keeps its own valid shadow MMU.
 
-import { EC, esr, type Exit } from "../../emulator/exception.ts";
-import type { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmHandleGuestAbort } from "../../hypervisor/mmu.ts";
-import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
+import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
+import { enterL2, L1Stage2, L1TablePages, s2TranslationFault } from "./l1_guest.ts";
 
 export const PAGE = 0x1000n;
 const SZ_2M = 0x20_0000n;
@@ -17,63 +16,6 @@ const SZ_2M = 0x20_0000n;
 export const NESTED_BASE = 0x8000_0000n;
 /** L1's stage-2 tables start here (canonical); the data window follows them. */
 const TABLES_BASE = L1_RAM_BASE + SZ_2M;
-/** L1's VTCR: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit, inner-shareable WBWA. */
-const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-const HCR_VM = 1n;
-const HCR_RW = 1n << 31n;
-/** Stage-2 page descriptor attributes: page, MemAttr normal WB, S2AP RW, SH inner, AF. */
-const LEAF_ATTRS = 3n | (0xfn << 2n) | (3n << 6n) | (3n << 8n) | (1n << 10n);
-const OA_MASK = 0xffff_ffff_f000n;
-
-/** Bump allocator of zeroed L1 table pages, shared by every context's tables. */
-class TablePages {
-  constructor(
-    private readonly slot: Memslot,
-    private next: bigint,
-    private readonly end: bigint,
-  ) {}
-
-  alloc(): bigint {
-    if (this.next >= this.end) throw new Error("workload: L1 table area exhausted");
-    const t = this.next;
-    this.next += PAGE;
-    this.slot.writeBytes(t, new Uint8Array(4096));
-    return t;
-  }
-}
-
-/** One context's L1 stage-2 (4K pages only), written into L1 memory through the memslot. */
-class L1Tables {
-  readonly root: bigint;
-  private readonly word = new Uint8Array(8);
-  private readonly view = new DataView(this.word.buffer);
-
-  constructor(
-    private readonly slot: Memslot,
-    private readonly pages: TablePages,
-  ) {
-    this.root = pages.alloc();
-  }
-
-  private write(ipa: bigint, v: bigint): void {
-    this.view.setBigUint64(0, v, true);
-    this.slot.writeBytes(ipa, this.word);
-  }
-
-  mapPage(nipa: bigint, cipa: bigint): void {
-    let table = this.root;
-    for (let level = 1; level < 3; level++) {
-      const slotIpa = table + ((nipa >> BigInt(39 - 9 * level)) & 0x1ffn) * 8n;
-      let d = this.slot.read(slotIpa, 8);
-      if ((d & 3n) !== 3n) {
-        d = this.pages.alloc() | 3n;
-        this.write(slotIpa, d);
-      }
-      table = d & OA_MASK;
-    }
-    this.write(table + ((nipa >> 12n) & 0x1ffn) * 8n, cipa | LEAF_ATTRS);
-  }
-}
 
 export interface Context {
   vmid: number;
@@ -95,11 +37,6 @@ export interface ContextsOptions {
 }
 
 export const nestedIpa = (k: number): bigint => NESTED_BASE + BigInt(k) * PAGE;
-
-const abortExit = (ipa: bigint): Exit => {
-  const ec = EC.DABT_LOW;
-  return { esr: esr(ec, 0x07), ec, far: 0xffff_0000_0000_0000n, hpfar: (ipa >> 12n) << 4n, elr: 0x1000n, spsr: 0x5n };
-};
 
 export class ContextsWorkload {
   readonly kvm: Kvm;
@@ -129,13 +66,13 @@ export class ContextsWorkload {
     this.vcpu = this.kvm.vcpus[0]!;
     this.vcpu.setHypCtxt(false);
     const slot = this.kvm.memslots[0]!;
-    const pages = new TablePages(slot, TABLES_BASE, tablesEnd);
+    const pages = new L1TablePages(slot, TABLES_BASE, tablesEnd);
     for (let i = 0; i < opts.contexts; i++) {
-      const t = new L1Tables(slot, pages);
+      const t = new L1Stage2(slot, pages);
       const canon: bigint[] = [];
       for (let k = 0; k < opts.pagesPerContext; k++) {
         const c = this.dataBase + BigInt(opts.canonPage(i, k)) * PAGE;
-        t.mapPage(nestedIpa(k), c);
+        t.map(nestedIpa(k), c);
         canon.push(c);
       }
       this.contexts.push({ vmid: i + 1, root: t.root, canon, mmu: null });
@@ -151,18 +88,13 @@ export class ContextsWorkload {
   enter(i: number): KvmS2Mmu {
     const c = this.contexts[i]!;
     this.leaveL2();
-    this.vcpu.vcpuWriteSysReg("VTTBR_EL2", (BigInt(c.vmid) << 48n) | c.root);
-    this.vcpu.vcpuWriteSysReg("VTCR_EL2", L1_VTCR);
-    this.vcpu.vcpuWriteSysReg("HCR_EL2", HCR_VM | HCR_RW);
-    kvmVcpuLoadHwMmu(this.vcpu);
-    checkNestedVcpuRequests(this.vcpu);
-    c.mmu = this.vcpu.hwMmu;
-    return c.mmu!;
+    c.mmu = enterL2(this.vcpu, c.vmid, c.root);
+    return c.mmu;
   }
 
   /** L2 of the current context touches nested page k: a shadow fault. */
   touch(k: number): void {
-    kvmHandleGuestAbort(this.vcpu, abortExit(nestedIpa(k)));
+    kvmHandleGuestAbort(this.vcpu, s2TranslationFault(nestedIpa(k)));
   }
 
   /** Every context touches every one of its pages. */
