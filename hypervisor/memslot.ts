@@ -35,7 +35,8 @@ export class Memslot {
   private readonly noBlock = new Set<number>();
   /** Block-backed 2M regions whose faults map 4K pages of the block (dirty logging's force_pte). */
   private readonly pageMapped = new Set<number>();
-  private readonly end_: bigint;
+  /** First canonical IPA past the slot. */
+  readonly end: bigint;
   /** The slot's size in bytes as a number (exact: below 2^48). */
   private readonly bytes: number;
 
@@ -49,17 +50,12 @@ export class Memslot {
     if (base % SZ_4K !== 0n || size % SZ_4K !== 0n || size <= 0n) {
       throw new HostError(`memslot 0x${base.toString(16)}+0x${size.toString(16)} is not page aligned`);
     }
-    this.end_ = base + size;
+    this.end = base + size;
     this.bytes = Number(size);
   }
 
   get baseGfn(): bigint {
     return this.base >> 12n;
-  }
-
-  /** First canonical IPA past the slot. */
-  get end(): bigint {
-    return this.end_;
   }
 
   contains(ipa: bigint): boolean {

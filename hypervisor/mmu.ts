@@ -47,17 +47,7 @@ const readers = new WeakMap<Kvm, (ipa: bigint) => bigint | null>();
 /** A 64-bit reader of L1 memory for the nested walker, made once per VM. */
 function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
   let r = readers.get(kvm);
-  if (!r) {
-    r = (a) => {
-      // kvmReadGuest(kvm, a, 8): null unless the 8 bytes lie inside one memslot.
-      for (const slot of kvm.memslots) {
-        const v = slot.read64(a);
-        if (v !== null) return v;
-      }
-      return null;
-    };
-    readers.set(kvm, r);
-  }
+  if (!r) readers.set(kvm, (r = (a) => kvmReadGuest(kvm, a, 8)));
   return r;
 }
 
@@ -74,6 +64,14 @@ function nestedWalkInfo(mmu: KvmS2Mmu, be: boolean): S2WalkInfo {
 
 /** kvm_read_guest: `size` bytes of L1 memory at canonical IPA `ipa`, null outside L1 RAM. */
 export function kvmReadGuest(kvm: Kvm, ipa: bigint, size: number): bigint | null {
+  if (size === 8) {
+    // L1's stage-2 descriptors, on every shadow fault.
+    for (const s of kvm.memslots) {
+      const v = s.read64(ipa);
+      if (v !== null) return v;
+    }
+    return null;
+  }
   const slot = gfnToMemslot(kvm, ipa);
   if (!slot || !slot.contains(ipa + BigInt(size) - 1n)) return null;
   return slot.read(ipa, size);

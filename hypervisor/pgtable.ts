@@ -179,8 +179,6 @@ export class KvmPgtable {
   /** Tables unlinked by detachTable and not yet freed (their pages are still held from the pool). */
   private readonly detached = new Set<number>();
   private destroyed = false;
-  /** The level of the table reserveTables returned (the walk resumes there). */
-  private reservedLevel = START_LEVEL;
 
   constructor(
     private readonly mem: PhysMemory,
@@ -217,10 +215,20 @@ export class KvmPgtable {
     }
     const desc = leafDescriptor(level, Number(pa), prot, sw);
     const at = Number(ipa);
-    // The walk continues from the deepest table the reservation walk reached.
-    let table = this.reserveTables(at, level);
+    // Down the tables that exist; every level left needs a new table (or a split block's), and
+    // the pool must hold them all before anything changes.
+    let table = this.pgdPa;
+    let l = START_LEVEL;
+    for (; l < level; l++) {
+      const idx = indexAt(at, l);
+      const dv = this.page(table).dv;
+      const lo = lowWord(dv, idx);
+      if ((lo & 3) !== 3) break;
+      table = tableAddrAt(dv, idx, lo);
+    }
+    this.reserveTables(level - l);
     let replaced = false;
-    for (let l = this.reservedLevel; l < level; l++) {
+    for (; l < level; l++) {
       const idx = indexAt(at, l);
       const dv = this.page(table).dv;
       const lo = lowWord(dv, idx);
@@ -258,8 +266,7 @@ export class KvmPgtable {
     if (ipa < 0n || size < 0n || ipa % SZ_4K !== 0n || size % SZ_4K !== 0n) {
       throw new HostError(`stage-2 unmap: ${hex(ipa)}+${hex(size)} is not page aligned`);
     }
-    const limit = IPA_LIMIT_N;
-    const end = ipa + size > limit ? limit : ipa + size;
+    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
     if (ipa >= end) return 0;
     return this.unmapIn(this.pgdPa, START_LEVEL, 0, Number(ipa), Number(end));
   }
@@ -302,9 +309,8 @@ export class KvmPgtable {
   leavesIn(ipa: bigint, size: bigint): Leaf[] {
     const out: Leaf[] = [];
     if (this.destroyed) return out;
-    const limit = IPA_LIMIT_N;
     const start = ipa < 0n ? 0n : ipa;
-    const end = ipa + size > limit ? limit : ipa + size;
+    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
     if (start < end) {
       this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), (e, level, base) => {
         out.push(this.makeLeaf(e, level, base));
@@ -317,9 +323,8 @@ export class KvmPgtable {
   /** Whether any leaf overlaps [ipa, ipa+size) (leavesIn without building the list). */
   hasLeafIn(ipa: bigint, size: bigint): boolean {
     if (this.destroyed) return false;
-    const limit = IPA_LIMIT_N;
     const start = ipa < 0n ? 0n : ipa;
-    const end = ipa + size > limit ? limit : ipa + size;
+    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
     return start < end && this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), () => true);
   }
 
@@ -484,27 +489,11 @@ export class KvmPgtable {
     return pa;
   }
 
-  /**
-   * Fail before changing anything when the pool cannot supply the tables a map at `level` needs:
-   * one per level below the deepest existing table on the way.
-   */
-  private reserveTables(at: number, level: number): number {
-    let table = this.pgdPa;
-    let l = START_LEVEL;
-    while (l < level) {
-      const idx = indexAt(at, l);
-      const dv = this.page(table).dv;
-      const lo = lowWord(dv, idx);
-      if ((lo & 3) !== 3) break;
-      table = tableAddrAt(dv, idx, lo);
-      l++;
-    }
-    const need = level - l;
+  /** Fail before changing anything when the pool cannot supply `need` table pages. */
+  private reserveTables(need: number): void {
     if (need > this.pool.available) {
       throw new HostError(`host page pool exhausted: stage-2 map needs ${need} table pages, ${this.pool.available} free`);
     }
-    this.reservedLevel = l;
-    return table;
   }
 
   /** Replace the block at (table, idx) by a next-level table of leaves mapping the same range. */
