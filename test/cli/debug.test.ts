@@ -66,7 +66,8 @@ describe("nvlab debug", () => {
     // A one-instruction loop runs near 100 MIPS: lift the per-continue limit so only SIGINT can stop it.
     const child = spawn("node", ["cli/nvlab.js", "debug", "--max-steps", "1000000000000", "--l1", spin], { cwd: process.cwd(), stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => (out += d));
     const seen = (text: string) =>
       new Promise<void>((resolve) => {
         const check = () => (out.includes(text) ? resolve() : setTimeout(check, 20));

@@ -48,15 +48,16 @@ async function serve(l2File: string): Promise<Served> {
 
 /** gdb-multiarch -batch with these commands; resolves with its exit code and all its output. */
 function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => void): Promise<{ code: number | null; out: string }> {
-  // gdb gives up on a reply after 2 s by default ("Ignoring packet error"), and the rest of the
-  // batch then misses output: a CI machine running the whole suite on two cores can be that slow.
-  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", "set remotetimeout 60", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
+  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
   for (const c of commands) args.push("-ex", c);
   const child = spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  // Decoded across chunks: a pipe may split the UTF-8 of "→" between two reads.
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (d: string) => (out += d));
+  child.stderr!.on("data", (d: string) => (out += d));
   started?.(child);
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
 }
