@@ -2,7 +2,7 @@
 // All are 64-bit architectural values carried as bigint at API boundaries.
 
 declare const brand: unique symbol;
-type Brand<T, B extends string> = T & { readonly [brand]: B };
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 /** Virtual address (stage-1 input). */
 export type VA = Brand<bigint, "VA">;
