@@ -86,7 +86,7 @@ function cases(tmp: string): Case[] {
   return out;
 }
 
-function run(c: Case): Promise<string> {
+function run(c: Case, tmp: string): Promise<string> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "cli/main.ts"), ...c.args], {
       cwd: REPO_ROOT,
@@ -108,7 +108,7 @@ function run(c: Case): Promise<string> {
         }
       }
       done(
-        `$ nvlab ${c.args.join(" ")}\nstatus ${code}\n--- stdout\n${stdout}--- stderr\n${stderr}` +
+        `$ nvlab ${c.args.join(" ").split(tmp).join("$TMP")}\nstatus ${code}\n--- stdout\n${stdout}--- stderr\n${stderr}` +
           (c.artifact ? `--- ${c.artifact.replace(/.*\//, "")}\n${art}\n` : ""),
       );
     });
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   const worker = async (): Promise<void> => {
     while (next < all.length) {
       const c = all[next++]!;
-      const text = await run(c);
+      const text = await run(c, tmp);
       const file = join(out, c.name.replace(/\//g, "__"));
       writeFileSync(file, text);
       finished++;
