@@ -135,7 +135,9 @@ export function kvmPgtableWalk<A>(mem: TableMemory, s: WalkSetup, start: number,
   const arg = w.arg;
   const g = s.granule;
   const oaLimit = POW2[s.oaBits]!;
-  const top = s.startLevel;
+  // The shallowest level the walk must come back to: a table whose range ends with the entry
+  // the walk descends from, and that has no TABLE_POST visit, is done once its child is.
+  let top = s.startLevel;
   const stack = ctx.stack;
   let level = top;
   let table = s.base;
@@ -204,11 +206,14 @@ export function kvmPgtableWalk<A>(mem: TableMemory, s: WalkSetup, start: number,
       continue;
     }
     // Down into the next-level table, the entries of it that overlap [start, end).
-    const k = level * 4;
-    stack[k] = table;
-    stack[k + 1] = i;
-    stack[k + 2] = last;
-    stack[k + 3] = tableBase;
+    if (level === top && i === last && (flags & WALK_TABLE_POST) === 0) top++;
+    else {
+      const k = level * 4;
+      stack[k] = table;
+      stack[k + 1] = i;
+      stack[k + 2] = last;
+      stack[k + 3] = tableBase;
+    }
     level++;
     table = next;
     tableBase = base;
