@@ -227,7 +227,7 @@ export function kvmPgtableWalk<A>(mem: TableMemory, s: WalkSetup, start: number,
 /** The last entry of a table (of `entries` at `tableBase`) that [.., end) reaches, from entry `first`. */
 function lastIndex(first: number, tableBase: number, size: number, end: number, entries: number): number {
   // Most walks are of one address or one leaf: no division then.
-  if (end <= tableBase + (first + 1) * size) return first;
+  if (end <= tableBase + (first + 1) * size) return first < entries ? first : entries - 1;
   return Math.min(Math.floor((end - 1 - tableBase) / size), entries - 1);
 }
 

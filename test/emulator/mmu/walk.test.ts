@@ -70,6 +70,7 @@ describe("walk core: visits", () => {
     ["a range inside one table", 0x1000, 0x3000, ["leaf L3[1] invalid", "leaf L3[2]"]],
     ["a range across tables", 0x1f_f000, 0x20_1000, ["leaf L3[511] invalid", "leaf L2[1]"]],
     ["nothing", 0x3000, 0x3000, []],
+    ["beyond the start table", 2 ** 39, 2 ** 39 + 1, []],
   ])("only the entries that overlap the range: %s", (_name, start, end, expected) => {
     expect(visits(tree(), WALK_LEAF | WALK_INVALID, start, end).seen).toEqual(expected);
   });
