@@ -5,6 +5,7 @@
 // the memslot, whether the page is resident or not. Nothing here changes guest-visible state
 // except an explicit write.
 
+import { HCR_DC, HCR_TGE, HCR_VM, SCTLR_M } from "../emulator/mmu/regs.ts";
 import { hex } from "../emulator/types.ts";
 import { kvmReadGuest, gfnToMemslot } from "../hypervisor/mmu.ts";
 import type { KvmS2Mmu } from "../hypervisor/nested.ts";
@@ -31,11 +32,6 @@ export function spaceName(space: AddressSpace, level: Level): string {
     case "pa": return "host PA";
   }
 }
-
-const HCR_VM = 1n;
-const HCR_DC = 1n << 12n;
-const HCR_TGE = 1n << 27n;
-const SCTLR_M = 1n;
 
 /** A descriptor at a canonical IPA (L1 memory). */
 export function readCanonical64(kvm: Kvm, ipa: bigint): bigint | string | null {

@@ -1,12 +1,18 @@
 // Table walks for the debugger, one stage at a time, keeping every descriptor read so `pt` can show
-// them and memory commands can say where a translation stopped. These walks read memory without
-// touching any TLB or access flag: looking at the guest must not change what it later sees.
+// them and memory commands can say where a translation stopped. They are the CPU's walks (the
+// shared walk core and translation walker, with the same Translation and Address size checks) in
+// debug mode: descriptors come through a reader of the table's own address space, and nothing
+// touches a TLB or an access flag: looking at the guest must not change what it later sees.
 
 import { SysRegFile } from "../emulator/sysregs.ts";
-import { blockAllowed, type Granule, levelShift } from "../emulator/mmu/granule.ts";
-import { stage1Regime } from "../emulator/mmu/stage1.ts";
+import { af, ap, descHi, descLo, pteAddress, pxn, s2ap, s2xn, uxn } from "../emulator/mmu/descriptor.ts";
+import { levelShift } from "../emulator/mmu/granule.ts";
+import { stage1InputAddress, stage1Regime } from "../emulator/mmu/stage1.ts";
 import { stage2Regime } from "../emulator/mmu/stage2.ts";
-import type { WalkSetup } from "../emulator/mmu/walk.ts";
+import {
+  kvmPgtableWalk, resetTranslation, type TableMemory, type TranslationState, translationVisit, WALK_ADDRESS_SIZE, WALK_STOP,
+  WALK_TABLE_PRE, WALK_UNREADABLE, WalkCtx, walker, type WalkSetup,
+} from "../emulator/mmu/walk.ts";
 import { hex } from "../emulator/types.ts";
 
 /** One descriptor read. */
@@ -50,29 +56,58 @@ export type DescriptorReader = (address: bigint) => bigint | string | null;
 
 export type PermDecoder = (desc: bigint) => string;
 
-const MASK48 = (1n << 48n) - 1n;
-
-function field(desc: bigint, shift: number): bigint {
-  return desc & MASK48 & ~((1n << BigInt(shift)) - 1n);
-}
-
 /** Stage-1 leaf permissions (AP[2:1], PXN, UXN) as text. */
 export function stage1Perms(desc: bigint): string {
-  const ap = Number((desc >> 6n) & 3n);
-  const el1 = ap & 2 ? "ro" : "rw";
-  const el0 = ap & 1 ? (ap & 2 ? "ro" : "rw") : "none";
-  const pxn = (desc >> 53n) & 1n ? " PXN" : "";
-  const uxn = (desc >> 54n) & 1n ? " UXN" : "";
-  return `EL1 ${el1}, EL0 ${el0}${pxn}${uxn}`;
+  const a = ap(descLo(desc));
+  const el1 = a & 2 ? "ro" : "rw";
+  const el0 = a & 1 ? (a & 2 ? "ro" : "rw") : "none";
+  const hi = descHi(desc);
+  return `EL1 ${el1}, EL0 ${el0}${pxn(hi) ? " PXN" : ""}${uxn(hi) ? " UXN" : ""}`;
 }
 
 /** Stage-2 leaf permissions (S2AP, XN) as text. */
 export function stage2Perms(desc: bigint): string {
-  const s2ap = Number((desc >> 6n) & 3n);
-  const r = s2ap & 1 ? "R" : "-";
-  const w = s2ap & 2 ? "W" : "-";
-  const x = (desc >> 54n) & 1n ? "-" : "X";
-  return `${r}${w}${x}`;
+  const a = s2ap(descLo(desc));
+  return `${a & 1 ? "R" : "-"}${a & 2 ? "W" : "-"}${s2xn(descHi(desc)) ? "-" : "X"}`;
+}
+
+/** Descriptors through a DescriptorReader; why the last one could not be read. */
+class ReaderTables implements TableMemory {
+  private readonly scratch = new DataView(new ArrayBuffer(8));
+  why = "";
+
+  constructor(private readonly read: DescriptorReader) {}
+
+  locate(ctx: WalkCtx): boolean {
+    const got = this.read(BigInt(ctx.table + ctx.index * 8));
+    if (typeof got !== "bigint") {
+      this.why = typeof got === "string" ? got : "not memory";
+      return false;
+    }
+    this.scratch.setBigUint64(0, got, true);
+    ctx.view = this.scratch;
+    ctx.off = 0;
+    return true;
+  }
+}
+
+/** A translation walk that keeps a step for every descriptor it visits. */
+interface Tracing extends TranslationState {
+  readonly w: StageWalk;
+  readonly granuleShift: number;
+}
+
+function tracingVisit(ctx: WalkCtx, visit: number, t: Tracing): number {
+  const step = stepOf(ctx);
+  t.w.steps.push(step);
+  if (visit === WALK_TABLE_PRE) step.meaning = `table → ${hex(pteAddress(step.desc!, t.granuleShift))}`;
+  else if ((ctx.lo & 1) === 0) step.meaning = "invalid";
+  return translationVisit(ctx, visit, t);
+}
+
+function stepOf(ctx: WalkCtx): WalkStep {
+  const table = BigInt(ctx.table);
+  return { level: ctx.level, table, index: ctx.index, address: table + BigInt(ctx.index) * 8n, desc: ctx.desc(), meaning: "" };
 }
 
 /**
@@ -80,54 +115,59 @@ export function stage2Perms(desc: bigint): string {
  * Fills `w.steps`, `w.output`, `w.size`, `w.perms` or `w.stopped`.
  */
 export function tracedWalk(w: StageWalk, setup: WalkSetup, ia: bigint, read: DescriptorReader, perms: PermDecoder): StageWalk {
-  const g: Granule = setup.granule;
-  let level = setup.startLevel;
-  let bits = setup.startBits;
-  let table = BigInt(setup.base);
-  for (;;) {
-    const shift = levelShift(g, level);
-    const index = Number((ia >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
-    const address = table + BigInt(index) * 8n;
-    const got = read(address);
-    const desc = typeof got === "bigint" ? got : null;
-    const step: WalkStep = { level, table, index, address, desc, meaning: "" };
-    w.steps.push(step);
-    if (desc === null) {
-      step.meaning = typeof got === "string" ? got : "not memory";
-      w.stopped = `level ${level}: the descriptor at ${w.tablesIn} ${hex(address)} cannot be read (${step.meaning})`;
-      return w;
-    }
-    if ((desc & 1n) === 0n) {
-      step.meaning = "invalid";
-      w.stopped = `level ${level}: invalid descriptor (translation fault)`;
-      return w;
-    }
-    const tableBit = (desc & 2n) !== 0n;
-    if (level < 3 && tableBit) {
-      table = field(desc, g.shift);
-      step.meaning = `table → ${hex(table)}`;
-      level++;
-      bits = g.stride;
-      continue;
-    }
-    if (level === 3 ? !tableBit : !blockAllowed(g, level)) {
-      step.meaning = "reserved encoding";
-      w.stopped = `level ${level}: ${level === 3 ? "block encoding at level 3" : "block not allowed at this level"} (translation fault)`;
-      return w;
-    }
-    const size = 1n << BigInt(shift);
-    const oa = field(desc, shift);
-    const kind = level === 3 ? "page" : "block";
-    w.perms = perms(desc);
-    step.meaning = `${kind} → ${hex(oa)} (${w.perms}${(desc >> 10n) & 1n ? "" : ", AF=0"})`;
-    if (((desc >> 10n) & 1n) === 0n) {
-      w.stopped = `level ${level}: access flag clear (access flag fault)`;
-      return w;
-    }
-    w.output = oa | (ia & (size - 1n));
-    w.size = size;
+  const g = setup.granule;
+  const at = Number(ia);
+  const tables = new ReaderTables(read);
+  const tracing = walker<Tracing>(tracingVisit, { table: 0, hierarchical: false, w, granuleShift: g.shift }, 0);
+  resetTranslation(tracing, setup);
+  tracing.flags |= WALK_TABLE_PRE;
+  const ctx = new WalkCtx();
+  const r = kvmPgtableWalk(tables, setup, at, at + 1, tracing, ctx);
+  const level = ctx.level;
+  if (r === WALK_UNREADABLE) {
+    const table = BigInt(ctx.table);
+    const address = table + BigInt(ctx.index) * 8n;
+    w.steps.push({ level, table, index: ctx.index, address, desc: null, meaning: tables.why });
+    w.stopped = `level ${level}: the descriptor at ${w.tablesIn} ${hex(address)} cannot be read (${tables.why})`;
     return w;
   }
+  if (r !== WALK_STOP && r !== WALK_ADDRESS_SIZE && (ctx.lo & 1) === 0) {
+    w.stopped = `level ${level}: invalid descriptor (translation fault)`;
+    return w;
+  }
+  const desc = ctx.desc();
+  const table = level < 3 && (ctx.lo & 2) !== 0;
+  if (table) {
+    // Only an Address size fault stops a walk at a Table descriptor.
+    const next = pteAddress(desc, g.shift);
+    w.steps.push({ ...stepOf(ctx), meaning: `table → ${hex(next)}` });
+    w.stopped = `level ${level}: table address ${hex(next)} is above the ${setup.oaBits}-bit output size (address size fault)`;
+    return w;
+  }
+  if (r !== WALK_STOP && r !== WALK_ADDRESS_SIZE) {
+    w.steps.push({ ...stepOf(ctx), meaning: "reserved encoding" });
+    w.stopped = `level ${level}: ${level === 3 ? "block encoding at level 3" : "block not allowed at this level"} (translation fault)`;
+    return w;
+  }
+  const shift = levelShift(g, level);
+  const size = 1n << BigInt(shift);
+  const oa = pteAddress(desc, shift);
+  const kind = level === 3 ? "page" : "block";
+  w.perms = perms(desc);
+  const meaning = `${kind} → ${hex(oa)} (${w.perms}${af(ctx.lo) ? "" : ", AF=0"})`;
+  if (r === WALK_ADDRESS_SIZE) {
+    w.steps.push({ ...stepOf(ctx), meaning });
+    w.stopped = `level ${level}: output address ${hex(oa)} is above the ${setup.oaBits}-bit output size (address size fault)`;
+    return w;
+  }
+  w.steps[w.steps.length - 1]!.meaning = meaning;
+  if (!af(ctx.lo)) {
+    w.stopped = `level ${level}: access flag clear (access flag fault)`;
+    return w;
+  }
+  w.output = oa | (ia & (size - 1n));
+  w.size = size;
+  return w;
 }
 
 export function newWalk(name: string, from: string, to: string, tablesIn: string, input: bigint): StageWalk {
@@ -158,7 +198,7 @@ export function stage1TracedWalk(w: StageWalk, regs: Stage1Regs, va: bigint, rea
     w.stopped = `level 0: ${hex(va)} is outside the ranges TCR_EL1 (${hex(regs.TCR_EL1)}) enables (translation or address size fault)`;
     return w;
   }
-  return tracedWalk(w, r.setup, va & MASK48, read, stage1Perms);
+  return tracedWalk(w, r.setup, BigInt(stage1InputAddress(r, va)), read, stage1Perms);
 }
 
 /** Stage-2 walk with VTCR/VTTBR `vtcr`/`vttbr`, descriptors read by `read` (tables at PAs of the next level). */

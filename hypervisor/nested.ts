@@ -5,6 +5,7 @@
 
 import { ShadowOrigin } from "./shadow_origin.ts";
 import type { Cpu } from "../emulator/cpu.ts";
+import { HCR_VM } from "../emulator/mmu/regs.ts";
 import { HostError } from "./errors.ts";
 import { mmusPerBitPower } from "./accel.ts";
 import { KvmPgtable } from "./pgtable.ts";
@@ -26,8 +27,6 @@ export const NESTED_HW_VMID_BASE = 2;
 /** IPA size of every table L0 builds (VTCR_EL2.T0SZ = 16). */
 export const KVM_PHYS_SHIFT = 48n;
 export const KVM_PHYS_SIZE = 1n << KVM_PHYS_SHIFT;
-
-const HCR_VM = 1n;
 
 /** VTTBR_EL2.VMID (16-bit VMIDs, as the host uses). */
 export function getVmid(vttbr: bigint): number {

@@ -6,6 +6,8 @@
 // must see. The walker is pure: descriptors come through `read64` at canonical (L1) IPAs, so it
 // can be driven from a plain map in tests.
 
+import { DESC_OA_TOP, PTE_AF, PTE_CONT, PTE_S2_XN, PTE_S2AP_R, PTE_S2AP_W, PTE_TYPE, PTE_VALID } from "../emulator/mmu/descriptor.ts";
+
 /** Fault status code bases (ESR_ELx.DFSC/IFSC) used by the walker; the level goes in [1:0]. */
 export const ESR_ELx_FSC_ADDRSZ = 0x00;
 export const ESR_ELx_FSC_FAULT = 0x04;
@@ -14,15 +16,6 @@ export const ESR_ELx_FSC_PERM = 0x0c;
 
 /** KVM's get_kvm_ipa_limit(): the host stage-2 covers 48-bit IPAs. */
 export const KVM_IPA_LIMIT = 48;
-
-/** Stage-2 descriptor bits the walker interprets. */
-export const S2_DESC_VALID = 1n << 0n;
-export const S2_DESC_TABLE = 1n << 1n; // "table" at levels 0..2, "page" at level 3
-export const S2_DESC_S2AP_R = 1n << 6n;
-export const S2_DESC_S2AP_W = 1n << 7n;
-export const S2_DESC_AF = 1n << 10n;
-export const S2_DESC_CONT = 1n << 52n;
-export const S2_DESC_XN = 1n << 54n;
 
 /** The result of a successful walk (KVM: struct kvm_s2_trans). */
 export interface KvmS2Trans {
@@ -96,6 +89,9 @@ export function vtcrToWalkInfo(vtcr: bigint, vttbr: bigint, be = false): S2WalkI
   };
 }
 
+/** The top bit of output and table addresses in a descriptor (bit 47). */
+const OA_TOP_BIT = DESC_OA_TOP - 1;
+
 /** BigInt(n) for shift counts 0..64, made once: the walk shifts by them at every level. */
 const SHIFT: readonly bigint[] = Array.from({ length: 65 }, (_, n) => BigInt(n));
 
@@ -140,12 +136,12 @@ function checkBaseS2Limits(wi: S2WalkInfo, level: number, ia: number, stride: nu
 
 /** Output (or table) address bits above the output size set? (check_output_size) */
 function outputTooLarge(wi: S2WalkInfo, addr: bigint): boolean {
-  return wi.maxOaBits !== 48 && (addr & genmask(47, wi.maxOaBits)) !== 0n;
+  return wi.maxOaBits !== 48 && (addr & genmask(OA_TOP_BIT, wi.maxOaBits)) !== 0n;
 }
 
 /** Extra output alignment the contiguous bit imposes (KVM: contiguous_bit_shift, after StageOA()). */
 function contiguousBitShift(desc: bigint, pgshift: number, level: number): number {
-  if ((desc & S2_DESC_CONT) === 0n) return 0;
+  if ((desc & PTE_CONT) === 0n) return 0;
   if (pgshift === 12) return 4;
   if (pgshift === 14) return level === 2 ? 5 : 7;
   return 5;
@@ -178,7 +174,7 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   // The start table (possibly concatenated tables) is aligned to its own size; VMID and CnP
   // fall outside the mask.
   const startBits = ia - ((3 - level) * stride + wi.pgshift);
-  let base = wi.baddr & genmask(47, 3 + startBits);
+  let base = wi.baddr & genmask(OA_TOP_BIT, 3 + startBits);
   if (outputTooLarge(wi, base)) return fault(level, ESR_ELx_FSC_ADDRSZ);
 
   let top = ia - 1;
@@ -191,12 +187,12 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
     if (raw === null) return { ok: false, walkerError: "descriptor outside L1 memory", address: descAddr };
     desc = wi.be ? byteswap64(raw) : raw;
 
-    const isTable = (desc & S2_DESC_TABLE) !== 0n;
-    if ((desc & S2_DESC_VALID) === 0n || (!isTable && level === 3)) return fault(level, ESR_ELx_FSC_FAULT, desc);
+    const isTable = (desc & PTE_TYPE) !== 0n;
+    if ((desc & PTE_VALID) === 0n || (!isTable && level === 3)) return fault(level, ESR_ELx_FSC_FAULT, desc);
     if (!isTable || level === 3) break;
 
     if (outputTooLarge(wi, desc)) return fault(level, ESR_ELx_FSC_ADDRSZ, desc);
-    base = desc & genmask(47, wi.pgshift);
+    base = desc & genmask(OA_TOP_BIT, wi.pgshift);
     level += 1;
     top = bottom - 1;
   }
@@ -204,20 +200,20 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   if (level < firstBlockLevel) return fault(level, ESR_ELx_FSC_FAULT, desc);
   if (outputTooLarge(wi, desc)) return fault(level, ESR_ELx_FSC_ADDRSZ, desc);
   // Hardware AF update (VTCR_EL2.HA) is never emulated: L1 always takes the Access flag fault.
-  if ((desc & S2_DESC_AF) === 0n) return fault(level, ESR_ELx_FSC_ACCESS, desc);
+  if ((desc & PTE_AF) === 0n) return fault(level, ESR_ELx_FSC_ACCESS, desc);
 
   const blockSize = 1n << SHIFT[bottom]!;
   const oaBottom = bottom + contiguousBitShift(desc, wi.pgshift, level);
   return {
     ok: true,
     trans: {
-      output: (desc & genmask(47, oaBottom)) | (ipa & genmask(oaBottom - 1, 0)),
+      output: (desc & genmask(OA_TOP_BIT, oaBottom)) | (ipa & genmask(oaBottom - 1, 0)),
       blockSize,
       level,
-      readable: (desc & S2_DESC_S2AP_R) !== 0n,
-      writable: (desc & S2_DESC_S2AP_W) !== 0n,
+      readable: (desc & PTE_S2AP_R) !== 0n,
+      writable: (desc & PTE_S2AP_W) !== 0n,
       // Without FEAT_XNX only XN[1] (bit 54) counts, as kvm_s2_trans_executable() in 6.17.
-      executable: (desc & S2_DESC_XN) === 0n,
+      executable: (desc & PTE_S2_XN) === 0n,
       desc,
     },
   };

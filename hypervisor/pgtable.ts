@@ -2,12 +2,26 @@
 // descriptors in pool pages, 4 KiB granule, 48-bit IPA, walk starting at level 0, so the CPU's
 // MMU walks exactly what L0 built. Leaves are 4K pages (level 3), 2M blocks (level 2) and 1G
 // blocks (level 1). Table pages come from the host page pool and return to it when they empty.
+// Every operation is one walk of the shared walk core (emulator/mmu/walk.ts) with its own walker,
+// as KVM's stage2_map_walker, stage2_unmap_walker, leaf_walker and stage2_free_walker.
 //
 // The tables never touch a CPU: callers invalidate TLBs after changing them.
+// A table maps one kind of input address (nested or canonical IPA) to host PAs: KvmPgtable<In>.
 // IPAs and PAs are below 2^48, so the arithmetic inside is on plain numbers (exact in a double).
 
 import type { Page, PhysMemory } from "../emulator/memory.ts";
+import {
+  addressField, descLo, memAttr, PTE_AF, PTE_S2_XN, PTE_S2AP_R, PTE_S2AP_W, PTE_SH_INNER, PTE_SW, PTE_SW_SHIFT,
+  PTE_TABLE, PTE_TYPE, PTE_VALID, pteAddrMask, pteS2MemAttr, S2_MEMATTR_DEVICE_NGNRE, S2_MEMATTR_NORMAL,
+} from "../emulator/mmu/descriptor.ts";
+import { isDeviceS2 } from "../emulator/mmu/attrs.ts";
+import { GRANULE_4K, levelShift } from "../emulator/mmu/granule.ts";
+import {
+  kvmPgtableWalk, type TableMemory, WALK_CONTINUE, WALK_INVALID, WALK_LEAF, WALK_RELOAD, WALK_STOP, WALK_TABLE_POST,
+  WALK_TABLE_PRE, WalkCtx, walker, type Walker, type WalkSetup,
+} from "../emulator/mmu/walk.ts";
 import { hex } from "../emulator/types.ts";
+import type { HostPa } from "./addr.ts";
 import { HostError } from "./errors.ts";
 import type { HostPagePool } from "./pool.ts";
 
@@ -34,40 +48,33 @@ const IPA_LIMIT_N = BigInt(IPA_LIMIT);
 export const KVM_VTCR =
   16n | (2n << 6n) | (1n << 8n) | (1n << 10n) | (3n << 12n) | (0n << 14n) | (5n << 16n) | (1n << 19n) | (1n << 31n);
 
-// Descriptor fields (Arm ARM D8.3; KVM_PTE_*).
-const KVM_PTE_VALID = 1n;
-/** bit[1]: Table at levels 0–2, Page at level 3. */
-const KVM_PTE_TYPE = 2n;
-const KVM_PTE_ADDR_MASK = ((1n << 48n) - 1n) & ~((1n << 12n) - 1n);
-const KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR_SHIFT = 2n;
-const KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R = 1n << 6n;
-const KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W = 1n << 7n;
-const KVM_PTE_LEAF_ATTR_LO_S2_SH_IS = 3n << 8n;
-const KVM_PTE_LEAF_ATTR_LO_S2_AF = 1n << 10n;
-const KVM_PTE_LEAF_ATTR_HI_S2_XN = 1n << 54n;
-const KVM_PTE_LEAF_ATTR_HI_SW_SHIFT = 55n;
-const KVM_PTE_LEAF_ATTR_HI_SW = 0xfn << KVM_PTE_LEAF_ATTR_HI_SW_SHIFT;
-/** MemAttr[3:0] without FWB: Normal Inner/Outer Write-Back, and Device-nGnRE. */
-const MEMATTR_NORMAL = 0xfn;
-const MEMATTR_DEVICE_NGNRE = 0x1n;
-
+const GRANULE_SHIFT = GRANULE_4K.shift;
 const ENTRIES = 512;
 const START_LEVEL = 0;
+const PTE_ADDR_MASK = pteAddrMask(GRANULE_SHIFT);
 
-/** log2 of the region one entry at `level` maps: 39, 30, 21, 12. */
-function levelShift(level: number): number {
-  return 12 + 9 * (3 - level);
+/** The walk geometry of the tables below `tablePa`, a table at `level` (the root: level 0). */
+function geometry(tablePa: number, level: number): WalkSetup {
+  return { stage: 2, granule: GRANULE_4K, startLevel: level, startBits: GRANULE_4K.stride, base: tablePa, oaBits: KVM_IPA_BITS, hierarchical: false };
 }
 
-const LEVEL_SIZE: readonly number[] = [0, 1, 2, 3].map((l) => 2 ** levelShift(l));
+/** The input-address span of a table at `level`: 2^48 at level 0, 512G at level 1, … */
+function tableSpan(level: number): number {
+  return 2 ** (levelShift(GRANULE_4K, level) + GRANULE_4K.stride);
+}
+
+const LEVEL_SIZE: readonly number[] = [0, 1, 2, 3].map((l) => 2 ** levelShift(GRANULE_4K, l));
+
+/** What the pa argument of KvmPgtable<In>.map takes: a HostPa once the input kind is typed. */
+export type PaArg<In extends bigint> = bigint extends In ? bigint : HostPa;
 
 /** A valid Block or Page descriptor and where it maps. */
-export interface Leaf {
+export interface Leaf<In extends bigint = bigint> {
   /** IPA of the first byte the leaf maps (aligned to size). */
-  ipa: bigint;
+  ipa: In;
   size: bigint;
   /** Output (host) PA of the first byte. */
-  pa: bigint;
+  pa: HostPa;
   /** KVM_PGTABLE_PROT_* bits. */
   prot: number;
   /** Software bits [58:55] as 0..15. */
@@ -101,51 +108,29 @@ const LEAF_ATTRS: bigint[] = [];
 /** The bits of a leaf descriptor other than its output address. */
 function leafAttrs(level: number, prot: number, sw: number): bigint {
   const device = (prot & KVM_PGTABLE_PROT_DEVICE) !== 0;
-  let d = KVM_PTE_VALID | (level === 3 ? KVM_PTE_TYPE : 0n);
-  d |= (device ? MEMATTR_DEVICE_NGNRE : MEMATTR_NORMAL) << KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR_SHIFT;
-  if (prot & KVM_PGTABLE_PROT_R) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
-  if (prot & KVM_PGTABLE_PROT_W) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
-  if (!(prot & KVM_PGTABLE_PROT_X)) d |= KVM_PTE_LEAF_ATTR_HI_S2_XN;
-  d |= KVM_PTE_LEAF_ATTR_LO_S2_SH_IS | KVM_PTE_LEAF_ATTR_LO_S2_AF;
-  return d | (BigInt(sw) << KVM_PTE_LEAF_ATTR_HI_SW_SHIFT);
+  let d = PTE_VALID | (level === 3 ? PTE_TYPE : 0n);
+  d |= pteS2MemAttr(device ? S2_MEMATTR_DEVICE_NGNRE : S2_MEMATTR_NORMAL);
+  if (prot & KVM_PGTABLE_PROT_R) d |= PTE_S2AP_R;
+  if (prot & KVM_PGTABLE_PROT_W) d |= PTE_S2AP_W;
+  if (!(prot & KVM_PGTABLE_PROT_X)) d |= PTE_S2_XN;
+  d |= PTE_SH_INNER | PTE_AF;
+  return d | (BigInt(sw) << PTE_SW_SHIFT);
 }
 
 /** KVM_PGTABLE_PROT_* bits of a leaf descriptor. */
 export function descriptorProt(d: bigint): number {
   let prot = 0;
-  if (d & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R) prot |= KVM_PGTABLE_PROT_R;
-  if (d & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W) prot |= KVM_PGTABLE_PROT_W;
-  if (!(d & KVM_PTE_LEAF_ATTR_HI_S2_XN)) prot |= KVM_PGTABLE_PROT_X;
+  if (d & PTE_S2AP_R) prot |= KVM_PGTABLE_PROT_R;
+  if (d & PTE_S2AP_W) prot |= KVM_PGTABLE_PROT_W;
+  if (!(d & PTE_S2_XN)) prot |= KVM_PGTABLE_PROT_X;
   // MemAttr[3:2] = 00 is Device.
-  if (((d >> KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR_SHIFT) & 0xcn) === 0n) prot |= KVM_PGTABLE_PROT_DEVICE;
+  if (isDeviceS2(memAttr(descLo(d)))) prot |= KVM_PGTABLE_PROT_DEVICE;
   return prot;
 }
 
 /** Software bits [58:55] of a descriptor. */
 export function descriptorSw(d: bigint): number {
-  return Number((d & KVM_PTE_LEAF_ATTR_HI_SW) >> KVM_PTE_LEAF_ATTR_HI_SW_SHIFT);
-}
-
-function isValid(d: bigint): boolean {
-  return (d & KVM_PTE_VALID) !== 0n;
-}
-
-/** A valid descriptor that points to a next-level table (never at level 3). */
-function isTable(d: bigint, level: number): boolean {
-  return level < 3 && (d & KVM_PTE_TYPE) !== 0n;
-}
-
-/**
- * The low word of entry `idx` (bit 0 valid, bit 1 table/page): the walks on every fault decide on
- * it and follow tables without making a bigint.
- */
-function lowWord(dv: DataView, idx: number): number {
-  return dv.getUint32(idx * 8, true);
-}
-
-/** The next-level table address (bits [47:12]) of the table entry `idx` whose low word is `lo`. */
-function tableAddrAt(dv: DataView, idx: number, lo: number): number {
-  return (dv.getUint32(idx * 8 + 4, true) & 0xffff) * 2 ** 32 + (lo - (lo & 0xfff));
+  return Number((d & PTE_SW) >> PTE_SW_SHIFT);
 }
 
 /** 1 for a Block/Page descriptor at `level`, from its low word. */
@@ -153,12 +138,9 @@ function leafBit(lo: number, level: number): number {
   return (lo & 1) !== 0 && (level === 3 || (lo & 2) === 0) ? 1 : 0;
 }
 
-function descAddr(d: bigint): number {
-  return Number(d & KVM_PTE_ADDR_MASK);
-}
-
-function indexAt(ipa: number, level: number): number {
-  return Math.floor(ipa / LEVEL_SIZE[level]!) % ENTRIES;
+/** The next-level table a Table descriptor (its halves) points to. */
+function tableAddr(lo: number, hi: number): number {
+  return addressField(lo, hi, GRANULE_SHIFT);
 }
 
 interface TablePage {
@@ -166,35 +148,322 @@ interface TablePage {
   valid: number;
 }
 
-export class KvmPgtable {
+/**
+ * The table pages of one stage-2 (its kvm_pgtable_mm_ops): where the walks read descriptors, and
+ * the entry writes that keep the per-table valid counts and the leaf count exact.
+ */
+class Stage2Pages implements TableMemory {
+  /** The table pages held from the pool, keyed by host PA (so walks do not search all of host memory). */
+  readonly byPa = new Map<number, TablePage>();
+  leaves = 0;
+  /** The level-0 table, for messages. */
+  pgdPa = -1;
+
+  constructor(
+    private readonly mem: PhysMemory,
+    readonly pool: HostPagePool,
+  ) {}
+
+  /** The table page looked up last: a visitor writes to the entry the walk just read. */
+  private lastPa = -1;
+  private last: TablePage | null = null;
+
+  locate(ctx: WalkCtx): boolean {
+    ctx.view = this.table(ctx.table).page.dv;
+    ctx.off = ctx.index * 8;
+    return true;
+  }
+
+  /** A table page this stage-2 holds (live or detached). */
+  table(tablePa: number): TablePage {
+    if (tablePa === this.lastPa) return this.last!;
+    const t = this.byPa.get(tablePa);
+    if (!t) throw new HostError(`stage-2 table at ${hex(this.pgdPa)}: ${hex(tablePa)} is not one of its table pages`);
+    this.lastPa = tablePa;
+    this.last = t;
+    return t;
+  }
+
+  /** setEntry for the entry a walk just read into `ctx` (its bytes are at hand). */
+  setEntryAt(ctx: WalkCtx, d: bigint): void {
+    const t = this.table(ctx.table);
+    const dv = ctx.view;
+    const oldLo = ctx.lo;
+    dv.setBigUint64(ctx.off, d, true);
+    const newLo = dv.getUint32(ctx.off, true);
+    t.valid += (newLo & 1) - (oldLo & 1);
+    this.leaves += leafBit(newLo, ctx.level) - leafBit(oldLo, ctx.level);
+  }
+
+  /** Write one entry, keeping the per-table valid counts and the leaf count exact. */
+  setEntry(tablePa: number, level: number, idx: number, d: bigint): void {
+    const t = this.table(tablePa);
+    const dv = t.page.dv;
+    const oldLo = dv.getUint32(idx * 8, true);
+    dv.setBigUint64(idx * 8, d, true);
+    const newLo = dv.getUint32(idx * 8, true);
+    t.valid += (newLo & 1) - (oldLo & 1);
+    this.leaves += leafBit(newLo, level) - leafBit(oldLo, level);
+  }
+
+  newTable(): number {
+    const pa = this.pool.alloc();
+    const page = this.mem.existingPage(pa);
+    if (!page) throw new HostError(`stage-2 table page ${hex(pa)} from the pool is not RAM`);
+    this.byPa.set(pa, { page, valid: 0 });
+    return pa;
+  }
+
+  /** Return one table page to the pool (its entries are no longer counted anywhere). */
+  freeTable(tablePa: number): void {
+    if (tablePa === this.lastPa) {
+      this.lastPa = -1;
+      this.last = null;
+    }
+    this.byPa.delete(tablePa);
+    this.pool.free(tablePa);
+  }
+
+  /** Fail before changing anything when the pool cannot supply `need` table pages. */
+  reserve(need: number, op: string): void {
+    if (need > this.pool.available) {
+      throw new HostError(`host page pool exhausted: stage-2 ${op} needs ${need} table pages, ${this.pool.available} free`);
+    }
+  }
+
+  /** Replace the block at (table, idx) by a next-level table of leaves mapping the same range. */
+  splitBlock(tablePa: number, level: number, idx: number, block: bigint): number {
+    const child = this.newTable();
+    const childLevel = level + 1;
+    const step = BigInt(LEVEL_SIZE[childLevel]!);
+    const attrs = block & ~PTE_ADDR_MASK & ~PTE_TABLE;
+    const type = PTE_VALID | (childLevel === 3 ? PTE_TYPE : 0n);
+    let oa = block & PTE_ADDR_MASK;
+    for (let i = 0; i < ENTRIES; i++, oa += step) this.setEntry(child, childLevel, i, attrs | oa | type);
+    this.setEntry(tablePa, level, idx, BigInt(child) | PTE_TABLE);
+    return child;
+  }
+}
+
+// ------------------------------------------------------------------ walkers
+
+/** stage2_map_data: what one map installs, and what it found. */
+interface MapData {
+  readonly p: Stage2Pages;
+  readonly sub: SubtreeWalks;
+  /** The leaf's level and descriptor. */
+  level: number;
+  desc: bigint;
+  /** A leaf overlapped the range before. */
+  replaced: boolean;
+  /** The pool was checked for the tables the map needs. */
+  reserved: boolean;
+}
+
+/**
+ * stage2_map_walker: down to the leaf's level, making tables where there are none and splitting
+ * blocks on the way (keeping the rest of them mapped), then the leaf replaces whatever was there
+ * (a table below it is freed). The pool must hold every table the map needs before it changes
+ * anything: the first entry that needs one tells how many.
+ */
+function stage2MapWalker(ctx: WalkCtx, visit: number, d: MapData): number {
+  const level = ctx.level;
+  const p = d.p;
+  if (level < d.level) {
+    if (visit === WALK_TABLE_PRE) return WALK_CONTINUE;
+    if (!d.reserved) {
+      p.reserve(d.level - level, "map");
+      d.reserved = true;
+    }
+    if ((ctx.lo & 1) === 0) p.setEntry(ctx.table, level, ctx.index, BigInt(p.newTable()) | PTE_TABLE);
+    else {
+      d.replaced = true;
+      p.splitBlock(ctx.table, level, ctx.index, ctx.desc());
+    }
+    return WALK_RELOAD;
+  }
+  if (visit === WALK_TABLE_PRE) {
+    const child = tableAddr(ctx.lo, ctx.hi);
+    p.setEntry(ctx.table, level, ctx.index, d.desc);
+    if (d.sub.hasLeaf(child, level + 1)) d.replaced = true;
+    d.sub.free(child, level + 1);
+    return WALK_RELOAD;
+  }
+  if ((ctx.lo & 1) !== 0) d.replaced = true;
+  p.setEntryAt(ctx, d.desc);
+  // The range is this one entry: the walk is done.
+  return WALK_STOP;
+}
+
+/** stage2_unmap_data: the range and the leaves cleared. */
+interface UnmapData {
+  readonly p: Stage2Pages;
+  start: number;
+  end: number;
+  removed: number;
+}
+
+/**
+ * stage2_unmap_walker: clear the leaves inside [start, end), split a block only partly inside
+ * first (the walk then goes on in its new table), free tables left empty on the way back up.
+ */
+function stage2UnmapWalker(ctx: WalkCtx, visit: number, d: UnmapData): number {
+  const p = d.p;
+  if (visit === WALK_TABLE_POST) {
+    const child = tableAddr(ctx.lo, ctx.hi);
+    if (p.table(child).valid === 0) {
+      p.setEntry(ctx.table, ctx.level, ctx.index, 0n);
+      p.freeTable(child);
+    }
+    return WALK_CONTINUE;
+  }
+  if (ctx.base >= d.start && ctx.base + LEVEL_SIZE[ctx.level]! <= d.end) {
+    p.setEntry(ctx.table, ctx.level, ctx.index, 0n);
+    d.removed++;
+    return WALK_CONTINUE;
+  }
+  p.splitBlock(ctx.table, ctx.level, ctx.index, ctx.desc());
+  return WALK_RELOAD;
+}
+
+/** Where a leaf is: its table, index, level, first input address and descriptor. */
+interface LeafSlot {
+  table: number;
+  index: number;
+  level: number;
+  base: number;
+  desc: bigint;
+}
+
+/** leaf_walker (kvm_pgtable_get_leaf): the leaf translating one address. */
+function leafWalker(ctx: WalkCtx, _visit: number, slot: LeafSlot): number {
+  slot.table = ctx.table;
+  slot.index = ctx.index;
+  slot.level = ctx.level;
+  slot.base = ctx.base;
+  slot.desc = ctx.desc();
+  return WALK_STOP;
+}
+
+/** The leaves of a range, collected (the dump), or (out null) only whether there is one. */
+interface ScanData {
+  out: Leaf<bigint>[] | null;
+}
+
+function leafScanWalker(ctx: WalkCtx, _visit: number, d: ScanData): number {
+  if (d.out === null) return WALK_STOP;
+  d.out.push(makeLeaf(ctx.desc(), ctx.level, ctx.base));
+  return WALK_CONTINUE;
+}
+
+/** stage2_free_walker: every table page below a table back to the pool; its leaves leave the count. */
+function stage2FreeWalker(ctx: WalkCtx, visit: number, p: Stage2Pages): number {
+  if (visit === WALK_TABLE_POST) p.freeTable(tableAddr(ctx.lo, ctx.hi));
+  else p.leaves--;
+  return WALK_CONTINUE;
+}
+
+/**
+ * The Table entry at a level that detachTable unlinks: the walk stops at it, or at what is in the
+ * way (an invalid entry or a block above it: `blocked` says at which level).
+ */
+interface DetachData {
+  level: number;
+  found: boolean;
+  blocked: number;
+  table: number;
+  index: number;
+  child: number;
+  lo: number;
+}
+
+function detachWalker(ctx: WalkCtx, visit: number, d: DetachData): number {
+  if (ctx.level < d.level) {
+    if (visit === WALK_TABLE_PRE) return WALK_CONTINUE;
+    d.blocked = ctx.level;
+    return WALK_STOP;
+  }
+  d.table = ctx.table;
+  d.index = ctx.index;
+  d.lo = ctx.lo;
+  d.found = visit === WALK_TABLE_PRE;
+  if (d.found) d.child = tableAddr(ctx.lo, ctx.hi);
+  return WALK_STOP;
+}
+
+/** Walks of a whole subtree (below a table at some level), for walkers that work on one. */
+class SubtreeWalks {
+  private readonly ctx = new WalkCtx();
+  private readonly scan = walker<ScanData>(leafScanWalker, { out: null }, WALK_LEAF);
+  private readonly freer: Walker<Stage2Pages>;
+
+  constructor(private readonly p: Stage2Pages) {
+    this.freer = walker(stage2FreeWalker, p, WALK_LEAF | WALK_TABLE_POST);
+  }
+
+  /** Whether any leaf is below the table at `level`. */
+  hasLeaf(tablePa: number, level: number): boolean {
+    this.scan.arg.out = null;
+    return kvmPgtableWalk(this.p, geometry(tablePa, level), 0, tableSpan(level), this.scan, this.ctx) === WALK_STOP;
+  }
+
+  /** Return a table page and everything below it to the pool (its leaves leave the count). */
+  free(tablePa: number, level: number): void {
+    if (this.p.table(tablePa).valid !== 0) kvmPgtableWalk(this.p, geometry(tablePa, level), 0, tableSpan(level), this.freer, this.ctx);
+    this.p.freeTable(tablePa);
+  }
+}
+
+function makeLeaf<In extends bigint>(desc: bigint, level: number, base: number): Leaf<In> {
+  return {
+    ipa: BigInt(base) as In,
+    size: BigInt(LEVEL_SIZE[level]!),
+    pa: (desc & PTE_ADDR_MASK) as HostPa,
+    prot: descriptorProt(desc),
+    sw: descriptorSw(desc),
+    level,
+    desc,
+  };
+}
+
+export class KvmPgtable<In extends bigint = bigint> {
   /** Host PA of the level-0 table (VTTBR_EL2.BADDR). */
   readonly pgdPa: number;
   readonly vtcr: bigint = KVM_VTCR;
-  /**
-   * The table pages held from the pool, keyed by host PA: the page (so walks do not search all of
-   * host memory for it) and its valid entries (at 0 the table is freed).
-   */
-  private readonly tables = new Map<number, TablePage>();
-  private leaves_ = 0;
+  private readonly pages: Stage2Pages;
+  private readonly setup: WalkSetup;
+  private readonly ctx = new WalkCtx();
+  private readonly sub: SubtreeWalks;
+  private readonly mapWalker: Walker<MapData>;
+  private readonly unmapWalker: Walker<UnmapData>;
+  private readonly leafWalker = walker<LeafSlot>(leafWalker, { table: 0, index: 0, level: 0, base: 0, desc: 0n }, WALK_LEAF);
+  private readonly scanWalker = walker<ScanData>(leafScanWalker, { out: null }, WALK_LEAF);
+  private readonly detachWalker = walker<DetachData>(
+    detachWalker, { level: 2, found: false, blocked: -1, table: 0, index: 0, child: 0, lo: 0 }, WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE,
+  );
   /** Tables unlinked by detachTable and not yet freed (their pages are still held from the pool). */
   private readonly detached = new Set<number>();
   private destroyed = false;
 
-  constructor(
-    private readonly mem: PhysMemory,
-    private readonly pool: HostPagePool,
-  ) {
-    this.pgdPa = this.newTable();
+  constructor(mem: PhysMemory, pool: HostPagePool) {
+    const pages = new Stage2Pages(mem, pool);
+    this.pages = pages;
+    this.pgdPa = pages.pgdPa = pages.newTable();
+    this.setup = geometry(this.pgdPa, START_LEVEL);
+    this.sub = new SubtreeWalks(pages);
+    const map: MapData = { p: pages, sub: this.sub, level: 3, desc: 0n, replaced: false, reserved: false };
+    this.mapWalker = walker(stage2MapWalker, map, WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE);
+    this.unmapWalker = walker<UnmapData>(stage2UnmapWalker, { p: pages, start: 0, end: 0, removed: 0 }, WALK_LEAF | WALK_TABLE_POST);
   }
 
   /** Valid Block/Page descriptors in the tables. */
   get leafCount(): number {
-    return this.leaves_;
+    return this.pages.leaves;
   }
 
   /** Table pages held from the pool (the level-0 table included, until destroy). */
   get tablePages(): number {
-    return this.tables.size;
+    return this.pages.byPa.size;
   }
 
   /**
@@ -202,57 +471,30 @@ export class KvmPgtable {
    * or 1G, both addresses aligned to it). Whatever was mapped there is replaced: a block around
    * the range is split into next-level leaves keeping the rest mapped, and tables below a new
    * block are freed. `sw` goes to the software bits [58:55]. Returns whether a leaf overlapped the
-   * range before (hasLeafIn taken on the way down): the caller then owes a TLB invalidation.
+   * range before (found on the way down): the caller then owes a TLB invalidation.
    */
-  map(ipa: bigint, size: bigint, pa: bigint, prot: number, sw = 0): boolean {
+  map(ipa: In, size: bigint, pa: PaArg<In>, prot: number, sw = 0): boolean {
     this.checkLive();
     const level = levelForSize(size);
-    if (ipa < 0n || ipa % size !== 0n || ipa + size > IPA_LIMIT_N) {
-      throw new HostError(`stage-2 map: IPA ${hex(ipa)} not ${hex(size)}-aligned inside the 48-bit IPA space`);
+    const at: bigint = ipa;
+    const out: bigint = pa;
+    if (at < 0n || at % size !== 0n || at + size > IPA_LIMIT_N) {
+      throw new HostError(`stage-2 map: IPA ${hex(at)} not ${hex(size)}-aligned inside the 48-bit IPA space`);
     }
-    if (pa < 0n || pa % size !== 0n || pa + size > IPA_LIMIT_N) {
-      throw new HostError(`stage-2 map: PA ${hex(pa)} not ${hex(size)}-aligned below 2^48`);
+    if (out < 0n || out % size !== 0n || out + size > IPA_LIMIT_N) {
+      throw new HostError(`stage-2 map: PA ${hex(out)} not ${hex(size)}-aligned below 2^48`);
     }
-    const desc = leafDescriptor(level, Number(pa), prot, sw);
-    const at = Number(ipa);
-    // Down the tables that exist; every level left needs a new table (or a split block's), and
-    // the pool must hold them all before anything changes.
-    let table = this.pgdPa;
-    let l = START_LEVEL;
-    for (; l < level; l++) {
-      const idx = indexAt(at, l);
-      const dv = this.page(table).dv;
-      const lo = lowWord(dv, idx);
-      if ((lo & 3) !== 3) break;
-      table = tableAddrAt(dv, idx, lo);
-    }
-    this.reserveTables(level - l);
-    let replaced = false;
-    for (; l < level; l++) {
-      const idx = indexAt(at, l);
-      const dv = this.page(table).dv;
-      const lo = lowWord(dv, idx);
-      if ((lo & 1) === 0) {
-        const next = this.newTable();
-        this.setEntry(table, l, idx, BigInt(next) | KVM_PTE_VALID | KVM_PTE_TYPE);
-        table = next;
-      } else if ((lo & 2) !== 0) {
-        table = tableAddrAt(dv, idx, lo);
-      } else {
-        replaced = true;
-        table = this.splitBlock(table, l, idx, dv.getBigUint64(idx * 8, true));
-      }
-    }
-    const idx = indexAt(at, level);
-    const dv = this.page(table).dv;
-    const oldLo = lowWord(dv, idx);
-    const child = level < 3 && (oldLo & 3) === 3 ? tableAddrAt(dv, idx, oldLo) : -1;
-    this.setEntry(table, level, idx, desc);
-    if ((oldLo & 1) === 0) return replaced;
-    if (child < 0) return true;
-    replaced ||= this.visitLeaves(child, level + 1, at, at, at + LEVEL_SIZE[level]!, () => true);
-    this.freeSubtree(child, level + 1);
-    return replaced;
+    const d = this.mapWalker.arg;
+    d.desc = leafDescriptor(level, Number(out), prot, sw);
+    d.level = level;
+    d.replaced = false;
+    d.reserved = false;
+    // Only a block can replace a table (a level-3 entry is never one): the walk of a page map
+    // needs no TABLE_PRE visit on its way down.
+    this.mapWalker.flags = level === 3 ? WALK_LEAF | WALK_INVALID : WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE;
+    const start = Number(at);
+    kvmPgtableWalk(this.pages, this.setup, start, start + LEVEL_SIZE[level]!, this.mapWalker, this.ctx);
+    return d.replaced;
   }
 
   /**
@@ -261,78 +503,71 @@ export class KvmPgtable {
    * empty go back to the pool (never the level-0 table). Returns the leaves cleared, counted
    * after splitting (a 4K unmap inside a 2M block clears one leaf).
    */
-  unmap(ipa: bigint, size: bigint): number {
+  unmap(ipa: In, size: bigint): number {
     this.checkLive();
-    if (ipa < 0n || size < 0n || ipa % SZ_4K !== 0n || size % SZ_4K !== 0n) {
-      throw new HostError(`stage-2 unmap: ${hex(ipa)}+${hex(size)} is not page aligned`);
+    const at: bigint = ipa;
+    if (at < 0n || size < 0n || at % SZ_4K !== 0n || size % SZ_4K !== 0n) {
+      throw new HostError(`stage-2 unmap: ${hex(at)}+${hex(size)} is not page aligned`);
     }
-    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
-    if (ipa >= end) return 0;
-    return this.unmapIn(this.pgdPa, START_LEVEL, 0, Number(ipa), Number(end));
+    const end = at + size > IPA_LIMIT_N ? IPA_LIMIT_N : at + size;
+    if (at >= end) return 0;
+    const d = this.unmapWalker.arg;
+    d.start = Number(at);
+    d.end = Number(end);
+    d.removed = 0;
+    kvmPgtableWalk(this.pages, this.setup, d.start, d.end, this.unmapWalker, this.ctx);
+    return d.removed;
   }
 
   /** kvm_pgtable_get_leaf: the leaf translating `ipa`, or null. */
-  getLeaf(ipa: bigint): Leaf | null {
-    const slot = this.findLeaf(ipa);
-    if (!slot) return null;
-    const at = Number(ipa);
-    const base = at - (at % LEVEL_SIZE[slot.level]!);
-    return this.makeLeaf(slot.desc, slot.level, base);
+  getLeaf(ipa: In): Leaf<In> | null {
+    if (!this.findLeaf(ipa)) return null;
+    const slot = this.leafWalker.arg;
+    return makeLeaf(slot.desc, slot.level, slot.base);
   }
 
   /**
    * kvm_pgtable_stage2_relax_perms: add R/W/X (`prot` may hold only those) to the leaf at `ipa`,
    * keeping its output, attributes and software bits. False when nothing maps `ipa`.
    */
-  relaxPerms(ipa: bigint, prot: number): boolean {
+  relaxPerms(ipa: In, prot: number): boolean {
     this.checkLive();
     if (prot & ~PROT_RWX) throw new HostError(`stage-2 relaxPerms: prot ${hex(prot)} has bits other than R/W/X`);
-    const slot = this.findLeaf(ipa);
-    if (!slot) return false;
+    if (!this.findLeaf(ipa)) return false;
+    const slot = this.leafWalker.arg;
     let d = slot.desc;
-    if (prot & KVM_PGTABLE_PROT_R) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
-    if (prot & KVM_PGTABLE_PROT_W) d |= KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
+    if (prot & KVM_PGTABLE_PROT_R) d |= PTE_S2AP_R;
+    if (prot & KVM_PGTABLE_PROT_W) d |= PTE_S2AP_W;
     if (prot & KVM_PGTABLE_PROT_X) {
       if (descriptorProt(d) & KVM_PGTABLE_PROT_DEVICE) throw new HostError("stage-2 relaxPerms: Device memory cannot be executable");
-      d &= ~KVM_PTE_LEAF_ATTR_HI_S2_XN;
+      d &= ~PTE_S2_XN;
     }
-    this.setEntry(slot.table, slot.level, slot.idx, d);
+    this.pages.setEntry(slot.table, slot.level, slot.index, d);
     return true;
   }
 
   /** Every leaf, in IPA order (a snapshot: the tables may be changed while iterating it). */
-  leaves(): Iterable<Leaf> {
-    return this.leavesIn(0n, IPA_LIMIT_N);
+  leaves(): Iterable<Leaf<In>> {
+    return this.leavesIn(0n as In, IPA_LIMIT_N);
   }
 
   /** The leaves overlapping [ipa, ipa+size), in IPA order (a snapshot). */
-  leavesIn(ipa: bigint, size: bigint): Leaf[] {
-    const out: Leaf[] = [];
-    if (this.destroyed) return out;
-    const start = ipa < 0n ? 0n : ipa;
-    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
-    if (start < end) {
-      this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), (e, level, base) => {
-        out.push(this.makeLeaf(e, level, base));
-        return false;
-      });
-    }
+  leavesIn(ipa: In, size: bigint): Leaf<In>[] {
+    const out: Leaf<In>[] = [];
+    this.scan(ipa, size, out);
     return out;
   }
 
   /** Whether any leaf overlaps [ipa, ipa+size) (leavesIn without building the list). */
-  hasLeafIn(ipa: bigint, size: bigint): boolean {
-    if (this.destroyed) return false;
-    const start = ipa < 0n ? 0n : ipa;
-    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
-    return start < end && this.visitLeaves(this.pgdPa, START_LEVEL, 0, Number(start), Number(end), () => true);
+  hasLeafIn(ipa: In, size: bigint): boolean {
+    return this.scan(ipa, size, null);
   }
 
   /** Free every table page (the level-0 table too); the table is unusable afterwards. */
   destroy(): void {
     if (this.destroyed) return;
-    this.freeSubtree(this.pgdPa, START_LEVEL);
-    this.leaves_ = 0;
+    this.sub.free(this.pgdPa, START_LEVEL);
+    this.pages.leaves = 0;
     this.destroyed = true;
   }
 
@@ -344,25 +579,23 @@ export class KvmPgtable {
    * through 2M blocks). Both 2M aligned. Each new table is filled before it is linked, so the
    * range stays mapped throughout; callers invalidate TLBs after. Returns the blocks split.
    */
-  split(ipa: bigint, size: bigint): number {
+  split(ipa: In, size: bigint): number {
     this.checkLive();
-    if (ipa < 0n || size <= 0n || ipa % SZ_2M !== 0n || size % SZ_2M !== 0n || ipa + size > IPA_LIMIT_N) {
-      throw new HostError(`stage-2 split: ${hex(ipa)}+${hex(size)} is not 2M aligned inside the 48-bit IPA space`);
+    const from: bigint = ipa;
+    if (from < 0n || size <= 0n || from % SZ_2M !== 0n || size % SZ_2M !== 0n || from + size > IPA_LIMIT_N) {
+      throw new HostError(`stage-2 split: ${hex(from)}+${hex(size)} is not 2M aligned inside the 48-bit IPA space`);
     }
+    const slot = this.leafWalker.arg;
     let split = 0;
-    for (let at = ipa; at < ipa + size; at += SZ_2M) {
-      let slot = this.findLeaf(at);
-      if (!slot || slot.level === 3) continue;
-      const need = slot.level === 1 ? 2 : 1;
-      if (need > this.pool.available) {
-        throw new HostError(`host page pool exhausted: stage-2 split needs ${need} table pages, ${this.pool.available} free`);
-      }
+    for (let at = from; at < from + size; at += SZ_2M) {
+      if (!this.findLeaf(at as In) || slot.level === 3) continue;
+      this.pages.reserve(slot.level === 1 ? 2 : 1, "split");
       if (slot.level === 1) {
-        this.splitBlock(slot.table, 1, slot.idx, slot.desc);
+        this.pages.splitBlock(slot.table, 1, slot.index, slot.desc);
         split++;
-        slot = this.findLeaf(at)!;
+        this.findLeaf(at as In);
       }
-      this.splitBlock(slot.table, slot.level, slot.idx, slot.desc);
+      this.pages.splitBlock(slot.table, slot.level, slot.index, slot.desc);
       split++;
     }
     return split;
@@ -376,35 +609,34 @@ export class KvmPgtable {
    * freeDetached, so its entries can be torn down a few at a time. The table must hold only
    * leaves. Callers invalidate TLBs for the range. Returns the detached table's host PA.
    */
-  detachTable(ipa: bigint, size: bigint): number {
+  detachTable(ipa: In, size: bigint): number {
     this.checkLive();
     const level = levelForSize(size);
-    if (level === 3 || ipa < 0n || ipa % size !== 0n || ipa + size > IPA_LIMIT_N) {
-      throw new HostError(`stage-2 detach: ${hex(ipa)}+${hex(size)} is not a 2M or 1G aligned range inside the 48-bit IPA space`);
+    const at: bigint = ipa;
+    if (level === 3 || at < 0n || at % size !== 0n || at + size > IPA_LIMIT_N) {
+      throw new HostError(`stage-2 detach: ${hex(at)}+${hex(size)} is not a 2M or 1G aligned range inside the 48-bit IPA space`);
     }
-    const at = Number(ipa);
-    let table = this.pgdPa;
-    for (let l = START_LEVEL; l < level; l++) {
-      const e = this.read(table, indexAt(at, l));
-      if (!isValid(e) || !isTable(e, l)) throw new HostError(`stage-2 detach: no table reaches level ${level} at ${hex(ipa)}`);
-      table = descAddr(e);
+    const w = this.detachWalker.arg;
+    w.level = level;
+    w.found = false;
+    w.blocked = -1;
+    const start = Number(at);
+    kvmPgtableWalk(this.pages, this.setup, start, start + 1, this.detachWalker, this.ctx);
+    if (w.blocked >= 0) throw new HostError(`stage-2 detach: no table reaches level ${level} at ${hex(at)}`);
+    if (!w.found) {
+      throw new HostError(`stage-2 detach: the level-${level} entry for ${hex(at)} is ${(w.lo & 1) !== 0 ? "a block" : "invalid"}, not a table`);
     }
-    const idx = indexAt(at, level);
-    const e = this.read(table, idx);
-    if (!isValid(e) || !isTable(e, level)) {
-      throw new HostError(`stage-2 detach: the level-${level} entry for ${hex(ipa)} is ${isValid(e) ? "a block" : "invalid"}, not a table`);
-    }
-    const child = descAddr(e);
+    const child = w.child;
+    const dv = this.pages.table(child).page.dv;
     let leaves = 0;
-    const dv = this.page(child).dv;
     for (let i = 0; i < ENTRIES; i++) {
-      const c = dv.getBigUint64(i * 8, true);
-      if (!isValid(c)) continue;
-      if (isTable(c, level + 1)) throw new HostError(`stage-2 detach: the table below ${hex(ipa)} holds next-level tables, not only leaves`);
+      const lo = dv.getUint32(i * 8, true);
+      if ((lo & 1) === 0) continue;
+      if (level + 1 < 3 && (lo & 2) !== 0) throw new HostError(`stage-2 detach: the table below ${hex(at)} holds next-level tables, not only leaves`);
       leaves++;
     }
-    this.setEntry(table, level, idx, 0n);
-    this.leaves_ -= leaves;
+    this.pages.setEntry(w.table, level, w.index, 0n);
+    this.pages.leaves -= leaves;
     this.detached.add(child);
     return child;
   }
@@ -412,7 +644,7 @@ export class KvmPgtable {
   /** Valid entries left in a detached table. */
   detachedEntries(tablePa: number): number {
     this.checkDetached(tablePa, "detachedEntries");
-    return this.table(tablePa).valid;
+    return this.pages.table(tablePa).valid;
   }
 
   /**
@@ -422,11 +654,11 @@ export class KvmPgtable {
   clearDetached(tablePa: number, max: number): number {
     this.checkDetached(tablePa, "clearDetached");
     if (!Number.isInteger(max) || max < 0) throw new HostError(`stage-2 clearDetached: count ${max} is not a non-negative integer`);
-    const t = this.table(tablePa);
+    const t = this.pages.table(tablePa);
     const dv = t.page.dv;
     let cleared = 0;
     for (let i = 0; i < ENTRIES && cleared < max; i++) {
-      if (!isValid(dv.getBigUint64(i * 8, true))) continue;
+      if ((dv.getUint32(i * 8, true) & 1) === 0) continue;
       dv.setBigUint64(i * 8, 0n, true);
       cleared++;
     }
@@ -437,11 +669,10 @@ export class KvmPgtable {
   /** Return an emptied detached table page to the pool. */
   freeDetached(tablePa: number): void {
     this.checkDetached(tablePa, "freeDetached");
-    const left = this.table(tablePa).valid;
+    const left = this.pages.table(tablePa).valid;
     if (left !== 0) throw new HostError(`stage-2 freeDetached: table ${hex(tablePa)} still holds ${left} valid entries`);
     this.detached.delete(tablePa);
-    this.tables.delete(tablePa);
-    this.pool.free(tablePa);
+    this.pages.freeTable(tablePa);
   }
 
   // ------------------------------------------------------------------ internals
@@ -455,148 +686,23 @@ export class KvmPgtable {
     if (this.destroyed) throw new HostError(`stage-2 table at ${hex(this.pgdPa)} used after destroy`);
   }
 
-  /** A table page this stage-2 holds (live or detached). */
-  private table(tablePa: number): TablePage {
-    const t = this.tables.get(tablePa);
-    if (!t) throw new HostError(`stage-2 table at ${hex(this.pgdPa)}: ${hex(tablePa)} is not one of its table pages`);
-    return t;
-  }
-
-  private page(tablePa: number): Page {
-    return this.table(tablePa).page;
-  }
-
-  private read(tablePa: number, idx: number): bigint {
-    return this.page(tablePa).dv.getBigUint64(idx * 8, true);
-  }
-
-  /** Write one entry, keeping the per-table valid counts and the leaf count exact. */
-  private setEntry(tablePa: number, level: number, idx: number, d: bigint): void {
-    const t = this.table(tablePa);
-    const dv = t.page.dv;
-    const oldLo = lowWord(dv, idx);
-    dv.setBigUint64(idx * 8, d, true);
-    const newLo = lowWord(dv, idx);
-    t.valid += (newLo & 1) - (oldLo & 1);
-    this.leaves_ += leafBit(newLo, level) - leafBit(oldLo, level);
-  }
-
-  private newTable(): number {
-    const pa = this.pool.alloc();
-    const page = this.mem.existingPage(pa);
-    if (!page) throw new HostError(`stage-2 table page ${hex(pa)} from the pool is not RAM`);
-    this.tables.set(pa, { page, valid: 0 });
-    return pa;
-  }
-
-  /** Fail before changing anything when the pool cannot supply `need` table pages. */
-  private reserveTables(need: number): void {
-    if (need > this.pool.available) {
-      throw new HostError(`host page pool exhausted: stage-2 map needs ${need} table pages, ${this.pool.available} free`);
-    }
-  }
-
-  /** Replace the block at (table, idx) by a next-level table of leaves mapping the same range. */
-  private splitBlock(tablePa: number, level: number, idx: number, block: bigint): number {
-    const child = this.newTable();
-    const childLevel = level + 1;
-    const step = BigInt(LEVEL_SIZE[childLevel]!);
-    const attrs = block & ~KVM_PTE_ADDR_MASK & ~(KVM_PTE_VALID | KVM_PTE_TYPE);
-    const type = KVM_PTE_VALID | (childLevel === 3 ? KVM_PTE_TYPE : 0n);
-    let oa = block & KVM_PTE_ADDR_MASK;
-    for (let i = 0; i < ENTRIES; i++, oa += step) this.setEntry(child, childLevel, i, attrs | oa | type);
-    this.setEntry(tablePa, level, idx, BigInt(child) | KVM_PTE_VALID | KVM_PTE_TYPE);
-    return child;
-  }
-
-  /** Return a table page and everything below it to the pool (its leaves leave the count). */
-  private freeSubtree(tablePa: number, level: number): void {
-    const dv = this.page(tablePa).dv;
-    for (let i = 0; i < ENTRIES; i++) {
-      const e = dv.getBigUint64(i * 8, true);
-      if (!isValid(e)) continue;
-      if (isTable(e, level)) this.freeSubtree(descAddr(e), level + 1);
-      else this.leaves_--;
-    }
-    this.tables.delete(tablePa);
-    this.pool.free(tablePa);
-  }
-
-  /** Clear [start, end) inside the table at `level` that maps from `tableBase`. */
-  private unmapIn(tablePa: number, level: number, tableBase: number, start: number, end: number): number {
-    const size = LEVEL_SIZE[level]!;
-    const first = Math.floor((start - tableBase) / size);
-    const last = Math.floor((end - 1 - tableBase) / size);
-    let removed = 0;
-    for (let i = first; i <= last; i++) {
-      const e = this.read(tablePa, i);
-      if (!isValid(e)) continue;
-      const base = tableBase + i * size;
-      const lo = Math.max(start, base);
-      const hi = Math.min(end, base + size);
-      if (isTable(e, level)) {
-        const child = descAddr(e);
-        removed += this.unmapIn(child, level + 1, base, lo, hi);
-        if (this.tables.get(child)?.valid === 0) {
-          this.setEntry(tablePa, level, i, 0n);
-          this.freeSubtree(child, level + 1);
-        }
-      } else if (lo === base && hi === base + size) {
-        this.setEntry(tablePa, level, i, 0n);
-        removed++;
-      } else {
-        const child = this.splitBlock(tablePa, level, i, e);
-        removed += this.unmapIn(child, level + 1, base, lo, hi);
-      }
-    }
-    return removed;
-  }
-
-  private findLeaf(ipa: bigint): { table: number; idx: number; level: number; desc: bigint } | null {
-    if (this.destroyed || ipa < 0n || ipa >= IPA_LIMIT_N) return null;
+  /** Walk to the leaf translating `ipa`; true with the leaf walker holding where it is. */
+  private findLeaf(ipa: bigint): boolean {
+    if (this.destroyed || ipa < 0n || ipa >= IPA_LIMIT_N) return false;
     const at = Number(ipa);
-    let table = this.pgdPa;
-    for (let level = START_LEVEL; level <= 3; level++) {
-      const idx = indexAt(at, level);
-      const dv = this.page(table).dv;
-      const lo = lowWord(dv, idx);
-      if ((lo & 1) === 0) return null;
-      if (level === 3 || (lo & 2) === 0) return { table, idx, level, desc: dv.getBigUint64(idx * 8, true) };
-      table = tableAddrAt(dv, idx, lo);
-    }
-    throw new HostError(`stage-2 table at ${hex(this.pgdPa)}: walk of ${hex(ipa)} went below level 3`);
+    return kvmPgtableWalk(this.pages, this.setup, at, at + 1, this.leafWalker, this.ctx) === WALK_STOP;
   }
 
-  private makeLeaf(desc: bigint, level: number, base: number): Leaf {
-    return {
-      ipa: BigInt(base),
-      size: BigInt(LEVEL_SIZE[level]!),
-      pa: BigInt(descAddr(desc)),
-      prot: descriptorProt(desc),
-      sw: descriptorSw(desc),
-      level,
-      desc,
-    };
-  }
-
-  /**
-   * Visit the valid leaves overlapping [start, end) below a table, in IPA order, until `visit`
-   * returns true (then true: the walk stopped early).
-   */
-  private visitLeaves(tablePa: number, level: number, tableBase: number, start: number, end: number, visit: (e: bigint, level: number, base: number) => boolean): boolean {
-    const size = LEVEL_SIZE[level]!;
-    const first = Math.floor((start - tableBase) / size);
-    const last = Math.floor((end - 1 - tableBase) / size);
-    const dv = this.page(tablePa).dv;
-    for (let i = first; i <= last; i++) {
-      const e = dv.getBigUint64(i * 8, true);
-      if (!isValid(e)) continue;
-      const base = tableBase + i * size;
-      const stop = isTable(e, level)
-        ? this.visitLeaves(descAddr(e), level + 1, base, Math.max(start, base), Math.min(end, base + size), visit)
-        : visit(e, level, base);
-      if (stop) return true;
-    }
-    return false;
+  /** The leaves overlapping [ipa, ipa+size) into `out`, or (out null) whether there is one. */
+  private scan(ipa: bigint, size: bigint, out: Leaf<In>[] | null): boolean {
+    if (this.destroyed) return false;
+    const start = ipa < 0n ? 0n : ipa;
+    const end = ipa + size > IPA_LIMIT_N ? IPA_LIMIT_N : ipa + size;
+    if (start >= end) return false;
+    const d = this.scanWalker.arg;
+    d.out = out;
+    const r = kvmPgtableWalk(this.pages, this.setup, Number(start), Number(end), this.scanWalker, this.ctx);
+    d.out = null;
+    return r === WALK_STOP;
   }
 }

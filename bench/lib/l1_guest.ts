@@ -3,6 +3,10 @@
 // programs before entering an L2, and the stage-2 abort the CPU reports when that L2 misses.
 
 import { EC, esr, type Exit } from "../../emulator/exception.ts";
+import {
+  PTE_AF, PTE_S2AP_R, PTE_S2AP_W, PTE_SH_INNER, PTE_TABLE, pteAddrMask, pteS2MemAttr, S2_MEMATTR_NORMAL,
+} from "../../emulator/mmu/descriptor.ts";
+import { HCR_RW, HCR_VM } from "../../emulator/mmu/regs.ts";
 import type { Memslot } from "../../hypervisor/memslot.ts";
 import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
@@ -10,11 +14,9 @@ import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 const PAGE = 0x1000n;
 /** L1's VTCR: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit, inner-shareable WBWA. */
 export const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-const HCR_VM = 1n;
-const HCR_RW = 1n << 31n;
 /** Stage-2 page descriptor attributes: page, MemAttr normal WB, S2AP RW, SH inner, AF. */
-const LEAF_ATTRS = 3n | (0xfn << 2n) | (3n << 6n) | (3n << 8n) | (1n << 10n);
-const OA_MASK = 0xffff_ffff_f000n;
+const LEAF_ATTRS = PTE_TABLE | pteS2MemAttr(S2_MEMATTR_NORMAL) | PTE_S2AP_R | PTE_S2AP_W | PTE_SH_INNER | PTE_AF;
+const OA_MASK = pteAddrMask(12);
 
 /** Bump allocator of zeroed table pages in L1 memory, [next, end); stage-2s may share one. */
 export class L1TablePages {
@@ -62,8 +64,8 @@ export class L1Stage2 {
     for (let level = 1; level < 3; level++) {
       const at = table + ((nipa >> BigInt(39 - 9 * level)) & 0x1ffn) * 8n;
       let d = this.slot.read(at, 8);
-      if ((d & 3n) !== 3n) {
-        d = this.pages.alloc() | 3n;
+      if ((d & PTE_TABLE) !== PTE_TABLE) {
+        d = this.pages.alloc() | PTE_TABLE;
         this.write(at, d);
       }
       table = d & OA_MASK;

@@ -4,16 +4,12 @@
 import { AccessKind, type Fault, FaultType } from "../fault.ts";
 import type { PhysMemory } from "../memory.ts";
 import type { SysRegFile } from "../sysregs.ts";
-import { af, attrIndx, notGlobal, POW2, sh } from "./descriptor.ts";
+import { addressField, af, attrIndx, notGlobal, POW2, sh } from "./descriptor.ts";
 import { isDeviceMair, mairAttr, s1PermBit, stage1Permissions } from "./attrs.ts";
-import { granuleFromTg0, granuleFromTg1, outputSizeBits, PA_MAX_BITS, stage1StartLevel, startLevelBits } from "./granule.ts";
+import { granuleFromTg0, granuleFromTg1, levelShift, outputSizeBits, PA_MAX_BITS, stage1StartLevel, startLevelBits } from "./granule.ts";
+import { HCR_DC, HCR_TGE, SCTLR_M, SCTLR_WXN } from "./regs.ts";
 import { type Stage2Regime, stage2ForWalk } from "./stage2.ts";
-import { isFault, makeFault, walk, type WalkSetup } from "./walk.ts";
-
-const SCTLR_M = 1n;
-const SCTLR_WXN = 1n << 19n;
-const HCR_DC = 1n << 12n;
-const HCR_TGE = 1n << 27n;
+import { makeFault, PhysTables, translationWalk, translationWalker, WalkCtx, type WalkSetup } from "./walk.ts";
 const TOP_BYTE = 0xffn << 56n;
 const MASK48 = (1n << 48n) - 1n;
 
@@ -115,28 +111,62 @@ export interface Stage1Leaf {
 }
 
 /**
+ * Stage-1 tables: at IPAs, read through stage 2 when it is on (S1PTW); the fault of that
+ * translation, if any, is kept for the walk's caller.
+ */
+export class Stage1Tables extends PhysTables {
+  s2: Stage2Regime | null = null;
+
+  override locate(ctx: WalkCtx): boolean {
+    const addr = ctx.table + ctx.index * 8;
+    if (!this.s2) return this.at(ctx, addr);
+    const pa = stage2ForWalk(this.mem, this.s2, addr);
+    if (typeof pa === "number") return this.at(ctx, pa);
+    this.fault = pa;
+    return false;
+  }
+}
+
+/**
+ * The index bits of a VA for the tables: the range check passed, so they are below the input
+ * size (TTBR1's VAs have ones above it, which index nothing).
+ */
+export function stage1InputAddress(r: Stage1Regime, va: bigint): number {
+  const s = r.setup;
+  return Number(va & MASK48) % POW2[levelShift(s.granule, s.startLevel) + s.startBits]!;
+}
+
+// Stage-1 walks never nest (their table reads walk stage 2, which has its own), so one walker
+// and context serve them all.
+const s1Tables = new Stage1Tables();
+const s1Walker = translationWalker();
+const s1Ctx = new WalkCtx();
+
+/**
  * Stage-1 walk for an effective VA: Translation, Address size, Access flag faults (not
  * permissions). With `s2`, every table address is an IPA translated by stage 2 (S1PTW).
  */
 export function stage1Walk(mem: PhysMemory, r: Stage1Regime, va: bigint, s2: Stage2Regime | null): Stage1Leaf | Fault {
   if (r.error !== null) return makeFault(r.error, 1, 0);
-  // The range check passed, so the bits that index the tables are all below bit 48.
-  const ia = Number(va & MASK48);
-  const leaf = walk(mem, r.setup, ia, s2 ? (addr) => stage2ForWalk(mem, s2, addr) : null, 0n);
-  if (isFault(leaf)) return leaf;
-  if (!af(leaf.lo)) return makeFault(FaultType.AccessFlag, 1, leaf.level);
-  const size = POW2[leaf.shift]!;
-  const attr = mairAttr(r.mair, attrIndx(leaf.lo));
+  const ia = stage1InputAddress(r, va);
+  s1Tables.mem = mem;
+  s1Tables.s2 = s2;
+  const fault = translationWalk(s1Tables, r.setup, ia, s1Walker, s1Ctx, 0n);
+  if (fault) return fault;
+  const { lo, hi, level, shift } = s1Ctx;
+  if (!af(lo)) return makeFault(FaultType.AccessFlag, 1, level);
+  const size = POW2[shift]!;
+  const attr = mairAttr(r.mair, attrIndx(lo));
   return {
-    ipa: leaf.oa + (ia % size),
+    ipa: addressField(lo, hi, shift) + (ia % size),
     vaBase: va & ~BigInt(size - 1),
-    shift: leaf.shift,
-    level: leaf.level,
-    perm: stage1Permissions(leaf.lo, leaf.hi, leaf.table, r.wxn),
-    global: !notGlobal(leaf.lo),
+    shift,
+    level,
+    perm: stage1Permissions(lo, hi, s1Walker.arg.table, r.wxn),
+    global: !notGlobal(lo),
     attr,
     device: isDeviceMair(attr),
-    sh: sh(leaf.lo),
+    sh: sh(lo),
   };
 }
 

@@ -3,14 +3,11 @@
 import { AccessKind, type Fault, FaultType } from "../fault.ts";
 import type { PhysMemory } from "../memory.ts";
 import type { SysRegFile } from "../sysregs.ts";
-import { af, memAttr, POW2, s2ap, s2xn } from "./descriptor.ts";
+import { addressField, af, memAttr, POW2, s2ap, s2xn } from "./descriptor.ts";
 import { isDeviceS2, S2_R, S2_W, S2_X, s2PermBit } from "./attrs.ts";
 import { granuleFromTg0, type Granule, levelShift, outputSizeBits, PA_MAX_BITS } from "./granule.ts";
-import { isFault, makeFault, walk, type WalkSetup } from "./walk.ts";
-
-const HCR_VM = 1n;
-const HCR_PTW = 1n << 2n;
-const HCR_DC = 1n << 12n;
+import { HCR_DC, HCR_PTW, HCR_VM } from "./regs.ts";
+import { isFault, makeFault, PhysTables, translationWalk, translationWalker, WalkCtx, type WalkSetup } from "./walk.ts";
 
 /** Smallest IPA space without FEAT_TTST: T0SZ ≤ 39. */
 const MAX_T0SZ = 39;
@@ -89,20 +86,28 @@ export function stage2Walk(mem: PhysMemory, r: Stage2Regime, ipa: bigint): Stage
   return stage2WalkNum(mem, r, Number(ipa), ipa);
 }
 
+// Stage-2 walks never nest (a stage-1 walk starts them from its table reads; nothing inside one
+// walks again), so one walker and context serve them all.
+const s2Tables = new PhysTables();
+const s2Walker = translationWalker();
+const s2Ctx = new WalkCtx();
+
 function stage2WalkNum(mem: PhysMemory, r: Stage2Regime, ipa: number, faultIpa: bigint): Stage2Leaf | Fault {
-  const leaf = walk(mem, r.setup, ipa, null, faultIpa);
-  if (isFault(leaf)) return leaf;
-  if (!af(leaf.lo)) return makeFault(FaultType.AccessFlag, 2, leaf.level, faultIpa);
-  const size = POW2[leaf.shift]!;
+  s2Tables.mem = mem;
+  const fault = translationWalk(s2Tables, r.setup, ipa, s2Walker, s2Ctx, faultIpa);
+  if (fault) return fault;
+  const { lo, hi, level, shift } = s2Ctx;
+  if (!af(lo)) return makeFault(FaultType.AccessFlag, 2, level, faultIpa);
+  const size = POW2[shift]!;
   const offset = ipa % size;
-  const ap = s2ap(leaf.lo);
-  const attr = memAttr(leaf.lo);
+  const ap = s2ap(lo);
+  const attr = memAttr(lo);
   return {
-    pa: leaf.oa + offset,
+    pa: addressField(lo, hi, shift) + offset,
     ipaBase: ipa - offset,
-    shift: leaf.shift,
-    level: leaf.level,
-    perm: (ap & 1 ? S2_R : 0) | (ap & 2 ? S2_W : 0) | (s2xn(leaf.hi) ? 0 : S2_X),
+    shift,
+    level,
+    perm: (ap & 1 ? S2_R : 0) | (ap & 2 ? S2_W : 0) | (s2xn(hi) ? 0 : S2_X),
     device: isDeviceS2(attr),
     memAttr: attr,
   };

@@ -3,13 +3,12 @@ import {
   computeFsc,
   kvmWalkNestedS2,
   psToOutputSize,
-  S2_DESC_AF,
-  S2_DESC_CONT,
-  S2_DESC_S2AP_R,
-  S2_DESC_S2AP_W,
-  S2_DESC_XN,
   type WalkResult,
 } from "../../hypervisor/nested_walk.ts";
+import {
+  PTE_AF as S2_DESC_AF, PTE_CONT as S2_DESC_CONT, PTE_S2_XN as S2_DESC_XN, PTE_S2AP_R as S2_DESC_S2AP_R,
+  PTE_S2AP_W as S2_DESC_S2AP_W,
+} from "../../emulator/mmu/descriptor.ts";
 
 // L1 memory: canonical IPAs [0x4000_0000, 0x5000_0000); unwritten words read as 0 (invalid).
 const L1_RAM = 0x4000_0000n;

@@ -5,6 +5,7 @@ import { EC, ISS_WNR, ecOf, issOf } from "../../emulator/exception.ts";
 import { AccessKind, type Fault, FaultType } from "../../emulator/fault.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { translate, type Translation } from "../../emulator/mmu/translate.ts";
+import { canonicalIpa, type HostPa, hostPa, type NestedIpa, nestedIpa } from "../../hypervisor/addr.ts";
 import { HostError } from "../../hypervisor/errors.ts";
 import {
   KVM_PGTABLE_PROT_DEVICE as DEV, KVM_PGTABLE_PROT_R as R, KVM_PGTABLE_PROT_W as W, KVM_PGTABLE_PROT_X as X,
@@ -137,6 +138,24 @@ describe("KvmPgtable: descriptors and geometry", () => {
     expect(() => pgt.unmap(0x800n, SZ_4K)).toThrow(HostError);
     expect(pgt.leafCount).toBe(0);
     expect(pool.used).toBe(1);
+  });
+});
+
+describe("KvmPgtable<In>: typed input and output addresses", () => {
+  it("a shadow stage-2 takes nested IPAs and host PAs and gives host PAs back", () => {
+    const mem = new PhysMemory();
+    const pgt = new KvmPgtable<NestedIpa>(mem, new HostPagePool(mem, POOL_BASE, 64));
+    const pa = hostPa(OUT);
+    expect(pgt.map(nestedIpa(0x4000_0000n), SZ_4K, pa, R)).toBe(false);
+    const leaf = pgt.getLeaf(nestedIpa(0x4000_0123n))!;
+    const out: HostPa = leaf.pa;
+    const at: NestedIpa = leaf.ipa;
+    expect([at, out]).toEqual([0x4000_0000n, OUT]);
+    // @ts-expect-error a canonical IPA is not a nested IPA
+    pgt.getLeaf(canonicalIpa(0x4000_0000n));
+    // @ts-expect-error the output is a host PA, not any bigint
+    pgt.map(nestedIpa(0x4000_1000n), SZ_4K, OUT, R);
+    expect(pgt.leafCount).toBe(2);
   });
 });
 

@@ -3,14 +3,17 @@
 
 import { Cpu } from "../../../emulator/cpu.ts";
 import { PhysMemory } from "../../../emulator/memory.ts";
+import { PTE_AF, PTE_NG, PTE_PXN, PTE_S2_XN, PTE_TABLE, PTE_UXN, PTE_VALID } from "../../../emulator/mmu/descriptor.ts";
+import { HCR_VM, SCTLR_M, SCTLR_WXN } from "../../../emulator/mmu/regs.ts";
 
-export const VALID = 1n;
-export const TABLE = 3n;
-export const AF = 1n << 10n;
-export const NG = 1n << 11n;
-export const PXN = 1n << 53n;
-export const UXN = 1n << 54n;
-export const XN = 1n << 54n;
+export { HCR_DC, HCR_PTW, HCR_VM, SCTLR_M, SCTLR_WXN } from "../../../emulator/mmu/regs.ts";
+export const VALID = PTE_VALID;
+export const TABLE = PTE_TABLE;
+export const AF = PTE_AF;
+export const NG = PTE_NG;
+export const PXN = PTE_PXN;
+export const UXN = PTE_UXN;
+export const XN = PTE_S2_XN;
 /** AP[2:1] encodings (bits[7:6]). */
 export const AP_RW_EL1 = 0n << 6n;
 export const AP_RW_ALL = 1n << 6n;
@@ -153,11 +156,6 @@ export function vtcr(o: { t0sz: number; sl0: number; tg0?: GranuleName; ps?: num
   return BigInt(o.t0sz) | (BigInt(o.sl0) << 6n) | (TG0[o.tg0 ?? "4K"] << 14n) | (BigInt(o.ps ?? 5) << 16n) | (o.vs ? 1n << 19n : 0n) | (1n << 31n);
 }
 
-export const SCTLR_M = 1n;
-export const SCTLR_WXN = 1n << 19n;
-export const HCR_VM = 1n;
-export const HCR_PTW = 1n << 2n;
-export const HCR_DC = 1n << 12n;
 
 export function machine(opts: { autoAllocate?: boolean } = {}): { cpu: Cpu; mem: PhysMemory } {
   const mem = new PhysMemory({ autoAllocate: opts.autoAllocate ?? true });
