@@ -6,7 +6,8 @@ import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hyper
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import { rawAssemble } from "../helpers/machine.ts";
-import { type Fixture, L1Stage2, makeVm, RAM_BASE, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm, RAM_BASE } from "./stage2_fixture.ts";
 
 const RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 const TABLES = 0x4100_0000n;
