@@ -4,6 +4,7 @@
 
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hex } from "../../emulator/types.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -60,7 +61,7 @@ const HELLO = "hello from L2\n";
 const touch = (n: number): string => `touch: ${n} pages written and read back, 0 errors\n`;
 /** checksum.S's result (test/qemu/guests.test.ts recomputes it independently). */
 export const CHECKSUM_VALUE = 0x60d2e6a52eb5701cn;
-const CHECKSUM = `checksum: 0x${CHECKSUM_VALUE.toString(16).padStart(16, "0")} over 262144 bytes, 8 passes agree\n`;
+const CHECKSUM = `checksum: ${hex(CHECKSUM_VALUE, 16)} over 262144 bytes, 8 passes agree\n`;
 
 const single = (l2: string): GuestImageSpec[] => [{ path: `guests/l2/${l2}.S`, ipa: l2Ipa(0) }];
 const MULTI_L2 = ["hello", "touch", "checksum", "hello", "touch", "checksum"];
@@ -96,7 +97,7 @@ const SMP_FAULTS = [1, 65, 65, 65];
 
 /** smp_slices.S's checksum of vCPU n's slice (test/qemu/guests.test.ts recomputes them). */
 export const SLICE_SUMS = [0xaf798ac4c6926358n, 0x0ee88b871709815dn, 0x2b48193db92a7cb9n, 0x0062f9676c627949n];
-const slice = (n: number): string => `slices: vCPU ${n}: 0x${SLICE_SUMS[n].toString(16).padStart(16, "0")}\n`;
+const slice = (n: number): string => `slices: vCPU ${n}: ${hex(SLICE_SUMS[n]!, 16)}\n`;
 
 function smpPair(vcpus: number): GuestPair {
   return {
