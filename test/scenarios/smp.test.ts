@@ -76,30 +76,28 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     }
   }, 120_000);
 
-  for (const unmap of STRATEGIES) {
-    it(`under ${unmap}: same console, invariants hold; only accel visits one MMU per unmap`, async () => {
-      const r = await runScenario(UNMAPS, { unmap });
-      expect(r.strategy).toBe(unmap);
-      expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
-      expect(r.console).toBe(pair("smp+4").expected);
-      expect(r.metrics.canonicalUnmaps).toBe(70);
-      const visited = r.metrics.shadowMmusVisited as number[];
-      if (unmap === "accel") {
-        expect(r.failures).toEqual([]);
-      } else {
-        // These visit every valid MMU (the four L2s' VMIDs) on each unmap.
-        expect(visited.every((v) => v === 4)).toBe(true);
-        expect(r.failures).toHaveLength(1);
-        expect(r.failures[0]).toMatch(/^metric shadowMmusVisited: expected each ≤ 1, got \[4, 4, /);
-      }
-      if (unmap === "full") {
-        // Emptying whole MMUs removes far more than the pages taken back, and costs refaults.
-        const accel = await runScenario(UNMAPS, { unmap: "accel" });
-        expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved as number);
-        expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults as number);
-      }
-    }, 120_000);
-  }
+  it.each(STRATEGIES)("under %s: same console, invariants hold; only accel visits one MMU per unmap", async (unmap) => {
+    const r = await runScenario(UNMAPS, { unmap });
+    expect(r.strategy).toBe(unmap);
+    expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+    expect(r.console).toBe(pair("smp+4").expected);
+    expect(r.metrics.canonicalUnmaps).toBe(70);
+    const visited = r.metrics.shadowMmusVisited as number[];
+    if (unmap === "accel") {
+      expect(r.failures).toEqual([]);
+    } else {
+      // These visit every valid MMU (the four L2s' VMIDs) on each unmap.
+      expect(visited.every((v) => v === 4)).toBe(true);
+      expect(r.failures).toHaveLength(1);
+      expect(r.failures[0]).toMatch(/^metric shadowMmusVisited: expected each ≤ 1, got \[4, 4, /);
+    }
+    if (unmap === "full") {
+      // Emptying whole MMUs removes far more than the pages taken back, and costs refaults.
+      const accel = await runScenario(UNMAPS, { unmap: "accel" });
+      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved as number);
+      expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults as number);
+    }
+  }, 120_000);
 });
 
 describe("smp_recycle.yaml: 12 VMIDs over 4 shadow MMUs on 4 vCPUs", () => {
@@ -131,16 +129,14 @@ describe("smp_recycle.yaml: 12 VMIDs over 4 shadow MMUs on 4 vCPUs", () => {
     }
   }, 120_000);
 
-  for (const unmap of STRATEGIES) {
-    it(`under ${unmap}: every expectation holds`, async () => {
-      const r = await runScenario(RECYCLE, { unmap });
-      expect(r.strategy).toBe(unmap);
-      expect(r.failures).toEqual([]);
-      expect(r.console).toBe(pair("smp_rounds+4").expected);
-      expect(r.metrics.mmusRecycled).toBeGreaterThanOrEqual(16);
-      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(0);
-    }, 120_000);
-  }
+  it.each(STRATEGIES)("under %s: every expectation holds", async (unmap) => {
+    const r = await runScenario(RECYCLE, { unmap });
+    expect(r.strategy).toBe(unmap);
+    expect(r.failures).toEqual([]);
+    expect(r.console).toBe(pair("smp_rounds+4").expected);
+    expect(r.metrics.mmusRecycled).toBeGreaterThanOrEqual(16);
+    expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(0);
+  }, 120_000);
 
   it("with 6 shadow MMUs (--nested-mmus 6) L0 still recycles: at least 12 − 6 times", async () => {
     const r = await runScenario(RECYCLE, { nestedMmus: 6 });
