@@ -47,6 +47,14 @@ function watchHoldings(into: Holding[]): ScenarioOverrides["monitors"] {
   };
 }
 
+/** At every event each holding vCPU has its own MMU, and the refcounts count exactly the holders. */
+function expectHeldOnce(holdings: Holding[]): void {
+  for (const h of holdings) {
+    expect(h.mmusHeld, h.detail).toBe(h.holders);
+    expect(h.refs, h.detail).toBe(h.holders);
+  }
+}
+
 describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different shadow MMUs", () => {
   it("every expectation holds; the unmaps are real and land while several vCPUs hold their MMUs", async () => {
     const holdings: Holding[] = [];
@@ -70,10 +78,7 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     expect(unmaps).toHaveLength(70);
     expect(unmaps.filter((h) => h.mmusHeld >= 2).length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...unmaps.map((h) => h.mmusHeld))).toBeGreaterThanOrEqual(3);
-    for (const h of holdings) {
-      expect(h.mmusHeld, h.detail).toBe(h.holders);
-      expect(h.refs, h.detail).toBe(h.holders);
-    }
+    expectHeldOnce(holdings);
   }, 120_000);
 
   it.each(STRATEGIES)("under %s: same console, invariants hold; only accel visits one MMU per unmap", async (unmap) => {
@@ -123,10 +128,7 @@ describe("smp_recycle.yaml: 12 VMIDs over 4 shadow MMUs on 4 vCPUs", () => {
     expect(picks.length).toBeGreaterThanOrEqual(8);
     for (const p of picks) expect(p.pickedRefcnt, p.detail).toBe(0);
     expect(Math.max(...picks.map((p) => p.holders))).toBeGreaterThanOrEqual(2);
-    for (const h of holdings) {
-      expect(h.mmusHeld, h.detail).toBe(h.holders);
-      expect(h.refs, h.detail).toBe(h.holders);
-    }
+    expectHeldOnce(holdings);
   }, 120_000);
 
   it.each(STRATEGIES)("under %s: every expectation holds", async (unmap) => {
