@@ -3,6 +3,7 @@
 // expressions with all symbols known and encodes instructions at their exact addresses.
 
 import { readFile } from "node:fs/promises";
+import { hex } from "../emulator/types.ts";
 import { AsmError, shift, type SourceLoc } from "./errors.ts";
 import { evalExpr, UndefinedSymbolError, type ExprEnv } from "./expr.ts";
 import type { Image, Section } from "./image.ts";
@@ -55,10 +56,6 @@ interface DeferredConst {
   st: Statement;
   index: number;
   dot: bigint;
-}
-
-function hex(v: bigint): string {
-  return "0x" + BigInt.asUintN(64, v).toString(16);
 }
 
 function argLoc(st: Statement, offset: number): SourceLoc {

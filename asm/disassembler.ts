@@ -2,6 +2,7 @@
 // word and stops at the first invalid one, so words are never batched).
 
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
+import { hex } from "../emulator/types.ts";
 
 let cs: Capstone | null = null;
 let loading: Promise<void> | null = null;
@@ -20,7 +21,6 @@ export interface Disassembly {
   text: string;
 }
 
-const word8 = (w: number) => "0x" + (w >>> 0).toString(16).padStart(8, "0");
 
 /**
  * Disassemble one 32-bit instruction word located at `address` (PC-relative targets are printed
@@ -36,7 +36,7 @@ export function disassemble(word: number, address: bigint): Disassembly {
   } catch {
     insn = undefined;
   }
-  if (!insn) return { mnemonic: ".word", operands: word8(w), text: `.word ${word8(w)}` };
+  if (!insn) return { mnemonic: ".word", operands: hex(w >>> 0, 8), text: `.word ${hex(w >>> 0, 8)}` };
   const operands = insn.opStr.trim();
   return { mnemonic: insn.mnemonic, operands, text: operands ? `${insn.mnemonic} ${operands}` : insn.mnemonic };
 }

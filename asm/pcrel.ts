@@ -2,6 +2,8 @@
 // out-of-range offsets, so nvlab assembles these with target `.` (offset 0) and fills the offset
 // field itself, with range and alignment checks.
 
+import { hex } from "../emulator/types.ts";
+
 const CONDS = "eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al|nv";
 const PCREL_MNEMONICS = new RegExp(`^(?:b|bl|cbz|cbnz|tbz|tbnz|adr|adrp|ldr|ldrsw|prfm|b\\.?(?:${CONDS}))$`);
 
@@ -48,7 +50,6 @@ export function patchPcRel(word: number, pc: bigint, target: bigint): PatchResul
   const f = classify(word);
   if (!f) return { ok: false, notPcRel: true };
   const t = BigInt.asUintN(64, target);
-  const hex = (v: bigint) => "0x" + v.toString(16);
   let delta: bigint;
   if (f.name === "ADRP") delta = BigInt.asIntN(64, (t & ~0xfffn) - (pc & ~0xfffn));
   else delta = BigInt.asIntN(64, t - pc);

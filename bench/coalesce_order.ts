@@ -9,13 +9,12 @@
 // through meanwhile. All of it is deterministic for a seed: the numbers are counts, not timings;
 // each configuration runs over several seeds (random slice lengths) and the table gives the mean.
 
-import { assembleFile } from "../asm/assembler.ts";
 import type { Image } from "../asm/image.ts";
 import { CoalesceOp, type CoalesceOrder, COALESCE_ORDERS, mapBlockAsPages } from "../hypervisor/coalesce.ts";
 import { prepareVm } from "../hypervisor/run.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
-import { REPO_ROOT } from "./lib/fault_driver_pair.ts";
+import { assembleGuest, withWords } from "../lab/fixtures/guest_images.ts";
 import { linePlot } from "./lib/plot.ts";
 import type { Bar, Bench, PlotSpec, Table } from "./lib/types.ts";
 
@@ -50,18 +49,6 @@ interface Case {
   othersInstructions: number;
 }
 
-/** The guest with its words patched: pages touched, vCPUs started, work between touches. */
-function patched(image: Image, words: Record<string, number>): Image {
-  const sections = image.sections.map((s) => ({ ...s, bytes: s.bytes.slice() }));
-  for (const [name, value] of Object.entries(words)) {
-    const at = image.symbols.get(name);
-    const s = sections.find((x) => at !== undefined && at >= x.base && at + 4n <= x.base + BigInt(x.bytes.length));
-    if (at === undefined || !s) throw new Error(`${image.file}: no word ${name}`);
-    new DataView(s.bytes.buffer, s.bytes.byteOffset).setUint32(Number(at - s.base), value, true);
-  }
-  return { ...image, sections };
-}
-
 function runToEnd(kvm: Kvm, steps: number): void {
   const r = kvmRunVcpus(kvm, steps).result;
   if (r.kind !== "budget") throw new Error(`coalesce bench guest stopped: ${r.kind}`);
@@ -69,7 +56,7 @@ function runToEnd(kvm: Kvm, steps: number): void {
 
 function measure(image: Image, order: CoalesceOrder, pages: number, seed: number): Case {
   const { kvm, loadError } = prepareVm({
-    l1: patched(image, { touch_pages: pages, vcpus: VCPUS, work: WORK }),
+    l1: withWords(image, { touch_pages: pages, vcpus: VCPUS, work: WORK }), // pages touched, vCPUs started, work between touches
     l1Ipa: L1_IPA,
     config: { memory: 64n << 20n, vcpus: VCPUS, seed, schedule: { policy: "random", quantum: QUANTUM }, staleStats: false },
   });
@@ -108,7 +95,7 @@ function plot(name: string, title: string, rows: { pages: number; order: string;
 
 export const bench: Bench = async (ctx) => {
   const z = sizes(ctx.quick);
-  const image = await assembleFile(`${REPO_ROOT}/bench/guests/coalesce_l1.S`, { base: L1_IPA });
+  const image = await assembleGuest("bench/guests/coalesce_l1.S", L1_IPA);
   const cases: Case[] = [];
   for (const pages of z.pages) {
     ctx.progress(`coalesce: ${pages} page mappings, ${COALESCE_ORDERS.join(" and ")}, ${z.seeds} seeds`);

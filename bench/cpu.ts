@@ -6,7 +6,7 @@
 //   npm run bench:cpu [-- --json] [--runs N] [--iterations N]
 
 import { cpus, loadavg } from "node:os";
-import { unicornAvailable, unicornVersion } from "../test/oracle/unicorn.ts";
+import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, type Outcome, runNvlab, runUnicorn, type Stats, stats } from "./lib/cpu_loop.ts";
 
 /** nvlab must run this loop at no less than this many MIPS. */

@@ -3,7 +3,7 @@
 // running bench/guests/loop_l2.S, whose two pages — code and table — are faulted in once, so the
 // steady state is measured) against the loop run bare (EL1, MMU off, no stage 2).
 
-import { unicornAvailable, unicornVersion } from "../test/oracle/unicorn.ts";
+import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, runNvlab, runUnicorn } from "./lib/cpu_loop.ts";
 import { runPair } from "./lib/fault_driver_pair.ts";
 import { ratio, type Summary, summarize } from "./lib/stats.ts";

@@ -1,7 +1,5 @@
 // Errors the CLI reports without a stack trace: anything that carries what the user needs to act.
 
-import { hex } from "../emulator/types.ts";
-
 /** A command-line usage problem (bad option value, missing file). */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -9,20 +7,3 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
-
-/** Parse an address or count given on the command line: decimal, 0x-hex, with optional `_` and K/M/G suffix. */
-export function parseNumber(text: string, what: string): bigint {
-  const t = text.trim().replace(/_/g, "");
-  const m = /^(0x[0-9a-f]+|\d+)([kmg])?$/i.exec(t);
-  if (!m) throw new UsageError(`${what}: '${text}' is not a number (use decimal or 0x-hex, optional K/M/G suffix)`);
-  const scale = { k: 1n << 10n, m: 1n << 20n, g: 1n << 30n }[(m[2] ?? "").toLowerCase() as "k" | "m" | "g"] ?? 1n;
-  return BigInt(m[1]!) * scale;
-}
-
-export function parseCount(text: string, what: string): number {
-  const v = parseNumber(text, what);
-  if (v <= 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`${what}: ${text} is out of range`);
-  return Number(v);
-}
-
-export { hex };

@@ -3,7 +3,9 @@
 import { Command, Option } from "commander";
 import { AsmError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
-import { UsageError, hex, parseCount, parseNumber } from "./errors.ts";
+import { hex } from "../emulator/types.ts";
+import { UsageError } from "./errors.ts";
+import { parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { runScenario, scenarioJson, scenarioSummary, type ScenarioResult } from "./scenario.ts";

@@ -18,7 +18,7 @@ import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../hypervisor/vm.ts";
-import { hex } from "./errors.ts";
+import { hex } from "../emulator/types.ts";
 import { loadScenario, ScenarioError, type Scenario, type StrategyName, type TimelineEntry } from "./scenario_schema.ts";
 
 export { loadScenario, parseScenario, ScenarioError } from "./scenario_schema.ts";

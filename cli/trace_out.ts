@@ -7,7 +7,8 @@ import { dirname, resolve } from "node:path";
 import { DEFAULT_TRACE_MAX_EVENTS, TraceRecorder, writeTrace } from "../debug/trace_event.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
-import { UsageError, parseCount } from "./errors.ts";
+import { UsageError } from "./errors.ts";
+import { parseCount } from "./parse.ts";
 
 export interface TraceOutput {
   /** For runVm's `monitors`: creates the recorder once the VM exists. */

@@ -4,6 +4,7 @@
 // call these between L0 actions; each is logged (event kind "chaos") and counted (`injected.*`).
 
 import { sysRegIss } from "../emulator/exception.ts";
+import { hex } from "../emulator/types.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
 import { CoalesceOp, type CoalesceOptions, splitBlock } from "./coalesce.ts";
 import { HostError } from "./errors.ts";
@@ -15,8 +16,6 @@ import type { Kvm } from "./vm.ts";
 
 /** Event kind of every injected action. */
 export const INJECT_EVENT = "chaos";
-
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 function logInjection(kvm: Kvm, source: string, counter: string, detail: string): void {
   kvm.metrics.inc(`injected.${counter}`);

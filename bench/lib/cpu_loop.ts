@@ -4,7 +4,7 @@
 
 import { Cpu } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
-import { Unicorn } from "../../test/oracle/unicorn.ts";
+import { Unicorn } from "../../lab/oracle/unicorn.ts";
 
 export const CODE = 0x80000;
 export const TABLE = 0x200000;

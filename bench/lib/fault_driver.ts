@@ -5,7 +5,6 @@
 // through kvmHandleGuestAbort; the phase helpers call the functions the fault path is made of, one
 // at a time, on the same pages.
 
-import type { Exit } from "../../emulator/exception.ts";
 import type { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
@@ -16,7 +15,7 @@ import "../../hypervisor/strategies.ts";
 import { unmapStrategy } from "../../hypervisor/unmap.ts";
 import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
-import { enterL2, L1Stage2, L1TablePages, s2TranslationFault } from "./l1_guest.ts";
+import { enterL2, L1Stage2, L1TablePages, s2Abort } from "../../lab/fixtures/l1_stage2.ts";
 
 export const RAM_BASE = L1_RAM_BASE;
 const PAGE = 0x1000n;
@@ -30,11 +29,6 @@ const VMID = 1;
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 /** L1's table area: far more than the tables of any page count the rig is built for. */
 const L1_TABLES_END = CANON;
-
-/** A translation fault at level 3 on a data read of nested page `nipa` (L2's VA equal to it). */
-export function s2Abort(nipa: bigint): Exit {
-  return s2TranslationFault(nipa, nipa);
-}
 
 export interface FaultRig {
   kvm: Kvm;
@@ -76,7 +70,7 @@ export function faultRig(pages: number, unmap: UnmapStrategyName, hostPages: Hos
   for (let i = 0; i < pages; i++) s2.map(nested(i), canonical(i));
   // L1 has ERETed to L2: its virtual EL2 registers describe L2's stage-2, the shadow MMU is loaded.
   vcpu.setHypCtxt(false);
-  const mmu = enterL2(vcpu, VMID, s2.root);
+  const mmu = enterL2(vcpu, s2, VMID);
   return { kvm, slot, vcpu, mmu, nested, canonical, injected: () => kvm.metrics.faultsInjectedToL1 };
 }
 
@@ -91,7 +85,8 @@ export function collectGarbage(): void {
 
 /** The whole L0 path: one shadow fault per page, in order. Returns seconds. */
 export function timeShadowFaults(rig: FaultRig, pages: number): number {
-  const exits = Array.from({ length: pages }, (_, i) => s2Abort(rig.nested(i)));
+  // A translation fault at level 3 on a data read of each nested page (L2's VA equal to it).
+  const exits = Array.from({ length: pages }, (_, i) => s2Abort(rig.nested(i), { far: rig.nested(i) }));
   collectGarbage();
   const t0 = process.hrtime.bigint();
   for (const e of exits) kvmHandleGuestAbort(rig.vcpu, e);

@@ -2,38 +2,14 @@
 // ABI in guests/README.md), a 32-bit word of the L2 image patched by symbol, run to SYSTEM_OFF by
 // runVm and timed from boot to power-off.
 
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { assembleFile } from "../../asm/assembler.ts";
-import type { Image } from "../../asm/image.ts";
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
+import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** guests/README.md: L1's image base, L2 #0's window, and the RAM every shipped pair needs. */
 const L1_IPA = 0x4010_0000n;
 const L2_IPA = 0x4800_0000n;
 const PAIR_MEMORY = 256n << 20n;
-
-const images = new Map<string, Promise<Image>>();
-
-function assembled(path: string, base: bigint): Promise<Image> {
-  const key = `${path}@${base}`;
-  let p = images.get(key);
-  if (!p) images.set(key, (p = assembleFile(resolve(REPO_ROOT, path), { base })));
-  return p;
-}
-
-/** A copy of `image` with the little-endian word at symbol `name` set to `value`. */
-function patched(image: Image, name: string, value: number): Image {
-  const at = image.symbols.get(name);
-  if (at === undefined) throw new Error(`${image.file}: no symbol ${name}`);
-  const sections = image.sections.map((s) => ({ ...s, bytes: s.bytes.slice() }));
-  const s = sections.find((x) => at >= x.base && at + 4n <= x.base + BigInt(x.bytes.length));
-  if (!s) throw new Error(`${image.file}: symbol ${name} lies in no section`);
-  new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length).setUint32(Number(at - s.base), value >>> 0, true);
-  return { ...image, sections };
-}
 
 export interface PairRun {
   seconds: number;
@@ -50,8 +26,8 @@ export async function runPair(
   config: Partial<VmConfig>,
   opts: { countInstalls?: boolean; maxSteps?: number } = {},
 ): Promise<PairRun> {
-  const l1Image = await assembled(l1, L1_IPA);
-  const l2Image = patched(await assembled(l2, L2_IPA), patch.symbol, patch.value);
+  const l1Image = await assembleGuest(l1, L1_IPA);
+  const l2Image = withWords(await assembleGuest(l2, L2_IPA), { [patch.symbol]: patch.value });
   let installs = 0;
   const onEvent = opts.countInstalls ? (line: string) => void (/\] shadow-fault /.test(line) && installs++) : undefined;
   const t0 = process.hrtime.bigint();

@@ -16,7 +16,7 @@ import { isUnknownIpa, revmapEntryLive, revmapStaleEntries } from "../../hypervi
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, L1_RAM_BASE, type VmConfig } from "../../hypervisor/vm.ts";
-import { enterL2, L1Stage2, L1TablePages, s2TranslationFault, setL2Context } from "./l1_guest.ts";
+import { enterL2, L1Stage2, L1TablePages, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
 
 const PAGE = 0x1000n;
 /** L1's stage-2 tables: 64K per guest context. */
@@ -286,7 +286,7 @@ export class RevmapWorld {
   }
 
   private setContext(ctx: number): void {
-    setL2Context(this.vcpu, ctx + 1, this.tables[ctx]!.root);
+    useL1Stage2(this.vcpu, this.tables[ctx]!, ctx + 1);
   }
 
   /** L1 runs: the vCPU holds no shadow MMU. */
@@ -299,7 +299,7 @@ export class RevmapWorld {
   private enterL2(ctx: number): KvmS2Mmu {
     if (this.current !== ctx) {
       this.leaveL2();
-      enterL2(this.vcpu, ctx + 1, this.tables[ctx]!.root);
+      enterL2(this.vcpu, this.tables[ctx]!, ctx + 1);
       this.current = ctx;
     }
     return this.vcpu.hwMmu!;
@@ -355,7 +355,7 @@ export class RevmapWorld {
       this.storesAttempted++;
       this.kvm.faultInject.revmapStoreFailures = this.failRng.next() / 2 ** 32 < this.failures!.rate ? 1 : 0;
     }
-    kvmHandleGuestAbort(this.vcpu, s2TranslationFault(ipa));
+    kvmHandleGuestAbort(this.vcpu, s2Abort(ipa));
     if (inject && this.kvm.faultInject.revmapStoreFailures === 0 && mmu.revmapBroken) this.storesFailed++;
     // A fault that recorded nothing new (an identical stale range) made no store.
     else if (inject && this.kvm.faultInject.revmapStoreFailures === 1) this.storesAttempted--;

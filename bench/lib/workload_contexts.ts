@@ -8,7 +8,7 @@ import { kvmHandleGuestAbort } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
-import { enterL2, L1Stage2, L1TablePages, s2TranslationFault } from "./l1_guest.ts";
+import { enterL2, L1Stage2, L1TablePages, s2Abort } from "../../lab/fixtures/l1_stage2.ts";
 
 export const PAGE = 0x1000n;
 const SZ_2M = 0x20_0000n;
@@ -19,7 +19,8 @@ const TABLES_BASE = L1_RAM_BASE + SZ_2M;
 
 export interface Context {
   vmid: number;
-  root: bigint;
+  /** L1's stage-2 tables of the context. */
+  s2: L1Stage2;
   /** Canonical IPA of nested page k. */
   canon: bigint[];
   /** The shadow MMU the context runs on (set once it has run). */
@@ -75,7 +76,7 @@ export class ContextsWorkload {
         t.map(nestedIpa(k), c);
         canon.push(c);
       }
-      this.contexts.push({ vmid: i + 1, root: t.root, canon, mmu: null });
+      this.contexts.push({ vmid: i + 1, s2: t, canon, mmu: null });
     }
   }
 
@@ -88,13 +89,13 @@ export class ContextsWorkload {
   enter(i: number): KvmS2Mmu {
     const c = this.contexts[i]!;
     this.leaveL2();
-    c.mmu = enterL2(this.vcpu, c.vmid, c.root);
+    c.mmu = enterL2(this.vcpu, c.s2, c.vmid);
     return c.mmu;
   }
 
   /** L2 of the current context touches nested page k: a shadow fault. */
   touch(k: number): void {
-    kvmHandleGuestAbort(this.vcpu, s2TranslationFault(nestedIpa(k)));
+    kvmHandleGuestAbort(this.vcpu, s2Abort(nestedIpa(k)));
   }
 
   /** Every context touches every one of its pages. */

@@ -5,16 +5,32 @@ import { describe, expect, it } from "vitest";
 import { Repl } from "../../debug/repl.ts";
 import { HYP, l2, openPair } from "./session_fixture.ts";
 
-/** Run to L2's entry after L1 mapped it, then one step: L2 runs on its shadow MMU. */
-async function intoL2(run: (line: string) => Promise<string>): Promise<void> {
+type Run = (line: string) => Promise<string>;
+
+/** Run to L2's entry after L1 mapped it (the first stop is L1's fault on it). */
+async function toL2Entry(run: Run): Promise<void> {
   await run("break hello.S:l2_entry");
   await run("continue");
   await run("continue");
+}
+
+/** toL2Entry, then one step without breakpoints: L2 runs on its shadow MMU. */
+async function intoL2(run: Run): Promise<void> {
+  await toL2Entry(run);
   await run("delete");
   await run("step");
 }
 
-async function repl(config = {}): Promise<{ r: Repl; out: () => string; run: (line: string) => Promise<string> }> {
+/** Each command in turn must print exactly the string, or text matching the pattern. */
+async function expectReplies(run: Run, replies: [line: string, reply: string | RegExp][]): Promise<void> {
+  for (const [line, reply] of replies) {
+    const text = await run(line);
+    if (typeof reply === "string") expect(text, line).toBe(reply);
+    else expect(text, line).toMatch(reply);
+  }
+}
+
+async function repl(config = {}): Promise<{ r: Repl; out: () => string; run: Run }> {
   const s = await openPair(HYP, [l2("hello")], config);
   let text = "";
   const r = new Repl(s, (t) => (text += t));
@@ -59,9 +75,7 @@ describe("Repl", () => {
 
   it("shows registers, memory by address space, disassembly and translations", async () => {
     const { run } = await repl();
-    await run("break hello.S:l2_entry");
-    await run("continue");
-    await run("continue");
+    await toL2Entry(run);
     const regs = await run("regs");
     expect(regs).toMatch(/^level L2\n/);
     expect(regs).toMatch(/cpsr 0x000003c5  ---- DAIF EL1h/);
@@ -84,24 +98,28 @@ describe("Repl", () => {
   it("shows L0's MMUs, revmap, accelerator and metrics", async () => {
     const { run } = await repl({ unmap: "accel" });
     await intoL2(run);
-    expect(await run("mmus")).toMatch(/^mmu0 yes    1 +2 +1 +1 .*in use$/m);
-    expect(await run("revmap mmu0")).toMatch(/canonical 0x48000000\.\.0x48000fff → nested IPA 0x40000000/);
-    expect(await run("accel")).toMatch(/canonical 0x48000000\.\.0x48000fff → bit \d+ \(mmu0\)/);
-    expect(await run("metrics")).toMatch(/^shadowFaults +2$/m); // L1 not yet mapped, then the fill
-    expect(await run("revmap 7")).toMatch(/^error: no shadow MMU '7' \(there are 2: mmu0..mmu1\)/);
+    await expectReplies(run, [
+      ["mmus", /^mmu0 yes    1 +2 +1 +1 .*in use$/m],
+      ["revmap mmu0", /canonical 0x48000000\.\.0x48000fff → nested IPA 0x40000000/],
+      ["accel", /canonical 0x48000000\.\.0x48000fff → bit \d+ \(mmu0\)/],
+      ["metrics", /^shadowFaults +2$/m], // L1 not yet mapped, then the fill
+      ["revmap 7", /^error: no shadow MMU '7' \(there are 2: mmu0..mmu1\)/],
+    ]);
   });
 
   it("injects by hand, as a scenario would, and the checker looks afterwards", async () => {
     const { run } = await repl({ check: true, unmap: "revmap" });
     await intoL2(run);
-    expect(await run("inject unmap 0x48000000")).toBe("unmapped canonical 0x48000000+0x1000\n");
-    expect(await run("pt 0x40000000")).toMatch(/shadow stage-2 \(mmu0\) \(current\): no entry for nested IPA 0x40000000/);
-    expect(await run("inject fail-revmap 2")).toBe("the next 2 revmap store(s) will fail\n");
-    expect(await run("inject recycle 1")).toBe("nothing valid to recycle\n");
-    expect(await run("inject tlbi vmalls12e1is")).toBe("TLBI VMALLS12E1IS, 0x0 done on behalf of L1\n");
-    expect(await run("metrics")).toMatch(/^injected\.unmaps +1$/m);
-    expect(await run("inject tlbi nope")).toBe('error: unknown TLBI operation "nope"\n');
-    expect(await run("inject")).toMatch(/^error: inject: unmap IPA/);
+    await expectReplies(run, [
+      ["inject unmap 0x48000000", "unmapped canonical 0x48000000+0x1000\n"],
+      ["pt 0x40000000", /shadow stage-2 \(mmu0\) \(current\): no entry for nested IPA 0x40000000/],
+      ["inject fail-revmap 2", "the next 2 revmap store(s) will fail\n"],
+      ["inject recycle 1", "nothing valid to recycle\n"],
+      ["inject tlbi vmalls12e1is", "TLBI VMALLS12E1IS, 0x0 done on behalf of L1\n"],
+      ["metrics", /^injected\.unmaps +1$/m],
+      ["inject tlbi nope", 'error: unknown TLBI operation "nope"\n'],
+      ["inject", /^error: inject: unmap IPA/],
+    ]);
     expect(await run("continue")).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
   });
 
@@ -122,35 +140,33 @@ describe("Repl", () => {
 
   it("steps over a call with next", async () => {
     const { run } = await repl();
-    await run("break hello.S:l2_entry");
-    await run("continue");
-    await run("continue");
-    await run("delete");
-    await run("step"); // adr
+    await intoL2(run); // the step runs the adr
     const text = await run("next"); // bl l2_puts: runs the whole call, printing through L1
     expect(text).toMatch(/L2 0x0000000040000008  <l2_entry\+0x8>  mov x0, #0xa\n$/);
   });
 
   it("keeps going after bad input", async () => {
     const { r, run } = await repl();
-    expect(await run("frobnicate")).toBe("error: unknown command 'frobnicate' (type help)\n");
-    expect(await run("break")).toMatch(/^error: break: give/);
-    expect(await run("break l2_entyr")).toMatch(/^error: no symbol 'l2_entyr' \(did you mean .*l2_entry/);
-    expect(await run("break exit")).toMatch(/^error: break exit: give/);
-    expect(await run("break event nope")).toMatch(/^error: no event kind 'nope'/);
-    expect(await run("x")).toMatch(/^error: x: give an address/);
-    expect(await run("x 0xzz")).toMatch(/^error: address: '0xzz' is not a number/);
-    expect(await run("x /pa 0x10")).toBe("error: host PA 0x10 is not host memory\n");
-    // L1's stage-2 is still off: a nested IPA is a canonical IPA.
-    expect(await run("x /nipa 0x50000000")).toBe("error: nested IPA 0x50000000: canonical IPA 0x50000000 is not L1 RAM\n");
-    expect(await run("step 0")).toBe("error: count 0 is out of range (1..100000)\n");
-    expect(await run("x 0x40100000 5000")).toBe("error: count 5000 is out of range (1..4096)\n");
-    expect(await run("delete 5")).toBe("error: no breakpoint 5\n");
-    expect(await run("pt")).toMatch(/^error: pt: give an address/);
-    expect(await run("info")).toMatch(/^error: info: say/);
-    expect(await run("# a comment")).toBe("");
-    expect(await run("")).toBe("");
-    expect(await run("help")).toMatch(/^commands/);
+    await expectReplies(run, [
+      ["frobnicate", "error: unknown command 'frobnicate' (type help)\n"],
+      ["break", /^error: break: give/],
+      ["break l2_entyr", /^error: no symbol 'l2_entyr' \(did you mean .*l2_entry/],
+      ["break exit", /^error: break exit: give/],
+      ["break event nope", /^error: no event kind 'nope'/],
+      ["x", /^error: x: give an address/],
+      ["x 0xzz", /^error: address: '0xzz' is not a number/],
+      ["x /pa 0x10", "error: host PA 0x10 is not host memory\n"],
+      // L1's stage-2 is still off: a nested IPA is a canonical IPA.
+      ["x /nipa 0x50000000", "error: nested IPA 0x50000000: canonical IPA 0x50000000 is not L1 RAM\n"],
+      ["step 0", "error: count 0 is out of range (1..100000)\n"],
+      ["x 0x40100000 5000", "error: count 5000 is out of range (1..4096)\n"],
+      ["delete 5", "error: no breakpoint 5\n"],
+      ["pt", /^error: pt: give an address/],
+      ["info", /^error: info: say/],
+      ["# a comment", ""],
+      ["", ""],
+      ["help", /^commands/],
+    ]);
     expect(await r.execute("quit")).toBe(false);
     expect(await run("stepi")).toMatch(/^L1 0x0000000040100004/m);
   });

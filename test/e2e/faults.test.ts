@@ -90,72 +90,64 @@ describe("L2 touching N pages under hyp.S (4K granule, lazy 4K pages)", () => {
     expect(touchCodeBytes).toBeLessThanOrEqual(SZ_4K);
   });
 
-  for (const n of NS) {
-    it(`N=${n}: N+1 faults into L1, 2(N+1) shadow faults, shadow leaves all 4K`, async () => {
-      await layout();
-      const r = await touch("hyp", n);
-      expectTouchRan(r, n);
-      const pages = l2Regions(touchCodeBytes, n, SZ_4K);
-      expect(pages).toBe(n + 1);
-      const m = r.metrics;
-      expect(m.faultsInjectedToL1).toBe(n + 1);
-      expect(m.shadowFaults).toBe(2 * (n + 1));
-      // Every shadow fault walks L1's stage-2 (4K leaves: nothing is shadowed from a bigger leaf).
-      expect(m.l1S2Walks).toBe(m.shadowFaults);
-      expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
-      // Canonical 2M blocks: L1's image, stack and table pool lie in three blocks
-      // (0x4000_0000, 0x43e0_0000, 0x4400_0000); L2's window adds one per 2M of canonical
-      // [0x4800_0000, 0x4810_0000 + N*4K) it touches.
-      const l2Blocks = regions(L2_CANONICAL, L2_CANONICAL + 0x10_0000 + n * SZ_4K, SZ_2M);
-      expect(m.canonicalFaults).toBe(3 + l2Blocks);
-      expect(m.mmusRecycled).toBe(0);
-    });
-  }
+  it.each(NS)("N=%i: N+1 faults into L1, 2(N+1) shadow faults, shadow leaves all 4K", async (n) => {
+    await layout();
+    const r = await touch("hyp", n);
+    expectTouchRan(r, n);
+    const pages = l2Regions(touchCodeBytes, n, SZ_4K);
+    expect(pages).toBe(n + 1);
+    const m = r.metrics;
+    expect(m.faultsInjectedToL1).toBe(n + 1);
+    expect(m.shadowFaults).toBe(2 * (n + 1));
+    // Every shadow fault walks L1's stage-2 (4K leaves: nothing is shadowed from a bigger leaf).
+    expect(m.l1S2Walks).toBe(m.shadowFaults);
+    expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
+    // Canonical 2M blocks: L1's image, stack and table pool lie in three blocks
+    // (0x4000_0000, 0x43e0_0000, 0x4400_0000); L2's window adds one per 2M of canonical
+    // [0x4800_0000, 0x4810_0000 + N*4K) it touches.
+    const l2Blocks = regions(L2_CANONICAL, L2_CANONICAL + 0x10_0000 + n * SZ_4K, SZ_2M);
+    expect(m.canonicalFaults).toBe(3 + l2Blocks);
+    expect(m.mmusRecycled).toBe(0);
+  });
 
-  for (const n of [0, 7, 300, 1000]) {
-    it(`N=${n}, canonical 4K pages: same L1 and shadow faults; canonical faults = L1 pages + L2 pages + L1 tables`, async () => {
-      await layout();
-      const r = await touch("hyp", n, false);
-      expectTouchRan(r, n);
-      const m = r.metrics;
-      expect(m.faultsInjectedToL1).toBe(n + 1);
-      expect(m.shadowFaults).toBe(2 * (n + 1));
-      // hyp.S: T0SZ=25, start level 1: one level-1 root, one level-2 table (nested IPA < 1G
-      // above 0x4000_0000), one level-3 table per 2M of nested IPA L2 touches.
-      const l3Tables = l2Regions(touchCodeBytes, n, SZ_2M);
-      expect(m.canonicalFaults).toBe(l1CanonicalPages(2 + l3Tables) + (n + 1));
-    });
-  }
+  it.each([0, 7, 300, 1000])("N=%i, canonical 4K pages: same L1 and shadow faults; canonical faults = L1 pages + L2 pages + L1 tables", async (n) => {
+    await layout();
+    const r = await touch("hyp", n, false);
+    expectTouchRan(r, n);
+    const m = r.metrics;
+    expect(m.faultsInjectedToL1).toBe(n + 1);
+    expect(m.shadowFaults).toBe(2 * (n + 1));
+    // hyp.S: T0SZ=25, start level 1: one level-1 root, one level-2 table (nested IPA < 1G
+    // above 0x4000_0000), one level-3 table per 2M of nested IPA L2 touches.
+    const l3Tables = l2Regions(touchCodeBytes, n, SZ_2M);
+    expect(m.canonicalFaults).toBe(l1CanonicalPages(2 + l3Tables) + (n + 1));
+  });
 });
 
 describe("L2 touching N pages under hypblock.S (lazy 2M blocks in L1's stage-2)", () => {
-  for (const n of NS) {
-    it(`N=${n}, canonical 2M blocks: one L1 fault per 2M block, 2 shadow faults each (2M shadow leaves)`, async () => {
-      await layout();
-      const r = await touch("hypblock", n);
-      expectTouchRan(r, n);
-      const blocks = l2Regions(touchCodeBytes, n, SZ_2M);
-      const m = r.metrics;
-      expect(m.faultsInjectedToL1).toBe(blocks);
-      expect(m.shadowFaults).toBe(2 * blocks);
-      expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_2M), blocks]]));
-    });
-  }
+  it.each(NS)("N=%i, canonical 2M blocks: one L1 fault per 2M block, 2 shadow faults each (2M shadow leaves)", async (n) => {
+    await layout();
+    const r = await touch("hypblock", n);
+    expectTouchRan(r, n);
+    const blocks = l2Regions(touchCodeBytes, n, SZ_2M);
+    const m = r.metrics;
+    expect(m.faultsInjectedToL1).toBe(blocks);
+    expect(m.shadowFaults).toBe(2 * blocks);
+    expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_2M), blocks]]));
+  });
 
-  for (const n of [0, 7, 300, 1000]) {
-    it(`N=${n}, canonical 4K pages: one L1 fault per block, then one shadow fault per 4K page`, async () => {
-      await layout();
-      const r = await touch("hypblock", n, false);
-      expectTouchRan(r, n);
-      const blocks = l2Regions(touchCodeBytes, n, SZ_2M);
-      const m = r.metrics;
-      expect(m.faultsInjectedToL1).toBe(blocks);
-      expect(m.shadowFaults).toBe(blocks + (n + 1));
-      expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
-      // hypblock.S: start level 2 with four concatenated 4K tables, 2M block leaves: no other tables.
-      expect(m.canonicalFaults).toBe(l1CanonicalPages(4) + (n + 1));
-    });
-  }
+  it.each([0, 7, 300, 1000])("N=%i, canonical 4K pages: one L1 fault per block, then one shadow fault per 4K page", async (n) => {
+    await layout();
+    const r = await touch("hypblock", n, false);
+    expectTouchRan(r, n);
+    const blocks = l2Regions(touchCodeBytes, n, SZ_2M);
+    const m = r.metrics;
+    expect(m.faultsInjectedToL1).toBe(blocks);
+    expect(m.shadowFaults).toBe(blocks + (n + 1));
+    expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
+    // hypblock.S: start level 2 with four concatenated 4K tables, 2M block leaves: no other tables.
+    expect(m.canonicalFaults).toBe(l1CanonicalPages(4) + (n + 1));
+  });
 
   it("2M blocks drop the shadow faults of a 1000-page touch from 2002 to 6", async () => {
     const [pages, blocks] = await Promise.all([touch("hyp", 1000), touch("hypblock", 1000)]);
@@ -165,18 +157,16 @@ describe("L2 touching N pages under hypblock.S (lazy 2M blocks in L1's stage-2)"
 });
 
 describe("L2 touching N pages under hyp64k.S (64K granule, lazy 64K pages)", () => {
-  for (const n of NS) {
-    it(`N=${n}: one L1 fault per 64K page; shadow leaves stay 4K (64K is no host mapping size)`, async () => {
-      await layout();
-      const r = await touch("hyp64k", n);
-      expectTouchRan(r, n);
-      const chunks = l2Regions(touchCodeBytes, n, SZ_64K);
-      const m = r.metrics;
-      expect(m.faultsInjectedToL1).toBe(chunks);
-      expect(m.shadowFaults).toBe(chunks + (n + 1));
-      expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
-    });
-  }
+  it.each(NS)("N=%i: one L1 fault per 64K page; shadow leaves stay 4K (64K is no host mapping size)", async (n) => {
+    await layout();
+    const r = await touch("hyp64k", n);
+    expectTouchRan(r, n);
+    const chunks = l2Regions(touchCodeBytes, n, SZ_64K);
+    const m = r.metrics;
+    expect(m.faultsInjectedToL1).toBe(chunks);
+    expect(m.shadowFaults).toBe(chunks + (n + 1));
+    expect(shadowLeafSizes(r)).toEqual(new Map([[BigInt(SZ_4K), n + 1]]));
+  });
 
   it("N=1000, canonical 4K pages: canonical faults = L1 pages + two 64K tables + L2 pages", async () => {
     await layout();

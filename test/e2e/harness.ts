@@ -1,43 +1,18 @@
 // Shared by the end-to-end tests: assemble a shipped L1/L2 pair the way the QEMU harness does
 // (each image at its canonical IPA), optionally patch it, and boot it under nvlab's L0.
 
-import { resolve } from "node:path";
-import { assembleFile } from "../../asm/assembler.ts";
 import type { Image } from "../../asm/image.ts";
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
 import { kvmResetVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, loadImage, type VmConfig } from "../../hypervisor/vm.ts";
+import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 import { L1_IPA } from "../qemu/qemu.ts";
-import { l2Ipa, PAIR_MEMORY_MIB, REPO_ROOT } from "../qemu/pairs.ts";
+import { l2Ipa, PAIR_MEMORY_MIB } from "../qemu/pairs.ts";
 
 export { L1_IPA };
 export const GUEST_MEMORY = BigInt(PAIR_MEMORY_MIB) << 20n;
 /** Every shipped pair ends within this many instructions (touch1000 needs ~0.2M). */
 export const E2E_MAX_STEPS = 20_000_000;
-
-const cache = new Map<string, Promise<Image>>();
-
-/** Assemble a guest source (repository-relative) at `base`; cached, so callers must not mutate it. */
-function assembledAt(path: string, base: bigint): Promise<Image> {
-  const key = `${path}@${base}`;
-  let p = cache.get(key);
-  if (!p) cache.set(key, (p = assembleFile(resolve(REPO_ROOT, path), { base })));
-  return p;
-}
-
-/** A private copy of an image whose bytes may be patched. */
-function cloneImage(image: Image): Image {
-  return { ...image, sections: image.sections.map((s) => ({ ...s, bytes: s.bytes.slice() })) };
-}
-
-/** Patch the 32-bit little-endian word at symbol `name` (as the QEMU harness patches touch_pages). */
-export function patchWord(image: Image, name: string, value: number): void {
-  const at = image.symbols.get(name);
-  if (at === undefined) throw new Error(`${image.file}: no symbol ${name}`);
-  const s = image.sections.find((x) => at >= x.base && at + 4n <= x.base + BigInt(x.bytes.length));
-  if (!s) throw new Error(`${image.file}: symbol ${name} lies in no section`);
-  new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length).setUint32(Number(at - s.base), value >>> 0, true);
-}
 
 export interface PairImages {
   l1: Image;
@@ -49,14 +24,11 @@ export type L2Spec = string | { path: string; ipa: bigint };
 
 /** L1 at L1_IPA and each L2 at its IPA; `touchPages` patches every touch L2. */
 export async function assemblePair(l1: string, l2: L2Spec[], opts: { touchPages?: number } = {}): Promise<PairImages> {
-  const images: PairImages = { l1: await assembledAt(l1, L1_IPA), l2: [] };
+  const images: PairImages = { l1: await assembleGuest(l1, L1_IPA), l2: [] };
   for (const [n, spec] of l2.entries()) {
     const { path, ipa } = typeof spec === "string" ? { path: spec, ipa: l2Ipa(n) } : spec;
-    let image = await assembledAt(path, ipa);
-    if (opts.touchPages !== undefined && image.symbols.has("touch_pages")) {
-      image = cloneImage(image);
-      patchWord(image, "touch_pages", opts.touchPages);
-    }
+    let image = await assembleGuest(path, ipa);
+    if (opts.touchPages !== undefined && image.symbols.has("touch_pages")) image = withWords(image, { touch_pages: opts.touchPages });
     images.l2.push({ image, ipa });
   }
   return images;

@@ -13,7 +13,7 @@ import { Cpu, type Stop } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { ecOf } from "../../emulator/exception.ts";
 import { BRK0, CODE_BASE, DATA_BASE, DATA_SIZE, codeBytes, generateCase, type TestCase } from "../oracle/gen.ts";
-import { Unicorn, unicornAvailable, unicornVersion } from "../oracle/unicorn.ts";
+import { Unicorn, unicornAvailable, unicornVersion } from "../../lab/oracle/unicorn.ts";
 
 const SEED = Number(process.env.NVLAB_DIFF_SEED ?? 0x5eed);
 const COUNT = Number(process.env.NVLAB_DIFF_COUNT ?? 10_000);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { EC, esr } from "../../emulator/exception.ts";
 import { HCR_VEL2, hcrForL2 } from "../../hypervisor/emulate_nested.ts";
-import { OFF, bootL1, symbolOf, vectors } from "./l0_harness.ts";
+import { OFF, bootL1, expectVel2Exception, symbolOf, type Vel2Exception, vectors } from "./l0_harness.ts";
 
 /** L1 that runs `l2` at EL1h with stage 2 off (vHCR = RW | extra), VMID 5, and handles its HVCs. */
 function nestedL1(l2: string, lowerSync: string, hcrExtra = "0"): string {
@@ -177,10 +177,9 @@ describe("nested ERET and injection", () => {
     expect(r.metrics.nestedErets).toBe(1);
   });
 
-  it("an illegal ERET (to EL3) sets PSTATE.IL: L1 takes an Illegal Execution state exception at vEL2", async () => {
-    const src = `
-      adr x0, vec
-      msr vbar_el2, x0
+  it.each<[string, Vel2Exception]>([
+    ["an illegal ERET (to EL3) sets PSTATE.IL: L1 takes an Illegal Execution state exception at vEL2", {
+      body: `
       adr x0, target
       msr elr_el2, x0
       mov x0, #0x3cd             // EL3h: not implemented
@@ -188,53 +187,26 @@ describe("nested ERET and injection", () => {
       eret
     target:
       nop
-      b .
-    handler:
-      mrs x20, esr_el2
-      mrs x21, elr_el2
-      mrs x22, spsr_el2
-      ${OFF()}
-      ${vectors("vec", { 0x200: "b handler" })}`;
-    const r = await bootL1(src);
-    expect(r.outcome.kind).toBe("system-off");
-    expect(r.x(20)).toBe(esr(EC.ILLEGAL, 0));
-    expect(r.x(21)).toBe(await symbolOf(src, "target"));
-    expect(r.x(22)).toBe(0x3c9n | (1n << 20n)); // still EL2h, IL set
-  });
-
-  it("L1's own HVC is taken at vEL2: vector VBAR_EL2 + 0x200, ELR after the HVC", async () => {
-    const src = `
-      adr x0, vec
-      msr vbar_el2, x0
+      b .`,
+      esr: esr(EC.ILLEGAL, 0), elr: "target", elrOffset: 0n,
+      spsr: 0x3c9n | (1n << 20n), // still EL2h, IL set
+    }],
+    ["L1's own HVC is taken at vEL2: vector VBAR_EL2 + 0x200, ELR after the HVC", {
+      body: `
     call:
       hvc #7
-      b .
-    handler:
-      mrs x20, esr_el2
-      mrs x21, elr_el2
-      mrs x22, spsr_el2
-      ${OFF()}
-      ${vectors("vec", { 0x200: "b handler" })}`;
-    const r = await bootL1(src);
-    expect(r.outcome.kind).toBe("system-off");
-    expect(r.x(20)).toBe(esr(EC.HVC64, 7));
-    expect(r.x(21)).toBe((await symbolOf(src, "call")) + 4n);
-    expect(r.x(22)).toBe(0x3c9n);
-  });
-
-  it("an exception from vEL2 running on SP_EL0 (EL2t) uses vector offset 0x000", async () => {
-    const src = `
-      adr x0, vec
-      msr vbar_el2, x0
+      b .`,
+      esr: esr(EC.HVC64, 7), elr: "call", elrOffset: 4n, spsr: 0x3c9n,
+    }],
+    ["an exception from vEL2 running on SP_EL0 (EL2t) uses vector offset 0x000", {
+      body: `
       msr spsel, #0
+    call:
       hvc #1
-      b .
-    handler:
-      mrs x22, spsr_el2
-      ${OFF()}
-      ${vectors("vec", { 0x000: "b handler" })}`;
-    const r = await bootL1(src);
-    expect(r.outcome.kind).toBe("system-off");
-    expect(r.x(22)).toBe(0x3c8n); // EL2t
-  });
+      b .`,
+      vector: 0x000,
+      esr: esr(EC.HVC64, 1), elr: "call", elrOffset: 4n,
+      spsr: 0x3c8n, // EL2t
+    }],
+  ])("%s", (_, e) => expectVel2Exception(e));
 });

@@ -1,6 +1,7 @@
 // Test harness for L0: assemble a small L1 (and optional L2 code in the same image) and boot it
 // under runVm, as `nvlab run` does.
 
+import { expect } from "vitest";
 import { assemble } from "../../asm/assembler.ts";
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
@@ -18,6 +19,45 @@ export function vectors(label: string, handlers: Record<number, string>): string
     s += `${handlers[off] ?? "b ."}\n`;
   }
   return s;
+}
+
+/**
+ * An L1 that installs vectors at VBAR_EL2, runs `body`, and on an exception taken at vEL2 (vector
+ * offset `vector`) saves ESR_EL2, ELR_EL2 and SPSR_EL2 in x20, x21, x22, then runs `tail`.
+ */
+export function vel2ExceptionL1(body: string, vector = 0x200, tail = OFF()): string {
+  return `
+      adr x0, vec
+      msr vbar_el2, x0
+      ${body}
+    handler:
+      mrs x20, esr_el2
+      mrs x21, elr_el2
+      mrs x22, spsr_el2
+      ${tail}
+      ${vectors("vec", { [vector]: "b handler" })}`;
+}
+
+/** An exception L1 takes at vEL2, as vel2ExceptionL1's handler saw it. */
+export interface Vel2Exception {
+  /** vel2ExceptionL1's `body` and `vector`. */
+  body: string;
+  vector?: number;
+  esr: bigint;
+  /** ELR_EL2: the address of label `elr` plus `elrOffset`. */
+  elr: string;
+  elrOffset: bigint;
+  spsr: bigint;
+}
+
+/** Boot vel2ExceptionL1 and check that L1 took the exception `e` and then powered off. */
+export async function expectVel2Exception(e: Vel2Exception): Promise<void> {
+  const src = vel2ExceptionL1(e.body, e.vector);
+  const r = await bootL1(src);
+  expect(r.outcome.kind).toBe("system-off");
+  expect(r.x(20)).toBe(e.esr);
+  expect(r.x(21)).toBe((await symbolOf(src, e.elr)) + e.elrOffset);
+  expect(r.x(22)).toBe(e.spsr);
 }
 
 export async function bootL1(

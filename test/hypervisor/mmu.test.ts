@@ -6,7 +6,8 @@ import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hyper
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import { rawAssemble } from "../helpers/machine.ts";
-import { type Fixture, L1Stage2, makeVm, RAM_BASE, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm, RAM_BASE } from "./stage2_fixture.ts";
 
 const RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 const TABLES = 0x4100_0000n;
@@ -24,6 +25,18 @@ function nestedVm(blocks: boolean, vm = true): Fixture & { s2: L1Stage2 } {
   useL1Stage2(f.vcpus[0]!, s2, 1, vm);
   kvmVcpuLoadHwMmu(f.vcpu());
   return { ...f, s2 };
+}
+
+/** A shadow fault under one L1 leaf: the canonical and shadow leaves it must produce. */
+interface ShadowSizeCase {
+  /** Canonical 2M blocks (VmConfig.blocks). */
+  blocks: boolean;
+  l1: { nipa: bigint; cipa: bigint; size: bigint };
+  fault: bigint;
+  canon: { ipa: bigint; size: bigint };
+  shadow: { ipa: bigint; size: bigint; sw: number };
+  /** Nested IPAs that must stay without a shadow leaf. */
+  unmapped: bigint[];
 }
 
 function shadowMmu(f: Fixture) {
@@ -157,32 +170,28 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["canonical-fault", "shadow-fault"]);
   });
 
-  it("2M block in L1 over a 2M canonical block gives a 2M shadow block, both IPAs aligned down", () => {
-    const f = nestedVm(true);
-    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M);
-    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8045_6000n));
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4065_6000n)!;
-    expect(canon).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M });
-    expect(shadowMmu(f).pgt.getLeaf(0x8045_6000n)).toMatchObject({ ipa: 0x8040_0000n, size: SZ_2M, pa: canon.pa, sw: 2 });
-  });
-
-  it("2M block in L1 over 4K canonical pages gives a 4K shadow leaf at the faulting page", () => {
-    const f = nestedVm(false);
-    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M);
-    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8045_6000n));
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4065_6000n)!;
-    expect(canon).toMatchObject({ ipa: 0x4065_6000n, size: SZ_4K });
-    expect(shadowMmu(f).pgt.getLeaf(0x8045_6000n)).toMatchObject({ ipa: 0x8045_6000n, size: SZ_4K, pa: canon.pa, sw: 2 });
-    expect(shadowMmu(f).pgt.getLeaf(0x8045_7000n)).toBeNull();
-  });
-
-  it("1G block in L1 over a 2M canonical block gives a 2M shadow block", () => {
-    const f = nestedVm(true);
-    f.s2.map(0xc000_0000n, 0x4000_0000n, SZ_1G);
-    kvmHandleGuestAbort(f.vcpu(), s2Abort(0xc060_1000n));
-    const leaf = shadowMmu(f).pgt.getLeaf(0xc060_1000n)!;
-    expect(leaf).toMatchObject({ ipa: 0xc060_0000n, size: SZ_2M, sw: 1 });
-    expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4060_0000n)!.pa);
+  // The shadow leaf is the smaller of L1's leaf and the canonical leaf, at the faulting address.
+  it.each<[string, ShadowSizeCase]>([
+    ["2M block in L1 over a 2M canonical block gives a 2M shadow block, both IPAs aligned down", {
+      blocks: true, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
+      canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0x8040_0000n, size: SZ_2M, sw: 2 }, unmapped: [],
+    }],
+    ["2M block in L1 over 4K canonical pages gives a 4K shadow leaf at the faulting page", {
+      blocks: false, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
+      canon: { ipa: 0x4065_6000n, size: SZ_4K }, shadow: { ipa: 0x8045_6000n, size: SZ_4K, sw: 2 }, unmapped: [0x8045_7000n],
+    }],
+    ["1G block in L1 over a 2M canonical block gives a 2M shadow block", {
+      blocks: true, l1: { nipa: 0xc000_0000n, cipa: 0x4000_0000n, size: SZ_1G }, fault: 0xc060_1000n,
+      canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0xc060_0000n, size: SZ_2M, sw: 1 }, unmapped: [],
+    }],
+  ])("%s", (_, { blocks, l1, fault, canon, shadow, unmapped }) => {
+    const f = nestedVm(blocks);
+    f.s2.map(l1.nipa, l1.cipa, l1.size);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(fault));
+    const c = f.kvm.mmu.pgt.getLeaf(l1.cipa + (fault - l1.nipa))!;
+    expect(c).toMatchObject(canon);
+    expect(shadowMmu(f).pgt.getLeaf(fault)).toMatchObject({ ...shadow, pa: c.pa });
+    for (const ipa of unmapped) expect(shadowMmu(f).pgt.getLeaf(ipa)).toBeNull();
   });
 
   it("intersects permissions with L1's leaf", () => {

@@ -1,6 +1,7 @@
 // PSCI calls from vEL2 over SMC: version, features, SYSTEM_OFF, and bringing up secondary vCPUs.
 
 import { describe, expect, it } from "vitest";
+import { hex } from "../../emulator/types.ts";
 import { PSCI_RET_ALREADY_ON, PSCI_RET_INVALID_PARAMS, PSCI_RET_NOT_SUPPORTED } from "../../hypervisor/psci.ts";
 import { OFF, bootL1 } from "./l0_harness.ts";
 
@@ -16,32 +17,18 @@ describe("kvmPsciCall", () => {
   });
 
   it("PSCI_VERSION is 1.0; FEATURES lists what is implemented; unknown functions are NOT_SUPPORTED; the SMC is skipped", async () => {
-    const r = await bootL1(`
-      mov64 x0, 0x84000000
-      smc #0
-      mov x20, x0
-      mov64 x0, 0x8400000a
-      mov64 x1, 0x84000008
-      smc #0
-      mov x22, x0
-      mov64 x0, 0x8400000a
-      mov64 x1, 0xc4000003
-      smc #0
-      mov x23, x0
-      mov64 x0, 0x8400000a
-      mov64 x1, 0x84000009
-      smc #0
-      mov x25, x0
-      mov64 x0, 0x84000055
-      smc #0
-      mov x24, x0
-      ${OFF()}`);
+    // One SMC per row; L1 keeps each result in x20, x21, …
+    const calls = [
+      { call: "PSCI_VERSION", x0: 0x8400_0000, returns: 0x10000n },
+      { call: "FEATURES(SYSTEM_OFF)", x0: 0x8400_000a, x1: 0x8400_0008, returns: 0n },
+      { call: "FEATURES(CPU_ON)", x0: 0x8400_000a, x1: 0xc400_0003, returns: 0n },
+      { call: "FEATURES(SYSTEM_RESET)", x0: 0x8400_000a, x1: 0x8400_0009, returns: PSCI_RET_NOT_SUPPORTED },
+      { call: "unknown function 0x84000055", x0: 0x8400_0055, returns: PSCI_RET_NOT_SUPPORTED },
+    ];
+    const smcs = calls.map((c, i) => `mov64 x0, ${hex(c.x0)}\n ${c.x1 === undefined ? "" : `mov64 x1, ${hex(c.x1)}\n`} smc #0\n mov x${20 + i}, x0`);
+    const r = await bootL1(`${smcs.join("\n")}\n ${OFF()}`);
     expect(r.outcome.kind).toBe("system-off");
-    expect(r.x(20)).toBe(0x10000n);
-    expect(r.x(22)).toBe(0n);
-    expect(r.x(23)).toBe(0n);
-    expect(r.x(25)).toBe(PSCI_RET_NOT_SUPPORTED); // SYSTEM_RESET
-    expect(r.x(24)).toBe(PSCI_RET_NOT_SUPPORTED);
+    for (const [i, c] of calls.entries()) expect(r.x(20 + i), c.call).toBe(c.returns);
     expect(r.metrics.psciCalls).toBe(6);
   });
 

@@ -7,7 +7,8 @@ import { rfcRbtreeStrategy } from "../../hypervisor/rfc_rbtree.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import "../../hypervisor/strategies.ts";
 import { unmapStrategy } from "../../hypervisor/unmap.ts";
-import { type Fixture, L1Stage2, makeVm, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm } from "./stage2_fixture.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;

@@ -1,9 +1,8 @@
 // Test fixture for the stage-2 modules: a minimal VM (real PhysMemory, page pool, stage-2 tables,
-// CPUs, metrics and events) with stand-in vCPUs whose virtual EL2 registers are a plain map, plus a
-// builder for L1's own 4K-granule stage-2 tables in L1 memory.
+// CPUs, metrics and events) with stand-in vCPUs whose virtual EL2 registers are a plain map. L1's
+// own stage-2 tables are built with lab/fixtures/l1_stage2.ts, which the benchmarks share.
 
 import { Cpu } from "../../emulator/cpu.ts";
-import { EC, esr, type Exit, ISS_S1PTW, ISS_WNR } from "../../emulator/exception.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { EventLog } from "../../hypervisor/events.ts";
 import { Memslot } from "../../hypervisor/memslot.ts";
@@ -74,101 +73,4 @@ function fakeVcpu(kvm: Kvm, cpu: Cpu, index: number): FakeVcpu {
     skipInstr: () => void v.skipped++,
   };
   return v;
-}
-
-/** L1's VTCR for the builder's tables: 4K granule, T0SZ 25 (39-bit IPA), start level 1, PS 40-bit. */
-export const L1_VTCR = 25n | (1n << 6n) | (2n << 16n) | (3n << 12n) | (1n << 10n) | (1n << 8n);
-
-export interface L1Leaf {
-  r?: boolean;
-  w?: boolean;
-  x?: boolean;
-  af?: boolean;
-}
-
-/**
- * L1's stage-2 (nested IPA → canonical IPA), 4K granule, start level 1, written into L1 memory
- * through the memslot. Table pages are taken from `tableBase` upward (canonical IPAs).
- */
-export class L1Stage2 {
-  private next: bigint;
-  readonly root: bigint;
-
-  constructor(
-    private readonly slot: Memslot,
-    tableBase: bigint,
-  ) {
-    this.next = tableBase;
-    this.root = this.newTable();
-  }
-
-  vttbr(vmid: number): bigint {
-    return (BigInt(vmid) << 48n) | this.root;
-  }
-
-  private newTable(): bigint {
-    const t = this.next;
-    this.next += 0x1000n;
-    this.slot.writeBytes(t, new Uint8Array(4096));
-    return t;
-  }
-
-  private read(ipa: bigint): bigint {
-    return this.slot.read(ipa, 8);
-  }
-
-  private write(ipa: bigint, v: bigint): void {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, v, true);
-    this.slot.writeBytes(ipa, b);
-  }
-
-  /** Map nested [nipa, +size) → canonical cipa with a leaf at the level the size implies. */
-  map(nipa: bigint, cipa: bigint, size: bigint, p: L1Leaf = {}): void {
-    const level = size === 1n << 30n ? 1 : size === 1n << 21n ? 2 : 3;
-    let table = this.root;
-    for (let l = 1; l < level; l++) {
-      const idx = (nipa >> BigInt(39 - 9 * l)) & 0x1ffn;
-      const slotIpa = table + idx * 8n;
-      let d = this.read(slotIpa);
-      if ((d & 3n) !== 3n) {
-        d = this.newTable() | 3n;
-        this.write(slotIpa, d);
-      }
-      table = d & 0xffff_ffff_f000n;
-    }
-    const idx = (nipa >> BigInt(39 - 9 * level)) & 0x1ffn;
-    let d = cipa | (level === 3 ? 3n : 1n) | (0xfn << 2n) | (3n << 8n);
-    if (p.af ?? true) d |= 1n << 10n;
-    if (p.r ?? true) d |= 1n << 6n;
-    if (p.w ?? true) d |= 1n << 7n;
-    if (!(p.x ?? true)) d |= 1n << 54n;
-    this.write(table + idx * 8n, d);
-  }
-
-  /** Remove the leaf for `nipa` at `level` (no TLB maintenance, as L1 would before a TLBI). */
-  clear(nipa: bigint, level: number): void {
-    let table = this.root;
-    for (let l = 1; l < level; l++) table = this.read(table + ((nipa >> BigInt(39 - 9 * l)) & 0x1ffn) * 8n) & 0xffff_ffff_f000n;
-    this.write(table + ((nipa >> BigInt(39 - 9 * level)) & 0x1ffn) * 8n, 0n);
-  }
-}
-
-/** Point a vCPU's virtual EL2 at L1's stage-2 (HCR_EL2.VM = 1, the given VMID). */
-export function useL1Stage2(v: FakeVcpu, s2: L1Stage2, vmid: number, vm = true): void {
-  v.vregs.set("VTTBR_EL2", s2.vttbr(vmid));
-  v.vregs.set("VTCR_EL2", L1_VTCR);
-  v.vregs.set("HCR_EL2", vm ? 1n | (1n << 31n) : 1n << 31n);
-}
-
-/** A stage-2 abort exit as the CPU reports it. */
-export function s2Abort(
-  ipa: bigint,
-  o: { fsc?: number; write?: boolean; exec?: boolean; s1ptw?: boolean; far?: bigint } = {},
-): Exit {
-  const fsc = o.fsc ?? 0x07;
-  const iss = fsc | (o.write ? ISS_WNR : 0) | (o.s1ptw ? ISS_S1PTW : 0);
-  const ec = o.exec ? EC.IABT_LOW : EC.DABT_LOW;
-  const far = o.far ?? 0xffff_0000_0000_0000n | (ipa & 0xfffn);
-  return { esr: esr(ec, iss), ec, far, hpfar: (ipa >> 12n) << 4n, elr: 0x1000n, spsr: 0x5n };
 }

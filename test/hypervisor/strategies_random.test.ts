@@ -17,7 +17,7 @@ import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import { fullUnmapStrategy, registerUnmapStrategy, type UnmapStrategy } from "../../hypervisor/unmap.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, type VmConfig } from "../../hypervisor/vm.ts";
-import { L1_VTCR, L1Stage2, s2Abort } from "./stage2_fixture.ts";
+import { L1_VTCR, L1Stage2, s2Abort } from "../../lab/fixtures/l1_stage2.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;

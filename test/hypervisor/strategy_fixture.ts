@@ -7,7 +7,8 @@ import { kvmHandleGuestAbort } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
-import { type Fixture, L1Stage2, makeVm, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm } from "./stage2_fixture.ts";
 
 /** L1's stage-2 tables live here (canonical), away from the pages the tests map. */
 export const L1_TABLES = 0x41f0_0000n;

@@ -2,11 +2,12 @@
 
 import { describe, expect, it } from "vitest";
 import { EC, esr } from "../../emulator/exception.ts";
+import { hex } from "../../emulator/types.ts";
 import { HCR_VEL2 } from "../../hypervisor/emulate_nested.ts";
 import {
   translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1,
 } from "../../hypervisor/sys_regs.ts";
-import { OFF, bootL1, symbolOf, vectors } from "./l0_harness.ts";
+import { OFF, bootL1, expectVel2Exception, symbolOf, vectors, vel2ExceptionL1 } from "./l0_harness.ts";
 
 describe("vEL2 register file", () => {
   it("VTTBR_EL2, HCR_EL2 and VBAR_EL2 round-trip through the vEL2 file, not the hardware", async () => {
@@ -77,24 +78,18 @@ describe("vEL2 register file", () => {
     expect(r.x(7)).not.toBe(0x4810_0000n);
   });
 
-  it("SCTLR_EL2/TCR_EL2/TTBR0_EL2 reach the hardware EL1 registers translated, and read back as written", async () => {
-    const src = `
-      mov64 x1, 0x30c5183c
-      msr sctlr_el2, x1
-      mrs x2, sctlr_el2
-      mov64 x3, 0x80853510
-      msr tcr_el2, x3
-      mrs x4, tcr_el2
-      mov64 x5, 0xabcd000040400000
-      msr ttbr0_el2, x5
-      mrs x6, ttbr0_el2
-      ${OFF()}`;
-    const r = await bootL1(src);
-    const sr = r.kvm.vcpus[0]!.cpu.sr;
-    expect([r.x(2), r.x(4), r.x(6)]).toEqual([0x30c5_183cn, 0x8085_3510n, 0xabcd_0000_4040_0000n]);
-    expect(sr.SCTLR_EL1).toBe(translateSctlrEl2ToEl1(0x30c5_183cn));
-    expect(sr.TCR_EL1).toBe(translateTcrEl2ToEl1(0x8085_3510n));
-    expect(sr.TTBR0_EL1).toBe(0x4040_0000n);
+  it.each([
+    ["SCTLR_EL2", "SCTLR_EL1", 0x30c5_183cn, translateSctlrEl2ToEl1(0x30c5_183cn)],
+    ["TCR_EL2", "TCR_EL1", 0x8085_3510n, translateTcrEl2ToEl1(0x8085_3510n)],
+    ["TTBR0_EL2", "TTBR0_EL1", 0xabcd_0000_4040_0000n, 0x4040_0000n],
+  ] as const)("%s reaches the hardware %s translated, and reads back as written", async (reg, hw, value, hwValue) => {
+    const r = await bootL1(`
+      mov64 x1, ${hex(value)}
+      msr ${reg.toLowerCase()}, x1
+      mrs x2, ${reg.toLowerCase()}
+      ${OFF()}`);
+    expect(r.x(2)).toBe(value);
+    expect(r.kvm.vcpus[0]!.cpu.sr[hw]).toBe(hwValue);
   });
 
   it("translates the nVHE EL2 formats the way KVM does", () => {
@@ -106,42 +101,25 @@ describe("vEL2 register file", () => {
     expect(translateTtbr0El2ToEl1(0xffff_0000_1234_5000n)).toBe(0x1234_5000n);
   });
 
-  it("*_EL12 is UNDEFINED for an nVHE vEL2: the UNDEFINED exception is injected at vVBAR_EL2 + 0x200", async () => {
-    const src = `
-      adr x0, vec
-      msr vbar_el2, x0
+  it("*_EL12 is UNDEFINED for an nVHE vEL2: the UNDEFINED exception is injected at vVBAR_EL2 + 0x200", () =>
+    expectVel2Exception({
+      body: `
     bad:
       msr sctlr_el12, x1
-      b .
-    handler:
-      mrs x20, esr_el2
-      mrs x21, elr_el2
-      mrs x22, spsr_el2
-      ${OFF()}
-      ${vectors("vec", { 0x200: "b handler" })}`;
-    const r = await bootL1(src);
-    expect(r.outcome.kind).toBe("system-off");
-    expect(r.x(20)).toBe(esr(EC.UNKNOWN, 0));
-    expect(r.x(21)).toBe(await symbolOf(src, "bad"));
-    expect(r.x(22)).toBe(0x3c9n); // EL2h, DAIF masked
-  });
+      b .`,
+      esr: esr(EC.UNKNOWN, 0), elr: "bad", elrOffset: 0n,
+      spsr: 0x3c9n, // EL2h, DAIF masked
+    }));
 
   it("an exception L1 takes at its own level is reported with EL2h in SPSR_EL2, and a direct ERET returns", async () => {
-    const src = `
-      adr x0, vec
-      msr vbar_el2, x0
+    const body = `
       mov x1, #0x3c5
       msr spsr_el2, x1        // an L2 target: must not be mistaken for the exception's SPSR
     call:
       svc #5
       mov x25, #1
-      ${OFF()}
-    handler:
-      mrs x20, esr_el2
-      mrs x21, elr_el2
-      mrs x22, spsr_el2
-      eret
-      ${vectors("vec", { 0x200: "b handler" })}`;
+      ${OFF()}`;
+    const src = vel2ExceptionL1(body, 0x200, "eret");
     const r = await bootL1(src);
     expect(r.outcome.kind).toBe("system-off");
     expect(r.x(20)).toBe(esr(EC.SVC64, 5));

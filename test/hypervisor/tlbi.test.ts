@@ -6,7 +6,8 @@ import { HostError } from "../../hypervisor/errors.ts";
 import type { KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { KVM_PGTABLE_PROT_R } from "../../hypervisor/pgtable.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
-import { L1_VTCR, makeVm } from "./stage2_fixture.ts";
+import { L1_VTCR } from "../../lab/fixtures/l1_stage2.ts";
+import { makeVm } from "./stage2_fixture.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;

@@ -8,7 +8,8 @@ import { tlbiByName } from "../../emulator/tlbi.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import { fullUnmapStrategy, kvmNestedS2Unmap, registerUnmapStrategy, type UnmapStrategy, unmapStrategy } from "../../hypervisor/unmap.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
-import { L1Stage2, makeVm, s2Abort, useL1Stage2 } from "./stage2_fixture.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
+import { makeVm } from "./stage2_fixture.ts";
 
 /** A strategy that records what it hears and otherwise behaves as `full`. */
 function recorder(): UnmapStrategy & { calls: string[] } {

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
 import { BASE_REG, BASE_VALUE, CODE_BASE, DATA_BASE, DATA_SIZE, IDX_NEG, IDX_POS, Rng, codeBytes, generateCase, randomBitmask } from "./gen.ts";
-import { Unicorn, unicornAvailable } from "./unicorn.ts";
+import { Unicorn, unicornAvailable } from "../../lab/oracle/unicorn.ts";
 
 const CASES = 2000;
 

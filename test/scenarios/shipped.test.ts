@@ -28,15 +28,13 @@ describe.concurrent("shipped scenarios", () => {
     ]);
   });
 
-  for (const f of FILES) {
-    it(`${f}: every expectation holds`, async () => {
-      const r = await runScenario(join(DIR, f));
-      expect(r.failures).toEqual([]);
-      expect(r.ok).toBe(true);
-      expect(r.checks.length).toBeGreaterThanOrEqual(2);
-      expect(r.checks.every((c) => c.ok)).toBe(true);
-    });
-  }
+  it.each(FILES)("%s: every expectation holds", async (f) => {
+    const r = await runScenario(join(DIR, f));
+    expect(r.failures).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.checks.length).toBeGreaterThanOrEqual(2);
+    expect(r.checks.every((c) => c.ok)).toBe(true);
+  });
 
   it("rfc_rbtree_flaw: the checker names (S), the MMU and the addresses of the stale leaf", async () => {
     const r = await runScenario(join(DIR, "rfc_rbtree_flaw.yaml"));

@@ -47,6 +47,14 @@ function watchHoldings(into: Holding[]): ScenarioOverrides["monitors"] {
   };
 }
 
+/** At every event each holding vCPU has its own MMU, and the refcounts count exactly the holders. */
+function expectHeldOnce(holdings: Holding[]): void {
+  for (const h of holdings) {
+    expect(h.mmusHeld, h.detail).toBe(h.holders);
+    expect(h.refs, h.detail).toBe(h.holders);
+  }
+}
+
 describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different shadow MMUs", () => {
   it("every expectation holds; the unmaps are real and land while several vCPUs hold their MMUs", async () => {
     const holdings: Holding[] = [];
@@ -70,36 +78,31 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     expect(unmaps).toHaveLength(70);
     expect(unmaps.filter((h) => h.mmusHeld >= 2).length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...unmaps.map((h) => h.mmusHeld))).toBeGreaterThanOrEqual(3);
-    for (const h of holdings) {
-      expect(h.mmusHeld, h.detail).toBe(h.holders);
-      expect(h.refs, h.detail).toBe(h.holders);
-    }
+    expectHeldOnce(holdings);
   }, 120_000);
 
-  for (const unmap of STRATEGIES) {
-    it(`under ${unmap}: same console, invariants hold; only accel visits one MMU per unmap`, async () => {
-      const r = await runScenario(UNMAPS, { unmap });
-      expect(r.strategy).toBe(unmap);
-      expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
-      expect(r.console).toBe(pair("smp+4").expected);
-      expect(r.metrics.canonicalUnmaps).toBe(70);
-      const visited = r.metrics.shadowMmusVisited as number[];
-      if (unmap === "accel") {
-        expect(r.failures).toEqual([]);
-      } else {
-        // These visit every valid MMU (the four L2s' VMIDs) on each unmap.
-        expect(visited.every((v) => v === 4)).toBe(true);
-        expect(r.failures).toHaveLength(1);
-        expect(r.failures[0]).toMatch(/^metric shadowMmusVisited: expected each ≤ 1, got \[4, 4, /);
-      }
-      if (unmap === "full") {
-        // Emptying whole MMUs removes far more than the pages taken back, and costs refaults.
-        const accel = await runScenario(UNMAPS, { unmap: "accel" });
-        expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved as number);
-        expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults as number);
-      }
-    }, 120_000);
-  }
+  it.each(STRATEGIES)("under %s: same console, invariants hold; only accel visits one MMU per unmap", async (unmap) => {
+    const r = await runScenario(UNMAPS, { unmap });
+    expect(r.strategy).toBe(unmap);
+    expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+    expect(r.console).toBe(pair("smp+4").expected);
+    expect(r.metrics.canonicalUnmaps).toBe(70);
+    const visited = r.metrics.shadowMmusVisited as number[];
+    if (unmap === "accel") {
+      expect(r.failures).toEqual([]);
+    } else {
+      // These visit every valid MMU (the four L2s' VMIDs) on each unmap.
+      expect(visited.every((v) => v === 4)).toBe(true);
+      expect(r.failures).toHaveLength(1);
+      expect(r.failures[0]).toMatch(/^metric shadowMmusVisited: expected each ≤ 1, got \[4, 4, /);
+    }
+    if (unmap === "full") {
+      // Emptying whole MMUs removes far more than the pages taken back, and costs refaults.
+      const accel = await runScenario(UNMAPS, { unmap: "accel" });
+      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved as number);
+      expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults as number);
+    }
+  }, 120_000);
 });
 
 describe("smp_recycle.yaml: 12 VMIDs over 4 shadow MMUs on 4 vCPUs", () => {
@@ -125,22 +128,17 @@ describe("smp_recycle.yaml: 12 VMIDs over 4 shadow MMUs on 4 vCPUs", () => {
     expect(picks.length).toBeGreaterThanOrEqual(8);
     for (const p of picks) expect(p.pickedRefcnt, p.detail).toBe(0);
     expect(Math.max(...picks.map((p) => p.holders))).toBeGreaterThanOrEqual(2);
-    for (const h of holdings) {
-      expect(h.mmusHeld, h.detail).toBe(h.holders);
-      expect(h.refs, h.detail).toBe(h.holders);
-    }
+    expectHeldOnce(holdings);
   }, 120_000);
 
-  for (const unmap of STRATEGIES) {
-    it(`under ${unmap}: every expectation holds`, async () => {
-      const r = await runScenario(RECYCLE, { unmap });
-      expect(r.strategy).toBe(unmap);
-      expect(r.failures).toEqual([]);
-      expect(r.console).toBe(pair("smp_rounds+4").expected);
-      expect(r.metrics.mmusRecycled).toBeGreaterThanOrEqual(16);
-      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(0);
-    }, 120_000);
-  }
+  it.each(STRATEGIES)("under %s: every expectation holds", async (unmap) => {
+    const r = await runScenario(RECYCLE, { unmap });
+    expect(r.strategy).toBe(unmap);
+    expect(r.failures).toEqual([]);
+    expect(r.console).toBe(pair("smp_rounds+4").expected);
+    expect(r.metrics.mmusRecycled).toBeGreaterThanOrEqual(16);
+    expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(0);
+  }, 120_000);
 
   it("with 6 shadow MMUs (--nested-mmus 6) L0 still recycles: at least 12 − 6 times", async () => {
     const r = await runScenario(RECYCLE, { nestedMmus: 6 });

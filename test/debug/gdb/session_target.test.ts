@@ -6,6 +6,7 @@ import { assembleFile } from "../../../asm/assembler.ts";
 import { SessionTarget } from "../../../debug/gdb/session_target.ts";
 import { SIGINT, SIGSEGV, SIGTRAP } from "../../../debug/gdb/target.ts";
 import { DebugSession } from "../../../debug/session.ts";
+import { hex } from "../../../emulator/types.ts";
 
 const L2_IPA = 0x4800_0000n;
 
@@ -35,7 +36,7 @@ describe("SessionTarget", () => {
     target.insertBreakpoint(puts);
     const stop = await target.resume(new AbortController().signal);
     expect(stop).toMatchObject({ kind: "signal", signal: SIGTRAP, swbreak: true, level: "L2" });
-    expect(stop.message).toBe(`[nvlab] breakpoint: L2 0x${puts.toString(16).padStart(16, "0")}  <l2_puts>  mov x1, x0`);
+    expect(stop.message).toBe(`[nvlab] breakpoint: L2 ${hex(puts, 16)}  <l2_puts>  mov x1, x0`);
     expect(target.registers().pc).toBe(puts);
     target.removeBreakpoint(puts);
     expect(session.breakpoints()).toEqual([]);

@@ -2,8 +2,8 @@
 // machine that the differential test and the benchmark rely on (EL1, MMU off, alignment).
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Unicorn, UnicornError, unicornAvailable, unicornVersion, xRegId } from "./unicorn.ts";
-import { BRK0, codeBytes } from "./gen.ts";
+import { Unicorn, UnicornError, unicornAvailable, unicornVersion, xRegId } from "../../../lab/oracle/unicorn.ts";
+import { BRK0, codeBytes } from "../../oracle/gen.ts";
 
 const available = unicornAvailable();
 if (!available.ok) console.warn(`\n*** unicorn binding tests SKIPPED: ${available.reason} ***\n`);

@@ -1,7 +1,7 @@
 // unicorn-engine (2.x, native libunicorn) as an in-process reference CPU for differential tests
 // and the CPU benchmark, bound with koffi.
 //
-// What the reference machine looks like (measured with libunicorn 2.0.1, see unicorn.test.ts):
+// What the reference machine looks like (measured with libunicorn 2.0.1, see test/lab/oracle/unicorn.test.ts):
 // - arm64 code runs at EL1 with SPSel=1 (CurrentEL reads 0b0100, PSTATE 0x3c5: EL1h, DAIF masked),
 //   so the `SP` register is SP_EL1 — the same state nvlab's `Cpu.resetTo()` gives.
 // - The MMU is off (SCTLR_EL1 reads 0x00c50838: M=0, A=0), so VA = PA and every mapped region is
