@@ -6,7 +6,7 @@
 
 import { accelStale } from "../hypervisor/accel.ts";
 import { kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
-import { Metrics } from "../hypervisor/metrics.ts";
+import { Metrics, type SampleName } from "../hypervisor/metrics.ts";
 import type { UnmapStrategyName } from "../hypervisor/vm.ts";
 import { median, summarize, type Summary } from "./lib/stats.ts";
 import { linePlot } from "./lib/plot.ts";
@@ -121,7 +121,7 @@ function instrument(m: Metrics, strategy: UnmapStrategyName): { visit: bigint; d
     Metrics.prototype.recordUnmapVisit.call(m, n);
     marks.visit = process.hrtime.bigint();
   };
-  m.sample = (name: string, value: number) => {
+  m.sample = (name: SampleName, value: number) => {
     Metrics.prototype.sample.call(m, name, value);
     if (name === lastDiag) marks.diagDone = process.hrtime.bigint();
   };

@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { assembleFile } from "../asm/assembler.ts";
 import { ChaosMonitor } from "../hypervisor/chaos.ts";
 import { assertInvariants } from "../hypervisor/check.ts";
+import { matchesFields } from "../hypervisor/event_fields.ts";
 import type { KvmEvent } from "../hypervisor/events.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import { HostError } from "../hypervisor/errors.ts";
@@ -132,6 +133,7 @@ export class TimelineMonitor implements VmMonitor {
     for (const a of this.armed) {
       const t = a.entry.at.event;
       if (!t || !this.live(a) || e.kind !== t.kind) continue;
+      if (t.fields && !matchesFields(e.data, t.fields)) continue;
       if (a.match && !a.match.test(e.detail)) continue;
       a.seen++;
       if (a.seen >= a.next) a.due = true;

@@ -4,7 +4,11 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
+import { EC_NAMES } from "../emulator/exception.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
+import { EVENT_KINDS } from "../hypervisor/event_data.ts";
+import { type FieldValue, parseFieldValue } from "../hypervisor/event_fields.ts";
+import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../hypervisor/metrics.ts";
 import { UsageError } from "./errors.ts";
 
 /** A scenario file that does not parse or does not validate; the message lists every problem. */
@@ -60,19 +64,40 @@ function exactlyOne(what: string, keys: readonly string[]) {
   };
 }
 
+/**
+ * An event trigger: the kind, then any of its fields with the value they must have (`{kind: tlbi,
+ * op: IPAS2E1IS}`), `match` (a regular expression on the event's text) and `nth`.
+ */
+const EventTrigger = z
+  .object({
+    kind: z.enum(EVENT_KINDS, { error: `expected an event kind: ${EVENT_KINDS.join(", ")}` }),
+    match: regex.optional(),
+    nth: posInt.optional(),
+  })
+  .catchall(z.unknown())
+  .transform((o, ctx) => {
+    const { kind, match, nth, ...rest } = o;
+    const fields: Record<string, FieldValue> = {};
+    for (const [k, v] of Object.entries(rest)) {
+      const r = parseFieldValue(kind, k, v);
+      if ("error" in r) ctx.addIssue({ code: "custom", path: [k], message: r.error });
+      else fields[k] = r.value;
+    }
+    return {
+      kind,
+      ...(match !== undefined ? { match } : {}),
+      ...(nth !== undefined ? { nth } : {}),
+      ...(Object.keys(fields).length > 0 ? { fields } : {}),
+    };
+  });
+
 const TRIGGERS = ["step", "exits", "shadowFaults", "event"] as const;
 const Trigger = z
   .strictObject({
     step: posInt.optional(),
     exits: posInt.optional(),
     shadowFaults: posInt.optional(),
-    event: z
-      .strictObject({
-        kind: str,
-        match: regex.optional(),
-        nth: posInt.optional(),
-      })
-      .optional(),
+    event: EventTrigger.optional(),
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
@@ -103,6 +128,28 @@ const Action = z
 const Bounds = z
   .strictObject({ min: z.number({ error: "expected a number" }).optional(), max: z.number({ error: "expected a number" }).optional(), eq: z.number({ error: "expected a number" }).optional() })
   .refine((b) => b.min !== undefined || b.max !== undefined || b.eq !== undefined, { message: "give at least one of min, max, eq" });
+
+const EC_NAME_SET: ReadonlySet<string> = new Set(Object.values(EC_NAMES));
+
+/** `exits.<EC name>` and `tlbi.<operation>`: the keys those counters are kept under. */
+function isGroupKey(group: string, key: string): boolean {
+  if (group === "exits") return EC_NAME_SET.has(key) || /^0x[0-9a-f]+$/.test(key);
+  return tlbiByName(key)?.name === key;
+}
+
+/** Metric expectations: names from the typed set (hypervisor/metrics.ts), each with bounds. */
+const MetricExpectations = z.record(z.string(), Bounds).superRefine((m, ctx) => {
+  for (const name of Object.keys(m)) {
+    if (isMetricName(name, isGroupKey)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [name],
+      message:
+        `unknown metric "${name}" (counters: ${[...SCALAR_COUNTERS, ...OTHER_COUNTERS].join(", ")}, exits.<EC>, tlbi.<operation>; ` +
+        `samples: ${SAMPLE_NAMES.join(", ")}, each also with .max, .min, .sum, .count or .last)`,
+    });
+  }
+});
 
 export const STRATEGIES = ["full", "revmap", "accel", "rfc-rbtree"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -152,7 +199,7 @@ export const ScenarioSchema = z.strictObject({
         error: 'expected "hold" or {violated: S|R|A}',
       })
       .optional(),
-    metrics: z.record(z.string(), Bounds).optional(),
+    metrics: MetricExpectations.optional(),
   }),
 });
 

@@ -24,8 +24,8 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
   break ADDR|SYMBOL | b           stop when that instruction is about to run (a symbol: only in its image)
   break exit EC                   stop after L0 handles an exit with that exception class (name or number:
                                   ${Object.values(EC_NAMES).join(", ")})
-  break event NAME                stop after an L0 action that logs NAME: ${EVENT_KINDS.join(", ")}
-                                  ("injection" = chaos)
+  break event NAME [FIELD=VALUE…]  stop after an L0 action that logs NAME: ${EVENT_KINDS.join(", ")}
+                                  ("injection" = chaos), with those fields when given (e.g. tlbi op=IPAS2E1IS)
   delete [id]                     delete one breakpoint, or all
   info breakpoints | info b       list breakpoints
   regs                            GPRs, PSTATE, level, L2's EL1 context and L1's virtual EL2 registers

@@ -12,7 +12,8 @@ import { EC_NAMES, type Exit } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import { guestPc } from "../hypervisor/diagnose.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { type KvmEvent, formatEvent } from "../hypervisor/events.ts";
+import { type FieldValue, matchesFields, parseFieldValue } from "../hypervisor/event_fields.ts";
+import { EVENT_KINDS, type KvmEvent, formatEvent } from "../hypervisor/events.ts";
 import { checkNestedVcpuRequests, getVmid } from "../hypervisor/nested.ts";
 import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../hypervisor/run.ts";
 import { EL1_CTXT_REGS, hwPstateToVel2, VEL2_REGS, vel2PstateToHw } from "../hypervisor/sys_regs.ts";
@@ -70,6 +71,8 @@ export interface Breakpoint {
   canonical?: bigint;
   ec?: number;
   event?: string;
+  /** Event breakpoints: the fields the event must have (`op=IPAS2E1IS`). */
+  fields?: Record<string, FieldValue>;
   label: string;
   hits: number;
 }
@@ -92,10 +95,8 @@ export interface DebugOpenOptions {
   vm: RunVmOptions;
 }
 
-/** Event kinds a breakpoint can name (hypervisor/events.ts plus the injection and revmap/accel kinds). */
-export const EVENT_KINDS = [
-  "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel", "coalesce",
-] as const;
+/** Event kinds a breakpoint can name. */
+export { EVENT_KINDS };
 
 const EVENT_ALIASES: Record<string, string> = { injection: "chaos", "shadow-faults": "shadow-fault", "canonical-unmap": "unmap" };
 
@@ -344,7 +345,7 @@ export class DebugSession {
 
   private onEvent(e: KvmEvent): void {
     if (this.pending) return;
-    const bp = this.bps.find((b) => b.kind === "event" && b.event === e.kind);
+    const bp = this.bps.find((b) => b.kind === "event" && b.event === e.kind && (!b.fields || matchesFields(e.data, b.fields)));
     if (bp) this.pending = { bp, reason: { kind: "event-break", id: bp.id, event: e } };
   }
 
@@ -417,14 +418,28 @@ export class DebugSession {
     return this.add({ kind: "exit", ec: n, label: `exit ${EC_NAMES[n] ?? "EC"} (EC ${hex(n)})` });
   }
 
-  /** Stop after the L0 action that logs an event of this kind. */
-  addEventBreak(kind: string): Breakpoint {
-    const k = kind.trim().toLowerCase().replace(/[\s_]+/g, "-");
+  /**
+   * Stop after the L0 action that logs an event of this kind, and with these fields when given:
+   * `tlbi op=IPAS2E1IS`, `shadow-fault mmu=1 nestedIpa=0x40001000`.
+   */
+  addEventBreak(spec: string): Breakpoint {
+    const words = spec.trim().split(/\s+/);
+    const filters = words.filter((w) => w.includes("="));
+    const kind = words.filter((w) => !w.includes("=")).join(" ");
+    const k = kind.toLowerCase().replace(/[\s_]+/g, "-");
     const name = EVENT_ALIASES[k] ?? k;
     if (!(EVENT_KINDS as readonly string[]).includes(name)) {
       throw new DebugError(`no event kind '${kind}' (kinds: ${EVENT_KINDS.join(", ")}; "injection" = chaos)`);
     }
-    const bp = this.add({ kind: "event", event: name, label: `event ${name}` });
+    const fields: Record<string, FieldValue> = {};
+    for (const f of filters) {
+      const eq = f.indexOf("=");
+      const r = parseFieldValue(name, f.slice(0, eq), f.slice(eq + 1));
+      if ("error" in r) throw new DebugError(`break event ${name}: ${f}: ${r.error}`);
+      fields[f.slice(0, eq)] = r.value;
+    }
+    const label = `event ${name}${filters.length ? ` ${filters.join(" ")}` : ""}`;
+    const bp = this.add({ kind: "event", event: name, ...(filters.length ? { fields } : {}), label });
     this.unsubscribe ??= this.kvm.events.subscribe((e) => this.onEvent(e));
     return bp;
   }

@@ -1,17 +1,18 @@
 // A run as a Chrome trace-event JSON file (the format ui.perfetto.dev and chrome://tracing load):
 // one thread track per vCPU with L1/L2 time as complete slices, an instant for every exit and every
-// L0 action (shadow faults, unmaps, recycles, TLBIs, injections) with arguments parsed from its
-// event text, and counter tracks for the shadow stage-2. Time is the VM's retired-instruction
+// L0 action (shadow faults, unmaps, recycles, TLBIs, injections) with arguments from its event's
+// fields (trace_args.ts), and counter tracks for the shadow stage-2. Time is the VM's retired-instruction
 // count, so the same run always gives the same file.
 
 import { closeSync, openSync, writeSync } from "node:fs";
-import { EC_NAMES, type Exit } from "../emulator/exception.ts";
+import type { Exit } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import type { KvmEvent } from "../hypervisor/events.ts";
 import { INJECT_EVENT } from "../hypervisor/inject.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
+import { eventArgs, eventCategory, eventName } from "./trace_args.ts";
 
 /**
  * One trace event. `ts`/`dur` are integers in the format's microseconds: fractional values are
@@ -59,14 +60,12 @@ interface SliceRecord {
   args: Record<string, unknown>;
 }
 
-/** An event of the VM's log, kept as text: arguments are parsed only when the trace is written. */
+/** An event of the VM's log, kept as logged: its text and arguments are made when the trace is written. */
 interface InstantRecord {
   ph: "i";
   tid: number;
-  step: number;
-  kind: string;
-  detail: string;
-  /** The exit an "exit" event describes, copied while it is current. */
+  event: KvmEvent;
+  /** For an exit event: the last exit of the vCPU the event is put on, copied while it is current. */
   exit: Exit | null;
 }
 
@@ -212,7 +211,7 @@ export class TraceRecorder implements VmMonitor {
     }
     const vcpu = this.eventVcpu();
     const exit = e.kind === "exit" && vcpu.lastExit ? { ...vcpu.lastExit } : null;
-    this.push({ ph: "i", tid: vcpuTid(vcpu.index), step: e.step, kind: e.kind, detail: e.detail, exit });
+    this.push({ ph: "i", tid: vcpuTid(vcpu.index), event: e, exit });
     if (SHADOW_KINDS.has(e.kind)) this.shadowDirty = true;
     // Counters follow the action that changed them; exit handling resamples once it is done.
     if (this.shadowDirty && e.kind !== "exit") this.sampleCounters(e.step);
@@ -295,8 +294,10 @@ export class TraceRecorder implements VmMonitor {
         if (until <= r.start) return null;
         return { ph: "X", name: r.level, cat: "level", pid: TRACE_PID, tid: r.tid, ts: r.start, dur: until - r.start, args: { level: r.level, ...r.args } };
       }
-      case "i":
-        return { ph: "i", name: eventName(r.kind, r.detail), cat: eventCategory(r.kind), pid: TRACE_PID, tid: r.tid, ts: r.step, s: "t", args: eventArgs(r) };
+      case "i": {
+        const e = r.event;
+        return { ph: "i", name: eventName(e.data), cat: eventCategory(e.kind), pid: TRACE_PID, tid: r.tid, ts: e.step, s: "t", args: eventArgs(e.data, e.detail, r.exit) };
+      }
       case "C":
         return { ph: "C", name: "shadow stage-2", pid: TRACE_PID, ts: r.step, args: { entries: r.entries, validMmus: r.validMmus } };
       case "cap":
@@ -317,7 +318,7 @@ export class TraceRecorder implements VmMonitor {
   }
 }
 
-// ---------------------------------------------------------------- event text
+// ---------------------------------------------------------------- level slices
 
 /** Where the vCPU resumes after the switch, and (for L2) which shadow MMU it runs on. */
 function entryArgs(vcpu: KvmVcpu): Record<string, unknown> {
@@ -329,119 +330,6 @@ function entryArgs(vcpu: KvmVcpu): Record<string, unknown> {
     args.mmu = mmu.index;
     args.vmid = mmu.hwVmid;
   }
-  return args;
-}
-
-function eventName(kind: string, detail: string): string {
-  return kind === "exit" ? `exit ${detail.split(" ", 1)[0]}` : kind;
-}
-
-function eventCategory(kind: string): string {
-  if (kind === "exit") return "exit";
-  if (kind === INJECT_EVENT) return "injection";
-  return "l0";
-}
-
-function eventArgs(e: InstantRecord): Record<string, unknown> {
-  if (e.kind === "exit") return exitArgs(e.detail, e.exit);
-  const args = parseEventArgs(e.detail);
-  // Injections say who asked for them ("scenario: …", "chaos: …", "inject: …").
-  const source = e.kind === INJECT_EVENT ? /^([\w-]+): /.exec(e.detail) : null;
-  return source ? { source: source[1], ...args } : args;
-}
-
-/** Exception classes whose exits carry FAR_EL2 and HPFAR_EL2 (stage-2 aborts from the guest). */
-const ABORT_ECS = new Set([0x20, 0x24]);
-
-/** An exit's arguments: the EC by name and the syndrome registers, from the exit itself when known. */
-function exitArgs(detail: string, exit: Exit | null): Record<string, unknown> {
-  const parsed = parseEventArgs(detail);
-  const from = / from (L[12]) /.exec(detail);
-  const args: Record<string, unknown> = { ec: detail.split(" ", 1)[0]!, ...(from ? { from: from[1] } : {}) };
-  // The exit record is only trusted when it is the one the text describes.
-  if (exit && parsed.esr === hex(exit.esr)) {
-    args.ec = EC_NAMES[exit.ec] ?? hex(exit.ec);
-    args.ecValue = hex(exit.ec);
-    args.esr = hex(exit.esr);
-    args.iss = hex(exit.esr & 0x1ff_ffffn);
-    args.elr = hex(exit.elr);
-    // Other exits leave FAR/HPFAR holding an older fault's values: showing them would mislead.
-    if (ABORT_ECS.has(exit.ec)) {
-      args.far = hex(exit.far);
-      args.hpfar = hex(exit.hpfar);
-    }
-  }
-  // The exit's own facts first (as a viewer lists them), then whatever else the text says.
-  for (const [k, v] of Object.entries(parsed)) if (!(k in args)) args[k] = v;
-  args.detail = detail;
-  return args;
-}
-
-const NUMBER = /^(0x[0-9a-f]+|\d+)$/i;
-const RANGE = /^(0x[0-9a-f]+)\+(0x[0-9a-f]+)$/i;
-const KEY_VALUE = /^([A-Za-z][\w.]*)=(\S+)$/;
-const MMU = /^mmu(\d+)$/;
-const PERMISSIONS = /^([r-][w-][x-])$/;
-const WORD = /^[A-Za-z][\w-]*$/;
-/** "3 MMUs visited", "1 shadow entries removed", "2 host pages freed": counts an L0 action reports. */
-const COUNT_PHRASE = /(\d+) ([A-Za-z][A-Za-z ]*?(?:visited|emptied|removed|freed|looked up))\b/g;
-
-const COUNT_WORDS = /visited|emptied|removed|freed|looked up/;
-const DECIMAL = /^\d{1,15}$/;
-
-/** A word of an event text without the punctuation around it: "(accel" → "accel", "0x1000:" → "0x1000". */
-function bare(word: string): string {
-  let a = 0;
-  let b = word.length;
-  while (a < b && "([".includes(word[a]!)) a++;
-  while (b > a && ":,;)]".includes(word[b - 1]!)) b--;
-  return a === 0 && b === word.length ? word : word.slice(a, b);
-}
-
-/** "shadow entries removed" → "shadowEntriesRemoved", "MMUs visited" → "mmusVisited". */
-function camelKey(phrase: string): string {
-  const words = phrase.trim().split(/\s+/);
-  return words.map((w, i) => (i === 0 ? w.toLowerCase() : w[0]!.toUpperCase() + w.slice(1).toLowerCase())).join("");
-}
-
-function setArg(args: Record<string, unknown>, key: string, value: string): void {
-  if (!(key in args)) args[key] = DECIMAL.test(value) ? Number(value) : value;
-}
-
-/**
- * Arguments from an event's text: `key=value` pairs, `mmuN`, a word followed by a number, an
- * `addr+size` range or a permission string (`nested 0x40000000`, `canonical 0x48000000+0x1000`,
- * `prot rw-`), and counts (`2 MMUs visited` → mmusVisited). The first occurrence of a key wins;
- * decimal values become numbers, hex ones stay strings (64-bit values). The raw text is kept as
- * `detail`: the texts are written for people, and not every fact in them is a pair.
- */
-export function parseEventArgs(detail: string): Record<string, unknown> {
-  const args: Record<string, unknown> = {};
-  const raw = detail.split(" ").filter((w) => w !== "");
-  const words = raw.map(bare);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    const kv = w.includes("=") ? KEY_VALUE.exec(w) : null;
-    const mmu = w.startsWith("mmu") ? MMU.exec(w) : null;
-    if (kv) setArg(args, kv[1]!, kv[2]!);
-    else if (mmu) setArg(args, "mmu", mmu[1]!);
-    // "visited, 1 shadow…": a word that ends a clause names nothing after it.
-    else if (i + 1 < words.length && !":,;".includes(raw[i]!.at(-1)!) && WORD.test(w)) {
-      const next = words[i + 1]!;
-      const range = next.includes("+") ? RANGE.exec(next) : null;
-      const value = range ? null : (NUMBER.exec(next) ?? PERMISSIONS.exec(next));
-      if (range) {
-        setArg(args, w, range[1]!);
-        setArg(args, "size", range[2]!);
-        i++;
-      } else if (value) {
-        setArg(args, w, value[1]!);
-        i++;
-      }
-    }
-  }
-  if (COUNT_WORDS.test(detail)) for (const m of detail.matchAll(COUNT_PHRASE)) setArg(args, camelKey(m[2]!), m[1]!);
-  args.detail = detail;
   return args;
 }
 

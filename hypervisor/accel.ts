@@ -8,6 +8,7 @@
 import type { KvmS2Mmu } from "./nested.ts";
 import { RangeTree, type RangeEntry } from "./range_tree.ts";
 import { revmapStaleEntries, revmapUnmapMmu } from "./revmap.ts";
+import type { CanonicalIpa } from "./addr.ts";
 import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
 import type { Kvm } from "./vm.ts";
 
@@ -15,7 +16,6 @@ import type { Kvm } from "./vm.ts";
 export const ACCEL_USABLE_BITS = 62;
 const FIRST_BIT = 2;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** mmus_per_bit_power: the smallest p with 62 · 2^p ≥ n (1–62 MMUs → 0, 63–124 → 1, 125–248 → 2…). */
 export function mmusPerBitPower(n: number): number {
@@ -113,7 +113,7 @@ export function accelClearMmu(mmu: KvmS2Mmu): void {
   }
   if (kvm.accel.size === 0 || kvm.nestedMmus.every((m) => m.pgt.leafCount === 0)) {
     kvm.accel = null;
-    kvmEvent(kvm, "accel", "every shadow MMU is empty: canonical tree destroyed");
+    kvmEvent(kvm, { kind: "accel", what: "destroyed" });
   }
 }
 
@@ -141,7 +141,7 @@ export function accelCanonicalUnmap(kvm: Kvm, gpa: bigint, size: bigint): void {
     kvm.metrics.sample("accel.staleBits", stale.bits);
     kvm.metrics.sample("accel.staleRanges", stale.ranges);
   }
-  kvmEvent(kvm, "unmap", `nested (accel ${hex(gpa)}+${hex(size)}): ${visited} MMUs visited, ${removed} shadow entries removed`);
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "accel", start: gpa as CanonicalIpa, size, mmusVisited: visited, removed });
 }
 
 /**

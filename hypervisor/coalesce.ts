@@ -25,6 +25,7 @@ import type { Memslot } from "./memslot.ts";
 import { gfnToMemslot, kvmFaultInCanonical } from "./mmu.ts";
 import { CANONICAL_HW_VMID, kvmTlbFlushVmidRange } from "./nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, SZ_2M, SZ_4K } from "./pgtable.ts";
+import type { CanonicalIpa, HostPa } from "./addr.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
 import type { Kvm } from "./vm.ts";
 
@@ -127,11 +128,7 @@ export class CoalesceOp {
     if (!set) inFlight.set(kvm, (set = new Set()));
     set.add(op);
     kvmStat(kvm, "coalesces");
-    kvmEvent(
-      kvm,
-      "coalesce",
-      () => `begin ${op.order} canonical ${hex(ipa)}+${hex(SZ_2M)}: ${pages} page mappings, ${op.costPerPage} ticks/page, ${op.totalTicks} ticks${op.order === "bbm" ? ", range invalid" : ", block installed"}`,
-    );
+    kvmEvent(kvm, { kind: "coalesce", phase: "begin", order: op.order, ipa: ipa as CanonicalIpa, size: SZ_2M, pages, costPerPage: op.costPerPage, totalTicks: op.totalTicks });
     return op;
   }
 
@@ -183,7 +180,7 @@ export class CoalesceOp {
     this.faults++;
     this.faultsByVcpu[vcpuIndex]!++;
     kvmStat(this.kvm, "coalesceFaults");
-    kvmEvent(this.kvm, "coalesce", () => `vCPU ${vcpuIndex} translation fault in canonical ${hex(this.ipa)}+${hex(SZ_2M)} while it is invalid (tick ${this.ticks_})`);
+    kvmEvent(this.kvm, { kind: "coalesce", phase: "fault", vcpu: vcpuIndex, ipa: this.ipa as CanonicalIpa, size: SZ_2M, tick: this.ticks_ });
   }
 
   stats(): CoalesceStats {
@@ -224,11 +221,10 @@ export class CoalesceOp {
     // Per-operation samples, named apart from the running counters (a snapshot merges both).
     this.kvm.metrics.sample("coalesceInvalidTicksPerOp", this.invalidTicks);
     this.kvm.metrics.sample("coalesceFaultsPerOp", this.faults);
-    kvmEvent(
-      this.kvm,
-      "coalesce",
-      () => `done ${this.order} canonical ${hex(this.ipa)}+${hex(SZ_2M)}: ${this.aborted ? "aborted, the region was reclaimed" : `block -> PA ${hex(this.blockPa)}`}, ${this.pagesFreed} page mappings and 1 table page freed, invalid for ${this.invalidTicks} ticks, ${this.faults} faults`,
-    );
+    kvmEvent(this.kvm, {
+      kind: "coalesce", phase: "done", order: this.order, ipa: this.ipa as CanonicalIpa, size: SZ_2M, aborted: this.aborted, pa: this.blockPa as HostPa,
+      pagesFreed: this.pagesFreed, invalidTicks: this.invalidTicks, faults: this.faults,
+    });
   }
 }
 
@@ -283,7 +279,7 @@ export function splitBlock(kvm: Kvm, ipa: bigint): number {
   slot.setPageMapped(ipa, true);
   kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, ipa, SZ_2M);
   kvmStat(kvm, "blockSplits");
-  kvmEvent(kvm, "coalesce", () => `split canonical ${hex(ipa)}+${hex(SZ_2M)} -> ${PAGES_PER_BLOCK} page mappings of PA ${hex(leaf.pa)}`);
+  kvmEvent(kvm, { kind: "coalesce", phase: "split", ipa: ipa as CanonicalIpa, size: SZ_2M, pages: PAGES_PER_BLOCK, pa: leaf.pa as HostPa });
   return PAGES_PER_BLOCK;
 }
 

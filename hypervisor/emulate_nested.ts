@@ -6,8 +6,7 @@
 
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
 import { CPTR, HCR, MDCR } from "../emulator/traps.ts";
-import { EC_NAMES, ecOf, VECTOR } from "../emulator/exception.ts";
-import { hex } from "../emulator/types.ts";
+import { VECTOR } from "../emulator/exception.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
 import {
   PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, loadEl1State, loadVel2State, saveEl1State, saveVel2State,
@@ -119,24 +118,16 @@ export function kvmEmulateNestedEret(vcpu: KvmVcpu): void {
   if (isEl2Mode(spsr)) {
     cpu.sr.ELR_EL2 = elr;
     cpu.sr.SPSR_EL2 = vel2PstateToHw(spsr);
-    vcpu.kvm.events.add("eret", `vEL2 -> ${modeName(spsr)}${spsr & PSR_IL ? " (illegal return, PSTATE.IL)" : ""} pc=${hex(elr)}`);
+    vcpu.kvm.events.add({ kind: "eret", to: "vEL2", mode: Number(spsr & 0x1fn), illegal: (spsr & PSR_IL) !== 0n, pc: elr });
     return;
   }
   kvmSwitchToL2(vcpu);
   cpu.sr.ELR_EL2 = elr;
   cpu.sr.SPSR_EL2 = spsr;
   const mmu = vcpu.hwMmu;
-  vcpu.kvm.events.add(
-    "eret",
-    `vEL2 -> L2 ${modeName(spsr)} pc=${hex(elr)} vttbr=${hex(vcpu.ctxt.el2.VTTBR_EL2)}` +
-      (mmu ? ` mmu=${mmu.index} vmid=${mmu.hwVmid}` : ""),
-  );
-}
-
-const MODE_NAMES: Record<number, string> = { 0x0: "EL0t", 0x4: "EL1t", 0x5: "EL1h", 0x8: "EL2t", 0x9: "EL2h" };
-
-export function modeName(spsr: bigint): string {
-  return MODE_NAMES[Number(spsr & 0x1fn)] ?? `M=${hex(spsr & 0x1fn)}`;
+  vcpu.kvm.events.add({
+    kind: "eret", to: "L2", mode: Number(spsr & 0x1fn), pc: elr, vttbr: vcpu.ctxt.el2.VTTBR_EL2, mmu: mmu ? mmu.index : null, vmid: mmu ? mmu.hwVmid : null,
+  });
 }
 
 // ---------------------------------------------------------------- injection
@@ -169,13 +160,10 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
   cpu.sr.ELR_EL2 = vector;
   cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
   vcpu.kvm.metrics.inc("injectionsToL1");
-  vcpu.kvm.events.add(
-    "inject",
-    `${EC_NAMES[ecOf(esr)] ?? hex(ecOf(esr))} esr=${hex(esr)} from ${fromL2 ? "L2" : "vEL2"} ${modeName(spsr)} elr=${hex(elr)}` +
-      (far !== undefined ? ` far=${hex(far)}` : "") +
-      (hpfar !== undefined ? ` hpfar=${hex(hpfar)}` : "") +
-      ` -> vector ${hex(vector)}`,
-  );
+  vcpu.kvm.events.add({
+    kind: "inject", into: "vel2", esr, from: fromL2 ? "L2" : "vEL2", mode: Number(spsr & 0x1fn), elr,
+    ...(far !== undefined ? { far } : {}), ...(hpfar !== undefined ? { hpfar } : {}), vector,
+  });
 }
 
 /** kvm_inject_nested_sync. */
@@ -198,5 +186,5 @@ export function kvmInjectEl1Sync(vcpu: KvmVcpu, esr: bigint): void {
   const vector = BigInt.asUintN(64, (cpu.sr.VBAR_EL1 & ~0x7ffn) + BigInt(group));
   cpu.sr.ELR_EL2 = vector;
   cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | 0x5n;
-  vcpu.kvm.events.add("inject", `${EC_NAMES[ecOf(esr)] ?? hex(ecOf(esr))} esr=${hex(esr)} into L2 EL1 -> vector ${hex(vector)}`);
+  vcpu.kvm.events.add({ kind: "inject", into: "l2-el1", esr, vector });
 }

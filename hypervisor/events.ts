@@ -1,44 +1,42 @@
 // The event log: a ring buffer of the last L0 actions (exits, faults, injections, ERETs, TLBIs…),
 // stamped with the instruction count. `--trace` streams every event as one line; error reports
 // carry the tail of the log.
+//
+// As Linux's TRACE_EVENT separates TP_STRUCT__entry from TP_printk, an event is recorded as a
+// plain object of fields (one variant per kind, event_data.ts) and its text is made only when someone
+// prints it (event_format.ts). Consumers (Perfetto args, scenario triggers, breakpoints) read the
+// fields; nothing parses the text back.
 
-export type EventKind =
-  | "exit"
-  | "shadow-fault"
-  | "canonical-fault"
-  | "inject"
-  | "eret"
-  | "recycle"
-  | "unmap"
-  | "tlbi"
-  | "mmio"
-  | "psci"
-  | "coalesce";
+import type { EventKind, KvmEventData } from "./event_data.ts";
+import { formatEventData } from "./event_format.ts";
+
+export type * from "./event_data.ts";
+export { EVENT_KINDS } from "./event_data.ts";
 
 export interface KvmEvent {
   /** Instructions retired by the guest when the event happened. */
   readonly step: number;
-  readonly kind: EventKind | (string & {});
+  readonly kind: EventKind;
+  /** The fields recorded when it happened. */
+  readonly data: KvmEventData;
+  /** The text (`--trace`, reports), formatted from the fields on first use. */
   readonly detail: string;
 }
 
-/** A detail, or a function that formats it: hot paths log without building strings nobody reads. */
-export type EventDetail = string | (() => string);
-
 class LoggedEvent implements KvmEvent {
-  private text: EventDetail;
+  private text: string | null = null;
 
   constructor(
     readonly step: number,
-    readonly kind: KvmEvent["kind"],
-    detail: EventDetail,
-  ) {
-    this.text = detail;
+    readonly data: KvmEventData,
+  ) {}
+
+  get kind(): EventKind {
+    return this.data.kind;
   }
 
   get detail(): string {
-    if (typeof this.text !== "string") this.text = this.text();
-    return this.text;
+    return (this.text ??= formatEventData(this.data));
   }
 
   toJSON(): { step: number; kind: string; detail: string } {
@@ -73,19 +71,14 @@ export class EventLog {
     return this.listeners.length > 0;
   }
 
-  /** Log an event (`step` defaults to the step source). */
-  add(kind: KvmEvent["kind"], detail: EventDetail, step: number = this.stepSource()): KvmEvent {
-    const e = new LoggedEvent(step, kind, detail);
+  /** Log an event's fields (`step` defaults to the step source). */
+  add(data: KvmEventData, step: number = this.stepSource()): KvmEvent {
+    const e = new LoggedEvent(step, data);
     this.ring[this.next] = e;
     this.next = (this.next + 1) % this.capacity;
     this.count++;
     for (const l of this.listeners) l(e);
     return e;
-  }
-
-  /** Alias of `add`. */
-  push(kind: KvmEvent["kind"], detail: EventDetail, step?: number): KvmEvent {
-    return this.add(kind, detail, step);
   }
 
   /** Events logged since the start (including those the ring has dropped). */

@@ -4,27 +4,32 @@
 // call these between L0 actions; each is logged (event kind "chaos") and counted (`injected.*`).
 
 import { sysRegIss } from "../emulator/exception.ts";
-import { hex } from "../emulator/types.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
 import { CoalesceOp, type CoalesceOptions, splitBlock } from "./coalesce.ts";
 import { HostError } from "./errors.ts";
 import { kvmUnmapGfnRange } from "./mmu.ts";
 import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu, VTTBR_CNP_BIT } from "./nested.ts";
 import { kvmHandleSysTlbi } from "./tlbi.ts";
+import type { CanonicalIpa } from "./addr.ts";
+import type { ChaosEventData, EventKind } from "./event_data.ts";
+import type { InjectionCounter } from "./metrics.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import type { Kvm } from "./vm.ts";
 
 /** Event kind of every injected action. */
-export const INJECT_EVENT = "chaos";
+export const INJECT_EVENT = "chaos" satisfies EventKind;
 
-function logInjection(kvm: Kvm, source: string, counter: string, detail: string): void {
+type ChaosAction = DistributiveOmit<ChaosEventData, "kind" | "source">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function logInjection(kvm: Kvm, source: string, counter: InjectionCounter, action: ChaosAction): void {
   kvm.metrics.inc(`injected.${counter}`);
-  kvm.events.add(INJECT_EVENT, `${source}: ${detail}`);
+  kvm.events.add({ kind: INJECT_EVENT, source, ...action } as ChaosEventData);
 }
 
 /** The host takes canonical [gpa, gpa+size) back from L1 (kvm_unmap_gfn_range). */
 export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "inject"): void {
-  logInjection(kvm, source, "unmaps", `unmap canonical ${hex(gpa)}+${hex(size)}`);
+  logInjection(kvm, source, "unmaps", { action: "unmap", ipa: gpa as CanonicalIpa, size });
   kvmUnmapGfnRange(kvm, gpa, size);
 }
 
@@ -32,7 +37,7 @@ export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "in
 export function failRevmapStores(kvm: Kvm, n: number, source = "inject"): void {
   if (!Number.isInteger(n) || n < 1) throw new HostError(`failRevmapStores: ${n} is not a positive count`);
   kvm.faultInject.revmapStoreFailures += n;
-  logInjection(kvm, source, "revmapStoreFailures", `fail the next ${n} revmap store${n === 1 ? "" : "s"}`);
+  logInjection(kvm, source, "revmapStoreFailures", { action: "fail-revmap", count: n });
 }
 
 /** The MMU `forceRecycle` picks for "any-valid": the lowest-indexed valid shadow MMU, or null. */
@@ -53,20 +58,20 @@ export function forceRecycle(kvm: Kvm, which: number | "any-valid", source = "in
     if (!mmu) throw new HostError(`forceRecycle: no shadow MMU ${which} (the VM has ${kvm.nestedMmus.length})`);
   }
   if (!mmu || !mmu.valid) {
-    logInjection(kvm, source, "recycles", `recycle ${which === "any-valid" ? "any valid MMU" : `mmu${which}`}: not valid, nothing to do`);
+    logInjection(kvm, source, "recycles", { action: "recycle", mmu: which, outcome: "not-valid" });
     return null;
   }
   if (mmu.refcnt > 0) {
     mmu.pendingUnmap = true;
-    logInjection(kvm, source, "recycles", `recycle mmu${mmu.index}: in use, pending unmap`);
+    logInjection(kvm, source, "recycles", { action: "recycle", mmu: mmu.index, outcome: "pending" });
     return mmu;
   }
-  logInjection(kvm, source, "recycles", `recycle mmu${mmu.index}: unused, emptied and invalidated`);
+  logInjection(kvm, source, "recycles", { action: "recycle", mmu: mmu.index, outcome: "emptied" });
   const removed = kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
   mmu.tlbVttbr = VTTBR_CNP_BIT;
   mmu.pendingUnmap = false;
   kvm.metrics.inc("mmusRecycled");
-  kvm.events.add("recycle", `mmu${mmu.index} emptied (${removed} entries) and invalidated`);
+  kvm.events.add({ kind: "recycle", action: "empty", mmu: mmu.index, removed, invalidated: true });
   return mmu;
 }
 
@@ -83,7 +88,7 @@ export function tlbiIss(name: string): number {
  */
 export function tlbiOnBehalfOfL1(vcpu: KvmVcpu, name: string, operand: bigint, source = "inject"): void {
   const iss = tlbiIss(name);
-  logInjection(vcpu.kvm, source, "tlbis", `TLBI ${name.toUpperCase()}, ${hex(BigInt.asUintN(64, operand))} on behalf of L1`);
+  logInjection(vcpu.kvm, source, "tlbis", { action: "tlbi", op: name.toUpperCase(), operand: BigInt.asUintN(64, operand) });
   const elr = vcpu.cpu.sr.ELR_EL2;
   try {
     kvmHandleSysTlbi(vcpu, iss, operand);
@@ -99,7 +104,7 @@ export function tlbiOnBehalfOfL1(vcpu: KvmVcpu, name: string, operand: bigint, s
 export function splitCanonical(kvm: Kvm, ipa: bigint, source = "inject"): void {
   splitBlock(kvm, ipa);
   // Counted once done: a region that cannot be split is refused and changes nothing.
-  logInjection(kvm, source, "splits", `split canonical ${hex(ipa)}+0x200000`);
+  logInjection(kvm, source, "splits", { action: "split", ipa: ipa as CanonicalIpa });
 }
 
 /**
@@ -111,6 +116,6 @@ export function coalesceCanonical(kvm: Kvm, ipa: bigint, opts: Partial<CoalesceO
   const o = { ...kvm.config.coalesce, ...opts };
   const op = CoalesceOp.begin(kvm, ipa, o);
   kvm.addHostTask(op);
-  logInjection(kvm, source, "coalesces", `coalesce canonical ${hex(ipa)}+0x200000 (${o.order}, ${o.costPerPage} ticks per page)`);
+  logInjection(kvm, source, "coalesces", { action: "coalesce", ipa: ipa as CanonicalIpa, order: o.order, costPerPage: o.costPerPage });
   return op;
 }

@@ -18,11 +18,60 @@ export interface MetricsSnapshot {
   [name: string]: number | number[] | Record<string, number>;
 }
 
-const SCALARS = [
+/** Counters with a dedicated field (hot paths bump these). */
+export const SCALAR_COUNTERS = [
   "shadowFaults", "l1S2Walks", "faultsInjectedToL1", "canonicalFaults", "mmusRecycled", "canonicalUnmaps",
   "shadowEntriesRemoved",
 ] as const;
+const SCALARS = SCALAR_COUNTERS;
 const SCALAR_SET: ReadonlySet<string> = new Set(SCALARS);
+
+/** Counters kept by name in `other` (snapshots list them in the order first counted). */
+export const OTHER_COUNTERS = [
+  "tlbiShadowEntriesRemoved", "nestedErets", "injectionsToL1", "sysregTraps", "mmioAccesses", "psciCalls", "vcpusStarted",
+  "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits",
+  "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased",
+  "injected.unmaps", "injected.revmapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
+] as const;
+
+/** Per-operation observations (lists of samples). */
+export const SAMPLE_NAMES = [
+  "shadowMmusVisited", "revmap.staleEntries", "accel.staleBits", "accel.staleRanges", "coalesceInvalidTicksPerOp", "coalesceFaultsPerOp",
+] as const;
+
+/** Grouped counters: exits by exception class name, TLBIs by operation name. */
+export const COUNTER_GROUPS = ["exits", "tlbi"] as const;
+
+export type ScalarCounter = (typeof SCALAR_COUNTERS)[number];
+export type OtherCounter = (typeof OTHER_COUNTERS)[number];
+export type GroupCounter = `${(typeof COUNTER_GROUPS)[number]}.${string}`;
+/** Every counter name `inc`/`get` take (a typo is a type error). */
+export type CounterName = ScalarCounter | OtherCounter | GroupCounter;
+export type SampleName = (typeof SAMPLE_NAMES)[number];
+/** The injection counters (`injected.<what>`). */
+export type InjectionCounter = Extract<OtherCounter, `injected.${string}`> extends `injected.${infer W}` ? W : never;
+
+const COUNTER_SET: ReadonlySet<string> = new Set<string>([...SCALAR_COUNTERS, ...OTHER_COUNTERS]);
+const SAMPLE_SET: ReadonlySet<string> = new Set<string>(SAMPLE_NAMES);
+
+/** Reductions of a sample list a scenario expectation may name (`shadowMmusVisited.max`). */
+export const SAMPLE_AGGREGATES = ["max", "min", "sum", "count", "last"] as const;
+
+/**
+ * Whether `name` is a metric: a counter, a sample list, `exits.<EC>`/`tlbi.<op>` (their keys are
+ * checked by `isGroupKey`), or one of those followed by an aggregate (`.max`, `.sum`…).
+ */
+export function isMetricName(name: string, isGroupKey: (group: string, key: string) => boolean = () => true): boolean {
+  if (COUNTER_SET.has(name) || SAMPLE_SET.has(name)) return true;
+  const dot = name.indexOf(".");
+  if (dot > 0) {
+    const group = name.slice(0, dot);
+    if ((COUNTER_GROUPS as readonly string[]).includes(group) && dot + 1 < name.length && isGroupKey(group, name.slice(dot + 1))) return true;
+  }
+  const last = name.lastIndexOf(".");
+  if (last > 0 && (SAMPLE_AGGREGATES as readonly string[]).includes(name.slice(last + 1))) return isMetricName(name.slice(0, last), isGroupKey);
+  return false;
+}
 
 export class Metrics {
   readonly exits: Record<string, number> = {};
@@ -36,10 +85,10 @@ export class Metrics {
   shadowEntriesRemoved = 0;
   readonly shadowMmusVisited: number[] = [];
   /** Counters without a dedicated field (`nestedErets`, `mmioAccesses`, …). */
-  readonly other: Record<string, number> = {};
+  readonly other: Partial<Record<OtherCounter, number>> = {};
 
-  /** Add `by` to a counter: a field name, `exits.<EC>`, `tlbi.<kind>`, or any other name. */
-  inc(name: string, by = 1): void {
+  /** Add `by` to a counter: a field name, `exits.<EC>`, `tlbi.<kind>`, or another counter. */
+  inc(name: CounterName, by = 1): void {
     // Every shadow fault bumps a few counters: the dedicated fields first, without a scan.
     if (SCALAR_SET.has(name)) {
       this[name as (typeof SCALARS)[number]] += by;
@@ -55,22 +104,19 @@ export class Metrics {
         return;
       }
     }
-    if ((SCALARS as readonly string[]).includes(name)) {
-      this[name as (typeof SCALARS)[number]] += by;
-      return;
-    }
-    this.other[name] = (this.other[name] ?? 0) + by;
+    const other = name as OtherCounter;
+    this.other[other] = (this.other[other] ?? 0) + by;
   }
 
   /** The current value of a counter named as for `inc` (0 if never counted). */
-  get(name: string): number {
+  get(name: CounterName): number {
     const dot = name.indexOf(".");
     if (dot > 0) {
       const group = name.slice(0, dot);
       if (group === "exits" || group === "tlbi") return this[group][name.slice(dot + 1)] ?? 0;
     }
     if ((SCALARS as readonly string[]).includes(name)) return this[name as (typeof SCALARS)[number]];
-    return this.other[name] ?? 0;
+    return this.other[name as OtherCounter] ?? 0;
   }
 
   /** One canonical unmap visited `n` shadow MMUs. */
@@ -79,10 +125,10 @@ export class Metrics {
   }
 
   /** Per-operation observations other than shadowMmusVisited. */
-  readonly samples: Record<string, number[]> = {};
+  readonly samples: Partial<Record<Exclude<SampleName, "shadowMmusVisited">, number[]>> = {};
 
   /** Record one observation of a per-operation quantity (`shadowMmusVisited`: per canonical unmap). */
-  sample(name: string, value: number): void {
+  sample(name: SampleName, value: number): void {
     if (name === "shadowMmusVisited") this.shadowMmusVisited.push(value);
     else (this.samples[name] ??= []).push(value);
   }

@@ -66,9 +66,6 @@ export function ioMemAbort(vcpu: KvmVcpu, l1Ipa: bigint, exit: Exit): void {
     cpu.setX(rt, iss & ISS_SF ? value : BigInt.asUintN(32, value));
   }
   vcpu.kvm.metrics.inc("mmioAccesses");
-  vcpu.kvm.events.add(
-    "mmio",
-    `uart ${write ? "write" : "read"} +${hex(offset)} size=${1 << sizeLog2} x${rt}=${hex(value)}`,
-  );
+  vcpu.kvm.events.add({ kind: "mmio", device: "uart", write, offset, size: 1 << sizeLog2, rt, value });
   vcpu.skipInstr();
 }

@@ -15,6 +15,7 @@ import {
   ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
+import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
 import { unmapStrategy } from "./unmap.ts";
 import type { Kvm } from "./vm.ts";
@@ -91,11 +92,11 @@ function isWriteFault(exit: Exit): boolean {
 }
 
 /** kvm_inject_s2_fault: L1's vEL2 takes the abort with L2's FAR and the nested IPA in HPFAR. */
-function kvmInjectS2Fault(vcpu: KvmVcpu, exit: Exit, fsc: number, why = ""): void {
+function kvmInjectS2Fault(vcpu: KvmVcpu, exit: Exit, fsc: number, walkerError?: string): void {
   const esr = (exit.esr & ~ESR_FSC_MASK) | BigInt(fsc);
   vcpu.injectNestedSync(esr, exit.far, exit.hpfar);
   kvmStat(vcpu.kvm, "faultsInjectedToL1");
-  kvmEvent(vcpu.kvm, "inject", `stage-2 fault to L1: nested IPA ${hex(faultIpaOf(exit))} FSC 0x${fsc.toString(16)} ESR ${hex(esr)}${why}`);
+  kvmEvent(vcpu.kvm, { kind: "inject", into: "l1-stage2", nestedIpa: faultIpaOf(exit) as NestedIpa, fsc, esr, ...(walkerError !== undefined ? { walkerError } : {}) });
 }
 
 /**
@@ -139,7 +140,7 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
     if (!r.ok) {
       // A walker error (VTCR KVM refuses, tables outside L1 RAM) leaves FSC 0: Address size, level 0.
       if ("fsc" in r) kvmInjectS2Fault(vcpu, exit, r.fsc);
-      else kvmInjectS2Fault(vcpu, exit, ESR_ELx_FSC_ADDRSZ, ` (walker error: ${r.walkerError})`);
+      else kvmInjectS2Fault(vcpu, exit, ESR_ELx_FSC_ADDRSZ, r.walkerError);
       return;
     }
     trans = r.trans;
@@ -189,7 +190,7 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   // page), and TLBs never hold invalid translations: no invalidation is needed.
   kvm.mmu.pgt.map(b.ipa, b.size, b.pa, PROT_RWX);
   kvmStat(kvm, "canonicalFaults");
-  kvmEvent(kvm, "canonical-fault", () => `IPA ${hex(b.ipa)} -> PA ${hex(b.pa)} size ${hex(b.size)}`);
+  kvmEvent(kvm, { kind: "canonical-fault", ipa: b.ipa as CanonicalIpa, pa: b.pa as HostPa, size: b.size });
   return b;
 }
 
@@ -246,15 +247,10 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   // leaf, so pieces left by a later split still name their origin.
   mmu.shadowOrigin.setRange(nestedIpa, canonicalIpa, size);
   unmapStrategy(kvm).onShadowMap(mmu, canonicalIpa, nestedIpa, size);
-  kvmEvent(
-    kvm,
-    "shadow-fault",
-    () => `mmu${mmu.index} nested ${hex(nestedIpa)} -> canonical ${hex(canonicalIpa)} -> PA ${hex(pa)} size ${hex(size)} prot ${protString(prot)}${trans ? ` L1 level ${trans.level}` : " (S2 off)"}${execFault ? " exec" : ""}`,
-  );
-}
-
-function protString(prot: number): string {
-  return (prot & KVM_PGTABLE_PROT_R ? "r" : "-") + (prot & KVM_PGTABLE_PROT_W ? "w" : "-") + (prot & KVM_PGTABLE_PROT_X ? "x" : "-");
+  kvmEvent(kvm, {
+    kind: "shadow-fault", mmu: mmu.index, nestedIpa: nestedIpa as NestedIpa, canonicalIpa: canonicalIpa as CanonicalIpa, pa: pa as HostPa, size, prot,
+    level: trans ? trans.level : null, exec: execFault,
+  });
 }
 
 /**
@@ -274,5 +270,5 @@ export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
   for (const slot of kvm.memslots) {
     if (slot.base < end && start < slot.end) freed += slot.release(start, len).length;
   }
-  kvmEvent(kvm, "unmap", `canonical ${hex(start)}+${hex(len)}: ${removed} canonical entries removed, ${freed} host pages freed`);
+  kvmEvent(kvm, { kind: "unmap", scope: "canonical", start: start as CanonicalIpa, size: len, removed, freed });
 }

@@ -131,7 +131,7 @@ export function getS2MmuNested(vcpu: KvmVcpu): KvmS2Mmu {
     // A still-valid context keeps its table until a vCPU empties it before running on it.
     if (mmu.valid) {
       mmu.pendingUnmap = true;
-      kvmEvent(kvm, "recycle", `mmu${mmu.index} vmid=${getVmid(mmu.tlbVttbr)} -> vmid=${getVmid(vcpu.vcpuReadSysReg("VTTBR_EL2"))}`);
+      kvmEvent(kvm, { kind: "recycle", action: "reassign", mmu: mmu.index, fromVmid: getVmid(mmu.tlbVttbr), toVmid: getVmid(vcpu.vcpuReadSysReg("VTTBR_EL2")) });
     }
     mmu.tlbVttbr = vcpu.vcpuReadSysReg("VTTBR_EL2") & ~VTTBR_CNP_BIT;
     mmu.tlbVtcr = vcpu.vcpuReadSysReg("VTCR_EL2");
@@ -168,7 +168,7 @@ export function checkNestedVcpuRequests(vcpu: KvmVcpu): void {
   const removed = kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
   mmu.pendingUnmap = false;
   kvmStat(vcpu.kvm, "mmusRecycled");
-  kvmEvent(vcpu.kvm, "recycle", `mmu${mmu.index} emptied (${removed} entries)`);
+  kvmEvent(vcpu.kvm, { kind: "recycle", action: "empty", mmu: mmu.index, removed, invalidated: false });
 }
 
 /** The CPUs whose TLBs may hold entries of this VM (all TLBIs are treated as inner-shareable). */

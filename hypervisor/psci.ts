@@ -3,7 +3,6 @@
 // starts a secondary vCPU at virtual EL2 (as KVM boots an NV vCPU), CPU_OFF stops the caller.
 
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
-import { hex } from "../emulator/types.ts";
 import { kvmVcpuPutHwMmu } from "./nested.ts";
 import { VcpuSysRegs } from "./sys_regs.ts";
 import { kvmResetVcpu, type KvmVcpu } from "./vcpu.ts";
@@ -53,18 +52,18 @@ export function kvmPsciCall(vcpu: KvmVcpu): number {
   switch (fn) {
     case PSCI_0_2_FN_PSCI_VERSION:
       cpu.setX(0, PSCI_VERSION_1_0);
-      vcpu.kvm.events.add("psci", "PSCI_VERSION -> 1.0");
+      vcpu.kvm.events.add({ kind: "psci", call: "PSCI_VERSION" });
       return 1;
     case PSCI_0_2_FN_SYSTEM_OFF: {
       const code = Number(cpu.getX(1) & 0xffff_ffffn);
       vcpu.exitReason = { kind: "system-off", code };
-      vcpu.kvm.events.add("psci", `SYSTEM_OFF exit code ${code}`);
+      vcpu.kvm.events.add({ kind: "psci", call: "SYSTEM_OFF", code });
       return 0;
     }
     case PSCI_1_0_FN_PSCI_FEATURES: {
       const q = Number(cpu.getX(1) & 0xffff_ffffn);
       cpu.setX(0, IMPLEMENTED.has(q) ? PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED);
-      vcpu.kvm.events.add("psci", `PSCI_FEATURES ${hex(q)}`);
+      vcpu.kvm.events.add({ kind: "psci", call: "PSCI_FEATURES", feature: q });
       return 1;
     }
     case PSCI_0_2_FN_CPU_ON:
@@ -80,7 +79,7 @@ export function kvmPsciCall(vcpu: KvmVcpu): number {
       return 1;
     default:
       cpu.setX(0, PSCI_RET_NOT_SUPPORTED);
-      vcpu.kvm.events.add("psci", `function ${hex(fn)} -> NOT_SUPPORTED`);
+      vcpu.kvm.events.add({ kind: "psci", call: "NOT_SUPPORTED", fn });
       return 1;
   }
 }
@@ -102,11 +101,11 @@ function kvmPsciVcpuOn(source: KvmVcpu, smc32: boolean): bigint {
   const target = kvmMpidrToVcpu(source, mpidr);
   const events = source.kvm.events;
   if (!target) {
-    events.add("psci", `CPU_ON mpidr=${hex(mpidr)}: no such vCPU -> INVALID_PARAMETERS`);
+    events.add({ kind: "psci", call: "CPU_ON", result: "INVALID_PARAMETERS", mpidr });
     return PSCI_RET_INVALID_PARAMS;
   }
   if (target.mpState === "runnable") {
-    events.add("psci", `CPU_ON vcpu${target.index}: already on -> ALREADY_ON`);
+    events.add({ kind: "psci", call: "CPU_ON", result: "ALREADY_ON", vcpu: target.index });
     return PSCI_RET_ALREADY_ON;
   }
   // kvm_reset_vcpu: a vCPU coming back from CPU_OFF starts from reset values too.
@@ -117,7 +116,7 @@ function kvmPsciVcpuOn(source: KvmVcpu, smc32: boolean): bigint {
   target.freshEntry = true;
   source.kvm.schedEpoch++;
   source.kvm.metrics.inc("vcpusStarted");
-  events.add("psci", `CPU_ON vcpu${target.index} entry=${hex(entry)} context=${hex(context)} -> SUCCESS`);
+  events.add({ kind: "psci", call: "CPU_ON", result: "SUCCESS", vcpu: target.index, entry, context });
   return PSCI_RET_SUCCESS;
 }
 
@@ -125,7 +124,7 @@ function kvmPsciVcpuOn(source: KvmVcpu, smc32: boolean): bigint {
 function kvmPsciVcpuOff(vcpu: KvmVcpu): void {
   vcpu.mpState = "stopped";
   vcpu.kvm.schedEpoch++;
-  vcpu.kvm.events.add("psci", `CPU_OFF vcpu${vcpu.index}`);
+  vcpu.kvm.events.add({ kind: "psci", call: "CPU_OFF", vcpu: vcpu.index });
 }
 
 /** AFFINITY_INFO at level 0: whether the vCPU named by x1 is on. */

@@ -9,6 +9,7 @@
 
 import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu } from "./nested.ts";
 import { RangeTree } from "./range_tree.ts";
+import type { CanonicalIpa, NestedIpa } from "./addr.ts";
 import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
 import type { Kvm } from "./vm.ts";
 
@@ -17,7 +18,6 @@ export const VALID_ENTRY = 1n << 63n;
 export const NESTED_IPA_MASK = ((1n << 56n) - 1n) & ~0xfffn;
 export const UNKNOWN_IPA = 1n;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** The payload recording nested IPA `nestedIpa`. */
 export function revmapPayload(nestedIpa: bigint): bigint {
@@ -50,7 +50,7 @@ function revmapStore(mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint
     mmu.revmap = null;
     mmu.directMap = null;
     kvmStat(kvm, "revmap.broken");
-    kvmEvent(kvm, "revmap", `mmu${mmu.index}: store of ${hex(index)}..${hex(last)} failed, revmap broken (full unmap from now on)`);
+    kvmEvent(kvm, { kind: "revmap", what: "broken", mmu: mmu.index, start: index as CanonicalIpa, last: last as CanonicalIpa });
     return false;
   }
   if (gap) tree.storeInGap(index, last, value);
@@ -78,7 +78,7 @@ export function revmapRecord(mmu: KvmS2Mmu, canonicalIpa: bigint, nestedIpa: big
   if (overlaps[overlaps.length - 1]!.last > end) end = overlaps[overlaps.length - 1]!.last;
   if (!revmapStore(mmu, tree, start, end, UNKNOWN_IPA)) return "store-failed";
   kvmStat(mmu.kvm, "revmap.polluted");
-  kvmEvent(mmu.kvm, "revmap", `mmu${mmu.index}: canonical ${hex(start)}..${hex(end)} polluted (${overlaps.length} overlapping range(s) + nested ${hex(nestedIpa)})`);
+  kvmEvent(mmu.kvm, { kind: "revmap", what: "polluted", mmu: mmu.index, start: start as CanonicalIpa, last: end as CanonicalIpa, overlaps: overlaps.length, nestedIpa: nestedIpa as NestedIpa });
   return "polluted";
 }
 
@@ -135,7 +135,7 @@ export function revmapCanonicalUnmap(kvm: Kvm, gpa: bigint, size: bigint): void 
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
   if (kvm.config.staleStats) kvm.metrics.sample("revmap.staleEntries", revmapStaleEntries(kvm));
-  kvmEvent(kvm, "unmap", `nested (revmap): ${visited} MMUs visited, ${removed} shadow entries removed`);
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa as CanonicalIpa, size, mmusVisited: visited, removed });
 }
 
 /**

@@ -15,6 +15,7 @@
 
 import type { Kvm } from "./vm.ts";
 import { kvmStage2UnmapRange, type KvmS2Mmu } from "./nested.ts";
+import type { CanonicalIpa } from "./addr.ts";
 import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
 import type { UnmapStrategy } from "./unmap.ts";
 
@@ -27,7 +28,6 @@ export interface RfcTreeNode {
 /** The RFC walked the unmapped range in host pages. */
 const RFC_WALK_STEP = 0x1000n;
 
-const hex = (v: bigint) => "0x" + v.toString(16);
 
 /** Record a shadow leaf; re-adding a canonical IPA replaces its node. */
 function rfcTreeAdd(mmu: KvmS2Mmu, canonicalIpa: bigint, nestedIpa: bigint, size: bigint): void {
@@ -66,7 +66,7 @@ export const rfcRbtreeStrategy: UnmapStrategy = {
     }
     kvmStat(kvm, "shadowEntriesRemoved", removed);
     kvmStatUnmapVisit(kvm, visited);
-    kvmEvent(kvm, "unmap", `nested (rfc-rbtree) ${hex(gpa)}+${hex(size)}: ${visited} MMU trees looked up, ${removed} shadow entries removed`);
+    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: gpa as CanonicalIpa, size, mmusVisited: visited, removed });
   },
   onMmuFullyUnmapped(mmu) {
     mmu.rfcTree.clear();

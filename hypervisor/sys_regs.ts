@@ -252,12 +252,6 @@ export function loadEl1State(vcpu: KvmVcpu): void {
 // ---------------------------------------------------------------- EC 0x18
 
 /** A readable name for a trapped encoding. */
-function trapName(iss: number): string {
-  const t = decodeSysIss(iss);
-  const def = sysRegByEncoding(t.op0, t.op1, t.crn, t.crm, t.op2);
-  return def?.name ?? `S${t.op0}_${t.op1}_C${t.crn}_C${t.crm}_${t.op2}`;
-}
-
 /**
  * kvm_handle_sys_reg: emulate a trapped MSR/MRS/SYS. From L2 every such trap is one L1 asked for
  * through its virtual HCR_EL2 and is forwarded with the hardware syndrome. From vEL2: EL2
@@ -302,15 +296,6 @@ export function kvmHandleSys64(vcpu: KvmVcpu, exit: Exit): void {
 function emulatedAtVel2(name: string, flags: number): boolean {
   if (flags & SR.EL2) return isVel2Reg(name) || name === "SP_EL1";
   return (flags & (SR.TVM | SR.NV1)) !== 0 && isEl1CtxtReg(name);
-}
-
-/** Description of a trapped access for the event log. */
-export function describeSys64(exit: Exit): string {
-  const iss = issOf(exit.esr);
-  const t = decodeSysIss(iss);
-  const op = t.op0 === 1 ? tlbiFromIss(iss) : undefined;
-  if (op) return `TLBI ${op.name}, x${t.rt}`;
-  return t.isRead ? `mrs x${t.rt}, ${trapName(iss)}` : `msr ${trapName(iss)}, x${t.rt}`;
 }
 
 /** ESR of an UNDEFINED instruction (EC 0x00, IL=1). */

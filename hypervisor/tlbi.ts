@@ -9,6 +9,7 @@ import { decodeTlbiOperand, invalidateTlb, type TlbiOp, tlbiFromIss } from "../e
 import { HostError } from "./errors.ts";
 import { getVmid, KVM_PHYS_SIZE, kvmCpus, kvmStage2UnmapRange, type KvmS2Mmu, CANONICAL_HW_VMID } from "./nested.ts";
 import { computeTlbInvalRange, decodeRangeTlbi, ipas2e1Base } from "./tlbi_range.ts";
+import type { TlbiTarget } from "./event_data.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
@@ -87,13 +88,15 @@ export function kvmHandleSysTlbi(vcpu: KvmVcpu, iss: number, xt: bigint): void {
   const hcr = vcpu.vcpuReadSysReg("HCR_EL2");
   const hostEl20 = (hcr & HCR_E2H) !== 0n && (hcr & HCR_TGE) !== 0n;
   const vmid = getVmid(vcpu.vcpuReadSysReg("VTTBR_EL2"));
-  let detail: string;
+  let target: TlbiTarget;
+  let shadowMmus = 0;
+  let removed = 0;
   switch (op.kind) {
     case "ALLE2":
     case "VAE2":
     case "RVAE2":
       tlbiS1e2(kvm, op, xt);
-      detail = "L1 EL2 stage-1 (canonical VMID)";
+      target = "el2";
       break;
     case "VMALLE1":
     case "VAE1":
@@ -104,12 +107,13 @@ export function kvmHandleSysTlbi(vcpu: KvmVcpu, iss: number, xt: bigint): void {
       if (hostEl20 && vcpu.isHypCtxt()) {
         // {E2H,TGE} = {1,1}: the EL1 forms name L1's own EL2&0 regime.
         invalidateHwVmid(kvm, op, xt, CANONICAL_HW_VMID);
-        detail = "L1 EL2&0 stage-1 (canonical VMID)";
+        target = "el20";
         break;
       }
       const mmus = mmusByVmid(kvm, vmid);
       for (const mmu of mmus) invalidateHwVmid(kvm, op, xt, mmu.hwVmid);
-      detail = `stage-1 of VMID ${vmid}: ${mmus.length} shadow MMUs`;
+      target = "stage1";
+      shadowMmus = mmus.length;
       break;
     }
     case "IPAS2E1":
@@ -117,14 +121,15 @@ export function kvmHandleSysTlbi(vcpu: KvmVcpu, iss: number, xt: bigint): void {
     case "VMALLS12E1":
     case "ALLE1": {
       const mmus = op.kind === "ALLE1" ? kvm.nestedMmus.filter((m) => m.valid) : mmusByVmid(kvm, vmid);
-      let removed = 0;
       for (const mmu of mmus) removed += tlbiS2(mmu, op, xt);
       kvmStat(kvm, "tlbiShadowEntriesRemoved", removed);
-      detail = `${op.kind === "ALLE1" ? "all VMIDs" : `VMID ${vmid}`}: ${mmus.length} shadow MMUs, ${removed} shadow entries removed`;
+      target = "stage2";
+      shadowMmus = mmus.length;
       break;
     }
   }
   vcpu.skipInstr();
   kvmStat(kvm, `tlbi.${op.name}`);
-  kvmEvent(kvm, "tlbi", `${op.name} ${"0x" + BigInt.asUintN(64, xt).toString(16)}: ${detail}`);
+  const eventVmid = target === "stage1" || (target === "stage2" && op.kind !== "ALLE1") ? vmid : null;
+  kvmEvent(kvm, { kind: "tlbi", op: op.name, operand: BigInt.asUintN(64, xt), target, vmid: eventVmid, mmus: shadowMmus, removed });
 }

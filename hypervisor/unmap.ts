@@ -34,7 +34,7 @@ export function kvmNestedS2Unmap(kvm: Kvm): number {
   }
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
-  kvmEvent(kvm, "unmap", `nested: ${visited} MMUs emptied, ${removed} shadow entries removed`);
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "full", mmusVisited: visited, removed });
   return removed;
 }
 

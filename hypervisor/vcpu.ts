@@ -12,7 +12,7 @@ import { formatEvent } from "./events.ts";
 import { handleExit } from "./handle_exit.ts";
 import { checkNestedVcpuRequests, type KvmS2Mmu, kvmVcpuLoadHwMmu } from "./nested.ts";
 import {
-  ESR_UNDEFINED, VcpuSysRegs, describeSys64, hwPstateToVel2, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
+  ESR_UNDEFINED, VcpuSysRegs, hwPstateToVel2, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
 } from "./sys_regs.ts";
 import { MonitorStop, nextPause } from "./monitor.ts";
 import { kvmRunVcpus } from "./scheduler.ts";
@@ -197,7 +197,8 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
       const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
       kvm.metrics.inc(`exits.${name}`);
       const level = vcpu.level;
-      kvm.events.add("exit", () => describeExit(level, exit, name));
+      const abort = exit.ec === 0x20 || exit.ec === 0x24;
+      kvm.events.add({ kind: "exit", ec: exit.ec, level, esr: exit.esr, elr: exit.elr, far: abort ? exit.far : undefined, hpfar: abort ? exit.hpfar : undefined });
       const more = handleExit(vcpu, exit);
       for (const m of monitors) m.afterExit?.(vcpu, exit);
       if (more === 0) return vcpu.exitReason ?? { kind: "budget" };
@@ -219,13 +220,6 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
 /** Whether the scheduler must pick again: this vCPU cannot go on, or another may now run. */
 function mustReschedule(vcpu: KvmVcpu, epoch: number): boolean {
   return vcpu.kvm.schedEpoch !== epoch || vcpu.mpState !== "runnable" || (vcpu.waitingOn !== null && !vcpu.waitingOn.done);
-}
-
-function describeExit(level: "L1" | "L2", exit: Exit, name: string): string {
-  let s = `${name} from ${level} esr=${hex(exit.esr)} elr=${hex(exit.elr)}`;
-  if (exit.ec === 0x18) s += ` (${describeSys64(exit)})`;
-  if (exit.ec === 0x20 || exit.ec === 0x24) s += ` far=${hex(exit.far)} hpfar=${hex(exit.hpfar)}`;
-  return s;
 }
 
 /** Complete a GuestError report with what the user needs: registers, the exit, recent events. */

@@ -3,7 +3,8 @@
 // runVm and timed from boot to power-off.
 
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
-import type { VmConfig } from "../../hypervisor/vm.ts";
+import type { VmMonitor } from "../../hypervisor/monitor.ts";
+import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 
 /** guests/README.md: L1's image base, L2 #0's window, and the RAM every shipped pair needs. */
@@ -29,9 +30,14 @@ export async function runPair(
   const l1Image = await assembleGuest(l1, L1_IPA);
   const l2Image = withWords(await assembleGuest(l2, L2_IPA), { [patch.symbol]: patch.value });
   let installs = 0;
-  const onEvent = opts.countInstalls ? (line: string) => void (/\] shadow-fault /.test(line) && installs++) : undefined;
+  const monitors = opts.countInstalls
+    ? (kvm: Kvm): VmMonitor[] => {
+        kvm.events.subscribe((e) => void (e.kind === "shadow-fault" && installs++));
+        return [];
+      }
+    : undefined;
   const t0 = process.hrtime.bigint();
-  const result = runVm({ l1: l1Image, l2: [{ image: l2Image, ipa: L2_IPA }], config: { memory: PAIR_MEMORY, ...config }, maxSteps: opts.maxSteps ?? 2_000_000_000, onEvent });
+  const result = runVm({ l1: l1Image, l2: [{ image: l2Image, ipa: L2_IPA }], config: { memory: PAIR_MEMORY, ...config }, maxSteps: opts.maxSteps ?? 2_000_000_000, monitors });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (result.outcome.kind !== "system-off" || result.outcome.code !== 0) {
     throw new Error(`${l1} + ${l2} did not power off cleanly: ${result.outcome.kind}${result.outcome.kind === "system-off" ? ` code ${result.outcome.code}` : ""}\n${result.console}`);

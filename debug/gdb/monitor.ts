@@ -56,12 +56,13 @@ const COMMANDS: Record<string, MonitorCommand> = {
     run: (s, args) => noArgs("metrics", args, () => formatMetrics(s.kvm.metrics.snapshot())),
   },
   break: {
-    usage: "break exit EC | break event KIND",
-    help: "stop after L0 handles an exit of that class (number or name, e.g. DABT_LOW) or logs that event (shadow-fault, unmap, recycle…)",
+    usage: "break exit EC | break event KIND [FIELD=VALUE…]",
+    help: "stop after L0 handles an exit of that class (number or name, e.g. DABT_LOW) or logs that event (shadow-fault, unmap, recycle…; with FIELD=VALUE, only events with those fields, e.g. tlbi op=IPAS2E1IS)",
     run: (s, args) => {
       const [what, arg] = args;
-      if (args.length !== 2 || (what !== "exit" && what !== "event")) throw new DebugError("usage: monitor break exit EC | monitor break event KIND");
-      const bp = what === "exit" ? s.addExitBreak(arg!) : s.addEventBreak(arg!);
+      const usage = "usage: monitor break exit EC | monitor break event KIND [FIELD=VALUE…]";
+      if (what === "exit" ? args.length !== 2 : what !== "event" || args.length < 2) throw new DebugError(usage);
+      const bp = what === "exit" ? s.addExitBreak(arg!) : s.addEventBreak(args.slice(1).join(" "));
       return `nvlab breakpoint ${bp.id}: ${bp.label}\n`;
     },
   },

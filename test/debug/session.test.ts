@@ -117,6 +117,21 @@ describe("DebugSession: breakpoints", () => {
     expect(st.location!.level).toBe("L2");
   });
 
+  it("an event breakpoint with fields stops only at an event that has them", async () => {
+    const s = await openPair(HYP, [l2("touch")]);
+    const bp = s.addEventBreak("shadow-fault nestedIpa=0x40102000 mmu=0");
+    expect(bp.label).toBe("event shadow-fault nestedIpa=0x40102000 mmu=0");
+    const st = s.resume();
+    expect(st.reason.kind).toBe("event-break");
+    if (st.reason.kind !== "event-break") return;
+    // Three shadow faults came first (0x40000000, 0x40100000, 0x40101000): the filter skipped them.
+    expect(st.reason.event.data).toMatchObject({ kind: "shadow-fault", mmu: 0, nestedIpa: 0x40102000n });
+    expect(st.reason.event.detail).toMatch(/^mmu0 nested 0x40102000 -> canonical 0x48102000 /);
+    expect(s.kvm.events.recent().filter((e) => e.kind === "shadow-fault")).toHaveLength(4);
+    expect(() => s.addEventBreak("tlbi opp=IPAS2E1IS")).toThrow(/no field "opp" in tlbi events/);
+    expect(() => s.addEventBreak("shadow-fault nestedIpa=near")).toThrow(/nestedIpa=near: expected an integer/);
+  });
+
   it("deleting breakpoints lets the run go to its end", async () => {
     const s = await openPair(HYP, [l2("hello")]);
     const a = s.addExitBreak(0x16);

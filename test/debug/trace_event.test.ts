@@ -4,12 +4,15 @@ import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../cli/scenario.ts";
 import { DebugSession } from "../../debug/session.ts";
-import { type ChromeTrace, type TraceEvent, TraceRecorder, parseEventArgs, writeTrace } from "../../debug/trace_event.ts";
+import { eventArgs, eventCategory, eventName } from "../../debug/trace_args.ts";
+import type { Exit } from "../../emulator/exception.ts";
+import { type ChromeTrace, type TraceEvent, TraceRecorder, writeTrace } from "../../debug/trace_event.ts";
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm } from "../../hypervisor/vm.ts";
 import { assemblePair, bootPair, GUEST_MEMORY, type PairImages } from "../e2e/harness.ts";
+import { EVENT_SAMPLES } from "../hypervisor/event_samples.ts";
 import { traceProblems } from "../helpers/chrome_trace.ts";
 import { REPO_ROOT } from "../qemu/pairs.ts";
 
@@ -35,29 +38,116 @@ function tracedRun(images: PairImages, opts: { maxEvents?: number; maxSteps?: nu
   return { r, rec: rec! };
 }
 
-describe("parseEventArgs", () => {
-  it("takes key=value pairs, mmuN, word + number, ranges and permissions; decimals become numbers", () => {
-    expect(parseEventArgs("mmu0 nested 0x40000000 -> canonical 0x48000000 -> PA 0x1000800000 size 0x1000 prot rwx L1 level 3 exec")).toEqual({
+/** The Perfetto args of each sample event (besides `detail`), in the order a written trace lists them. */
+const SAMPLE_ARGS: [string, Record<string, unknown>][] = [
+  ["exit hvc", { ec: "HVC64", from: "L1", esr: "0x5a000000", elr: "0x40001004" }],
+  ["exit msr", { ec: "SYS64", from: "L1", esr: "0x62310842", elr: "0x40000010" }],
+  ["exit mrs", { ec: "SYS64", from: "L2", esr: "0x62300421", elr: "0x40000010" }],
+  ["exit msr, unnamed register", { ec: "SYS64", from: "L1", esr: "0x63fffc66", elr: "0x40000010" }],
+  ["exit tlbi", { ec: "SYS64", from: "L1", esr: "0x62132020", elr: "0x40000020" }],
+  ["exit dabt", { ec: "DABT_LOW", from: "L2", esr: "0x93c08006", elr: "0x40000100", far: "0x40001000", hpfar: "0x400010" }],
+  ["exit unknown class", { ec: "0x3f", from: "L2", esr: "0xfe000000", elr: "0x0" }],
+  ["shadow-fault", { mmu: 0, nested: "0x40000000", canonical: "0x48000000", PA: "0x1000800000", size: "0x1000", prot: "rwx", level: 3 }],
+  ["shadow-fault, stage-2 off", { mmu: 12, nested: "0x40200000", canonical: "0x40200000", PA: "0x200000", size: "0x200000", prot: "r--" }],
+  ["canonical-fault", { IPA: "0x48000000", PA: "0x1000800000", size: "0x1000" }],
+  ["inject stage-2 fault to L1", { IPA: "0x40001000", FSC: "0x7", ESR: "0x92000007" }],
+  ["inject stage-2 fault to L1, walker error", { IPA: "0x40001000", FSC: "0x0", ESR: "0x92000000" }],
+  ["inject into vEL2", { esr: "0x92000007", elr: "0x40000100", far: "0x40001000", hpfar: "0x400010", vector: "0x40100400" }],
+  ["inject into vEL2, unnamed mode", { esr: "0x2000000", M: "0x3", elr: "0x40000100", vector: "0x40100200" }],
+  ["inject into L2 EL1", { esr: "0x2000000", vector: "0x40000200" }],
+  ["eret to vEL2", { pc: "0x40000800" }],
+  ["eret to vEL2, illegal", { pc: "0x40000800" }],
+  ["eret to L2", { pc: "0x40000000", vttbr: "0x3000", mmu: 1, vmid: 2 }],
+  ["eret to L2, no MMU", { M: "0x3", pc: "0x40000000", vttbr: "0x3000" }],
+  ["recycle reassign", { mmu: 1, vmid: 2 }],
+  ["recycle empty", { mmu: 0, emptied: 3 }],
+  ["recycle empty, invalidated", { mmu: 2, emptied: 0 }],
+  ["unmap canonical", { canonical: "0x48000000", size: "0x1000", canonicalEntriesRemoved: 3, hostPagesFreed: 2 }],
+  ["unmap nested full", { mmusEmptied: 2, shadowEntriesRemoved: 5 }],
+  ["unmap nested revmap", { mmusVisited: 1, shadowEntriesRemoved: 0 }],
+  ["unmap nested accel", { accel: "0x4a100000", size: "0x1000", mmusVisited: 1, shadowEntriesRemoved: 7 }],
+  ["unmap nested rfc-rbtree", { "rfc-rbtree": "0x48000000", size: "0x2000", mmuTreesLookedUp: 3, shadowEntriesRemoved: 1 }],
+  ["tlbi el2", { VAE2IS: "0x40000" }],
+  ["tlbi el20", { VMALLE1IS: "0x0" }],
+  ["tlbi stage1", { VAE1IS: "0x1234", VMID: 5 }],
+  ["tlbi stage2", { IPAS2E1IS: "0x48000", VMID: 1, shadowEntriesRemoved: 1 }],
+  ["tlbi stage2, all VMIDs", { ALLE1IS: "0xffffffffffffffff", shadowEntriesRemoved: 9 }],
+  ["mmio write", { size: 1, x2: "0x4c" }],
+  ["mmio read", { size: 4, x0: "0x90" }],
+  ["psci version", {  }],
+  ["psci system off", { code: 0 }],
+  ["psci features", { PSCI_FEATURES: "0x84000000" }],
+  ["psci unsupported", { function: "0x84000010" }],
+  ["psci cpu_on, no such vCPU", { mpidr: "0x7" }],
+  ["psci cpu_on, already on", {  }],
+  ["psci cpu_on", { entry: "0x40000000", context: "0x1" }],
+  ["psci cpu_off", {  }],
+  ["coalesce begin bbm", { canonical: "0x4a000000", size: "0x200000" }],
+  ["coalesce begin install-first", { canonical: "0x4a000000", size: "0x200000" }],
+  ["coalesce fault", { vCPU: 1, canonical: "0x4a000000", size: "0x200000", tick: 5 }],
+  ["coalesce done", { canonical: "0x4a000000", size: "0x200000", PA: "0x1000a00000", and: 1, for: 2048, tablePageFreed: 1 }],
+  ["coalesce done, aborted", { canonical: "0x4a000000", size: "0x200000", and: 1, for: 48, tablePageFreed: 1 }],
+  ["coalesce split", { canonical: "0x4a000000", size: "0x200000", PA: "0x1000a00000" }],
+  ["revmap broken", { mmu: 0 }],
+  ["revmap polluted", { mmu: 1, polluted: 2, nested: "0x40001000" }],
+  ["accel destroyed", {  }],
+  ["chaos unmap", { source: "scenario", canonical: "0x4a100000", size: "0x1000" }],
+  ["chaos fail-revmap", { source: "inject", next: 1 }],
+  ["chaos fail-revmap, several", { source: "debugger", next: 3 }],
+  ["chaos recycle, none valid", { source: "chaos" }],
+  ["chaos recycle mmu, not valid", { source: "scenario", mmu: 4 }],
+  ["chaos recycle, pending", { source: "scenario", mmu: 0 }],
+  ["chaos recycle, emptied", { source: "chaos", mmu: 2 }],
+  ["chaos tlbi", { source: "inject" }],
+  ["chaos split", { source: "scenario", canonical: "0x4a000000", size: "0x200000" }],
+  ["chaos coalesce", { source: "scenario", canonical: "0x4a000000", size: "0x200000" }],
+];
+
+describe("eventArgs", () => {
+  const byName = new Map(EVENT_SAMPLES.map((s) => [s.name, s]));
+
+  it.each(SAMPLE_ARGS)("%s", (name, args) => {
+    const s = byName.get(name)!;
+    // Key order is part of the file: compare entries, not just the object.
+    expect(Object.entries(eventArgs(s.data, s.text))).toEqual(Object.entries({ ...args, detail: s.text }));
+  });
+
+  it("has args for every sample event", () => {
+    expect(SAMPLE_ARGS.map(([n]) => n)).toEqual(EVENT_SAMPLES.map((s) => s.name));
+  });
+
+  it("names addresses, counts and permissions as the text does; decimals are numbers, 64-bit values hex strings", () => {
+    const fault = EVENT_SAMPLES.find((s) => s.name === "shadow-fault")!;
+    expect(eventArgs(fault.data, fault.text)).toEqual({
       mmu: 0, nested: "0x40000000", canonical: "0x48000000", PA: "0x1000800000", size: "0x1000", prot: "rwx", level: 3,
       detail: "mmu0 nested 0x40000000 -> canonical 0x48000000 -> PA 0x1000800000 size 0x1000 prot rwx L1 level 3 exec",
     });
-    expect(parseEventArgs("uart write +0x0 size=1 x2=0x4c")).toMatchObject({ size: 1, x2: "0x4c" });
-    expect(parseEventArgs("scenario: unmap canonical 0x4a100000+0x1000")).toMatchObject({ canonical: "0x4a100000", size: "0x1000" });
+    const accel = EVENT_SAMPLES.find((s) => s.name === "unmap nested accel")!;
+    expect(eventArgs(accel.data, accel.text)).toMatchObject({ mmusVisited: 1, shadowEntriesRemoved: 7 });
+    expect(eventArgs(accel.data, accel.text)).not.toHaveProperty("visited");
+    const recycle = EVENT_SAMPLES.find((s) => s.name === "recycle reassign")!;
+    expect(eventArgs(recycle.data, recycle.text)).toEqual({ mmu: 1, vmid: 2, detail: "mmu1 vmid=2 -> vmid=3" });
+    const accelGone = EVENT_SAMPLES.find((s) => s.data.kind === "accel")!;
+    expect(eventArgs(accelGone.data, accelGone.text)).toEqual({ detail: "every shadow MMU is empty: canonical tree destroyed" });
   });
 
-  it("reads the counts an unmap reports, and never pairs a word that ends a clause with the next number", () => {
-    const a = parseEventArgs("nested (accel 0x4a100000+0x1000): 1 MMUs visited, 7 shadow entries removed");
-    expect(a).toMatchObject({ mmusVisited: 1, shadowEntriesRemoved: 7 });
-    expect(a).not.toHaveProperty("visited");
-    expect(parseEventArgs("canonical 0x48000000+0x1000: 3 canonical entries removed, 2 host pages freed")).toMatchObject({
-      canonical: "0x48000000", canonicalEntriesRemoved: 3, hostPagesFreed: 2,
-    });
+  it("gives an exit its class number and ISS from the exit the recorder saw, when it is the event's", () => {
+    const s = EVENT_SAMPLES.find((x) => x.name === "exit dabt")!;
+    if (s.data.kind !== "exit") throw new Error("not an exit");
+    const seen = { ec: 0x24, esr: s.data.esr, elr: s.data.elr, far: s.data.far!, hpfar: s.data.hpfar!, spsr: 0n } as Exit;
+    expect(Object.entries(eventArgs(s.data, s.text, seen))).toEqual(Object.entries({
+      ec: "DABT_LOW", from: "L2", ecValue: "0x24", esr: "0x93c08006", iss: "0x1c08006", elr: "0x40000100", far: "0x40001000", hpfar: "0x400010", detail: s.text,
+    }));
+    // Another vCPU's exit (another syndrome): only what the event itself records.
+    expect(eventArgs(s.data, s.text, { ...seen, esr: 0x5a000000n })).not.toHaveProperty("iss");
   });
 
-  it("keeps the first value of a repeated key and always the raw text", () => {
-    expect(parseEventArgs("mmu1 vmid=2 -> vmid=3")).toEqual({ mmu: 1, vmid: 2, detail: "mmu1 vmid=2 -> vmid=3" });
-    expect(parseEventArgs("")).toEqual({ detail: "" });
-    expect(parseEventArgs("every shadow MMU is empty: canonical tree destroyed")).toEqual({ detail: "every shadow MMU is empty: canonical tree destroyed" });
+  it("names an exit by its class and puts injections in their own category", () => {
+    const dabt = EVENT_SAMPLES.find((s) => s.name === "exit dabt")!.data;
+    expect(eventName(dabt)).toBe("exit DABT_LOW");
+    expect(eventCategory("exit")).toBe("exit");
+    expect(eventCategory("chaos")).toBe("injection");
+    expect(eventCategory("shadow-fault")).toBe("l0");
   });
 });
 
@@ -199,7 +289,7 @@ describe("TraceRecorder limits and partial runs", () => {
     expect(end.traceEvents.length).toBeGreaterThan(mid.traceEvents.length);
     // Closed: later events are not recorded.
     const n = rec.eventCount;
-    kvm.events.add("unmap", "after close");
+    kvm.events.add({ kind: "unmap", scope: "nested", strategy: "full", mmusVisited: 0, removed: 0 });
     expect(rec.eventCount).toBe(n);
   });
 
@@ -240,12 +330,12 @@ describe("TraceRecorder with several vCPUs", () => {
     const rec = new TraceRecorder(kvm);
     const [v0, v1] = kvm.vcpus as [KvmVcpu, KvmVcpu];
     v1.cpu.steps += 10; // vCPU 1 ran
-    kvm.events.add("mmio", "uart write +0x0 size=1 x0=0x41");
+    kvm.events.add({ kind: "mmio", device: "uart", write: true, offset: 0n, size: 1, rt: 0, value: 0x41n });
     v0.cpu.steps += 5; // then vCPU 0
-    kvm.events.add("mmio", "uart write +0x0 size=1 x0=0x42");
-    kvm.events.add("psci", "PSCI_VERSION -> 1.0"); // no instruction since: still vCPU 0
+    kvm.events.add({ kind: "mmio", device: "uart", write: true, offset: 0n, size: 1, rt: 0, value: 0x42n });
+    kvm.events.add({ kind: "psci", call: "PSCI_VERSION" }); // no instruction since: still vCPU 0
     rec.afterExit(v1); // vCPU 1 handled an exit: L0's next action is its own
-    kvm.events.add("unmap", "nested: 0 MMUs emptied, 0 shadow entries removed");
+    kvm.events.add({ kind: "unmap", scope: "nested", strategy: "full", mmusVisited: 0, removed: 0 });
     rec.close();
     const t = rec.toJSON();
     expect(traceProblems(t)).toEqual([]);

@@ -234,9 +234,9 @@ describe("CoalesceOp: the invalid window, tick by tick", () => {
     expect(f.kvm.metrics.snapshot()["coalesceFaults"]).toBe(3);
     expect(f.kvm.metrics.samples["coalesceFaultsPerOp"]).toEqual([3]);
     expect(f.kvm.metrics.samples["coalesceInvalidTicksPerOp"]).toEqual([512]);
-    expect(f.kvm.events.recent().filter((e) => e.kind === "coalesce").map((e) => e.detail.split(" ")[0])).toEqual(
-      ["split", "begin", "vCPU", "vCPU", "vCPU", "done"],
-    );
+    const coalesceEvents = f.kvm.events.recent().filter((e) => e.kind === "coalesce");
+    expect(coalesceEvents.map((e) => e.detail.split(" ")[0])).toEqual(["split", "begin", "vCPU", "vCPU", "vCPU", "done"]);
+    expect(coalesceEvents.map((e) => (e.data.kind === "coalesce" ? e.data.phase : null))).toEqual(["split", "begin", "fault", "fault", "fault", "done"]);
   });
 });
 

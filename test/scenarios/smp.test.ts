@@ -33,14 +33,14 @@ function watchHoldings(into: Holding[]): ScenarioOverrides["monitors"] {
     kvm.events.subscribe((e) => {
       if (e.kind !== "chaos" && e.kind !== "recycle") return;
       const held = kvm.vcpus.flatMap((v) => (v.hwMmu?.isNested ? [v.hwMmu] : []));
-      const picked = /^mmu(\d+) vmid=\d+ -> vmid=\d+$/.exec(e.detail);
+      const picked = e.data.kind === "recycle" && e.data.action === "reassign" ? e.data.mmu : null;
       into.push({
         kind: e.kind,
         detail: e.detail,
         holders: held.length,
         mmusHeld: new Set(held).size,
         refs: kvm.nestedMmus.reduce((n, m) => n + m.refcnt, 0),
-        pickedRefcnt: picked ? kvm.nestedMmus[Number(picked[1])]!.refcnt : null,
+        pickedRefcnt: picked !== null ? kvm.nestedMmus[picked]!.refcnt : null,
       });
     });
     return [];

@@ -66,6 +66,8 @@ describe("gdb monitor commands", () => {
     expect(runMonitorCommand(s, "delete 1")).toBe("deleted 1 breakpoint\n");
     expect(runMonitorCommand(s, "delete")).toBe("deleted 1 breakpoint\n");
     expect(runMonitorCommand(s, "breakpoints")).toBe("no breakpoints\n");
+    expect(runMonitorCommand(s, "break event tlbi op=IPAS2E1IS")).toMatch(/^nvlab breakpoint \d+: event tlbi op=IPAS2E1IS/);
+    expect(runMonitorCommand(s, "delete")).toBe("deleted 1 breakpoint\n");
     expect(() => runMonitorCommand(s, "break exit NOPE")).toThrow(/no exception class 'NOPE'/);
     expect(() => runMonitorCommand(s, "break event nope")).toThrow(/no event kind 'nope'/);
     expect(() => runMonitorCommand(s, "break sideways 1")).toThrow(/usage: monitor break/);
