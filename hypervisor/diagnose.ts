@@ -21,6 +21,7 @@ import type { KvmVcpu } from "./vcpu.ts";
 
 const VECTOR_TABLE_SIZE = 0x800n;
 const VECTOR_ENTRY_SIZE = 0x80n;
+/** How many events a GuestError report carries. */
 const REPORT_EVENTS = 20;
 
 /** Offset of `va` in the vector table at `vbar` when it is an entry's first instruction, else null. */
@@ -102,4 +103,34 @@ export function budgetReport(vcpu: KvmVcpu): GuestReport {
     }
   }
   return report;
+}
+
+
+/** Complete a GuestError report with what the user needs: registers, the exit, recent events. */
+export function fillGuestReport(vcpu: KvmVcpu, report: GuestReport): void {
+  const cpu = vcpu.cpu;
+  const exit = vcpu.lastExit;
+  const fromL2 = exit ? vcpu.lastExitFromL2 : !vcpu.isHypCtxt();
+  report.level ??= fromL2 ? "L2" : "L1";
+  if (!report.regs) {
+    const regs: Record<string, string> = {};
+    for (let i = 0; i < 31; i++) regs[`x${i}`] = hex(cpu.getX(i), 16);
+    regs.sp = hex(cpu.getSP(), 16);
+    // At an exit the CPU's PC is stale: the interrupted context is in ELR_EL2/SPSR_EL2.
+    const atExit = cpu.el === 2 && exit !== null;
+    regs.pc = hex(atExit ? exit.elr : cpu.getPC(), 16);
+    const pstate = atExit ? exit.spsr : cpu.pstate();
+    regs.pstate = hex(fromL2 ? pstate : hwPstateToVel2(pstate), 8);
+    report.regs = regs;
+  }
+  if (!report.exit && exit) {
+    report.exit = {
+      ec: `${hex(exit.ec)} (${EC_NAMES[exit.ec] ?? "reserved"})`,
+      esr: hex(exit.esr),
+      far: hex(exit.far),
+      hpfar: hex(exit.hpfar),
+      elr: hex(exit.elr),
+    };
+  }
+  report.events ??= vcpu.kvm.events.recent(REPORT_EVENTS).map(formatEvent);
 }

@@ -8,7 +8,9 @@ import { GuestError, HostError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
 import type { MetricsSnapshot } from "./metrics.ts";
 import type { VmMonitor } from "./monitor.ts";
-import { fillGuestReport, kvmArchVcpuRun, kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "./vcpu.ts";
+import { fillGuestReport } from "./diagnose.ts";
+import { kvmArchVcpuRun } from "./scheduler.ts";
+import { kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "./vcpu.ts";
 import { Kvm, loadImage, type VmConfig } from "./vm.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;

@@ -4,9 +4,11 @@
 // that takes time while the guests go on (host tasks: a stage-2 coalescing in progress) advances
 // one tick per slice. The same configuration and seed always give the same interleaving.
 
-import { SplitMix32 } from "./chaos.ts";
+import { SplitMix32 } from "./splitmix32.ts";
 import { GuestError, HostError } from "./errors.ts";
-import { fillGuestReport, kvmVcpuRunLoop, type KvmVcpu, type VcpuLoopHooks, type VcpuLoopResult } from "./vcpu.ts";
+import { kvmVcpuRunLoop, type VcpuLoopHooks, type VcpuLoopResult } from "./arm.ts";
+import { fillGuestReport } from "./diagnose.ts";
+import type { KvmVcpu, VcpuRunResult } from "./vcpu.ts";
 import type { Kvm } from "./vm.ts";
 
 export type SchedulePolicy = "round-robin" | "random";
@@ -155,4 +157,15 @@ function allStopped(kvm: Kvm, last: KvmVcpu): VcpuLoopResult {
   const error = new GuestError({ reason: `every vCPU is off (PSCI CPU_OFF) and none can be started again (${kvm.vcpus.length} vCPUs)`, level: "L1" });
   fillGuestReport(last, error.report);
   return { kind: "guest-error", error, report: error.report };
+}
+
+/**
+ * kvm_arch_vcpu_ioctl_run: run until SYSTEM_OFF, the step budget, or guest misbehaviour (a
+ * GuestError, returned with its report). HostErrors propagate: they are L0 bugs.
+ */
+export function kvmArchVcpuRun(vcpu: KvmVcpu, maxSteps: number): VcpuRunResult {
+  // Every vCPU of the VM runs, interleaved by the scheduler (one slice for a single vCPU).
+  const r = kvmRunVcpus(vcpu.kvm, maxSteps).result;
+  if (r.kind === "breakpoint" || r.kind === "hook" || r.kind === "yield") throw new HostError(`vCPU ${vcpu.index}: debugger stop "${r.kind}" without a debugger`);
+  return r;
 }

@@ -8,7 +8,7 @@
 
 import { sysRegIss } from "../../emulator/exception.ts";
 import { tlbiByName } from "../../emulator/tlbi.ts";
-import { SplitMix32 } from "../../hypervisor/chaos.ts";
+import { SplitMix32 } from "../../hypervisor/splitmix32.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { accelBits, accelGroup, accelStale } from "../../hypervisor/accel.ts";

@@ -8,7 +8,7 @@ import { eventArgs, eventCategory, eventName } from "../../debug/trace_args.ts";
 import type { Exit } from "../../emulator/exception.ts";
 import { type ChromeTrace, type TraceEvent, TraceRecorder, writeTrace } from "../../debug/trace_event.ts";
 import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
-import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm } from "../../hypervisor/vm.ts";
 import { assemblePair, bootPair, GUEST_MEMORY, type PairImages } from "../e2e/harness.ts";

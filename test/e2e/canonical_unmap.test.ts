@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
-import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { GUEST_PAIRS } from "../qemu/pairs.ts";
 import { bootPair, E2E_MAX_STEPS, l1Path, l2Path } from "./harness.ts";
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { assertInvariants, InvariantChecker } from "../../hypervisor/check.ts";
 import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import { GUEST_PAIRS, l2Ipa } from "../qemu/pairs.ts";
 import { bootPair, E2E_MAX_STEPS, runPair } from "./harness.ts";

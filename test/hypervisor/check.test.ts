@@ -9,7 +9,7 @@ import { CANONICAL_HW_VMID, kvmTlbFlushVmidRange, type KvmS2Mmu } from "../../hy
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../../hypervisor/pgtable.ts";
 import { runVm } from "../../hypervisor/run.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
-import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { Kvm, type VmConfig } from "../../hypervisor/vm.ts";
 import { GUEST_PAIRS, type GuestPair } from "../qemu/pairs.ts";
 import { assemblePair, bootPair, E2E_MAX_STEPS, GUEST_MEMORY } from "../e2e/harness.ts";

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { tlbiByName } from "../../emulator/tlbi.ts";
 import { tlbiFromIss } from "../../emulator/tlbi.ts";
 import { failRevmapStores, forceRecycle, tlbiIss, tlbiOnBehalfOfL1, unmapCanonical } from "../../hypervisor/inject.ts";
-import { kvmArchVcpuRun } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { E2E_MAX_STEPS, bootPair, l1Path, l2Path } from "../e2e/harness.ts";
 
 /** L2 is in its checksum passes: 65 shadow leaves in MMU 0, which vCPU 0 holds. */

@@ -5,7 +5,8 @@ import { assemble } from "../../asm/assembler.ts";
 import { HCR_VEL2 } from "../../hypervisor/emulate_nested.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
 import { runVm } from "../../hypervisor/run.ts";
-import { kvmArchVcpuRun, kvmResetVcpu } from "../../hypervisor/vcpu.ts";
+import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
+import { kvmResetVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, loadImage } from "../../hypervisor/vm.ts";
 import { L1_BASE, OFF, bootL1 } from "./l0_harness.ts";
 

@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SplitMix32 } from "../../hypervisor/chaos.ts";
+import { SplitMix32 } from "../../hypervisor/splitmix32.ts";
 import { runCommand, runExitCode, type RunCommandOptions } from "../../cli/run.ts";
 import { GUEST_PAIRS, REPO_ROOT } from "../qemu/pairs.ts";
 
