@@ -3,13 +3,13 @@
 // rows come first. Decoding happens once per instruction word in a physical page; the CPU caches
 // the decoded op there, so this path is not hot.
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
 
 /** A decoded instruction: the row's fields plus anything `prepare` derived from them. */
 export interface Op {
   readonly name: string;
   readonly word: number;
-  exec(cpu: Cpu, op: Op): void;
+  exec(cpu: CpuState, op: Op): void;
 }
 
 export interface Encoding<F = Record<string, number>> {
@@ -22,7 +22,7 @@ export interface Encoding<F = Record<string, number>> {
   pattern: string;
   /** Derive/validate fields. Returning false means the encoding is unallocated (UNDEFINED). */
   prepare?: (f: F & Record<string, number>, word: number) => boolean | void;
-  exec: (cpu: Cpu, op: F & Op) => void;
+  exec: (cpu: CpuState, op: F & Op) => void;
 }
 
 interface CompiledField {

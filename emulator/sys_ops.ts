@@ -3,8 +3,8 @@
 // but it keeps its architectural traps and its faults: a DC/IC by VA translates its address and
 // takes a Data Abort (CM=1) when the address is not mapped, which a hypervisor has to handle.
 
-import type { Cpu } from "./cpu.ts";
-import { ACC_CM } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
+import { ACC_CM } from "./access_flags.ts";
 import { AccessKind } from "./fault.ts";
 import { addressTranslate } from "./mmu/translate.ts";
 import { HCR, SCTLR, type SysEncoding, hcr, nvEnabled, sctlrEl1, trapSys } from "./traps.ts";
@@ -13,7 +13,7 @@ import { split64 } from "./types.ts";
 export interface SysOp extends SysEncoding {
   /** `AT S1E1R`, `DC ZVA`, `IC IALLU`… */
   readonly name: string;
-  exec(cpu: Cpu, op: SysOp, xt: bigint, rt: number): void;
+  exec(cpu: CpuState, op: SysOp, xt: bigint, rt: number): void;
 }
 
 /** DC ZVA block size in bytes (DCZID_EL0.BS = 4 words log2). */

@@ -2,7 +2,7 @@
 // test-and-branch (TBZ/TBNZ) and register (BR, BLR, RET). Offsets are sign-extended and scaled in
 // `prepare`; handlers add them to the PC halves. ERET lives with the system instructions.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 import { type Encoding, encoding } from "../decode.ts";
 import { TWO32, srcZR } from "./operands.ts";
 
@@ -13,7 +13,7 @@ const LR = 60;
 const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bits);
 
 /** PC += off (|off| < 2^31). */
-function branchRel(cpu: Cpu, off: number): void {
+function branchRel(cpu: CpuState, off: number): void {
   const lo = cpu.pcLo + off;
   if (lo >= TWO32) cpu.pcHi = (cpu.pcHi + 1) >>> 0;
   else if (lo < 0) cpu.pcHi = (cpu.pcHi - 1) >>> 0;
@@ -22,14 +22,14 @@ function branchRel(cpu: Cpu, off: number): void {
 }
 
 /** X30 = PC + 4. */
-function link(cpu: Cpu): void {
+function link(cpu: CpuState): void {
   const lo = cpu.pcLo + 4;
   cpu.x[LR + 1] = cpu.pcHi + (lo >= TWO32 ? 1 : 0);
   cpu.x[LR] = lo;
 }
 
 /** PC = Xn, read before any link-register write (BLR X30). */
-function branchReg(cpu: Cpu, xn: number, withLink: boolean): void {
+function branchReg(cpu: CpuState, xn: number, withLink: boolean): void {
   const lo = cpu.x[xn]!;
   const hi = cpu.x[xn + 1]!;
   if (withLink) link(cpu);

@@ -2,7 +2,7 @@
 // logical (bitmask) immediates, move wide, bitfield and extract. Immediates, masks and rotate
 // amounts are all computed in `prepare`; handlers only combine register halves with them.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 import { type Encoding, encoding } from "../decode.ts";
 import { decodeBitMasks } from "./bitmask.ts";
 import { TWO32, addWithCarry32, addWithCarry64, dstZR, regSP, srcZR } from "./operands.ts";
@@ -16,7 +16,7 @@ const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bi
 const half = (slot: number): number => 2 * slot;
 
 /** Flags of a logical S form: N and Z from the result, C and V cleared. */
-function logicFlags(cpu: Cpu, lo: number, hi: number): void {
+function logicFlags(cpu: CpuState, lo: number, hi: number): void {
   cpu.n = hi >>> 31;
   cpu.z = (lo | hi) === 0 ? 1 : 0;
   cpu.c = 0;

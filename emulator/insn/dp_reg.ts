@@ -2,7 +2,7 @@
 // extended registers, add/subtract with carry, conditional compare and select, 1- and 2-source
 // operations, and the multiply family. Register fields become cpu.x indices in `prepare`.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 import { type Encoding, encoding } from "../decode.ts";
 import { umul32x32, mul64, smul32x32 } from "./mul64.ts";
 import { addWithCarry32, addWithCarry64, dstZR, regSP, srcZR, TWO32 } from "./operands.ts";
@@ -15,7 +15,7 @@ const half = (slot: number): number => 2 * slot;
 const MASK64 = (1n << 64n) - 1n;
 
 /** Flags of a logical S form: N and Z from the result, C and V cleared. */
-function logicFlags(cpu: Cpu, lo: number, hi: number): void {
+function logicFlags(cpu: CpuState, lo: number, hi: number): void {
   cpu.n = hi >>> 31;
   cpu.z = (lo | hi) === 0 ? 1 : 0;
   cpu.c = 0;
@@ -282,7 +282,7 @@ interface ExtendedFields {
 }
 
 /** ExtendReg for a 64-bit operation: Rm extended per `option`, shifted left by 0..4. */
-function extend64(cpu: Cpu, lo: number, hi: number, option: number, sh: number): void {
+function extend64(cpu: CpuState, lo: number, hi: number, option: number, sh: number): void {
   switch (option) {
     case 0: lo &= 0xff; hi = 0; break;
     case 1: lo &= 0xffff; hi = 0; break;
@@ -587,7 +587,7 @@ const COND_SELECT: Encoding<never>[] = [
 
 const join = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
-function setBig(cpu: Cpu, xd: number, v: bigint): void {
+function setBig(cpu: CpuState, xd: number, v: bigint): void {
   cpu.x[xd] = Number(v & 0xffffffffn);
   cpu.x[xd + 1] = Number((v >> 32n) & 0xffffffffn);
 }
@@ -838,7 +838,7 @@ function threeSource(f: ThreeSourceFields): void {
 }
 
 /** Xd = Xa ± rLo:rHi (the product left by a multiply helper). */
-function accumulate(cpu: Cpu, op: ThreeSourceFields, sub: boolean): void {
+function accumulate(cpu: CpuState, op: ThreeSourceFields, sub: boolean): void {
   const x = cpu.x;
   const aLo = x[op.xa]!;
   const aHi = x[op.xa + 1]!;

@@ -6,7 +6,9 @@
 // program order. All of these need natural alignment (pairs: of the whole pair). Exclusives have
 // no valid ISV; LDAR/STLR do (with ISS.AR set).
 
-import { ACC_ALIGN, type Cpu, SP } from "../cpu.ts";
+import { ACC_ALIGN } from "../access_flags.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SP } from "../reg_slots.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 import { AccessKind } from "../fault.ts";
 import { join64 } from "../types.ts";
@@ -34,14 +36,14 @@ interface ExclusiveFields {
 type ExclusiveOp = ExclusiveFields & Op;
 
 /** The base address (no offset in this class) after the SP alignment check, into cpu.rLo/rHi. */
-function baseAddress(cpu: Cpu, n: number): void {
+function baseAddress(cpu: CpuState, n: number): void {
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   cpu.rLo = x[2 * n]!;
   cpu.rHi = x[2 * n + 1]!;
 }
 
-function execLoadExclusive(cpu: Cpu, op: ExclusiveOp): void {
+function execLoadExclusive(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
@@ -50,7 +52,7 @@ function execLoadExclusive(cpu: Cpu, op: ExclusiveOp): void {
 }
 
 /** Store-exclusive: Rs = 0 when the monitor covered the address and the store was done, else 1. */
-function execStoreExclusive(cpu: Cpu, op: ExclusiveOp): void {
+function execStoreExclusive(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
@@ -64,7 +66,7 @@ function execStoreExclusive(cpu: Cpu, op: ExclusiveOp): void {
   setW32(cpu, op.s, status);
 }
 
-function execLoadExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
+function execLoadExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
@@ -95,7 +97,7 @@ function execLoadExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
   x[2 * t2 + 1] = bHi;
 }
 
-function execStoreExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
+function execStoreExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
@@ -121,12 +123,12 @@ function execStoreExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
   setW32(cpu, op.s, status);
 }
 
-function execLoadAcquire(cpu: Cpu, op: ExclusiveOp): void {
+function execLoadAcquire(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, ACC_ALIGN);
 }
 
-function execStoreRelease(cpu: Cpu, op: ExclusiveOp): void {
+function execStoreRelease(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, ACC_ALIGN);
 }
@@ -141,7 +143,7 @@ interface ExclusiveForm {
   load: boolean;
   shape: Shape;
   exclusive: boolean;
-  exec: (cpu: Cpu, op: ExclusiveOp) => void;
+  exec: (cpu: CpuState, op: ExclusiveOp) => void;
 }
 
 const FORMS: readonly ExclusiveForm[] = [

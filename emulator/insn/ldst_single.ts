@@ -3,7 +3,9 @@
 // Rows are generated per (size, opc) combination so each row is named after its instruction
 // (LDRSB_X_uoff, STURH, LDTRSW, ...) and unallocated combinations simply have no row.
 
-import { ACC_UNPRIV, type Cpu, SP } from "../cpu.ts";
+import { ACC_UNPRIV } from "../access_flags.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SP } from "../reg_slots.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import {
@@ -97,14 +99,14 @@ function writebackAllowed(kind: number, rn: number, rt: number): boolean {
 
 // ------------------------------------------------------------------ handlers
 
-function execOffset(cpu: Cpu, op: SingleOp): void {
+function execOffset(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   if (n === SP && (cpu.x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   addOffset(cpu, n, op.off);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, 0);
 }
 
-function execPostIndex(cpu: Cpu, op: SingleOp): void {
+function execPostIndex(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
@@ -118,7 +120,7 @@ function execPostIndex(cpu: Cpu, op: SingleOp): void {
   x[2 * n + 1] = wHi;
 }
 
-function execPreIndex(cpu: Cpu, op: SingleOp): void {
+function execPreIndex(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
@@ -134,7 +136,7 @@ function execPreIndex(cpu: Cpu, op: SingleOp): void {
  * LDTR/STTR family: at EL1 the access is checked as if at EL0, except when HCR_EL2.{NV,NV1} is
  * {1,1} (a guest hypervisor's EL1 then behaves as EL2, where these are ordinary accesses).
  */
-function execUnprivileged(cpu: Cpu, op: SingleOp): void {
+function execUnprivileged(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   if (n === SP && (cpu.x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   addOffset(cpu, n, op.off);
@@ -144,7 +146,7 @@ function execUnprivileged(cpu: Cpu, op: SingleOp): void {
   singleAccess(cpu, op.kind, op.t, lo, hi, op.iss, flags);
 }
 
-function execRegOffset(cpu: Cpu, op: RegOffsetOp): void {
+function execRegOffset(cpu: CpuState, op: RegOffsetOp): void {
   const n = op.n;
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
@@ -162,7 +164,7 @@ function execRegOffset(cpu: Cpu, op: RegOffsetOp): void {
   singleAccess(cpu, op.kind, op.t, lo >>> 0, hi, op.iss, 0);
 }
 
-function execLiteral(cpu: Cpu, op: SingleOp): void {
+function execLiteral(cpu: CpuState, op: SingleOp): void {
   const s = cpu.pcLo + op.off;
   let hi = cpu.pcHi;
   if (s >= TWO32) hi = (hi + 1) >>> 0;

@@ -1,7 +1,7 @@
 // Most A64 data-processing encodings have a 32-bit (sf=0) and a 64-bit (sf=1) variant. Giving each
 // variant its own decode row lets both handlers stay branch-free on the size.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 
 export interface SizedEncoding<F> {
@@ -11,8 +11,8 @@ export interface SizedEncoding<F> {
   pattern: string;
   /** Validation/derivation as in `Encoding.prepare`; `f.sf` is already set to the variant. */
   prepare?: (f: F & { sf: number } & Record<string, number>, word: number) => boolean | void;
-  x: (cpu: Cpu, op: F & Op) => void;
-  w: (cpu: Cpu, op: F & Op) => void;
+  x: (cpu: CpuState, op: F & Op) => void;
+  w: (cpu: CpuState, op: F & Op) => void;
 }
 
 /** The 64-bit and 32-bit rows of one instruction form. */

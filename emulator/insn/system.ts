@@ -3,9 +3,9 @@
 // AT, DC, IC) and MRS/MSR (register). Everything here is rare on the execute path except NOP and
 // barriers, so handlers use bigint freely; registers and operations are resolved in `prepare`.
 
-import type { Cpu } from "../cpu.ts";
 import { type Encoding, encoding } from "../decode.ts";
-import { EC, exceptionReturn } from "../exception.ts";
+import { type CpuState, exceptionReturn } from "../cpu_state.ts";
+import { EC } from "../exception.ts";
 import {
   type SysRegDef, checkSysRegAccess, isImpDefEncoding, sysRegByEncoding,
 } from "../sysreg_table.ts";
@@ -79,7 +79,7 @@ const ERET: Encoding<never> = encoding<object>({
 // ---------------------------------------------------------------- hints
 
 /** WFI/WFE: EL0 traps to EL1 unless SCTLR_EL1.nTWx, then EL0/EL1 trap to EL2 on HCR_EL2.TWx. */
-function waitForX(cpu: Cpu, isWfe: boolean): void {
+function waitForX(cpu: CpuState, isWfe: boolean): void {
   if (cpu.el === 0 && !sctlrEl1(cpu, isWfe ? SCTLR.nTWE : SCTLR.nTWI)) {
     cpu.raiseSync(cpu.routeEl1(), { ec: EC.WFX, iss: wfxIss(isWfe) });
   }
@@ -151,7 +151,7 @@ interface PStateFields {
 }
 
 /** EL0 DAIFSet/DAIFClr need SCTLR_EL1.UMA, else an EC 0x18 trap to EL1. */
-function daifAccessFromEl0(cpu: Cpu, op2: number, crm: number): void {
+function daifAccessFromEl0(cpu: CpuState, op2: number, crm: number): void {
   if (cpu.el === 0 && !sctlrEl1(cpu, SCTLR.UMA)) {
     trapSys(cpu, cpu.routeEl1(), { op0: 0, op1: 3, crn: 4, crm, op2 }, 31, false);
   }
@@ -225,7 +225,7 @@ const SYS: Encoding<never> = encoding<SysFields>({
 });
 
 /** TLBI from EL0/EL1: UNDEFINED at EL0; EL2-only forms trap under NV; TTLB traps the rest. */
-function tlbiInsn(cpu: Cpu, t: TlbiOp, op: SysFields, xt: bigint): void {
+function tlbiInsn(cpu: CpuState, t: TlbiOp, op: SysFields, xt: bigint): void {
   if (cpu.el === 0) cpu.undefinedInstruction();
   const e = { op0: 1, op1: t.op1, crn: t.crn, crm: t.crm, op2: t.op2 };
   if (t.el2Only) {
@@ -265,7 +265,7 @@ function prepareSysReg(f: SysRegFields): boolean {
 }
 
 /** No IMPLEMENTATION DEFINED registers exist: trapped to EL2 from EL1 by TIDCP, else UNDEFINED. */
-function impDefAccess(cpu: Cpu, op: SysRegFields, isRead: boolean): never {
+function impDefAccess(cpu: CpuState, op: SysRegFields, isRead: boolean): never {
   if (cpu.el === 1 && hcr(cpu, HCR.TIDCP)) {
     trapSys(cpu, 2, { op0: 2 + op.o0, op1: op.op1, crn: op.crn, crm: op.crm, op2: op.op2 }, op.rt, isRead);
   }
