@@ -3,24 +3,13 @@
 // operations, and the multiply family. Register fields become cpu.x indices in `prepare`.
 
 import type { CpuState } from "../cpu_state.ts";
-import { type Encoding, encoding } from "../decode.ts";
+import { type Encoding, encoding, format, row } from "../decode.ts";
 import { umul32x32, mul64, smul32x32 } from "./mul64.ts";
-import { addWithCarry32, addWithCarry64, dstZR, regSP, srcZR, TWO32 } from "./operands.ts";
+import { addWithCarry32, addWithCarry64, dstZR, half, logicFlags, regSP, srcZR, TWO32 } from "./operands.ts";
 import { asr64, lsl64, lsr64, ror32, ror64, shift32, shift64 } from "./shift.ts";
 import { sized } from "./sized.ts";
 
-/** Index of a slot's low half in cpu.x. */
-const half = (slot: number): number => 2 * slot;
-
 const MASK64 = (1n << 64n) - 1n;
-
-/** Flags of a logical S form: N and Z from the result, C and V cleared. */
-function logicFlags(cpu: CpuState, lo: number, hi: number): void {
-  cpu.n = hi >>> 31;
-  cpu.z = (lo | hi) === 0 ? 1 : 0;
-  cpu.c = 0;
-  cpu.v = 0;
-}
 
 // ---------------------------------------------------------------- logical (shifted register)
 
@@ -853,93 +842,55 @@ function accumulate(cpu: CpuState, op: ThreeSourceFields, sub: boolean): void {
   }
 }
 
+/** @rrrr: Rd = Ra ± Rn × Rm (Ra unused by SMULH/UMULH). */
+const RRRR = format<ThreeSourceFields>({ name: "rrrr", pattern: ". .. ..... ... rm:5 . ra:5 rn:5 rd:5", prepare: threeSource });
+
+type MulAddOp = ThreeSourceFields & { sub: number };
+type MulAddLongOp = MulAddOp & { signed: number };
+
+/** MADD/MSUB, 64-bit. */
+function mulAdd64(cpu: CpuState, op: MulAddOp): void {
+  const x = cpu.x;
+  mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
+  accumulate(cpu, op, op.sub === 1);
+}
+
+/** MADD/MSUB, 32-bit. */
+function mulAdd32(cpu: CpuState, op: MulAddOp): void {
+  const x = cpu.x;
+  const p = Math.imul(x[op.xn]!, x[op.xm]!);
+  x[op.xd] = op.sub === 1 ? x[op.xa]! - p : x[op.xa]! + p;
+  x[op.xd + 1] = 0;
+}
+
+/** SMADDL/SMSUBL/UMADDL/UMSUBL: Xd = Xa ± Wn × Wm, the product signed or unsigned. */
+function mulAddLong(cpu: CpuState, op: MulAddLongOp): void {
+  if (op.signed === 1) smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
+  else umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
+  accumulate(cpu, op, op.sub === 1);
+}
+
+function smulh(cpu: CpuState, op: ThreeSourceFields): void {
+  const x = cpu.x;
+  const p = BigInt.asIntN(64, join(x[op.xn]!, x[op.xn + 1]!)) * BigInt.asIntN(64, join(x[op.xm]!, x[op.xm + 1]!));
+  setBig(cpu, op.xd, (p >> 64n) & MASK64);
+}
+
+function umulh(cpu: CpuState, op: ThreeSourceFields): void {
+  const x = cpu.x;
+  const p = join(x[op.xn]!, x[op.xn + 1]!) * join(x[op.xm]!, x[op.xm + 1]!);
+  setBig(cpu, op.xd, p >> 64n);
+}
+
 const THREE_SOURCE: Encoding<never>[] = [
-  ...sized<ThreeSourceFields>({
-    name: "MADD",
-    pattern: "00 11011 000 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    x(cpu, op) {
-      const x = cpu.x;
-      mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
-      accumulate(cpu, op, false);
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xa]! + Math.imul(x[op.xn]!, x[op.xm]!);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ThreeSourceFields>({
-    name: "MSUB",
-    pattern: "00 11011 000 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    x(cpu, op) {
-      const x = cpu.x;
-      mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
-      accumulate(cpu, op, true);
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xa]! - Math.imul(x[op.xn]!, x[op.xm]!);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMADDL",
-    pattern: "1 00 11011 001 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, false);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMSUBL",
-    pattern: "1 00 11011 001 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, true);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMADDL",
-    pattern: "1 00 11011 101 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, false);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMSUBL",
-    pattern: "1 00 11011 101 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, true);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMULH",
-    pattern: "1 00 11011 010 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      const x = cpu.x;
-      const p = BigInt.asIntN(64, join(x[op.xn]!, x[op.xn + 1]!)) * BigInt.asIntN(64, join(x[op.xm]!, x[op.xm + 1]!));
-      setBig(cpu, op.xd, (p >> 64n) & MASK64);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMULH",
-    pattern: "1 00 11011 110 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      const x = cpu.x;
-      const p = join(x[op.xn]!, x[op.xn + 1]!) * join(x[op.xm]!, x[op.xm + 1]!);
-      setBig(cpu, op.xd, p >> 64n);
-    },
-  }),
+  ...sized<MulAddOp>({ name: "MADD", pattern: "00 11011 000 ..... 0 ..... ..... .....", format: RRRR, data: { sub: 0 }, x: mulAdd64, w: mulAdd32 }),
+  ...sized<MulAddOp>({ name: "MSUB", pattern: "00 11011 000 ..... 1 ..... ..... .....", format: RRRR, data: { sub: 1 }, x: mulAdd64, w: mulAdd32 }),
+  row<MulAddLongOp>("SMADDL", "1 00 11011 001 ..... 0 ..... ..... .....", RRRR, mulAddLong, { signed: 1, sub: 0 }),
+  row<MulAddLongOp>("SMSUBL", "1 00 11011 001 ..... 1 ..... ..... .....", RRRR, mulAddLong, { signed: 1, sub: 1 }),
+  row<MulAddLongOp>("UMADDL", "1 00 11011 101 ..... 0 ..... ..... .....", RRRR, mulAddLong, { signed: 0, sub: 0 }),
+  row<MulAddLongOp>("UMSUBL", "1 00 11011 101 ..... 1 ..... ..... .....", RRRR, mulAddLong, { signed: 0, sub: 1 }),
+  row("SMULH", "1 00 11011 010 ..... 0 ..... ..... .....", RRRR, smulh),
+  row("UMULH", "1 00 11011 110 ..... 0 ..... ..... .....", RRRR, umulh),
 ];
 
 export const DP_REG_TABLE: Encoding<never>[] = [

@@ -1,10 +1,12 @@
 // Shared pieces of the load/store class: the access kinds of single-register forms and the one
-// function that performs them, the SP alignment check, and small address helpers on lo/hi halves.
+// function that performs them, the SP alignment check, the writeback addressing modes (pre- and
+// post-index) of single and pair forms, and small address helpers on lo/hi halves.
 
 import type { CpuState } from "../cpu_state.ts";
 import { EC } from "../exception.ts";
 import { AccessKind, FaultType } from "../fault.ts";
-import { TWO32 } from "./operands.ts";
+import { SP } from "../reg_slots.ts";
+import { addOffset, TWO32 } from "./operands.ts";
 import { join64 } from "../types.ts";
 
 // Single-register access kinds (size and how a load extends). Hot kinds first in the switch below.
@@ -151,4 +153,35 @@ export function addSmall(cpu: CpuState, lo: number, hi: number, add: number): vo
     cpu.rLo = s;
     cpu.rHi = hi;
   }
+}
+
+/** The access a load/store handler makes once its address is known (one register, a pair). */
+export type AccessAt<O> = (cpu: CpuState, op: O, lo: number, hi: number) => void;
+
+/** Fields of every base-register form: the base slot and the signed byte offset. */
+export interface BaseOffset {
+  n: number;
+  off: number;
+}
+
+/**
+ * The writeback modes: post-index (`[Xn|SP], #off`) accesses at the base, pre-index
+ * (`[Xn|SP, #off]!`) at base + off; either way the base becomes base + off, and only after the
+ * access succeeded, so a fault leaves the base as it was.
+ */
+export function writebackMode<O extends BaseOffset>(access: AccessAt<O>, post: boolean): (cpu: CpuState, op: O) => void {
+  return (cpu, op) => {
+    const n = op.n;
+    const x = cpu.x;
+    if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
+    const baseLo = x[2 * n]!;
+    const baseHi = x[2 * n + 1]!;
+    addOffset(cpu, n, op.off);
+    const lo = cpu.rLo;
+    const hi = cpu.rHi;
+    if (post) access(cpu, op, baseLo, baseHi);
+    else access(cpu, op, lo, hi);
+    x[2 * n] = lo;
+    x[2 * n + 1] = hi;
+  };
 }

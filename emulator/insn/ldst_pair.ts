@@ -10,7 +10,7 @@ import { type Encoding, type Op, encoding } from "../decode.ts";
 import { AccessKind, type Fault, FaultType } from "../fault.ts";
 import { PAGE_SIZE } from "../memory.ts";
 import { join64 } from "../types.ts";
-import { addSmall, checkSpAlignment, signExtend } from "./ldst_common.ts";
+import { addSmall, checkSpAlignment, signExtend, writebackMode } from "./ldst_common.ts";
 import { addOffset, dstZR, regSP } from "./operands.ts";
 
 const P_STP_W = 0;
@@ -121,31 +121,8 @@ function execPairOffset(cpu: CpuState, op: PairOp): void {
   pairAccess(cpu, op, cpu.rLo, cpu.rHi);
 }
 
-function execPairPostIndex(cpu: CpuState, op: PairOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const lo = x[2 * n]!;
-  const hi = x[2 * n + 1]!;
-  addOffset(cpu, n, op.off);
-  const wLo = cpu.rLo;
-  const wHi = cpu.rHi;
-  pairAccess(cpu, op, lo, hi);
-  x[2 * n] = wLo;
-  x[2 * n + 1] = wHi;
-}
-
-function execPairPreIndex(cpu: CpuState, op: PairOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  addOffset(cpu, n, op.off);
-  const lo = cpu.rLo;
-  const hi = cpu.rHi;
-  pairAccess(cpu, op, lo, hi);
-  x[2 * n] = lo;
-  x[2 * n + 1] = hi;
-}
+const execPairPostIndex = writebackMode(pairAccess, true);
+const execPairPreIndex = writebackMode(pairAccess, false);
 
 interface PairForm {
   name: string;

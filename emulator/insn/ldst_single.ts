@@ -10,7 +10,7 @@ import { type Encoding, type Op, encoding } from "../decode.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import {
   K_LD16, K_LD32, K_LD64, K_LD8, K_LDS16W, K_LDS16X, K_LDS32X, K_LDS8W, K_LDS8X, K_ST16, K_ST32, K_ST64, K_ST8,
-  KIND_INFO, checkSpAlignment, signExtend, singleAccess,
+  KIND_INFO, checkSpAlignment, signExtend, singleAccess, writebackMode,
 } from "./ldst_common.ts";
 import { TWO32, addOffset, dstZR, regSP } from "./operands.ts";
 
@@ -106,31 +106,13 @@ function execOffset(cpu: CpuState, op: SingleOp): void {
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, 0);
 }
 
-function execPostIndex(cpu: CpuState, op: SingleOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const lo = x[2 * n]!;
-  const hi = x[2 * n + 1]!;
-  addOffset(cpu, n, op.off);
-  const wLo = cpu.rLo;
-  const wHi = cpu.rHi;
+/** A single-register access of a writeback form (no ISV: the ISS template is 0). */
+function singleAt(cpu: CpuState, op: SingleOp, lo: number, hi: number): void {
   singleAccess(cpu, op.kind, op.t, lo, hi, 0, 0);
-  x[2 * n] = wLo;
-  x[2 * n + 1] = wHi;
 }
 
-function execPreIndex(cpu: CpuState, op: SingleOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  addOffset(cpu, n, op.off);
-  const lo = cpu.rLo;
-  const hi = cpu.rHi;
-  singleAccess(cpu, op.kind, op.t, lo, hi, 0, 0);
-  x[2 * n] = lo;
-  x[2 * n + 1] = hi;
-}
+const execPostIndex = writebackMode(singleAt, true);
+const execPreIndex = writebackMode(singleAt, false);
 
 /**
  * LDTR/STTR family: at EL1 the access is checked as if at EL0, except when HCR_EL2.{NV,NV1} is

@@ -6,6 +6,9 @@ import { SINK, SP } from "../reg_slots.ts";
 
 export const TWO32 = 4294967296;
 
+/** Index of a slot's low half in cpu.x. */
+export const half = (slot: number): number => 2 * slot;
+
 /** Source operand where register 31 is XZR/WZR (slot 31 always holds zero). */
 export const srcZR = (r: number): number => r;
 /** Source or destination operand where register 31 is SP. */
@@ -71,4 +74,12 @@ export function addOffset(cpu: CpuState, baseSlot: number, off: number): void {
   else if (lo < 0) hi = (hi - 1) >>> 0;
   cpu.rLo = lo >>> 0;
   cpu.rHi = hi;
+}
+
+/** Flags of a logical S form: N and Z from the result, C and V cleared. */
+export function logicFlags(cpu: CpuState, lo: number, hi: number): void {
+  cpu.n = hi >>> 31;
+  cpu.z = (lo | hi) === 0 ? 1 : 0;
+  cpu.c = 0;
+  cpu.v = 0;
 }
