@@ -43,6 +43,15 @@ function baseAddress(cpu: CpuState, n: number): void {
   cpu.rHi = x[2 * n + 1]!;
 }
 
+/**
+ * The base address as `baseAddress`, which must be aligned to the whole access: checked before
+ * the monitor, so a misaligned store-exclusive faults whether or not it would store.
+ */
+function alignedBase(cpu: CpuState, op: ExclusiveOp, kind: AccessKind): void {
+  baseAddress(cpu, op.n);
+  if ((cpu.rLo & (op.bytes - 1)) !== 0) alignmentFault(cpu, cpu.rLo, cpu.rHi, kind, ACC_ALIGN);
+}
+
 function execLoadExclusive(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
@@ -53,11 +62,9 @@ function execLoadExclusive(cpu: CpuState, op: ExclusiveOp): void {
 
 /** Store-exclusive: Rs = 0 when the monitor covered the address and the store was done, else 1. */
 function execStoreExclusive(cpu: CpuState, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+  alignedBase(cpu, op, AccessKind.Write);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
-  // Alignment is checked whether or not the store would happen.
-  if ((lo & (op.bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Write, ACC_ALIGN);
   let status = 1;
   if (cpu.checkExclusive(join64(lo, hi), op.bytes)) {
     singleAccess(cpu, op.kind, op.t, lo, hi, 0, ACC_ALIGN);
@@ -67,11 +74,10 @@ function execStoreExclusive(cpu: CpuState, op: ExclusiveOp): void {
 }
 
 function execLoadExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+  alignedBase(cpu, op, AccessKind.Read);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
   const bytes = op.bytes;
-  if ((lo & (bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Read, ACC_ALIGN);
   const x = cpu.x;
   let aLo: number, aHi: number, bLo: number, bHi: number;
   if (bytes === 16) {
@@ -98,11 +104,10 @@ function execLoadExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
 }
 
 function execStoreExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+  alignedBase(cpu, op, AccessKind.Write);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
   const bytes = op.bytes;
-  if ((lo & (bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Write, ACC_ALIGN);
   let status = 1;
   if (cpu.checkExclusive(join64(lo, hi), bytes)) {
     // Naturally aligned to the pair size: one page, already translated for write by the check.

@@ -3,7 +3,7 @@
 // AT, DC, IC) and MRS/MSR (register). Everything here is rare on the execute path except NOP and
 // barriers, so handlers use bigint freely; registers and operations are resolved in `prepare`.
 
-import { type Encoding, encoding } from "../decode.ts";
+import { type Encoding, encoding, format, row } from "../decode.ts";
 import { type CpuState, exceptionReturn } from "../cpu_state.ts";
 import { EC } from "../exception.ts";
 import {
@@ -88,60 +88,32 @@ function waitForX(cpu: CpuState, isWfe: boolean): void {
   if (!isWfe && cpu.options.stopOnWfi) cpu.stopRun({ kind: "wfi", pc: cpu.getPC() });
 }
 
+/** No architectural effect on this model. */
+function nothing(): void {}
+
+/** The hint and barrier space (CRn = 0010 / 0011); rows give CRn, CRm and op2. */
+const HINT_SPACE = format<object>({ name: "hint", pattern: "1101010100 0 00 011 .... .... ... 11111" });
+/** Barriers whose CRm (the domain and access types) the model ignores but decodes. */
+const BARRIER = format<{ crm: number }>({ name: "barrier", pattern: "1101010100 0 00 011 .... crm:4 ... 11111" });
+
 const HINTS: Encoding<never>[] = [
-  encoding<object>({
-    name: "WFE",
-    pattern: "1101010100 0 00 011 0010 0000 010 11111",
-    exec: (cpu) => waitForX(cpu, true),
-  }),
-  encoding<object>({
-    name: "WFI",
-    pattern: "1101010100 0 00 011 0010 0000 011 11111",
-    exec: (cpu) => waitForX(cpu, false),
-  }),
+  row("WFE", ".......... . .. ... 0010 0000 010 .....", HINT_SPACE, (cpu) => waitForX(cpu, true)),
+  row("WFI", ".......... . .. ... 0010 0000 011 .....", HINT_SPACE, (cpu) => waitForX(cpu, false)),
   // NOP, YIELD, SEV, SEVL, ESB, CSDB, PAC/BTI hints and every unallocated hint: no effect here
   // (no event register or other PE to signal; PAC and BTI are not implemented).
-  encoding<{ crm: number; op2: number }>({
-    name: "HINT",
-    pattern: "1101010100 0 00 011 0010 crm:4 op2:3 11111",
-    exec() {},
-  }),
+  encoding<{ crm: number; op2: number }>({ name: "HINT", pattern: "1101010100 0 00 011 0010 crm:4 op2:3 11111", exec: nothing }),
 ];
 
 // ---------------------------------------------------------------- barriers
 
+// A single in-order PE with no caches: every barrier completes at once.
 const BARRIERS: Encoding<never>[] = [
-  encoding<{ crm: number }>({
-    name: "CLREX",
-    pattern: "1101010100 0 00 011 0011 crm:4 010 11111",
-    exec: (cpu) => cpu.clearExclusive(),
-  }),
-  // A single in-order PE with no caches: every barrier completes at once.
-  encoding<{ crm: number }>({
-    name: "DSB",
-    pattern: "1101010100 0 00 011 0011 crm:4 100 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "DSB_nXS",
-    pattern: "1101010100 0 00 011 0011 xx10 001 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "DMB",
-    pattern: "1101010100 0 00 011 0011 crm:4 101 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "ISB",
-    pattern: "1101010100 0 00 011 0011 crm:4 110 11111",
-    exec() {},
-  }),
-  encoding<object>({
-    name: "SB",
-    pattern: "1101010100 0 00 011 0011 0000 111 11111",
-    exec() {},
-  }),
+  row("CLREX", ".......... . .. ... 0011 .... 010 .....", BARRIER, (cpu) => cpu.clearExclusive()),
+  row("DSB", ".......... . .. ... 0011 .... 100 .....", BARRIER, nothing),
+  row("DSB_nXS", ".......... . .. ... 0011 ..10 001 .....", HINT_SPACE, nothing),
+  row("DMB", ".......... . .. ... 0011 .... 101 .....", BARRIER, nothing),
+  row("ISB", ".......... . .. ... 0011 .... 110 .....", BARRIER, nothing),
+  row("SB", ".......... . .. ... 0011 0000 111 .....", HINT_SPACE, nothing),
 ];
 
 // ---------------------------------------------------------------- MSR (immediate)
