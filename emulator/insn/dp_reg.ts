@@ -34,145 +34,80 @@ function logicalShifted(f: ShiftedFields & { sf: number }): boolean {
   return true;
 }
 
+type LogicalOp = ShiftedFields & { inv: number };
+
+/** @logic_shift: Rd = Rn op (shifted Rm XOR inv); inv (row data) is -1 for BIC/ORN/EON/BICS, else 0. */
+const LOGIC_SHIFT = format<LogicalOp>({ name: "logic_shift", pattern: ". .. ..... shift:2 . rm:5 imm6:6 rn:5 rd:5", prepare: logicalShifted });
+
+function and64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! & (cpu.rLo ^ op.inv);
+  x[op.xd + 1] = x[op.xn + 1]! & (cpu.rHi ^ op.inv);
+}
+
+function and32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! & (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv);
+  x[op.xd + 1] = 0;
+}
+
+function orr64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! | (cpu.rLo ^ op.inv);
+  x[op.xd + 1] = x[op.xn + 1]! | (cpu.rHi ^ op.inv);
+}
+
+function orr32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! | (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv);
+  x[op.xd + 1] = 0;
+}
+
+function eor64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! ^ cpu.rLo ^ op.inv;
+  x[op.xd + 1] = x[op.xn + 1]! ^ cpu.rHi ^ op.inv;
+}
+
+function eor32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! ^ shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv;
+  x[op.xd + 1] = 0;
+}
+
+function ands64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  const lo = (x[op.xn]! & (cpu.rLo ^ op.inv)) >>> 0;
+  const hi = (x[op.xn + 1]! & (cpu.rHi ^ op.inv)) >>> 0;
+  logicFlags(cpu, lo, hi);
+  x[op.xd] = lo;
+  x[op.xd + 1] = hi;
+}
+
+function ands32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  const r = (x[op.xn]! & (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv)) >>> 0;
+  logicFlags(cpu, r, r);
+  x[op.xd] = r;
+  x[op.xd + 1] = 0;
+}
+
+const PLAIN = { inv: 0 };
+const INVERTED = { inv: -1 };
+
 const LOGICAL_SHIFTED: Encoding<never>[] = [
-  ...sized<ShiftedFields>({
-    name: "AND_reg",
-    pattern: "00 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! & cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! & cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! & shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "BIC_reg",
-    pattern: "00 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! & ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! & ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! & ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ORR_reg",
-    pattern: "01 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! | cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! | cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! | shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ORN_reg",
-    pattern: "01 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! | ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! | ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! | ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "EOR_reg",
-    pattern: "10 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! ^ cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! ^ cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! ^ shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "EON_reg",
-    pattern: "10 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! ^ ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! ^ ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! ^ ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ANDS_reg",
-    pattern: "11 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      const lo = (x[op.xn]! & cpu.rLo) >>> 0;
-      const hi = (x[op.xn + 1]! & cpu.rHi) >>> 0;
-      logicFlags(cpu, lo, hi);
-      x[op.xd] = lo;
-      x[op.xd + 1] = hi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      const r = (x[op.xn]! & shift32(x[op.xm]!, op.shift, op.imm6)) >>> 0;
-      logicFlags(cpu, r, r);
-      x[op.xd] = r;
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "BICS_reg",
-    pattern: "11 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      const lo = (x[op.xn]! & ~cpu.rLo) >>> 0;
-      const hi = (x[op.xn + 1]! & ~cpu.rHi) >>> 0;
-      logicFlags(cpu, lo, hi);
-      x[op.xd] = lo;
-      x[op.xd + 1] = hi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      const r = (x[op.xn]! & ~shift32(x[op.xm]!, op.shift, op.imm6)) >>> 0;
-      logicFlags(cpu, r, r);
-      x[op.xd] = r;
-      x[op.xd + 1] = 0;
-    },
-  }),
+  ...sized<LogicalOp>({ name: "AND_reg", pattern: "00 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: and64, w: and32 }),
+  ...sized<LogicalOp>({ name: "BIC_reg", pattern: "00 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: and64, w: and32 }),
+  ...sized<LogicalOp>({ name: "ORR_reg", pattern: "01 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: orr64, w: orr32 }),
+  ...sized<LogicalOp>({ name: "ORN_reg", pattern: "01 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: orr64, w: orr32 }),
+  ...sized<LogicalOp>({ name: "EOR_reg", pattern: "10 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: eor64, w: eor32 }),
+  ...sized<LogicalOp>({ name: "EON_reg", pattern: "10 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: eor64, w: eor32 }),
+  ...sized<LogicalOp>({ name: "ANDS_reg", pattern: "11 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: ands64, w: ands32 }),
+  ...sized<LogicalOp>({ name: "BICS_reg", pattern: "11 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: ands64, w: ands32 }),
 ];
 
 // ---------------------------------------------------------------- add/subtract (shifted register)
