@@ -246,7 +246,7 @@ class InsnEncoder {
             const trial = texts.slice();
             trial[i] = text.slice(0, start) + probe + text.slice(start + m[0].length);
             if (ksAssemble(this.render(trial), this.addr).ok) {
-              const original = /^[^,\]!]*/.exec(this.st.args.slice(at))![0].trim();
+              const original = this.st.args.slice(at).replace(/[,\]!][\s\S]*$/, "").trim();
               this.fail(`immediate ${original} is out of range or not encodable for '${this.mn}'`, this.at(at));
             }
           }

@@ -430,12 +430,12 @@ export class CpuState {
       }
       if (kind === AccessKind.Read) {
         let v = 0n;
-        for (let b = size - 1; b >= 0; b--) v = (v << 8n) | this.physRead(pas[b]!, 1, vaddr, kind);
+        for (const pa of pas.slice().reverse()) v = (v << 8n) | this.physRead(pa, 1, vaddr, kind);
         return v;
       }
       // Nothing is written unless every byte has memory or a device behind it.
       for (const p of pas) if (!this.mem.page(p) && !this.mem.mmioAt(p)) this.externalAbort(vaddr, kind);
-      for (let b = 0; b < size; b++) this.physWrite(pas[b]!, 1, (value >> BigInt(8 * b)) & 0xffn, vaddr);
+      for (const [b, pa] of pas.entries()) this.physWrite(pa, 1, (value >> BigInt(8 * b)) & 0xffn, vaddr);
       return 0n;
     }
     const t = this.translateData(vaddr, kind, iss, flags);
@@ -464,7 +464,7 @@ export class CpuState {
     if (page) {
       const off = paNum & 0xfff;
       switch (size) {
-        case 1: return BigInt(page.u8[off]!);
+        case 1: return BigInt(page.dv.getUint8(off));
         case 2: return BigInt(page.dv.getUint16(off, true));
         case 4: return BigInt(page.dv.getUint32(off, true));
         default: return page.dv.getBigUint64(off, true);

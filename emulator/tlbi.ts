@@ -6,6 +6,7 @@
 import type { CpuState } from "./cpu_state.ts";
 import { currentVmid } from "./mmu/stage2.ts";
 import type { Tlb } from "./mmu/tlb.ts";
+import { itemAt } from "./item_at.ts";
 
 export type TlbiKind =
   | "VMALLE1" // all stage-1 entries of the current VMID
@@ -186,7 +187,7 @@ function ttlHint(ttl: number): { granule: number | null; level: number | null } 
   if (tg === 0) return { granule: null, level: null };
   // Level 0 (any granule) and level 1 with 16K/64K need LPA/LPA2, which are not implemented.
   if (level === 0 || (tg >= 2 && level === 1)) return { granule: null, level: null };
-  return { granule: 1 << GRANULE_SHIFT[tg]!, level };
+  return { granule: 1 << itemAt(GRANULE_SHIFT, tg, "granule"), level };
 }
 
 /**
@@ -237,7 +238,7 @@ function decodeRange(op: TlbiOp, x: bigint): TlbiOperand {
   const ttl = Number((x >> 37n) & 3n);
   const asid = op.kind === "RVAE1" || op.kind === "RVAE2" ? Number(x >> 48n) : null;
   if (tg === 0) return { asid, address: null, end: null, granule: null, level: null };
-  const shift = BigInt(GRANULE_SHIFT[tg]!);
+  const shift = BigInt(itemAt(GRANULE_SHIFT, tg, "granule"));
   let base = x & ((1n << 37n) - 1n);
   // EL1&0 VA ranges: BaseADDR's top bit selects the half of the VA space (as VA bit 55 does).
   if (op.op1 === 0) base = BigInt.asIntN(37, base);

@@ -15,6 +15,7 @@ import { join64 } from "../types.ts";
 import { KIND_INFO, addSmall, alignmentFault, checkSpAlignment, loadKind, singleAccess, storeKind } from "./ldst_common.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import { dstZR, regSP, setW32 } from "./operands.ts";
+import { itemAt } from "../item_at.ts";
 
 interface ExclusiveFields {
   size: number;
@@ -194,7 +195,7 @@ function exclusiveRow(form: ExclusiveForm): Encoding<never> {
       f.t2 = form.load ? dstZR(f.rt2) : f.rt2;
       f.n = regSP(f.rn);
       f.bytes = (pair ? 2 : 1) << sizeLog2;
-      const k = KIND_INFO[f.kind]!;
+      const k = itemAt(KIND_INFO, f.kind, "access kind");
       f.iss = form.exclusive ? 0 : dataAbortTemplate(sizeLog2, false, f.rt, k.sf, true);
       return true;
     },

@@ -13,6 +13,7 @@ import {
   KIND_INFO, checkSpAlignment, signExtend, singleAccess, writebackMode,
 } from "./ldst_common.ts";
 import { TWO32, addOffset, dstZR, regSP } from "./operands.ts";
+import { itemAt } from "../item_at.ts";
 
 /** Fields of every single-register row (the immediate is named `imm` in all of them on purpose:
  * the decoded ops of the immediate forms then share one object shape). */
@@ -76,14 +77,14 @@ const bits2 = (v: number): string => (v >> 1).toString() + (v & 1).toString();
 
 /** The ISS template of a single-register form without writeback. */
 function issTemplate(kind: number, rt: number, acqRel = false): number {
-  const k = KIND_INFO[kind]!;
+  const k = itemAt(KIND_INFO, kind, "access kind");
   return dataAbortTemplate(k.sizeLog2, k.signExtend, rt, k.sf, acqRel);
 }
 
 /** Register slots, offset and ISS of a single-register op, always set in the same order. */
 function deriveSingle(f: SingleFields, kind: number, off: number, withIss: boolean): void {
   f.kind = kind;
-  f.t = KIND_INFO[kind]!.load ? dstZR(f.rt) : f.rt;
+  f.t = itemAt(KIND_INFO, kind, "access kind").load ? dstZR(f.rt) : f.rt;
   f.n = regSP(f.rn);
   f.off = off;
   f.iss = withIss ? issTemplate(kind, f.rt) : 0;

@@ -12,6 +12,7 @@ import {
 import { type SysOp, sysOpByEncoding } from "../sys_ops.ts";
 import { type TlbiOp, executeTlbi, tlbiByEncoding } from "../tlbi.ts";
 import { HCR, SCTLR, debugToEl2, hcr, nvEnabled, sctlrEl1, trapSys, wfxIss } from "../traps.ts";
+import { itemAt } from "../item_at.ts";
 
 // Decoded ops hold numbers only; registers/operations are referenced by index into these lists.
 const SYSREGS: SysRegDef[] = [];
@@ -190,8 +191,8 @@ const SYS: Encoding<never> = encoding<SysFields>({
   },
   exec(cpu, op) {
     const xt = cpu.getX(op.rt);
-    if (op.tlbi >= 0) return tlbiInsn(cpu, TLBIS[op.tlbi]!, op, xt);
-    const s = SYSOPS[op.sysop]!;
+    if (op.tlbi >= 0) return tlbiInsn(cpu, itemAt(TLBIS, op.tlbi, "TLBI operation"), op, xt);
+    const s = itemAt(SYSOPS, op.sysop, "system operation");
     s.exec(cpu, s, xt, op.rt);
   },
 });
@@ -251,7 +252,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     prepare: prepareSysReg,
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, true);
-      const def = SYSREGS[op.reg]!;
+      const def = itemAt(SYSREGS, op.reg, "system register");
       checkSysRegAccess(cpu, def, true, op.rt);
       cpu.setX(op.rt, def.read(cpu));
     },
@@ -262,7 +263,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     prepare: prepareSysReg,
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, false);
-      const def = SYSREGS[op.reg]!;
+      const def = itemAt(SYSREGS, op.reg, "system register");
       checkSysRegAccess(cpu, def, false, op.rt);
       def.write(cpu, cpu.getX(op.rt));
     },
