@@ -52,7 +52,7 @@ export interface CpuOptions {
 }
 
 export class CpuState {
-  /** General-purpose register file, see the slot layout at the top of this file. */
+  /** General-purpose register file, in the slot layout of reg_slots.ts. */
   readonly x = new Uint32Array(68);
   pcLo = 0;
   pcHi = 0;

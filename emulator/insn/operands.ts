@@ -1,5 +1,5 @@
 // Operand helpers shared by every instruction class: register-field → slot mapping and 64-bit
-// arithmetic on lo/hi halves. See cpu.ts for the slot layout.
+// arithmetic on lo/hi halves. See reg_slots.ts for the slot layout.
 
 import type { CpuState } from "../cpu_state.ts";
 import { SINK, SP } from "../reg_slots.ts";
