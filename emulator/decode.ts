@@ -2,8 +2,8 @@
 // instruction form is one row (name, bit pattern, handler). A row may name a *format* (a64.decode's
 // `@name`): the fields and the derivation many rows share, so the row itself only gives its fixed
 // bits, its handler and the constants (`data`) that parametrise a shared handler. The first
-// matching row wins, so more specific rows come first. Decoding happens once per instruction word in a physical page; the CPU caches
-// the decoded op there, so this path is not hot.
+// matching row wins, so more specific rows come first. Decoding happens once per instruction word
+// in a physical page; the CPU caches the decoded op there, so this path is not hot.
 
 import type { CpuState } from "./cpu_state.ts";
 import { itemAt } from "./item_at.ts";
