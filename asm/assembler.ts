@@ -4,6 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { hex } from "../emulator/types.ts";
+import { itemAt } from "../emulator/item_at.ts";
 import { AsmError, shift, type SourceLoc } from "./errors.ts";
 import { evalExpr, UndefinedSymbolError, type ExprEnv } from "./expr.ts";
 import type { Image, Section } from "./image.ts";
@@ -82,7 +83,7 @@ class Assembler {
     for (const st of stmts) {
       for (const l of st.labels) this.definedNames.add(l.name);
       if (st.op === "=" && st.assignName) this.definedNames.add(st.assignName);
-      if ((st.op === ".equ" || st.op === ".set") && st.args) this.definedNames.add(st.args.split(",")[0].trim());
+      if ((st.op === ".equ" || st.op === ".set") && st.args) this.definedNames.add(itemAt(st.args.split(","), 0, "name").trim());
     }
   }
 
@@ -108,8 +109,10 @@ class Assembler {
       local: (n, dir) => {
         const defs = this.locals.get(n) ?? [];
         if (dir === "b") {
-          for (let k = defs.length - 1; k >= 0; k--) if (defs[k].index <= index) return defs[k].addr;
-          return undefined;
+          // The last definition at or before this statement.
+          let addr: bigint | undefined;
+          for (const d of defs) if (d.index <= index) addr = d.addr;
+          return addr;
         }
         // Forward references are only complete after pass 1.
         if (!final) return undefined;
@@ -167,7 +170,8 @@ class Assembler {
   private layout(st: Statement, index: number): void {
     const op = st.op;
     if (op === ".section" || op === ".text" || op === ".data") {
-      if (st.labels.length) throw new AsmError(st.labels[0].loc, "a label cannot precede a section directive on the same line");
+      const [label] = st.labels;
+      if (label) throw new AsmError(label.loc, "a label cannot precede a section directive on the same line");
       return this.enterSection(st, index);
     }
     if (op === "=" || op === ".equ" || op === ".set") return this.defineConst(st, index);
@@ -183,14 +187,15 @@ class Assembler {
     }
     if (op === null) return;
     if (!op.startsWith(".")) return this.layoutInstruction(st, index, sec, instructionSize(op));
-    if (op in DATA_SIZES) {
+    const size = DATA_SIZES[op];
+    if (size !== undefined) {
       const pieces = splitOperands(st.args);
       if (!pieces.length) throw new AsmError(st.argsLoc, `'${op}' needs at least one value`);
-      const size = DATA_SIZES[op];
       this.items.push({ kind: "data", st, index, sec, addr: sec.lc, size, pieces });
       return this.advance(sec, BigInt(size * pieces.length));
     }
-    if (op in STRINGS) return this.layoutString(st, sec, STRINGS[op]);
+    const zeroTerminated = STRINGS[op];
+    if (zeroTerminated !== undefined) return this.layoutString(st, sec, zeroTerminated);
     switch (op) {
       case ".inst":
         return this.layoutInstruction(st, index, sec, 4 * Math.max(1, splitOperands(st.args).length));
@@ -299,14 +304,13 @@ class Assembler {
     let name: string;
     let addrPiece: Piece | undefined;
     if (st.op === ".section") {
-      const pieces = splitOperands(st.args);
-      if (!pieces.length) throw new AsmError(st.argsLoc, "'.section' needs a name");
-      name = pieces[0].text.replace(/^"(.*)"$/, "$1");
-      if (!/^[\w.$]+$/.test(name)) throw new AsmError(argLoc(st, pieces[0].at), `invalid section name '${pieces[0].text}'`);
-      addrPiece = pieces[1];
+      const [namePiece, second, third] = splitOperands(st.args);
+      if (!namePiece) throw new AsmError(st.argsLoc, "'.section' needs a name");
+      name = namePiece.text.replace(/^"(.*)"$/, "$1");
+      if (!/^[\w.$]+$/.test(name)) throw new AsmError(argLoc(st, namePiece.at), `invalid section name '${namePiece.text}'`);
       // GNU-style flags ("ax") carry no address.
-      if (addrPiece?.text.startsWith('"')) addrPiece = undefined;
-      if (pieces.length > 2 && !pieces[2].text.startsWith("@")) throw new AsmError(argLoc(st, pieces[2].at), "too many operands for '.section'");
+      addrPiece = second?.text.startsWith('"') ? undefined : second;
+      if (third && !third.text.startsWith("@")) throw new AsmError(argLoc(st, third.at), "too many operands for '.section'");
     } else {
       name = st.op!;
       if (st.args) throw new AsmError(st.argsLoc, `'${st.op}' takes no operands (use '.section ${st.op}, ADDRESS' for an address)`);
@@ -333,11 +337,13 @@ class Assembler {
       exprLoc = st.argsLoc;
       if (!exprText) throw new AsmError(st.argsLoc, `'${name} =' needs a value`);
     } else {
-      const pieces = splitOperands(st.args);
-      if (pieces.length !== 2) throw new AsmError(pieces.length > 2 ? argLoc(st, pieces[2].at) : st.argsLoc, `'${st.op}' takes a name and a value: ${st.op} NAME, EXPR`);
-      name = pieces[0].text;
-      exprText = pieces[1].text;
-      exprLoc = argLoc(st, pieces[1].at);
+      const [namePiece, valuePiece, extra] = splitOperands(st.args);
+      if (!namePiece || !valuePiece || extra) {
+        throw new AsmError(extra ? argLoc(st, extra.at) : st.argsLoc, `'${st.op}' takes a name and a value: ${st.op} NAME, EXPR`);
+      }
+      name = namePiece.text;
+      exprText = valuePiece.text;
+      exprLoc = argLoc(st, valuePiece.at);
     }
     const nameLoc = st.op === "=" ? st.opLoc : st.argsLoc;
     for (const l of st.labels) this.defineSymbol(l.name, this.section(st).lc, l.loc, "label");
@@ -368,20 +374,17 @@ class Assembler {
           next.push(d);
         }
       }
-      if (next.length === pending.length) {
-        throw lastErr ?? new AsmError(next[0].st.argsLoc, "circular definitions");
-      }
+      const [first] = next;
+      if (first && next.length === pending.length) throw lastErr ?? new AsmError(first.st.argsLoc, "circular definitions");
       pending = next;
     }
     this.deferred.length = 0;
   }
 
   private checkOverlaps(): void {
-    for (let i = 0; i < this.sections.length; i++) {
-      const a = this.sections[i];
+    for (const [i, a] of this.sections.entries()) {
       if (a.end <= a.base) continue;
-      for (let j = 0; j < i; j++) {
-        const b = this.sections[j];
+      for (const b of this.sections.slice(0, i)) {
         if (b.end > b.base && a.base < b.end && b.base < a.end) {
           throw new AsmError(a.declared, `section '${a.name}' [${hex(a.base)}, ${hex(a.end)}) overlaps section '${b.name}' [${hex(b.base)}, ${hex(b.end)})`);
         }

@@ -3,6 +3,7 @@
 
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
 import { hex } from "../emulator/types.ts";
+import { itemAt, keyAt } from "../emulator/item_at.ts";
 
 let cs: Capstone | null = null;
 let loading: Promise<void> | null = null;
@@ -10,7 +11,7 @@ let loading: Promise<void> | null = null;
 /** Load capstone; call once (later calls wait for the same load). */
 export async function loadDisassembler(): Promise<void> {
   loading ??= loadCapstone().then(() => {
-    cs = new Capstone(Const.CS_ARCH_ARM64, Const.CS_MODE_ARM);
+    cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
   });
   await loading;
 }
@@ -72,13 +73,15 @@ export function symbolize(address: bigint, symbols: Map<string, bigint>, maxOffs
   let best = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (values[mid] <= a) {
+    if (itemAt(values, mid, "symbol address") <= a) {
       best = mid;
       lo = mid + 1;
     } else hi = mid - 1;
   }
-  if (best < 0) return null;
-  const off = a - values[best];
+  const value = values[best];
+  const name = names[best];
+  if (value === undefined || name === undefined) return null;
+  const off = a - value;
   if (maxOffset !== undefined && off > maxOffset) return null;
-  return off === 0n ? names[best] : `${names[best]}+0x${off.toString(16)}`;
+  return off === 0n ? name : `${name}+0x${off.toString(16)}`;
 }

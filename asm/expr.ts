@@ -54,8 +54,8 @@ function tokenize(text: string, start: number, loc: SourceLoc): { toks: Tok[]; e
   let depth = 0;
   for (;;) {
     while (i < text.length && (text[i] === " " || text[i] === "\t")) i++;
-    if (i >= text.length || (depth === 0 && STOP.has(text[i]))) break;
     const c = text[i];
+    if (c === undefined || (depth === 0 && STOP.has(c))) break;
     let m: string | null;
     if ((m = sticky(HEX, text, i))) {
       toks.push({ k: "num", v: BigInt(m.replace(/_/g, "")), at: i });
@@ -93,8 +93,9 @@ function charLiteral(text: string, i: number, loc: SourceLoc): { value: number; 
   let value: number;
   if (text[j] === "\\") {
     const e = text[j + 1];
-    if (e === undefined || !(e in ESCAPES)) throw new AsmError(shift(loc, j), "bad escape in character literal");
-    value = ESCAPES[e];
+    const escaped = e === undefined ? undefined : ESCAPES[e];
+    if (escaped === undefined) throw new AsmError(shift(loc, j), "bad escape in character literal");
+    value = escaped;
     j += 2;
   } else {
     if (j >= text.length) throw new AsmError(shift(loc, i), "unterminated character literal");
@@ -114,8 +115,21 @@ class Parser {
     private readonly env: ExprEnv,
   ) {}
 
-  private peekOp(): string | null {
+  /** The current token; the list always ends with an `end` token, which no rule steps over. */
+  private peek(): Tok {
     const t = this.toks[this.p];
+    if (t === undefined) throw new Error("expression parser: read past the end token");
+    return t;
+  }
+
+  private next(): Tok {
+    const t = this.peek();
+    this.p++;
+    return t;
+  }
+
+  private peekOp(): string | null {
+    const t = this.peek();
     return t.k === "op" ? t.op : null;
   }
 
@@ -125,7 +139,7 @@ class Parser {
 
   parse(): bigint {
     const v = this.binary(0);
-    const t = this.toks[this.p];
+    const t = this.peek();
     if (t.k !== "end") throw this.err(t, "unexpected token in expression");
     return v;
   }
@@ -133,12 +147,13 @@ class Parser {
   private static readonly LEVELS: string[][] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
 
   private binary(level: number): bigint {
-    if (level === Parser.LEVELS.length) return this.unary();
+    const ops = Parser.LEVELS[level];
+    if (ops === undefined) return this.unary();
     let v = this.binary(level + 1);
     for (;;) {
       const op = this.peekOp();
-      if (!op || !Parser.LEVELS[level].includes(op)) return v;
-      const opTok = this.toks[this.p++];
+      if (!op || !ops.includes(op)) return v;
+      const opTok = this.next();
       const r = this.binary(level + 1);
       v = this.apply(op, v, r, opTok);
     }
@@ -163,7 +178,7 @@ class Parser {
   }
 
   private unary(): bigint {
-    const t = this.toks[this.p];
+    const t = this.peek();
     if (t.k === "op" && (t.op === "-" || t.op === "~" || t.op === "+")) {
       this.p++;
       const v = this.unary();
@@ -173,7 +188,7 @@ class Parser {
   }
 
   private primary(): bigint {
-    const t = this.toks[this.p++];
+    const t = this.next();
     switch (t.k) {
       case "num":
         return t.v;
@@ -195,7 +210,7 @@ class Parser {
       case "op":
         if (t.op === "(") {
           const v = this.binary(0);
-          const close = this.toks[this.p];
+          const close = this.peek();
           if (close.k !== "op" || close.op !== ")") throw this.err(close, "expected ')'");
           this.p++;
           return v;

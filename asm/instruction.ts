@@ -1,6 +1,7 @@
 // Pass 2 for one instruction statement: nvlab helpers, system-instruction fallbacks, PC-relative
 // targets, then keystone — with every failure turned into an AsmError at the right column.
 
+import { itemAt } from "../emulator/item_at.ts";
 import { AsmError, type SourceLoc } from "./errors.ts";
 import { evalExprAt, type ExprEnv } from "./expr.ts";
 import { ksAssemble, KS_ERR_ASM_MISSINGFEATURE, KS_ERR_ASM_MNEMONICFAIL, KS_ERR_ASM_SYMBOL_MISSING } from "./keystone.ts";
@@ -50,9 +51,16 @@ class InsnEncoder {
 
   expectCount(n: number): void {
     if (this.pieces.length !== n) {
-      const loc = this.pieces.length > n ? this.at(this.pieces[n].at) : this.at(this.st.args.length);
+      const extra = this.pieces[n];
+      const loc = this.at(extra ? extra.at : this.st.args.length);
       this.fail(`'${this.mn}' takes ${n} operand${n === 1 ? "" : "s"}, got ${this.pieces.length}`, loc);
     }
+  }
+
+  /** The two operands of a two-operand form (reports a wrong count). */
+  twoOperands(): [Piece, Piece] {
+    this.expectCount(2);
+    return [itemAt(this.pieces, 0, "operand"), itemAt(this.pieces, 1, "operand")];
   }
 
   register(p: Piece, re: RegExp, what: string): string {
@@ -80,29 +88,29 @@ class InsnEncoder {
   }
 
   private movWide(bits: 32 | 64): number[] {
-    this.expectCount(2);
-    const rd = this.register(this.pieces[0], bits === 64 ? XREG : WXREG, bits === 64 ? "an X register" : "a W or X register");
-    const v = this.value(this.pieces[1]);
+    const [rdPiece, valuePiece] = this.twoOperands();
+    const rd = this.register(rdPiece, bits === 64 ? XREG : WXREG, bits === 64 ? "an X register" : "a W or X register");
+    const v = this.value(valuePiece);
     const lo = -(1n << BigInt(bits - 1));
-    if (v < lo || v >= 1n << BigInt(bits)) this.fail(`value 0x${BigInt.asUintN(128, v).toString(16)} does not fit in ${bits} bits`, this.at(this.pieces[1].at));
+    if (v < lo || v >= 1n << BigInt(bits)) this.fail(`value 0x${BigInt.asUintN(128, v).toString(16)} does not fit in ${bits} bits`, this.at(valuePiece.at));
     const lines = bits === 64 ? mov64Lines(rd, v) : mov32Lines(rd, v);
     return lines.map((text, i) => this.keystone(text, this.addr + BigInt(4 * i), this.pieces));
   }
 
   private adrl(): number[] {
-    this.expectCount(2);
-    const rd = this.register(this.pieces[0], XREG, "an X register");
-    const target = this.pcTarget(this.pieces[1]);
+    const [rdPiece, targetPiece] = this.twoOperands();
+    const rd = this.register(rdPiece, XREG, "an X register");
+    const target = this.pcTarget(targetPiece);
     const adrp = this.keystone(`adrp ${rd}, .`, this.addr, this.pieces);
     const patched = patchPcRel(adrp, this.addr, target);
-    if (!patched.ok) this.fail("reason" in patched ? patched.reason : "internal error: ADRP not recognised", this.at(this.pieces[1].at));
+    if (!patched.ok) this.fail("reason" in patched ? patched.reason : "internal error: ADRP not recognised", this.at(targetPiece.at));
     const add = this.keystone(`add ${rd}, ${rd}, #0x${(BigInt.asUintN(64, target) & 0xfffn).toString(16)}`, this.addr + 4n, this.pieces);
     return [patched.word, add];
   }
 
   private tlbi(): number {
-    if (this.pieces.length === 0) this.fail("'tlbi' needs an operation");
     const [opPiece, regPiece, extra] = this.pieces;
+    if (!opPiece) this.fail("'tlbi' needs an operation");
     const op = TLBI_OPS.get(opPiece.text.toLowerCase());
     if (!op) this.fail(`unknown TLBI operation '${opPiece.text}'`, this.at(opPiece.at));
     if (extra) this.fail("too many operands for 'tlbi'", this.at(extra.at));
@@ -143,8 +151,8 @@ class InsnEncoder {
   }
 
   private pcRelIndex(pieces: Piece[]): number {
-    if (!isPcRelMnemonic(this.mn) || pieces.length === 0) return -1;
-    const last = pieces[pieces.length - 1];
+    const last = pieces.at(-1);
+    if (!isPcRelMnemonic(this.mn) || last === undefined) return -1;
     if (/^(ldr|ldrsw|prfm)$/.test(this.mn)) {
       if (pieces.length !== 2 || pieces.some((q) => q.text.startsWith("["))) return -1;
     }
@@ -171,8 +179,9 @@ class InsnEncoder {
     if (pcIdx < 0) return word;
     const patched = patchPcRel(word, addr, target);
     if (patched.ok) return patched.word;
-    if ("reason" in patched) this.fail(patched.reason, this.at(pieces[pcIdx].at));
-    return this.fail(`'${this.mn}' does not take a PC-relative target here`, this.at(pieces[pcIdx].at));
+    const at = this.at(itemAt(pieces, pcIdx, "operand").at);
+    if ("reason" in patched) this.fail(patched.reason, at);
+    return this.fail(`'${this.mn}' does not take a PC-relative target here`, at);
   }
 
   private render(texts: string[]): string {
@@ -182,11 +191,12 @@ class InsnEncoder {
   /** One keystone call that must yield exactly one instruction word. */
   keystone(text: string, addr: bigint, pieces: Piece[], rewritten?: Array<{ text: string; imms: number[] }>): number {
     const r = ksAssemble(text, addr);
-    if (r.ok && r.bytes.length === 4) return (r.bytes[0] | (r.bytes[1] << 8) | (r.bytes[2] << 16) | (r.bytes[3] << 24)) >>> 0;
+    if (r.ok && r.bytes.length === 4) return new DataView(r.bytes.buffer, r.bytes.byteOffset, 4).getUint32(0, true);
     if (r.ok) {
       if (r.bytes.length === 0) {
-        const loc = pieces.length ? this.at(pieces[0].at) : this.st.opLoc;
-        this.fail(`'${this.mn}${pieces.length ? " " + pieces[0].text : ""}' is not supported by the assembler (use .inst or a generic 'sys'/'s3_…' form)`, loc);
+        const [first] = pieces;
+        const loc = first ? this.at(first.at) : this.st.opLoc;
+        this.fail(`'${this.mn}${first ? " " + first.text : ""}' is not supported by the assembler (use .inst or a generic 'sys'/'s3_…' form)`, loc);
       }
       this.fail(`'${this.mn}' expanded to ${r.bytes.length} bytes; only single instructions are supported`);
     }
@@ -204,38 +214,39 @@ class InsnEncoder {
     if (rewritten) {
       const texts = rewritten.map((r) => r.text);
       if (errNo === KS_ERR_ASM_SYMBOL_MISSING) {
-        for (let i = 0; i < pieces.length; i++) {
-          const name = bare(pieces[i].text);
+        for (const [i, p] of pieces.entries()) {
+          const name = bare(p.text);
           if (!/^[A-Za-z_.$][\w.$]*$/.test(name) || isRegisterName(name)) continue;
           const trial = texts.slice();
-          trial[i] = texts[i].replace(name, "#0");
+          trial[i] = itemAt(texts, i, "operand").replace(name, "#0");
           const r = ksAssemble(this.render(trial), this.addr);
-          if (r.ok || r.errNo !== KS_ERR_ASM_SYMBOL_MISSING) this.fail(`undefined symbol '${name}'`, this.at(pieces[i].at + pieces[i].text.indexOf(name)));
+          if (r.ok || r.errNo !== KS_ERR_ASM_SYMBOL_MISSING) this.fail(`undefined symbol '${name}'`, this.at(p.at + p.text.indexOf(name)));
         }
       }
       // A name where a number would do is an undefined symbol; in MRS/MSR it is a register name.
-      for (let i = 0; i < pieces.length; i++) {
-        const name = bare(pieces[i].text);
+      for (const [i, p] of pieces.entries()) {
+        const name = bare(p.text);
         if (!/^[A-Za-z_.$][\w.$]*$/.test(name) || isRegisterName(name)) continue;
-        const at = this.at(pieces[i].at + pieces[i].text.indexOf(name));
+        const at = this.at(p.at + p.text.indexOf(name));
         if ((this.mn === "msr" && i === 0) || (this.mn === "mrs" && i === 1)) {
           this.fail(`unknown system register '${name}' (the generic form s<op0>_<op1>_c<n>_c<m>_<op2> always works)`, at);
         }
         const trial = texts.slice();
-        trial[i] = texts[i].replace(name, "#0");
+        trial[i] = itemAt(texts, i, "operand").replace(name, "#0");
         if (ksAssemble(this.render(trial), this.addr).ok) this.fail(`undefined symbol '${name}'`, at);
       }
       // An immediate is the culprit if a small value in its place makes the statement valid.
-      for (let i = 0; i < rewritten.length; i++) {
-        const imms = [...texts[i].matchAll(/#[^,\]!\s]*/g)];
-        for (let k = 0; k < imms.length && k < rewritten[i].imms.length; k++) {
+      for (const [i, { text, imms: immAts }] of rewritten.entries()) {
+        const imms = [...text.matchAll(/#[^,\]!\s]*/g)];
+        for (const [k, m] of imms.entries()) {
+          const at = immAts[k];
+          if (at === undefined) break;
+          const start = m.index ?? 0;
           for (const probe of ["#0", "#1", "#8"]) {
-            const m = imms[k];
             const trial = texts.slice();
-            trial[i] = texts[i].slice(0, m.index) + probe + texts[i].slice(m.index! + m[0].length);
+            trial[i] = text.slice(0, start) + probe + text.slice(start + m[0].length);
             if (ksAssemble(this.render(trial), this.addr).ok) {
-              const at = rewritten[i].imms[k];
-              const original = /^[^,\]!]*/.exec(this.st.args.slice(at))![0].trim();
+              const original = this.st.args.slice(at).replace(/[,\]!][\s\S]*$/, "").trim();
               this.fail(`immediate ${original} is out of range or not encodable for '${this.mn}'`, this.at(at));
             }
           }

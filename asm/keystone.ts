@@ -2,13 +2,14 @@
 // numbers, so nvlab never hands it more than a single statement).
 
 import { Keystone, Const, loadKeystone } from "keystone-wasm";
+import { keyAt } from "../emulator/item_at.ts";
 
 let ks: Keystone | null = null;
 let loading: Promise<void> | null = null;
 
 export async function loadKeystoneEngine(): Promise<void> {
   loading ??= loadKeystone().then(() => {
-    ks = new Keystone(Const.KS_ARCH_ARM64, Const.KS_MODE_LITTLE_ENDIAN);
+    ks = new Keystone(keyAt(Const, "KS_ARCH_ARM64", "keystone"), keyAt(Const, "KS_MODE_LITTLE_ENDIAN", "keystone"));
   });
   await loading;
 }

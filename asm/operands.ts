@@ -49,7 +49,7 @@ export function isBadRegisterName(name: string): boolean {
   const m = /^([xwvbhsdq])(\d+)$/i.exec(name);
   if (!m) return false;
   const n = Number(m[2]);
-  return /[xw]/i.test(m[1]) ? n > 30 : n > 31;
+  return /^[xw]/i.test(name) ? n > 30 : n > 31;
 }
 
 /** The operand text without memory-operand punctuation around it (`[x1` → `x1`, `#8]!` → `#8`). */

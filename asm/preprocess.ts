@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { dirname, join, isAbsolute } from "node:path";
+import { itemAt } from "../emulator/item_at.ts";
 import { AsmError, type SourceLoc } from "./errors.ts";
 
 export interface Label {
@@ -108,7 +109,8 @@ export function parseStatements(text: string, file: string): Statement[] {
   const cleaned = stripComments(text);
   const stmts: Statement[] = [];
   cleaned.lines.forEach((clean, idx) => {
-    const at = (i: number): SourceLoc => ({ file, line: idx + 1, col: i + 1, sourceLine: raw[idx] });
+    const sourceLine = itemAt(raw, idx, "source line");
+    const at = (i: number): SourceLoc => ({ file, line: idx + 1, col: i + 1, sourceLine });
     for (const [start, seg] of splitStatements(clean)) {
       const full = clean.slice(0, start + seg.length);
       let i = skipSpace(full, start);
@@ -117,7 +119,7 @@ export function parseStatements(text: string, file: string): Statement[] {
         LABEL.lastIndex = i;
         const m = LABEL.exec(full);
         if (!m) break;
-        labels.push({ name: m[1], loc: at(i) });
+        labels.push({ name: itemAt(m, 1, "label name"), loc: at(i) });
         i = skipSpace(full, i + m[0].length);
       }
       if (i >= full.length) {
@@ -140,7 +142,7 @@ export function parseStatements(text: string, file: string): Statement[] {
   });
   if (cleaned.openAt) {
     const [line, col] = cleaned.openAt;
-    throw new AsmError({ file, line, col, sourceLine: raw[line - 1] }, "unterminated /* comment");
+    throw new AsmError({ file, line, col, sourceLine: itemAt(raw, line - 1, "source line") }, "unterminated /* comment");
   }
   return stmts;
 }
@@ -153,7 +155,7 @@ export function parseString(args: string, i: number, loc: SourceLoc): { bytes: n
   let j = i + 1;
   for (;;) {
     if (j >= args.length) throw new AsmError(here(i), "unterminated string");
-    const c = args[j];
+    const c = itemAt(args, j, "string character");
     if (c === '"') break;
     if (c !== "\\") {
       for (const b of Buffer.from(c, "utf8")) bytes.push(b);
@@ -162,8 +164,9 @@ export function parseString(args: string, i: number, loc: SourceLoc): { bytes: n
     }
     const e = args[j + 1];
     const simple: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, "\\": 92, '"': 34, "'": 39 };
-    if (e !== undefined && e in simple) {
-      bytes.push(simple[e]);
+    const simpleByte = e === undefined ? undefined : simple[e];
+    if (simpleByte !== undefined) {
+      bytes.push(simpleByte);
       j += 2;
     } else if (e === "x" || e === "X") {
       const m = /^[0-9a-fA-F]{1,2}/.exec(args.slice(j + 2));

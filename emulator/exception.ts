@@ -1,8 +1,6 @@
-// Exception syndromes, entry to EL1, exits to EL2 (the host), and exception return.
-// Arm ARM D1.4 (exception entry), D1.5 (return), D24.2.46 (ESR_EL2).
-
-import type { Cpu } from "./cpu.ts";
-import { join64 } from "./types.ts";
+// Exception syndromes (ESR_ELx.EC and ISS fields), vector offsets, and what the host receives when
+// an exception targets EL2. Entry and return themselves are CPU operations (cpu_state.ts).
+// Arm ARM D1.4 (exception entry), D24.2.46 (ESR_EL2).
 
 /** Exception classes (ESR_ELx.EC). */
 export const EC = {
@@ -107,75 +105,3 @@ export interface SyncExceptionInfo {
   /** Preferred return is the next instruction (executed SVC/HVC/SMC), not this one. */
   returnNext?: boolean;
 }
-
-/** The vector offset group for an exception taken to EL1 from the current state. */
-function vectorGroup(cpu: Cpu): number {
-  if (cpu.el === 0) return VECTOR.LOWER_A64;
-  return cpu.spsel ? VECTOR.CUR_SPX : VECTOR.CUR_SP0;
-}
-
-/** Synchronous exception entry to EL1 (D1.4.2). */
-export function enterEl1(cpu: Cpu, info: SyncExceptionInfo, vectorType: number = VECTOR.SYNC): void {
-  const sr = cpu.sr;
-  let spsr = cpu.pstate();
-  // FEAT_NV: with {NV,NV1} = {1,0} an exception EL1 -> EL1 records EL2 in SPSR_EL1.M[3:2].
-  const hcr = sr.HCR_EL2;
-  if (cpu.el === 1 && (hcr >> 42n) & 1n && !((hcr >> 43n) & 1n)) spsr = (spsr & ~0xcn) | 0x8n;
-  sr.SPSR_EL1 = spsr;
-  sr.ELR_EL1 = cpu.preferredReturn(info.returnNext ?? false);
-  if (vectorType === VECTOR.SYNC) sr.ESR_EL1 = esr(info.ec, info.iss);
-  if (info.far !== undefined) sr.FAR_EL1 = info.far;
-  const offset = BigInt(vectorGroup(cpu) + vectorType);
-  cpu.setMode(1, 1);
-  cpu.daif = 0xf;
-  cpu.il = 0;
-  cpu.setPc(BigInt.asUintN(64, (sr.VBAR_EL1 & ~0x7ffn) + offset));
-}
-
-/** Synchronous exception to EL2: record the EL2 syndrome state and build the Exit for the host. */
-export function exitToEl2(cpu: Cpu, info: SyncExceptionInfo): Exit {
-  const sr = cpu.sr;
-  sr.SPSR_EL2 = cpu.pstate();
-  sr.ELR_EL2 = cpu.preferredReturn(info.returnNext ?? false);
-  sr.ESR_EL2 = esr(info.ec, info.iss);
-  if (info.far !== undefined) sr.FAR_EL2 = info.far;
-  if (info.hpfar !== undefined) sr.HPFAR_EL2 = info.hpfar;
-  return { esr: sr.ESR_EL2, ec: info.ec, far: sr.FAR_EL2, hpfar: sr.HPFAR_EL2, elr: sr.ELR_EL2, spsr: sr.SPSR_EL2 };
-}
-
-/** Whether an exception return to `spsr` is illegal from the current EL (D1.5.2 rules we model). */
-export function isIllegalReturn(cpu: Cpu, spsr: bigint, fromEl: number): boolean {
-  const m = Number(spsr & 0x1fn);
-  if (m & 0x10) return true; // AArch32 is not implemented
-  if (m & 0x2) return true; // M[1] must be 0
-  const target = (m >> 2) & 3;
-  if (target > fromEl) return true;
-  if (target === 3) return true; // no EL3
-  if (target === 0 && m & 1) return true; // EL0 has only SP_EL0
-  if (target === 1 && fromEl === 2 && (cpu.sr.HCR_EL2 >> 27n) & 1n) return true; // TGE: EL1 unusable
-  return false;
-}
-
-/**
- * Exception return from `fromEl` using `spsr`/`elr` (ERET at EL1, or the host's return from EL2).
- * An illegal return keeps the EL, copies the flags and sets PSTATE.IL (D1.5.2).
- */
-export function exceptionReturn(cpu: Cpu, spsr: bigint, elr: bigint, fromEl: number): void {
-  cpu.clearExclusive();
-  if (isIllegalReturn(cpu, spsr, fromEl)) {
-    cpu.setNzcv(Number((spsr >> 28n) & 0xfn));
-    cpu.daif = Number((spsr >> 6n) & 0xfn);
-    cpu.il = 1;
-    cpu.setPc(elr);
-    return;
-  }
-  const m = Number(spsr & 0xfn);
-  cpu.setMode(m >> 2, m & 1);
-  cpu.setNzcv(Number((spsr >> 28n) & 0xfn));
-  cpu.daif = Number((spsr >> 6n) & 0xfn);
-  cpu.il = Number((spsr >> 20n) & 1n);
-  // Returning to EL0 the PC is 64-bit as-is; to EL1 likewise (no AArch32).
-  cpu.setPc(elr);
-}
-
-export { join64 };

@@ -3,8 +3,8 @@
 // but it keeps its architectural traps and its faults: a DC/IC by VA translates its address and
 // takes a Data Abort (CM=1) when the address is not mapped, which a hypervisor has to handle.
 
-import type { Cpu } from "./cpu.ts";
-import { ACC_CM } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
+import { ACC_CM } from "./access_flags.ts";
 import { AccessKind } from "./fault.ts";
 import { addressTranslate } from "./mmu/translate.ts";
 import { HCR, SCTLR, type SysEncoding, hcr, nvEnabled, sctlrEl1, trapSys } from "./traps.ts";
@@ -13,7 +13,7 @@ import { split64 } from "./types.ts";
 export interface SysOp extends SysEncoding {
   /** `AT S1E1R`, `DC ZVA`, `IC IALLU`… */
   readonly name: string;
-  exec(cpu: Cpu, op: SysOp, xt: bigint, rt: number): void;
+  exec(cpu: CpuState, op: SysOp, xt: bigint, rt: number): void;
 }
 
 /** DC ZVA block size in bytes (DCZID_EL0.BS = 4 words log2). */
@@ -45,20 +45,22 @@ const E1 = { el2Only: false, el0: false };
 const E0 = { el2Only: false, el0: true };
 const E2 = { el2Only: true, el0: false };
 
+/** The read and write forms of one AT operation: `<name>R<suffix>` at op2, `<name>W<suffix>` at op2 + 1. */
+function atReadWrite(name: string, op1: number, crm: number, op2: number, regime: typeof E1, suffix = ""): SysOp[] {
+  return [
+    at(`${name}R${suffix}`, op1, crm, op2, { ...regime, write: false }),
+    at(`${name}W${suffix}`, op1, crm, op2 + 1, { ...regime, write: true }),
+  ];
+}
+
 const AT_OPS: SysOp[] = [
-  at("S1E1R", 0, 8, 0, { ...E1, write: false }),
-  at("S1E1W", 0, 8, 1, { ...E1, write: true }),
-  at("S1E0R", 0, 8, 2, { ...E0, write: false }),
-  at("S1E0W", 0, 8, 3, { ...E0, write: true }),
+  ...atReadWrite("S1E1", 0, 8, 0, E1),
+  ...atReadWrite("S1E0", 0, 8, 2, E0),
   // The PAN-checking forms: PSTATE.PAN is never set here, so they translate like S1E1R/W.
-  at("S1E1RP", 0, 9, 0, { ...E1, write: false }),
-  at("S1E1WP", 0, 9, 1, { ...E1, write: true }),
-  at("S1E2R", 4, 8, 0, { ...E2, write: false }),
-  at("S1E2W", 4, 8, 1, { ...E2, write: true }),
-  at("S12E1R", 4, 8, 4, { ...E2, write: false }),
-  at("S12E1W", 4, 8, 5, { ...E2, write: true }),
-  at("S12E0R", 4, 8, 6, { ...E2, write: false }),
-  at("S12E0W", 4, 8, 7, { ...E2, write: true }),
+  ...atReadWrite("S1E1", 0, 9, 0, E1, "P"),
+  ...atReadWrite("S1E2", 4, 8, 0, E2),
+  ...atReadWrite("S12E1", 4, 8, 4, E2),
+  ...atReadWrite("S12E0", 4, 8, 6, E2),
 ];
 
 // ---------------------------------------------------------------- DC / IC

@@ -7,7 +7,7 @@
 // 48-bit PA, 16-bit ASID/VMID, all three granules at both stages, FEAT_NV (not NV2), FEAT_TTL,
 // TLBI range/OS forms, FEAT_XS (nXS TLBI), SB.
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
 import type { SysRegName } from "./sysregs.ts";
 import {
   CPTR, HCR, MDCR, SCTLR, type SysEncoding, debugToEl2, hcr, mdcr, nv1Enabled, nvEnabled, sctlrEl1, trapSys,
@@ -55,8 +55,8 @@ export interface SysRegDef extends SysEncoding {
   readonly reset?: bigint;
   /** Backing field in the register file, when the register is plain storage. */
   readonly field?: SysRegName;
-  read(cpu: Cpu): bigint;
-  write(cpu: Cpu, v: bigint): void;
+  read(cpu: CpuState): bigint;
+  write(cpu: CpuState, v: bigint): void;
 }
 
 // ---------------------------------------------------------------- ID values
@@ -65,7 +65,7 @@ export interface SysRegDef extends SysEncoding {
 export const PHYS_MIDR = 0x410fd4f0n;
 
 /** The physical MPIDR_EL1: Aff0 = CPU index, bit 31 RES1, uniprocessor bit U = 0. */
-export function physicalMpidr(cpu: Cpu): bigint {
+export function physicalMpidr(cpu: CpuState): bigint {
   return 0x8000_0000n | BigInt(cpu.index & 0xff);
 }
 
@@ -110,7 +110,7 @@ function ccsidr(csselr: bigint): bigint {
 }
 
 /** DCZID_EL0: 64-byte DC ZVA blocks (BS = log2(words) = 4); DZP when ZVA is prohibited here. */
-function dczid(cpu: Cpu): bigint {
+function dczid(cpu: CpuState): bigint {
   const prohibited = (cpu.el === 0 && !sctlrEl1(cpu, SCTLR.DZE)) || (cpu.el < 2 && hcr(cpu, HCR.TDZ));
   return prohibited ? 0x14n : 0x4n;
 }
@@ -128,8 +128,8 @@ interface RowOpts {
   flags?: number;
   reset?: bigint;
   field?: SysRegName;
-  read?: (cpu: Cpu) => bigint;
-  write?: (cpu: Cpu, v: bigint) => void;
+  read?: (cpu: CpuState) => bigint;
+  write?: (cpu: CpuState, v: bigint) => void;
   /** Bits that are writable (others keep their value); default all. */
   writeMask?: bigint;
 }
@@ -137,7 +137,7 @@ interface RowOpts {
 function row(name: string, enc: Enc, o: RowOpts): SysRegDef {
   const f = o.field;
   const mask = o.writeMask;
-  const read = o.read ?? (f ? (cpu: Cpu) => cpu.sr[f] : () => o.reset ?? 0n);
+  const read = o.read ?? (f ? (cpu: CpuState) => cpu.sr[f] : () => o.reset ?? 0n);
   let write = o.write;
   if (!write) {
     if (f) {
@@ -394,7 +394,7 @@ export function isImpDefEncoding(op0: number, crn: number): boolean {
  * architecture takes (UNDEFINED, or an EC 0x18 trap to EL1/EL2) before any effect; returns if the
  * access may proceed.
  */
-export function checkSysRegAccess(cpu: Cpu, def: SysRegDef, isRead: boolean, rt: number): void {
+export function checkSysRegAccess(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): void {
   if (cpu.el === 0) {
     if (def.minEl > 0) cpu.undefinedInstruction();
     if (isRead ? def.writeOnly : def.readOnly || def.el0ReadOnly) cpu.undefinedInstruction();
@@ -412,7 +412,7 @@ export function checkSysRegAccess(cpu: Cpu, def: SysRegDef, isRead: boolean, rt:
 }
 
 /** EL2 trap controls for an EL0/EL1 access (after the EL1-level checks). */
-function checkEl2Traps(cpu: Cpu, def: SysRegDef, isRead: boolean, rt: number): void {
+function checkEl2Traps(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): void {
   const f = def.flags;
   if (f === 0) return;
   let trap = false;

@@ -3,9 +3,10 @@
 // the mapping of each kind onto the architectural TLB. The CPU uses it to execute EL1 TLBIs; the
 // host uses the same table to decode a trapped TLBI from its ESR ISS.
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
 import { currentVmid } from "./mmu/stage2.ts";
 import type { Tlb } from "./mmu/tlb.ts";
+import { itemAt } from "./item_at.ts";
 
 export type TlbiKind =
   | "VMALLE1" // all stage-1 entries of the current VMID
@@ -186,7 +187,7 @@ function ttlHint(ttl: number): { granule: number | null; level: number | null } 
   if (tg === 0) return { granule: null, level: null };
   // Level 0 (any granule) and level 1 with 16K/64K need LPA/LPA2, which are not implemented.
   if (level === 0 || (tg >= 2 && level === 1)) return { granule: null, level: null };
-  return { granule: 1 << GRANULE_SHIFT[tg]!, level };
+  return { granule: 1 << itemAt(GRANULE_SHIFT, tg, "granule"), level };
 }
 
 /**
@@ -237,7 +238,7 @@ function decodeRange(op: TlbiOp, x: bigint): TlbiOperand {
   const ttl = Number((x >> 37n) & 3n);
   const asid = op.kind === "RVAE1" || op.kind === "RVAE2" ? Number(x >> 48n) : null;
   if (tg === 0) return { asid, address: null, end: null, granule: null, level: null };
-  const shift = BigInt(GRANULE_SHIFT[tg]!);
+  const shift = BigInt(itemAt(GRANULE_SHIFT, tg, "granule"));
   let base = x & ((1n << 37n) - 1n);
   // EL1&0 VA ranges: BaseADDR's top bit selects the half of the VA space (as VA bit 55 does).
   if (op.op1 === 0) base = BigInt.asIntN(37, base);
@@ -249,7 +250,7 @@ function decodeRange(op: TlbiOp, x: bigint): TlbiOperand {
 // ---------------------------------------------------------------- execution on the TLB
 
 /** Width mask of ASIDs now (TCR_EL1.AS: 16 bits, else 8). */
-export function asidMask(cpu: Cpu): number {
+export function asidMask(cpu: CpuState): number {
   return (cpu.sr.TCR_EL1 >> 36n) & 1n ? 0xffff : 0xff;
 }
 
@@ -293,10 +294,10 @@ export function invalidateTlb(tlb: Tlb, op: TlbiOp, xt: bigint, vmid: number, as
 // ---------------------------------------------------------------- broadcast
 
 /** CPUs that share the Inner/Outer Shareable domain with a CPU (for IS/OS broadcast). */
-const DOMAIN = new WeakMap<Cpu, readonly Cpu[]>();
+const DOMAIN = new WeakMap<CpuState, readonly CpuState[]>();
 
 /** Declare `cpus` one shareability domain: their IS/OS TLBIs reach every member's TLB. */
-export function setShareabilityDomain(cpus: readonly Cpu[]): void {
+export function setShareabilityDomain(cpus: readonly CpuState[]): void {
   const members = [...cpus];
   for (const c of members) DOMAIN.set(c, members);
 }
@@ -306,7 +307,7 @@ export function setShareabilityDomain(cpus: readonly Cpu[]): void {
  * broadcast to the shareability domain for IS/OS forms (and for local forms when HCR_EL2.FB), and
  * drop the fast translation caches of every CPU touched.
  */
-export function executeTlbi(cpu: Cpu, op: TlbiOp, xt: bigint): void {
+export function executeTlbi(cpu: CpuState, op: TlbiOp, xt: bigint): void {
   const vmid = currentVmid(cpu.sr);
   const bits = asidMask(cpu) as 0xff | 0xffff;
   const broadcast = op.scope !== "local" || ((cpu.sr.HCR_EL2 >> 9n) & 1n) !== 0n;

@@ -1,7 +1,7 @@
 // EL2 trap and routing controls that EL0/EL1 execution consults: the HCR_EL2 bits (D24.2.62),
 // the other EL2 trap registers, and the helpers that raise an EC 0x18 trap with its syndrome.
 
-import type { Cpu } from "./cpu.ts";
+import type { CpuState } from "./cpu_state.ts";
 import { EC, sysRegIss } from "./exception.ts";
 
 /** HCR_EL2 bit positions. */
@@ -40,30 +40,30 @@ export const CPTR = { TCPAC: 31 } as const;
 /** SCTLR_EL1 bits that gate EL0 use of system instructions. */
 export const SCTLR = { UMA: 9, DZE: 14, UCT: 15, nTWI: 16, nTWE: 18, UCI: 26 } as const;
 
-export function hcr(cpu: Cpu, bit: number): boolean {
+export function hcr(cpu: CpuState, bit: number): boolean {
   return ((cpu.sr.HCR_EL2 >> BigInt(bit)) & 1n) !== 0n;
 }
 
-export function sctlrEl1(cpu: Cpu, bit: number): boolean {
+export function sctlrEl1(cpu: CpuState, bit: number): boolean {
   return ((cpu.sr.SCTLR_EL1 >> BigInt(bit)) & 1n) !== 0n;
 }
 
-export function mdcr(cpu: Cpu, bit: number): boolean {
+export function mdcr(cpu: CpuState, bit: number): boolean {
   return ((cpu.sr.MDCR_EL2 >> BigInt(bit)) & 1n) !== 0n;
 }
 
 /** FEAT_NV: EL1 is a guest hypervisor's virtual EL2 (HCR_EL2.NV). */
-export function nvEnabled(cpu: Cpu): boolean {
+export function nvEnabled(cpu: CpuState): boolean {
   return hcr(cpu, HCR.NV);
 }
 
 /** HCR_EL2.{NV,NV1} = {1,1}: VBAR_EL1, ELR_EL1 and SPSR_EL1 also trap (no NV2 here). */
-export function nv1Enabled(cpu: Cpu): boolean {
+export function nv1Enabled(cpu: CpuState): boolean {
   return hcr(cpu, HCR.NV) && hcr(cpu, HCR.NV1);
 }
 
 /** Debug exceptions and debug register traps go to EL2 (MDCR_EL2.TDE or HCR_EL2.TGE). */
-export function debugToEl2(cpu: Cpu): boolean {
+export function debugToEl2(cpu: CpuState): boolean {
   return mdcr(cpu, MDCR.TDE) || hcr(cpu, HCR.TGE);
 }
 
@@ -77,7 +77,7 @@ export interface SysEncoding {
 }
 
 /** Trap an MSR/MRS/SYS to `target` with EC 0x18; the instruction has no effect. */
-export function trapSys(cpu: Cpu, target: 1 | 2, e: SysEncoding, rt: number, isRead: boolean): never {
+export function trapSys(cpu: CpuState, target: 1 | 2, e: SysEncoding, rt: number, isRead: boolean): never {
   cpu.raiseSync(target, { ec: EC.SYS64, iss: sysRegIss(e.op0, e.op1, e.crn, e.crm, e.op2, rt, isRead) });
 }
 

@@ -2,26 +2,15 @@
 // logical (bitmask) immediates, move wide, bitfield and extract. Immediates, masks and rotate
 // amounts are all computed in `prepare`; handlers only combine register halves with them.
 
-import type { Cpu } from "../cpu.ts";
-import { type Encoding, encoding } from "../decode.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { type Encoding, encoding, format } from "../decode.ts";
 import { decodeBitMasks } from "./bitmask.ts";
-import { TWO32, addWithCarry32, addWithCarry64, dstZR, regSP, srcZR } from "./operands.ts";
+import { addWithCarry32, addWithCarry64, dstZR, half, logicFlags, regSP, srcZR, TWO32 } from "./operands.ts";
 import { ror32, ror64 } from "./shift.ts";
 import { sized } from "./sized.ts";
 
 /** Sign-extend the low `bits` bits of `v`. */
 const sext = (v: number, bits: number): number => (v << (32 - bits)) >> (32 - bits);
-
-/** Index of a slot's low half in cpu.x. */
-const half = (slot: number): number => 2 * slot;
-
-/** Flags of a logical S form: N and Z from the result, C and V cleared. */
-function logicFlags(cpu: Cpu, lo: number, hi: number): void {
-  cpu.n = hi >>> 31;
-  cpu.z = (lo | hi) === 0 ? 1 : 0;
-  cpu.c = 0;
-  cpu.v = 0;
-}
 
 // ---------------------------------------------------------------- PC-relative addressing
 
@@ -277,69 +266,55 @@ interface MoveWideFields {
   kHi: number;
 }
 
-function moveWide(invert: boolean) {
-  return (f: MoveWideFields & { sf: number }): boolean => {
-    if (f.sf === 0 && f.hw >= 2) return false;
-    f.xd = half(dstZR(f.rd));
-    const shift = 16 * (f.hw & 1);
-    let lo = f.hw < 2 ? (f.imm16 << shift) >>> 0 : 0;
-    let hi = f.hw < 2 ? 0 : (f.imm16 << shift) >>> 0;
-    const kLo = f.hw < 2 ? ~(0xffff << shift) >>> 0 : 0xffffffff;
-    const kHi = f.hw < 2 ? 0xffffffff : ~(0xffff << shift) >>> 0;
-    if (invert) {
-      lo = ~lo >>> 0;
-      hi = ~hi >>> 0;
-    }
-    f.vLo = lo;
-    f.vHi = hi;
-    f.kLo = kLo;
-    f.kHi = kHi;
-    return true;
-  };
+/** @movw: imm16 shifted by 16·hw, its complement for MOVN, and (MOVK) the bits kept from Rd. */
+function moveWide(f: MoveWideFields & { sf: number; invert: number }): boolean {
+  if (f.sf === 0 && f.hw >= 2) return false;
+  f.xd = half(dstZR(f.rd));
+  const shift = 16 * (f.hw & 1);
+  let lo = f.hw < 2 ? (f.imm16 << shift) >>> 0 : 0;
+  let hi = f.hw < 2 ? 0 : (f.imm16 << shift) >>> 0;
+  const kLo = f.hw < 2 ? ~(0xffff << shift) >>> 0 : 0xffffffff;
+  const kHi = f.hw < 2 ? 0xffffffff : ~(0xffff << shift) >>> 0;
+  if (f.invert === 1) {
+    lo = ~lo >>> 0;
+    hi = ~hi >>> 0;
+  }
+  f.vLo = lo;
+  f.vHi = hi;
+  f.kLo = kLo;
+  f.kHi = kHi;
+  return true;
+}
+
+const MOVW = format<MoveWideFields & { invert: number }>({ name: "movw", pattern: ". .. ...... hw:2 imm16:16 rd:5", prepare: moveWide });
+
+/** MOVN/MOVZ: the prepared value replaces Rd. */
+function movImm64(cpu: CpuState, op: MoveWideFields): void {
+  cpu.x[op.xd] = op.vLo;
+  cpu.x[op.xd + 1] = op.vHi;
+}
+
+function movImm32(cpu: CpuState, op: MoveWideFields): void {
+  cpu.x[op.xd] = op.vLo;
+  cpu.x[op.xd + 1] = 0;
+}
+
+function movk64(cpu: CpuState, op: MoveWideFields): void {
+  const x = cpu.x;
+  x[op.xd] = (x[op.xd]! & op.kLo) | op.vLo;
+  x[op.xd + 1] = (x[op.xd + 1]! & op.kHi) | op.vHi;
+}
+
+function movk32(cpu: CpuState, op: MoveWideFields): void {
+  const x = cpu.x;
+  x[op.xd] = (x[op.xd]! & op.kLo) | op.vLo;
+  x[op.xd + 1] = 0;
 }
 
 const MOVE_WIDE: Encoding<never>[] = [
-  ...sized<MoveWideFields>({
-    name: "MOVN",
-    pattern: "00 100101 hw:2 imm16:16 rd:5",
-    prepare: moveWide(true),
-    x(cpu, op) {
-      cpu.x[op.xd] = op.vLo;
-      cpu.x[op.xd + 1] = op.vHi;
-    },
-    w(cpu, op) {
-      cpu.x[op.xd] = op.vLo;
-      cpu.x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<MoveWideFields>({
-    name: "MOVZ",
-    pattern: "10 100101 hw:2 imm16:16 rd:5",
-    prepare: moveWide(false),
-    x(cpu, op) {
-      cpu.x[op.xd] = op.vLo;
-      cpu.x[op.xd + 1] = op.vHi;
-    },
-    w(cpu, op) {
-      cpu.x[op.xd] = op.vLo;
-      cpu.x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<MoveWideFields>({
-    name: "MOVK",
-    pattern: "11 100101 hw:2 imm16:16 rd:5",
-    prepare: moveWide(false),
-    x(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = (x[op.xd]! & op.kLo) | op.vLo;
-      x[op.xd + 1] = (x[op.xd + 1]! & op.kHi) | op.vHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = (x[op.xd]! & op.kLo) | op.vLo;
-      x[op.xd + 1] = 0;
-    },
-  }),
+  ...sized({ name: "MOVN", pattern: "00 100101 .. ................ .....", format: MOVW, data: { invert: 1 }, x: movImm64, w: movImm32 }),
+  ...sized({ name: "MOVZ", pattern: "10 100101 .. ................ .....", format: MOVW, data: { invert: 0 }, x: movImm64, w: movImm32 }),
+  ...sized({ name: "MOVK", pattern: "11 100101 .. ................ .....", format: MOVW, data: { invert: 0 }, x: movk64, w: movk32 }),
 ];
 
 // ---------------------------------------------------------------- bitfield

@@ -2,25 +2,14 @@
 // extended registers, add/subtract with carry, conditional compare and select, 1- and 2-source
 // operations, and the multiply family. Register fields become cpu.x indices in `prepare`.
 
-import type { Cpu } from "../cpu.ts";
-import { type Encoding, encoding } from "../decode.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { type Encoding, encoding, format, row } from "../decode.ts";
 import { umul32x32, mul64, smul32x32 } from "./mul64.ts";
-import { addWithCarry32, addWithCarry64, dstZR, regSP, srcZR, TWO32 } from "./operands.ts";
+import { addWithCarry32, addWithCarry64, dstZR, half, logicFlags, regSP, srcZR, TWO32 } from "./operands.ts";
 import { asr64, lsl64, lsr64, ror32, ror64, shift32, shift64 } from "./shift.ts";
 import { sized } from "./sized.ts";
 
-/** Index of a slot's low half in cpu.x. */
-const half = (slot: number): number => 2 * slot;
-
 const MASK64 = (1n << 64n) - 1n;
-
-/** Flags of a logical S form: N and Z from the result, C and V cleared. */
-function logicFlags(cpu: Cpu, lo: number, hi: number): void {
-  cpu.n = hi >>> 31;
-  cpu.z = (lo | hi) === 0 ? 1 : 0;
-  cpu.c = 0;
-  cpu.v = 0;
-}
 
 // ---------------------------------------------------------------- logical (shifted register)
 
@@ -45,145 +34,80 @@ function logicalShifted(f: ShiftedFields & { sf: number }): boolean {
   return true;
 }
 
+type LogicalOp = ShiftedFields & { inv: number };
+
+/** @logic_shift: Rd = Rn op (shifted Rm XOR inv); inv (row data) is -1 for BIC/ORN/EON/BICS, else 0. */
+const LOGIC_SHIFT = format<LogicalOp>({ name: "logic_shift", pattern: ". .. ..... shift:2 . rm:5 imm6:6 rn:5 rd:5", prepare: logicalShifted });
+
+function and64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! & (cpu.rLo ^ op.inv);
+  x[op.xd + 1] = x[op.xn + 1]! & (cpu.rHi ^ op.inv);
+}
+
+function and32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! & (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv);
+  x[op.xd + 1] = 0;
+}
+
+function orr64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! | (cpu.rLo ^ op.inv);
+  x[op.xd + 1] = x[op.xn + 1]! | (cpu.rHi ^ op.inv);
+}
+
+function orr32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! | (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv);
+  x[op.xd + 1] = 0;
+}
+
+function eor64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  x[op.xd] = x[op.xn]! ^ cpu.rLo ^ op.inv;
+  x[op.xd + 1] = x[op.xn + 1]! ^ cpu.rHi ^ op.inv;
+}
+
+function eor32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  x[op.xd] = x[op.xn]! ^ shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv;
+  x[op.xd + 1] = 0;
+}
+
+function ands64(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
+  const lo = (x[op.xn]! & (cpu.rLo ^ op.inv)) >>> 0;
+  const hi = (x[op.xn + 1]! & (cpu.rHi ^ op.inv)) >>> 0;
+  logicFlags(cpu, lo, hi);
+  x[op.xd] = lo;
+  x[op.xd + 1] = hi;
+}
+
+function ands32(cpu: CpuState, op: LogicalOp): void {
+  const x = cpu.x;
+  const r = (x[op.xn]! & (shift32(x[op.xm]!, op.shift, op.imm6) ^ op.inv)) >>> 0;
+  logicFlags(cpu, r, r);
+  x[op.xd] = r;
+  x[op.xd + 1] = 0;
+}
+
+const PLAIN = { inv: 0 };
+const INVERTED = { inv: -1 };
+
 const LOGICAL_SHIFTED: Encoding<never>[] = [
-  ...sized<ShiftedFields>({
-    name: "AND_reg",
-    pattern: "00 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! & cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! & cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! & shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "BIC_reg",
-    pattern: "00 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! & ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! & ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! & ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ORR_reg",
-    pattern: "01 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! | cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! | cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! | shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ORN_reg",
-    pattern: "01 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! | ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! | ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! | ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "EOR_reg",
-    pattern: "10 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! ^ cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! ^ cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! ^ shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "EON_reg",
-    pattern: "10 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      x[op.xd] = x[op.xn]! ^ ~cpu.rLo;
-      x[op.xd + 1] = x[op.xn + 1]! ^ ~cpu.rHi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xn]! ^ ~shift32(x[op.xm]!, op.shift, op.imm6);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "ANDS_reg",
-    pattern: "11 01010 shift:2 0 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      const lo = (x[op.xn]! & cpu.rLo) >>> 0;
-      const hi = (x[op.xn + 1]! & cpu.rHi) >>> 0;
-      logicFlags(cpu, lo, hi);
-      x[op.xd] = lo;
-      x[op.xd + 1] = hi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      const r = (x[op.xn]! & shift32(x[op.xm]!, op.shift, op.imm6)) >>> 0;
-      logicFlags(cpu, r, r);
-      x[op.xd] = r;
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ShiftedFields>({
-    name: "BICS_reg",
-    pattern: "11 01010 shift:2 1 rm:5 imm6:6 rn:5 rd:5",
-    prepare: logicalShifted,
-    x(cpu, op) {
-      const x = cpu.x;
-      shift64(cpu, x[op.xm]!, x[op.xm + 1]!, op.shift, op.imm6);
-      const lo = (x[op.xn]! & ~cpu.rLo) >>> 0;
-      const hi = (x[op.xn + 1]! & ~cpu.rHi) >>> 0;
-      logicFlags(cpu, lo, hi);
-      x[op.xd] = lo;
-      x[op.xd + 1] = hi;
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      const r = (x[op.xn]! & ~shift32(x[op.xm]!, op.shift, op.imm6)) >>> 0;
-      logicFlags(cpu, r, r);
-      x[op.xd] = r;
-      x[op.xd + 1] = 0;
-    },
-  }),
+  ...sized<LogicalOp>({ name: "AND_reg", pattern: "00 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: and64, w: and32 }),
+  ...sized<LogicalOp>({ name: "BIC_reg", pattern: "00 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: and64, w: and32 }),
+  ...sized<LogicalOp>({ name: "ORR_reg", pattern: "01 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: orr64, w: orr32 }),
+  ...sized<LogicalOp>({ name: "ORN_reg", pattern: "01 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: orr64, w: orr32 }),
+  ...sized<LogicalOp>({ name: "EOR_reg", pattern: "10 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: eor64, w: eor32 }),
+  ...sized<LogicalOp>({ name: "EON_reg", pattern: "10 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: eor64, w: eor32 }),
+  ...sized<LogicalOp>({ name: "ANDS_reg", pattern: "11 01010 .. 0 ..... ...... ..... .....", format: LOGIC_SHIFT, data: PLAIN, x: ands64, w: ands32 }),
+  ...sized<LogicalOp>({ name: "BICS_reg", pattern: "11 01010 .. 1 ..... ...... ..... .....", format: LOGIC_SHIFT, data: INVERTED, x: ands64, w: ands32 }),
 ];
 
 // ---------------------------------------------------------------- add/subtract (shifted register)
@@ -282,7 +206,7 @@ interface ExtendedFields {
 }
 
 /** ExtendReg for a 64-bit operation: Rm extended per `option`, shifted left by 0..4. */
-function extend64(cpu: Cpu, lo: number, hi: number, option: number, sh: number): void {
+function extend64(cpu: CpuState, lo: number, hi: number, option: number, sh: number): void {
   switch (option) {
     case 0: lo &= 0xff; hi = 0; break;
     case 1: lo &= 0xffff; hi = 0; break;
@@ -587,7 +511,7 @@ const COND_SELECT: Encoding<never>[] = [
 
 const join = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo);
 
-function setBig(cpu: Cpu, xd: number, v: bigint): void {
+function setBig(cpu: CpuState, xd: number, v: bigint): void {
   cpu.x[xd] = Number(v & 0xffffffffn);
   cpu.x[xd + 1] = Number((v >> 32n) & 0xffffffffn);
 }
@@ -838,7 +762,7 @@ function threeSource(f: ThreeSourceFields): void {
 }
 
 /** Xd = Xa ± rLo:rHi (the product left by a multiply helper). */
-function accumulate(cpu: Cpu, op: ThreeSourceFields, sub: boolean): void {
+function accumulate(cpu: CpuState, op: ThreeSourceFields, sub: boolean): void {
   const x = cpu.x;
   const aLo = x[op.xa]!;
   const aHi = x[op.xa + 1]!;
@@ -853,93 +777,55 @@ function accumulate(cpu: Cpu, op: ThreeSourceFields, sub: boolean): void {
   }
 }
 
+/** @rrrr: Rd = Ra ± Rn × Rm (Ra unused by SMULH/UMULH). */
+const RRRR = format<ThreeSourceFields>({ name: "rrrr", pattern: ". .. ..... ... rm:5 . ra:5 rn:5 rd:5", prepare: threeSource });
+
+type MulAddOp = ThreeSourceFields & { sub: number };
+type MulAddLongOp = MulAddOp & { signed: number };
+
+/** MADD/MSUB, 64-bit. */
+function mulAdd64(cpu: CpuState, op: MulAddOp): void {
+  const x = cpu.x;
+  mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
+  accumulate(cpu, op, op.sub === 1);
+}
+
+/** MADD/MSUB, 32-bit. */
+function mulAdd32(cpu: CpuState, op: MulAddOp): void {
+  const x = cpu.x;
+  const p = Math.imul(x[op.xn]!, x[op.xm]!);
+  x[op.xd] = op.sub === 1 ? x[op.xa]! - p : x[op.xa]! + p;
+  x[op.xd + 1] = 0;
+}
+
+/** SMADDL/SMSUBL/UMADDL/UMSUBL: Xd = Xa ± Wn × Wm, the product signed or unsigned. */
+function mulAddLong(cpu: CpuState, op: MulAddLongOp): void {
+  if (op.signed === 1) smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
+  else umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
+  accumulate(cpu, op, op.sub === 1);
+}
+
+function smulh(cpu: CpuState, op: ThreeSourceFields): void {
+  const x = cpu.x;
+  const p = BigInt.asIntN(64, join(x[op.xn]!, x[op.xn + 1]!)) * BigInt.asIntN(64, join(x[op.xm]!, x[op.xm + 1]!));
+  setBig(cpu, op.xd, (p >> 64n) & MASK64);
+}
+
+function umulh(cpu: CpuState, op: ThreeSourceFields): void {
+  const x = cpu.x;
+  const p = join(x[op.xn]!, x[op.xn + 1]!) * join(x[op.xm]!, x[op.xm + 1]!);
+  setBig(cpu, op.xd, p >> 64n);
+}
+
 const THREE_SOURCE: Encoding<never>[] = [
-  ...sized<ThreeSourceFields>({
-    name: "MADD",
-    pattern: "00 11011 000 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    x(cpu, op) {
-      const x = cpu.x;
-      mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
-      accumulate(cpu, op, false);
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xa]! + Math.imul(x[op.xn]!, x[op.xm]!);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  ...sized<ThreeSourceFields>({
-    name: "MSUB",
-    pattern: "00 11011 000 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    x(cpu, op) {
-      const x = cpu.x;
-      mul64(cpu, x[op.xn]!, x[op.xn + 1]!, x[op.xm]!, x[op.xm + 1]!);
-      accumulate(cpu, op, true);
-    },
-    w(cpu, op) {
-      const x = cpu.x;
-      x[op.xd] = x[op.xa]! - Math.imul(x[op.xn]!, x[op.xm]!);
-      x[op.xd + 1] = 0;
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMADDL",
-    pattern: "1 00 11011 001 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, false);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMSUBL",
-    pattern: "1 00 11011 001 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      smul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, true);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMADDL",
-    pattern: "1 00 11011 101 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, false);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMSUBL",
-    pattern: "1 00 11011 101 rm:5 1 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      umul32x32(cpu, cpu.x[op.xn]!, cpu.x[op.xm]!);
-      accumulate(cpu, op, true);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "SMULH",
-    pattern: "1 00 11011 010 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      const x = cpu.x;
-      const p = BigInt.asIntN(64, join(x[op.xn]!, x[op.xn + 1]!)) * BigInt.asIntN(64, join(x[op.xm]!, x[op.xm + 1]!));
-      setBig(cpu, op.xd, (p >> 64n) & MASK64);
-    },
-  }),
-  encoding<ThreeSourceFields>({
-    name: "UMULH",
-    pattern: "1 00 11011 110 rm:5 0 ra:5 rn:5 rd:5",
-    prepare: threeSource,
-    exec(cpu, op) {
-      const x = cpu.x;
-      const p = join(x[op.xn]!, x[op.xn + 1]!) * join(x[op.xm]!, x[op.xm + 1]!);
-      setBig(cpu, op.xd, p >> 64n);
-    },
-  }),
+  ...sized<MulAddOp>({ name: "MADD", pattern: "00 11011 000 ..... 0 ..... ..... .....", format: RRRR, data: { sub: 0 }, x: mulAdd64, w: mulAdd32 }),
+  ...sized<MulAddOp>({ name: "MSUB", pattern: "00 11011 000 ..... 1 ..... ..... .....", format: RRRR, data: { sub: 1 }, x: mulAdd64, w: mulAdd32 }),
+  row<MulAddLongOp>("SMADDL", "1 00 11011 001 ..... 0 ..... ..... .....", RRRR, mulAddLong, { signed: 1, sub: 0 }),
+  row<MulAddLongOp>("SMSUBL", "1 00 11011 001 ..... 1 ..... ..... .....", RRRR, mulAddLong, { signed: 1, sub: 1 }),
+  row<MulAddLongOp>("UMADDL", "1 00 11011 101 ..... 0 ..... ..... .....", RRRR, mulAddLong, { signed: 0, sub: 0 }),
+  row<MulAddLongOp>("UMSUBL", "1 00 11011 101 ..... 1 ..... ..... .....", RRRR, mulAddLong, { signed: 0, sub: 1 }),
+  row("SMULH", "1 00 11011 010 ..... 0 ..... ..... .....", RRRR, smulh),
+  row("UMULH", "1 00 11011 110 ..... 0 ..... ..... .....", RRRR, umulh),
 ];
 
 export const DP_REG_TABLE: Encoding<never>[] = [

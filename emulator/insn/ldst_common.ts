@@ -1,10 +1,12 @@
 // Shared pieces of the load/store class: the access kinds of single-register forms and the one
-// function that performs them, the SP alignment check, and small address helpers on lo/hi halves.
+// function that performs them, the SP alignment check, the writeback addressing modes (pre- and
+// post-index) of single and pair forms, and small address helpers on lo/hi halves.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 import { EC } from "../exception.ts";
 import { AccessKind, FaultType } from "../fault.ts";
-import { TWO32 } from "./operands.ts";
+import { SP } from "../reg_slots.ts";
+import { addOffset, TWO32 } from "./operands.ts";
 import { join64 } from "../types.ts";
 
 // Single-register access kinds (size and how a load extends). Hot kinds first in the switch below.
@@ -59,7 +61,7 @@ export const storeKind = (sizeLog2: number): number => K_ST8 + sizeLog2;
  * store, the destination of a load (already mapped so that XZR goes to the sink). The register is
  * written only after the access succeeded, so a fault leaves no trace.
  */
-export function singleAccess(cpu: Cpu, kind: number, t: number, lo: number, hi: number, iss: number, flags: number): void {
+export function singleAccess(cpu: CpuState, kind: number, t: number, lo: number, hi: number, iss: number, flags: number): void {
   const x = cpu.x;
   const i = 2 * t;
   switch (kind) {
@@ -125,13 +127,13 @@ export function singleAccess(cpu: Cpu, kind: number, t: number, lo: number, hi: 
  * SP used as a base while SP[3:0] != 0: an SP alignment fault when SCTLR_EL1.SA (EL1) / SA0 (EL0)
  * is set. Callers test the cheap condition (base is SP and misaligned) before calling.
  */
-export function checkSpAlignment(cpu: Cpu): void {
+export function checkSpAlignment(cpu: CpuState): void {
   const enable = cpu.el === 0 ? 16n : 8n;
   if ((cpu.sr.SCTLR_EL1 & enable) !== 0n) cpu.raiseSync(cpu.routeEl1(), { ec: EC.SP_ALIGN, iss: 0 });
 }
 
 /** Raise an alignment fault (DFSC 0x21) for an access at lo/hi. */
-export function alignmentFault(cpu: Cpu, lo: number, hi: number, kind: AccessKind, flags: number): never {
+export function alignmentFault(cpu: CpuState, lo: number, hi: number, kind: AccessKind, flags: number): never {
   cpu.abort({ type: FaultType.Alignment, stage: 1, level: 0, s1ptw: false, ipa: 0n }, join64(lo, hi), kind, 0, flags);
 }
 
@@ -142,7 +144,7 @@ export function signExtend(v: number, bits: number): number {
 }
 
 /** lo/hi of `lo:hi + add` (0 <= add < 2^31), returned through cpu.rLo/rHi. */
-export function addSmall(cpu: Cpu, lo: number, hi: number, add: number): void {
+export function addSmall(cpu: CpuState, lo: number, hi: number, add: number): void {
   const s = lo + add;
   if (s >= TWO32) {
     cpu.rLo = s - TWO32;
@@ -151,4 +153,35 @@ export function addSmall(cpu: Cpu, lo: number, hi: number, add: number): void {
     cpu.rLo = s;
     cpu.rHi = hi;
   }
+}
+
+/** The access a load/store handler makes once its address is known (one register, a pair). */
+export type AccessAt<O> = (cpu: CpuState, op: O, lo: number, hi: number) => void;
+
+/** Fields of every base-register form: the base slot and the signed byte offset. */
+export interface BaseOffset {
+  n: number;
+  off: number;
+}
+
+/**
+ * The writeback modes: post-index (`[Xn|SP], #off`) accesses at the base, pre-index
+ * (`[Xn|SP, #off]!`) at base + off; either way the base becomes base + off, and only after the
+ * access succeeded, so a fault leaves the base as it was.
+ */
+export function writebackMode<O extends BaseOffset>(access: AccessAt<O>, post: boolean): (cpu: CpuState, op: O) => void {
+  return (cpu, op) => {
+    const n = op.n;
+    const x = cpu.x;
+    if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
+    const baseLo = x[2 * n]!;
+    const baseHi = x[2 * n + 1]!;
+    addOffset(cpu, n, op.off);
+    const lo = cpu.rLo;
+    const hi = cpu.rHi;
+    if (post) access(cpu, op, baseLo, baseHi);
+    else access(cpu, op, lo, hi);
+    x[2 * n] = lo;
+    x[2 * n + 1] = hi;
+  };
 }

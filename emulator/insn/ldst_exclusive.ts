@@ -6,13 +6,16 @@
 // program order. All of these need natural alignment (pairs: of the whole pair). Exclusives have
 // no valid ISV; LDAR/STLR do (with ISS.AR set).
 
-import { ACC_ALIGN, type Cpu, SP } from "../cpu.ts";
+import { ACC_ALIGN } from "../access_flags.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SP } from "../reg_slots.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 import { AccessKind } from "../fault.ts";
 import { join64 } from "../types.ts";
 import { KIND_INFO, addSmall, alignmentFault, checkSpAlignment, loadKind, singleAccess, storeKind } from "./ldst_common.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import { dstZR, regSP, setW32 } from "./operands.ts";
+import { itemAt } from "../item_at.ts";
 
 interface ExclusiveFields {
   size: number;
@@ -34,14 +37,23 @@ interface ExclusiveFields {
 type ExclusiveOp = ExclusiveFields & Op;
 
 /** The base address (no offset in this class) after the SP alignment check, into cpu.rLo/rHi. */
-function baseAddress(cpu: Cpu, n: number): void {
+function baseAddress(cpu: CpuState, n: number): void {
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   cpu.rLo = x[2 * n]!;
   cpu.rHi = x[2 * n + 1]!;
 }
 
-function execLoadExclusive(cpu: Cpu, op: ExclusiveOp): void {
+/**
+ * The base address as `baseAddress`, which must be aligned to the whole access: checked before
+ * the monitor, so a misaligned store-exclusive faults whether or not it would store.
+ */
+function alignedBase(cpu: CpuState, op: ExclusiveOp, kind: AccessKind): void {
+  baseAddress(cpu, op.n);
+  if ((cpu.rLo & (op.bytes - 1)) !== 0) alignmentFault(cpu, cpu.rLo, cpu.rHi, kind, ACC_ALIGN);
+}
+
+function execLoadExclusive(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
@@ -50,12 +62,10 @@ function execLoadExclusive(cpu: Cpu, op: ExclusiveOp): void {
 }
 
 /** Store-exclusive: Rs = 0 when the monitor covered the address and the store was done, else 1. */
-function execStoreExclusive(cpu: Cpu, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+function execStoreExclusive(cpu: CpuState, op: ExclusiveOp): void {
+  alignedBase(cpu, op, AccessKind.Write);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
-  // Alignment is checked whether or not the store would happen.
-  if ((lo & (op.bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Write, ACC_ALIGN);
   let status = 1;
   if (cpu.checkExclusive(join64(lo, hi), op.bytes)) {
     singleAccess(cpu, op.kind, op.t, lo, hi, 0, ACC_ALIGN);
@@ -64,12 +74,11 @@ function execStoreExclusive(cpu: Cpu, op: ExclusiveOp): void {
   setW32(cpu, op.s, status);
 }
 
-function execLoadExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+function execLoadExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
+  alignedBase(cpu, op, AccessKind.Read);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
   const bytes = op.bytes;
-  if ((lo & (bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Read, ACC_ALIGN);
   const x = cpu.x;
   let aLo: number, aHi: number, bLo: number, bHi: number;
   if (bytes === 16) {
@@ -95,12 +104,11 @@ function execLoadExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
   x[2 * t2 + 1] = bHi;
 }
 
-function execStoreExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
-  baseAddress(cpu, op.n);
+function execStoreExclusivePair(cpu: CpuState, op: ExclusiveOp): void {
+  alignedBase(cpu, op, AccessKind.Write);
   const lo = cpu.rLo;
   const hi = cpu.rHi;
   const bytes = op.bytes;
-  if ((lo & (bytes - 1)) !== 0) alignmentFault(cpu, lo, hi, AccessKind.Write, ACC_ALIGN);
   let status = 1;
   if (cpu.checkExclusive(join64(lo, hi), bytes)) {
     // Naturally aligned to the pair size: one page, already translated for write by the check.
@@ -121,12 +129,12 @@ function execStoreExclusivePair(cpu: Cpu, op: ExclusiveOp): void {
   setW32(cpu, op.s, status);
 }
 
-function execLoadAcquire(cpu: Cpu, op: ExclusiveOp): void {
+function execLoadAcquire(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, ACC_ALIGN);
 }
 
-function execStoreRelease(cpu: Cpu, op: ExclusiveOp): void {
+function execStoreRelease(cpu: CpuState, op: ExclusiveOp): void {
   baseAddress(cpu, op.n);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, ACC_ALIGN);
 }
@@ -141,7 +149,7 @@ interface ExclusiveForm {
   load: boolean;
   shape: Shape;
   exclusive: boolean;
-  exec: (cpu: Cpu, op: ExclusiveOp) => void;
+  exec: (cpu: CpuState, op: ExclusiveOp) => void;
 }
 
 const FORMS: readonly ExclusiveForm[] = [
@@ -187,7 +195,7 @@ function exclusiveRow(form: ExclusiveForm): Encoding<never> {
       f.t2 = form.load ? dstZR(f.rt2) : f.rt2;
       f.n = regSP(f.rn);
       f.bytes = (pair ? 2 : 1) << sizeLog2;
-      const k = KIND_INFO[f.kind]!;
+      const k = itemAt(KIND_INFO, f.kind, "access kind");
       f.iss = form.exclusive ? 0 : dataAbortTemplate(sizeLog2, false, f.rt, k.sf, true);
       return true;
     },

@@ -4,12 +4,13 @@
 // No side effects on a fault: both loads complete before any register is written. A store pair
 // that crosses a page has its second page probed before the first half is written.
 
-import { type Cpu, SP } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SP } from "../reg_slots.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 import { AccessKind, type Fault, FaultType } from "../fault.ts";
 import { PAGE_SIZE } from "../memory.ts";
 import { join64 } from "../types.ts";
-import { addSmall, checkSpAlignment, signExtend } from "./ldst_common.ts";
+import { addSmall, checkSpAlignment, signExtend, writebackMode } from "./ldst_common.ts";
 import { addOffset, dstZR, regSP } from "./operands.ts";
 
 const P_STP_W = 0;
@@ -33,7 +34,7 @@ interface PairFields {
 type PairOp = PairFields & Op;
 
 /** Load both halves first, then write Rt and Rt2. */
-function loadPair(cpu: Cpu, kind: number, t: number, t2: number, lo: number, hi: number): void {
+function loadPair(cpu: CpuState, kind: number, t: number, t2: number, lo: number, hi: number): void {
   const x = cpu.x;
   if (kind === P_LDP_X) {
     cpu.load64(lo, hi, 0, 0);
@@ -63,7 +64,7 @@ function loadPair(cpu: Cpu, kind: number, t: number, t2: number, lo: number, hi:
   }
 }
 
-function storePair(cpu: Cpu, kind: number, t: number, t2: number, lo: number, hi: number): void {
+function storePair(cpu: CpuState, kind: number, t: number, t2: number, lo: number, hi: number): void {
   const x = cpu.x;
   const esize = kind === P_STP_X ? 8 : 4;
   if ((lo & (PAGE_SIZE - 1)) > PAGE_SIZE - 2 * esize) probeSecondPage(cpu, lo, hi, esize);
@@ -85,7 +86,7 @@ function storePair(cpu: Cpu, kind: number, t: number, t2: number, lo: number, hi
  * its PA) come first, so they are left to its own store; this checks the next page's translation,
  * that something backs it, and for Device memory there the second half's alignment.
  */
-function probeSecondPage(cpu: Cpu, lo: number, hi: number, esize: number): void {
+function probeSecondPage(cpu: CpuState, lo: number, hi: number, esize: number): void {
   const misaligned = (lo & (esize - 1)) !== 0;
   if (misaligned && (cpu.sr.SCTLR_EL1 & 2n) !== 0n) return;
   const first = join64(lo, hi);
@@ -99,7 +100,7 @@ function probeSecondPage(cpu: Cpu, lo: number, hi: number, esize: number): void 
 }
 
 /** RAM or a device answers at this PA (otherwise an access is a synchronous external abort). */
-function backed(cpu: Cpu, pa: number): boolean {
+function backed(cpu: CpuState, pa: number): boolean {
   return cpu.mem.page(pa) !== null || cpu.mem.mmioAt(pa) !== undefined;
 }
 
@@ -107,44 +108,21 @@ function fault(type: FaultType): Fault {
   return { type, stage: 1, level: 0, s1ptw: false, ipa: 0n };
 }
 
-function pairAccess(cpu: Cpu, op: PairOp, lo: number, hi: number): void {
+function pairAccess(cpu: CpuState, op: PairOp, lo: number, hi: number): void {
   const kind = op.kind;
   if (kind <= P_STP_X) storePair(cpu, kind, op.t, op.t2, lo, hi);
   else loadPair(cpu, kind, op.t, op.t2, lo, hi);
 }
 
-function execPairOffset(cpu: Cpu, op: PairOp): void {
+function execPairOffset(cpu: CpuState, op: PairOp): void {
   const n = op.n;
   if (n === SP && (cpu.x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   addOffset(cpu, n, op.off);
   pairAccess(cpu, op, cpu.rLo, cpu.rHi);
 }
 
-function execPairPostIndex(cpu: Cpu, op: PairOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const lo = x[2 * n]!;
-  const hi = x[2 * n + 1]!;
-  addOffset(cpu, n, op.off);
-  const wLo = cpu.rLo;
-  const wHi = cpu.rHi;
-  pairAccess(cpu, op, lo, hi);
-  x[2 * n] = wLo;
-  x[2 * n + 1] = wHi;
-}
-
-function execPairPreIndex(cpu: Cpu, op: PairOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  addOffset(cpu, n, op.off);
-  const lo = cpu.rLo;
-  const hi = cpu.rHi;
-  pairAccess(cpu, op, lo, hi);
-  x[2 * n] = lo;
-  x[2 * n + 1] = hi;
-}
+const execPairPostIndex = writebackMode(pairAccess, true);
+const execPairPreIndex = writebackMode(pairAccess, false);
 
 interface PairForm {
   name: string;

@@ -3,14 +3,17 @@
 // Rows are generated per (size, opc) combination so each row is named after its instruction
 // (LDRSB_X_uoff, STURH, LDTRSW, ...) and unallocated combinations simply have no row.
 
-import { ACC_UNPRIV, type Cpu, SP } from "../cpu.ts";
+import { ACC_UNPRIV } from "../access_flags.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SP } from "../reg_slots.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import {
   K_LD16, K_LD32, K_LD64, K_LD8, K_LDS16W, K_LDS16X, K_LDS32X, K_LDS8W, K_LDS8X, K_ST16, K_ST32, K_ST64, K_ST8,
-  KIND_INFO, checkSpAlignment, signExtend, singleAccess,
+  KIND_INFO, checkSpAlignment, signExtend, singleAccess, writebackMode,
 } from "./ldst_common.ts";
 import { TWO32, addOffset, dstZR, regSP } from "./operands.ts";
+import { itemAt } from "../item_at.ts";
 
 /** Fields of every single-register row (the immediate is named `imm` in all of them on purpose:
  * the decoded ops of the immediate forms then share one object shape). */
@@ -74,14 +77,14 @@ const bits2 = (v: number): string => (v >> 1).toString() + (v & 1).toString();
 
 /** The ISS template of a single-register form without writeback. */
 function issTemplate(kind: number, rt: number, acqRel = false): number {
-  const k = KIND_INFO[kind]!;
+  const k = itemAt(KIND_INFO, kind, "access kind");
   return dataAbortTemplate(k.sizeLog2, k.signExtend, rt, k.sf, acqRel);
 }
 
 /** Register slots, offset and ISS of a single-register op, always set in the same order. */
 function deriveSingle(f: SingleFields, kind: number, off: number, withIss: boolean): void {
   f.kind = kind;
-  f.t = KIND_INFO[kind]!.load ? dstZR(f.rt) : f.rt;
+  f.t = itemAt(KIND_INFO, kind, "access kind").load ? dstZR(f.rt) : f.rt;
   f.n = regSP(f.rn);
   f.off = off;
   f.iss = withIss ? issTemplate(kind, f.rt) : 0;
@@ -97,44 +100,26 @@ function writebackAllowed(kind: number, rn: number, rt: number): boolean {
 
 // ------------------------------------------------------------------ handlers
 
-function execOffset(cpu: Cpu, op: SingleOp): void {
+function execOffset(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   if (n === SP && (cpu.x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   addOffset(cpu, n, op.off);
   singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, 0);
 }
 
-function execPostIndex(cpu: Cpu, op: SingleOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const lo = x[2 * n]!;
-  const hi = x[2 * n + 1]!;
-  addOffset(cpu, n, op.off);
-  const wLo = cpu.rLo;
-  const wHi = cpu.rHi;
+/** A single-register access of a writeback form (no ISV: the ISS template is 0). */
+function singleAt(cpu: CpuState, op: SingleOp, lo: number, hi: number): void {
   singleAccess(cpu, op.kind, op.t, lo, hi, 0, 0);
-  x[2 * n] = wLo;
-  x[2 * n + 1] = wHi;
 }
 
-function execPreIndex(cpu: Cpu, op: SingleOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  addOffset(cpu, n, op.off);
-  const lo = cpu.rLo;
-  const hi = cpu.rHi;
-  singleAccess(cpu, op.kind, op.t, lo, hi, 0, 0);
-  x[2 * n] = lo;
-  x[2 * n + 1] = hi;
-}
+const execPostIndex = writebackMode(singleAt, true);
+const execPreIndex = writebackMode(singleAt, false);
 
 /**
  * LDTR/STTR family: at EL1 the access is checked as if at EL0, except when HCR_EL2.{NV,NV1} is
  * {1,1} (a guest hypervisor's EL1 then behaves as EL2, where these are ordinary accesses).
  */
-function execUnprivileged(cpu: Cpu, op: SingleOp): void {
+function execUnprivileged(cpu: CpuState, op: SingleOp): void {
   const n = op.n;
   if (n === SP && (cpu.x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
   addOffset(cpu, n, op.off);
@@ -144,7 +129,7 @@ function execUnprivileged(cpu: Cpu, op: SingleOp): void {
   singleAccess(cpu, op.kind, op.t, lo, hi, op.iss, flags);
 }
 
-function execRegOffset(cpu: Cpu, op: RegOffsetOp): void {
+function execRegOffset(cpu: CpuState, op: RegOffsetOp): void {
   const n = op.n;
   const x = cpu.x;
   if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
@@ -162,7 +147,7 @@ function execRegOffset(cpu: Cpu, op: RegOffsetOp): void {
   singleAccess(cpu, op.kind, op.t, lo >>> 0, hi, op.iss, 0);
 }
 
-function execLiteral(cpu: Cpu, op: SingleOp): void {
+function execLiteral(cpu: CpuState, op: SingleOp): void {
   const s = cpu.pcLo + op.off;
   let hi = cpu.pcHi;
   if (s >= TWO32) hi = (hi + 1) >>> 0;

@@ -1,10 +1,10 @@
 // Multiplication on unsigned 32-bit halves without bigint: 16-bit partial products keep every
 // intermediate sum exact in a double. Results go to cpu.rLo/rHi.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 
 /** Full 64-bit product of two unsigned 32-bit values. */
-export function umul32x32(cpu: Cpu, a: number, b: number): void {
+export function umul32x32(cpu: CpuState, a: number, b: number): void {
   const a0 = a & 0xffff;
   const a1 = a >>> 16;
   const b0 = b & 0xffff;
@@ -18,7 +18,7 @@ export function umul32x32(cpu: Cpu, a: number, b: number): void {
 }
 
 /** Full 64-bit product of two signed 32-bit values (given as their unsigned bit patterns). */
-export function smul32x32(cpu: Cpu, a: number, b: number): void {
+export function smul32x32(cpu: CpuState, a: number, b: number): void {
   umul32x32(cpu, a >>> 0, b >>> 0);
   // (a - 2^32·a31)(b - 2^32·b31) ≡ ab - 2^32·(a31·b + b31·a)  (mod 2^64)
   let hi = cpu.rHi;
@@ -28,7 +28,7 @@ export function smul32x32(cpu: Cpu, a: number, b: number): void {
 }
 
 /** Low 64 bits of a 64×64 product. */
-export function mul64(cpu: Cpu, aLo: number, aHi: number, bLo: number, bHi: number): void {
+export function mul64(cpu: CpuState, aLo: number, aHi: number, bLo: number, bHi: number): void {
   umul32x32(cpu, aLo, bLo);
   cpu.rHi = (cpu.rHi + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) >>> 0;
 }

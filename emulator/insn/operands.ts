@@ -1,9 +1,13 @@
 // Operand helpers shared by every instruction class: register-field → slot mapping and 64-bit
-// arithmetic on lo/hi halves. See cpu.ts for the slot layout.
+// arithmetic on lo/hi halves. See reg_slots.ts for the slot layout.
 
-import { type Cpu, SINK, SP } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { SINK, SP } from "../reg_slots.ts";
 
 export const TWO32 = 4294967296;
+
+/** Index of a slot's low half in cpu.x. */
+export const half = (slot: number): number => 2 * slot;
 
 /** Source operand where register 31 is XZR/WZR (slot 31 always holds zero). */
 export const srcZR = (r: number): number => r;
@@ -12,28 +16,28 @@ export const regSP = (r: number): number => (r === 31 ? SP : r);
 /** Destination operand where register 31 is XZR/WZR (writes go to a sink). */
 export const dstZR = (r: number): number => (r === 31 ? SINK : r);
 
-export function getLo(cpu: Cpu, slot: number): number {
+export function getLo(cpu: CpuState, slot: number): number {
   return cpu.x[2 * slot]!;
 }
 
-export function getHi(cpu: Cpu, slot: number): number {
+export function getHi(cpu: CpuState, slot: number): number {
   return cpu.x[2 * slot + 1]!;
 }
 
 /** Write a 64-bit result. */
-export function setX64(cpu: Cpu, slot: number, lo: number, hi: number): void {
+export function setX64(cpu: CpuState, slot: number, lo: number, hi: number): void {
   cpu.x[2 * slot] = lo;
   cpu.x[2 * slot + 1] = hi;
 }
 
 /** Write a 32-bit result, zero-extending into bits [63:32]. */
-export function setW32(cpu: Cpu, slot: number, lo: number): void {
+export function setW32(cpu: CpuState, slot: number, lo: number): void {
   cpu.x[2 * slot] = lo;
   cpu.x[2 * slot + 1] = 0;
 }
 
 /** 64-bit AddWithCarry into cpu.rLo/rHi; sets NZCV when `flags`. */
-export function addWithCarry64(cpu: Cpu, aLo: number, aHi: number, bLo: number, bHi: number, cin: number, flags: boolean): void {
+export function addWithCarry64(cpu: CpuState, aLo: number, aHi: number, bLo: number, bHi: number, cin: number, flags: boolean): void {
   const lo = aLo + bLo + cin;
   const carryLo = lo >= TWO32 ? 1 : 0;
   const hi = aHi + bHi + carryLo;
@@ -50,7 +54,7 @@ export function addWithCarry64(cpu: Cpu, aLo: number, aHi: number, bLo: number, 
 }
 
 /** 32-bit AddWithCarry; returns the result, sets NZCV when `flags`. */
-export function addWithCarry32(cpu: Cpu, a: number, b: number, cin: number, flags: boolean): number {
+export function addWithCarry32(cpu: CpuState, a: number, b: number, cin: number, flags: boolean): number {
   const s = a + b + cin;
   const r = s >>> 0;
   if (flags) {
@@ -63,11 +67,19 @@ export function addWithCarry32(cpu: Cpu, a: number, b: number, cin: number, flag
 }
 
 /** Base register plus a signed offset (|off| < 2^32) into cpu.rLo/rHi: an effective address. */
-export function addOffset(cpu: Cpu, baseSlot: number, off: number): void {
+export function addOffset(cpu: CpuState, baseSlot: number, off: number): void {
   const lo = cpu.x[2 * baseSlot]! + off;
   let hi = cpu.x[2 * baseSlot + 1]!;
   if (lo >= TWO32) hi = (hi + 1) >>> 0;
   else if (lo < 0) hi = (hi - 1) >>> 0;
   cpu.rLo = lo >>> 0;
   cpu.rHi = hi;
+}
+
+/** Flags of a logical S form: N and Z from the result, C and V cleared. */
+export function logicFlags(cpu: CpuState, lo: number, hi: number): void {
+  cpu.n = hi >>> 31;
+  cpu.z = (lo | hi) === 0 ? 1 : 0;
+  cpu.c = 0;
+  cpu.v = 0;
 }

@@ -1,7 +1,7 @@
 // Shifts and rotates of 64-bit values held as unsigned 32-bit halves. Results go to cpu.rLo/rHi.
 // JavaScript masks shift counts to 5 bits, so the 0 and ≥32 cases are split out explicitly.
 
-import type { Cpu } from "../cpu.ts";
+import type { CpuState } from "../cpu_state.ts";
 
 /** A64 shift types (DecodeShift): the `shift` field of shifted-register forms. */
 export const LSL = 0;
@@ -10,7 +10,7 @@ export const ASR = 2;
 export const ROR = 3;
 
 /** Logical shift left by 0..63. */
-export function lsl64(cpu: Cpu, lo: number, hi: number, s: number): void {
+export function lsl64(cpu: CpuState, lo: number, hi: number, s: number): void {
   if (s === 0) {
     cpu.rLo = lo;
     cpu.rHi = hi;
@@ -24,7 +24,7 @@ export function lsl64(cpu: Cpu, lo: number, hi: number, s: number): void {
 }
 
 /** Logical shift right by 0..63. */
-export function lsr64(cpu: Cpu, lo: number, hi: number, s: number): void {
+export function lsr64(cpu: CpuState, lo: number, hi: number, s: number): void {
   if (s === 0) {
     cpu.rLo = lo;
     cpu.rHi = hi;
@@ -38,7 +38,7 @@ export function lsr64(cpu: Cpu, lo: number, hi: number, s: number): void {
 }
 
 /** Arithmetic shift right by 0..63. */
-export function asr64(cpu: Cpu, lo: number, hi: number, s: number): void {
+export function asr64(cpu: CpuState, lo: number, hi: number, s: number): void {
   if (s === 0) {
     cpu.rLo = lo;
     cpu.rHi = hi;
@@ -52,7 +52,7 @@ export function asr64(cpu: Cpu, lo: number, hi: number, s: number): void {
 }
 
 /** Rotate right by 0..63. */
-export function ror64(cpu: Cpu, lo: number, hi: number, s: number): void {
+export function ror64(cpu: CpuState, lo: number, hi: number, s: number): void {
   if (s >= 32) {
     const t = lo;
     lo = hi;
@@ -69,7 +69,7 @@ export function ror64(cpu: Cpu, lo: number, hi: number, s: number): void {
 }
 
 /** ShiftReg for 64-bit operands: `type` is LSL/LSR/ASR/ROR, amount 0..63. */
-export function shift64(cpu: Cpu, lo: number, hi: number, type: number, s: number): void {
+export function shift64(cpu: CpuState, lo: number, hi: number, type: number, s: number): void {
   switch (type) {
     case LSL: lsl64(cpu, lo, hi, s); return;
     case LSR: lsr64(cpu, lo, hi, s); return;

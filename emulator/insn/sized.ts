@@ -1,18 +1,22 @@
 // Most A64 data-processing encodings have a 32-bit (sf=0) and a 64-bit (sf=1) variant. Giving each
 // variant its own decode row lets both handlers stay branch-free on the size.
 
-import type { Cpu } from "../cpu.ts";
-import { type Encoding, type Op, encoding } from "../decode.ts";
+import type { CpuState } from "../cpu_state.ts";
+import { type Encoding, type Format, type Op, encoding } from "../decode.ts";
 
 export interface SizedEncoding<F> {
   /** Base name; rows are `<name>_64` and `<name>_32`. */
   name: string;
   /** The 31 pattern bits below sf (bit 31), same token syntax as `Encoding.pattern`. */
   pattern: string;
+  /** Shared fields and derivation (its pattern's bit 31 is a don't-care: the variant sets it). */
+  format?: Format<F>;
+  /** Row constants, as in `Encoding.data`. */
+  data?: Readonly<Partial<F>>;
   /** Validation/derivation as in `Encoding.prepare`; `f.sf` is already set to the variant. */
   prepare?: (f: F & { sf: number } & Record<string, number>, word: number) => boolean | void;
-  x: (cpu: Cpu, op: F & Op) => void;
-  w: (cpu: Cpu, op: F & Op) => void;
+  x: (cpu: CpuState, op: F & Op) => void;
+  w: (cpu: CpuState, op: F & Op) => void;
 }
 
 /** The 64-bit and 32-bit rows of one instruction form. */
@@ -21,10 +25,10 @@ export function sized<F>(e: SizedEncoding<F>): Encoding<never>[] {
     encoding<F & { sf: number }>({
       name: `${e.name}_${sf ? 64 : 32}`,
       pattern: `${sf} ${e.pattern}`,
-      prepare(f, word) {
-        f.sf = sf;
-        return e.prepare ? e.prepare(f, word) : true;
-      },
+      format: e.format as Format<never> | undefined,
+      // sf first, so that the format's and the row's derivations both see the variant.
+      data: { sf, ...(e.data as Readonly<Record<string, number>> | undefined) },
+      prepare: e.prepare as Encoding<F & { sf: number }>["prepare"],
       exec: sf ? e.x : e.w,
     });
   return [variant(1), variant(0)];

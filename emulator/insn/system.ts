@@ -3,15 +3,16 @@
 // AT, DC, IC) and MRS/MSR (register). Everything here is rare on the execute path except NOP and
 // barriers, so handlers use bigint freely; registers and operations are resolved in `prepare`.
 
-import type { Cpu } from "../cpu.ts";
-import { type Encoding, encoding } from "../decode.ts";
-import { EC, exceptionReturn } from "../exception.ts";
+import { type Encoding, encoding, format, row } from "../decode.ts";
+import { type CpuState, exceptionReturn } from "../cpu_state.ts";
+import { EC } from "../exception.ts";
 import {
   type SysRegDef, checkSysRegAccess, isImpDefEncoding, sysRegByEncoding,
 } from "../sysreg_table.ts";
 import { type SysOp, sysOpByEncoding } from "../sys_ops.ts";
 import { type TlbiOp, executeTlbi, tlbiByEncoding } from "../tlbi.ts";
 import { HCR, SCTLR, debugToEl2, hcr, nvEnabled, sctlrEl1, trapSys, wfxIss } from "../traps.ts";
+import { itemAt } from "../item_at.ts";
 
 // Decoded ops hold numbers only; registers/operations are referenced by index into these lists.
 const SYSREGS: SysRegDef[] = [];
@@ -79,7 +80,7 @@ const ERET: Encoding<never> = encoding<object>({
 // ---------------------------------------------------------------- hints
 
 /** WFI/WFE: EL0 traps to EL1 unless SCTLR_EL1.nTWx, then EL0/EL1 trap to EL2 on HCR_EL2.TWx. */
-function waitForX(cpu: Cpu, isWfe: boolean): void {
+function waitForX(cpu: CpuState, isWfe: boolean): void {
   if (cpu.el === 0 && !sctlrEl1(cpu, isWfe ? SCTLR.nTWE : SCTLR.nTWI)) {
     cpu.raiseSync(cpu.routeEl1(), { ec: EC.WFX, iss: wfxIss(isWfe) });
   }
@@ -88,60 +89,32 @@ function waitForX(cpu: Cpu, isWfe: boolean): void {
   if (!isWfe && cpu.options.stopOnWfi) cpu.stopRun({ kind: "wfi", pc: cpu.getPC() });
 }
 
+/** No architectural effect on this model. */
+function nothing(): void {}
+
+/** The hint and barrier space (CRn = 0010 / 0011); rows give CRn, CRm and op2. */
+const HINT_SPACE = format<object>({ name: "hint", pattern: "1101010100 0 00 011 .... .... ... 11111" });
+/** Barriers whose CRm (the domain and access types) the model ignores but decodes. */
+const BARRIER = format<{ crm: number }>({ name: "barrier", pattern: "1101010100 0 00 011 .... crm:4 ... 11111" });
+
 const HINTS: Encoding<never>[] = [
-  encoding<object>({
-    name: "WFE",
-    pattern: "1101010100 0 00 011 0010 0000 010 11111",
-    exec: (cpu) => waitForX(cpu, true),
-  }),
-  encoding<object>({
-    name: "WFI",
-    pattern: "1101010100 0 00 011 0010 0000 011 11111",
-    exec: (cpu) => waitForX(cpu, false),
-  }),
+  row("WFE", ".......... . .. ... 0010 0000 010 .....", HINT_SPACE, (cpu) => waitForX(cpu, true)),
+  row("WFI", ".......... . .. ... 0010 0000 011 .....", HINT_SPACE, (cpu) => waitForX(cpu, false)),
   // NOP, YIELD, SEV, SEVL, ESB, CSDB, PAC/BTI hints and every unallocated hint: no effect here
   // (no event register or other PE to signal; PAC and BTI are not implemented).
-  encoding<{ crm: number; op2: number }>({
-    name: "HINT",
-    pattern: "1101010100 0 00 011 0010 crm:4 op2:3 11111",
-    exec() {},
-  }),
+  encoding<{ crm: number; op2: number }>({ name: "HINT", pattern: "1101010100 0 00 011 0010 crm:4 op2:3 11111", exec: nothing }),
 ];
 
 // ---------------------------------------------------------------- barriers
 
+// A single in-order PE with no caches: every barrier completes at once.
 const BARRIERS: Encoding<never>[] = [
-  encoding<{ crm: number }>({
-    name: "CLREX",
-    pattern: "1101010100 0 00 011 0011 crm:4 010 11111",
-    exec: (cpu) => cpu.clearExclusive(),
-  }),
-  // A single in-order PE with no caches: every barrier completes at once.
-  encoding<{ crm: number }>({
-    name: "DSB",
-    pattern: "1101010100 0 00 011 0011 crm:4 100 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "DSB_nXS",
-    pattern: "1101010100 0 00 011 0011 xx10 001 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "DMB",
-    pattern: "1101010100 0 00 011 0011 crm:4 101 11111",
-    exec() {},
-  }),
-  encoding<{ crm: number }>({
-    name: "ISB",
-    pattern: "1101010100 0 00 011 0011 crm:4 110 11111",
-    exec() {},
-  }),
-  encoding<object>({
-    name: "SB",
-    pattern: "1101010100 0 00 011 0011 0000 111 11111",
-    exec() {},
-  }),
+  row("CLREX", ".......... . .. ... 0011 .... 010 .....", BARRIER, (cpu) => cpu.clearExclusive()),
+  row("DSB", ".......... . .. ... 0011 .... 100 .....", BARRIER, nothing),
+  row("DSB_nXS", ".......... . .. ... 0011 ..10 001 .....", HINT_SPACE, nothing),
+  row("DMB", ".......... . .. ... 0011 .... 101 .....", BARRIER, nothing),
+  row("ISB", ".......... . .. ... 0011 .... 110 .....", BARRIER, nothing),
+  row("SB", ".......... . .. ... 0011 0000 111 .....", HINT_SPACE, nothing),
 ];
 
 // ---------------------------------------------------------------- MSR (immediate)
@@ -151,7 +124,7 @@ interface PStateFields {
 }
 
 /** EL0 DAIFSet/DAIFClr need SCTLR_EL1.UMA, else an EC 0x18 trap to EL1. */
-function daifAccessFromEl0(cpu: Cpu, op2: number, crm: number): void {
+function daifAccessFromEl0(cpu: CpuState, op2: number, crm: number): void {
   if (cpu.el === 0 && !sctlrEl1(cpu, SCTLR.UMA)) {
     trapSys(cpu, cpu.routeEl1(), { op0: 0, op1: 3, crn: 4, crm, op2 }, 31, false);
   }
@@ -218,14 +191,14 @@ const SYS: Encoding<never> = encoding<SysFields>({
   },
   exec(cpu, op) {
     const xt = cpu.getX(op.rt);
-    if (op.tlbi >= 0) return tlbiInsn(cpu, TLBIS[op.tlbi]!, op, xt);
-    const s = SYSOPS[op.sysop]!;
+    if (op.tlbi >= 0) return tlbiInsn(cpu, itemAt(TLBIS, op.tlbi, "TLBI operation"), op, xt);
+    const s = itemAt(SYSOPS, op.sysop, "system operation");
     s.exec(cpu, s, xt, op.rt);
   },
 });
 
 /** TLBI from EL0/EL1: UNDEFINED at EL0; EL2-only forms trap under NV; TTLB traps the rest. */
-function tlbiInsn(cpu: Cpu, t: TlbiOp, op: SysFields, xt: bigint): void {
+function tlbiInsn(cpu: CpuState, t: TlbiOp, op: SysFields, xt: bigint): void {
   if (cpu.el === 0) cpu.undefinedInstruction();
   const e = { op0: 1, op1: t.op1, crn: t.crn, crm: t.crm, op2: t.op2 };
   if (t.el2Only) {
@@ -265,7 +238,7 @@ function prepareSysReg(f: SysRegFields): boolean {
 }
 
 /** No IMPLEMENTATION DEFINED registers exist: trapped to EL2 from EL1 by TIDCP, else UNDEFINED. */
-function impDefAccess(cpu: Cpu, op: SysRegFields, isRead: boolean): never {
+function impDefAccess(cpu: CpuState, op: SysRegFields, isRead: boolean): never {
   if (cpu.el === 1 && hcr(cpu, HCR.TIDCP)) {
     trapSys(cpu, 2, { op0: 2 + op.o0, op1: op.op1, crn: op.crn, crm: op.crm, op2: op.op2 }, op.rt, isRead);
   }
@@ -279,7 +252,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     prepare: prepareSysReg,
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, true);
-      const def = SYSREGS[op.reg]!;
+      const def = itemAt(SYSREGS, op.reg, "system register");
       checkSysRegAccess(cpu, def, true, op.rt);
       cpu.setX(op.rt, def.read(cpu));
     },
@@ -290,7 +263,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     prepare: prepareSysReg,
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, false);
-      const def = SYSREGS[op.reg]!;
+      const def = itemAt(SYSREGS, op.reg, "system register");
       checkSysRegAccess(cpu, def, false, op.rt);
       def.write(cpu, cpu.getX(op.rt));
     },

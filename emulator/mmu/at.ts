@@ -1,7 +1,8 @@
 // AT S1E1R/W and S1E0R/W: the stage-1 translation of a VA as PAR_EL1 reports it (Arm ARM C5.5,
 // PAR_EL1 D24.2). The output is the IPA; stage 2 only translates the stage-1 table accesses.
 
-import { ACC_CM, type Cpu } from "../cpu.ts";
+import { ACC_CM } from "../access_flags.ts";
+import type { MmuCpu as Cpu } from "../mmu_cpu.ts";
 import { AccessKind, type Fault, FaultType, faultStatusCode } from "../fault.ts";
 import { effectiveShareability, MAIR_DEVICE_NGNRNE, MAIR_NORMAL_WB } from "./attrs.ts";
 import {

@@ -2,7 +2,7 @@
 // (with stage-1 table accesses going through stage 2), permission checks, and a TLB fill with the
 // combined leaf. Called only when the CPU's fast translation caches miss.
 
-import type { Cpu } from "../cpu.ts";
+import type { MmuCpu as Cpu } from "../mmu_cpu.ts";
 import { AccessKind, type Fault, FaultType } from "../fault.ts";
 import type { SysRegFile } from "../sysregs.ts";
 import { s1PermBit, S1_ALL, S2_ALL, s2PermBit } from "./attrs.ts";

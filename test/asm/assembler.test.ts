@@ -5,18 +5,16 @@ import { loadImage } from "../../asm/image.ts";
 import { disassemble, loadDisassembler } from "../../asm/disassembler.ts";
 import { Cpu } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
+import { itemAt } from "../../emulator/item_at.ts";
+import { firstSection, wordAt, words } from "./image_words.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-function words(bytes: Uint8Array): number[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.length >> 2 }, (_, i) => dv.getUint32(i * 4, true));
-}
 
 async function text(src: string, base = 0x80000n): Promise<string[]> {
   await loadDisassembler();
   const img = await assemble(src, { base });
-  const s = img.sections[0];
+  const s = firstSection(img);
   return words(s.bytes).map((w, i) => disassemble(w, s.base + BigInt(i * 4)).text);
 }
 
@@ -37,32 +35,32 @@ describe("data directives", () => {
     `,
       { base: 0x1000n },
     );
-    expect(hex(img.sections[0].bytes)).toBe(
+    expect(hex(firstSection(img).bytes)).toBe(
       "8877665544332211" + "ffffffffffffffff" + "0001000000000000" + "12000000" + "ffffffff" + "feffffff" + "3412" + "4100" + "0102" + "1fff8003",
     );
   });
 
   it("handles .ascii, .asciz and .string with escapes", async () => {
     const img = await assemble(`.ascii "a\\n", "b"\n.asciz "x;//y"\n.string "\\x41\\101\\"\\t"`);
-    expect(Array.from(img.sections[0].bytes)).toEqual([0x61, 10, 0x62, 0x78, 0x3b, 0x2f, 0x2f, 0x79, 0, 0x41, 0x41, 0x22, 9, 0]);
+    expect(Array.from(firstSection(img).bytes)).toEqual([0x61, 10, 0x62, 0x78, 0x3b, 0x2f, 0x2f, 0x79, 0, 0x41, 0x41, 0x22, 9, 0]);
   });
 
   it(".space with and without fill, .inst", async () => {
     const img = await assemble(".space 3\n.space 2, 0xaa\n.byte 1, 2, 3\n.inst 0xd503201f, 0xd65f03c0");
-    expect(hex(img.sections[0].bytes)).toBe("000000aaaa0102031f2003d5c0035fd6");
+    expect(hex(firstSection(img).bytes)).toBe("000000aaaa0102031f2003d5c0035fd6");
   });
 
   it("local symbols: `.` and `NAME = expr`", async () => {
     const img = await assemble("msg: .ascii \"hello\"\nlen = . - msg\n.byte len", { base: 0x100n });
     expect(img.constants.get("len")).toBe(5n);
-    expect(img.sections[0].bytes[5]).toBe(5);
+    expect(firstSection(img).bytes[5]).toBe(5);
   });
 });
 
 describe("layout directives", () => {
   it(".org pads with zeros to an absolute address within the section", async () => {
     const img = await assemble("nop\n.org 0x80010\nlabel: .byte 9\n.org label + 4, 0xee\n.byte 1", { base: 0x80000n });
-    const b = img.sections[0].bytes;
+    const b = firstSection(img).bytes;
     expect(b.length).toBe(0x15);
     expect(hex(b.subarray(4, 0x10))).toBe("00".repeat(12));
     expect(img.symbols.get("label")).toBe(0x80010n);
@@ -75,17 +73,17 @@ describe("layout directives", () => {
     expect(img.symbols.get("b")).toBe(0x80018n);
     expect(img.symbols.get("c")).toBe(0x8001cn);
     expect(img.symbols.get("d")).toBe(0x80020n);
-    const w = words(img.sections[0].bytes);
+    const w = words(firstSection(img).bytes);
     expect(w.slice(1, 4)).toEqual([0xd503201f, 0xd503201f, 0xd503201f]);
     expect(w[5]).toBe(0xd503201f); // after `a: nop`, padding up to 0x80018
     // After data in a code section: zero head to the word boundary, then NOPs.
-    expect(hex(img.sections[0].bytes.subarray(0x18, 0x1c))).toBe("01000000");
-    expect(hex(img.sections[0].bytes.subarray(0x1d, 0x20))).toBe("555555");
+    expect(hex(firstSection(img).bytes.subarray(0x18, 0x1c))).toBe("01000000");
+    expect(hex(firstSection(img).bytes.subarray(0x1d, 0x20))).toBe("555555");
   });
 
   it("pads with zeros in a data-only section", async () => {
     const img = await assemble(".byte 1\n.align 3\n.byte 2");
-    expect(hex(img.sections[0].bytes)).toBe("010000000000000002");
+    expect(hex(firstSection(img).bytes)).toBe("010000000000000002");
   });
 
   it("sections with load addresses, re-entry, and consecutive placement", async () => {
@@ -117,18 +115,18 @@ describe("layout directives", () => {
     expect(img.symbols.get("main")).toBe(0x40100004n);
     expect(img.entry).toBe(0x40100004n);
     await loadDisassembler();
-    expect(disassemble(words(img.sections[0].bytes)[1], 0x40100004n).text).toBe("ldr x0, #0x40100010");
+    expect(disassemble(wordAt(firstSection(img).bytes, 1), 0x40100004n).text).toBe("ldr x0, #0x40100010");
   });
 
   it("defaults the entry to the first section and the first section to opts.base", async () => {
     const img = await assemble("nop", { base: 0xffff000000080000n });
-    expect(img.sections[0].base).toBe(0xffff000000080000n);
+    expect(firstSection(img).base).toBe(0xffff000000080000n);
     expect(img.entry).toBe(0xffff000000080000n);
   });
 
   it("treats ';' as a statement separator and ignores // and /* */ comments", async () => {
     const img = await assemble("nop; nop // b .\n/* b .\n  b . */ nop /* x */ ; a: b a ; .global a");
-    expect(words(img.sections[0].bytes)).toEqual([0xd503201f, 0xd503201f, 0xd503201f, 0x14000000]);
+    expect(words(firstSection(img).bytes)).toEqual([0xd503201f, 0xd503201f, 0xd503201f, 0x14000000]);
     expect(img.symbols.get("a")).toBe(12n);
   });
 });
@@ -227,14 +225,14 @@ describe("labels and PC-relative instructions", () => {
   it("defers .equ definitions that refer to later labels", async () => {
     const img = await assemble(".equ SIZE, end - start\nstart: .quad SIZE\nend:");
     expect(img.constants.get("SIZE")).toBe(8n);
-    expect(img.sections[0].bytes[0]).toBe(8);
+    expect(firstSection(img).bytes[0]).toBe(8);
   });
 });
 
 describe("helpers", () => {
   it("mov64 always emits MOVZ + 3 MOVK; movl and mov32 too", async () => {
     const img = await assemble("mov64 x1, 0\nmovl x2, tgt\nmov32 w3, 0xdeadbeef\ntgt: nop");
-    expect(words(img.sections[0].bytes)).toEqual([
+    expect(words(firstSection(img).bytes)).toEqual([
       0xd2800001, 0xf2a00001, 0xf2c00001, 0xf2e00001, // mov64 x1, 0
       0xd2800502, 0xf2a00002, 0xf2c00002, 0xf2e00002, // movl x2, tgt (0x28)
       0x5297dde3, 0x72bbd5a3, // mov32 w3, 0xdeadbeef
@@ -246,7 +244,7 @@ describe("helpers", () => {
     const values = [0n, 1n, 0xffffn, 0x10000n, 0x123456789abcdef0n, 0xffffffffffffffffn, 0x8000000000000000n, 0xffff000000000001n];
     const src = values.map((v, i) => `mov64 x${i}, 0x${v.toString(16)}`).join("\n") + "\nmov64 x20, -2\nbrk #0";
     const img = await assemble(src, { base: 0x80000n });
-    expect(img.sections[0].bytes.length).toBe(4 * 4 * (values.length + 1) + 4);
+    expect(firstSection(img).bytes.length).toBe(4 * 4 * (values.length + 1) + 4);
     const mem = new PhysMemory({ autoAllocate: true });
     loadImage(mem, img);
     const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true });
@@ -323,8 +321,8 @@ describe(".include", () => {
     ]);
     expect(img.constants.get("HELPER_MAGIC")).toBe(0x2an);
     await loadDisassembler();
-    const w = words(img.sections[0].bytes);
-    expect(disassemble(w[0], 0x80000n).text).toBe("bl #0x90000");
-    expect(disassemble(w[1], 0x80004n).text).toBe("mov x1, #0x2a");
+    const w = words(firstSection(img).bytes);
+    expect(disassemble(itemAt(w, 0, "word"), 0x80000n).text).toBe("bl #0x90000");
+    expect(disassemble(itemAt(w, 1, "word"), 0x80004n).text).toBe("mov x1, #0x2a");
   });
 });

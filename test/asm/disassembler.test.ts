@@ -3,15 +3,13 @@ import fc from "fast-check";
 import { assemble } from "../../asm/assembler.ts";
 import { disassemble, loadDisassembler, symbolize } from "../../asm/disassembler.ts";
 import { AsmError } from "../../asm/errors.ts";
+import { itemAt } from "../../emulator/item_at.ts";
+import { firstSection, wordAt, words } from "./image_words.ts";
 
 beforeAll(async () => {
   await loadDisassembler();
 });
 
-function words(bytes: Uint8Array): number[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: bytes.length >> 2 }, (_, i) => dv.getUint32(i * 4, true));
-}
 
 describe("disassemble", () => {
   it("decodes known EL2 / NV words", () => {
@@ -92,9 +90,9 @@ describe("round trip", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(insn, { minLength: 1, maxLength: 12 }), async (cases) => {
         const img = await assemble(cases.map((c) => c.src).join("\n"), { base: 0x40100000n });
-        const w = words(img.sections[0].bytes);
+        const w = words(firstSection(img).bytes);
         expect(w.length).toBe(cases.length);
-        w.forEach((word, i) => expect(disassemble(word, 0x40100000n + BigInt(4 * i)).mnemonic).toBe(cases[i].mnemonic));
+        cases.forEach((c, i) => expect(disassemble(itemAt(w, i, "word"), 0x40100000n + BigInt(4 * i)).mnemonic).toBe(c.mnemonic));
       }),
       { numRuns: 60, seed: 42 },
     );
@@ -122,7 +120,7 @@ describe("round trip", () => {
           const img = await assemble(src, { base });
           expect(inRange).toBe(true);
           const at = backwards ? base + BigInt(gap + 4) : base;
-          const word = words(img.sections[0].bytes.subarray(Number(at - base), Number(at - base) + 4))[0];
+          const word = wordAt(firstSection(img).bytes, Number(at - base) / 4);
           const d = disassemble(word, at);
           expect(d.mnemonic).toBe(form.mnemonic);
           expect(d.operands.endsWith(`#0x${img.symbols.get("target")!.toString(16)}`)).toBe(true);

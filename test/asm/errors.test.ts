@@ -43,54 +43,78 @@ describe("AsmError", () => {
 });
 
 describe("instruction errors", () => {
-  it("unknown mnemonic → mnemonic column", () => expectError("  nop\n    frob x1, x2", 2, 5, "unknown instruction 'frob'"));
-  it("out-of-range add immediate", () => expectError("add x0, x0, #5000", 1, 13, /#5000 .*'add'/));
-  it("non-encodable logical immediate", () => expectError("and x0, x1, #5", 1, 13, /#5 .*'and'/));
-  it("out-of-range load offset inside brackets", () => expectError("ldr x0, [x1, #40000]", 1, 14, /#40000/));
-  it("bad shift amount", () => expectError("movk x0, #1, lsl #8", 1, 18, /#8/));
-  it("16-bit immediate too big", () => expectError("svc #0x10000", 1, 5, /#0x10000/));
-  it("invalid register", () => expectError("mov x0, x32", 1, 9, "invalid register 'x32'"));
-  it("invalid operands without a single culprit → mnemonic column", () => expectError("  add x0, w1, x2, x3, x4", 1, 3, "invalid operands for 'add'"));
-  it("unknown system register", () => expectError("msr vttbr_el3, x0", 1, 5, "unknown system register 'vttbr_el3'"));
-  it("unknown TLBI operation", () => expectError("tlbi vmalle9, x0", 1, 6, "unknown TLBI operation"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["unknown mnemonic → mnemonic column", "  nop\n    frob x1, x2", 2, 5, "unknown instruction 'frob'"],
+    ["out-of-range add immediate", "add x0, x0, #5000", 1, 13, /#5000 .*'add'/],
+    ["non-encodable logical immediate", "and x0, x1, #5", 1, 13, /#5 .*'and'/],
+    ["out-of-range load offset inside brackets", "ldr x0, [x1, #40000]", 1, 14, /#40000/],
+    ["bad shift amount", "movk x0, #1, lsl #8", 1, 18, /#8/],
+    ["16-bit immediate too big", "svc #0x10000", 1, 5, /#0x10000/],
+    ["invalid register", "mov x0, x32", 1, 9, "invalid register 'x32'"],
+    ["invalid operands without a single culprit → mnemonic column", "  add x0, w1, x2, x3, x4", 1, 3, "invalid operands for 'add'"],
+    ["unknown system register", "msr vttbr_el3, x0", 1, 5, "unknown system register 'vttbr_el3'"],
+    ["unknown TLBI operation", "tlbi vmalle9, x0", 1, 6, "unknown TLBI operation"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
   it("TLBI register mismatch", async () => {
     await expectError("tlbi vmalle1is, x0", 1, 17, "takes no register");
     await expectError("tlbi vae1is", 1, 12, "needs an X register");
   });
-  it("literal pools are rejected", () => expectError("ldr x0, =0x1234", 1, 9, "literal pools"));
-  it("unsupported relocation modifiers", () => expectError("add x0, x0, :abs_g1:x", 1, 13, ":abs_g1:"));
-  it("instruction at an unaligned address", () => expectError(".byte 1\nnop", 2, 1, "unaligned address 0x80001"));
-  it("PSTATE immediate out of range", () => expectError("msr pan, #3", 1, 10, "must be 0 or 1"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["literal pools are rejected", "ldr x0, =0x1234", 1, 9, "literal pools"],
+    ["unsupported relocation modifiers", "add x0, x0, :abs_g1:x", 1, 13, ":abs_g1:"],
+    ["instruction at an unaligned address", ".byte 1\nnop", 2, 1, "unaligned address 0x80001"],
+    ["PSTATE immediate out of range", "msr pan, #3", 1, 10, "must be 0 or 1"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
 });
 
 describe("symbol errors", () => {
-  it("undefined label in a branch → operand column", () => expectError("b nowhere", 1, 3, "undefined symbol 'nowhere'"));
-  it("undefined symbol inside an immediate expression", () => expectError("mov x0, #(1 + MISSING)", 1, 15, "undefined symbol 'MISSING'"));
-  it("undefined bare symbol operand", () => expectError("mov x0, missing", 1, 9, "undefined symbol 'missing'"));
-  it("undefined symbol in data", () => expectError(".quad 1, 2, nope", 1, 13, "undefined symbol 'nope'"));
-  it("undefined local label", () => expectError("1: nop\nb 1f", 2, 3, "'1f'"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["undefined label in a branch → operand column", "b nowhere", 1, 3, "undefined symbol 'nowhere'"],
+    ["undefined symbol inside an immediate expression", "mov x0, #(1 + MISSING)", 1, 15, "undefined symbol 'MISSING'"],
+    ["undefined bare symbol operand", "mov x0, missing", 1, 9, "undefined symbol 'missing'"],
+    ["undefined symbol in data", ".quad 1, 2, nope", 1, 13, "undefined symbol 'nope'"],
+    ["undefined local label", "1: nop\nb 1f", 2, 3, "'1f'"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
   it("duplicate label", async () => {
     const e = await expectError("a: nop\n  a: nop", 2, 3, "duplicate symbol 'a'");
     expect(e.reason).toContain("first defined at guest.S:1:1");
   });
-  it("duplicate constant", () => expectError(".equ X, 1\nX = 2", 2, 1, "duplicate symbol 'X'"));
-  it("register names cannot be symbols", () => expectError("sp: nop", 1, 1, "register name"));
-  it("circular or undefined .equ", () => expectError(".equ A, B + 1\n.equ B, A", 1, 9, "undefined symbol 'B'"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["duplicate constant", ".equ X, 1\nX = 2", 2, 1, "duplicate symbol 'X'"],
+    ["register names cannot be symbols", "sp: nop", 1, 1, "register name"],
+    ["circular or undefined .equ", ".equ A, B + 1\n.equ B, A", 1, 9, "undefined symbol 'B'"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
 });
 
 describe("range errors for PC-relative targets", () => {
-  it("CBZ beyond ±1 MiB", () => expectError("cbz x0, far\n.org 0x180000\nfar: nop", 1, 9, /out of range for CBZ.*±1 MiB/));
-  it("TBZ beyond ±32 KiB", () => expectError("tbz x0, #1, far\n.org 0x88004\nfar: nop", 1, 13, /±32 KiB/));
-  it("B beyond ±128 MiB", () => expectError("b 0x8080000", 1, 3, /±128 MiB/));
-  it("ADR beyond ±1 MiB", () => expectError("adr x0, 0x180004", 1, 9, /ADR/));
-  it("misaligned branch target", () => expectError("b 0x80002", 1, 3, "not 4-byte aligned"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["CBZ beyond ±1 MiB", "cbz x0, far\n.org 0x180000\nfar: nop", 1, 9, /out of range for CBZ.*±1 MiB/],
+    ["TBZ beyond ±32 KiB", "tbz x0, #1, far\n.org 0x88004\nfar: nop", 1, 13, /±32 KiB/],
+    ["B beyond ±128 MiB", "b 0x8080000", 1, 3, /±128 MiB/],
+    ["ADR beyond ±1 MiB", "adr x0, 0x180004", 1, 9, /ADR/],
+    ["misaligned branch target", "b 0x80002", 1, 3, "not 4-byte aligned"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
 });
 
 describe("directive errors", () => {
-  it("unknown directive", () => expectError("  .frobnicate 3", 1, 3, "unknown directive '.frobnicate'"));
-  it(".org backwards", () => expectError("nop\nnop\n.org 0x80004", 3, 6, /\.org 0x80004 moves backwards .* 0x80008/));
-  it(".align exponent too large", () => expectError(".align 4096", 1, 8, "exponent"));
-  it(".balign not a power of two", () => expectError(".balign 12", 1, 9, "power of two"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["unknown directive", "  .frobnicate 3", 1, 3, "unknown directive '.frobnicate'"],
+    [".org backwards", "nop\nnop\n.org 0x80004", 3, 6, /\.org 0x80004 moves backwards .* 0x80008/],
+    [".align exponent too large", ".align 4096", 1, 8, "exponent"],
+    [".balign not a power of two", ".balign 12", 1, 9, "power of two"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
   it("value too big for .byte / .hword", async () => {
     await expectError(".byte 1, 0x100", 1, 10, "does not fit in 1 byte");
     await expectError(".hword -0x8001", 1, 8, "does not fit in 2 bytes");
@@ -100,15 +124,23 @@ describe("directive errors", () => {
     await expectError(".equ X", 1, 6, ".equ NAME, EXPR");
     await expectError(".space", 1, 7, "needs a size");
   });
-  it("bad expression syntax", () => expectError(".quad 1 +* 2", 1, 10, "unexpected '*'"));
-  it("layout needs values known in pass 1", () => expectError(".space N\n.equ N, 4", 1, 8, "must be defined before this point"));
-  it("bad string", () => expectError('.ascii "abc', 1, 8, "unterminated string"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["bad expression syntax", ".quad 1 +* 2", 1, 10, "unexpected '*'"],
+    ["layout needs values known in pass 1", ".space N\n.equ N, 4", 1, 8, "must be defined before this point"],
+    ["bad string", '.ascii "abc', 1, 8, "unterminated string"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
   it("overlapping sections point at the later section", async () => {
     const e = await expectError(".section a, 0x1000\n.quad 1, 2\n  .section b, 0x1008\nnop", 3, 3, "overlaps section 'a'");
     expect(e.reason).toBe("section 'b' [0x1008, 0x100c) overlaps section 'a' [0x1000, 0x1010)");
   });
-  it("re-entering a section at a different address", () => expectError(".section a, 0x1000\n.section b, 0x2000\n.section a, 0x3000", 3, 13, "already starts at 0x1000"));
-  it("unterminated block comment", () => expectError("nop\n  /* open\nnop", 2, 3, "unterminated /* comment"));
+  it.each<[string, string, number, number, string | RegExp]>([
+    ["re-entering a section at a different address", ".section a, 0x1000\n.section b, 0x2000\n.section a, 0x3000", 3, 13, "already starts at 0x1000"],
+    ["unterminated block comment", "nop\n  /* open\nnop", 2, 3, "unterminated /* comment"],
+  ])("%s", async (_name, src, line, col, reason) => {
+    await expectError(src, line, col, reason);
+  });
 });
 
 describe(".include errors", () => {

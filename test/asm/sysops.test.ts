@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../asm/assembler.ts";
 import { disassemble, loadDisassembler } from "../../asm/disassembler.ts";
 import { SYSREG_FALLBACK, TLBI_OPS, tlbiWord } from "../../asm/sysops.ts";
+import { firstSection } from "./image_words.ts";
 
 beforeAll(async () => {
   await loadDisassembler();
@@ -9,7 +10,7 @@ beforeAll(async () => {
 
 async function word(src: string): Promise<number> {
   const img = await assemble(src);
-  return new DataView(img.sections[0].bytes.buffer).getUint32(0, true);
+  return new DataView(firstSection(img).bytes.buffer).getUint32(0, true);
 }
 
 describe("TLBI table", () => {

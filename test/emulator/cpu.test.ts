@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Cpu, SP } from "../../emulator/cpu.ts";
+import { Cpu } from "../../emulator/cpu.ts";
+import { SP } from "../../emulator/reg_slots.ts";
 import { EC } from "../../emulator/exception.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 

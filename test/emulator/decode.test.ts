@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Decoder, compilePattern, encoding, type Op } from "../../emulator/decode.ts";
+import { Decoder, compilePattern, encoding, format, type Op, row } from "../../emulator/decode.ts";
 import { A64_TABLE } from "../../emulator/insn/table.ts";
 
 const nop = () => {};
@@ -36,6 +36,26 @@ describe("decode table machinery", () => {
     expect(op.imm).toBe(0x1234);
     expect(op.word).toBe(0xd5031234);
     expect(d.decode(0x12345678).name).toBe("UNDEFINED");
+  });
+
+  it("merges a row's fixed bits with its format's fields, sets row data, then runs the format's prepare", () => {
+    const RR = format<{ rn: number; rd: number; k: number; sum: number }>({
+      name: "rr",
+      pattern: "........ ........ ...... rn:5 rd:5",
+      prepare: (f) => void (f.sum = f.rn + f.rd + f.k),
+    });
+    const r = row("T", "11010101 00000011 000000 ..... .....", RR, nop, { k: 100 });
+    const c = compilePattern(r);
+    expect(c.mask).toBe(0xfffffc00);
+    expect(c.value).toBe(0xd5030000);
+    expect(c.fields.map((f) => f.name)).toEqual(["rn", "rd"]);
+    const op = new Decoder([r], undef).decode(0xd5030000 | (3 << 5) | 4) as Op & { rn: number; rd: number; k: number; sum: number };
+    expect([op.name, op.rn, op.rd, op.k, op.sum]).toEqual(["T", 3, 4, 100, 107]);
+  });
+
+  it("rejects a row whose bits overlap its format's fields", () => {
+    const RD = format<{ rd: number }>({ name: "rd", pattern: "........ ........ ........ ... rd:5" });
+    expect(() => compilePattern(row("T", "11010101 00000011 00000000 00000000", RD, nop))).toThrow(/overlap/);
   });
 
   it("refuses duplicate row names", () => {

@@ -14,6 +14,7 @@ import { PhysMemory } from "../../emulator/memory.ts";
 import { ecOf } from "../../emulator/exception.ts";
 import { BRK0, CODE_BASE, DATA_BASE, DATA_SIZE, codeBytes, generateCase, type TestCase } from "../oracle/gen.ts";
 import { Unicorn, unicornAvailable, unicornVersion } from "../../lab/oracle/unicorn.ts";
+import { keyAt } from "../../emulator/item_at.ts";
 
 const SEED = Number(process.env.NVLAB_DIFF_SEED ?? 0x5eed);
 const COUNT = Number(process.env.NVLAB_DIFF_COUNT ?? 10_000);
@@ -260,7 +261,7 @@ function summarize(mismatches: Mismatch[], total: number): string {
 describe("differential: nvlab CPU vs unicorn-engine", () => {
   beforeAll(async () => {
     await loadCapstone();
-    cs = new Capstone(Const.CS_ARCH_ARM64, Const.CS_MODE_ARM);
+    cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
   });
 
   it.skipIf(!available.ok)(`${ONLY === null ? COUNT : 1} random integer programs agree (seed ${SEED})`, () => {

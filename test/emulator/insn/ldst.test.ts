@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SP } from "../../../emulator/cpu.ts";
+import { SP } from "../../../emulator/reg_slots.ts";
 import { EC } from "../../../emulator/exception.ts";
 import { BASE, DATA, MASK64, endOf, exceptionOf, expectCompleted, fill, hexBytes, run, setRegs } from "./ldst_run.ts";
 

@@ -8,6 +8,7 @@ import { type Op } from "../../../emulator/decode.ts";
 import { dataAbortTemplate } from "../../../emulator/exception.ts";
 import { PhysMemory } from "../../../emulator/memory.ts";
 import { rawAssemble } from "../../helpers/machine.ts";
+import { keyAt } from "../../../emulator/item_at.ts";
 
 const decoder = new Cpu(new PhysMemory()).decoder;
 
@@ -107,7 +108,7 @@ function knownDisagreement(w: number, ours: string): boolean {
 describe("decode coverage against capstone", () => {
   it("random integer load/store words decode exactly when capstone knows them, with the same mnemonic", async () => {
     await loadCapstone();
-    const cs = new Capstone(Const.CS_ARCH_ARM64, Const.CS_MODE_ARM);
+    const cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
     let seed = 0x2545f491;
     const next = (): number => {
       seed ^= seed << 13;
