@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
 import { tlbiByName } from "../emulator/tlbi.ts";
+import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
 import { UsageError } from "./errors.ts";
 
 /** A scenario file that does not parse or does not validate; the message lists every problem. */
@@ -104,8 +105,8 @@ const Bounds = z
   .strictObject({ min: z.number({ error: "expected a number" }).optional(), max: z.number({ error: "expected a number" }).optional(), eq: z.number({ error: "expected a number" }).optional() })
   .refine((b) => b.min !== undefined || b.max !== undefined || b.eq !== undefined, { message: "give at least one of min, max, eq" });
 
-export const STRATEGIES = ["full", "revmap", "accel", "rfc-rbtree"] as const;
-export type StrategyName = (typeof STRATEGIES)[number];
+export const STRATEGIES = UNMAP_STRATEGIES;
+export type StrategyName = UnmapStrategyName;
 
 export const ScenarioSchema = z.strictObject({
   name: str.min(1, { message: "expected a non-empty string" }),

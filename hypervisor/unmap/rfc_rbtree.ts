@@ -13,14 +13,17 @@
 // - Nodes only go at lookup or when the whole MMU is emptied: L1's IPA TLBIs leave stale nodes, and
 //   a later hit on one unmaps whatever the nested range holds by then.
 
-import type { Kvm } from "./vm.ts";
-import { kvmStage2UnmapRange, type KvmS2Mmu } from "./nested.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
-import type { UnmapStrategy } from "./unmap.ts";
+import type { CanonicalIpa, NestedIpa } from "../addr.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "../stats.ts";
+import type { Kvm } from "../vm.ts";
+import { bigintBTree, type BTree } from "./btree.ts";
+import { noRecords } from "./describe.ts";
+import type { UnmapStrategy } from "./strategy.ts";
 
 /** What the RFC's rb-tree node held besides its key (the canonical IPA). */
 export interface RfcTreeNode {
-  nestedIpa: bigint;
+  nestedIpa: NestedIpa;
   size: bigint;
 }
 
@@ -29,19 +32,13 @@ const RFC_WALK_STEP = 0x1000n;
 
 const hex = (v: bigint) => "0x" + v.toString(16);
 
-/** Record a shadow leaf; re-adding a canonical IPA replaces its node. */
-function rfcTreeAdd(mmu: KvmS2Mmu, canonicalIpa: bigint, nestedIpa: bigint, size: bigint): void {
-  mmu.rfcTree.set(canonicalIpa, { nestedIpa, size });
-}
-
 /**
  * The RFC's unmap of one MMU: for each page of [gpa, gpa+size), an exact-key lookup; on a hit the
  * node is removed and its nested range unmapped. Returns the shadow leaves removed.
  */
-function rfcTreeUnmap(mmu: KvmS2Mmu, gpa: bigint, size: bigint): number {
-  const tree = mmu.rfcTree;
+function rfcTreeUnmap(tree: BTree<bigint, RfcTreeNode>, mmu: KvmS2Mmu, gpa: CanonicalIpa, size: bigint): number {
   let removed = 0;
-  for (let page = gpa; page < gpa + size; page += RFC_WALK_STEP) {
+  for (let page: bigint = gpa; page < gpa + size; page += RFC_WALK_STEP) {
     if (tree.size === 0) break; // nothing left that any later lookup could hit
     const node = tree.get(page);
     if (!node) continue;
@@ -51,24 +48,52 @@ function rfcTreeUnmap(mmu: KvmS2Mmu, gpa: bigint, size: bigint): number {
   return removed;
 }
 
-export const rfcRbtreeStrategy: UnmapStrategy = {
-  name: "rfc-rbtree",
-  onShadowMap(mmu, canonicalIpa, nestedIpa, size) {
-    rfcTreeAdd(mmu, canonicalIpa, nestedIpa, size);
-  },
-  onCanonicalUnmap(kvm: Kvm, gpa, size) {
+/** Unmap strategy "rfc-rbtree": per shadow MMU, canonical IPA of each shadow leaf → its nested range. */
+export class RfcRbtreeStrategy implements UnmapStrategy {
+  readonly name = "rfc-rbtree";
+  /** Per shadow MMU, by index. */
+  trees: BTree<bigint, RfcTreeNode>[] = [];
+  readonly coverage = [];
+  readonly mmuNotes;
+  readonly mmuRecords;
+  readonly vmRecords;
+  readonly recordsOf;
+
+  constructor() {
+    ({ mmuNotes: this.mmuNotes, mmuRecords: this.mmuRecords, vmRecords: this.vmRecords, recordsOf: this.recordsOf } = noRecords(this.name));
+  }
+
+  initNested(kvm: Kvm): void {
+    this.trees = kvm.nestedMmus.map(() => bigintBTree<RfcTreeNode>());
+  }
+
+  /** The MMU's tree. */
+  tree(mmu: KvmS2Mmu): BTree<bigint, RfcTreeNode> {
+    return this.trees[mmu.index]!;
+  }
+
+  /** Record a shadow leaf; re-adding a canonical IPA replaces its node. */
+  shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
+    this.trees[mmu.index]!.set(canonical, { nestedIpa: nested, size });
+  }
+
+  canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
     let removed = 0;
     let visited = 0;
     for (const mmu of kvm.nestedMmus) {
       if (!mmu.valid) continue;
       visited++;
-      removed += rfcTreeUnmap(mmu, gpa, size);
+      removed += rfcTreeUnmap(this.trees[mmu.index]!, mmu, gpa, size);
     }
     kvmStat(kvm, "shadowEntriesRemoved", removed);
     kvmStatUnmapVisit(kvm, visited);
     kvmEvent(kvm, "unmap", `nested (rfc-rbtree) ${hex(gpa)}+${hex(size)}: ${visited} MMU trees looked up, ${removed} shadow entries removed`);
-  },
-  onMmuFullyUnmapped(mmu) {
-    mmu.rfcTree.clear();
-  },
-};
+  }
+
+  /** L1's TLBIs leave the nodes in place: the RFC's third flaw. */
+  shadowUnmap(): void {}
+
+  mmuFullyUnmapped(mmu: KvmS2Mmu): void {
+    this.trees[mmu.index]!.clear();
+  }
+}
