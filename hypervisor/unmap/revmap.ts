@@ -1,11 +1,7 @@
 // Reverse map of a shadow MMU (seed 001, "Avoid full shadow s2 unmap"): canonical IPA range →
 // the nested IPA a shadow leaf maps it at, recorded at every shadow fault, so a canonical unmap
-// tears down only the shadow ranges built from what went away instead of the whole MMU.
-//
-// Payload: bit 63 VALID (a nested IPA of 0 is not the empty value 0), bits 55:12 the nested IPA,
-// bit 0 UNKNOWN_IPA for a "polluted" range where several mappings overlapped and the nested IPAs
-// are no longer known. Bits 11:1 stay zero, so no payload collides with the range tree's
-// reserved values.
+// tears down only the shadow ranges built from what went away instead of the whole MMU. The
+// payload layout and the per-MMU state are in revmap_state.ts.
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
 import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
@@ -15,42 +11,12 @@ import { directMapRecord, directMapShadowUnmap } from "./direct_map.ts";
 import { noRecords, revmapHeading } from "./describe.ts";
 import { RangeTree } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
+import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
 import type { UnmapCoverage, UnmapStrategy } from "./strategy.ts";
 
-export const VALID_ENTRY = 1n << 63n;
-/** Bits 55:12. */
-export const NESTED_IPA_MASK = ((1n << 56n) - 1n) & ~0xfffn;
-export const UNKNOWN_IPA = 1n;
+export { isUnknownIpa, NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, VALID_ENTRY, type RevmapEraseHook } from "./revmap_state.ts";
 
 const hex = (v: bigint): string => "0x" + v.toString(16);
-
-/** The payload recording nested IPA `nestedIpa` (the direct map stores canonical IPAs the same way). */
-export function revmapPayload(ipa: NestedIpa | CanonicalIpa): bigint {
-  return VALID_ENTRY | (ipa & NESTED_IPA_MASK);
-}
-
-/** A polluted range: the nested IPAs it came from are unknown. */
-export function isUnknownIpa(value: bigint): boolean {
-  return (value & UNKNOWN_IPA) !== 0n;
-}
-
-/** The nested IPA a valid payload names. */
-export function payloadNestedIpa(value: bigint): NestedIpa {
-  return (value & NESTED_IPA_MASK) as NestedIpa;
-}
-
-/** The reverse-map state of one shadow MMU. */
-export class RevmapMmu {
-  /** Canonical IPA range → revmap payload; null when never created or destroyed. */
-  revmap: RangeTree | null = null;
-  /** A revmap store failed: this MMU falls back to full unmap until it is recycled. */
-  broken = false;
-  /** Option directMap: nested IPA range → canonical IPA payload, kept in lockstep with the revmap. */
-  directMap: RangeTree | null = null;
-}
-
-/** Called for every valid revmap range removed from an MMU (the accelerator clears its bit). */
-export type RevmapEraseHook = (mmu: KvmS2Mmu, index: CanonicalIpa, last: CanonicalIpa) => void;
 
 /** What recording one shadow mapping did. */
 export type RevmapRecordResult = "broken" | "unchanged" | "valid" | "polluted" | "store-failed";
