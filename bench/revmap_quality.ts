@@ -9,6 +9,7 @@
 import { summarize } from "./lib/stats.ts";
 import { generateWorkload, type QualitySample, type RevmapWorkloadOptions, RevmapWorld, sampleQuality, type UnmapCost } from "./lib/l0_driver_revmap.ts";
 import type { Bench, BenchContext, PlotSpec, Table } from "./lib/types.ts";
+import { revmapOf } from "../hypervisor/unmap/revmap.ts";
 import type { VmConfig } from "../hypervisor/vm.ts";
 
 interface NamedConfig {
@@ -121,7 +122,7 @@ export function runFailures(c: NamedConfig, rate: number, seed: number, ops: num
     neededRemovals: sum(world.unmaps, "needed"),
     shadowFaults: m.shadowFaults,
     mmusRecycled: m.mmusRecycled,
-    brokenAtEnd: world.kvm.nestedMmus.filter((x) => x.revmapBroken).length,
+    brokenAtEnd: world.kvm.nestedMmus.filter((x) => revmapOf(x)?.broken).length,
   };
 }
 

@@ -4,7 +4,10 @@
 // (2) vs the pages each MMU maps, at a fixed MMU count. Per unmap: MMUs visited, shadow entries
 // removed, lookups examined, shadow faults that follow, wall time; ratios against `full`.
 
-import { accelStale } from "../hypervisor/accel.ts";
+import { accelOf, accelStale } from "../hypervisor/unmap/accel.ts";
+import { mmusPerBitPower } from "../hypervisor/unmap/accel_bits.ts";
+import { revmapOf } from "../hypervisor/unmap/revmap.ts";
+import { RfcRbtreeStrategy } from "../hypervisor/unmap/rfc_rbtree.ts";
 import { kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
 import { Metrics, type SampleName } from "../hypervisor/metrics.ts";
 import type { UnmapStrategyName } from "../hypervisor/vm.ts";
@@ -100,11 +103,13 @@ function examinedBefore(w: ContextsWorkload, strategy: UnmapStrategyName, gpa: b
     case "full":
       return mmus.reduce((s, m) => s + m.pgt.leafCount, 0);
     case "revmap":
-      return mmus.reduce((s, m) => s + (m.revmap?.intersecting(gpa, last).length ?? 0), 0);
+      return mmus.reduce((s, m) => s + (revmapOf(m)?.revmap?.intersecting(gpa, last).length ?? 0), 0);
     case "accel":
-      return (w.kvm.accel?.intersecting(gpa, last).length ?? 0) + mmus.reduce((s, m) => s + (m.revmap?.intersecting(gpa, last).length ?? 0), 0);
-    case "rfc-rbtree":
-      return mmus.filter((m) => m.rfcTree.size > 0).length;
+      return (accelOf(w.kvm)?.tree?.intersecting(gpa, last).length ?? 0) + mmus.reduce((s, m) => s + (revmapOf(m)?.revmap?.intersecting(gpa, last).length ?? 0), 0);
+    case "rfc-rbtree": {
+      const rfc = w.kvm.unmap as RfcRbtreeStrategy;
+      return mmus.filter((m) => rfc.tree(m).size > 0).length;
+    }
   }
 }
 
@@ -173,7 +178,7 @@ function runCases(
       if (rep >= 0) samples.push({ visited, removed, examined, refaults, missed, seconds, netSeconds: Math.max(seconds - diag, 0) });
     }
     out.push({
-      strategy, mmus: n, pagesPerMmu: pages, sharing, p: w.kvm.mmusPerBitPower, samples,
+      strategy, mmus: n, pagesPerMmu: pages, sharing, p: accelOf(w.kvm)?.power ?? mmusPerBitPower(w.kvm.nestedMmus.length), samples,
       visited: median(samples.map((s) => s.visited)),
       removed: median(samples.map((s) => s.removed)),
       examined: median(samples.map((s) => s.examined)),

@@ -9,7 +9,7 @@ import { parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { runScenario, scenarioJson, scenarioSummary, type ScenarioResult } from "./scenario.ts";
-import type { UnmapStrategyName } from "../hypervisor/vm.ts";
+import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
 import { DEFAULT_TRACE_MAX_EVENTS } from "../debug/trace_event.ts";
@@ -222,7 +222,7 @@ function addVmOptions(c: Command, vcpusHelp: string): void {
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
-    .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(["full", "revmap", "accel", "rfc-rbtree"]))
+    .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(UNMAP_STRATEGIES))
     .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
     .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
     .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")

@@ -9,6 +9,7 @@ import { tlbiByName } from "../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../hypervisor/event_data.ts";
 import { type FieldValue, parseFieldValue } from "../hypervisor/event_fields.ts";
 import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../hypervisor/metrics.ts";
+import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
 import { UsageError } from "./errors.ts";
 
 /** A scenario file that does not parse or does not validate; the message lists every problem. */
@@ -151,8 +152,8 @@ const MetricExpectations = z.record(z.string(), Bounds).superRefine((m, ctx) => 
   }
 });
 
-export const STRATEGIES = ["full", "revmap", "accel", "rfc-rbtree"] as const;
-export type StrategyName = (typeof STRATEGIES)[number];
+export const STRATEGIES = UNMAP_STRATEGIES;
+export type StrategyName = UnmapStrategyName;
 
 export const ScenarioSchema = z.strictObject({
   name: str.min(1, { message: "expected a non-empty string" }),

@@ -4,10 +4,8 @@
 
 import { EC_NAMES } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
-import { accelBits, accelGroup } from "../hypervisor/accel.ts";
 import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
 import { getVmid, type KvmS2Mmu } from "../hypervisor/nested.ts";
-import { isUnknownIpa, payloadNestedIpa } from "../hypervisor/revmap.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError } from "./errors.ts";
@@ -71,7 +69,7 @@ function mmuLine(mmu: KvmS2Mmu, vcpu: KvmVcpu): string {
   const notes: string[] = [];
   if (vcpu.hwMmu === mmu) notes.push("in use");
   if (mmu.pendingUnmap) notes.push("pending unmap");
-  if (mmu.revmapBroken) notes.push("revmap broken");
+  notes.push(...mmu.kvm.unmap.mmuNotes(mmu));
   if (mmu.valid && !mmu.nestedStage2Enabled) notes.push("L1 stage-2 off");
   const vmid = mmu.valid ? String(getVmid(mmu.tlbVttbr)) : "-";
   return [
@@ -96,38 +94,14 @@ export function mmuByName(kvm: Kvm, text: string): KvmS2Mmu {
   return mmu;
 }
 
-/** `revmap MMU`: the MMU's reverse map (canonical range → nested IPA), and its direct map. */
+/** `revmap MMU`: what the unmap strategy records for the MMU (a revmap and its direct map). */
 export function formatRevmap(kvm: Kvm, which: string, limit = 64): string {
-  const mmu = mmuByName(kvm, which);
-  const lines = [`mmu${mmu.index} revmap${mmu.revmapBroken ? " (broken: full unmap until recycled)" : ""}:`];
-  const entries = mmu.revmap?.entries() ?? [];
-  if (!mmu.revmap) lines.push("  (none: never created, or destroyed)");
-  else if (entries.length === 0) lines.push("  (empty)");
-  for (const e of entries.slice(0, limit)) {
-    const what = isUnknownIpa(e.value) ? "polluted (nested IPAs unknown)" : `nested IPA ${hex(payloadNestedIpa(e.value))}`;
-    lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
-  }
-  if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
-  const direct = mmu.directMap?.entries() ?? [];
-  if (direct.length > 0) {
-    lines.push(`mmu${mmu.index} direct map:`);
-    for (const e of direct.slice(0, limit)) lines.push(`  nested ${hex(e.index)}..${hex(e.last)} → canonical ${hex(e.value)}`);
-    if (direct.length > limit) lines.push(`  … ${direct.length - limit} more`);
-  }
-  return lines.join("\n");
+  return kvm.unmap.mmuRecords(mmuByName(kvm, which), limit).join("\n");
 }
 
-/** `accel`: the accelerator tree (canonical range → MMU group bits). */
+/** `accel`: what the unmap strategy records for the whole VM (the accelerator tree). */
 export function formatAccel(kvm: Kvm, limit = 64): string {
-  const lines = [`accelerator: ${2 ** kvm.mmusPerBitPower} shadow MMU(s) per bit`];
-  const entries = kvm.accel?.entries() ?? [];
-  if (entries.length === 0) lines.push(kvm.config.unmap === "accel" ? "  (empty)" : `  (empty: the unmap strategy is ${kvm.config.unmap})`);
-  for (const e of entries.slice(0, limit)) {
-    const bits = accelBits(e.value).map((b) => `bit ${b} (mmu${accelGroup(kvm, b).map((m) => m.index).join(",mmu")})`);
-    lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${bits.join(", ") || "no bits"}`);
-  }
-  if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
-  return lines.join("\n");
+  return kvm.unmap.vmRecords(kvm, limit).join("\n");
 }
 
 /** `metrics`: L0's counters and samples, one per line. */

@@ -5,9 +5,8 @@
 // For an L1 VA: L1's stage-1 (when on) and the canonical stage-2. A walk that stops says where and why.
 
 import { hex } from "../emulator/types.ts";
-import { accelBits, accelGroup } from "../hypervisor/accel.ts";
+import type { CanonicalIpa } from "../hypervisor/addr.ts";
 import { gfnToMemslot } from "../hypervisor/mmu.ts";
-import { isUnknownIpa, payloadNestedIpa } from "../hypervisor/revmap.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { walkCanonicalStage2, walkShadowStage2, walksToCanonical } from "./memory.ts";
@@ -89,23 +88,7 @@ function backing(kvm: Kvm, canonical: bigint): string {
 }
 
 function records(kvm: Kvm, canonical: bigint): string[] {
-  const out: string[] = [];
-  for (const mmu of kvm.nestedMmus) {
-    if (mmu.revmapBroken) out.push(`mmu${mmu.index} revmap: broken (full unmap until recycled)`);
-    const e = mmu.revmap?.load(canonical);
-    if (e) {
-      const what = isUnknownIpa(e.value) ? "polluted: nested IPAs unknown" : `nested IPA ${hex(payloadNestedIpa(e.value) + (canonical - e.index))}`;
-      out.push(`mmu${mmu.index} revmap: canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
-    }
-    const d = mmu.directMap?.intersecting(0n, (1n << 64n) - 1n).filter((x) => x.value <= canonical && canonical <= x.value + (x.last - x.index));
-    for (const x of d ?? []) out.push(`mmu${mmu.index} direct map: nested ${hex(x.index)}..${hex(x.last)} → canonical ${hex(x.value)}`);
-  }
-  const a = kvm.accel?.load(canonical);
-  if (a) {
-    const groups = accelBits(a.value).map((b) => `bit ${b} (mmu${accelGroup(kvm, b).map((m) => m.index).join(",mmu")})`);
-    out.push(`accelerator: canonical ${hex(a.index)}..${hex(a.last)} → ${groups.join(", ") || "no bits"}`);
-  }
-  return out;
+  return kvm.unmap.recordsOf(kvm, canonical as CanonicalIpa);
 }
 
 function formatWalk(w: StageWalk): string[] {

@@ -6,10 +6,9 @@
 //               canonical IPA the leaf was built from, nor a page back in the pool; nor does the
 //               canonical stage-2 map a page back in the pool. Guests reach host memory only
 //               through these tables, so while S holds neither L1 nor L2 can read poison.
-//   R (revmap)  revmap/accel, unless the MMU's revmap is broken: each shadow leaf's canonical pages
-//               are covered by revmap ranges naming its nested IPA, or UNKNOWN_IPA (polluted).
-//   A (accel)   accel: each shadow leaf's canonical pages are covered by canonical-tree ranges
-//               holding the MMU's group bit.
+//   R, A        the unmap strategy's coverage (UnmapStrategy.coverage): each shadow leaf's
+//               canonical pages are covered by the strategy's records, unless it exempts the MMU
+//               (R: revmap coverage, A: accelerator coverage; a strategy may declare none).
 // Nothing is cached between checks: every check reads the tables as they are now.
 
 import { coalescePendingLeaf } from "./coalesce.ts";
@@ -18,22 +17,17 @@ import { formatEvent } from "./events.ts";
 import { MonitorStop, type VmMonitor } from "./monitor.ts";
 import type { KvmS2Mmu } from "./nested.ts";
 import type { Leaf } from "./pgtable.ts";
-import type { RangeEntry } from "./range_tree.ts";
+import type { CanonicalIpa, NestedIpa } from "./addr.ts";
+import type { RangeEntry } from "./unmap/range_tree.ts";
+import type { CoverageInvariant, UnmapCoverage } from "./unmap/strategy.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import type { Kvm } from "./vm.ts";
 
 const PAGE = 0x1000n;
-/**
- * Revmap payload (seed 001): VALID_ENTRY | nested IPA[55:12], or UNKNOWN_IPA for a polluted range.
- * Decoded here from the seed's layout, not with the strategy's helpers, so the oracle stays apart.
- */
-const VALID_ENTRY = 1n << 63n;
-const NESTED_IPA_MASK = ((1n << 56n) - 1n) & ~(PAGE - 1n);
-const UNKNOWN_IPA = 1n;
 /** Events carried by a violation report. */
 export const REPORT_EVENTS = 50;
 
-export type InvariantName = "S" | "R" | "A";
+export type InvariantName = "S" | CoverageInvariant;
 
 export const INVARIANT_TITLES: Record<InvariantName, string> = {
   S: "safety",
@@ -156,72 +150,32 @@ function checkCanonicalPages(kvm: Kvm): Violation | null {
   return null;
 }
 
-/** The revmap value a page `c` of range `e` stands for, as a nested page (null: polluted/unknown). */
-function revmapNestedPage(e: RangeEntry, c: bigint): bigint | null {
-  if ((e.value & VALID_ENTRY) === 0n) return null;
-  return (e.value & NESTED_IPA_MASK) + ((c - e.index) & ~(PAGE - 1n));
-}
-
-/** Whether a revmap value is the polluted marker. */
-function isUnknown(value: bigint): boolean {
-  return (value & VALID_ENTRY) === 0n && (value & UNKNOWN_IPA) !== 0n;
-}
-
-/** R: revmap coverage of every shadow leaf (revmap and accel strategies). */
-export function checkRevmap(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | null {
-  if (kvm.config.unmap !== "revmap" && kvm.config.unmap !== "accel") return null;
+/** One coverage invariant of the unmap strategy over every shadow leaf. */
+export function checkCoverage(kvm: Kvm, coverage: UnmapCoverage, leaves = shadowLeaves(kvm)): Violation | null {
+  const invariant = coverage.invariant;
   for (const { mmu, leaf, origin } of leaves) {
-    if (mmu.revmapBroken) continue;
-    if (origin === undefined) return violation(kvm, "R", "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
-    const revmap = mmu.revmap;
+    if (coverage.exempt(mmu)) continue;
+    if (origin === undefined) return violation(kvm, invariant, "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
     for (let off = 0n; off < leaf.size; ) {
-      const c = origin + off;
-      const e = revmap ? revmap.load(c) : null;
-      if (!e) {
-        const why = revmap ? "no revmap range covers its canonical page" : "the MMU has no revmap";
-        return violation(kvm, "R", `shadow leaf missing from the revmap: ${why}`, mmu, leaf, off, origin, { range: e });
-      }
-      if (!isUnknown(e.value)) {
-        const named = revmapNestedPage(e, c);
-        if (named !== leaf.ipa + off) {
-          const what = named === null ? `value ${hex(e.value)} is neither VALID nor UNKNOWN_IPA` : `names nested ${hex(named)}`;
-          return violation(kvm, "R", `revmap range [${hex(e.index)}, ${hex(e.last)}] ${what}`, mmu, leaf, off, origin, { range: e });
-        }
-      }
-      off = e.last + 1n - origin;
+      const c = (origin + off) as CanonicalIpa;
+      const a = coverage.covers(mmu, c, (leaf.ipa + off) as NestedIpa);
+      if (!a.covered) return violation(kvm, invariant, a.reason, mmu, leaf, off, origin, { range: a.range });
+      off = a.last + 1n - origin;
     }
   }
   return null;
 }
 
-/** bit(mmu) in the canonical tree: (index >> p) + 2. */
-export function accelBit(kvm: Kvm, mmu: KvmS2Mmu): bigint {
-  return 1n << BigInt((mmu.index >> kvm.mmusPerBitPower) + 2);
-}
-
-/** A: canonical-tree coverage of every shadow leaf (accel strategy). */
-export function checkAccel(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | null {
-  if (kvm.config.unmap !== "accel") return null;
-  const accel = kvm.accel;
-  for (const { mmu, leaf, origin } of leaves) {
-    if (origin === undefined) return violation(kvm, "A", "untracked shadow leaf (no canonical origin recorded)", mmu, leaf, 0n, origin);
-    const bit = accelBit(kvm, mmu);
-    for (let off = 0n; off < leaf.size; ) {
-      const e = accel ? accel.load(origin + off) : null;
-      if (!e || (e.value & bit) === 0n) {
-        const why = !accel ? "there is no canonical tree" : !e ? "no canonical-tree range covers its canonical page" : `range [${hex(e.index)}, ${hex(e.last)}] = ${hex(e.value)} lacks bit ${hex(bit)}`;
-        return violation(kvm, "A", `shadow leaf missing from the accelerator: ${why}`, mmu, leaf, off, origin, { range: e });
-      }
-      off = e.last + 1n - origin;
-    }
-  }
-  return null;
-}
-
-/** S, then R, then A: the first violation found, or null. */
+/** S, then the strategy's coverage invariants in its order (R, then A): the first violation, or null. */
 export function checkInvariants(kvm: Kvm): Violation | null {
   const leaves = shadowLeaves(kvm);
-  return checkSafety(kvm, leaves) ?? checkRevmap(kvm, leaves) ?? checkAccel(kvm, leaves);
+  const v = checkSafety(kvm, leaves);
+  if (v) return v;
+  for (const c of kvm.unmap.coverage) {
+    const w = checkCoverage(kvm, c, leaves);
+    if (w) return w;
+  }
+  return null;
 }
 
 /** The report: which invariant, the MMU, the addresses, what the canonical stage-2 maps, events. */

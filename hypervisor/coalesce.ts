@@ -22,8 +22,8 @@
 import { hex } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";
 import type { Memslot } from "./memslot.ts";
-import { gfnToMemslot, kvmFaultInCanonical } from "./mmu.ts";
-import { CANONICAL_HW_VMID, kvmTlbFlushVmidRange } from "./nested.ts";
+import { gfnToMemslot, kvmFaultInCanonical, kvmTlbFlushVmidRange } from "./mmu.ts";
+import { CANONICAL_HW_VMID } from "./nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, SZ_2M, SZ_4K } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa } from "./addr.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";

@@ -36,7 +36,7 @@ export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "in
 /** The next `n` revmap stores fail (their MMUs' revmaps become broken). */
 export function failRevmapStores(kvm: Kvm, n: number, source = "inject"): void {
   if (!Number.isInteger(n) || n < 1) throw new HostError(`failRevmapStores: ${n} is not a positive count`);
-  kvm.faultInject.revmapStoreFailures += n;
+  kvm.faultInject.storeFailures += n;
   logInjection(kvm, source, "revmapStoreFailures", { action: "fail-revmap", count: n });
 }
 

@@ -10,14 +10,13 @@ import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
 import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
-import { CANONICAL_HW_VMID, KvmS2Mmu, kvmTlbFlushVmidRange } from "./nested.ts";
+import { CANONICAL_HW_VMID, kvmCpus, KVM_PHYS_SIZE, KvmS2Mmu } from "./nested.ts";
 import {
   ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
 import { kvmEvent, kvmStat } from "./stats.ts";
-import { unmapStrategy } from "./unmap.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
@@ -178,6 +177,16 @@ function handleAccessFault(mmu: KvmS2Mmu, faultIpa: bigint): boolean {
   return true;
 }
 
+/** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
+export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
+  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
+  for (const cpu of kvmCpus(kvm)) {
+    if (whole) cpu.tlb.flushVmid(hwVmid);
+    else cpu.tlb.flushIpaRange(hwVmid, ipa, ipa + size, false);
+    cpu.flushFastTlb();
+  }
+}
+
 /**
  * The canonical mapping of `ipa`, faulted in from the memslot when absent (user_mem_abort on the
  * canonical MMU): a 4K page, or a 2M block when the backing is a 2M block.
@@ -246,7 +255,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   // Ground truth for the invariant checker: the canonical page behind every nested page of the
   // leaf, so pieces left by a later split still name their origin.
   mmu.shadowOrigin.setRange(nestedIpa, canonicalIpa, size);
-  unmapStrategy(kvm).onShadowMap(mmu, canonicalIpa, nestedIpa, size);
+  kvm.unmap.shadowMap(mmu, canonicalIpa as CanonicalIpa, nestedIpa as NestedIpa, size);
   kvmEvent(kvm, {
     kind: "shadow-fault", mmu: mmu.index, nestedIpa: nestedIpa as NestedIpa, canonicalIpa: canonicalIpa as CanonicalIpa, pa: pa as HostPa, size, prot,
     level: trans ? trans.level : null, exec: execFault,
@@ -265,7 +274,7 @@ export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
   const removed = kvm.mmu.pgt.unmap(start, len);
   kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, start, len);
   kvmStat(kvm, "canonicalUnmaps");
-  unmapStrategy(kvm).onCanonicalUnmap(kvm, start, len);
+  kvm.unmap.canonicalUnmap(kvm, start as CanonicalIpa, len);
   let freed = 0;
   for (const slot of kvm.memslots) {
     if (slot.base < end && start < slot.end) freed += slot.release(start, len).length;

@@ -7,15 +7,12 @@ import { ShadowOrigin } from "./shadow_origin.ts";
 import type { Cpu } from "../emulator/cpu.ts";
 import { HCR_VM } from "../emulator/mmu/regs.ts";
 import { HostError } from "./errors.ts";
-import { mmusPerBitPower } from "./accel.ts";
+import type { NestedIpa } from "./addr.ts";
+import { kvmTlbFlushVmidRange } from "./mmu.ts";
 import { KvmPgtable } from "./pgtable.ts";
-import type { RangeTree } from "./range_tree.ts";
-import { bigintBTree, type BTree } from "./btree.ts";
-import type { RfcTreeNode } from "./rfc_rbtree.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
-import { unmapStrategy } from "./unmap.ts";
+import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
 
 /** VTTBR_EL2.CnP: a tlb_vttbr with it set marks a free (invalid) shadow MMU. */
 export const VTTBR_CNP_BIT = 1n;
@@ -45,17 +42,6 @@ export class KvmS2Mmu {
    * from (the invariant checker's ground truth; keys of pages no longer mapped are ignored).
    */
   readonly shadowOrigin = new ShadowOrigin();
-  /**
-   * Reverse map (unmap "revmap"/"accel"): canonical IPA range → revmap payload (revmap.ts); null
-   * when never created or destroyed.
-   */
-  revmap: RangeTree | null = null;
-  /** A revmap store failed: this MMU falls back to full unmap until it is recycled. */
-  revmapBroken = false;
-  /** Option directMap: nested IPA range → canonical IPA, kept in lockstep with the revmap. */
-  directMap: RangeTree | null = null;
-  /** Unmap "rfc-rbtree": canonical IPA of each shadow leaf → its nested range (rfc_rbtree.ts). */
-  readonly rfcTree: BTree<bigint, RfcTreeNode> = bigintBTree<RfcTreeNode>();
 
   constructor(
     /** Back pointer (KVM: mmu->arch), for TLB maintenance on every vCPU and for the metrics. */
@@ -84,7 +70,7 @@ export class KvmS2Mmu {
 
 /**
  * kvm_init_nested + kvm_vcpu_init_nested: 2 × vCPUs shadow MMUs (or config.nestedMmus), all
- * invalid; sizes the accelerator's MMUs per bit.
+ * invalid; the unmap strategy makes its state for each.
  */
 export function kvmInitNested(kvm: Kvm): void {
   const n = kvm.config.nestedMmus ?? S2_MMU_PER_VCPU * kvm.config.vcpus;
@@ -92,7 +78,7 @@ export function kvmInitNested(kvm: Kvm): void {
   for (let i = 0; i < n; i++) mmus.push(new KvmS2Mmu(kvm, new KvmPgtable(kvm.mem, kvm.pool), NESTED_HW_VMID_BASE + i, i));
   kvm.nestedMmus = mmus;
   kvm.nestedMmusNext = 0;
-  kvm.mmusPerBitPower = mmusPerBitPower(n);
+  kvm.unmap.initNested(kvm);
 }
 
 /** lookup_s2_mmu: the valid shadow MMU for the current virtual VTTBR/VTCR/HCR_EL2.VM, or null. */
@@ -176,16 +162,6 @@ export function kvmCpus(kvm: Kvm): Cpu[] {
   return kvm.vcpus.map((v) => v.cpu);
 }
 
-/** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
-export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
-  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
-  for (const cpu of kvmCpus(kvm)) {
-    if (whole) cpu.tlb.flushVmid(hwVmid);
-    else cpu.tlb.flushIpaRange(hwVmid, ipa, ipa + size, false);
-    cpu.flushFastTlb();
-  }
-}
-
 /**
  * kvm_stage2_unmap_range: remove [ipa, ipa+size) from the MMU's table, invalidate its hardware
  * VMID's TLB entries there, and tell the unmap strategy. Returns the leaves removed.
@@ -195,9 +171,27 @@ export function kvmStage2UnmapRange(mmu: KvmS2Mmu, ipa: bigint, size: bigint): n
   const removed = mmu.pgt.unmap(ipa, size);
   kvmTlbFlushVmidRange(kvm, mmu.hwVmid, ipa, size);
   if (mmu.isNested) {
-    const strategy = unmapStrategy(kvm);
-    if (ipa === 0n && size >= KVM_PHYS_SIZE) strategy.onMmuFullyUnmapped(mmu);
-    else strategy.onShadowUnmap?.(mmu, ipa, size);
+    // A nested MMU's input addresses are nested IPAs.
+    if (ipa === 0n && size >= KVM_PHYS_SIZE) kvm.unmap.mmuFullyUnmapped(mmu);
+    else kvm.unmap.shadowUnmap(mmu, ipa as NestedIpa, size);
   }
+  return removed;
+}
+
+/**
+ * kvm_nested_s2_unmap: empty every valid shadow MMU, whatever changed. Records the shadow
+ * entries removed and the MMUs visited for this canonical unmap.
+ */
+export function kvmNestedS2Unmap(kvm: Kvm): number {
+  let removed = 0;
+  let visited = 0;
+  for (const mmu of kvm.nestedMmus) {
+    if (!mmu.valid) continue;
+    visited++;
+    removed += kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+  }
+  kvmStat(kvm, "shadowEntriesRemoved", removed);
+  kvmStatUnmapVisit(kvm, visited);
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "full", mmusVisited: visited, removed });
   return removed;
 }

@@ -15,9 +15,9 @@ import { Metrics } from "./metrics.ts";
 import { createCanonicalMmu } from "./mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
 import { HostPagePool } from "./pool.ts";
-import type { RangeTree } from "./range_tree.ts";
 import { DEFAULT_SCHEDULE, type HostTask, type ScheduleConfig, VcpuScheduler } from "./scheduler.ts";
-import "./strategies.ts";
+import { createUnmapStrategy, type UnmapStrategyName } from "./unmap/registry.ts";
+import type { UnmapStrategy } from "./unmap/strategy.ts";
 import { KvmVcpu } from "./vcpu.ts";
 
 /** Canonical IPA of L1's RAM (QEMU virt). */
@@ -33,7 +33,7 @@ export interface VmConfig {
   vcpus: number;
   /** Host pages for L1's backing and every stage-2 table. */
   poolPages: number;
-  /** Canonical-unmap strategy (unmap.ts, strategies.ts). */
+  /** Canonical-unmap strategy, by name (unmap/registry.ts). */
   unmap: UnmapStrategyName;
   /** Keep a nested IPA → canonical IPA map beside each revmap, so L1's TLBIs keep it exact. */
   directMap: boolean;
@@ -55,7 +55,7 @@ export interface VmConfig {
   seed: number;
 }
 
-export type UnmapStrategyName = "full" | "revmap" | "accel" | "rfc-rbtree";
+export type { UnmapStrategyName };
 
 export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   memory: 256n << 20n,
@@ -102,12 +102,13 @@ export class Kvm {
   readonly mmu: KvmS2Mmu;
   nestedMmus: KvmS2Mmu[] = [];
   nestedMmusNext = 0;
-  /** Accelerator (unmap "accel"): canonical IPA range → bitmap of shadow MMU groups; null when empty. */
-  accel: RangeTree | null = null;
-  /** log2 of the shadow MMUs each accelerator bit stands for (set when the MMU array is sized). */
-  mmusPerBitPower = 0;
-  /** Fault injection: each revmap store attempt while revmapStoreFailures > 0 fails. */
-  readonly faultInject = { revmapStoreFailures: 0 };
+  /** The canonical-unmap strategy: the core calls it and never looks inside (unmap/strategy.ts). */
+  readonly unmap: UnmapStrategy;
+  /**
+   * Fault injection: each store the unmap strategy attempts with a non-sleeping allocation while
+   * storeFailures > 0 fails (the revmap's stores).
+   */
+  readonly faultInject = { storeFailures: 0 };
   readonly vcpus: KvmVcpu[] = [];
   readonly scheduler: VcpuScheduler;
   /** L0 operations in progress that take scheduler ticks (scheduler.ts). */
@@ -122,8 +123,10 @@ export class Kvm {
   /** Streams UART output, byte by byte, as it is written. */
   onConsole: ((byte: number) => void) | null = null;
 
-  constructor(config: Partial<VmConfig> = {}) {
+  /** `unmap`: the strategy object; by default the one config.unmap names. */
+  constructor(config: Partial<VmConfig> = {}, unmap?: UnmapStrategy) {
     this.config = resolveConfig(config);
+    this.unmap = unmap ?? createUnmapStrategy(this.config.unmap, { directMap: this.config.directMap });
     this.mem = new PhysMemory();
     this.pool = new HostPagePool(this.mem, HOST_POOL_BASE, this.config.poolPages);
     this.memslots = [new Memslot(L1_RAM_BASE, this.config.memory, this.mem, this.pool)];

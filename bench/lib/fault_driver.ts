@@ -5,14 +5,13 @@
 // through kvmHandleGuestAbort; the phase helpers call the functions the fault path is made of, one
 // at a time, on the same pages.
 
+import type { CanonicalIpa, NestedIpa } from "../../hypervisor/addr.ts";
 import type { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { kvmWalkNestedS2 } from "../../hypervisor/nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import type { HostPagePool } from "../../hypervisor/pool.ts";
-import "../../hypervisor/strategies.ts";
-import { unmapStrategy } from "../../hypervisor/unmap.ts";
 import { Kvm, L1_RAM_BASE, type UnmapStrategyName } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { enterL2, L1Stage2, L1TablePages, s2Abort } from "../../lab/fixtures/l1_stage2.ts";
@@ -132,9 +131,9 @@ export function timePhases(rig: FaultRig, pages: number): PhaseSeconds {
   for (let i = 0; i < pages; i++) mmu.pgt.map(nested[i]!, PAGE, pa[i]!, PROT_RWX, 3);
   const install = Number(process.hrtime.bigint() - t0) / 1e9;
 
-  const strategy = unmapStrategy(kvm);
+  const strategy = kvm.unmap;
   t0 = process.hrtime.bigint();
-  for (let i = 0; i < pages; i++) strategy.onShadowMap(mmu, canonical[i]!, nested[i]!, PAGE);
+  for (let i = 0; i < pages; i++) strategy.shadowMap(mmu, canonical[i]! as CanonicalIpa, nested[i]! as NestedIpa, PAGE);
   const record = Number(process.hrtime.bigint() - t0) / 1e9;
   return { walk, faultIn, install, record };
 }

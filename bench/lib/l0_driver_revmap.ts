@@ -11,8 +11,10 @@ import { tlbiByName } from "../../emulator/tlbi.ts";
 import { SplitMix32 } from "../../hypervisor/splitmix32.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
-import { accelBits, accelGroup, accelStale } from "../../hypervisor/accel.ts";
-import { isUnknownIpa, revmapEntryLive, revmapStaleEntries } from "../../hypervisor/revmap.ts";
+import type { CanonicalIpa } from "../../hypervisor/addr.ts";
+import { accelOf, accelStale } from "../../hypervisor/unmap/accel.ts";
+import { accelBits } from "../../hypervisor/unmap/accel_bits.ts";
+import { isUnknownIpa, revmapEntryLive, revmapOf, revmapStaleEntries } from "../../hypervisor/unmap/revmap.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import { Kvm, L1_RAM_BASE, type VmConfig } from "../../hypervisor/vm.ts";
@@ -349,27 +351,28 @@ export class RevmapWorld {
   }
 
   private shadowFault(mmu: KvmS2Mmu, ipa: bigint): void {
-    const inject = this.failRng !== null && !mmu.revmapBroken && this.kvm.config.unmap !== "full";
+    const inject = this.failRng !== null && !revmapOf(mmu)?.broken && this.kvm.config.unmap !== "full";
     if (inject) {
       // This fault makes exactly one revmap store (the page is not shadowed): decide its fate.
       this.storesAttempted++;
-      this.kvm.faultInject.revmapStoreFailures = this.failRng.next() / 2 ** 32 < this.failures!.rate ? 1 : 0;
+      this.kvm.faultInject.storeFailures = this.failRng.next() / 2 ** 32 < this.failures!.rate ? 1 : 0;
     }
     kvmHandleGuestAbort(this.vcpu, s2Abort(ipa));
-    if (inject && this.kvm.faultInject.revmapStoreFailures === 0 && mmu.revmapBroken) this.storesFailed++;
+    if (inject && this.kvm.faultInject.storeFailures === 0 && revmapOf(mmu)?.broken) this.storesFailed++;
     // A fault that recorded nothing new (an identical stale range) made no store.
-    else if (inject && this.kvm.faultInject.revmapStoreFailures === 1) this.storesAttempted--;
-    this.kvm.faultInject.revmapStoreFailures = 0;
+    else if (inject && this.kvm.faultInject.storeFailures === 1) this.storesAttempted--;
+    this.kvm.faultInject.storeFailures = 0;
     if (this.kvm.metrics.faultsInjectedToL1 !== 0) throw new Error(`revmap workload: the fault at 0x${ipa.toString(16)} went to L1`);
   }
 
   /** The MMUs the strategy will visit for canonical [c, +4K). */
   private mmusToVisit(c: bigint): KvmS2Mmu[] {
     const kvm = this.kvm;
-    if (kvm.config.unmap !== "accel") return kvm.nestedMmus.filter((m) => m.valid);
+    const accel = accelOf(kvm);
+    if (!accel) return kvm.nestedMmus.filter((m) => m.valid);
     let bits = 0n;
-    for (const e of kvm.accel?.intersecting(c, c + PAGE - 1n) ?? []) bits |= e.value;
-    return accelBits(bits).flatMap((b) => accelGroup(kvm, b)).filter((m) => m.valid);
+    for (const e of accel.tree?.intersecting(c, c + PAGE - 1n) ?? []) bits |= e.value;
+    return accelBits(bits).flatMap((b) => accel.group(kvm, b)).filter((m) => m.valid);
   }
 
   private hostUnmap(c: bigint): void {
@@ -388,15 +391,16 @@ export class RevmapWorld {
     }
     if (this.strategyVisits) {
       for (const m of this.mmusToVisit(c)) {
-        if (m.revmapBroken) {
+        const r = revmapOf(m);
+        if (r?.broken) {
           cost.fallbackFullUnmaps++;
           continue;
         }
-        const hits = m.revmap?.intersecting(c, c + PAGE - 1n) ?? [];
+        const hits = r?.revmap?.intersecting(c, c + PAGE - 1n) ?? [];
         cost.examined += hits.length;
         for (const e of hits) {
           if (isUnknownIpa(e.value)) cost.pollutedFullUnmaps++;
-          else if (!revmapEntryLive(m, e.index, e.last, e.value)) cost.staleExamined++;
+          else if (!revmapEntryLive(m, e.index as CanonicalIpa, e.last as CanonicalIpa, e.value)) cost.staleExamined++;
         }
       }
     }
@@ -432,7 +436,7 @@ export interface QualitySample {
 
 export function pollutedRanges(kvm: Kvm): number {
   let n = 0;
-  for (const mmu of kvm.nestedMmus) for (const e of mmu.revmap?.entries() ?? []) if (isUnknownIpa(e.value)) n++;
+  for (const mmu of kvm.nestedMmus) for (const e of revmapOf(mmu)?.revmap?.entries() ?? []) if (isUnknownIpa(e.value)) n++;
   return n;
 }
 
@@ -442,12 +446,13 @@ export function sampleQuality(kvm: Kvm, ops: number): QualitySample {
   let shadowLeaves = 0;
   let brokenRevmaps = 0;
   for (const m of kvm.nestedMmus) {
-    revmapEntries += m.revmap?.size ?? 0;
-    directMapEntries += m.directMap?.size ?? 0;
+    const r = revmapOf(m);
+    revmapEntries += r?.revmap?.size ?? 0;
+    directMapEntries += r?.directMap?.size ?? 0;
     shadowLeaves += m.pgt.leafCount;
-    if (m.revmapBroken) brokenRevmaps++;
+    if (r?.broken) brokenRevmaps++;
   }
-  const accel = kvm.config.unmap === "accel" ? accelStale(kvm) : { bits: 0, ranges: 0 };
+  const accel = accelStale(kvm);
   return {
     ops,
     staleEntries: revmapStaleEntries(kvm),
@@ -456,7 +461,7 @@ export function sampleQuality(kvm: Kvm, ops: number): QualitySample {
     revmapEntries,
     directMapEntries,
     shadowLeaves,
-    accelRanges: kvm.accel?.size ?? 0,
+    accelRanges: accelOf(kvm)?.tree?.size ?? 0,
     accelStaleBits: accel.bits,
     accelStaleRanges: accel.ranges,
   };

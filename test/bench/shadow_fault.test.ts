@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { faultRig, releaseRig, timePhases, timeShadowFaults } from "../../bench/lib/fault_driver.ts";
 import { runPair } from "../../bench/lib/fault_driver_pair.ts";
 import { LOOP } from "../../bench/lib/cpu_loop.ts";
+import { revmapOf } from "../../hypervisor/unmap/revmap.ts";
 
 const leavesOf = (rig: ReturnType<typeof faultRig>) => [...rig.mmu.pgt.leaves()].map((l) => ({ ipa: l.ipa, size: l.size }));
 
@@ -51,7 +52,7 @@ describe("fault driver", () => {
     expect(shape(split)).toEqual(Array.from({ length: 32 }, () => [true, true]));
     expect(shape(whole)).toEqual(shape(split));
     // The strategy record ran: accel's revmap knows every page.
-    expect(Array.from({ length: 32 }, (_, i) => (split.mmu.revmap?.load(split.canonical(i)) ?? null) !== null)).toEqual(Array.from({ length: 32 }, () => true));
+    expect(Array.from({ length: 32 }, (_, i) => (revmapOf(split.mmu)?.revmap?.load(split.canonical(i)) ?? null) !== null)).toEqual(Array.from({ length: 32 }, () => true));
   });
 });
 

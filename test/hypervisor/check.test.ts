@@ -4,8 +4,10 @@
 
 import { describe, expect, it } from "vitest";
 import { checkInvariants, formatViolation, INVARIANT_TITLES, InvariantChecker, REPORT_EVENTS, type Violation } from "../../hypervisor/check.ts";
-import { kvmFaultInCanonical, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { CANONICAL_HW_VMID, kvmTlbFlushVmidRange, type KvmS2Mmu } from "../../hypervisor/nested.ts";
+import { kvmFaultInCanonical, kvmTlbFlushVmidRange, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { CANONICAL_HW_VMID, type KvmS2Mmu } from "../../hypervisor/nested.ts";
+import { accelOf } from "../../hypervisor/unmap/accel.ts";
+import { revmapOf } from "../../hypervisor/unmap/revmap.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../../hypervisor/pgtable.ts";
 import { runVm } from "../../hypervisor/run.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
@@ -222,7 +224,7 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
   for (const unmap of ["revmap", "accel"] as const) {
     it(`${unmap}: a revmap range erased by hand is invariant R`, async () => {
       const { kvm, victim } = await touched({ unmap });
-      expect(victim.mmu.revmap!.erase(victim.origin)).not.toBeNull();
+      expect(revmapOf(victim.mmu)!.revmap!.erase(victim.origin)).not.toBeNull();
       const v = checkInvariants(kvm)!;
       expect(v.invariant).toBe("R");
       expect(v.reason).toMatch(/missing from the revmap: no revmap range covers its canonical page/);
@@ -236,7 +238,7 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
 
     it(`${unmap}: a revmap range naming another nested IPA is invariant R; UNKNOWN_IPA is accepted; a broken revmap is not checked`, async () => {
       const { kvm, victim } = await touched({ unmap });
-      const revmap = victim.mmu.revmap!;
+      const revmap = revmapOf(victim.mmu)!.revmap!;
       revmap.store(victim.origin, victim.origin + SZ_4K - 1n, (1n << 63n) | (victim.leaf.ipa + SZ_4K));
       const v = checkInvariants(kvm)!;
       expect(v.invariant).toBe("R");
@@ -247,14 +249,14 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
       expect(checkInvariants(kvm)).toBeNull();
       revmap.erase(victim.origin);
       expect(checkInvariants(kvm)?.invariant).toBe("R");
-      victim.mmu.revmapBroken = true;
+      revmapOf(victim.mmu)!.broken = true;
       expect(checkInvariants(kvm)).toBeNull();
     });
   }
 
   it("accel: a canonical-tree range erased by hand is invariant A", async () => {
     const { kvm, victim } = await touched({ unmap: "accel" });
-    expect(kvm.accel!.erase(victim.origin)).not.toBeNull();
+    expect(accelOf(kvm)!.tree!.erase(victim.origin)).not.toBeNull();
     const v = checkInvariants(kvm)!;
     expect(v.invariant).toBe("A");
     expect(v.reason).toMatch(/missing from the accelerator: no canonical-tree range/);
@@ -265,9 +267,9 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
   it("accel: a range without the MMU's bit is invariant A; another MMU's bit does not count", async () => {
     const { kvm, victim } = await touched({ unmap: "accel" });
     const bit = 1n << BigInt(victim.mmu.index + 2);
-    const e = kvm.accel!.load(victim.origin)!;
+    const e = accelOf(kvm)!.tree!.load(victim.origin)!;
     expect(e.value & bit).toBe(bit);
-    kvm.accel!.store(e.index, e.last, (e.value & ~bit) | (bit << 1n));
+    accelOf(kvm)!.tree!.store(e.index, e.last, (e.value & ~bit) | (bit << 1n));
     const v = checkInvariants(kvm)!;
     expect(v.invariant).toBe("A");
     expect(v.reason).toContain(`lacks bit ${hex(bit)}`);
@@ -276,18 +278,19 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
 
   it("accel with more than 62 MMUs: a group bit covers 2^p MMUs", async () => {
     const { kvm, victim } = await touched({ unmap: "accel", nestedMmus: 70 });
-    expect(kvm.mmusPerBitPower).toBe(1);
+    expect(accelOf(kvm)!.power).toBe(1);
     const bit = 1n << BigInt((victim.mmu.index >> 1) + 2);
-    const e = kvm.accel!.load(victim.origin)!;
+    const e = accelOf(kvm)!.tree!.load(victim.origin)!;
     expect(e.value & bit).toBe(bit);
-    kvm.accel!.store(e.index, e.last, (e.value & ~bit) | (bit << 1n));
+    accelOf(kvm)!.tree!.store(e.index, e.last, (e.value & ~bit) | (bit << 1n));
     expect(checkInvariants(kvm)?.invariant).toBe("A");
   });
 
   it("full and rfc-rbtree keep no revmap: R and A do not apply", async () => {
     for (const unmap of ["full", "rfc-rbtree"] as const) {
       const { kvm } = await touched({ unmap });
-      expect(kvm.nestedMmus.every((m) => m.revmap === null)).toBe(true);
+      expect(kvm.nestedMmus.every((m) => revmapOf(m) === null)).toBe(true);
+      expect(kvm.unmap.coverage).toEqual([]);
       expect(checkInvariants(kvm)).toBeNull();
     }
   });

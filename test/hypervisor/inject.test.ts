@@ -40,7 +40,7 @@ describe("injection actions", () => {
     const kvm = await midRun();
     failRevmapStores(kvm, 2);
     failRevmapStores(kvm, 1);
-    expect(kvm.faultInject.revmapStoreFailures).toBe(3);
+    expect(kvm.faultInject.storeFailures).toBe(3);
     expect(kvm.metrics.get("injected.revmapStoreFailures")).toBe(2);
     expect(() => failRevmapStores(kvm, 0)).toThrow(/not a positive count/);
   });

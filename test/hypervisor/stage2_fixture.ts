@@ -11,7 +11,8 @@ import { createCanonicalMmu } from "../../hypervisor/mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { HostPagePool } from "../../hypervisor/pool.ts";
 import { DEFAULT_SCHEDULE } from "../../hypervisor/scheduler.ts";
-import "../../hypervisor/strategies.ts";
+import { createUnmapStrategy } from "../../hypervisor/unmap/registry.ts";
+import type { UnmapStrategy } from "../../hypervisor/unmap/strategy.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 
@@ -45,7 +46,8 @@ export interface Fixture {
   vcpu(i?: number): KvmVcpu;
 }
 
-export function makeVm(opts: Partial<VmConfig> = {}): Fixture {
+/** `unmap`: the strategy object (default: the one config.unmap names). */
+export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fixture {
   const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
@@ -53,7 +55,8 @@ export function makeVm(opts: Partial<VmConfig> = {}): Fixture {
   const events = new EventLog(1024);
   const kvm = {
     mem, pool, config, metrics, events,
-    nestedMmus: [], nestedMmusNext: 0, accel: null, mmusPerBitPower: 0, faultInject: { revmapStoreFailures: 0 }, memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
+    nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 },
+    unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);
   const slot = new Memslot(RAM_BASE, config.memory, mem, pool);

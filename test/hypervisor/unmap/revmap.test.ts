@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { checkNestedVcpuRequests } from "../../hypervisor/nested.ts";
-import { isReservedValue } from "../../hypervisor/range_tree.ts";
+import { kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
+import { checkNestedVcpuRequests } from "../../../hypervisor/nested.ts";
+import { isReservedValue } from "../../../hypervisor/unmap/range_tree.ts";
 import {
-  NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, revmapRecord, revmapStaleEntries, UNKNOWN_IPA, VALID_ENTRY,
-} from "../../hypervisor/revmap.ts";
+  NESTED_IPA_MASK, payloadNestedIpa, revmapOf, revmapPayload, revmapRecord, revmapStaleEntries, UNKNOWN_IPA, VALID_ENTRY,
+} from "../../../hypervisor/unmap/revmap.ts";
+import { canonicalIpa, nestedIpa } from "../../../hypervisor/addr.ts";
+import type { KvmS2Mmu } from "../../../hypervisor/nested.ts";
 import { CANON, canonicalPa, NESTED, PAGE, shadowLeaves, shadowLeavesMapping, strategyRig } from "./strategy_fixture.ts";
+
+/** The MMU's reverse-map state. */
+const rv = (m: KvmS2Mmu) => revmapOf(m)!;
 
 describe("revmap payload", () => {
   it("VALID is bit 63, the nested IPA bits 55:12, UNKNOWN_IPA bit 0", () => {
@@ -13,15 +18,15 @@ describe("revmap payload", () => {
     expect(NESTED_IPA_MASK).toBe(0x00ff_ffff_ffff_f000n);
     expect(UNKNOWN_IPA).toBe(1n);
     // A nested IPA of 0 is still a non-zero (storable) value.
-    expect(revmapPayload(0n)).toBe(VALID_ENTRY);
-    expect(revmapPayload(0x8000_3000n)).toBe(0x8000_0000_8000_3000n);
-    expect(payloadNestedIpa(revmapPayload(0xff_ffff_ffff_f000n))).toBe(0xff_ffff_ffff_f000n);
+    expect(revmapPayload(nestedIpa(0n))).toBe(VALID_ENTRY);
+    expect(revmapPayload(nestedIpa(0x8000_3000n))).toBe(0x8000_0000_8000_3000n);
+    expect(payloadNestedIpa(revmapPayload(nestedIpa(0xff_ffff_ffff_f000n)))).toBe(0xff_ffff_ffff_f000n);
     // Offset bits and bits above 55 are not part of the nested IPA.
-    expect(revmapPayload(0x0100_0000_8000_3fffn)).toBe(0x8000_0000_8000_3000n);
+    expect(revmapPayload(nestedIpa(0x0100_0000_8000_3fffn))).toBe(0x8000_0000_8000_3000n);
   });
 
   it("no payload is a reserved range-tree value (bits 11:1 are always zero)", () => {
-    for (const n of [0n, 0x1000n, 0x2000n, 0xfff000n]) expect(isReservedValue(revmapPayload(n))).toBe(false);
+    for (const n of [0n, 0x1000n, 0x2000n, 0xfff000n]) expect(isReservedValue(revmapPayload(nestedIpa(n)))).toBe(false);
     expect(isReservedValue(UNKNOWN_IPA)).toBe(false);
   });
 });
@@ -31,20 +36,20 @@ describe("revmap recording at shadow fault time", () => {
     const r = strategyRig({ unmap: "revmap" });
     const m = r.use(5);
     r.touch(NESTED + 3n * PAGE);
-    expect(m.revmap!.entries()).toEqual([{ index: CANON + 3n * PAGE, last: CANON + 4n * PAGE - 1n, value: revmapPayload(NESTED + 3n * PAGE) }]);
+    expect(rv(m).revmap!.entries()).toEqual([{ index: CANON + 3n * PAGE, last: CANON + 4n * PAGE - 1n, value: revmapPayload(nestedIpa(NESTED + 3n * PAGE)) }]);
   });
 
   it("the same range with the same nested IPA again changes nothing and stores nothing", () => {
     const r = strategyRig({ unmap: "revmap" });
     const m = r.use(5);
     r.touch(NESTED);
-    const before = m.revmap!.entries();
-    r.kvm.faultInject.revmapStoreFailures = 1; // a store attempt would fail and break the revmap
-    expect(revmapRecord(m, CANON, NESTED, PAGE)).toBe("unchanged");
+    const before = rv(m).revmap!.entries();
+    r.kvm.faultInject.storeFailures = 1; // a store attempt would fail and break the revmap
+    expect(revmapRecord(rv(m), m, canonicalIpa(CANON), nestedIpa(NESTED), PAGE)).toBe("unchanged");
     r.touch(NESTED); // a refault of the same page records the same thing
-    expect(m.revmap!.entries()).toEqual(before);
-    expect(m.revmapBroken).toBe(false);
-    expect(r.kvm.faultInject.revmapStoreFailures).toBe(1);
+    expect(rv(m).revmap!.entries()).toEqual(before);
+    expect(rv(m).broken).toBe(false);
+    expect(r.kvm.faultInject.storeFailures).toBe(1);
     expect(r.kvm.metrics.get("revmap.polluted")).toBe(0);
   });
 
@@ -55,25 +60,25 @@ describe("revmap recording at shadow fault time", () => {
     r.s2.map(NESTED + 100n * PAGE, CANON, PAGE);
     r.touch(NESTED);
     r.touch(NESTED + 100n * PAGE);
-    expect(m.revmap!.entries()).toEqual([{ index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA }]);
+    expect(rv(m).revmap!.entries()).toEqual([{ index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA }]);
     expect(r.kvm.metrics.get("revmap.polluted")).toBe(1);
 
     // Wider: ranges at +4 and +6 pages, then a 32K range over +3..+10 swallows both.
     r.touch(NESTED + 4n * PAGE);
     r.touch(NESTED + 6n * PAGE);
     r.touch(NESTED + 20n * PAGE);
-    expect(revmapRecord(m, CANON + 3n * PAGE, 0x9000_0000n, 8n * PAGE)).toBe("polluted");
-    expect(m.revmap!.entries()).toEqual([
+    expect(revmapRecord(rv(m), m, canonicalIpa(CANON + 3n * PAGE), nestedIpa(0x9000_0000n), 8n * PAGE)).toBe("polluted");
+    expect(rv(m).revmap!.entries()).toEqual([
       { index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA },
       { index: CANON + 3n * PAGE, last: CANON + 11n * PAGE - 1n, value: UNKNOWN_IPA },
-      { index: CANON + 20n * PAGE, last: CANON + 21n * PAGE - 1n, value: revmapPayload(NESTED + 20n * PAGE) },
+      { index: CANON + 20n * PAGE, last: CANON + 21n * PAGE - 1n, value: revmapPayload(nestedIpa(NESTED + 20n * PAGE)) },
     ]);
     // A range reaching beyond the new one widens the span: [+20, +21) ∪ [+19, +20] → [+19, +21).
-    expect(revmapRecord(m, CANON + 19n * PAGE, 0xa000_0000n, 2n * PAGE)).toBe("polluted");
-    expect(m.revmap!.load(CANON + 20n * PAGE)).toEqual({ index: CANON + 19n * PAGE, last: CANON + 21n * PAGE - 1n, value: UNKNOWN_IPA });
+    expect(revmapRecord(rv(m), m, canonicalIpa(CANON + 19n * PAGE), nestedIpa(0xa000_0000n), 2n * PAGE)).toBe("polluted");
+    expect(rv(m).revmap!.load(CANON + 20n * PAGE)).toEqual({ index: CANON + 19n * PAGE, last: CANON + 21n * PAGE - 1n, value: UNKNOWN_IPA });
     // The same canonical page at a different nested IPA also pollutes.
-    expect(revmapRecord(m, CANON + 30n * PAGE, 0x5000n, PAGE)).toBe("valid");
-    expect(revmapRecord(m, CANON + 30n * PAGE, 0x6000n, PAGE)).toBe("polluted");
+    expect(revmapRecord(rv(m), m, canonicalIpa(CANON + 30n * PAGE), nestedIpa(0x5000n), PAGE)).toBe("valid");
+    expect(revmapRecord(rv(m), m, canonicalIpa(CANON + 30n * PAGE), nestedIpa(0x6000n), PAGE)).toBe("polluted");
   });
 });
 
@@ -93,8 +98,8 @@ describe("revmap canonical unmap", () => {
     expect(shadowLeaves(b)).toEqual([NESTED + 2n * PAGE]);
     expect(shadowLeavesMapping(r, pa)).toEqual([]);
     expect(r.pool.isPoisoned(Number(pa))).toBe(true);
-    expect(a.revmap!.entries().map((e) => e.index)).toEqual([CANON]);
-    expect(b.revmap!.entries().map((e) => e.index)).toEqual([CANON + 2n * PAGE]);
+    expect(rv(a).revmap!.entries().map((e) => e.index)).toEqual([CANON]);
+    expect(rv(b).revmap!.entries().map((e) => e.index)).toEqual([CANON + 2n * PAGE]);
     // The revmap still looks at every valid MMU, but removes only what the range held.
     expect(r.kvm.metrics.shadowMmusVisited).toEqual([3]);
     expect(r.kvm.metrics.shadowEntriesRemoved).toBe(2);
@@ -110,7 +115,7 @@ describe("revmap canonical unmap", () => {
     r.touch(NESTED + 5n * PAGE);
     kvmUnmapGfnRange(r.kvm, CANON, PAGE);
     expect(m.pgt.leafCount).toBe(0);
-    expect(m.revmap).toBeNull();
+    expect(rv(m).revmap).toBeNull();
     expect(r.kvm.metrics.shadowEntriesRemoved).toBe(3);
     // An unmap that misses the polluted range touches only its own pages.
     r.s2.map(NESTED + 100n * PAGE, CANON, PAGE);
@@ -128,12 +133,12 @@ describe("revmap canonical unmap", () => {
     r.touch(NESTED + PAGE);
     const bad = r.use(2);
     r.touch(NESTED + 2n * PAGE);
-    r.kvm.faultInject.revmapStoreFailures = 1;
+    r.kvm.faultInject.storeFailures = 1;
     r.touch(NESTED + 3n * PAGE); // this store fails
     r.touch(NESTED + 4n * PAGE); // broken: nothing recorded, nothing attempted
-    expect(bad.revmapBroken).toBe(true);
-    expect(bad.revmap).toBeNull();
-    expect(r.kvm.faultInject.revmapStoreFailures).toBe(0);
+    expect(rv(bad).broken).toBe(true);
+    expect(rv(bad).revmap).toBeNull();
+    expect(r.kvm.faultInject.storeFailures).toBe(0);
     expect(r.kvm.metrics.get("revmap.broken")).toBe(1);
     expect(bad.pgt.leafCount).toBe(3);
 
@@ -146,7 +151,7 @@ describe("revmap canonical unmap", () => {
 
     // Still broken: every canonical unmap empties it again, even of a page it never mapped.
     r.touch(NESTED + 2n * PAGE);
-    expect(bad.revmap).toBeNull();
+    expect(rv(bad).revmap).toBeNull();
     kvmUnmapGfnRange(r.kvm, CANON, PAGE);
     expect(bad.pgt.leafCount).toBe(0);
     expect(shadowLeaves(good)).toEqual([NESTED + PAGE]);
@@ -157,14 +162,14 @@ describe("revmap canonical unmap", () => {
   it("a broken MMU gets a fresh revmap when it is recycled for another context", () => {
     const r = strategyRig({ unmap: "revmap", nestedMmus: 1 });
     const m = r.use(1);
-    r.kvm.faultInject.revmapStoreFailures = 1;
+    r.kvm.faultInject.storeFailures = 1;
     r.touch(NESTED);
-    expect(m.revmapBroken).toBe(true);
+    expect(rv(m).broken).toBe(true);
     expect(r.use(2)).toBe(m); // the only MMU, recycled: pending unmap
     checkNestedVcpuRequests(r.vcpu());
-    expect(m.revmapBroken).toBe(false);
+    expect(rv(m).broken).toBe(false);
     r.touch(NESTED + PAGE);
-    expect(m.revmap!.size).toBe(1);
+    expect(rv(m).revmap!.size).toBe(1);
   });
 
   it("every full unmap of an MMU destroys its revmap (VMALLS12E1, ALLE1, recycle)", () => {
@@ -172,16 +177,16 @@ describe("revmap canonical unmap", () => {
     const m = r.use(1);
     r.touch(NESTED);
     r.tlbi("VMALLS12E1IS", 0n);
-    expect(m.revmap).toBeNull();
+    expect(rv(m).revmap).toBeNull();
     r.touch(NESTED);
-    expect(m.revmap!.size).toBe(1);
+    expect(rv(m).revmap!.size).toBe(1);
     r.tlbi("ALLE1IS", 0n);
-    expect(m.revmap).toBeNull();
+    expect(rv(m).revmap).toBeNull();
     r.touch(NESTED);
     r.use(2);
     r.use(3); // recycles m (round-robin), emptied before use
     checkNestedVcpuRequests(r.vcpu());
-    expect(m.revmap).toBeNull();
+    expect(rv(m).revmap).toBeNull();
   });
 
   it("without the direct map, L1's IPA TLBIs leave revmap entries behind (stale)", () => {
@@ -191,7 +196,7 @@ describe("revmap canonical unmap", () => {
     r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
     r.tlbi("IPAS2E1IS", (NESTED + 2n * PAGE) >> 12n);
     expect(shadowLeaves(m)).toEqual([NESTED, NESTED + 3n * PAGE]);
-    expect(m.revmap!.size).toBe(4);
+    expect(rv(m).revmap!.size).toBe(4);
     expect(revmapStaleEntries(r.kvm)).toBe(2);
     // L1 moves nested +1 to another canonical page: the old entry stays stale, the new one is live.
     r.s2.map(NESTED + PAGE, CANON + 40n * PAGE, PAGE);

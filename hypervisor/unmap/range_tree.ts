@@ -6,7 +6,7 @@
 // for its own internal nodes are refused.
 
 import { bigintBTree, type BTree } from "./btree.ts";
-import { HostError } from "./errors.ts";
+import { HostError } from "../errors.ts";
 
 /** One stored range, inclusive at both ends. */
 export interface RangeEntry {

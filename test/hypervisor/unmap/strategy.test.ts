@@ -1,34 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { HostError } from "../../hypervisor/errors.ts";
-import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { checkNestedVcpuRequests, getS2MmuNested, type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
-import { KVM_PGTABLE_PROT_R } from "../../hypervisor/pgtable.ts";
-import { sysRegIss } from "../../emulator/exception.ts";
-import { tlbiByName } from "../../emulator/tlbi.ts";
-import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
-import { fullUnmapStrategy, kvmNestedS2Unmap, registerUnmapStrategy, type UnmapStrategy, unmapStrategy } from "../../hypervisor/unmap.ts";
-import type { Kvm } from "../../hypervisor/vm.ts";
-import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
-import { makeVm } from "./stage2_fixture.ts";
+import { HostError } from "../../../hypervisor/errors.ts";
+import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
+import { checkNestedVcpuRequests, getS2MmuNested, type KvmS2Mmu, kvmNestedS2Unmap, kvmVcpuLoadHwMmu } from "../../../hypervisor/nested.ts";
+import { KVM_PGTABLE_PROT_R } from "../../../hypervisor/pgtable.ts";
+import { sysRegIss } from "../../../emulator/exception.ts";
+import { tlbiByName } from "../../../emulator/tlbi.ts";
+import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
+import { fullUnmapStrategy } from "../../../hypervisor/unmap/full.ts";
+import { createUnmapStrategy } from "../../../hypervisor/unmap/registry.ts";
+import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";
+import type { Kvm } from "../../../hypervisor/vm.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../../lab/fixtures/l1_stage2.ts";
+import { makeVm } from "../stage2_fixture.ts";
 
 /** A strategy that records what it hears and otherwise behaves as `full`. */
 function recorder(): UnmapStrategy & { calls: string[] } {
   const calls: string[] = [];
   const hex = (v: bigint) => "0x" + v.toString(16);
   return {
+    ...fullUnmapStrategy(),
     name: "recorder",
     calls,
-    onShadowMap(mmu, c, n, size) {
+    shadowMap(mmu, c, n, size) {
       calls.push(`map mmu${mmu.index} ${hex(c)} ${hex(n)} ${hex(size)}`);
     },
-    onCanonicalUnmap(kvm: Kvm, gpa, size) {
+    canonicalUnmap(kvm: Kvm, gpa, size) {
       calls.push(`canonical ${hex(gpa)} ${hex(size)}`);
       kvmNestedS2Unmap(kvm);
     },
-    onMmuFullyUnmapped(mmu: KvmS2Mmu) {
+    mmuFullyUnmapped(mmu: KvmS2Mmu) {
       calls.push(`full mmu${mmu.index}`);
     },
-    onShadowUnmap(mmu, n, size) {
+    shadowUnmap(mmu, n, size) {
       calls.push(`range mmu${mmu.index} ${hex(n)} ${hex(size)}`);
     },
   };
@@ -42,9 +45,9 @@ const tlbiIss = (name: string) => {
 describe("unmap strategies", () => {
   it("selects the configured strategy and rejects unknown names", () => {
     const f = makeVm();
-    expect(unmapStrategy(f.kvm)).toBe(fullUnmapStrategy);
-    (f.kvm.config as { unmap: string }).unmap = "nope";
-    expect(() => unmapStrategy(f.kvm)).toThrow(HostError);
+    expect(f.kvm.unmap.name).toBe("full");
+    for (const name of ["revmap", "accel", "rfc-rbtree"] as const) expect(makeVm({ unmap: name }).kvm.unmap.name).toBe(name);
+    expect(() => createUnmapStrategy("nope", { directMap: false })).toThrow(HostError);
   });
 
   it("full: every valid shadow MMU is emptied, invalid ones are not visited", () => {
@@ -63,10 +66,9 @@ describe("unmap strategies", () => {
     expect(f.kvm.metrics.shadowMmusVisited).toEqual([2]);
   });
 
-  it("a registered strategy hears shadow maps, canonical unmaps, full and partial shadow unmaps", () => {
+  it("the VM's strategy object hears shadow maps, canonical unmaps, full and partial shadow unmaps", () => {
     const rec = recorder();
-    registerUnmapStrategy(rec);
-    const f = makeVm({ vcpus: 1, unmap: "recorder" as "full" });
+    const f = makeVm({ vcpus: 1 }, rec);
     const v = f.vcpus[0]!;
     const s2 = new L1Stage2(f.slot, 0x4100_0000n);
     s2.map(0x8000_0000n, 0x4020_0000n, 0x1000n);

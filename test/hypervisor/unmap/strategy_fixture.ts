@@ -1,14 +1,15 @@
 // Drives the canonical-unmap strategies on the stage-2 fixture: one vCPU switching between shadow
 // MMUs by VMID over one set of L1 stage-2 tables, real shadow faults, L1 TLBIs and canonical unmaps.
 
-import { sysRegIss } from "../../emulator/exception.ts";
-import { tlbiByName } from "../../emulator/tlbi.ts";
-import { kvmHandleGuestAbort } from "../../hypervisor/mmu.ts";
-import { type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
-import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
-import type { VmConfig } from "../../hypervisor/vm.ts";
-import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
-import { type Fixture, makeVm } from "./stage2_fixture.ts";
+import { sysRegIss } from "../../../emulator/exception.ts";
+import { tlbiByName } from "../../../emulator/tlbi.ts";
+import { kvmHandleGuestAbort } from "../../../hypervisor/mmu.ts";
+import { type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../../hypervisor/nested.ts";
+import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
+import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";
+import type { VmConfig } from "../../../hypervisor/vm.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm } from "../stage2_fixture.ts";
 
 /** L1's stage-2 tables live here (canonical), away from the pages the tests map. */
 export const L1_TABLES = 0x41f0_0000n;
@@ -27,8 +28,8 @@ export interface StrategyRig extends Fixture {
   tlbi(name: string, xt: bigint): void;
 }
 
-export function strategyRig(config: Partial<VmConfig> = {}): StrategyRig {
-  const f = makeVm(config);
+export function strategyRig(config: Partial<VmConfig> = {}, unmap?: UnmapStrategy): StrategyRig {
+  const f = makeVm(config, unmap);
   const s2 = new L1Stage2(f.slot, L1_TABLES);
   // Nested [NESTED, +64 pages) → canonical [CANON, +64 pages).
   for (let i = 0n; i < 64n; i++) s2.map(NESTED + i * PAGE, CANON + i * PAGE, PAGE);

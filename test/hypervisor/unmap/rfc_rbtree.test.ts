@@ -1,14 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { sysRegIss } from "../../emulator/exception.ts";
-import { tlbiByName } from "../../emulator/tlbi.ts";
-import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
-import { rfcRbtreeStrategy } from "../../hypervisor/rfc_rbtree.ts";
-import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
-import "../../hypervisor/strategies.ts";
-import { unmapStrategy } from "../../hypervisor/unmap.ts";
-import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
-import { type Fixture, makeVm } from "./stage2_fixture.ts";
+import { sysRegIss } from "../../../emulator/exception.ts";
+import { tlbiByName } from "../../../emulator/tlbi.ts";
+import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
+import { type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../../hypervisor/nested.ts";
+import { RfcRbtreeStrategy } from "../../../hypervisor/unmap/rfc_rbtree.ts";
+import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
+import { L1Stage2, s2Abort, useL1Stage2 } from "../../../lab/fixtures/l1_stage2.ts";
+import { type Fixture, makeVm } from "../stage2_fixture.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;
@@ -27,12 +25,14 @@ function setup(blocks: boolean, vcpus = 1): { f: Fixture; s2: L1Stage2; mmu: Kvm
   return { f, s2, mmu: f.vcpus[0]!.hwMmu! };
 }
 
-const nodes = (mmu: KvmS2Mmu) => mmu.rfcTree.toArray().map(([c, n]) => [c, n.nestedIpa, n.size]);
+/** The RFC tree of `mmu`. */
+const rfcTree = (mmu: KvmS2Mmu) => (mmu.kvm.unmap as RfcRbtreeStrategy).tree(mmu);
+const nodes = (mmu: KvmS2Mmu) => rfcTree(mmu).toArray().map(([c, n]) => [c, n.nestedIpa, n.size]);
 
 describe("rfc-rbtree unmap strategy", () => {
   it("is registered and selected by config unmap = rfc-rbtree", () => {
     const { f } = setup(false);
-    expect(unmapStrategy(f.kvm)).toBe(rfcRbtreeStrategy);
+    expect(f.kvm.unmap).toBeInstanceOf(RfcRbtreeStrategy);
   });
 
   it("records each shadow leaf under its canonical IPA", () => {
@@ -71,7 +71,7 @@ describe("rfc-rbtree unmap strategy", () => {
     expect(mmu.pgt.leafCount).toBe(2);
     kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_2M);
     expect(mmu.pgt.leafCount).toBe(0);
-    expect(mmu.rfcTree.size).toBe(0);
+    expect(rfcTree(mmu).size).toBe(0);
     expect(f.kvm.metrics.shadowEntriesRemoved).toBe(2);
   });
 
@@ -95,7 +95,7 @@ describe("rfc-rbtree unmap strategy", () => {
     expect(f.pool.isPoisoned(Number(leaf.pa + 0x4000n))).toBe(false);
     expect(f.kvm.metrics.shadowEntriesRemoved).toBe(0);
     expect(f.kvm.metrics.shadowMmusVisited).toEqual([1]);
-    expect(mmu.rfcTree.size).toBe(1); // the node survives: its key was never looked up
+    expect(rfcTree(mmu).size).toBe(1); // the node survives: its key was never looked up
   });
 
   it("keeps one node per canonical IPA: a second nested alias overwrites the first, which is missed", () => {
@@ -122,7 +122,7 @@ describe("rfc-rbtree unmap strategy", () => {
     s2.map(0x8000_0000n, 0x4030_0000n, SZ_4K);
     kvmHandleSysTlbi(f.vcpu(), tlbiIss("IPAS2E1IS"), 0x8000_0000n >> 12n);
     expect(mmu.pgt.getLeaf(0x8000_0000n)).toBeNull();
-    expect(mmu.rfcTree.has(0x4020_0000n)).toBe(true);
+    expect(rfcTree(mmu).has(0x4020_0000n)).toBe(true);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
 
     kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
@@ -137,9 +137,9 @@ describe("rfc-rbtree unmap strategy", () => {
     const { f, s2, mmu } = setup(false);
     s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
-    expect(mmu.rfcTree.size).toBe(1);
+    expect(rfcTree(mmu).size).toBe(1);
     kvmHandleSysTlbi(f.vcpu(), tlbiIss("ALLE1IS"), 0n);
-    expect(mmu.rfcTree.size).toBe(0);
+    expect(rfcTree(mmu).size).toBe(0);
     expect(mmu.pgt.leafCount).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { HostError } from "../../hypervisor/errors.ts";
-import { isReservedValue, RANGE_INDEX_MAX, type RangeEntry, RangeTree, ReservedValueError } from "../../hypervisor/range_tree.ts";
+import { HostError } from "../../../hypervisor/errors.ts";
+import { isReservedValue, RANGE_INDEX_MAX, type RangeEntry, RangeTree, ReservedValueError } from "../../../hypervisor/unmap/range_tree.ts";
 
 const e = (index: bigint, last: bigint, value: bigint): RangeEntry => ({ index, last, value });
 

@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { accelBit, accelBits, accelFirstMmu, accelRecord, accelStale, mmusPerBitPower } from "../../hypervisor/accel.ts";
-import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { KVM_PGTABLE_PROT_R } from "../../hypervisor/pgtable.ts";
-import { revmapPayload } from "../../hypervisor/revmap.ts";
-import type { VmConfig } from "../../hypervisor/vm.ts";
+import { canonicalIpa, nestedIpa } from "../../../hypervisor/addr.ts";
+import type { KvmS2Mmu } from "../../../hypervisor/nested.ts";
+import { accelOf, accelStale } from "../../../hypervisor/unmap/accel.ts";
+import { accelBit, accelBits, accelFirstMmu, mmusPerBitPower } from "../../../hypervisor/unmap/accel_bits.ts";
+import { kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
+import { KVM_PGTABLE_PROT_R } from "../../../hypervisor/pgtable.ts";
+import { revmapOf, revmapPayload } from "../../../hypervisor/unmap/revmap.ts";
+import type { VmConfig } from "../../../hypervisor/vm.ts";
 import { CANON, canonicalPa, NESTED, PAGE, shadowLeaves, shadowLeavesMapping, strategyRig } from "./strategy_fixture.ts";
 
+const rv = (m: KvmS2Mmu) => revmapOf(m)!;
 const bits = (...b: number[]) => b.reduce((v, x) => v | (1n << BigInt(x)), 0n);
 
 describe("accelerator bit math (seed 000)", () => {
@@ -38,10 +42,11 @@ describe("accelerator bit math (seed 000)", () => {
   });
 
   it("the power is computed when the nested MMU array is sized", () => {
-    expect(strategyRig().kvm.mmusPerBitPower).toBe(0);
-    expect(strategyRig({ nestedMmus: 62 }).kvm.mmusPerBitPower).toBe(0);
-    expect(strategyRig({ nestedMmus: 63 }).kvm.mmusPerBitPower).toBe(1);
-    expect(strategyRig({ nestedMmus: 130 }).kvm.mmusPerBitPower).toBe(2);
+    const power = (nestedMmus?: number) => accelOf(strategyRig({ unmap: "accel", ...(nestedMmus ? { nestedMmus } : {}) }).kvm)!.power;
+    expect(power()).toBe(0);
+    expect(power(62)).toBe(0);
+    expect(power(63)).toBe(1);
+    expect(power(130)).toBe(2);
   });
 });
 
@@ -51,24 +56,24 @@ describe("accelerator recording", () => {
     const m0 = r.use(1);
     r.touch(NESTED);
     r.touch(NESTED + 2n * PAGE);
-    expect(r.kvm.accel!.entries()).toEqual([
+    expect(accelOf(r.kvm)!.tree!.entries()).toEqual([
       { index: CANON, last: CANON + PAGE - 1n, value: bits(2) },
       { index: CANON + 2n * PAGE, last: CANON + 3n * PAGE - 1n, value: bits(2) },
     ]);
     r.use(2);
     r.touch(NESTED);
-    expect(r.kvm.accel!.load(CANON)).toEqual({ index: CANON, last: CANON + PAGE - 1n, value: bits(2, 3) });
+    expect(accelOf(r.kvm)!.tree!.load(CANON)).toEqual({ index: CANON, last: CANON + PAGE - 1n, value: bits(2, 3) });
     // The revmap is kept as well.
-    expect(m0.revmap!.load(CANON)!.value).toBe(revmapPayload(NESTED));
+    expect(rv(m0).revmap!.load(CANON)!.value).toBe(revmapPayload(nestedIpa(NESTED)));
     // A 16K range over +1..+4 swallows the [+2] range and is widened by nothing else.
-    accelRecord(r.kvm.nestedMmus[3]!, CANON + PAGE, 4n * PAGE);
-    expect(r.kvm.accel!.entries()).toEqual([
+    accelOf(r.kvm)!.record(r.kvm.nestedMmus[3]!, canonicalIpa(CANON + PAGE), 4n * PAGE);
+    expect(accelOf(r.kvm)!.tree!.entries()).toEqual([
       { index: CANON, last: CANON + PAGE - 1n, value: bits(2, 3) },
       { index: CANON + PAGE, last: CANON + 5n * PAGE - 1n, value: bits(2, 5) },
     ]);
     // A range over [+0, +1] merges both neighbours into [+0, +5).
-    accelRecord(r.kvm.nestedMmus[2]!, CANON + PAGE - 1n, 2n);
-    expect(r.kvm.accel!.entries()).toEqual([{ index: CANON, last: CANON + 5n * PAGE - 1n, value: bits(2, 3, 4, 5) }]);
+    accelOf(r.kvm)!.record(r.kvm.nestedMmus[2]!, canonicalIpa(CANON + PAGE - 1n), 2n);
+    expect(accelOf(r.kvm)!.tree!.entries()).toEqual([{ index: CANON, last: CANON + 5n * PAGE - 1n, value: bits(2, 3, 4, 5) }]);
     expect(accelBits(bits(2, 3, 4, 5))).toEqual([2, 3, 4, 5]);
   });
 });
@@ -112,8 +117,8 @@ describe("accelerator canonical unmap", () => {
   it("p == 0: the exact range's bit is cleared with the revmap entry; nothing stale is left", () => {
     const r = sixMmus({ unmap: "accel" });
     kvmUnmapGfnRange(r.kvm, CANON + 16n * PAGE, PAGE);
-    expect(r.kvm.accel!.load(CANON + 16n * PAGE)).toBeNull();
-    expect(r.kvm.accel!.size).toBe(23);
+    expect(accelOf(r.kvm)!.tree!.load(CANON + 16n * PAGE)).toBeNull();
+    expect(accelOf(r.kvm)!.tree!.size).toBe(23);
     expect(accelStale(r.kvm)).toEqual({ bits: 0, ranges: 0 });
     expect(r.kvm.metrics.samples["accel.staleBits"]).toEqual([0]);
   });
@@ -129,12 +134,12 @@ describe("accelerator canonical unmap", () => {
     r.s2.map(0x9000_0000n, block, 0x20_0000n);
     r.touch(0x9000_0000n + 7n * PAGE);
     expect(m1.pgt.getLeaf(0x9000_0000n)!.size).toBe(0x20_0000n);
-    expect(r.kvm.accel!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: bits(2, 3) }]);
+    expect(accelOf(r.kvm)!.tree!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: bits(2, 3) }]);
     // Unmap MMU 0's page: MMU 1's block goes too (it maps the page). Both revmap ranges are erased,
     // but only MMU 1's range matches the accelerator range exactly.
     kvmUnmapGfnRange(r.kvm, block + 5n * PAGE, PAGE);
     expect(m0.pgt.leafCount + m1.pgt.leafCount).toBe(0);
-    expect(r.kvm.accel!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: bits(2) }]);
+    expect(accelOf(r.kvm)!.tree!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: bits(2) }]);
     expect(accelStale(r.kvm)).toEqual({ bits: 1, ranges: 1 });
     // The stale bit still costs a visit of MMU 0 on the next unmap in that block.
     kvmUnmapGfnRange(r.kvm, block + 9n * PAGE, PAGE);
@@ -143,7 +148,7 @@ describe("accelerator canonical unmap", () => {
 
   it("p > 0: a bit stands for 2^p MMUs, all of them are visited, and bits are never cleared by range", () => {
     const r = strategyRig({ unmap: "accel", nestedMmus: 63 });
-    expect(r.kvm.mmusPerBitPower).toBe(1);
+    expect(accelOf(r.kvm)!.power).toBe(1);
     const m0 = r.use(1);
     r.touch(NESTED);
     r.touch(NESTED + PAGE);
@@ -152,7 +157,7 @@ describe("accelerator canonical unmap", () => {
     r.touch(NESTED + 2n * PAGE);
     const m2 = r.use(3);
     r.touch(NESTED + 3n * PAGE);
-    expect(r.kvm.accel!.entries().map((e) => e.value)).toEqual([bits(2), bits(2), bits(2), bits(3)]);
+    expect(accelOf(r.kvm)!.tree!.entries().map((e) => e.value)).toEqual([bits(2), bits(2), bits(2), bits(3)]);
     kvmUnmapGfnRange(r.kvm, CANON, PAGE); // MMU 0's page: group {0, 1}
     kvmUnmapGfnRange(r.kvm, CANON + 3n * PAGE, PAGE); // MMU 2's page: group {2, 3}
     expect(r.kvm.metrics.shadowMmusVisited).toEqual([2, 2]);
@@ -160,28 +165,28 @@ describe("accelerator canonical unmap", () => {
     expect(shadowLeaves(m1)).toEqual([NESTED + 2n * PAGE]);
     expect(shadowLeaves(m2)).toEqual([]);
     // Exact-match-only clearing is off for p > 0: both unmapped ranges keep their bits, stale.
-    expect(r.kvm.accel!.size).toBe(4);
+    expect(accelOf(r.kvm)!.tree!.size).toBe(4);
     expect(accelStale(r.kvm)).toEqual({ bits: 2, ranges: 2 });
     expect(r.kvm.metrics.samples["accel.staleBits"]).toEqual([1, 2]);
     expect(r.kvm.metrics.samples["accel.staleRanges"]).toEqual([1, 2]);
     // Emptying one MMU does not clear its bit either (p > 0)…
     r.tlbi("VMALLS12E1IS", 0n);
-    expect(r.kvm.accel!.size).toBe(4);
+    expect(accelOf(r.kvm)!.tree!.size).toBe(4);
     // …but once every shadow MMU is empty the tree is destroyed.
     r.tlbi("ALLE1IS", 0n);
-    expect(r.kvm.accel).toBeNull();
+    expect(accelOf(r.kvm)!.tree).toBeNull();
   });
 
   it("p == 0: emptying an MMU clears its bit everywhere and drops ranges left with none", () => {
     const r = sixMmus({ unmap: "accel" });
     r.use(3); // MMU 2 (also holds MMU 4's first page)
     r.tlbi("VMALLS12E1IS", 0n);
-    const withBit4 = r.kvm.accel!.entries().filter((e) => e.value & bits(4));
+    const withBit4 = accelOf(r.kvm)!.tree!.entries().filter((e) => e.value & bits(4));
     expect(withBit4).toEqual([]);
-    expect(r.kvm.accel!.size).toBe(20);
-    expect(r.kvm.accel!.load(CANON + 16n * PAGE)!.value).toBe(bits(6));
+    expect(accelOf(r.kvm)!.tree!.size).toBe(20);
+    expect(accelOf(r.kvm)!.tree!.load(CANON + 16n * PAGE)!.value).toBe(bits(6));
     r.tlbi("ALLE1IS", 0n);
-    expect(r.kvm.accel).toBeNull();
+    expect(accelOf(r.kvm)!.tree).toBeNull();
   });
 
   it("a broken revmap is still visited through its bit and falls back to full unmap", () => {
@@ -189,10 +194,10 @@ describe("accelerator canonical unmap", () => {
     const m0 = r.use(1);
     r.touch(NESTED);
     const m1 = r.use(2);
-    r.kvm.faultInject.revmapStoreFailures = 1;
+    r.kvm.faultInject.storeFailures = 1;
     r.touch(NESTED + PAGE);
     r.touch(NESTED + 2n * PAGE);
-    expect(m1.revmapBroken).toBe(true);
+    expect(rv(m1).broken).toBe(true);
     const pa = canonicalPa(r, CANON + 2n * PAGE);
     kvmUnmapGfnRange(r.kvm, CANON + 2n * PAGE, PAGE);
     expect(shadowLeavesMapping(r, pa)).toEqual([]);

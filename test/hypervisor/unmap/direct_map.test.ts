@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { accelStale } from "../../hypervisor/accel.ts";
-import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
-import { revmapPayload, revmapStaleEntries, UNKNOWN_IPA } from "../../hypervisor/revmap.ts";
+import { canonicalIpa, nestedIpa } from "../../../hypervisor/addr.ts";
+import type { KvmS2Mmu } from "../../../hypervisor/nested.ts";
+import { accelOf, accelStale } from "../../../hypervisor/unmap/accel.ts";
+import { kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
+import { revmapOf, revmapPayload, revmapStaleEntries, UNKNOWN_IPA } from "../../../hypervisor/unmap/revmap.ts";
 import { CANON, canonicalPa, NESTED, PAGE, shadowLeaves, shadowLeavesMapping, strategyRig } from "./strategy_fixture.ts";
+
+const rv = (m: KvmS2Mmu) => revmapOf(m)!;
 
 /** RIPAS2E1 operand: 4K granule, SCALE 0, NUM n → 2(n+1) pages from `base`. */
 const ripas = (base: bigint, num: bigint) => (1n << 46n) | (num << 39n) | (base >> 12n);
@@ -15,10 +19,10 @@ describe("nested IPA direct map", () => {
     const m = r.use(1);
     r.touch(NESTED + 3n * PAGE);
     r.touch(NESTED + 3n * PAGE);
-    expect(m.directMap!.entries()).toEqual([{ index: NESTED + 3n * PAGE, last: NESTED + 4n * PAGE - 1n, value: revmapPayload(CANON + 3n * PAGE) }]);
+    expect(rv(m).directMap!.entries()).toEqual([{ index: NESTED + 3n * PAGE, last: NESTED + 4n * PAGE - 1n, value: revmapPayload(canonicalIpa(CANON + 3n * PAGE)) }]);
     r.tlbi("VMALLS12E1IS", 0n);
-    expect(m.directMap).toBeNull();
-    expect(m.revmap).toBeNull();
+    expect(rv(m).directMap).toBeNull();
+    expect(rv(m).revmap).toBeNull();
   });
 
   for (const directMap of [false, true]) {
@@ -29,10 +33,10 @@ describe("nested IPA direct map", () => {
       r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
       r.tlbi("RIPAS2E1IS", ripas(NESTED + 4n * PAGE, 1n)); // pages 4..7
       expect(shadowLeaves(m)).toEqual([NESTED, NESTED + 2n * PAGE, NESTED + 3n * PAGE]);
-      const left = m.revmap!.entries().map((e) => (e.index - CANON) / PAGE);
+      const left = rv(m).revmap!.entries().map((e) => (e.index - CANON) / PAGE);
       if (directMap) {
         expect(left).toEqual([0n, 2n, 3n]);
-        expect(m.directMap!.size).toBe(3);
+        expect(rv(m).directMap!.size).toBe(3);
         expect(revmapStaleEntries(r.kvm)).toBe(0);
         expect(r.kvm.metrics.get("revmap.directMapErased")).toBe(5);
       } else {
@@ -53,8 +57,8 @@ describe("nested IPA direct map", () => {
     expect(m.pgt.getLeaf(0x9000_0000n)!.size).toBe(0x20_0000n);
     r.tlbi("IPAS2E1IS", ipasPage(0x9000_7000n));
     expect(m.pgt.leafCount).toBe(511);
-    expect(m.revmap!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: revmapPayload(0x9000_0000n) }]);
-    expect(m.directMap!.size).toBe(1);
+    expect(rv(m).revmap!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: revmapPayload(nestedIpa(0x9000_0000n)) }]);
+    expect(rv(m).directMap!.size).toBe(1);
     // A canonical unmap anywhere in the block still finds and removes every piece.
     const pa = canonicalPa(r, block + 9n * PAGE);
     kvmUnmapGfnRange(r.kvm, block + 9n * PAGE, PAGE);
@@ -69,8 +73,8 @@ describe("nested IPA direct map", () => {
     r.touch(NESTED);
     r.touch(NESTED + 100n * PAGE);
     r.tlbi("IPAS2E1IS", (NESTED + 100n * PAGE) >> 12n);
-    expect(m.revmap!.entries()).toEqual([{ index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA }]);
-    expect(m.directMap!.entries().map((e) => e.index)).toEqual([NESTED]);
+    expect(rv(m).revmap!.entries()).toEqual([{ index: CANON, last: CANON + PAGE - 1n, value: UNKNOWN_IPA }]);
+    expect(rv(m).directMap!.entries().map((e) => e.index)).toEqual([NESTED]);
     expect(shadowLeaves(m)).toEqual([NESTED]);
   });
 
@@ -85,9 +89,9 @@ describe("nested IPA direct map", () => {
       r.use(1);
       r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
       expect(accelStale(r.kvm)).toEqual(directMap ? { bits: 0, ranges: 0 } : { bits: 1, ranges: 0 });
-      expect(r.kvm.accel!.load(CANON + PAGE)!.value).toBe(directMap ? 1n << 3n : (1n << 2n) | (1n << 3n));
+      expect(accelOf(r.kvm)!.tree!.load(CANON + PAGE)!.value).toBe(directMap ? 1n << 3n : (1n << 2n) | (1n << 3n));
       r.tlbi("IPAS2E1IS", NESTED >> 12n);
-      if (directMap) expect(r.kvm.accel!.load(CANON)).toBeNull();
+      if (directMap) expect(accelOf(r.kvm)!.tree!.load(CANON)).toBeNull();
       // The next canonical unmap of that page visits MMU 0 only if its stale bit is still there.
       kvmUnmapGfnRange(r.kvm, CANON + PAGE, PAGE);
       expect(r.kvm.metrics.shadowMmusVisited).toEqual([directMap ? 1 : 2]);

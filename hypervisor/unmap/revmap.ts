@@ -1,0 +1,254 @@
+// Reverse map of a shadow MMU (seed 001, "Avoid full shadow s2 unmap"): canonical IPA range →
+// the nested IPA a shadow leaf maps it at, recorded at every shadow fault, so a canonical unmap
+// tears down only the shadow ranges built from what went away instead of the whole MMU. The
+// payload layout and the per-MMU state are in revmap_state.ts.
+
+import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
+import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "../stats.ts";
+import type { Kvm } from "../vm.ts";
+import { directMapRecord, directMapShadowUnmap } from "./direct_map.ts";
+import { noRecords, revmapHeading } from "./describe.ts";
+import { RangeTree } from "./range_tree.ts";
+import { revmapCoverage } from "./revmap_coverage.ts";
+import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
+import type { UnmapCoverage, UnmapStrategy } from "./strategy.ts";
+
+export { isUnknownIpa, NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, VALID_ENTRY, type RevmapEraseHook } from "./revmap_state.ts";
+
+const hex = (v: bigint): string => "0x" + v.toString(16);
+
+/** What recording one shadow mapping did. */
+export type RevmapRecordResult = "broken" | "unchanged" | "valid" | "polluted" | "store-failed";
+
+/**
+ * Unmap strategy "revmap": a reverse map per shadow MMU; option directMap adds the nested IPA
+ * direct map so L1's TLBIs keep it exact.
+ */
+export class RevmapStrategy implements UnmapStrategy {
+  readonly name: string = "revmap";
+  /** Per shadow MMU, by index. */
+  mmus: RevmapMmu[] = [];
+  readonly coverage: readonly UnmapCoverage[];
+
+  constructor(readonly directMap: boolean) {
+    this.coverage = [revmapCoverage((mmu) => this.mmus[mmu.index]!)];
+  }
+
+  initNested(kvm: Kvm): void {
+    this.mmus = kvm.nestedMmus.map(() => new RevmapMmu());
+  }
+
+  /** The reverse-map state of `mmu`. */
+  state(mmu: KvmS2Mmu): RevmapMmu {
+    return this.mmus[mmu.index]!;
+  }
+
+  shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
+    const s = this.mmus[mmu.index]!;
+    const r = revmapRecord(s, mmu, canonical, nested, size);
+    if (this.directMap && r !== "broken" && r !== "store-failed") directMapRecord(s, nested, canonical, size);
+  }
+
+  canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
+    let removed = 0;
+    let visited = 0;
+    for (const mmu of kvm.nestedMmus) {
+      if (!mmu.valid) continue;
+      visited++;
+      removed += this.unmapMmu(mmu, gpa, size);
+    }
+    kvmStat(kvm, "shadowEntriesRemoved", removed);
+    kvmStatUnmapVisit(kvm, visited);
+    if (kvm.config.staleStats) kvm.metrics.sample("revmap.staleEntries", this.staleEntries(kvm));
+    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa, size, mmusVisited: visited, removed });
+  }
+
+  shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void {
+    if (this.directMap) directMapShadowUnmap(this.mmus[mmu.index]!, mmu, nested, size, this.onErase);
+  }
+
+  /**
+   * The MMU's table is empty: its revmap and direct map go. Recycling hands the MMU to a new
+   * context, which starts with a fresh revmap even if the old one was broken; other full unmaps
+   * (the broken fallback itself, ALLE1, VMALLS12E1) leave a broken MMU broken.
+   */
+  mmuFullyUnmapped(mmu: KvmS2Mmu): void {
+    const s = this.mmus[mmu.index]!;
+    revmapDestroy(s);
+    if (mmu.pendingUnmap) s.broken = false;
+  }
+
+  /** What a revmap range removal also removes (the accelerator's bit); none here. */
+  protected readonly onErase: RevmapEraseHook | undefined = undefined;
+
+  /**
+   * The revmap unmap of one valid MMU for canonical [gpa, gpa+size): a broken revmap → the whole
+   * MMU; a polluted range intersecting it → the whole MMU; otherwise each intersecting range is
+   * erased and the whole nested range it names is unmapped. Returns the shadow leaves removed.
+   */
+  unmapMmu(mmu: KvmS2Mmu, gpa: CanonicalIpa, size: bigint): number {
+    const s = this.mmus[mmu.index]!;
+    if (s.broken) {
+      kvmStat(mmu.kvm, "revmap.fallbackFullUnmaps");
+      return kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+    }
+    const tree = s.revmap;
+    if (!tree) return 0;
+    let removed = 0;
+    for (const e of tree.intersecting(gpa, gpa + size - 1n)) {
+      if (s.revmap !== tree) break; // the MMU was emptied meanwhile
+      const now = tree.load(e.index);
+      // Already erased through the direct map while unmapping an earlier range.
+      if (!now || now.index !== e.index || now.last !== e.last || now.value !== e.value) continue;
+      if (isUnknownIpa(e.value)) {
+        revmapDestroy(s);
+        return removed + kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+      }
+      tree.erase(e.index);
+      this.onErase?.(mmu, e.index as CanonicalIpa, e.last as CanonicalIpa);
+      removed += kvmStage2UnmapRange(mmu, payloadNestedIpa(e.value), e.last - e.index + 1n);
+    }
+    return removed;
+  }
+
+  /**
+   * Stale revmap entries over all shadow MMUs: valid ranges whose nested range no longer holds a
+   * shadow leaf built from them (L1's TLBIs removed it and nothing told the revmap).
+   */
+  staleEntries(kvm: Kvm): number {
+    let stale = 0;
+    for (const mmu of kvm.nestedMmus) {
+      const tree = this.mmus[mmu.index]!.revmap;
+      if (!tree) continue;
+      for (const e of tree.entries()) {
+        if (!isUnknownIpa(e.value) && !revmapEntryLive(mmu, e.index as CanonicalIpa, e.last as CanonicalIpa, e.value)) stale++;
+      }
+    }
+    return stale;
+  }
+
+  mmuNotes(mmu: KvmS2Mmu): string[] {
+    return this.mmus[mmu.index]!.broken ? ["revmap broken"] : [];
+  }
+
+  mmuRecords(mmu: KvmS2Mmu, limit: number): string[] {
+    const s = this.mmus[mmu.index]!;
+    const lines = [revmapHeading(mmu, s.broken)];
+    const entries = s.revmap?.entries() ?? [];
+    if (!s.revmap) lines.push("  (none: never created, or destroyed)");
+    else if (entries.length === 0) lines.push("  (empty)");
+    for (const e of entries.slice(0, limit)) {
+      const what = isUnknownIpa(e.value) ? "polluted (nested IPAs unknown)" : `nested IPA ${hex(payloadNestedIpa(e.value))}`;
+      lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
+    }
+    if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
+    const direct = s.directMap?.entries() ?? [];
+    if (direct.length > 0) {
+      lines.push(`mmu${mmu.index} direct map:`);
+      for (const e of direct.slice(0, limit)) lines.push(`  nested ${hex(e.index)}..${hex(e.last)} → canonical ${hex(e.value)}`);
+      if (direct.length > limit) lines.push(`  … ${direct.length - limit} more`);
+    }
+    return lines;
+  }
+
+  vmRecords(kvm: Kvm, limit: number): string[] {
+    return noAccelerator(kvm, this.name, limit);
+  }
+
+  recordsOf(kvm: Kvm, canonical: CanonicalIpa): string[] {
+    const out: string[] = [];
+    for (const mmu of kvm.nestedMmus) {
+      const s = this.mmus[mmu.index]!;
+      if (s.broken) out.push(`mmu${mmu.index} revmap: broken (full unmap until recycled)`);
+      const e = s.revmap?.load(canonical);
+      if (e) {
+        const what = isUnknownIpa(e.value) ? "polluted: nested IPAs unknown" : `nested IPA ${hex(payloadNestedIpa(e.value) + (canonical - e.index))}`;
+        out.push(`mmu${mmu.index} revmap: canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
+      }
+      const d = s.directMap?.intersecting(0n, (1n << 64n) - 1n).filter((x) => x.value <= canonical && canonical <= x.value + (x.last - x.index));
+      for (const x of d ?? []) out.push(`mmu${mmu.index} direct map: nested ${hex(x.index)}..${hex(x.last)} → canonical ${hex(x.value)}`);
+    }
+    return out;
+  }
+}
+
+function noAccelerator(kvm: Kvm, name: string, limit: number): string[] {
+  return noRecords(name).vmRecords(kvm, limit);
+}
+
+/**
+ * One store into the revmap with a non-sleeping allocation. It may fail (the VM's injected store
+ * failures): the MMU's revmap is then broken, freed and left null, and the MMU falls back to
+ * full unmap.
+ */
+function revmapStore(s: RevmapMmu, mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint, value: bigint, gap = false): boolean {
+  const kvm = mmu.kvm;
+  const inject = kvm.faultInject;
+  if (inject.storeFailures > 0) {
+    inject.storeFailures--;
+    s.broken = true;
+    s.revmap = null;
+    s.directMap = null;
+    kvmStat(kvm, "revmap.broken");
+    kvmEvent(kvm, { kind: "revmap", what: "broken", mmu: mmu.index, start: index as CanonicalIpa, last: last as CanonicalIpa });
+    return false;
+  }
+  if (gap) tree.storeInGap(index, last, value);
+  else tree.store(index, last, value);
+  return true;
+}
+
+/**
+ * Record, at shadow fault time, that canonical [canonical, +size) is mapped at nested `nested`.
+ * The same range with the same nested IPA again (a permission update) changes nothing; any
+ * overlap with recorded ranges becomes one polluted range spanning them all.
+ */
+export function revmapRecord(s: RevmapMmu, mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): RevmapRecordResult {
+  if (s.broken) return "broken";
+  const tree = (s.revmap ??= new RangeTree());
+  let start: bigint = canonical;
+  let end: bigint = addrAdd(canonical, size) - 1n;
+  const overlaps = tree.intersecting(start, end);
+  if (overlaps.length === 0) {
+    return revmapStore(s, mmu, tree, start, end, revmapPayload(nested), true) ? "valid" : "store-failed";
+  }
+  const e = overlaps[0]!;
+  if (overlaps.length === 1 && e.index === start && e.last === end && e.value === revmapPayload(nested)) return "unchanged";
+  if (overlaps[0]!.index < start) start = overlaps[0]!.index;
+  if (overlaps[overlaps.length - 1]!.last > end) end = overlaps[overlaps.length - 1]!.last;
+  if (!revmapStore(s, mmu, tree, start, end, UNKNOWN_IPA)) return "store-failed";
+  kvmStat(mmu.kvm, "revmap.polluted");
+  kvmEvent(mmu.kvm, { kind: "revmap", what: "polluted", mmu: mmu.index, start: start as CanonicalIpa, last: end as CanonicalIpa, overlaps: overlaps.length, nestedIpa: nested });
+  return "polluted";
+}
+
+/** Free the MMU's revmap (its table is empty, so it starts over exact). */
+export function revmapDestroy(s: RevmapMmu): void {
+  s.revmap = null;
+  s.directMap = null;
+}
+
+/**
+ * Whether a valid revmap range of `mmu` still describes a live shadow mapping: some shadow leaf
+ * in its nested range was built from the matching canonical page.
+ */
+export function revmapEntryLive(mmu: KvmS2Mmu, index: CanonicalIpa, last: CanonicalIpa, value: bigint): boolean {
+  const nested = payloadNestedIpa(value);
+  for (const leaf of mmu.pgt.leavesIn(nested, last - index + 1n)) {
+    const origin = mmu.shadowOrigin.get(leaf.ipa);
+    if (origin !== undefined && origin === index + (leaf.ipa - nested)) return true;
+  }
+  return false;
+}
+
+/** The reverse-map state of `mmu` when its VM's strategy keeps one (revmap, accel), else null. */
+export function revmapOf(mmu: KvmS2Mmu): RevmapMmu | null {
+  const s = mmu.kvm.unmap;
+  return s instanceof RevmapStrategy ? s.state(mmu) : null;
+}
+
+/** Stale revmap entries of `kvm` (0 when its strategy keeps no revmap). */
+export function revmapStaleEntries(kvm: Kvm): number {
+  return kvm.unmap instanceof RevmapStrategy ? kvm.unmap.staleEntries(kvm) : 0;
+}

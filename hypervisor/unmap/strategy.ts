@@ -1,0 +1,62 @@
+// Canonical-unmap strategies: how L0 finds the shadow stage-2 entries that may map a canonical
+// range the host is taking back. The core holds one strategy object per VM (given at
+// construction) and calls it through this interface only, as KVM's page-table code calls through
+// `kvm_pgtable_mm_ops` without knowing which implementation it holds. A strategy owns its state
+// (per VM and per shadow MMU), hears about shadow mappings as they are made and about shadow
+// ranges as they go, and answers the debugger (`describe`) and the invariant checker (`coverage`).
+
+import type { CanonicalIpa, NestedIpa } from "../addr.ts";
+import type { KvmS2Mmu } from "../nested.ts";
+import type { Kvm } from "../vm.ts";
+import type { RangeEntry } from "./range_tree.ts";
+
+/** The checker's invariants about a strategy's bookkeeping (S, safety, is the checker's own). */
+export type CoverageInvariant = "R" | "A";
+
+/** What a strategy's bookkeeping says about one canonical page of a shadow leaf. */
+export type CoverageAnswer =
+  /** Covered up to and including canonical `last` (the checker resumes after it). */
+  | { covered: true; last: CanonicalIpa }
+  /** Not covered: `reason` is the checker's one-line report, `range` what the strategy holds there. */
+  | { covered: false; reason: string; range: RangeEntry | null };
+
+/** One invariant the checker verifies over every shadow leaf against a strategy's records. */
+export interface UnmapCoverage {
+  readonly invariant: CoverageInvariant;
+  /** The MMU's leaves need no cover (e.g. its records were dropped and it falls back to full unmap). */
+  exempt(mmu: KvmS2Mmu): boolean;
+  /** Does the bookkeeping cover canonical page `canonical`, mapped by a leaf at nested page `nested`? */
+  covers(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa): CoverageAnswer;
+}
+
+/** The debugger's views of a strategy's state; the lines are what the commands print. */
+export interface UnmapDescribe {
+  /** Notes for the MMU's row in `mmus` (e.g. "revmap broken"). */
+  mmuNotes(mmu: KvmS2Mmu): string[];
+  /** `revmap MMU`: the MMU's records. */
+  mmuRecords(mmu: KvmS2Mmu, limit: number): string[];
+  /** `accel`: the VM-wide records. */
+  vmRecords(kvm: Kvm, limit: number): string[];
+  /** `pt`: what the strategy records about canonical IPA `canonical`. */
+  recordsOf(kvm: Kvm, canonical: CanonicalIpa): string[];
+}
+
+export interface UnmapStrategy extends UnmapDescribe {
+  /** The configuration name (`--unmap`, scenario `vm.unmap`). */
+  readonly name: string;
+  /** kvm_init_nested sized the shadow MMU array: create the per-MMU state. */
+  initNested(kvm: Kvm): void;
+  /** Fault path: a shadow leaf now maps nested [nested, +size) to canonical [canonical, +size). */
+  shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void;
+  /** MMU notifier: canonical [gpa, +size) is gone; remove every shadow leaf that may map it. */
+  canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void;
+  /** L1's IPA TLBIs removed nested [nested, +size) from the MMU. */
+  shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void;
+  /** The MMU's table was emptied (recycle, pending unmap, ALLE1, VMALLS12E1, full unmap). */
+  mmuFullyUnmapped(mmu: KvmS2Mmu): void;
+  /** The invariants the checker verifies against this strategy's records (none: nothing to check). */
+  readonly coverage: readonly UnmapCoverage[];
+}
+
+/** A new strategy for one VM (the registry's entries). */
+export type UnmapStrategyFactory = (options: { directMap: boolean }) => UnmapStrategy;
