@@ -18,17 +18,7 @@ function unmapArgs(e: UnmapEventData): Args {
   if (e.scope === "canonical") {
     return { canonical: hex(e.start), size: hex(e.size), canonicalEntriesRemoved: e.removed, hostPagesFreed: e.freed };
   }
-  const where = (key: string): Args => (e.start !== undefined && e.size !== undefined ? { [key]: hex(e.start), size: hex(e.size) } : {});
-  switch (e.strategy) {
-    case "revmap":
-      return { mmusVisited: e.mmusVisited, shadowEntriesRemoved: e.removed };
-    case "accel":
-      return { ...where("accel"), mmusVisited: e.mmusVisited, shadowEntriesRemoved: e.removed };
-    case "rfc-rbtree":
-      return { ...where("rfc-rbtree"), mmuTreesLookedUp: e.mmusVisited, shadowEntriesRemoved: e.removed };
-    default:
-      return { mmusEmptied: e.mmusVisited, shadowEntriesRemoved: e.removed };
-  }
+  return e.wording ? e.wording.args(e) : { mmusEmptied: e.mmusVisited, shadowEntriesRemoved: e.removed };
 }
 
 type ArgBuilders = { [K in EventKind]: (e: EventOfKind<K>) => Args };

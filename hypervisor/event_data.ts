@@ -108,7 +108,23 @@ export type UnmapEventData =
       readonly size?: bigint;
       readonly mmusVisited: number;
       readonly removed: number;
+      /** How the strategy words the event (absent: emptied every MMU, as upstream does). */
+      readonly wording?: NestedUnmapWording;
     };
+
+/** A shadow unmap of the nested MMUs, as a strategy reports it. */
+export type NestedUnmapEventData = Extract<UnmapEventData, { scope: "nested" }>;
+
+/**
+ * A strategy's own words for its unmap events, kept with the strategy (hypervisor/unmap/) so the
+ * core formats every strategy's events without knowing which strategies exist.
+ */
+export interface NestedUnmapWording {
+  /** The `--trace` text after the kind. */
+  text(e: NestedUnmapEventData): string;
+  /** The Perfetto args besides `detail`. */
+  args(e: NestedUnmapEventData): Record<string, string | number>;
+}
 
 /** Which translations a trapped TLBI invalidated. */
 export type TlbiTarget = "el2" | "el20" | "stage1" | "stage2";

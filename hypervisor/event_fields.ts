@@ -16,7 +16,8 @@ export type FieldType = "number" | "ec" | "string" | "boolean" | "mmu";
 export type FieldValue = bigint | string | boolean;
 
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
-type FieldsOf<K extends EventKind> = Exclude<KeysOfUnion<EventOfKind<K>>, "kind">;
+// A strategy's wording is how an event reads, not a field to match.
+type FieldsOf<K extends EventKind> = Exclude<KeysOfUnion<EventOfKind<K>>, "kind" | "wording">;
 
 /** Every kind's fields (all variants of the kind together), and their types. */
 export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsOf<K>]: FieldType } } = {

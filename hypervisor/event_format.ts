@@ -7,7 +7,8 @@ import { tlbiFromIss } from "../emulator/tlbi.ts";
 import { decodeSysIss } from "../emulator/traps.ts";
 import { hex } from "../emulator/types.ts";
 import type {
-  ChaosEventData, CoalesceEventData, EventKind, EventOfKind, ExitEventData, InjectEventData, KvmEventData, PsciEventData, TlbiEventData, UnmapEventData,
+  ChaosEventData, CoalesceEventData, EventKind, EventOfKind, ExitEventData, InjectEventData, KvmEventData, NestedUnmapEventData, PsciEventData, TlbiEventData,
+  UnmapEventData,
 } from "./event_data.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "./pgtable.ts";
 
@@ -44,7 +45,7 @@ export function protString(prot: number): string {
   return (prot & KVM_PGTABLE_PROT_R ? "r" : "-") + (prot & KVM_PGTABLE_PROT_W ? "w" : "-") + (prot & KVM_PGTABLE_PROT_X ? "x" : "-");
 }
 
-const range = (start: bigint, size: bigint): string => `${hex(start)}+${hex(size)}`;
+export const range = (start: bigint, size: bigint): string => `${hex(start)}+${hex(size)}`;
 
 function exitText(e: ExitEventData): string {
   let s = `${ecName(e.ec)} from ${e.level} esr=${hex(e.esr)} elr=${hex(e.elr)}`;
@@ -69,20 +70,9 @@ function injectText(e: InjectEventData): string {
   }
 }
 
-/** How each strategy's shadow unmap reads (the wording predates the fields; kept for `--trace` diffs). */
-function nestedUnmapText(e: Extract<UnmapEventData, { scope: "nested" }>): string {
-  const removed = `${e.removed} shadow entries removed`;
-  const where = e.start !== undefined && e.size !== undefined ? range(e.start, e.size) : "?";
-  switch (e.strategy) {
-    case "revmap":
-      return `nested (revmap): ${e.mmusVisited} MMUs visited, ${removed}`;
-    case "accel":
-      return `nested (accel ${where}): ${e.mmusVisited} MMUs visited, ${removed}`;
-    case "rfc-rbtree":
-      return `nested (rfc-rbtree) ${where}: ${e.mmusVisited} MMU trees looked up, ${removed}`;
-    default:
-      return `nested: ${e.mmusVisited} MMUs emptied, ${removed}`;
-  }
+/** A shadow unmap in the strategy's words, or upstream's: every valid MMU emptied. */
+function nestedUnmapText(e: NestedUnmapEventData): string {
+  return e.wording ? e.wording.text(e) : `nested: ${e.mmusVisited} MMUs emptied, ${e.removed} shadow entries removed`;
 }
 
 function unmapText(e: UnmapEventData): string {

@@ -14,6 +14,7 @@ import { RangeTree, type RangeEntry } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
 import { RevmapStrategy, type RevmapEraseHook } from "./revmap.ts";
 import type { CoverageAnswer, UnmapCoverage } from "./strategy.ts";
+import { ACCEL_WORDING } from "./wording.ts";
 
 const hex = (v: bigint): string => "0x" + v.toString(16);
 
@@ -136,7 +137,7 @@ export class AccelStrategy extends RevmapStrategy {
       kvm.metrics.sample("accel.staleBits", stale.bits);
       kvm.metrics.sample("accel.staleRanges", stale.ranges);
     }
-    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "accel", start: gpa, size, mmusVisited: visited, removed });
+    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "accel", start: gpa, size, mmusVisited: visited, removed, wording: ACCEL_WORDING });
   }
 
   /**

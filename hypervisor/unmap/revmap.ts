@@ -13,6 +13,7 @@ import { RangeTree } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
 import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
 import type { UnmapCoverage, UnmapStrategy } from "./strategy.ts";
+import { REVMAP_WORDING } from "./wording.ts";
 
 export { isUnknownIpa, NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, VALID_ENTRY, type RevmapEraseHook } from "./revmap_state.ts";
 
@@ -61,7 +62,7 @@ export class RevmapStrategy implements UnmapStrategy {
     kvmStat(kvm, "shadowEntriesRemoved", removed);
     kvmStatUnmapVisit(kvm, visited);
     if (kvm.config.staleStats) kvm.metrics.sample("revmap.staleEntries", this.staleEntries(kvm));
-    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa, size, mmusVisited: visited, removed });
+    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa, size, mmusVisited: visited, removed, wording: REVMAP_WORDING });
   }
 
   shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void {

@@ -20,6 +20,7 @@ import type { Kvm } from "../vm.ts";
 import { bigintBTree, type BTree } from "./btree.ts";
 import { noRecords } from "./describe.ts";
 import type { UnmapStrategy } from "./strategy.ts";
+import { RFC_RBTREE_WORDING } from "./wording.ts";
 
 /** What the RFC's rb-tree node held besides its key (the canonical IPA). */
 export interface RfcTreeNode {
@@ -86,7 +87,7 @@ export class RfcRbtreeStrategy implements UnmapStrategy {
     }
     kvmStat(kvm, "shadowEntriesRemoved", removed);
     kvmStatUnmapVisit(kvm, visited);
-    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: gpa, size, mmusVisited: visited, removed });
+    kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: gpa, size, mmusVisited: visited, removed, wording: RFC_RBTREE_WORDING });
   }
 
   /** L1's TLBIs leave the nodes in place: the RFC's third flaw. */

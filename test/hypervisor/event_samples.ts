@@ -3,6 +3,7 @@
 
 import type { CanonicalIpa, HostPa, NestedIpa } from "../../hypervisor/addr.ts";
 import type { KvmEventData } from "../../hypervisor/event_data.ts";
+import { ACCEL_WORDING, REVMAP_WORDING, RFC_RBTREE_WORDING } from "../../hypervisor/unmap/wording.ts";
 
 const nipa = (v: bigint) => v as NestedIpa;
 const cipa = (v: bigint) => v as CanonicalIpa;
@@ -121,17 +122,17 @@ export const EVENT_SAMPLES: EventSample[] = [
   },
   {
     name: "unmap nested revmap",
-    data: { kind: "unmap", scope: "nested", strategy: "revmap", start: cipa(0x48000000n), size: 0x1000n, mmusVisited: 1, removed: 0 },
+    data: { kind: "unmap", scope: "nested", strategy: "revmap", start: cipa(0x48000000n), size: 0x1000n, mmusVisited: 1, removed: 0, wording: REVMAP_WORDING },
     text: "nested (revmap): 1 MMUs visited, 0 shadow entries removed",
   },
   {
     name: "unmap nested accel",
-    data: { kind: "unmap", scope: "nested", strategy: "accel", start: cipa(0x4a100000n), size: 0x1000n, mmusVisited: 1, removed: 7 },
+    data: { kind: "unmap", scope: "nested", strategy: "accel", start: cipa(0x4a100000n), size: 0x1000n, mmusVisited: 1, removed: 7, wording: ACCEL_WORDING },
     text: "nested (accel 0x4a100000+0x1000): 1 MMUs visited, 7 shadow entries removed",
   },
   {
     name: "unmap nested rfc-rbtree",
-    data: { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: cipa(0x48000000n), size: 0x2000n, mmusVisited: 3, removed: 1 },
+    data: { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: cipa(0x48000000n), size: 0x2000n, mmusVisited: 3, removed: 1, wording: RFC_RBTREE_WORDING },
     text: "nested (rfc-rbtree) 0x48000000+0x2000: 3 MMU trees looked up, 1 shadow entries removed",
   },
   {
