@@ -256,7 +256,7 @@ export function parseScenario(text: string, file: string): Scenario {
   if (r.success) return r.data;
   const problems = r.error.issues
     .map((issue) => {
-    const path = issue.path as PropertyKey[];
+    const path = issue.path;
     const key = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
     const present = issue.code === "unrecognized_keys" || doc.getIn(path as unknown[], true) !== undefined || path.length === 0;
     const field = key === undefined ? formatPath(path) : formatPath([...path, key]);

@@ -59,7 +59,7 @@ export interface CompiledEncoding {
 
 /** Typed helper so each row's handler sees its own field names. */
 export function encoding<F>(e: Encoding<F>): Encoding<never> {
-  return e as unknown as Encoding<never>;
+  return e;
 }
 
 export function format<F>(f: Format<F>): Format<F> {
@@ -77,7 +77,7 @@ export function row<F>(
   exec: (cpu: CpuState, op: F & Op) => void,
   data?: Readonly<Partial<F>>,
 ): Encoding<never> {
-  return encoding<F>({ name, pattern, format: fmt as Format<never>, data: data as Readonly<Record<string, number>>, exec });
+  return encoding<F>({ name, pattern, format: fmt, data: data as Readonly<Record<string, number>>, exec });
 }
 
 interface Bits {

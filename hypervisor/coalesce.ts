@@ -279,7 +279,7 @@ export function splitBlock(kvm: Kvm, ipa: bigint): number {
   slot.setPageMapped(ipa, true);
   kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, ipa, SZ_2M);
   kvmStat(kvm, "blockSplits");
-  kvmEvent(kvm, { kind: "coalesce", phase: "split", ipa: ipa as CanonicalIpa, size: SZ_2M, pages: PAGES_PER_BLOCK, pa: leaf.pa as HostPa });
+  kvmEvent(kvm, { kind: "coalesce", phase: "split", ipa: ipa as CanonicalIpa, size: SZ_2M, pages: PAGES_PER_BLOCK, pa: leaf.pa });
   return PAGES_PER_BLOCK;
 }
 

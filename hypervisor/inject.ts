@@ -24,7 +24,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 function logInjection(kvm: Kvm, source: string, counter: InjectionCounter, action: ChaosAction): void {
   kvm.metrics.inc(`injected.${counter}`);
-  kvm.events.add({ kind: INJECT_EVENT, source, ...action } as ChaosEventData);
+  kvm.events.add({ kind: INJECT_EVENT, source, ...action });
 }
 
 /** The host takes canonical [gpa, gpa+size) back from L1 (kvm_unmap_gfn_range). */

@@ -588,12 +588,12 @@ export class KvmPgtable<In extends bigint = bigint> {
     const slot = this.leafWalker.arg;
     let split = 0;
     for (let at = from; at < from + size; at += SZ_2M) {
-      if (!this.findLeaf(at as In) || slot.level === 3) continue;
+      if (!this.findLeaf(at) || slot.level === 3) continue;
       this.pages.reserve(slot.level === 1 ? 2 : 1, "split");
       if (slot.level === 1) {
         this.pages.splitBlock(slot.table, 1, slot.index, slot.desc);
         split++;
-        this.findLeaf(at as In);
+        this.findLeaf(at);
       }
       this.pages.splitBlock(slot.table, slot.level, slot.index, slot.desc);
       split++;

@@ -23,7 +23,7 @@ function numericColumns(t: Table): boolean[] {
 }
 
 function cells(t: Table): string[][] {
-  return t.rows.map((r) => t.columns.map((_, c) => (r[c] === undefined ? "" : formatCell(r[c]!))));
+  return t.rows.map((r) => t.columns.map((_, c) => (r[c] === undefined ? "" : formatCell(r[c]))));
 }
 
 export function renderTable(t: Table): string {

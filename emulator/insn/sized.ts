@@ -25,10 +25,10 @@ export function sized<F>(e: SizedEncoding<F>): Encoding<never>[] {
     encoding<F & { sf: number }>({
       name: `${e.name}_${sf ? 64 : 32}`,
       pattern: `${sf} ${e.pattern}`,
-      format: e.format as Format<never> | undefined,
+      format: e.format,
       // sf first, so that the format's and the row's derivations both see the variant.
       data: { sf, ...(e.data as Readonly<Record<string, number>> | undefined) },
-      prepare: e.prepare as Encoding<F & { sf: number }>["prepare"],
+      prepare: e.prepare,
       exec: sf ? e.x : e.w,
     });
   return [variant(1), variant(0)];

@@ -26,10 +26,10 @@ async function start(...args: string[]): Promise<Server> {
   children.push(child);
   let out = "";
   let err = "";
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stdout!.on("data", (d: string) => (out += d));
-  child.stderr!.on("data", (d: string) => (err += d));
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => (out += d));
+  child.stderr.on("data", (d: string) => (err += d));
   const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
   for (let i = 0; i < 3000 && !/listening on 127\.0\.0\.1:\d+\n/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
   const m = /listening on 127\.0\.0\.1:(\d+)\n/.exec(out);

@@ -242,7 +242,7 @@ describe("DebugSession: registers and memory", () => {
     const r2 = s.registers();
     expect(r2.level).toBe("L2");
     expect(r2.cpsr & 0x1fn).toBe(0x5n); // EL1h
-    expect(r2.vel2.HCR_EL2 & 1n).toBe(1n); // L1 turned its stage-2 on
+    expect((r2.vel2.HCR_EL2 ?? 0n) & 1n).toBe(1n); // L1 turned its stage-2 on
   });
 
   it("register writes take effect, also when stopped right after an exit", async () => {

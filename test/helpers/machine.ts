@@ -2,6 +2,7 @@
 
 import { Keystone, Const, loadKeystone } from "keystone-wasm";
 import { Cpu, type CpuOptions, type Stop } from "../../emulator/cpu.ts";
+import { keyAt } from "../../emulator/item_at.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 
 let ks: Keystone | null = null;
@@ -10,7 +11,7 @@ let ks: Keystone | null = null;
 export async function rawAssemble(src: string, base = 0x80000): Promise<Uint8Array> {
   if (!ks) {
     await loadKeystone();
-    ks = new Keystone(Const.KS_ARCH_ARM64, Const.KS_MODE_LITTLE_ENDIAN);
+    ks = new Keystone(keyAt(Const, "KS_ARCH_ARM64", "keystone"), keyAt(Const, "KS_MODE_LITTLE_ENDIAN", "keystone"));
   }
   return ks.asm(src, { address: base });
 }

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
 import { BASE_REG, BASE_VALUE, CODE_BASE, DATA_BASE, DATA_SIZE, IDX_NEG, IDX_POS, Rng, codeBytes, generateCase, randomBitmask } from "./gen.ts";
+import { keyAt } from "../../emulator/item_at.ts";
 import { Unicorn, unicornAvailable } from "../../lab/oracle/unicorn.ts";
 
 const CASES = 2000;
@@ -30,7 +31,7 @@ describe("program generator", () => {
   let cs: Capstone;
   beforeAll(async () => {
     await loadCapstone();
-    cs = new Capstone(Const.CS_ARCH_ARM64, Const.CS_MODE_ARM);
+    cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
   });
 
   it("is deterministic per (seed, index) and differs across indexes", () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKSUM_VALUE, GUEST_PAIRS, l2Ipa, REPO_ROOT, SLICE_SUMS } from "./pairs.ts";
+import { firstSection } from "../asm/image_words.ts";
 import { qemuAvailable, qemuCommand, runOnQemu } from "./qemu.ts";
 
 const haveQemu = qemuAvailable();
@@ -54,8 +55,9 @@ describe.skipIf(!haveQemu)("guests on QEMU (L1 at real EL2)", () => {
       timeoutMs: 10_000,
       patch(image, which) {
         if (which !== 0) return;
-        const at = Number(image.symbols.get("touch_pages")! - image.sections[0].base);
-        new DataView(image.sections[0].bytes.buffer, image.sections[0].bytes.byteOffset).setUint32(at, 7, true);
+        const section = firstSection(image);
+        const at = Number(image.symbols.get("touch_pages")! - section.base);
+        new DataView(section.bytes.buffer, section.bytes.byteOffset).setUint32(at, 7, true);
       },
     });
     expect(r.console).toContain("touch: 7 pages written and read back, 0 errors\n");
@@ -141,7 +143,7 @@ describe("checksum.S and smp_slices.S references", () => {
 
 describe("qemuCommand", () => {
   it("gives the machine `-smp N` CPUs (1 by default)", () => {
-    const smpOf = (cmd: string[]): string => cmd[cmd.indexOf("-smp") + 1];
+    const smpOf = (cmd: string[]): string | undefined => cmd[cmd.indexOf("-smp") + 1];
     expect(smpOf(qemuCommand([], 0x4010_0000n, 256))).toBe("1");
     expect(smpOf(qemuCommand([], 0x4010_0000n, 256, 4))).toBe("4");
   });

@@ -4,6 +4,7 @@
 
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { itemAt } from "../../emulator/item_at.ts";
 import { hex } from "../../emulator/types.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -201,7 +202,7 @@ export const GUEST_PAIRS: GuestPair[] = [
     l2: MULTI_L2.map((g, n) => ({ path: `guests/l2/${g}.S`, ipa: l2Ipa(n) })),
     expected:
       BANNER.multi +
-      MULTI_OUT.map((out, n) => l2Run(n, out, 0, MULTI_FAULTS[n])).join("") +
+      MULTI_OUT.map((out, n) => l2Run(n, out, 0, itemAt(MULTI_FAULTS, n, "fault count"))).join("") +
       MULTI_OUT.map((out, n) => l2Run(n, out, 0, 0)).join("") +
       off(0),
     exitCode: 0,

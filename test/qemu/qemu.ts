@@ -113,8 +113,10 @@ export async function runOnQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
 }
 
 function runCommand(command: string[], timeoutMs: number): Promise<QemuRunResult> {
+  const [program, ...args] = command;
+  if (program === undefined) return Promise.reject(new Error("runCommand: empty command"));
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0], command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let timedOut = false;

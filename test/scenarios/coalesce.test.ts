@@ -8,7 +8,7 @@ import { runScenario } from "../../cli/scenario.ts";
 import { REPO_ROOT } from "../qemu/pairs.ts";
 
 const FILE = join(REPO_ROOT, "scenarios", "coalesce_order.yaml");
-const metric = (m: Record<string, unknown>, name: string): number => (typeof m[name] === "number" ? (m[name] as number) : 0);
+const metric = (m: Record<string, unknown>, name: string): number => (typeof m[name] === "number" ? (m[name]) : 0);
 
 describe("coalesce_order.yaml", () => {
   it("bbm: 512 invalid ticks; the four vCPUs fault on the region and wait; every word right", async () => {

@@ -69,7 +69,7 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     expect(r.injections.filter((i) => i.includes("unmapCanonical"))).toHaveLength(70);
     // Shadow leaves went and came back: each unmap visited at most the one MMU of its L2.
     expect(r.metrics.shadowEntriesRemoved).toBeGreaterThanOrEqual(30);
-    const visited = r.metrics.shadowMmusVisited as number[];
+    const visited = r.metrics.shadowMmusVisited;
     expect(visited).toHaveLength(70);
     expect(Math.max(...visited)).toBe(1);
     expect(r.metrics.shadowFaults).toBeGreaterThan(392); // smp+4 undisturbed: 392
@@ -87,7 +87,7 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
     expect(r.console).toBe(pair("smp+4").expected);
     expect(r.metrics.canonicalUnmaps).toBe(70);
-    const visited = r.metrics.shadowMmusVisited as number[];
+    const visited = r.metrics.shadowMmusVisited;
     if (unmap === "accel") {
       expect(r.failures).toEqual([]);
     } else {
@@ -99,8 +99,8 @@ describe("smp_unmaps.yaml: canonical unmaps while 4 vCPUs run L2s on different s
     if (unmap === "full") {
       // Emptying whole MMUs removes far more than the pages taken back, and costs refaults.
       const accel = await runScenario(UNMAPS, { unmap: "accel" });
-      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved as number);
-      expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults as number);
+      expect(r.metrics.shadowEntriesRemoved).toBeGreaterThan(accel.metrics.shadowEntriesRemoved);
+      expect(r.metrics.shadowFaults).toBeGreaterThan(accel.metrics.shadowFaults);
     }
   }, 120_000);
 });

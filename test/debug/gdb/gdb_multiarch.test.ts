@@ -54,10 +54,10 @@ function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => v
   children.push(child);
   let out = "";
   // Decoded across chunks: a pipe may split the UTF-8 of "→" between two reads.
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stdout!.on("data", (d: string) => (out += d));
-  child.stderr!.on("data", (d: string) => (out += d));
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => (out += d));
+  child.stderr.on("data", (d: string) => (out += d));
   started?.(child);
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
 }
