@@ -4,6 +4,7 @@
 // a behaviour-preserving change leaves them identical.
 //
 //   npx tsx test/golden/capture.ts OUT [--jobs N] [--only SUBSTRING] [--no-bench]
+//   npx tsx test/golden/capture.ts --compare BEFORE AFTER     (exit 1 if any file differs)
 
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -147,8 +148,37 @@ function runBench(): Promise<string> {
   });
 }
 
+/** Compare two capture trees file by file: identical, differing, and present on one side only. */
+function compare(before: string, after: string): number {
+  const names = (d: string): Set<string> => new Set(readdirSync(d).filter((f) => !f.startsWith(".")));
+  const a = names(before);
+  const b = names(after);
+  let same = 0;
+  const differ: string[] = [];
+  for (const f of a) {
+    if (!b.has(f)) continue;
+    if (readFileSync(join(before, f), "utf8") === readFileSync(join(after, f), "utf8")) same++;
+    else differ.push(f);
+  }
+  const onlyBefore = [...a].filter((f) => !b.has(f));
+  const onlyAfter = [...b].filter((f) => !a.has(f));
+  process.stdout.write(`${same} identical, ${differ.length} differ, ${onlyBefore.length} only in ${before}, ${onlyAfter.length} only in ${after}\n`);
+  for (const f of differ) process.stdout.write(`  differs: ${f}\n`);
+  for (const f of onlyBefore) process.stdout.write(`  only before: ${f}\n`);
+  for (const f of onlyAfter) process.stdout.write(`  only after: ${f}\n`);
+  return differ.length === 0 ? 0 : 1;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args[0] === "--compare") {
+    const [before, after] = args.slice(1);
+    if (before === undefined || after === undefined) {
+      process.stderr.write("usage: tsx test/golden/capture.ts --compare BEFORE AFTER\n");
+      process.exit(2);
+    }
+    process.exit(compare(resolve(before), resolve(after)));
+  }
   const outDir = args[0];
   if (!outDir || outDir.startsWith("-")) {
     process.stderr.write("usage: tsx test/golden/capture.ts OUT [--jobs N] [--only SUBSTRING] [--no-bench]\n");
