@@ -117,7 +117,7 @@ function run(c: Case, tmp: string): Promise<string> {
 }
 
 /** Column headers of timings (they differ run to run); every other column is a count. */
-const TIMING_COLUMN = /µs|\/s\b|MIPS|min|max|faster|vs |ratio|phase|sum of|end to end|walk \(|fault-in|install \(|record \(/i;
+const TIMING_COLUMN = /µs|\/s\b|MIPS|min|max|faster|vs |ratio|phase|sum of|end to end|walk \(|fault-in|install \(|record \(|\/ full|run s\b/i;
 
 /** The bench tables with every timing column dropped: the counts (MMUs visited, entries removed, faults…) stay. */
 function benchCounts(json: { benchmarks: { id: string; tables: { title: string; columns: string[]; rows: unknown[][] }[] }[] }): unknown {
