@@ -4,9 +4,9 @@
 
 import { EC_NAMES } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
-import { assertInvariants } from "../hypervisor/check.ts";
+import { assertInvariants } from "../lab/check.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../hypervisor/inject.ts";
+import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../lab/injection.ts";
 import { MonitorStop } from "../hypervisor/monitor.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { formatAccel, formatMetrics, formatMmus, formatRegisters, formatRevmap, mmuByName } from "./inspect.ts";

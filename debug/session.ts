@@ -15,7 +15,7 @@ import { HostError } from "../hypervisor/errors.ts";
 import { type FieldValue, matchesFields, parseFieldValue } from "../hypervisor/event_fields.ts";
 import { EVENT_KINDS, type KvmEvent, formatEvent } from "../hypervisor/events.ts";
 import { checkNestedVcpuRequests, getVmid } from "../hypervisor/nested.ts";
-import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../hypervisor/run.ts";
+import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../lab/run.ts";
 import { EL1_CTXT_REGS, hwPstateToVel2, VEL2_REGS, vel2PstateToHw } from "../hypervisor/sys_regs.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { VcpuLoopHooks, VcpuLoopResult } from "../hypervisor/arm.ts";

@@ -26,7 +26,8 @@ import { gfnToMemslot, kvmFaultInCanonical, kvmTlbFlushVmidRange } from "./mmu.t
 import { CANONICAL_HW_VMID } from "./nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, SZ_2M, SZ_4K } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa } from "./addr.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 
 export type CoalesceOrder = "bbm" | "install-first";

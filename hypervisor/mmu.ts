@@ -16,9 +16,11 @@ import {
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
+import { hex } from "../emulator/types.ts";
 
 const ESR_FSC_MASK = 0x3fn;
 const FSC_TYPE_MASK = 0x3c;
@@ -27,7 +29,6 @@ const IPA_PAGE_MASK = ((1n << 48n) - 1n) & ~0xfffn;
 const SCTLR_EE = 1n << 25n;
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** kvm->arch.mmu: L1's own stage-2, hardware VMID 1, always valid. */
 export function createCanonicalMmu(kvm: Kvm): KvmS2Mmu {

@@ -12,7 +12,8 @@ import { kvmTlbFlushVmidRange } from "./mmu.ts";
 import { KvmPgtable } from "./pgtable.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat, kvmStatUnmapVisit } from "./metrics.ts";
 
 /** VTTBR_EL2.CnP: a tlb_vttbr with it set marks a free (invalid) shadow MMU. */
 export const VTTBR_CNP_BIT = 1n;

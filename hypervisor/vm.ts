@@ -2,7 +2,7 @@
 // the canonical stage-2 MMU, the nested (shadow) MMUs, the vCPUs, metrics, the event log and the
 // console.
 
-import type { Image } from "../asm/image.ts";
+import { type Image, loadImage, lowestBase } from "../asm/image.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
@@ -158,12 +158,10 @@ export class Kvm {
  * image is moved so its lowest section starts there; otherwise sections go to their own addresses.
  * Returns the entry point at its final address.
  */
-export function loadImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
+export function loadGuestImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
   if (image.sections.length === 0) throw new GuestError(`image ${image.file} is empty`);
-  const lowest = image.sections.reduce((m, s) => (s.base < m ? s.base : m), image.sections[0]!.base);
-  const offset = ipa === undefined ? 0n : ipa - lowest;
-  for (const s of image.sections) {
-    const base = s.base + offset;
+  const offset = ipa === undefined ? 0n : ipa - lowestBase(image);
+  return loadImage(image, (base, s) => {
     const end = base + BigInt(s.bytes.length);
     const slot = kvm.memslots.find((m) => base >= m.base && end <= m.end);
     if (!slot) {
@@ -173,6 +171,5 @@ export function loadImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
       );
     }
     slot.writeBytes(base, s.bytes);
-  }
-  return image.entry + offset;
+  }, offset);
 }

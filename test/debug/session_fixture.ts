@@ -1,7 +1,7 @@
 // Shared by the debugger tests: a DebugSession over a shipped L1/L2 pair, assembled and placed the
 // way the end-to-end tests place them, next to the options a plain run of the same pair takes.
 
-import type { RunVmOptions } from "../../hypervisor/run.ts";
+import type { RunVmOptions } from "../../lab/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
 import { DebugSession } from "../../debug/session.ts";
 import { assemblePair, E2E_MAX_STEPS, GUEST_MEMORY, type L2Spec } from "../e2e/harness.ts";

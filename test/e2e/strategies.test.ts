@@ -6,7 +6,7 @@
 // invariant checker runs after every L0 action throughout.
 
 import { describe, expect, it } from "vitest";
-import { assertInvariants, InvariantChecker } from "../../hypervisor/check.ts";
+import { assertInvariants, InvariantChecker } from "../../lab/check.ts";
 import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";

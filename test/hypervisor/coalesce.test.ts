@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AccessKind, FaultType } from "../../emulator/fault.ts";
 import { translate } from "../../emulator/mmu/translate.ts";
-import { checkInvariants } from "../../hypervisor/check.ts";
+import { checkInvariants } from "../../lab/check.ts";
 import {
   COALESCE_ORDERS, CoalesceOp, type CoalesceOrder, coalesceBlocking, coalesceInFlight, coalescePendingLeaf, mapBlockAsPages,
   PAGES_PER_BLOCK, splitBlock,
