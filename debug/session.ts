@@ -16,7 +16,8 @@ import { type FieldValue, matchesFields, parseFieldValue } from "../hypervisor/e
 import { EVENT_KINDS, type KvmEvent, formatEvent } from "../hypervisor/events.ts";
 import { checkNestedVcpuRequests, getVmid } from "../hypervisor/nested.ts";
 import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../lab/run.ts";
-import { EL1_CTXT_REGS, hwPstateToVel2, VEL2_REGS, vel2PstateToHw } from "../hypervisor/sys_regs.ts";
+import { hwPstateToVel2, vel2PstateToHw } from "../hypervisor/el2_translate.ts";
+import { EL1_CTXT_REGS, VEL2_REGS } from "../hypervisor/sys_regs.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { VcpuLoopHooks, VcpuLoopResult } from "../hypervisor/arm.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";

@@ -4,13 +4,13 @@
 // tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
 // installed at the nested IPA.
 
-import { coalesceBlocking } from "./coalesce.ts";
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
 import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
-import { CANONICAL_HW_VMID, kvmCpus, KVM_PHYS_SIZE, KvmS2Mmu } from "./nested.ts";
+import { CANONICAL_HW_VMID, KvmS2Mmu } from "./nested.ts";
+import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import {
   ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
@@ -21,6 +21,7 @@ import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import { hex } from "../emulator/types.ts";
+import type { CoalesceOp } from "./coalesce.ts";
 
 const ESR_FSC_MASK = 0x3fn;
 const FSC_TYPE_MASK = 0x3c;
@@ -178,14 +179,16 @@ function handleAccessFault(mmu: KvmS2Mmu, faultIpa: bigint): boolean {
   return true;
 }
 
-/** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
-export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
-  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
-  for (const cpu of kvmCpus(kvm)) {
-    if (whole) cpu.tlb.flushVmid(hwVmid);
-    else cpu.tlb.flushIpaRange(hwVmid, ipa, ipa + size, false);
-    cpu.flushFastTlb();
-  }
+/**
+ * The block coalescing (bbm, in its window) that leaves canonical `ipa` without a translation, or
+ * null: a fault there waits for it, as KVM's faults retry while kvm->mmu_invalidate_in_progress
+ * covers their range.
+ */
+export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceOp | null {
+  // On every stage-2 fault: no operation in flight is the common case.
+  if (kvm.coalescing.size === 0) return null;
+  for (const op of kvm.coalescing) if (op.blocks(ipa)) return op;
+  return null;
 }
 
 /**

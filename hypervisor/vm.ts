@@ -8,7 +8,7 @@ import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
 import { GuestError, HostError } from "./errors.ts";
 import type { VmMonitor } from "./monitor.ts";
-import type { CoalesceOptions } from "./coalesce.ts";
+import type { CoalesceOp, CoalesceOptions } from "./coalesce.ts";
 import { EventLog } from "./events.ts";
 import { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
@@ -111,6 +111,12 @@ export class Kvm {
   readonly faultInject = { storeFailures: 0 };
   readonly vcpus: KvmVcpu[] = [];
   readonly scheduler: VcpuScheduler;
+  /**
+   * Canonical block coalescings in flight (coalesce.ts), oldest first: a stage-2 fault in a range
+   * one holds waits for it (mmu.ts coalesceBlocking), as KVM's faults check the invalidations in
+   * progress on struct kvm.
+   */
+  readonly coalescing = new Set<CoalesceOp>();
   /** L0 operations in progress that take scheduler ticks (scheduler.ts). */
   hostTasks: HostTask[] = [];
   /**

@@ -4,7 +4,8 @@
 // payload layout and the per-MMU state are in revmap_state.ts.
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
-import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { KVM_PHYS_SIZE } from "../pgtable.ts";
 import { kvmEvent } from "../events.ts";
 import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";

@@ -55,7 +55,7 @@ export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fix
   const events = new EventLog(1024);
   const kvm = {
     mem, pool, config, metrics, events,
-    nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 },
+    nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 }, coalescing: new Set(),
     unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);

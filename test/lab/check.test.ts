@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { checkInvariants, formatViolation, INVARIANT_TITLES, InvariantChecker, REPORT_EVENTS, type Violation } from "../../lab/check.ts";
-import { kvmFaultInCanonical, kvmTlbFlushVmidRange, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmFaultInCanonical, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmTlbFlushVmidRange } from "../../hypervisor/tlb.ts";
 import { CANONICAL_HW_VMID, type KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { accelOf } from "../../hypervisor/unmap/accel.ts";
 import { revmapOf } from "../../hypervisor/unmap/revmap.ts";
