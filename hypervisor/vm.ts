@@ -39,8 +39,6 @@ export interface VmConfig {
   directMap: boolean;
   /** Shadow MMUs; default 2 × vCPUs (more, to show the accelerator with several MMUs per bit). */
   nestedMmus?: number;
-  /** Run the invariant checker after every L0 action. */
-  check: boolean;
   /** Allow 2M canonical blocks. */
   blocks: boolean;
   /**
@@ -63,7 +61,6 @@ export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   poolPages: 0, // 0 = enough for all of L1's RAM plus tables
   unmap: "full",
   directMap: false,
-  check: false,
   blocks: true,
   staleStats: true,
   schedule: DEFAULT_SCHEDULE,

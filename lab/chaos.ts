@@ -9,7 +9,7 @@ import type { VmMonitor } from "../hypervisor/monitor.ts";
 import { SplitMix32 } from "../hypervisor/splitmix32.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
-import { assertInvariants } from "./check.ts";
+import { assertInvariants, checkerAttached } from "./check.ts";
 import { failRevmapStores, forceRecycle, unmapCanonical } from "./injection.ts";
 
 /** Mean number of exits between two injections when no rate is given. */
@@ -131,7 +131,7 @@ export function chaosMonitor(kvm: Kvm, chaos: { seed: number; rate?: number }): 
     seed: chaos.seed,
     rate: chaos.rate,
     afterInjection: () => {
-      if (kvm.config.check) assertInvariants(kvm);
+      if (checkerAttached(kvm)) assertInvariants(kvm);
     },
   });
 }

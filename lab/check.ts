@@ -243,3 +243,8 @@ export class InvariantChecker implements VmMonitor {
     assertInvariants(this.kvm);
   }
 }
+
+/** Whether the VM runs the invariant checker (then injections are checked at once as well). */
+export function checkerAttached(kvm: Kvm): boolean {
+  return kvm.monitors.some((m) => m instanceof InvariantChecker);
+}

@@ -25,7 +25,9 @@ export interface RunVmOptions {
   onConsole?: (byte: number) => void;
   /** Each L0 event as one `--trace` line. */
   onEvent?: (line: string) => void;
-  /** Monitors to attach once the VM exists (checker, scenario timeline, chaos). */
+  /** Attach the invariant checker (check.ts): it runs after every L0 action, before other monitors. */
+  check?: boolean;
+  /** Monitors to attach once the VM exists (scenario timeline, chaos, trace recorders). */
   monitors?: (kvm: Kvm) => VmMonitor[];
 }
 
@@ -61,7 +63,7 @@ export function prepareVm(opts: RunVmOptions): PreparedVm {
   const onEvent = opts.onEvent;
   if (onEvent) kvm.events.subscribe((e) => onEvent(formatEvent(e)));
   const vcpu = kvm.vcpus[0]!;
-  if (kvm.config.check) kvm.monitors.push(new InvariantChecker(kvm));
+  if (opts.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
   let entry: bigint;
   try {

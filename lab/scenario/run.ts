@@ -99,7 +99,6 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
       : {}),
     unmap: overrides.unmap ?? vm.unmap ?? "full",
     directMap: overrides.directMap ?? vm.directMap ?? false,
-    check: true,
   };
   const nestedMmus = overrides.nestedMmus ?? vm.nestedMmus;
   if (nestedMmus !== undefined) {
@@ -116,6 +115,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
       l2,
       config,
       maxSteps: s.maxSteps ?? SCENARIO_MAX_STEPS,
+      check: true,
       onConsole: overrides.onConsole,
       onEvent: overrides.onEvent,
       monitors: (kvm) => {

@@ -8,7 +8,7 @@ import type { KvmEvent } from "../../hypervisor/events.ts";
 import { MonitorStop, type VmMonitor } from "../../hypervisor/monitor.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
-import { assertInvariants } from "../check.ts";
+import { assertInvariants, checkerAttached } from "../check.ts";
 import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../injection.ts";
 import { ScenarioError, type TimelineEntry } from "./schema.ts";
 
@@ -114,7 +114,7 @@ export class TimelineMonitor implements VmMonitor {
       if (a.seen >= a.next) a.due = true;
     } else a.next += every;
     this.injections.push(`step ${this.kvm.steps}: timeline[${a.index}] ${this.act(a.entry.do, vcpu)}`);
-    if (this.kvm.config.check) assertInvariants(this.kvm);
+    if (checkerAttached(this.kvm)) assertInvariants(this.kvm);
   }
 
   private act(d: TimelineEntry["do"], vcpu: KvmVcpu): string {

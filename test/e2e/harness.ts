@@ -42,13 +42,14 @@ export const l2Path = (name: string): string => `guests/l2/${name}.S`;
 export async function runPair(
   l1: string,
   l2: L2Spec[],
-  opts: { touchPages?: number; config?: Partial<VmConfig>; maxSteps?: number; onEvent?: (line: string) => void } = {},
+  opts: { touchPages?: number; config?: Partial<VmConfig>; check?: boolean; maxSteps?: number; onEvent?: (line: string) => void } = {},
 ): Promise<RunVmResult> {
   const images = await assemblePair(l1, l2, opts);
   return runVm({
     l1: images.l1,
     l2: images.l2,
     config: { memory: GUEST_MEMORY, ...opts.config },
+    check: opts.check,
     maxSteps: opts.maxSteps ?? E2E_MAX_STEPS,
     onEvent: opts.onEvent,
   });

@@ -174,7 +174,7 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
         reclaimBehindL0(kvm, origin);
       },
     });
-    const r = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY, check: true }, maxSteps: E2E_MAX_STEPS, monitors: (kvm) => [saboteur(kvm)] });
+    const r = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY }, check: true, maxSteps: E2E_MAX_STEPS, monitors: (kvm) => [saboteur(kvm)] });
     expect(r.kvm.monitors[0]).toBeInstanceOf(InvariantChecker);
     expect(r.outcome.kind).toBe("monitor-stop");
     if (r.outcome.kind !== "monitor-stop") return;
@@ -198,10 +198,10 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
     expect(r.outcome.message).toContain(`last ${REPORT_EVENTS} events:`);
   }, 60_000);
 
-  it("runVm attaches the checker only with config.check", async () => {
+  it("runVm attaches the checker only with check", async () => {
     const pair = GUEST_PAIRS.find((p) => p.name === "hyp+hello")!;
     const images = await assemblePair(pair.l1, pair.l2);
-    const on = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY, check: true } });
+    const on = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY }, check: true });
     const checker = on.kvm.monitors[0] as InvariantChecker;
     expect(checker).toBeInstanceOf(InvariantChecker);
     expect(checker.checks).toBe(Object.values(on.metrics.exits).reduce((a, b) => a + b, 0));
