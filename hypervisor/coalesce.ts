@@ -22,7 +22,7 @@
 import { hex } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";
 import type { Memslot } from "./memslot.ts";
-import { coalesceBlocking, gfnToMemslot, kvmFaultInCanonical } from "./mmu.ts";
+import { gfnToMemslot, kvmFaultInCanonical } from "./mmu.ts";
 import { CANONICAL_HW_VMID } from "./nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, SZ_2M, SZ_4K } from "./pgtable.ts";
 import { kvmTlbFlushVmidRange } from "./tlb.ts";
@@ -236,7 +236,13 @@ export function coalesceInFlight(kvm: Kvm): CoalesceOp[] {
  * blocks `ipa` or the region was reclaimed meanwhile. For the invariant checker's canonical lookup.
  */
 export function coalescePendingLeaf(kvm: Kvm, ipa: bigint): { ipa: bigint; size: bigint; pa: bigint } | null {
-  const op = coalesceBlocking(kvm, ipa);
+  let op: CoalesceOp | null = null;
+  for (const o of kvm.coalescing) {
+    if (o.blocks(ipa)) {
+      op = o;
+      break;
+    }
+  }
   if (!op) return null;
   const slot = gfnToMemslot(kvm, op.ipa);
   if (!slot?.isBlockBacked(op.ipa) || slot.faultIn(op.ipa, false).pa !== op.blockPa) return null;

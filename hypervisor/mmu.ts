@@ -21,7 +21,6 @@ import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import { hex } from "../emulator/types.ts";
-import type { CoalesceOp } from "./coalesce.ts";
 
 const ESR_FSC_MASK = 0x3fn;
 const FSC_TYPE_MASK = 0x3c;
@@ -179,12 +178,21 @@ function handleAccessFault(mmu: KvmS2Mmu, faultIpa: bigint): boolean {
   return true;
 }
 
+/** What the fault path needs of a block coalescing in flight (coalesce.ts's CoalesceOp). */
+export interface CoalesceWait {
+  readonly done: boolean;
+  /** Canonical `ipa` has no valid translation because of this operation. */
+  blocks(ipa: bigint): boolean;
+  /** vCPU `vcpuIndex` faulted on the range and waits for the operation. */
+  noteFault(vcpuIndex: number): void;
+}
+
 /**
  * The block coalescing (bbm, in its window) that leaves canonical `ipa` without a translation, or
  * null: a fault there waits for it, as KVM's faults retry while kvm->mmu_invalidate_in_progress
  * covers their range.
  */
-export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceOp | null {
+export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceWait | null {
   // On every stage-2 fault: no operation in flight is the common case.
   if (kvm.coalescing.size === 0) return null;
   for (const op of kvm.coalescing) if (op.blocks(ipa)) return op;
