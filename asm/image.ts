@@ -1,8 +1,5 @@
 // An assembled program: sections with load addresses, the symbol table and the entry point.
 
-import type { PhysMemory } from "../emulator/memory.ts";
-import { pa } from "../emulator/types.ts";
-
 export interface Section {
   name: string;
   /** Load address of bytes[0]. */
@@ -22,9 +19,18 @@ export interface Image {
   entry: bigint;
 }
 
-/** Write every section at its load address plus `offset`. */
-export function loadImage(mem: PhysMemory, image: Image, offset = 0n): void {
-  for (const s of image.sections) mem.writeBytes(pa(s.base + offset), s.bytes);
+/**
+ * Hand every section to `write` at its load address plus `offset` (flat memory for `nvlab exec`,
+ * L1's RAM through the memslots for a VM). Returns the entry point at its final address.
+ */
+export function loadImage(image: Image, write: (base: bigint, section: Section) => void, offset = 0n): bigint {
+  for (const s of image.sections) write(s.base + offset, s);
+  return image.entry + offset;
+}
+
+/** The load address of the image's lowest section. */
+export function lowestBase(image: Image): bigint {
+  return image.sections.reduce((m, s) => (s.base < m ? s.base : m), image.sections[0]!.base);
 }
 
 /** The section holding `address`, if any. */

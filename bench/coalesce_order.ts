@@ -11,7 +11,7 @@
 
 import type { Image } from "../asm/image.ts";
 import { CoalesceOp, type CoalesceOrder, COALESCE_ORDERS, mapBlockAsPages } from "../hypervisor/coalesce.ts";
-import { prepareVm } from "../hypervisor/run.ts";
+import { prepareVm } from "../lab/run.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { assembleGuest, withWords } from "../lab/fixtures/guest_images.ts";

@@ -4,7 +4,7 @@
 import { createInterface } from "node:readline";
 import { Repl } from "../debug/repl.ts";
 import { DebugSession } from "../debug/session.ts";
-import type { RunVmOptions } from "../hypervisor/run.ts";
+import type { RunVmOptions } from "../lab/run.ts";
 import { UsageError } from "./errors.ts";
 import { finishTraceOutput, type TraceOutput } from "./trace_out.ts";
 

@@ -9,7 +9,7 @@ import { Cpu, type Stop } from "../emulator/cpu.ts";
 import { EC_NAMES, ecOf, issOf } from "../emulator/exception.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
-import { hex } from "../emulator/types.ts";
+import { hex, pa } from "../emulator/types.ts";
 import { regsJson, regsText, type RegsJson } from "./format.ts";
 
 export const EXEC_DEFAULT_BASE = 0x4010_0000n;
@@ -52,7 +52,7 @@ export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
   const mem = new PhysMemory({ autoAllocate: true });
   const uart = new Pl011(opts.console);
   mem.addMmio(PL011_BASE, PL011_SIZE, "pl011", uart);
-  loadImage(mem, image);
+  loadImage(image, (base, s) => mem.writeBytes(pa(base), s.bytes));
   const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true });
   cpu.resetTo(image.entry);
   const stop = opts.trace ? await runTraced(cpu, image, opts.maxSteps, opts.trace) : cpu.run(opts.maxSteps);

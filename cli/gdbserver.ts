@@ -7,7 +7,7 @@ import { symbolFileFromSession } from "../debug/gdb/symbol_file.ts";
 import { GdbServer } from "../debug/gdb/server.ts";
 import { SessionTarget } from "../debug/gdb/session_target.ts";
 import { DebugSession } from "../debug/session.ts";
-import type { RunVmOptions } from "../hypervisor/run.ts";
+import type { RunVmOptions } from "../lab/run.ts";
 import { UsageError } from "./errors.ts";
 
 export interface GdbServerCommandOptions {

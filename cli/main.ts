@@ -8,7 +8,9 @@ import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
-import { runScenario, scenarioJson, scenarioSummary, type ScenarioResult } from "./scenario.ts";
+import { scenarioJson, scenarioSummary } from "./scenario.ts";
+import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
+import { ScenarioError } from "../lab/scenario/schema.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
@@ -17,8 +19,7 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
 import { runCommandVm } from "./run.ts";
-import { prepareScenario } from "./scenario.ts";
-import type { RunVmOptions } from "../hypervisor/run.ts";
+import type { RunVmOptions } from "../lab/run.ts";
 
 function program(): Command {
   const cmd = new Command("nvlab")
@@ -382,7 +383,7 @@ export function reportError(e: unknown): number {
     process.stderr.write(e.format() + "\n");
     return 1;
   }
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof ScenarioError) {
     process.stderr.write(`nvlab: ${e.message}\n`);
     return 1;
   }

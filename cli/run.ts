@@ -3,14 +3,14 @@
 
 import { assembleFile } from "../asm/assembler.ts";
 import type { Image } from "../asm/image.ts";
-import { runVm, type RunVmOptions } from "../hypervisor/run.ts";
+import { runVm, type RunVmOptions } from "../lab/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
 import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
 import { UsageError } from "./errors.ts";
 import { parseNumber } from "./parse.ts";
-import { chaosMonitor } from "./scenario.ts";
+import { chaosMonitor } from "../lab/chaos.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
 
@@ -103,9 +103,9 @@ export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> 
       ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
       ...(o.directMap === undefined ? {} : { directMap: o.directMap }),
       ...(o.nestedMmus === undefined ? {} : { nestedMmus: o.nestedMmus }),
-      check: o.check === true || o.chaos !== undefined,
       ...tuningConfig(o),
     },
+    check: o.check === true || o.chaos !== undefined,
     maxSteps: o.maxSteps,
     onConsole: o.onConsole,
     onEvent: o.onEvent,

@@ -9,7 +9,7 @@ import { HCR_DC, HCR_TGE, HCR_VM, SCTLR_M } from "../emulator/mmu/regs.ts";
 import { hex } from "../emulator/types.ts";
 import { kvmReadGuest, gfnToMemslot } from "../hypervisor/mmu.ts";
 import type { KvmS2Mmu } from "../hypervisor/nested.ts";
-import { translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1 } from "../hypervisor/sys_regs.ts";
+import { translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1 } from "../hypervisor/el2_translate.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError } from "./errors.ts";

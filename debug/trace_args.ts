@@ -7,7 +7,7 @@ import type { Exit } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import type { EventKind, EventOfKind, ExitEventData, KvmEventData, UnmapEventData } from "../hypervisor/event_data.ts";
 import { ecName, modeNameOrNull, protString } from "../hypervisor/event_format.ts";
-import { INJECT_EVENT } from "../hypervisor/inject.ts";
+import { INJECT_EVENT } from "../lab/injection.ts";
 
 type Args = Record<string, unknown>;
 

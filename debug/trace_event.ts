@@ -8,7 +8,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import type { Exit } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import type { KvmEvent } from "../hypervisor/events.ts";
-import { INJECT_EVENT } from "../hypervisor/inject.ts";
+import { INJECT_EVENT } from "../lab/injection.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";

@@ -22,11 +22,13 @@
 import { hex } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";
 import type { Memslot } from "./memslot.ts";
-import { gfnToMemslot, kvmFaultInCanonical, kvmTlbFlushVmidRange } from "./mmu.ts";
+import { gfnToMemslot, kvmFaultInCanonical } from "./mmu.ts";
 import { CANONICAL_HW_VMID } from "./nested.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, SZ_2M, SZ_4K } from "./pgtable.ts";
+import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import type { CanonicalIpa, HostPa } from "./addr.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 
 export type CoalesceOrder = "bbm" | "install-first";
@@ -65,9 +67,6 @@ export interface CoalesceStats {
 /** The permissions a canonical fault-in gives (kvmFaultInCanonical), and so the block's. */
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 export const PAGES_PER_BLOCK = Number(SZ_2M / SZ_4K);
-
-/** Operations in flight per VM, so faults, the checker and new operations can see them. */
-const inFlight = new WeakMap<Kvm, Set<CoalesceOp>>();
 
 export class CoalesceOp {
   readonly order: CoalesceOrder;
@@ -124,9 +123,7 @@ export class CoalesceOp {
     // install-first: the make follows the break within the same L0 step, so no vCPU ever sees
     // the range invalid; the TLBs already hold nothing for it.
     if (op.order === "install-first") pgt.map(ipa, SZ_2M, op.blockPa, PROT_RWX);
-    let set = inFlight.get(kvm);
-    if (!set) inFlight.set(kvm, (set = new Set()));
-    set.add(op);
+    kvm.coalescing.add(op);
     kvmStat(kvm, "coalesces");
     kvmEvent(kvm, { kind: "coalesce", phase: "begin", order: op.order, ipa: ipa as CanonicalIpa, size: SZ_2M, pages, costPerPage: op.costPerPage, totalTicks: op.totalTicks });
     return op;
@@ -217,7 +214,7 @@ export class CoalesceOp {
     pgt.freeDetached(this.table);
     this.tablePagesFreed = 1;
     this.done_ = true;
-    inFlight.get(this.kvm)?.delete(this);
+    this.kvm.coalescing.delete(this);
     // Per-operation samples, named apart from the running counters (a snapshot merges both).
     this.kvm.metrics.sample("coalesceInvalidTicksPerOp", this.invalidTicks);
     this.kvm.metrics.sample("coalesceFaultsPerOp", this.faults);
@@ -230,16 +227,7 @@ export class CoalesceOp {
 
 /** The operations in flight on this VM, oldest first. */
 export function coalesceInFlight(kvm: Kvm): CoalesceOp[] {
-  return [...(inFlight.get(kvm) ?? [])];
-}
-
-/** The operation (bbm, in its window) that leaves canonical `ipa` without a translation, or null. */
-export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceOp | null {
-  // On every stage-2 fault: no operation in flight is the common case.
-  const ops = inFlight.get(kvm);
-  if (ops === undefined || ops.size === 0) return null;
-  for (const op of ops) if (op.blocks(ipa)) return op;
-  return null;
+  return [...kvm.coalescing];
 }
 
 /**
@@ -248,7 +236,13 @@ export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceOp | null {
  * blocks `ipa` or the region was reclaimed meanwhile. For the invariant checker's canonical lookup.
  */
 export function coalescePendingLeaf(kvm: Kvm, ipa: bigint): { ipa: bigint; size: bigint; pa: bigint } | null {
-  const op = coalesceBlocking(kvm, ipa);
+  let op: CoalesceOp | null = null;
+  for (const o of kvm.coalescing) {
+    if (o.blocks(ipa)) {
+      op = o;
+      break;
+    }
+  }
   if (!op) return null;
   const slot = gfnToMemslot(kvm, op.ipa);
   if (!slot?.isBlockBacked(op.ipa) || slot.faultIn(op.ipa, false).pa !== op.blockPa) return null;
@@ -331,7 +325,7 @@ function blockBackedSlot(kvm: Kvm, ipa: bigint, op: string): Memslot {
 }
 
 function checkNotInFlight(kvm: Kvm, ipa: bigint, op: string): void {
-  for (const o of inFlight.get(kvm) ?? []) {
+  for (const o of kvm.coalescing) {
     if (o.ipa === ipa) throw new HostError(`${op} ${hex(ipa)}: a ${o.order} coalesce of this region is in progress (tick ${o.ticks} of ${o.totalTicks})`);
   }
 }

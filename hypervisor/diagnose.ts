@@ -16,7 +16,7 @@ import { translate } from "../emulator/mmu/translate.ts";
 import { hex } from "../emulator/types.ts";
 import { GuestError, type GuestReport } from "./errors.ts";
 import { formatEvent } from "./events.ts";
-import { hwPstateToVel2 } from "./sys_regs.ts";
+import { hwPstateToVel2 } from "./el2_translate.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
 const VECTOR_TABLE_SIZE = 0x800n;

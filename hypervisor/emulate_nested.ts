@@ -8,10 +8,8 @@ import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
 import { CPTR, HCR, MDCR } from "../emulator/traps.ts";
 import { VECTOR } from "../emulator/exception.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
-import {
-  PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, loadEl1State, loadVel2State, saveEl1State, saveVel2State,
-  vcpuReadSysReg, vcpuWriteSysReg, vel2PstateToHw,
-} from "./sys_regs.ts";
+import { PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
+import { loadEl1State, loadVel2State, saveEl1State, saveVel2State, vcpuReadSysReg, vcpuWriteSysReg } from "./sys_regs.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
 const bit = (n: number): bigint => 1n << BigInt(n);

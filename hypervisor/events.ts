@@ -99,3 +99,8 @@ export class EventLog {
 export function formatEvent(e: KvmEvent): string {
   return `[${String(e.step).padStart(10)}] ${e.kind.padEnd(15)} ${e.detail}`;
 }
+
+/** Append an event's fields to the VM's log (its text is formatted only if someone prints it). */
+export function kvmEvent(kvm: { readonly events: EventLog }, data: KvmEventData): void {
+  kvm.events.add(data);
+}

@@ -156,3 +156,16 @@ export class Metrics {
     return this.snapshot();
   }
 }
+
+/**
+ * Add `n` to counter `name` of a VM's metrics (KVM's `kvm->stat.x++`): a Metrics field, `exits.X`,
+ * `tlbi.X`, or another counter of the typed set.
+ */
+export function kvmStat(kvm: { readonly metrics: Metrics }, name: CounterName, n = 1): void {
+  kvm.metrics.inc(name, n);
+}
+
+/** One canonical unmap of a VM visited `n` shadow MMUs. */
+export function kvmStatUnmapVisit(kvm: { readonly metrics: Metrics }, n: number): void {
+  kvm.metrics.recordUnmapVisit(n);
+}

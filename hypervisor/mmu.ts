@@ -4,21 +4,23 @@
 // tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
 // installed at the nested IPA.
 
-import { coalesceBlocking } from "./coalesce.ts";
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
 import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslot.ts";
-import { CANONICAL_HW_VMID, kvmCpus, KVM_PHYS_SIZE, KvmS2Mmu } from "./nested.ts";
+import { CANONICAL_HW_VMID, KvmS2Mmu } from "./nested.ts";
+import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import {
   ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
+import { hex } from "../emulator/types.ts";
 
 const ESR_FSC_MASK = 0x3fn;
 const FSC_TYPE_MASK = 0x3c;
@@ -27,7 +29,6 @@ const IPA_PAGE_MASK = ((1n << 48n) - 1n) & ~0xfffn;
 const SCTLR_EE = 1n << 25n;
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** kvm->arch.mmu: L1's own stage-2, hardware VMID 1, always valid. */
 export function createCanonicalMmu(kvm: Kvm): KvmS2Mmu {
@@ -177,14 +178,25 @@ function handleAccessFault(mmu: KvmS2Mmu, faultIpa: bigint): boolean {
   return true;
 }
 
-/** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
-export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
-  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
-  for (const cpu of kvmCpus(kvm)) {
-    if (whole) cpu.tlb.flushVmid(hwVmid);
-    else cpu.tlb.flushIpaRange(hwVmid, ipa, ipa + size, false);
-    cpu.flushFastTlb();
-  }
+/** What the fault path needs of a block coalescing in flight (coalesce.ts's CoalesceOp). */
+export interface CoalesceWait {
+  readonly done: boolean;
+  /** Canonical `ipa` has no valid translation because of this operation. */
+  blocks(ipa: bigint): boolean;
+  /** vCPU `vcpuIndex` faulted on the range and waits for the operation. */
+  noteFault(vcpuIndex: number): void;
+}
+
+/**
+ * The block coalescing (bbm, in its window) that leaves canonical `ipa` without a translation, or
+ * null: a fault there waits for it, as KVM's faults retry while kvm->mmu_invalidate_in_progress
+ * covers their range.
+ */
+export function coalesceBlocking(kvm: Kvm, ipa: bigint): CoalesceWait | null {
+  // On every stage-2 fault: no operation in flight is the common case.
+  if (kvm.coalescing.size === 0) return null;
+  for (const op of kvm.coalescing) if (op.blocks(ipa)) return op;
+  return null;
 }
 
 /**

@@ -4,15 +4,15 @@
 // completely before they are reused.
 
 import { ShadowOrigin } from "./shadow_origin.ts";
-import type { Cpu } from "../emulator/cpu.ts";
 import { HCR_VM } from "../emulator/mmu/regs.ts";
 import { HostError } from "./errors.ts";
 import type { NestedIpa } from "./addr.ts";
-import { kvmTlbFlushVmidRange } from "./mmu.ts";
-import { KvmPgtable } from "./pgtable.ts";
+import { KVM_PHYS_SIZE, KvmPgtable } from "./pgtable.ts";
+import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat, kvmStatUnmapVisit } from "./metrics.ts";
 
 /** VTTBR_EL2.CnP: a tlb_vttbr with it set marks a free (invalid) shadow MMU. */
 export const VTTBR_CNP_BIT = 1n;
@@ -21,9 +21,6 @@ export const S2_MMU_PER_VCPU = 2;
 /** Hardware VMIDs: the canonical MMU, then one per shadow MMU. */
 export const CANONICAL_HW_VMID = 1;
 export const NESTED_HW_VMID_BASE = 2;
-/** IPA size of every table L0 builds (VTCR_EL2.T0SZ = 16). */
-export const KVM_PHYS_SHIFT = 48n;
-export const KVM_PHYS_SIZE = 1n << KVM_PHYS_SHIFT;
 
 /** VTTBR_EL2.VMID (16-bit VMIDs, as the host uses). */
 export function getVmid(vttbr: bigint): number {
@@ -155,11 +152,6 @@ export function checkNestedVcpuRequests(vcpu: KvmVcpu): void {
   mmu.pendingUnmap = false;
   kvmStat(vcpu.kvm, "mmusRecycled");
   kvmEvent(vcpu.kvm, { kind: "recycle", action: "empty", mmu: mmu.index, removed, invalidated: false });
-}
-
-/** The CPUs whose TLBs may hold entries of this VM (all TLBIs are treated as inner-shareable). */
-export function kvmCpus(kvm: Kvm): Cpu[] {
-  return kvm.vcpus.map((v) => v.cpu);
 }
 
 /**

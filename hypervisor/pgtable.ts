@@ -38,6 +38,9 @@ export const SZ_1G = 1n << 30n;
 
 /** Input-address size of every table built here. */
 export const KVM_IPA_BITS = 48;
+/** IPA size of every table L0 builds (VTCR_EL2.T0SZ = 16). */
+export const KVM_PHYS_SHIFT = BigInt(KVM_IPA_BITS);
+export const KVM_PHYS_SIZE = 1n << KVM_PHYS_SHIFT;
 const IPA_LIMIT = 2 ** KVM_IPA_BITS;
 const IPA_LIMIT_N = BigInt(IPA_LIMIT);
 

@@ -7,10 +7,13 @@
 
 import { decodeTlbiOperand, invalidateTlb, type TlbiOp, tlbiFromIss } from "../emulator/tlbi.ts";
 import { HostError } from "./errors.ts";
-import { getVmid, KVM_PHYS_SIZE, kvmCpus, kvmStage2UnmapRange, type KvmS2Mmu, CANONICAL_HW_VMID } from "./nested.ts";
+import { getVmid, kvmStage2UnmapRange, type KvmS2Mmu, CANONICAL_HW_VMID } from "./nested.ts";
+import { KVM_PHYS_SIZE } from "./pgtable.ts";
+import { kvmCpus } from "./tlb.ts";
 import { computeTlbInvalRange, decodeRangeTlbi, ipas2e1Base } from "./tlbi_range.ts";
 import type { TlbiTarget } from "./event_data.ts";
-import { kvmEvent, kvmStat } from "./stats.ts";
+import { kvmEvent } from "./events.ts";
+import { kvmStat } from "./metrics.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 

@@ -2,13 +2,13 @@
 // the canonical stage-2 MMU, the nested (shadow) MMUs, the vCPUs, metrics, the event log and the
 // console.
 
-import type { Image } from "../asm/image.ts";
+import { type Image, loadImage, lowestBase } from "../asm/image.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
 import { GuestError, HostError } from "./errors.ts";
 import type { VmMonitor } from "./monitor.ts";
-import type { CoalesceOptions } from "./coalesce.ts";
+import type { CoalesceOp, CoalesceOptions } from "./coalesce.ts";
 import { EventLog } from "./events.ts";
 import { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
@@ -39,8 +39,6 @@ export interface VmConfig {
   directMap: boolean;
   /** Shadow MMUs; default 2 × vCPUs (more, to show the accelerator with several MMUs per bit). */
   nestedMmus?: number;
-  /** Run the invariant checker after every L0 action. */
-  check: boolean;
   /** Allow 2M canonical blocks. */
   blocks: boolean;
   /**
@@ -63,7 +61,6 @@ export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   poolPages: 0, // 0 = enough for all of L1's RAM plus tables
   unmap: "full",
   directMap: false,
-  check: false,
   blocks: true,
   staleStats: true,
   schedule: DEFAULT_SCHEDULE,
@@ -111,6 +108,12 @@ export class Kvm {
   readonly faultInject = { storeFailures: 0 };
   readonly vcpus: KvmVcpu[] = [];
   readonly scheduler: VcpuScheduler;
+  /**
+   * Canonical block coalescings in flight (coalesce.ts), oldest first: a stage-2 fault in a range
+   * one holds waits for it (mmu.ts coalesceBlocking), as KVM's faults check the invalidations in
+   * progress on struct kvm.
+   */
+  readonly coalescing = new Set<CoalesceOp>();
   /** L0 operations in progress that take scheduler ticks (scheduler.ts). */
   hostTasks: HostTask[] = [];
   /**
@@ -158,12 +161,10 @@ export class Kvm {
  * image is moved so its lowest section starts there; otherwise sections go to their own addresses.
  * Returns the entry point at its final address.
  */
-export function loadImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
+export function loadGuestImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
   if (image.sections.length === 0) throw new GuestError(`image ${image.file} is empty`);
-  const lowest = image.sections.reduce((m, s) => (s.base < m ? s.base : m), image.sections[0]!.base);
-  const offset = ipa === undefined ? 0n : ipa - lowest;
-  for (const s of image.sections) {
-    const base = s.base + offset;
+  const offset = ipa === undefined ? 0n : ipa - lowestBase(image);
+  return loadImage(image, (base, s) => {
     const end = base + BigInt(s.bytes.length);
     const slot = kvm.memslots.find((m) => base >= m.base && end <= m.end);
     if (!slot) {
@@ -173,6 +174,5 @@ export function loadImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
       );
     }
     slot.writeBytes(base, s.bytes);
-  }
-  return image.entry + offset;
+  }, offset);
 }

@@ -59,7 +59,7 @@ function recyclePool(pool: HostPagePool): void {
 /** A VM with `pages` nested pages mapped by L1, the vCPU running L2 on a fresh shadow MMU. */
 export function faultRig(pages: number, unmap: UnmapStrategyName, hostPages: HostPages = "recycled"): FaultRig {
   const memory = BigInt(Math.max(32, Math.ceil((pages * 4096 * 1.1) / (1 << 20)) + 24)) << 20n;
-  const kvm = new Kvm({ memory, vcpus: 1, unmap, directMap: false, check: false, blocks: false, poolPages: 2 * pages + 4096 });
+  const kvm = new Kvm({ memory, vcpus: 1, unmap, directMap: false, blocks: false, poolPages: 2 * pages + 4096 });
   if (hostPages === "recycled") recyclePool(kvm.pool);
   const slot = kvm.memslots[0]!;
   const vcpu = kvm.vcpus[0]!;

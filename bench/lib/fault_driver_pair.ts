@@ -2,7 +2,7 @@
 // ABI in guests/README.md), a 32-bit word of the L2 image patched by symbol, run to SYSTEM_OFF by
 // runVm and timed from boot to power-off.
 
-import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
+import { runVm, type RunVmResult } from "../../lab/run.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
 import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";

@@ -273,7 +273,7 @@ export class RevmapWorld {
     const o = workload.options;
     const memory = ((POOL - L1_RAM_BASE + BigInt(o.canonicalPages) * PAGE + 0xf_ffffn) >> 20n) << 20n;
     if (TABLES + BigInt(o.contexts) * TABLES_PER_GUEST > POOL) throw new Error("revmap workload: too many guest contexts");
-    this.kvm = new Kvm({ memory, vcpus: 1, blocks: false, check: false, nestedMmus: o.contexts, ...config });
+    this.kvm = new Kvm({ memory, vcpus: 1, blocks: false, nestedMmus: o.contexts, ...config });
     this.vcpu = this.kvm.vcpus[0]!;
     this.vcpu.setHypCtxt(false);
     const slot = this.kvm.memslots[0]!;

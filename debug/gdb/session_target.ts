@@ -4,7 +4,7 @@
 
 import { EC_NAMES } from "../../emulator/exception.ts";
 import { hex } from "../../emulator/types.ts";
-import type { RunOutcome } from "../../hypervisor/run.ts";
+import type { RunOutcome } from "../../lab/run.ts";
 import { DebugError, type DebugSession, type Stop, describeOutcome } from "../session.ts";
 import type { Level } from "../symbols.ts";
 import { runMonitorCommand } from "./monitor.ts";

@@ -6,7 +6,8 @@
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
 import type { KvmS2Mmu } from "../nested.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "../stats.ts";
+import { kvmEvent } from "../events.ts";
+import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { accelBit, accelBits, accelFirstMmu, mmusPerBitPower } from "./accel_bits.ts";
 import { accelHeading } from "./describe.ts";
@@ -15,8 +16,8 @@ import { revmapCoverage } from "./revmap_coverage.ts";
 import { RevmapStrategy, type RevmapEraseHook } from "./revmap.ts";
 import type { CoverageAnswer, UnmapCoverage } from "./strategy.ts";
 import { ACCEL_WORDING } from "./wording.ts";
+import { hex } from "../../emulator/types.ts";
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** Drop `bit` from an entry; an entry left with no bit disappears. */
 function clearBits(tree: RangeTree, e: RangeEntry, bit: bigint): void {

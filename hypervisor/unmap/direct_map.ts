@@ -5,7 +5,7 @@
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
 import type { KvmS2Mmu } from "../nested.ts";
-import { kvmStat } from "../stats.ts";
+import { kvmStat } from "../metrics.ts";
 import { RangeTree } from "./range_tree.ts";
 import { isUnknownIpa, payloadNestedIpa, revmapPayload, type RevmapEraseHook, type RevmapMmu } from "./revmap_state.ts";
 

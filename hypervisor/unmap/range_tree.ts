@@ -7,6 +7,7 @@
 
 import { bigintBTree, type BTree } from "./btree.ts";
 import { HostError } from "../errors.ts";
+import { hex } from "../../emulator/types.ts";
 
 /** One stored range, inclusive at both ends. */
 export interface RangeEntry {
@@ -43,7 +44,6 @@ export class ReservedValueError extends HostError {
   }
 }
 
-const hex = (v: bigint) => "0x" + v.toString(16);
 
 /** Stored per range start. */
 interface Slot {

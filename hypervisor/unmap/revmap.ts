@@ -4,8 +4,10 @@
 // payload layout and the per-MMU state are in revmap_state.ts.
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
-import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "../stats.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { KVM_PHYS_SIZE } from "../pgtable.ts";
+import { kvmEvent } from "../events.ts";
+import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { directMapRecord, directMapShadowUnmap } from "./direct_map.ts";
 import { noRecords, revmapHeading } from "./describe.ts";
@@ -14,10 +16,10 @@ import { revmapCoverage } from "./revmap_coverage.ts";
 import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
 import type { UnmapCoverage, UnmapStrategy } from "./strategy.ts";
 import { REVMAP_WORDING } from "./wording.ts";
+import { hex } from "../../emulator/types.ts";
 
 export { isUnknownIpa, NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, VALID_ENTRY, type RevmapEraseHook } from "./revmap_state.ts";
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** What recording one shadow mapping did. */
 export type RevmapRecordResult = "broken" | "unchanged" | "valid" | "polluted" | "store-failed";

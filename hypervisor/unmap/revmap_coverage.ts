@@ -7,13 +7,13 @@ import type { CanonicalIpa, NestedIpa } from "../addr.ts";
 import type { KvmS2Mmu } from "../nested.ts";
 import type { RangeEntry, RangeTree } from "./range_tree.ts";
 import type { CoverageAnswer, UnmapCoverage } from "./strategy.ts";
+import { hex } from "../../emulator/types.ts";
 
 const PAGE = 0x1000n;
 const VALID_ENTRY = 1n << 63n;
 const NESTED_IPA_MASK = ((1n << 56n) - 1n) & ~(PAGE - 1n);
 const UNKNOWN_IPA = 1n;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** The nested page a range's value names for canonical page `c` (null: not a valid payload). */
 function revmapNestedPage(e: RangeEntry, c: bigint): bigint | null {

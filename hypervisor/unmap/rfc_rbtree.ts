@@ -15,7 +15,8 @@
 
 import type { CanonicalIpa, NestedIpa } from "../addr.ts";
 import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
-import { kvmEvent, kvmStat, kvmStatUnmapVisit } from "../stats.ts";
+import { kvmEvent } from "../events.ts";
+import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { bigintBTree, type BTree } from "./btree.ts";
 import { noRecords } from "./describe.ts";

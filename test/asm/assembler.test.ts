@@ -5,6 +5,7 @@ import { loadImage } from "../../asm/image.ts";
 import { disassemble, loadDisassembler } from "../../asm/disassembler.ts";
 import { Cpu } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
+import { pa } from "../../emulator/types.ts";
 import { itemAt } from "../../emulator/item_at.ts";
 import { firstSection, wordAt, words } from "./image_words.ts";
 
@@ -246,7 +247,7 @@ describe("helpers", () => {
     const img = await assemble(src, { base: 0x80000n });
     expect(firstSection(img).bytes.length).toBe(4 * 4 * (values.length + 1) + 4);
     const mem = new PhysMemory({ autoAllocate: true });
-    loadImage(mem, img);
+    loadImage(img, (base, s) => mem.writeBytes(pa(base), s.bytes));
     const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true });
     cpu.resetTo(img.entry);
     const stop = cpu.run(1000);
@@ -262,7 +263,7 @@ describe("helpers", () => {
   it("loadImage honours an offset", async () => {
     const img = await assemble(".section a, 0x1000\n.byte 1\n.section b, 0x3000\n.byte 2");
     const mem = new PhysMemory({ autoAllocate: true });
-    loadImage(mem, img, 0x40000000n);
+    loadImage(img, (base, s) => mem.writeBytes(pa(base), s.bytes), 0x40000000n);
     expect(Array.from(mem.readBytes(0x40001000, 1))).toEqual([1]);
     expect(Array.from(mem.readBytes(0x40003000, 1))).toEqual([2]);
   });

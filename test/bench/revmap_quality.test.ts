@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { generateWorkload, RevmapWorld } from "../../bench/lib/l0_driver_revmap.ts";
 import { QUALITY_CONFIGS, qualityWorkload, runFailures, runQuality } from "../../bench/revmap_quality.ts";
-import { checkInvariants } from "../../hypervisor/check.ts";
+import { checkInvariants } from "../../lab/check.ts";
 
 const SEED = 11;
 const config = (name: string) => QUALITY_CONFIGS.find((c) => c.name === name)!;

@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from "vitest";
 import { DebugError, DebugSession, describeStop, type Stop } from "../../debug/session.ts";
-import { chaosMonitor } from "../../cli/scenario.ts";
-import { runVm } from "../../hypervisor/run.ts";
+import { chaosMonitor } from "../../lab/chaos.ts";
+import { runVm } from "../../lab/run.ts";
 import { HYP, l2, MULTI, openPair, pairOptions } from "./session_fixture.ts";
 
 const HELLO_CONSOLE = "hello from L2";

@@ -2,7 +2,7 @@
 // stepping runs the vCPU shown, and the run ends as a plain run of the same VM does.
 
 import { describe, expect, it } from "vitest";
-import { runVm } from "../../hypervisor/run.ts";
+import { runVm } from "../../lab/run.ts";
 import { DebugSession } from "../../debug/session.ts";
 import { GUEST_PAIRS } from "../qemu/pairs.ts";
 import { pairOptions } from "./session_fixture.ts";

@@ -19,7 +19,7 @@
 //   pages L0 resolves while building shadow leaves.
 
 import { describe, expect, it } from "vitest";
-import type { RunVmResult } from "../../hypervisor/run.ts";
+import type { RunVmResult } from "../../lab/run.ts";
 import { assemblePair, l1Path, l2Path, L1_IPA, runPair } from "./harness.ts";
 
 const SZ_4K = 0x1000;

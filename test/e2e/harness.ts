@@ -2,9 +2,9 @@
 // (each image at its canonical IPA), optionally patch it, and boot it under nvlab's L0.
 
 import type { Image } from "../../asm/image.ts";
-import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
+import { runVm, type RunVmResult } from "../../lab/run.ts";
 import { kvmResetVcpu } from "../../hypervisor/vcpu.ts";
-import { Kvm, loadImage, type VmConfig } from "../../hypervisor/vm.ts";
+import { Kvm, loadGuestImage, type VmConfig } from "../../hypervisor/vm.ts";
 import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 import { L1_IPA } from "../qemu/qemu.ts";
 import { l2Ipa, PAIR_MEMORY_MIB } from "../qemu/pairs.ts";
@@ -42,13 +42,14 @@ export const l2Path = (name: string): string => `guests/l2/${name}.S`;
 export async function runPair(
   l1: string,
   l2: L2Spec[],
-  opts: { touchPages?: number; config?: Partial<VmConfig>; maxSteps?: number; onEvent?: (line: string) => void } = {},
+  opts: { touchPages?: number; config?: Partial<VmConfig>; check?: boolean; maxSteps?: number; onEvent?: (line: string) => void } = {},
 ): Promise<RunVmResult> {
   const images = await assemblePair(l1, l2, opts);
   return runVm({
     l1: images.l1,
     l2: images.l2,
     config: { memory: GUEST_MEMORY, ...opts.config },
+    check: opts.check,
     maxSteps: opts.maxSteps ?? E2E_MAX_STEPS,
     onEvent: opts.onEvent,
   });
@@ -61,8 +62,8 @@ export async function runPair(
 export async function bootPair(l1: string, l2: L2Spec[], config: Partial<VmConfig> = {}): Promise<Kvm> {
   const images = await assemblePair(l1, l2);
   const kvm = new Kvm({ memory: GUEST_MEMORY, ...config });
-  const entry = loadImage(kvm, images.l1);
-  for (const x of images.l2) loadImage(kvm, x.image, x.ipa);
+  const entry = loadGuestImage(kvm, images.l1);
+  for (const x of images.l2) loadGuestImage(kvm, x.image, x.ipa);
   kvmResetVcpu(kvm.vcpus[0]!, entry);
   return kvm;
 }

@@ -17,7 +17,7 @@ describe("SMP guest pairs on several vCPUs", () => {
     for (const schedule of SCHEDULES) {
       it(`${pair.name}, ${schedule.policy} quantum ${schedule.quantum}: same console, every vCPU ran, invariants hold`, async () => {
         const vcpus = pair.vcpus!;
-        const r = await runPair(pair.l1, pair.l2, { config: { vcpus, schedule, seed: 3, check: true, unmap: "accel" } });
+        const r = await runPair(pair.l1, pair.l2, { config: { vcpus, schedule, seed: 3, unmap: "accel" }, check: true });
         expect(r.outcome).toEqual({ kind: "system-off", code: pair.exitCode });
         expect(r.console).toBe(pair.expected);
         expect(r.kvm.vcpus.every((v) => v.cpu.steps > 0)).toBe(true);

@@ -6,7 +6,7 @@
 // invariant checker runs after every L0 action throughout.
 
 import { describe, expect, it } from "vitest";
-import { assertInvariants, InvariantChecker } from "../../hypervisor/check.ts";
+import { assertInvariants, InvariantChecker } from "../../lab/check.ts";
 import { kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import type { Kvm, VmConfig } from "../../hypervisor/vm.ts";
@@ -14,16 +14,16 @@ import { GUEST_PAIRS, l2Ipa } from "../qemu/pairs.ts";
 import { bootPair, E2E_MAX_STEPS, runPair } from "./harness.ts";
 
 const CONFIGS: { what: string; config: Partial<VmConfig> }[] = [
-  { what: "revmap", config: { unmap: "revmap", check: true } },
-  { what: "accel", config: { unmap: "accel", check: true } },
-  { what: "accel + directMap", config: { unmap: "accel", directMap: true, check: true } },
+  { what: "revmap", config: { unmap: "revmap" } },
+  { what: "accel", config: { unmap: "accel" } },
+  { what: "accel + directMap", config: { unmap: "accel", directMap: true } },
 ];
 
 describe("shipped guest pairs under the revmap strategies", () => {
   for (const { what, config } of CONFIGS) {
     for (const pair of GUEST_PAIRS) {
       it(`${what}: ${pair.name} prints the expected console, exit code ${pair.exitCode}`, async () => {
-        const r = await runPair(pair.l1, pair.l2, { config: { ...config, vcpus: pair.vcpus ?? 1 } });
+        const r = await runPair(pair.l1, pair.l2, { config: { ...config, vcpus: pair.vcpus ?? 1 }, check: true });
         expect(r.outcome.kind === "monitor-stop" ? r.outcome.message : "").toBe("");
         expect(r.console).toBe(pair.expected);
         expect(r.outcome).toEqual({ kind: "system-off", code: pair.exitCode });

@@ -15,6 +15,7 @@ import { ecOf } from "../../emulator/exception.ts";
 import { BRK0, CODE_BASE, DATA_BASE, DATA_SIZE, codeBytes, generateCase, type TestCase } from "../oracle/gen.ts";
 import { Unicorn, unicornAvailable, unicornVersion } from "../../lab/oracle/unicorn.ts";
 import { keyAt } from "../../emulator/item_at.ts";
+import { hex } from "../../emulator/types.ts";
 
 const SEED = Number(process.env.NVLAB_DIFF_SEED ?? 0x5eed);
 const COUNT = Number(process.env.NVLAB_DIFF_COUNT ?? 10_000);
@@ -36,7 +37,6 @@ interface State {
   data: Uint8Array;
 }
 
-const hex = (v: bigint) => "0x" + v.toString(16);
 const nzcvStr = (f: number) => ["N", "Z", "C", "V"].map((c, i) => ((f >> (3 - i)) & 1 ? c : c.toLowerCase())).join("");
 
 /** Field-by-field differences, as "name: expected (unicorn) vs got (nvlab)". */

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { assembleFile } from "../../asm/assembler.ts";
 import { runExitCode } from "../../cli/run.ts";
 import { HostError } from "../../hypervisor/errors.ts";
-import { type RunVmResult, runVm } from "../../hypervisor/run.ts";
+import { type RunVmResult, runVm } from "../../lab/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
 import { nvlab as bin } from "../helpers/bin.ts";
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { AccessKind, FaultType } from "../../emulator/fault.ts";
 import { translate } from "../../emulator/mmu/translate.ts";
-import { checkInvariants } from "../../hypervisor/check.ts";
+import { checkInvariants } from "../../lab/check.ts";
 import {
-  COALESCE_ORDERS, CoalesceOp, type CoalesceOrder, coalesceBlocking, coalesceInFlight, coalescePendingLeaf, mapBlockAsPages,
+  COALESCE_ORDERS, CoalesceOp, type CoalesceOrder, coalesceInFlight, coalescePendingLeaf, mapBlockAsPages,
   PAGES_PER_BLOCK, splitBlock,
 } from "../../hypervisor/coalesce.ts";
 import { HostError } from "../../hypervisor/errors.ts";
-import { kvmFaultInCanonical, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { coalesceBlocking, kvmFaultInCanonical, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { KVM_PGTABLE_PROT_R as R, KVM_PGTABLE_PROT_W as W, KVM_PGTABLE_PROT_X as X, SZ_2M, SZ_4K } from "../../hypervisor/pgtable.ts";
 import { type Fixture, makeVm, RAM_BASE } from "./stage2_fixture.ts";
 

@@ -3,7 +3,7 @@
 
 import { expect } from "vitest";
 import { assemble } from "../../asm/assembler.ts";
-import { runVm, type RunVmResult } from "../../hypervisor/run.ts";
+import { runVm, type RunVmResult } from "../../lab/run.ts";
 import type { VmConfig } from "../../hypervisor/vm.ts";
 
 export const L1_BASE = 0x4010_0000n;

@@ -48,14 +48,14 @@ export interface Fixture {
 
 /** `unmap`: the strategy object (default: the one config.unmap names). */
 export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fixture {
-  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, check: false, blocks: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
+  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, blocks: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
   const metrics = new Metrics();
   const events = new EventLog(1024);
   const kvm = {
     mem, pool, config, metrics, events,
-    nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 },
+    nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 }, coalescing: new Set(),
     unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);

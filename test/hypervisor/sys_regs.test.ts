@@ -6,7 +6,7 @@ import { hex } from "../../emulator/types.ts";
 import { HCR_VEL2 } from "../../hypervisor/emulate_nested.ts";
 import {
   translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1,
-} from "../../hypervisor/sys_regs.ts";
+} from "../../hypervisor/el2_translate.ts";
 import { OFF, bootL1, expectVel2Exception, symbolOf, vectors, vel2ExceptionL1 } from "./l0_harness.ts";
 
 describe("vEL2 register file", () => {

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { assemble } from "../../asm/assembler.ts";
 import { HCR_VEL2 } from "../../hypervisor/emulate_nested.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
-import { runVm } from "../../hypervisor/run.ts";
+import { runVm } from "../../lab/run.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { kvmResetVcpu } from "../../hypervisor/vcpu.ts";
-import { Kvm, loadImage } from "../../hypervisor/vm.ts";
+import { Kvm, loadGuestImage } from "../../hypervisor/vm.ts";
 import { L1_BASE, OFF, bootL1 } from "./l0_harness.ts";
 
 describe("KvmVcpu", () => {
@@ -64,7 +64,7 @@ describe("KvmVcpu", () => {
     const kvm = new Kvm({ memory: 16n << 20n });
     const image = await assemble(`mov x1, #0x1000\n str x2, [x1]`, { base: L1_BASE });
     const vcpu = kvm.vcpus[0]!;
-    kvmResetVcpu(vcpu, loadImage(kvm, image));
+    kvmResetVcpu(vcpu, loadGuestImage(kvm, image));
     const r = kvmArchVcpuRun(vcpu, 1000);
     expect(r.kind).toBe("guest-error");
     if (r.kind !== "guest-error") return;
@@ -76,7 +76,7 @@ describe("KvmVcpu", () => {
   });
 });
 
-describe("Kvm and loadImage", () => {
+describe("Kvm and loadGuestImage", () => {
   it("builds 2 shadow MMUs per vCPU and a memslot for L1 RAM", () => {
     const kvm = new Kvm({ memory: 32n << 20n, vcpus: 2 });
     expect(kvm.nestedMmus.length).toBe(4);
@@ -89,9 +89,9 @@ describe("Kvm and loadImage", () => {
   it("loads an image at a given IPA (moved) and reports one outside RAM", async () => {
     const kvm = new Kvm({ memory: 16n << 20n });
     const image = await assemble(`.quad 0x1122334455667788\n`, { base: 0n });
-    expect(loadImage(kvm, image, 0x4020_0000n)).toBe(0x4020_0000n);
+    expect(loadGuestImage(kvm, image, 0x4020_0000n)).toBe(0x4020_0000n);
     expect(kvm.memslots[0]!.read(0x4020_0000n, 8)).toBe(0x1122_3344_5566_7788n);
-    expect(() => loadImage(kvm, image, 0x5000_0000n)).toThrow(/section \.text at 0x50000000\.\.0x50000008 lies outside L1 RAM \(0x40000000\.\.0x41000000\)/);
+    expect(() => loadGuestImage(kvm, image, 0x5000_0000n)).toThrow(/section \.text at 0x50000000\.\.0x50000008 lies outside L1 RAM \(0x40000000\.\.0x41000000\)/);
   });
 
   it("runVm reports an image outside RAM as a guest error", async () => {

@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScenario } from "../../cli/scenario.ts";
+import { runScenario } from "../../lab/scenario/run.ts";
 import { REPO_ROOT } from "../qemu/pairs.ts";
 
 const DIR = join(REPO_ROOT, "scenarios");

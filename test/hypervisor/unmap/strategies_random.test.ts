@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sysRegIss } from "../../../emulator/exception.ts";
 import { tlbiByName } from "../../../emulator/tlbi.ts";
-import { checkInvariants, formatViolation, type Violation } from "../../../hypervisor/check.ts";
+import { checkInvariants, formatViolation, type Violation } from "../../../lab/check.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
 import { checkNestedVcpuRequests, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
@@ -20,6 +20,7 @@ import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";
 import type { KvmVcpu } from "../../../hypervisor/vcpu.ts";
 import { Kvm, type VmConfig } from "../../../hypervisor/vm.ts";
 import { L1_VTCR, L1Stage2, s2Abort } from "../../../lab/fixtures/l1_stage2.ts";
+import { hex } from "../../../emulator/types.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;
@@ -41,7 +42,6 @@ const FRESH_VMID = 50;
 const TTL_4K_L2 = 0b0110n;
 const TTL_4K_L3 = 0b0111n;
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 // ------------------------------------------------------------------ the random input
 

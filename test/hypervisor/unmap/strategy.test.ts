@@ -12,11 +12,11 @@ import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";
 import type { Kvm } from "../../../hypervisor/vm.ts";
 import { L1Stage2, s2Abort, useL1Stage2 } from "../../../lab/fixtures/l1_stage2.ts";
 import { makeVm } from "../stage2_fixture.ts";
+import { hex } from "../../../emulator/types.ts";
 
 /** A strategy that records what it hears and otherwise behaves as `full`. */
 function recorder(): UnmapStrategy & { calls: string[] } {
   const calls: string[] = [];
-  const hex = (v: bigint) => "0x" + v.toString(16);
   return {
     ...fullUnmapStrategy(),
     name: "recorder",

@@ -6,10 +6,10 @@
 
 import { describe, expect, it } from "vitest";
 import type { CanonicalIpa, NestedIpa } from "../../../hypervisor/addr.ts";
-import { checkInvariants } from "../../../hypervisor/check.ts";
+import { checkInvariants } from "../../../lab/check.ts";
 import { kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
 import { checkNestedVcpuRequests, kvmStage2UnmapRange, type KvmS2Mmu } from "../../../hypervisor/nested.ts";
-import { kvmStatUnmapVisit } from "../../../hypervisor/stats.ts";
+import { kvmStatUnmapVisit } from "../../../hypervisor/metrics.ts";
 import type { Kvm } from "../../../hypervisor/vm.ts";
 import { noRecords } from "../../../hypervisor/unmap/describe.ts";
 import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";

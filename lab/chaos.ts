@@ -4,12 +4,13 @@
 // guests (same console, same exit); an unsafe unmap strategy is caught by the invariant checker.
 // Every choice comes from the seed and from L0's state, so the same seed gives the same run.
 
-import { SZ_2M, SZ_4K } from "./memslot.ts";
-import { failRevmapStores, forceRecycle, unmapCanonical } from "./inject.ts";
-import type { VmMonitor } from "./monitor.ts";
-import { SplitMix32 } from "./splitmix32.ts";
-import type { KvmVcpu } from "./vcpu.ts";
-import type { Kvm } from "./vm.ts";
+import { SZ_2M, SZ_4K } from "../hypervisor/memslot.ts";
+import type { VmMonitor } from "../hypervisor/monitor.ts";
+import { SplitMix32 } from "../hypervisor/splitmix32.ts";
+import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
+import { assertInvariants, checkerAttached } from "./check.ts";
+import { failRevmapStores, forceRecycle, unmapCanonical } from "./injection.ts";
 
 /** Mean number of exits between two injections when no rate is given. */
 export const DEFAULT_CHAOS_RATE = 50;
@@ -122,4 +123,15 @@ export class ChaosMonitor implements VmMonitor {
     }
     return null;
   }
+}
+
+/** Chaos on a VM whose checker is on: every injection is checked at once. */
+export function chaosMonitor(kvm: Kvm, chaos: { seed: number; rate?: number }): ChaosMonitor {
+  return new ChaosMonitor(kvm, {
+    seed: chaos.seed,
+    rate: chaos.rate,
+    afterInjection: () => {
+      if (checkerAttached(kvm)) assertInvariants(kvm);
+    },
+  });
 }

@@ -6,8 +6,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScenario } from "../../cli/scenario.ts";
-import { REPO_ROOT } from "../qemu/pairs.ts";
+import { runScenario } from "../../../lab/scenario/run.ts";
+import { REPO_ROOT } from "../../qemu/pairs.ts";
 
 async function scenarioFile(body: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "nvlab-timeline-"));

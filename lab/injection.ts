@@ -5,16 +5,17 @@
 
 import { sysRegIss } from "../emulator/exception.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
-import { CoalesceOp, type CoalesceOptions, splitBlock } from "./coalesce.ts";
-import { HostError } from "./errors.ts";
-import { kvmUnmapGfnRange } from "./mmu.ts";
-import { KVM_PHYS_SIZE, kvmStage2UnmapRange, type KvmS2Mmu, VTTBR_CNP_BIT } from "./nested.ts";
-import { kvmHandleSysTlbi } from "./tlbi.ts";
-import type { CanonicalIpa } from "./addr.ts";
-import type { ChaosEventData, EventKind } from "./event_data.ts";
-import type { InjectionCounter } from "./metrics.ts";
-import type { KvmVcpu } from "./vcpu.ts";
-import type { Kvm } from "./vm.ts";
+import { CoalesceOp, type CoalesceOptions, splitBlock } from "../hypervisor/coalesce.ts";
+import { HostError } from "../hypervisor/errors.ts";
+import { kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu, VTTBR_CNP_BIT } from "../hypervisor/nested.ts";
+import { KVM_PHYS_SIZE } from "../hypervisor/pgtable.ts";
+import { kvmHandleSysTlbi } from "../hypervisor/tlbi.ts";
+import type { CanonicalIpa } from "../hypervisor/addr.ts";
+import type { ChaosEventData, EventKind } from "../hypervisor/event_data.ts";
+import type { InjectionCounter } from "../hypervisor/metrics.ts";
+import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
 
 /** Event kind of every injected action. */
 export const INJECT_EVENT = "chaos" satisfies EventKind;

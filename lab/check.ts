@@ -11,17 +11,18 @@
 //               (R: revmap coverage, A: accelerator coverage; a strategy may declare none).
 // Nothing is cached between checks: every check reads the tables as they are now.
 
-import { coalescePendingLeaf } from "./coalesce.ts";
 import type { Exit } from "../emulator/exception.ts";
-import { formatEvent } from "./events.ts";
-import { MonitorStop, type VmMonitor } from "./monitor.ts";
-import type { KvmS2Mmu } from "./nested.ts";
-import type { Leaf } from "./pgtable.ts";
-import type { CanonicalIpa, NestedIpa } from "./addr.ts";
-import type { RangeEntry } from "./unmap/range_tree.ts";
-import type { CoverageInvariant, UnmapCoverage } from "./unmap/strategy.ts";
-import type { KvmVcpu } from "./vcpu.ts";
-import type { Kvm } from "./vm.ts";
+import { coalescePendingLeaf } from "../hypervisor/coalesce.ts";
+import { formatEvent } from "../hypervisor/events.ts";
+import { MonitorStop, type VmMonitor } from "../hypervisor/monitor.ts";
+import type { KvmS2Mmu } from "../hypervisor/nested.ts";
+import type { Leaf } from "../hypervisor/pgtable.ts";
+import type { CanonicalIpa, NestedIpa } from "../hypervisor/addr.ts";
+import type { RangeEntry } from "../hypervisor/unmap/range_tree.ts";
+import type { CoverageInvariant, UnmapCoverage } from "../hypervisor/unmap/strategy.ts";
+import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import type { Kvm } from "../hypervisor/vm.ts";
+import { hex } from "../emulator/types.ts";
 
 const PAGE = 0x1000n;
 /** Events carried by a violation report. */
@@ -59,7 +60,6 @@ export interface Violation {
   events: string[];
 }
 
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** The host PA the canonical stage-2 maps at `ipa`, and the end of the leaf doing it. */
 function canonicalLookup(kvm: Kvm, ipa: bigint): { pa: bigint | null; end: bigint } {
@@ -242,4 +242,9 @@ export class InvariantChecker implements VmMonitor {
     this.checks++;
     assertInvariants(this.kvm);
   }
+}
+
+/** Whether the VM runs the invariant checker (then injections are checked at once as well). */
+export function checkerAttached(kvm: Kvm): boolean {
+  return kvm.monitors.some((m) => m instanceof InvariantChecker);
 }

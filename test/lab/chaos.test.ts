@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SplitMix32 } from "../../hypervisor/splitmix32.ts";
+import { checkerAttached } from "../../lab/check.ts";
 import { runCommand, runExitCode, type RunCommandOptions } from "../../cli/run.ts";
 import { GUEST_PAIRS, REPO_ROOT } from "../qemu/pairs.ts";
 
@@ -65,7 +66,7 @@ describe.concurrent("chaos mode", () => {
           expect(r.console).toBe(p.expected);
           const injected = ["injected.unmaps", "injected.recycles", "injected.revmapStoreFailures"].reduce((n, k) => n + ((r.metrics[k] as number | undefined) ?? 0), 0);
           expect(injected).toBeGreaterThan(0);
-          expect(r.kvm.config.check).toBe(true);
+          expect(checkerAttached(r.kvm)).toBe(true);
         }
       });
     }
@@ -85,7 +86,7 @@ describe.concurrent("chaos mode", () => {
   it("--check without chaos attaches the checker and changes nothing", async () => {
     const p = pair("hyp+checksum");
     const r = await runCommand(options("hyp+checksum", { check: true, unmap: "accel" }));
-    expect(r.kvm.config.check).toBe(true);
+    expect(checkerAttached(r.kvm)).toBe(true);
     expect(r.console).toBe(p.expected);
     expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
   });

@@ -6,8 +6,9 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseScenario, runScenario, ScenarioError } from "../../cli/scenario.ts";
-import { REPO_ROOT } from "../qemu/pairs.ts";
+import { runScenario } from "../../../lab/scenario/run.ts";
+import { parseScenario, ScenarioError } from "../../../lab/scenario/schema.ts";
+import { REPO_ROOT } from "../../qemu/pairs.ts";
 
 /** A shipped scenario with one trigger rewritten, in a file beside the original (relative image paths hold). */
 async function rewritten(name: string, from: string, to: string): Promise<string> {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { tlbiByName } from "../../emulator/tlbi.ts";
 import { tlbiFromIss } from "../../emulator/tlbi.ts";
-import { failRevmapStores, forceRecycle, tlbiIss, tlbiOnBehalfOfL1, unmapCanonical } from "../../hypervisor/inject.ts";
+import { failRevmapStores, forceRecycle, tlbiIss, tlbiOnBehalfOfL1, unmapCanonical } from "../../lab/injection.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { E2E_MAX_STEPS, bootPair, l1Path, l2Path } from "../e2e/harness.ts";
 

@@ -6,7 +6,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseScenario, runScenario, ScenarioError } from "../../cli/scenario.ts";
+import { runScenario } from "../../../lab/scenario/run.ts";
+import { parseScenario, ScenarioError } from "../../../lab/scenario/schema.ts";
 
 const BASE = `name: t
 images:

@@ -4,8 +4,8 @@
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScenario } from "../../cli/scenario.ts";
-import { REPO_ROOT } from "../qemu/pairs.ts";
+import { runScenario } from "../../../lab/scenario/run.ts";
+import { REPO_ROOT } from "../../qemu/pairs.ts";
 
 const FILE = join(REPO_ROOT, "scenarios", "coalesce_order.yaml");
 const metric = (m: Record<string, unknown>, name: string): number => (typeof m[name] === "number" ? (m[name]) : 0);

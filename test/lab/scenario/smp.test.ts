@@ -5,10 +5,10 @@
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScenario, ScenarioError, type ScenarioOverrides } from "../../cli/scenario.ts";
-import { STRATEGIES } from "../../cli/scenario_schema.ts";
-import type { Kvm } from "../../hypervisor/vm.ts";
-import { GUEST_PAIRS, REPO_ROOT } from "../qemu/pairs.ts";
+import { runScenario, type ScenarioOverrides } from "../../../lab/scenario/run.ts";
+import { ScenarioError, STRATEGIES } from "../../../lab/scenario/schema.ts";
+import type { Kvm } from "../../../hypervisor/vm.ts";
+import { GUEST_PAIRS, REPO_ROOT } from "../../qemu/pairs.ts";
 
 const UNMAPS = join(REPO_ROOT, "scenarios/smp_unmaps.yaml");
 const RECYCLE = join(REPO_ROOT, "scenarios/smp_recycle.yaml");

@@ -1,24 +1,25 @@
-// The invariant checker (hypervisor/check.ts): quiet on every shipped guest pair while the host
+// The invariant checker (lab/check.ts): quiet on every shipped guest pair while the host
 // takes pages back between run chunks, and loud — with the right invariant and a usable report —
 // when a shadow leaf outlives its canonical page, or a revmap / accelerator entry goes missing.
 
 import { describe, expect, it } from "vitest";
-import { checkInvariants, formatViolation, INVARIANT_TITLES, InvariantChecker, REPORT_EVENTS, type Violation } from "../../hypervisor/check.ts";
-import { kvmFaultInCanonical, kvmTlbFlushVmidRange, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { checkInvariants, formatViolation, INVARIANT_TITLES, InvariantChecker, REPORT_EVENTS, type Violation } from "../../lab/check.ts";
+import { kvmFaultInCanonical, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmTlbFlushVmidRange } from "../../hypervisor/tlb.ts";
 import { CANONICAL_HW_VMID, type KvmS2Mmu } from "../../hypervisor/nested.ts";
 import { accelOf } from "../../hypervisor/unmap/accel.ts";
 import { revmapOf } from "../../hypervisor/unmap/revmap.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W } from "../../hypervisor/pgtable.ts";
-import { runVm } from "../../hypervisor/run.ts";
+import { runVm } from "../../lab/run.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { Kvm, type VmConfig } from "../../hypervisor/vm.ts";
 import { GUEST_PAIRS, type GuestPair } from "../qemu/pairs.ts";
 import { assemblePair, bootPair, E2E_MAX_STEPS, GUEST_MEMORY } from "../e2e/harness.ts";
+import { hex } from "../../emulator/types.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;
-const hex = (v: bigint): string => "0x" + v.toString(16);
 
 /** Valid shadow leaves with the canonical IPA each was built from. */
 function shadowLeaves(kvm: Kvm) {
@@ -173,7 +174,7 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
         reclaimBehindL0(kvm, origin);
       },
     });
-    const r = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY, check: true }, maxSteps: E2E_MAX_STEPS, monitors: (kvm) => [saboteur(kvm)] });
+    const r = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY }, check: true, maxSteps: E2E_MAX_STEPS, monitors: (kvm) => [saboteur(kvm)] });
     expect(r.kvm.monitors[0]).toBeInstanceOf(InvariantChecker);
     expect(r.outcome.kind).toBe("monitor-stop");
     if (r.outcome.kind !== "monitor-stop") return;
@@ -197,10 +198,10 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
     expect(r.outcome.message).toContain(`last ${REPORT_EVENTS} events:`);
   }, 60_000);
 
-  it("runVm attaches the checker only with config.check", async () => {
+  it("runVm attaches the checker only with check", async () => {
     const pair = GUEST_PAIRS.find((p) => p.name === "hyp+hello")!;
     const images = await assemblePair(pair.l1, pair.l2);
-    const on = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY, check: true } });
+    const on = runVm({ l1: images.l1, l2: images.l2, config: { memory: GUEST_MEMORY }, check: true });
     const checker = on.kvm.monitors[0] as InvariantChecker;
     expect(checker).toBeInstanceOf(InvariantChecker);
     expect(checker.checks).toBe(Object.values(on.metrics.exits).reduce((a, b) => a + b, 0));

@@ -4,16 +4,18 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
-import { EC_NAMES } from "../emulator/exception.ts";
-import { tlbiByName } from "../emulator/tlbi.ts";
-import { EVENT_KINDS } from "../hypervisor/event_data.ts";
-import { type FieldValue, parseFieldValue } from "../hypervisor/event_fields.ts";
-import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../hypervisor/metrics.ts";
-import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
-import { UsageError } from "./errors.ts";
+import { EC_NAMES } from "../../emulator/exception.ts";
+import { tlbiByName } from "../../emulator/tlbi.ts";
+import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
+import { type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
+import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../../hypervisor/metrics.ts";
+import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
 
-/** A scenario file that does not parse or does not validate; the message lists every problem. */
-export class ScenarioError extends UsageError {
+/**
+ * A scenario file that does not parse or does not validate; the message lists every problem. The
+ * CLI reports it as it reports a usage error: no stack trace.
+ */
+export class ScenarioError extends Error {
   constructor(
     readonly file: string,
     readonly problems: string[],

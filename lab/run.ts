@@ -2,16 +2,15 @@
 // entry in vEL2, and run to SYSTEM_OFF, the step budget, or a guest error. `nvlab run` calls this.
 
 import type { Image } from "../asm/image.ts";
+import { budgetReport, fillGuestReport, guestPc } from "../hypervisor/diagnose.ts";
+import { GuestError, HostError, type GuestReport } from "../hypervisor/errors.ts";
+import { formatEvent } from "../hypervisor/events.ts";
+import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
+import type { VmMonitor } from "../hypervisor/monitor.ts";
+import { kvmArchVcpuRun } from "../hypervisor/scheduler.ts";
+import { kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "../hypervisor/vcpu.ts";
+import { Kvm, loadGuestImage, type VmConfig } from "../hypervisor/vm.ts";
 import { InvariantChecker } from "./check.ts";
-import { budgetReport, guestPc } from "./diagnose.ts";
-import { GuestError, HostError, type GuestReport } from "./errors.ts";
-import { formatEvent } from "./events.ts";
-import type { MetricsSnapshot } from "./metrics.ts";
-import type { VmMonitor } from "./monitor.ts";
-import { fillGuestReport } from "./diagnose.ts";
-import { kvmArchVcpuRun } from "./scheduler.ts";
-import { kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "./vcpu.ts";
-import { Kvm, loadImage, type VmConfig } from "./vm.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;
 
@@ -26,7 +25,9 @@ export interface RunVmOptions {
   onConsole?: (byte: number) => void;
   /** Each L0 event as one `--trace` line. */
   onEvent?: (line: string) => void;
-  /** Monitors to attach once the VM exists (checker, scenario timeline, chaos). */
+  /** Attach the invariant checker (check.ts): it runs after every L0 action, before other monitors. */
+  check?: boolean;
+  /** Monitors to attach once the VM exists (scenario timeline, chaos, trace recorders). */
   monitors?: (kvm: Kvm) => VmMonitor[];
 }
 
@@ -62,12 +63,12 @@ export function prepareVm(opts: RunVmOptions): PreparedVm {
   const onEvent = opts.onEvent;
   if (onEvent) kvm.events.subscribe((e) => onEvent(formatEvent(e)));
   const vcpu = kvm.vcpus[0]!;
-  if (kvm.config.check) kvm.monitors.push(new InvariantChecker(kvm));
+  if (opts.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
   let entry: bigint;
   try {
-    entry = loadImage(kvm, opts.l1, opts.l1Ipa);
-    for (const l2 of opts.l2 ?? []) loadImage(kvm, l2.image, l2.ipa);
+    entry = loadGuestImage(kvm, opts.l1, opts.l1Ipa);
+    for (const l2 of opts.l2 ?? []) loadGuestImage(kvm, l2.image, l2.ipa);
   } catch (e) {
     if (!(e instanceof GuestError)) throw e;
     return { kvm, vcpu, loadError: { kind: "guest-error", report: e.report, message: e.message, stage: "load" } };

@@ -1,0 +1,61 @@
+// The nVHE EL2 → EL1 translations L0 applies while vEL2 runs on hardware EL1 (KVM: kvm_nested.h
+// translate_*_el2_to_*_el1) and the PSTATE mode fix-ups between vEL2 and the EL1 modes the
+// hardware runs it in. Register values only: no vCPU state, so the register file (sys_regs.ts),
+// nested ERET and injection (emulate_nested.ts), error reports and the debugger all share them.
+
+export const SCTLR_EL1_RES1 = 0x30d0_0800n; // bits 29, 28, 23, 22, 20, 11
+/** SCTLR_ELx bits with the same meaning in SCTLR_EL2 (E2H=0) and SCTLR_EL1: M A C SA I WXN IESB EE. */
+const SCTLR_SHARED = 0b1n | 0b10n | 0b100n | 0b1000n | (1n << 12n) | (1n << 19n) | (1n << 21n) | (1n << 25n);
+
+/** translate_sctlr_el2_to_sctlr_el1: keep the bits both formats share; EL1 RES1 set. */
+export function translateSctlrEl2ToEl1(v: bigint): bigint {
+  return (v & SCTLR_SHARED) | SCTLR_EL1_RES1;
+}
+
+/** translate_tcr_el2_to_tcr_el1: TTBR1 walks disabled, PS → IPS, TBI → TBI0, TTBR0 fields kept. */
+export function translateTcrEl2ToEl1(v: bigint): bigint {
+  const epd1 = 1n << 23n;
+  const tbi0 = (v >> 20n) & 1n ? 1n << 37n : 0n;
+  const ips = ((v >> 16n) & 7n) << 32n;
+  return epd1 | tbi0 | ips | (v & 0xff3fn); // T0SZ, IRGN0, ORGN0, SH0, TG0
+}
+
+/** translate_ttbr0_el2_to_ttbr0_el1: the EL2 regime has no ASID. */
+export function translateTtbr0El2ToEl1(v: bigint): bigint {
+  return v & 0x0000_ffff_ffff_ffffn;
+}
+
+const PSR_MODE_MASK = 0x1fn;
+const PSR_MODE_EL1T = 0x4n;
+const PSR_MODE_EL1H = 0x5n;
+export const PSR_MODE_EL2T = 0x8n;
+export const PSR_MODE_EL2H = 0x9n;
+/** M[1]: never produced by an exception entry (see spsrEl2ToHw). */
+const PSR_M1 = 0x2n;
+
+/** A hardware PSTATE/SPSR taken while vEL2 ran (EL1h/EL1t) as L1 sees it (EL2h/EL2t). */
+export function hwPstateToVel2(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  if (m === PSR_MODE_EL1H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2H;
+  if (m === PSR_MODE_EL1T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2T;
+  return v;
+}
+
+/** A vEL2 PSTATE (EL2h/EL2t) as the hardware runs it (EL1h/EL1t). */
+export function vel2PstateToHw(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  if (m === PSR_MODE_EL2H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1H;
+  if (m === PSR_MODE_EL2T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1T;
+  return v;
+}
+
+/**
+ * The hardware SPSR_EL1 image of virtual SPSR_EL2 while vEL2 runs. Hardware never uses it (ERET
+ * traps), but an exception L1 takes at its own level overwrites it. An EL2 target is stored as
+ * the EL1 mode the hardware itself would record; any other target is tagged with M[1], which no
+ * exception entry writes, so a later exception is always told apart from L1's own value.
+ */
+export function spsrEl2ToHw(v: bigint): bigint {
+  const m = v & PSR_MODE_MASK;
+  return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T ? vel2PstateToHw(v) : v | PSR_M1;
+}

@@ -1,0 +1,161 @@
+// Scenarios: scripted fault-injection runs (`nvlab run SCENARIO.yaml`). A scenario names the
+// guests, the VM configuration, a timeline of injections (unmap a canonical range, fail revmap
+// stores, recycle a shadow MMU, TLBI on L1's behalf) and what must hold at the end. The invariant
+// checker is always attached, so a scenario can expect the invariants to hold or a named one to
+// be violated. The format is described in scenarios/README.md; the schema is schema.ts.
+
+import { dirname, resolve } from "node:path";
+import { assembleFile } from "../../asm/assembler.ts";
+import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
+import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
+import type { VmMonitor } from "../../hypervisor/monitor.ts";
+import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../../hypervisor/scheduler.ts";
+import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../../hypervisor/vm.ts";
+import { chaosMonitor } from "../chaos.ts";
+import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../run.ts";
+import { checkExpectations, type ExpectationCheck } from "./expect.ts";
+import { loadScenario, ScenarioError, type Scenario, type StrategyName } from "./schema.ts";
+import { TimelineMonitor } from "./timeline.ts";
+
+/** Step budget of a scenario that gives no maxSteps. */
+export const SCENARIO_MAX_STEPS = 50_000_000;
+
+export interface ScenarioOverrides {
+  unmap?: StrategyName;
+  directMap?: boolean;
+  nestedMmus?: number;
+  /** Coalescing order for the timeline's coalesce actions that do not name one. */
+  coalesce?: CoalesceOrder;
+  coalesceCost?: number;
+  /** Scheduler and seed over the scenario's own vm.schedule / vm.seed. */
+  schedule?: Partial<ScheduleConfig>;
+  seed?: number;
+  /** Chaos injection on top of the timeline. */
+  chaos?: { seed: number; rate?: number };
+  onConsole?: (byte: number) => void;
+  onEvent?: (line: string) => void;
+  /** More monitors for the run (a trace recorder), attached after the timeline and chaos. */
+  monitors?: (kvm: Kvm) => VmMonitor[];
+}
+
+export interface ScenarioResult {
+  ok: boolean;
+  name: string;
+  file: string;
+  description: string;
+  strategy: StrategyName;
+  directMap: boolean;
+  nestedMmus: number;
+  checks: ExpectationCheck[];
+  /** The failed checks, one line each. */
+  failures: string[];
+  outcome: RunOutcome;
+  console: string;
+  metrics: MetricsSnapshot;
+  steps: number;
+  /** Timeline injections done, in order: "step N: what". */
+  injections: string[];
+}
+
+/** Image paths are relative to the scenario file's directory. */
+function imagePath(scenarioFile: string, file: string): string {
+  return resolve(dirname(scenarioFile), file);
+}
+
+/** A scenario loaded and assembled, ready to run (by runVm, or in the debugger). */
+export interface PreparedScenario {
+  file: string;
+  scenario: Scenario;
+  /** Images, configuration, budget and monitors (timeline, chaos, the overrides' own). */
+  vm: RunVmOptions;
+  /** The timeline monitor, once the VM exists. */
+  timeline(): TimelineMonitor | null;
+}
+
+/** Load a scenario and assemble its images: everything up to running it. */
+export async function prepareScenario(file: string, overrides: ScenarioOverrides = {}): Promise<PreparedScenario> {
+  const s = await loadScenario(file);
+  const l1Ipa = s.images.l1.ipa ?? L1_DEFAULT_LOAD_IPA;
+  const l1 = await assembleFile(imagePath(file, s.images.l1.file), { base: l1Ipa });
+  const l2 = [];
+  for (const spec of s.images.l2 ?? []) l2.push({ image: await assembleFile(imagePath(file, spec.file), { base: spec.ipa }), ipa: spec.ipa });
+  const vm = s.vm ?? {};
+  const config: Partial<VmConfig> = {
+    ...(vm.memory !== undefined ? { memory: vm.memory } : {}),
+    ...(vm.vcpus !== undefined ? { vcpus: vm.vcpus } : {}),
+    ...(vm.poolPages !== undefined ? { poolPages: vm.poolPages } : {}),
+    ...(vm.blocks !== undefined ? { blocks: vm.blocks } : {}),
+    ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
+    ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
+    ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined
+      ? {
+          coalesce: {
+            ...DEFAULT_VM_CONFIG.coalesce,
+            ...vm.coalesce,
+            ...(overrides.coalesce !== undefined ? { order: overrides.coalesce } : {}),
+            ...(overrides.coalesceCost !== undefined ? { costPerPage: overrides.coalesceCost } : {}),
+          },
+        }
+      : {}),
+    unmap: overrides.unmap ?? vm.unmap ?? "full",
+    directMap: overrides.directMap ?? vm.directMap ?? false,
+  };
+  const nestedMmus = overrides.nestedMmus ?? vm.nestedMmus;
+  if (nestedMmus !== undefined) {
+    if (nestedMmus < (vm.vcpus ?? 1)) throw new ScenarioError(file, [`${file}: vm.nestedMmus: ${nestedMmus} is fewer than the ${vm.vcpus ?? 1} vCPUs`]);
+    config.nestedMmus = nestedMmus;
+  }
+  let timeline: TimelineMonitor | null = null;
+  return {
+    file,
+    scenario: s,
+    vm: {
+      l1,
+      l1Ipa,
+      l2,
+      config,
+      maxSteps: s.maxSteps ?? SCENARIO_MAX_STEPS,
+      check: true,
+      onConsole: overrides.onConsole,
+      onEvent: overrides.onEvent,
+      monitors: (kvm) => {
+        timeline = new TimelineMonitor(kvm, s.timeline ?? [], file);
+        const ms: VmMonitor[] = [timeline];
+        if (overrides.chaos) ms.push(chaosMonitor(kvm, overrides.chaos));
+        if (overrides.monitors) ms.push(...overrides.monitors(kvm));
+        return ms;
+      },
+    },
+    timeline: () => timeline,
+  };
+}
+
+/** Check a finished run of a prepared scenario against its expectations. */
+export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResult {
+  const s = p.scenario;
+  const checks = checkExpectations(s, r.outcome, r.console, r.metrics);
+  const failures = checks.filter((c) => !c.ok).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`);
+  if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") failures.unshift(`images: ${r.outcome.message}`);
+  return {
+    ok: failures.length === 0,
+    name: s.name,
+    file: p.file,
+    description: s.description ?? "",
+    strategy: r.kvm.config.unmap,
+    directMap: r.kvm.config.directMap,
+    nestedMmus: r.kvm.nestedMmus.length,
+    checks,
+    failures,
+    outcome: r.outcome,
+    console: r.console,
+    metrics: r.metrics,
+    steps: r.steps,
+    injections: p.timeline()?.injections ?? [],
+  };
+}
+
+/** Load, run and judge a scenario. */
+export async function runScenario(file: string, overrides: ScenarioOverrides = {}): Promise<ScenarioResult> {
+  const p = await prepareScenario(file, overrides);
+  return judgeScenario(p, runVm(p.vm));
+}
