@@ -5,7 +5,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../lab/scenario/run.ts";
 import { DebugSession } from "../../debug/session.ts";
 import { eventArgs, eventCategory, eventName } from "../../debug/trace_args.ts";
-import type { Exit } from "../../emulator/exception.ts";
 import { type ChromeTrace, type TraceEvent, TraceRecorder, writeTrace } from "../../debug/trace_event.ts";
 import { runVm, type RunVmResult } from "../../lab/run.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
@@ -134,7 +133,7 @@ describe("eventArgs", () => {
   it("gives an exit its class number and ISS from the exit the recorder saw, when it is the event's", () => {
     const s = EVENT_SAMPLES.find((x) => x.name === "exit dabt")!;
     if (s.data.kind !== "exit") throw new Error("not an exit");
-    const seen = { ec: 0x24, esr: s.data.esr, elr: s.data.elr, far: s.data.far!, hpfar: s.data.hpfar!, spsr: 0n } as Exit;
+    const seen = { ec: 0x24, esr: s.data.esr, elr: s.data.elr, far: s.data.far!, hpfar: s.data.hpfar!, spsr: 0n };
     expect(Object.entries(eventArgs(s.data, s.text, seen))).toEqual(Object.entries({
       ec: "DABT_LOW", from: "L2", ecValue: "0x24", esr: "0x93c08006", iss: "0x1c08006", elr: "0x40000100", far: "0x40001000", hpfar: "0x400010", detail: s.text,
     }));

@@ -250,7 +250,7 @@ type Op =
 
 const N = 24;
 const idx = fc.integer({ min: 0, max: N - 1 });
-const span = fc.tuple(idx, idx).map(([x, y]) => (x <= y ? [x, y] : [y, x]) as [number, number]);
+const span = fc.tuple(idx, idx).map(([x, y]): [number, number] => (x <= y ? [x, y] : [y, x]));
 // Few distinct values so equal neighbours are common; 2 and 6 are reserved and must be refused.
 const value = fc.constantFrom(1n, 3n, 5n, 2n, 6n, 0x1002n, RANGE_INDEX_MAX);
 const op: fc.Arbitrary<Op> = fc.oneof(
