@@ -184,6 +184,6 @@ export function kvmNestedS2Unmap(kvm: Kvm): number {
   }
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
-  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "full", mmusVisited: visited, removed });
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: kvm.unmap.name, mmusVisited: visited, removed });
   return removed;
 }
