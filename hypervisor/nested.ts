@@ -175,15 +175,24 @@ export function kvmStage2UnmapRange(mmu: KvmS2Mmu, ipa: bigint, size: bigint): n
  * entries removed and the MMUs visited for this canonical unmap.
  */
 export function kvmNestedS2Unmap(kvm: Kvm): number {
+  const { visited, removed } = kvmUnmapValidMmus(kvm, (mmu) => kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE));
+  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: kvm.unmap.name, mmusVisited: visited, removed });
+  return removed;
+}
+
+/**
+ * Run `unmap` on every valid shadow MMU (kvm_for_each_nested_s2_mmu), and record for this canonical
+ * unmap the shadow entries it removed and the MMUs it visited.
+ */
+export function kvmUnmapValidMmus(kvm: Kvm, unmap: (mmu: KvmS2Mmu) => number): { visited: number; removed: number } {
   let removed = 0;
   let visited = 0;
   for (const mmu of kvm.nestedMmus) {
     if (!mmu.valid) continue;
     visited++;
-    removed += kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+    removed += unmap(mmu);
   }
   kvmStat(kvm, "shadowEntriesRemoved", removed);
   kvmStatUnmapVisit(kvm, visited);
-  kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: kvm.unmap.name, mmusVisited: visited, removed });
-  return removed;
+  return { visited, removed };
 }

@@ -4,10 +4,10 @@
 // payload layout and the per-MMU state are in revmap_state.ts.
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
-import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu, kvmUnmapValidMmus } from "../nested.ts";
 import { KVM_PHYS_SIZE } from "../pgtable.ts";
 import { kvmEvent } from "../events.ts";
-import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
+import { kvmStat } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { directMapRecord, directMapShadowUnmap } from "./direct_map.ts";
 import { noRecords, revmapHeading } from "./describe.ts";
@@ -54,15 +54,7 @@ export class RevmapStrategy implements UnmapStrategy {
   }
 
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
-    let removed = 0;
-    let visited = 0;
-    for (const mmu of kvm.nestedMmus) {
-      if (!mmu.valid) continue;
-      visited++;
-      removed += this.unmapMmu(mmu, gpa, size);
-    }
-    kvmStat(kvm, "shadowEntriesRemoved", removed);
-    kvmStatUnmapVisit(kvm, visited);
+    const { visited, removed } = kvmUnmapValidMmus(kvm, (mmu) => this.unmapMmu(mmu, gpa, size));
     if (kvm.config.staleStats) kvm.metrics.sample("revmap.staleEntries", this.staleEntries(kvm));
     kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa, size, mmusVisited: visited, removed, wording: REVMAP_WORDING });
   }

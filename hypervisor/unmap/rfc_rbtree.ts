@@ -14,9 +14,8 @@
 //   a later hit on one unmaps whatever the nested range holds by then.
 
 import type { CanonicalIpa, NestedIpa } from "../addr.ts";
-import { kvmStage2UnmapRange, type KvmS2Mmu } from "../nested.ts";
+import { kvmStage2UnmapRange, type KvmS2Mmu, kvmUnmapValidMmus } from "../nested.ts";
 import { kvmEvent } from "../events.ts";
-import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { bigintBTree, type BTree } from "./btree.ts";
 import { noRecords } from "./describe.ts";
@@ -79,15 +78,7 @@ export class RfcRbtreeStrategy implements UnmapStrategy {
   }
 
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
-    let removed = 0;
-    let visited = 0;
-    for (const mmu of kvm.nestedMmus) {
-      if (!mmu.valid) continue;
-      visited++;
-      removed += rfcTreeUnmap(this.trees[mmu.index]!, mmu, gpa, size);
-    }
-    kvmStat(kvm, "shadowEntriesRemoved", removed);
-    kvmStatUnmapVisit(kvm, visited);
+    const { visited, removed } = kvmUnmapValidMmus(kvm, (mmu) => rfcTreeUnmap(this.trees[mmu.index]!, mmu, gpa, size));
     kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "rfc-rbtree", start: gpa, size, mmusVisited: visited, removed, wording: RFC_RBTREE_WORDING });
   }
 

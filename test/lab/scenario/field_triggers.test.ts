@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../../lab/scenario/run.ts";
-import { parseScenario, ScenarioError } from "../../../lab/scenario/schema.ts";
+import { parseScenario } from "../../../lab/scenario/schema.ts";
+import { problems } from "./problems.ts";
 import { REPO_ROOT } from "../../qemu/pairs.ts";
 
 /** A shipped scenario with one trigger rewritten, in a file beside the original (relative image paths hold). */
@@ -19,16 +20,6 @@ async function rewritten(name: string, from: string, to: string): Promise<string
   const scenarios = join(REPO_ROOT, "scenarios");
   await writeFile(file, text.replace(from, to).replace(/file: ([^\s,}]+)/g, (_, path: string) => `file: ${resolve(scenarios, path)}`));
   return file;
-}
-
-function problems(text: string): string[] {
-  try {
-    parseScenario(text, "s.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(ScenarioError);
-    return (e as ScenarioError).problems;
-  }
-  throw new Error("the scenario was accepted");
 }
 
 const BASE = `name: t

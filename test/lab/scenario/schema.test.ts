@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../../lab/scenario/run.ts";
-import { parseScenario, ScenarioError } from "../../../lab/scenario/schema.ts";
+import { parseScenario } from "../../../lab/scenario/schema.ts";
+import { problems } from "./problems.ts";
 
 const BASE = `name: t
 images:
@@ -15,17 +16,6 @@ images:
 expect:
   invariants: hold
 `;
-
-/** The problems reported for `text` (one line each). */
-function problems(text: string): string[] {
-  try {
-    parseScenario(text, "s.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(ScenarioError);
-    return (e as ScenarioError).problems;
-  }
-  throw new Error("the scenario was accepted");
-}
 
 describe("scenario schema", () => {
   it("accepts a complete scenario: hex and K/M/G values become bigints, triggers and actions typed", () => {
