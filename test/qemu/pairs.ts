@@ -53,6 +53,7 @@ const BANNER = {
   hypblock: "L1: hypblock: 4K granule, lazy 2M blocks\n",
   multi: "L1: multi: 6 L2s, 2 rounds, 4K granule, lazy 4K pages\n",
   remap: "L1: remap: 4K granule, lazy 4K pages, remap service\n",
+  blockmove: "L1: blockmove: 4K granule, lazy 2M blocks, block move service\n",
   smp: "L1: smp: one L2 per vCPU, 4K granule, lazy 4K pages\n",
   smpShared: "L1: smp_shared: one L2 on every vCPU, 4K granule, lazy 4K pages\n",
   smpRounds: "L1: smp_rounds: one L2 per vCPU, 3 rounds, a VMID per round, 4K granule, lazy 4K pages\n",
@@ -69,6 +70,24 @@ const MULTI_L2 = ["hello", "touch", "checksum", "hello", "touch", "checksum"];
 /** Stage-2 faults of each multi L2 in round 1 (code page, plus 64 data pages for touch/checksum). */
 const MULTI_FAULTS = [1, 65, 65, 1, 65, 65];
 const MULTI_OUT = [HELLO, touch(64), CHECKSUM, HELLO, touch(64), CHECKSUM];
+
+/** blockmove.S's marker in the first word of page `page` of canonical block A or B. */
+const blockRead = (page: number, block: "A" | "B"): string =>
+  `blockmove: page ${page} reads 0x${block === "A" ? "aaaaaaaa" : "bbbbbbbb"}${page.toString(16).padStart(8, "0")}: block ${block}\n`;
+
+/**
+ * blockmove.S: L1 moves L2's 2M block (nested 0x4020_0000) from canonical block A to B, with a
+ * TLBI RIPAS2E1IS over only its pages 2 and 3. The TLBI takes the whole block's translation, so
+ * every page read after the move, outside the range first, is B's.
+ */
+export const BLOCKMOVE_OUTPUT =
+  "L1: markers written: block A 0x48200000, block B 0x42000000, 512 pages each\n" +
+  "blockmove: before the move\n" +
+  [5, 2, 511].map((p) => blockRead(p, "A")).join("") +
+  "L1: moved L2 block 0x40200000 to 0x42000000 (break-before-make, TLBI RIPAS2E1IS 0x40202000 +8K, TLBI VMALLE1IS)\n" +
+  "blockmove: after the move\n" +
+  [5, 511, 2, 3].map((p) => blockRead(p, "B")).join("") +
+  "blockmove: PASS: before the move block A, after it block B\n";
 
 /** The SMP L1s' start-up lines: CPU_ON for vCPUs 1 .. vcpus-1 (target MPIDR = Aff0 = n), the count. */
 function smpStart(vcpus: number): string {
@@ -194,6 +213,14 @@ export const GUEST_PAIRS: GuestPair[] = [
         2,
       ) +
       off(0),
+    exitCode: 0,
+  },
+  {
+    name: "blockmove+blockmove",
+    l1: "guests/l1/blockmove.S",
+    l2: single("blockmove"),
+    // the code block and the data block; the moved block needs no fault: L1 writes it valid
+    expected: BANNER.blockmove + l2Run(0, BLOCKMOVE_OUTPUT, 0, 2) + off(0),
     exitCode: 0,
   },
   {
