@@ -119,8 +119,30 @@ const ARGS: ArgBuilders = {
       case "split":
       case "coalesce":
         return { ...source, canonical: hex(e.ipa), size: "0x200000" };
+      case "delete-memslot":
+      case "log-dirty":
+      case "get-dirty-log":
+        return { ...source, canonical: hex(e.ipa) };
     }
   },
+  memslot: (e) => {
+    const slot = { slot: hex(e.start), size: hex(e.size) };
+    switch (e.what) {
+      case "delete":
+        return { ...slot, canonicalEntriesRemoved: e.removed, hostPagesFreed: e.freed };
+      case "log-dirty":
+        return e.enable ? { ...slot, canonicalWrprotected: e.wrprotected, shadowWrprotected: e.shadowWrprotected, mmus: e.mmus } : slot;
+      case "get-dirty-log":
+        return { ...slot, dirty: e.dirty, canonicalWrprotected: e.wrprotected, shadowWrprotected: e.shadowWrprotected, mmus: e.mmus };
+    }
+  },
+  "relax-perms": (e) => ({
+    ...(e.mmu !== null ? { mmu: e.mmu, nested: hex(e.ipa) } : {}),
+    canonical: hex(e.mmu !== null ? e.canonicalIpa : e.ipa),
+    size: hex(e.size),
+    prot: protString(e.prot),
+    ...(e.dirty ? { dirty: true } : {}),
+  }),
 };
 
 /** Exception classes whose exits carry FAR_EL2 and HPFAR_EL2 (stage-2 aborts from the guest). */

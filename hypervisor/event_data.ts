@@ -215,6 +215,50 @@ export interface AccelEventData {
   readonly what: "destroyed";
 }
 
+/**
+ * A memslot changed (KVM_SET_USER_MEMORY_REGION): deleted (kvm_arch_flush_shadow_memslot), dirty
+ * logging turned on or off (kvm_arch_commit_memory_region), or its dirty log read and cleared
+ * (KVM_GET_DIRTY_LOG). `wrprotected`/`shadowWrprotected`: canonical and shadow leaves made
+ * read-only; `mmus`: valid shadow MMUs write-protected (kvm_nested_s2_wp).
+ */
+export type MemslotEventData =
+  | { readonly kind: "memslot"; readonly what: "delete"; readonly start: CanonicalIpa; readonly size: bigint; readonly removed: number; readonly freed: number }
+  | {
+      readonly kind: "memslot";
+      readonly what: "log-dirty";
+      readonly enable: boolean;
+      readonly start: CanonicalIpa;
+      readonly size: bigint;
+      readonly wrprotected: number;
+      readonly shadowWrprotected: number;
+      readonly mmus: number;
+    }
+  | {
+      readonly kind: "memslot";
+      readonly what: "get-dirty-log";
+      readonly start: CanonicalIpa;
+      readonly size: bigint;
+      readonly dirty: number;
+      readonly wrprotected: number;
+      readonly shadowWrprotected: number;
+      readonly mmus: number;
+    };
+
+/**
+ * A permission fault resolved in place (kvm_pgtable_stage2_relax_perms): the leaf at `ipa` (a
+ * nested IPA in shadow MMU `mmu`, or canonical when `mmu` is null) gains `prot`; `dirty` when the
+ * canonical page behind it was marked in its slot's dirty log.
+ */
+export interface RelaxPermsEventData {
+  readonly kind: "relax-perms";
+  readonly mmu: number | null;
+  readonly ipa: bigint;
+  readonly size: bigint;
+  readonly prot: number;
+  readonly canonicalIpa: CanonicalIpa;
+  readonly dirty: boolean;
+}
+
 /** A fault injection: who asked for it (scenario, chaos, debugger, inject) and what was done. */
 export type ChaosEventData = { readonly kind: "chaos"; readonly source: string } & (
   | { readonly action: "unmap"; readonly ipa: CanonicalIpa; readonly size: bigint }
@@ -223,6 +267,9 @@ export type ChaosEventData = { readonly kind: "chaos"; readonly source: string }
   | { readonly action: "tlbi"; readonly op: string; readonly operand: bigint }
   | { readonly action: "split"; readonly ipa: CanonicalIpa }
   | { readonly action: "coalesce"; readonly ipa: CanonicalIpa; readonly order: CoalesceOrderName; readonly costPerPage: number }
+  | { readonly action: "delete-memslot"; readonly ipa: CanonicalIpa }
+  | { readonly action: "log-dirty"; readonly ipa: CanonicalIpa; readonly enable: boolean }
+  | { readonly action: "get-dirty-log"; readonly ipa: CanonicalIpa }
 );
 
 /** The fields of an event, by kind (TP_STRUCT__entry). */
@@ -240,6 +287,8 @@ export type KvmEventData =
   | CoalesceEventData
   | RevmapEventData
   | AccelEventData
+  | MemslotEventData
+  | RelaxPermsEventData
   | ChaosEventData;
 
 export type EventKind = KvmEventData["kind"];
@@ -247,6 +296,7 @@ export type EventKind = KvmEventData["kind"];
 /** Every event kind, in the order the help texts list them. */
 export const EVENT_KINDS = [
   "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel", "coalesce",
+  "memslot", "relax-perms",
 ] as const satisfies readonly EventKind[];
 
 /** The variant of kind `K`. */

@@ -44,9 +44,14 @@ export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsO
   },
   revmap: { what: "string", mmu: "number", start: "number", last: "number", overlaps: "number", nestedIpa: "number" },
   accel: { what: "string" },
+  memslot: {
+    what: "string", enable: "boolean", start: "number", size: "number", removed: "number", freed: "number", wrprotected: "number",
+    shadowWrprotected: "number", mmus: "number", dirty: "number",
+  },
+  "relax-perms": { mmu: "number", ipa: "number", size: "number", prot: "number", canonicalIpa: "number", dirty: "boolean" },
   chaos: {
     source: "string", action: "string", ipa: "number", size: "number", count: "number", mmu: "mmu", outcome: "string", op: "string",
-    operand: "number", order: "string", costPerPage: "number",
+    operand: "number", order: "string", costPerPage: "number", enable: "boolean",
   },
 };
 

@@ -7,8 +7,8 @@ import { tlbiFromIss } from "../emulator/tlbi.ts";
 import { decodeSysIss } from "../emulator/traps.ts";
 import { hex } from "../emulator/types.ts";
 import type {
-  ChaosEventData, CoalesceEventData, EventKind, EventOfKind, ExitEventData, InjectEventData, KvmEventData, NestedUnmapEventData, PsciEventData, TlbiEventData,
-  UnmapEventData,
+  ChaosEventData, CoalesceEventData, EventKind, EventOfKind, ExitEventData, InjectEventData, KvmEventData, MemslotEventData, NestedUnmapEventData, PsciEventData,
+  RelaxPermsEventData, TlbiEventData, UnmapEventData,
 } from "./event_data.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "./pgtable.ts";
 
@@ -136,6 +136,24 @@ function coalesceText(e: CoalesceEventData): string {
   }
 }
 
+function memslotText(e: MemslotEventData): string {
+  const slot = `slot ${range(e.start, e.size)}`;
+  switch (e.what) {
+    case "delete":
+      return `delete ${slot}: ${e.removed} canonical entries removed, ${e.freed} host pages freed`;
+    case "log-dirty":
+      if (!e.enable) return `dirty logging off on ${slot}`;
+      return `dirty logging on ${slot}: ${e.wrprotected} canonical and ${e.shadowWrprotected} shadow leaves write-protected (${e.mmus} shadow MMUs)`;
+    case "get-dirty-log":
+      return `dirty log of ${slot}: ${e.dirty} dirty pages; ${e.wrprotected} canonical and ${e.shadowWrprotected} shadow leaves write-protected again (${e.mmus} shadow MMU visits)`;
+  }
+}
+
+function relaxPermsText(e: RelaxPermsEventData): string {
+  const where = e.mmu === null ? `canonical ${hex(e.ipa)}` : `mmu${e.mmu} nested ${hex(e.ipa)} (canonical ${hex(e.canonicalIpa)})`;
+  return `${where} size ${hex(e.size)} prot ${protString(e.prot)} in place${e.dirty ? ", dirty" : ""}`;
+}
+
 function chaosAction(e: ChaosEventData): string {
   switch (e.action) {
     case "unmap":
@@ -151,6 +169,12 @@ function chaosAction(e: ChaosEventData): string {
       return `split canonical ${hex(e.ipa)}+0x200000`;
     case "coalesce":
       return `coalesce canonical ${hex(e.ipa)}+0x200000 (${e.order}, ${e.costPerPage} ticks per page)`;
+    case "delete-memslot":
+      return `delete the memslot holding canonical ${hex(e.ipa)}`;
+    case "log-dirty":
+      return `dirty logging ${e.enable ? "on" : "off"} for the memslot holding canonical ${hex(e.ipa)}`;
+    case "get-dirty-log":
+      return `get and clear the dirty log of the memslot holding canonical ${hex(e.ipa)}`;
   }
 }
 
@@ -184,6 +208,8 @@ const FORMATTERS: Formatters = {
       : `mmu${e.mmu}: canonical ${hex(e.start)}..${hex(e.last)} polluted (${e.overlaps} overlapping range(s) + nested ${hex(e.nestedIpa)})`,
   accel: () => "every shadow MMU is empty: canonical tree destroyed",
   chaos: (e) => `${e.source}: ${chaosAction(e)}`,
+  memslot: memslotText,
+  "relax-perms": relaxPermsText,
 };
 
 /** The text of an event (TP_printk). */

@@ -35,6 +35,13 @@ export class Memslot {
   private readonly noBlock = new Set<number>();
   /** Block-backed 2M regions whose faults map 4K pages of the block (dirty logging's force_pte). */
   private readonly pageMapped = new Set<number>();
+  /**
+   * KVM: memslot->dirty_bitmap, one bit per page of the slot (64 to a word); set while dirty
+   * logging is on (KVM_MEM_LOG_DIRTY_PAGES), null otherwise (dirty_log.ts keeps it). While set,
+   * faultIn backs no new 2M block and returns the 4K page of an existing one: user_mem_abort's
+   * force_pte under logging_active.
+   */
+  dirtyBitmap: BigUint64Array | null = null;
   /** First canonical IPA past the slot. */
   readonly end: bigint;
   /** The slot's size in bytes as a number (exact: below 2^48). */
@@ -203,7 +210,7 @@ export class Memslot {
     const region = Number(ipa >> 21n);
     const blockPa = this.blocks.get(region);
     if (blockPa !== undefined) {
-      if (!this.pageMapped.has(region)) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
+      if (!this.pageMapped.has(region) && this.dirtyBitmap === null) return { ipa: ipa & ~(SZ_2M - 1n), size: SZ_2M, pa: BigInt(blockPa) };
       // Dirty logging (force_pte): the 4K page of the block, so the mapping stays page-sized.
       const page = ipa & PAGE_ALIGN;
       return { ipa: page, size: SZ_4K, pa: BigInt(blockPa) + (page & (SZ_2M - 1n)) };
@@ -211,7 +218,7 @@ export class Memslot {
     const gfn = this.gfnIndex(ipa);
     const pagePa = this.resident.get(gfn);
     if (pagePa !== undefined) return { ipa: ipa & PAGE_ALIGN, size: SZ_4K, pa: BigInt(pagePa) };
-    if (allowBlock && this.blockCandidate(region)) {
+    if (allowBlock && this.dirtyBitmap === null && this.blockCandidate(region)) {
       const pa = this.tryAllocBlock();
       if (pa !== null) {
         const first = this.gfnIndex(BigInt(region) << 21n);

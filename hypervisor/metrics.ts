@@ -32,11 +32,14 @@ export const OTHER_COUNTERS = [
   "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits",
   "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased",
   "injected.unmaps", "injected.revmapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
+  "memslotsDeleted", "dirtyLog.wrprotected", "dirtyLog.wpFaults", "dirtyLog.pagesDirtied", "stage2.relaxPerms", "stage2.permRemaps",
+  "injected.memslotDeletes", "injected.dirtyLogs",
 ] as const;
 
 /** Per-operation observations (lists of samples). */
 export const SAMPLE_NAMES = [
   "shadowMmusVisited", "revmap.staleEntries", "accel.staleBits", "accel.staleRanges", "coalesceInvalidTicksPerOp", "coalesceFaultsPerOp",
+  "dirtyLog.dirtyPages",
 ] as const;
 
 /** Grouped counters: exits by exception class name, TLBIs by operation name. */

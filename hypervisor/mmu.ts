@@ -18,6 +18,8 @@ import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable 
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
 import { kvmEvent } from "./events.ts";
 import { kvmStat } from "./metrics.ts";
+import { memslotIsLogging } from "./dirty_log.ts";
+import { kvmLoggingMapSize, kvmLoggingProt, kvmMarkDirtyIfWritable, kvmRelaxPermsFault, kvmUserMemAbortCanonical } from "./perm_fault.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import { hex } from "../emulator/types.ts";
@@ -164,7 +166,7 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
     return;
   }
   if (fscType === ESR_ELx_FSC_ACCESS && handleAccessFault(mmu, faultIpa)) return;
-  userMemAbort(vcpu, mmu, faultIpa, ipa, trans, slot, exit.ec === EC.IABT_LOW);
+  userMemAbort(vcpu, mmu, faultIpa, ipa, trans, slot, exit);
 }
 
 /**
@@ -209,7 +211,8 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   const b = slot.faultIn(ipa, kvm.config.blocks);
   // Nothing was mapped in [b.ipa, +b.size) (a block is only chosen for a region with no resident
   // page), and TLBs never hold invalid translations: no invalidation is needed.
-  kvm.mmu.pgt.map(b.ipa, b.size, b.pa, PROT_RWX);
+  // A nested fault under dirty logging does not make L1's page writable.
+  kvm.mmu.pgt.map(b.ipa, b.size, b.pa, memslotIsLogging(slot) ? PROT_RWX & ~KVM_PGTABLE_PROT_W : PROT_RWX);
   kvmStat(kvm, "canonicalFaults");
   kvmEvent(kvm, { kind: "canonical-fault", ipa: b.ipa as CanonicalIpa, pa: b.pa as HostPa, size: b.size });
   return b;
@@ -226,8 +229,9 @@ function snapToHostSize(size: bigint): bigint {
  * user_mem_abort: map the canonical page, and for a shadow MMU install the leaf for the nested
  * IPA, sized min(L1's leaf, canonical mapping) and with the intersection of permissions.
  */
-function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, execFault: boolean): void {
+function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, exit: Exit): void {
   const kvm = vcpu.kvm;
+  const execFault = exit.ec === EC.IABT_LOW;
   const coalescing = coalesceBlocking(kvm, ipa);
   if (coalescing) {
     // A break-before-make coalescing holds the range (KVM: the fault waits for mmu_lock): the
@@ -236,6 +240,8 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
     vcpu.waitingOn = coalescing;
     return;
   }
+  // Dirty logging and permission faults on the canonical MMU (perm_fault.ts).
+  if (!mmu.isNested && kvmUserMemAbortCanonical(vcpu, slot, ipa, exit)) return;
   const canon = kvmFaultInCanonical(kvm, slot, ipa);
   if (!mmu.isNested) {
     // Already mapped (another vCPU, or a stale TLB entry): the flush above made it visible.
@@ -243,7 +249,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
     return;
   }
   const max = trans ? snapToHostSize(trans.blockSize < SZ_1G ? trans.blockSize : SZ_1G) : SZ_1G;
-  const size = canon.size < max ? canon.size : max;
+  const size = kvmLoggingMapSize(slot, canon.size < max ? canon.size : max);
   const nestedIpa = faultIpa & ~(size - 1n);
   const canonicalIpa = ipa & ~(size - 1n);
   const pa = canon.pa + (canonicalIpa - canon.ipa);
@@ -259,6 +265,8 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
     // kvm_encode_nested_level: L1's leaf level in SW1:SW0 (bits [56:55]).
     sw = trans.level & 3;
   }
+  prot = kvmLoggingProt(slot, prot, exit);
+  if (kvmRelaxPermsFault(vcpu, mmu, exit, faultIpa, size, prot, slot, ipa)) return;
   // Replacing live entries (a permission upgrade, or L1 changed its mapping without a TLBI)
   // needs break-before-make; a fresh range has nothing in any TLB (TLBs and the CPU's fast
   // translation cache only ever hold successful translations).
@@ -268,6 +276,7 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   // leaf, so pieces left by a later split still name their origin.
   mmu.shadowOrigin.setRange(nestedIpa, canonicalIpa, size);
   kvm.unmap.shadowMap(mmu, canonicalIpa as CanonicalIpa, nestedIpa as NestedIpa, size);
+  kvmMarkDirtyIfWritable(vcpu, slot, ipa, prot);
   kvmEvent(kvm, {
     kind: "shadow-fault", mmu: mmu.index, nestedIpa: nestedIpa as NestedIpa, canonicalIpa: canonicalIpa as CanonicalIpa, pa: pa as HostPa, size, prot,
     level: trans ? trans.level : null, exec: execFault,

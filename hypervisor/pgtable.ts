@@ -549,6 +549,26 @@ export class KvmPgtable<In extends bigint = bigint> {
     return true;
   }
 
+  /**
+   * kvm_pgtable_stage2_wrprotect: clear S2AP_W on every leaf overlapping [ipa, ipa+size) (a block
+   * only partly inside goes read-only whole, as stage2_update_leaf_attrs visits whole leaves),
+   * keeping output, attributes and software bits. Callers invalidate TLBs. Returns the leaves that
+   * were writable.
+   */
+  wrprotect(ipa: In, size: bigint): number {
+    this.checkLive();
+    const slot = this.leafWalker.arg;
+    let changed = 0;
+    for (const leaf of this.leavesIn(ipa, size)) {
+      if (!this.findLeaf(leaf.ipa)) continue;
+      const d = slot.desc;
+      if ((d & PTE_S2AP_W) === 0n) continue;
+      this.pages.setEntry(slot.table, slot.level, slot.index, d & ~PTE_S2AP_W);
+      changed++;
+    }
+    return changed;
+  }
+
   /** Every leaf, in IPA order (a snapshot: the tables may be changed while iterating it). */
   leaves(): Iterable<Leaf<In>> {
     return this.leavesIn(0n as In, IPA_LIMIT_N);

@@ -10,11 +10,12 @@ import { GuestError, HostError } from "./errors.ts";
 import type { VmMonitor } from "./monitor.ts";
 import type { CoalesceOp, CoalesceOptions } from "./coalesce.ts";
 import { EventLog } from "./events.ts";
-import { Memslot } from "./memslot.ts";
+import type { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
 import { createCanonicalMmu } from "./mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
 import { HostPagePool } from "./pool.ts";
+import { kvmRamMemslots } from "./set_memory_region.ts";
 import { DEFAULT_SCHEDULE, type HostTask, type ScheduleConfig, VcpuScheduler } from "./scheduler.ts";
 import { createUnmapStrategy, type UnmapStrategyName } from "./unmap/registry.ts";
 import type { UnmapStrategy } from "./unmap/strategy.ts";
@@ -50,6 +51,13 @@ export interface VmConfig {
   schedule: ScheduleConfig;
   /** Order and cost of canonical block coalescing (coalesce.ts), for injected coalesces. */
   coalesce: CoalesceOptions;
+  /** L1's RAM as this many memslots of equal size (set_memory_region.ts); default 1. */
+  ramSlots?: number;
+  /**
+   * After kvm_nested_s2_wp, also invalidate each write-protected shadow MMU's VMID (KVM flushes
+   * only the canonical VMID there; dirty_log.ts). Default false.
+   */
+  nestedS2WpFlush?: boolean;
   seed: number;
 }
 
@@ -132,7 +140,7 @@ export class Kvm {
     this.unmap = unmap ?? createUnmapStrategy(this.config.unmap, { directMap: this.config.directMap });
     this.mem = new PhysMemory();
     this.pool = new HostPagePool(this.mem, HOST_POOL_BASE, this.config.poolPages);
-    this.memslots = [new Memslot(L1_RAM_BASE, this.config.memory, this.mem, this.pool)];
+    this.memslots = kvmRamMemslots(this, L1_RAM_BASE, this.config.memory, this.config.ramSlots ?? 1);
     this.mmu = createCanonicalMmu(this);
     kvmInitNested(this);
     for (let i = 0; i < this.config.vcpus; i++) this.vcpus.push(new KvmVcpu(this, i));

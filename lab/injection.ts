@@ -7,7 +7,10 @@ import { sysRegIss } from "../emulator/exception.ts";
 import { tlbiByName } from "../emulator/tlbi.ts";
 import { CoalesceOp, type CoalesceOptions, splitBlock } from "../hypervisor/coalesce.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
+import { kvmGetDirtyLogProtect } from "../hypervisor/dirty_log.ts";
+import type { Memslot } from "../hypervisor/memslot.ts";
+import { gfnToMemslot, kvmUnmapGfnRange } from "../hypervisor/mmu.ts";
+import { KVM_MEM_LOG_DIRTY_PAGES, kvmSetMemoryRegion } from "../hypervisor/set_memory_region.ts";
 import { kvmStage2UnmapRange, type KvmS2Mmu, VTTBR_CNP_BIT } from "../hypervisor/nested.ts";
 import { KVM_PHYS_SIZE } from "../hypervisor/pgtable.ts";
 import { kvmHandleSysTlbi } from "../hypervisor/tlbi.ts";
@@ -119,4 +122,44 @@ export function coalesceCanonical(kvm: Kvm, ipa: bigint, opts: Partial<CoalesceO
   kvm.addHostTask(op);
   logInjection(kvm, source, "coalesces", { action: "coalesce", ipa: ipa as CanonicalIpa, order: o.order, costPerPage: o.costPerPage });
   return op;
+}
+
+/** The memslot holding canonical `ipa`, or a HostError naming what the VM has. */
+function slotAt(kvm: Kvm, ipa: bigint, op: string): Memslot {
+  const slot = gfnToMemslot(kvm, ipa);
+  if (!slot) {
+    const slots = kvm.memslots.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(", ") || "none";
+    throw new HostError(`${op}: no memslot holds canonical 0x${ipa.toString(16)} (memslots: ${slots})`);
+  }
+  return slot;
+}
+
+/**
+ * The VMM deletes the memslot holding canonical `ipa` (KVM_SET_USER_MEMORY_REGION with size 0):
+ * its mappings go, canonical and shadow, and later accesses to the range are MMIO.
+ */
+export function deleteMemslot(kvm: Kvm, ipa: bigint, source = "inject"): Memslot {
+  const slot = slotAt(kvm, ipa, "deleteMemslot");
+  kvmSetMemoryRegion(kvm, { guestPhysAddr: slot.base, memorySize: 0n, flags: 0 });
+  logInjection(kvm, source, "memslotDeletes", { action: "delete-memslot", ipa: ipa as CanonicalIpa });
+  return slot;
+}
+
+/** The VMM turns dirty logging on or off (KVM_MEM_LOG_DIRTY_PAGES) for the memslot holding `ipa`. */
+export function logDirtyPages(kvm: Kvm, ipa: bigint, enable: boolean, source = "inject"): Memslot {
+  const slot = slotAt(kvm, ipa, "logDirtyPages");
+  kvmSetMemoryRegion(kvm, { guestPhysAddr: slot.base, memorySize: slot.size, flags: enable ? KVM_MEM_LOG_DIRTY_PAGES : 0 });
+  logInjection(kvm, source, "dirtyLogs", { action: "log-dirty", ipa: ipa as CanonicalIpa, enable });
+  return slot;
+}
+
+/**
+ * KVM_GET_DIRTY_LOG on the memslot holding `ipa`: the canonical pages written since logging began
+ * or since the last call, which are write-protected again (sample `dirtyLog.dirtyPages`).
+ */
+export function getDirtyLog(kvm: Kvm, ipa: bigint, source = "inject"): CanonicalIpa[] {
+  const slot = slotAt(kvm, ipa, "getDirtyLog");
+  if (slot.dirtyBitmap === null) throw new HostError(`getDirtyLog: the memslot at 0x${slot.base.toString(16)} does not log dirty pages`);
+  logInjection(kvm, source, "dirtyLogs", { action: "get-dirty-log", ipa: ipa as CanonicalIpa });
+  return kvmGetDirtyLogProtect(kvm, slot).dirty;
 }

@@ -85,6 +85,8 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
     ...(vm.vcpus !== undefined ? { vcpus: vm.vcpus } : {}),
     ...(vm.poolPages !== undefined ? { poolPages: vm.poolPages } : {}),
     ...(vm.blocks !== undefined ? { blocks: vm.blocks } : {}),
+    ...(vm.ramSlots !== undefined ? { ramSlots: vm.ramSlots } : {}),
+    ...(vm.nestedS2WpFlush !== undefined ? { nestedS2WpFlush: vm.nestedS2WpFlush } : {}),
     ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
     ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
     ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined

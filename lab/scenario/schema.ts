@@ -104,7 +104,7 @@ const Trigger = z
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
-const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce"] as const;
+const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog"] as const;
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
@@ -125,6 +125,9 @@ const Action = z
       .optional(),
     split: z.strictObject({ ipa: u64 }).optional(),
     coalesce: z.strictObject({ ipa: u64, order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
+    deleteMemslot: z.strictObject({ ipa: u64 }).optional(),
+    logDirtyPages: z.strictObject({ ipa: u64, enable: z.boolean({ error: "expected true or false" }) }).optional(),
+    getDirtyLog: z.strictObject({ ipa: u64 }).optional(),
   })
   .superRefine(exactlyOne("an action", ACTIONS));
 
@@ -172,6 +175,8 @@ export const ScenarioSchema = z.strictObject({
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),
       directMap: z.boolean({ error: "expected true or false" }).optional(),
       blocks: z.boolean({ error: "expected true or false" }).optional(),
+      ramSlots: posInt.optional(),
+      nestedS2WpFlush: z.boolean({ error: "expected true or false" }).optional(),
       seed: natInt.optional(),
       poolPages: posInt.optional(),
       coalesce: z.strictObject({ order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),

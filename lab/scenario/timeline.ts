@@ -9,7 +9,9 @@ import { MonitorStop, type VmMonitor } from "../../hypervisor/monitor.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
 import { assertInvariants, checkerAttached } from "../check.ts";
-import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../injection.ts";
+import {
+  coalesceCanonical, deleteMemslot, failRevmapStores, forceRecycle, getDirtyLog, logDirtyPages, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical,
+} from "../injection.ts";
 import { ScenarioError, type TimelineEntry } from "./schema.ts";
 
 /** Trigger state of one timeline entry. */
@@ -141,6 +143,19 @@ export class TimelineMonitor implements VmMonitor {
       const opts = { ...(c.order !== undefined ? { order: c.order } : {}), ...(c.costPerPage !== undefined ? { costPerPage: c.costPerPage } : {}) };
       const op = hostStep(() => coalesceCanonical(kvm, c.ipa, opts, "scenario"));
       return `coalesce ${hex(c.ipa)} (${op.order}, ${op.pages} page mappings, ${op.totalTicks} ticks)`;
+    }
+    if (d.deleteMemslot) {
+      const slot = hostStep(() => deleteMemslot(kvm, d.deleteMemslot!.ipa, "scenario"));
+      return `deleteMemslot ${hex(slot.base)}+${hex(slot.size)}`;
+    }
+    if (d.logDirtyPages) {
+      const l = d.logDirtyPages;
+      const slot = hostStep(() => logDirtyPages(kvm, l.ipa, l.enable, "scenario"));
+      return `logDirtyPages ${l.enable ? "on" : "off"} ${hex(slot.base)}+${hex(slot.size)}`;
+    }
+    if (d.getDirtyLog) {
+      const dirty = hostStep(() => getDirtyLog(kvm, d.getDirtyLog!.ipa, "scenario"));
+      return `getDirtyLog ${hex(d.getDirtyLog.ipa)}: ${dirty.length} dirty pages`;
     }
     const t = d.tlbi!;
     tlbiOnBehalfOfL1(vcpu, t.op, t.operand ?? 0n, "scenario");

@@ -100,6 +100,15 @@ const SAMPLE_ARGS: [string, Record<string, unknown>][] = [
   ["chaos tlbi", { source: "inject" }],
   ["chaos split", { source: "scenario", canonical: "0x4a000000", size: "0x200000" }],
   ["chaos coalesce", { source: "scenario", canonical: "0x4a000000", size: "0x200000" }],
+  ["chaos delete memslot", { source: "scenario", canonical: "0x4c000000" }],
+  ["chaos log dirty", { source: "scenario", canonical: "0x48000000" }],
+  ["chaos get dirty log", { source: "inject", canonical: "0x48000000" }],
+  ["memslot delete", { slot: "0x4c000000", size: "0x1000000", canonicalEntriesRemoved: 4, hostPagesFreed: 70 }],
+  ["memslot log-dirty on", { slot: "0x48000000", size: "0x8000000", canonicalWrprotected: 3, shadowWrprotected: 66, mmus: 1 }],
+  ["memslot log-dirty off", { slot: "0x48000000", size: "0x8000000" }],
+  ["memslot get-dirty-log", { slot: "0x48000000", size: "0x8000000", dirty: 64, canonicalWrprotected: 0, shadowWrprotected: 130, mmus: 2 }],
+  ["relax-perms shadow", { mmu: 0, nested: "0x40100000", canonical: "0x48100000", size: "0x1000", prot: "rwx", dirty: true }],
+  ["relax-perms canonical", { canonical: "0x40200000", size: "0x1000", prot: "rwx" }],
 ];
 
 describe("eventArgs", () => {

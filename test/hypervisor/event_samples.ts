@@ -271,4 +271,49 @@ export const EVENT_SAMPLES: EventSample[] = [
     data: { kind: "chaos", source: "scenario", action: "coalesce", ipa: cipa(0x4a000000n), order: "install-first", costPerPage: 4 },
     text: "scenario: coalesce canonical 0x4a000000+0x200000 (install-first, 4 ticks per page)",
   },
+  {
+    name: "chaos delete memslot",
+    data: { kind: "chaos", source: "scenario", action: "delete-memslot", ipa: cipa(0x4c000000n) },
+    text: "scenario: delete the memslot holding canonical 0x4c000000",
+  },
+  {
+    name: "chaos log dirty",
+    data: { kind: "chaos", source: "scenario", action: "log-dirty", ipa: cipa(0x48000000n), enable: true },
+    text: "scenario: dirty logging on for the memslot holding canonical 0x48000000",
+  },
+  {
+    name: "chaos get dirty log",
+    data: { kind: "chaos", source: "inject", action: "get-dirty-log", ipa: cipa(0x48000000n) },
+    text: "inject: get and clear the dirty log of the memslot holding canonical 0x48000000",
+  },
+  {
+    name: "memslot delete",
+    data: { kind: "memslot", what: "delete", start: cipa(0x4c000000n), size: 0x1000000n, removed: 4, freed: 70 },
+    text: "delete slot 0x4c000000+0x1000000: 4 canonical entries removed, 70 host pages freed",
+  },
+  {
+    name: "memslot log-dirty on",
+    data: { kind: "memslot", what: "log-dirty", enable: true, start: cipa(0x48000000n), size: 0x8000000n, wrprotected: 3, shadowWrprotected: 66, mmus: 1 },
+    text: "dirty logging on slot 0x48000000+0x8000000: 3 canonical and 66 shadow leaves write-protected (1 shadow MMUs)",
+  },
+  {
+    name: "memslot log-dirty off",
+    data: { kind: "memslot", what: "log-dirty", enable: false, start: cipa(0x48000000n), size: 0x8000000n, wrprotected: 0, shadowWrprotected: 0, mmus: 0 },
+    text: "dirty logging off on slot 0x48000000+0x8000000",
+  },
+  {
+    name: "memslot get-dirty-log",
+    data: { kind: "memslot", what: "get-dirty-log", start: cipa(0x48000000n), size: 0x8000000n, dirty: 64, wrprotected: 0, shadowWrprotected: 130, mmus: 2 },
+    text: "dirty log of slot 0x48000000+0x8000000: 64 dirty pages; 0 canonical and 130 shadow leaves write-protected again (2 shadow MMU visits)",
+  },
+  {
+    name: "relax-perms shadow",
+    data: { kind: "relax-perms", mmu: 0, ipa: 0x40100000n, size: 0x1000n, prot: 7, canonicalIpa: cipa(0x48100000n), dirty: true },
+    text: "mmu0 nested 0x40100000 (canonical 0x48100000) size 0x1000 prot rwx in place, dirty",
+  },
+  {
+    name: "relax-perms canonical",
+    data: { kind: "relax-perms", mmu: null, ipa: 0x40200000n, size: 0x1000n, prot: 7, canonicalIpa: cipa(0x40200000n), dirty: false },
+    text: "canonical 0x40200000 size 0x1000 prot rwx in place",
+  },
 ];
