@@ -10,6 +10,7 @@ import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
+import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
@@ -122,14 +123,17 @@ function program(): Command {
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         const exitJson = { ...r.outcome, steps: r.steps };
+        const chaos = chaosOf(r.kvm)?.report();
         if (json) {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
+          if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
           process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
         } else {
           if (o.trace) process.stdout.write("console:\n" + r.console);
           if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
           process.stdout.write(runSummary(r) + "\n");
+          if (chaos) process.stdout.write(formatChaosReport(chaos) + "\n");
         }
         process.exitCode = runExitCode(r.outcome);
       },
@@ -227,7 +231,7 @@ function addVmOptions(c: Command, vcpusHelp: string): void {
     .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
     .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
     .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
-    .option("--chaos <seed>", "inject canonical unmaps, revmap allocation failures and MMU recycles at random exits chosen from SEED")
+    .option("--chaos <seed>", "inject canonical unmaps (aimed mostly at pages shadow MMUs map), revmap allocation failures and MMU recycles at random exits chosen from SEED; a report at the end says how many unmaps hit")
     .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50");
   addTuningOptions(c);
 }

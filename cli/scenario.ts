@@ -5,6 +5,7 @@ import { hex } from "../emulator/types.ts";
 import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
 import type { RunOutcome } from "../lab/run.ts";
 import type { ScenarioResult } from "../lab/scenario/run.ts";
+import { formatChaosReport } from "../lab/chaos.ts";
 
 /** Metrics worth showing for a strategy comparison (when present). */
 const KEY_METRICS = [
@@ -58,6 +59,7 @@ export function scenarioSummary(r: ScenarioResult): string {
   for (const c of r.checks) lines.push(`  ${c.ok ? "✓" : "✗"} ${c.what}: expected ${c.expected}, got ${c.actual}`);
   for (const f of r.failures) if (f.startsWith("images:")) lines.push(`  ✗ ${f}`);
   lines.push("key metrics:", ...keyMetricLines(r.metrics));
+  if (r.chaos) lines.push(formatChaosReport(r.chaos));
   const o = r.outcome;
   if (o.kind === "monitor-stop") lines.push(`${o.verdict.startsWith("invariant") ? "checker report" : "monitor report"}:`, ...o.message.split("\n").map((l) => `  ${l}`));
   else if (o.kind === "guest-error" || o.kind === "budget") lines.push("report:", `  ${o.report.reason}`);

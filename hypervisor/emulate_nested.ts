@@ -18,11 +18,12 @@ const bit = (n: number): bigint => 1n << BigInt(n);
  * Hardware HCR_EL2 while vEL2 runs: stage 2 on the canonical MMU, AArch64 EL1, FEAT_NV with NV1
  * (nVHE guest hypervisor: EL2 registers, ERET, EL2 TLBI/AT, SP_EL1 and VBAR/ELR/SPSR_EL1 trap),
  * TVM/TRVM (L1's EL1 register accesses go to L2's saved context), TSC (PSCI), AT (AT S1E* from vEL2
- * must use L2's EL1 regime) and TTLB (L1's EL1 TLBIs target L2's VMID, not the canonical one).
+ * must use L2's EL1 regime), TTLB (L1's EL1 TLBIs target L2's VMID, not the canonical one) and TID3
+ * (L1 reads the ID registers L0 sanitised for it, id_regs.ts, not the hardware's).
  */
 export const HCR_VEL2 =
   bit(HCR.VM) | bit(HCR.RW) | bit(HCR.NV) | bit(HCR.NV1) | bit(HCR.TVM) | bit(HCR.TRVM) | bit(HCR.TSC) |
-  bit(HCR.AT) | bit(HCR.TTLB);
+  bit(HCR.AT) | bit(HCR.TTLB) | bit(HCR.TID3);
 
 /** Trap controls of the virtual HCR_EL2 that L0 passes through to the hardware while L2 runs. */
 export const HCR_L2_PASSTHROUGH =
@@ -30,9 +31,12 @@ export const HCR_L2_PASSTHROUGH =
   bit(HCR.TSC) | bit(HCR.TIDCP) | bit(HCR.TACR) | bit(HCR.TSW) | bit(HCR.TPCP) | bit(HCR.TPU) |
   bit(HCR.TTLB) | bit(HCR.TVM) | bit(HCR.TDZ) | bit(HCR.HCD) | bit(HCR.TRVM) | bit(HCR.AT) | bit(HCR.FB);
 
-/** The hardware HCR_EL2 for running L2 under a virtual HCR_EL2: nothing NV, L1's traps on top. */
+/**
+ * The hardware HCR_EL2 for running L2 under a virtual HCR_EL2: nothing NV, L1's traps on top, and
+ * L0's own TID3 (L2 reads the sanitised ID registers too, unless L1 traps them itself).
+ */
 export function hcrForL2(vhcr: bigint): bigint {
-  return bit(HCR.VM) | bit(HCR.RW) | (vhcr & HCR_L2_PASSTHROUGH);
+  return bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3) | (vhcr & HCR_L2_PASSTHROUGH);
 }
 
 /** Program the hardware EL2 controls for the context the vCPU is about to run. */

@@ -10,9 +10,10 @@
 import type { SysRegName } from "../emulator/sysregs.ts";
 import { EC, esr, issOf, type Exit } from "../emulator/exception.ts";
 import { SR, sysRegByEncoding } from "../emulator/sysreg_table.ts";
-import { decodeSysIss } from "../emulator/traps.ts";
+import { HCR, decodeSysIss, type SysTrap } from "../emulator/traps.ts";
 import { tlbiFromIss } from "../emulator/tlbi.ts";
 import { HostError } from "./errors.ts";
+import { isIdRegSpace, kvmReadVmIdReg } from "./id_regs.ts";
 import { kvmHandleSysTlbi } from "./tlbi.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import {
@@ -203,12 +204,16 @@ export function loadEl1State(vcpu: KvmVcpu): void {
  * anything else is UNDEFINED for L1.
  */
 export function kvmHandleSys64(vcpu: KvmVcpu, exit: Exit): void {
+  const iss = issOf(exit.esr);
+  const t = decodeSysIss(iss);
+  if (isIdRegSpace(t.op0, t.op1, t.crn, t.crm)) {
+    accessIdReg(vcpu, exit, t);
+    return;
+  }
   if (!vcpu.isHypCtxt()) {
     vcpu.injectNestedSync(exit.esr);
     return;
   }
-  const iss = issOf(exit.esr);
-  const t = decodeSysIss(iss);
   vcpu.kvm.metrics.inc("sysregTraps");
   if (t.op0 === 1) {
     const op = tlbiFromIss(iss);
@@ -233,6 +238,24 @@ export function kvmHandleSys64(vcpu: KvmVcpu, exit: Exit): void {
     if (def.readOnly) return vcpu.injectUndefined();
     vcpuWriteSysReg(vcpu, def.name, vcpu.cpu.getX(t.rt));
   }
+  vcpu.skipInstr();
+}
+
+/**
+ * access_id_reg: an ID register read trapped by L0's own HCR_EL2.TID3. From L2 it is L1's to handle
+ * if L1 set TID3 in its virtual HCR_EL2 (KVM's trap forwarding); otherwise L0 answers with the
+ * sanitised value, in either world.
+ */
+function accessIdReg(vcpu: KvmVcpu, exit: Exit, t: SysTrap): void {
+  const hyp = vcpu.isHypCtxt();
+  if (!hyp && ((vcpu.ctxt.el2.HCR_EL2 >> BigInt(HCR.TID3)) & 1n) !== 0n) {
+    vcpu.injectNestedSync(exit.esr);
+    return;
+  }
+  // The CPU makes an MSR to a read-only ID register UNDEFINED before any trap.
+  if (!t.isRead) throw new HostError("an MSR to an ID register trapped: the CPU should have made it UNDEFINED");
+  if (hyp) vcpu.kvm.metrics.inc("sysregTraps");
+  vcpu.cpu.setX(t.rt, kvmReadVmIdReg(t.op0, t.op1, t.crn, t.crm, t.op2));
   vcpu.skipInstr();
 }
 

@@ -11,7 +11,7 @@ import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../../hypervisor/scheduler.ts";
 import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../../hypervisor/vm.ts";
-import { chaosMonitor } from "../chaos.ts";
+import { type ChaosReport, chaosMonitor, chaosOf } from "../chaos.ts";
 import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../run.ts";
 import { checkExpectations, type ExpectationCheck } from "./expect.ts";
 import { loadScenario, ScenarioError, type Scenario, type StrategyName } from "./schema.ts";
@@ -55,6 +55,8 @@ export interface ScenarioResult {
   steps: number;
   /** Timeline injections done, in order: "step N: what". */
   injections: string[];
+  /** With --chaos: what chaos injected, and how many of its unmaps hit a live shadow mapping. */
+  chaos?: ChaosReport;
 }
 
 /** Image paths are relative to the scenario file's directory. */
@@ -153,7 +155,13 @@ export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResu
     metrics: r.metrics,
     steps: r.steps,
     injections: p.timeline()?.injections ?? [],
+    ...chaosField(r.kvm),
   };
+}
+
+function chaosField(kvm: RunVmResult["kvm"]): { chaos?: ChaosReport } {
+  const c = chaosOf(kvm);
+  return c ? { chaos: c.report() } : {};
 }
 
 /** Load, run and judge a scenario. */

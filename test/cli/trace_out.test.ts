@@ -54,7 +54,7 @@ describe.concurrent("nvlab run --trace-out", () => {
     const files = ["budget", "chaos", "host"].map((n) => join(dir, `${n}.json`));
     const [budget, chaos, host] = await Promise.all([
       nvlab(...TOUCH, "--max-steps", "3000", "--trace-out", files[0]!),
-      nvlab("run", "--l1", "guests/l1/hypblock.S", "--l2", "guests/l2/touch.S@0x48000000", "--unmap", "rfc-rbtree", "--chaos", "3", "--trace-out", files[1]!),
+      nvlab("run", "--l1", "guests/l1/hypblock.S", "--l2", "guests/l2/touch.S@0x48000000", "--unmap", "rfc-rbtree", "--chaos", "4", "--trace-out", files[1]!),
       nvlab(...TOUCH, "--pool-pages", "20", "--trace-out", files[2]!),
     ]);
     expect([budget.code, chaos.code, host.code]).toEqual([124, 126, 70]);
