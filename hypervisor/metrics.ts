@@ -32,6 +32,7 @@ export const OTHER_COUNTERS = [
   "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits",
   "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased",
   "injected.unmaps", "injected.revmapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
+  "injected.skippedTlbis",
 ] as const;
 
 /** Per-operation observations (lists of samples). */

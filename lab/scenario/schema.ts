@@ -104,7 +104,7 @@ const Trigger = z
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
-const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce"] as const;
+const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce", "skipTlbInvalidation"] as const;
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
@@ -125,6 +125,7 @@ const Action = z
       .optional(),
     split: z.strictObject({ ipa: u64 }).optional(),
     coalesce: z.strictObject({ ipa: u64, order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
+    skipTlbInvalidation: posInt.optional(),
   })
   .superRefine(exactlyOne("an action", ACTIONS));
 
@@ -198,8 +199,8 @@ export const ScenarioSchema = z.strictObject({
     exitCode: natInt.optional(),
     console: regex.optional(),
     invariants: z
-      .union([z.literal("hold"), z.strictObject({ violated: z.enum(["S", "R", "A"], { error: "expected S, R or A" }) })], {
-        error: 'expected "hold" or {violated: S|R|A}',
+      .union([z.literal("hold"), z.strictObject({ violated: z.enum(["S", "R", "A", "L", "T"], { error: "expected S, R, A, L or T" }) })], {
+        error: 'expected "hold" or {violated: S|R|A|L|T}',
       })
       .optional(),
     metrics: MetricExpectations.optional(),
