@@ -182,3 +182,36 @@ describe("L: what a TLBI covers, and what it does not", () => {
     expect(v.reason).toMatch(/permissions wider than L1's/);
   });
 });
+
+describe("the checker's records (lab/check_truth.ts)", () => {
+  it("pieces of a split shadow block keep the block's record: a split after L1 changed its tables (no TLBI) is no violation", () => {
+    const w = world();
+    w.s2.clear(NESTED, 2);
+    w.s2.map(NESTED, NEW, SZ_2M);
+    // Walked now, a piece would name NEW; inherited, it names OLD, which its host page backs.
+    expect(w.mmu.pgt.split(NESTED, SZ_2M)).toBe(1);
+    expect([...w.mmu.pgt.leaves()].length).toBe(512);
+    expect(checkInvariants(w.kvm)).toBeNull();
+    // A TLBI covering the block makes the stale pieces L's business.
+    w.asL1();
+    tlbi(w.kvm, "IPAS2E1IS", ipas(NESTED + 0x3000n, 0b0110));
+    expect(checkInvariants(w.kvm)).toBeNull();
+    expect([...w.mmu.pgt.leaves()]).toEqual([]);
+  });
+
+  it("a recycled MMU starts afresh: its leaves under the next context are walked in that context's tables", () => {
+    const w = world();
+    const other = new L1Stage2(w.kvm.memslots[0]!, 0x4110_0000n);
+    other.map(NESTED, NEW, SZ_2M);
+    w.mmu.tlbVttbr = 1n; // invalid: emptied as a recycle leaves it (its table is emptied next)
+    w.mmu.pgt.unmap(NESTED, SZ_2M);
+    expect(checkInvariants(w.kvm)).toBeNull();
+    w.vcpu.vcpuWriteSysReg("VTTBR_EL2", other.vttbr(VMID + 1));
+    w.kvm.vcpus[0]!.hwMmu = null;
+    w.mmu.refcnt = 0;
+    const mmu = enterL2(w.vcpu, other, VMID + 1);
+    kvmHandleGuestAbort(w.vcpu, s2Abort(NESTED + 0x5000n));
+    expect(mmu.pgt.getLeaf(NESTED)).not.toBeNull();
+    expect(checkInvariants(w.kvm)).toBeNull();
+  });
+});
