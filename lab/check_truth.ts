@@ -228,7 +228,8 @@ export function hostBacking(kvm: Kvm, ipa: bigint): bigint | null {
 
 /**
  * The first offset in [0, len) where canonical [ipa, +len) is not backed by host [pa, +len) (page
- * granular), or null when it all is. A block-backed 2M region is checked once.
+ * granular), or by a page back in the pool; null when it all is. A block-backed 2M region is
+ * checked once.
  */
 export function firstUnbacked(kvm: Kvm, ipa: bigint, pa: bigint, len: bigint): bigint | null {
   for (let off = 0n; off < len; ) {
@@ -236,6 +237,8 @@ export function firstUnbacked(kvm: Kvm, ipa: bigint, pa: bigint, len: bigint): b
     const slot = gfnToMemslot(kvm, c);
     const host = slot?.hostPa(c) ?? null;
     if (host === null || BigInt(host) !== ((pa + off) & ~(PAGE - 1n))) return off;
+    // A resident page is the pool's until released; one back in the pool is never a backing.
+    if (!kvm.pool.isAllocated(host)) return off;
     if (slot!.isBlockBacked(c) && ((pa + off) & (SZ_2M - 1n)) === (c & (SZ_2M - 1n))) {
       // The region's pages are the block's at their own offsets: one check stands for the region.
       off += SZ_2M - (c & (SZ_2M - 1n));
