@@ -111,6 +111,7 @@ const ARGS: ArgBuilders = {
       case "unmap":
         return { ...source, canonical: hex(e.ipa), size: hex(e.size) };
       case "fail-revmap":
+      case "skip-tlbi":
         return { ...source, next: e.count };
       case "recycle":
         return e.mmu === "any-valid" ? source : { ...source, mmu: e.mmu };

@@ -263,6 +263,7 @@ export interface RelaxPermsEventData {
 export type ChaosEventData = { readonly kind: "chaos"; readonly source: string } & (
   | { readonly action: "unmap"; readonly ipa: CanonicalIpa; readonly size: bigint }
   | { readonly action: "fail-revmap"; readonly count: number }
+  | { readonly action: "skip-tlbi"; readonly count: number }
   | { readonly action: "recycle"; readonly mmu: number | "any-valid"; readonly outcome: "not-valid" | "pending" | "emptied" }
   | { readonly action: "tlbi"; readonly op: string; readonly operand: bigint }
   | { readonly action: "split"; readonly ipa: CanonicalIpa }

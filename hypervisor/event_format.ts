@@ -160,6 +160,8 @@ function chaosAction(e: ChaosEventData): string {
       return `unmap canonical ${range(e.ipa, e.size)}`;
     case "fail-revmap":
       return `fail the next ${e.count} revmap store${e.count === 1 ? "" : "s"}`;
+    case "skip-tlbi":
+      return `lose the next ${e.count} TLB invalidation${e.count === 1 ? "" : "s"} of a shadow VMID`;
     case "recycle":
       if (e.outcome === "not-valid") return `recycle ${e.mmu === "any-valid" ? "any valid MMU" : `mmu${e.mmu}`}: not valid, nothing to do`;
       return `recycle mmu${e.mmu}: ${e.outcome === "pending" ? "in use, pending unmap" : "unused, emptied and invalidated"}`;

@@ -34,6 +34,7 @@ export const OTHER_COUNTERS = [
   "injected.unmaps", "injected.revmapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
   "memslotsDeleted", "dirtyLog.wrprotected", "dirtyLog.wpFaults", "dirtyLog.pagesDirtied", "stage2.relaxPerms", "stage2.permRemaps",
   "injected.memslotDeletes", "injected.dirtyLogs",
+  "injected.skippedTlbis",
 ] as const;
 
 /** Per-operation observations (lists of samples). */

@@ -13,6 +13,11 @@ export function kvmCpus(kvm: Kvm): Cpu[] {
 
 /** kvm_tlb_flush_vmid_range: drop the stage-2 range (and what was combined with it) for a VMID. */
 export function kvmTlbFlushVmidRange(kvm: Kvm, hwVmid: number, ipa: bigint, size: bigint): void {
+  if (hwVmid !== kvm.mmu.hwVmid && kvm.faultInject.skipShadowTlbi > 0) {
+    // Lab fault injection: this invalidation is lost, stale TLB entries stay (invariant T's prey).
+    kvm.faultInject.skipShadowTlbi--;
+    return;
+  }
   const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
   for (const cpu of kvmCpus(kvm)) {
     if (whole) cpu.tlb.flushVmid(hwVmid);

@@ -113,7 +113,11 @@ export class Kvm {
    * Fault injection: each store the unmap strategy attempts with a non-sleeping allocation while
    * storeFailures > 0 fails (the revmap's stores).
    */
-  readonly faultInject = { storeFailures: 0 };
+  readonly faultInject = {
+    storeFailures: 0,
+    /** While > 0, the next TLB invalidation of a shadow VMID (tlb.ts) is lost (a lab bug, for invariant T). */
+    skipShadowTlbi: 0,
+  };
   readonly vcpus: KvmVcpu[] = [];
   readonly scheduler: VcpuScheduler;
   /**

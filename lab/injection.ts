@@ -44,6 +44,16 @@ export function failRevmapStores(kvm: Kvm, n: number, source = "inject"): void {
   logInjection(kvm, source, "revmapStoreFailures", { action: "fail-revmap", count: n });
 }
 
+/**
+ * The next `n` TLB invalidations L0 makes for a shadow VMID are lost (a bug planted in L0, not a
+ * host event): the shadow leaf goes, the CPUs' TLB entries through it stay. Invariant T catches it.
+ */
+export function skipShadowTlbInvalidation(kvm: Kvm, n: number, source = "inject"): void {
+  if (!Number.isInteger(n) || n < 1) throw new HostError(`skipShadowTlbInvalidation: ${n} is not a positive count`);
+  kvm.faultInject.skipShadowTlbi += n;
+  logInjection(kvm, source, "skippedTlbis", { action: "skip-tlbi", count: n });
+}
+
 /** The MMU `forceRecycle` picks for "any-valid": the lowest-indexed valid shadow MMU, or null. */
 export function firstValidMmu(kvm: Kvm): KvmS2Mmu | null {
   return kvm.nestedMmus.find((m) => m.valid) ?? null;

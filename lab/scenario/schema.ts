@@ -104,7 +104,9 @@ const Trigger = z
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
-const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog"] as const;
+const ACTIONS = [
+  "unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog", "skipTlbInvalidation",
+] as const;
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
@@ -128,6 +130,7 @@ const Action = z
     deleteMemslot: z.strictObject({ ipa: u64 }).optional(),
     logDirtyPages: z.strictObject({ ipa: u64, enable: z.boolean({ error: "expected true or false" }) }).optional(),
     getDirtyLog: z.strictObject({ ipa: u64 }).optional(),
+    skipTlbInvalidation: posInt.optional(),
   })
   .superRefine(exactlyOne("an action", ACTIONS));
 
@@ -203,8 +206,8 @@ export const ScenarioSchema = z.strictObject({
     exitCode: natInt.optional(),
     console: regex.optional(),
     invariants: z
-      .union([z.literal("hold"), z.strictObject({ violated: z.enum(["S", "R", "A"], { error: "expected S, R or A" }) })], {
-        error: 'expected "hold" or {violated: S|R|A}',
+      .union([z.literal("hold"), z.strictObject({ violated: z.enum(["S", "R", "A", "L", "T"], { error: "expected S, R, A, L or T" }) })], {
+        error: 'expected "hold" or {violated: S|R|A|L|T}',
       })
       .optional(),
     metrics: MetricExpectations.optional(),

@@ -10,7 +10,8 @@ import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
 import { assertInvariants, checkerAttached } from "../check.ts";
 import {
-  coalesceCanonical, deleteMemslot, failRevmapStores, forceRecycle, getDirtyLog, logDirtyPages, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical,
+  coalesceCanonical, deleteMemslot, failRevmapStores, forceRecycle, getDirtyLog, logDirtyPages, skipShadowTlbInvalidation, splitCanonical, tlbiOnBehalfOfL1,
+  unmapCanonical,
 } from "../injection.ts";
 import { ScenarioError, type TimelineEntry } from "./schema.ts";
 
@@ -129,6 +130,10 @@ export class TimelineMonitor implements VmMonitor {
     if (d.failRevmapStores !== undefined) {
       failRevmapStores(kvm, d.failRevmapStores, "scenario");
       return `failRevmapStores ${d.failRevmapStores}`;
+    }
+    if (d.skipTlbInvalidation !== undefined) {
+      skipShadowTlbInvalidation(kvm, d.skipTlbInvalidation, "scenario");
+      return `skipTlbInvalidation ${d.skipTlbInvalidation}`;
     }
     if (d.recycle) {
       const mmu = forceRecycle(kvm, d.recycle.mmu, "scenario");

@@ -243,10 +243,11 @@ describe("CoalesceOp: the invalid window, tick by tick", () => {
 describe("CoalesceOp: the rest of L0", () => {
   /** A valid shadow MMU whose one leaf maps nested 0x1000 to the region's page at +0x5000. */
   function shadowLeaf(f: Fixture, blockPa: bigint): void {
+    // L1's stage-2 off: nested IPA = canonical IPA, as the checker computes it independently.
     const mmu = f.kvm.nestedMmus[0]!;
     mmu.tlbVttbr = 1n << 48n;
-    mmu.pgt.map(0x1000n, SZ_4K, blockPa + 0x5000n, R | W);
-    mmu.shadowOrigin.set(0x1000n, REGION + 0x5000n);
+    mmu.pgt.map(REGION + 0x5000n, SZ_4K, blockPa + 0x5000n, R | W);
+    mmu.shadowOrigin.set(REGION + 0x5000n, REGION + 0x5000n);
   }
 
   it("leaves shadow leaves untouched: same descriptor, a live host page, the pending block covers their origin", () => {
@@ -254,11 +255,11 @@ describe("CoalesceOp: the rest of L0", () => {
       const f = vm();
       const blockPa = splitRegion(f);
       shadowLeaf(f, blockPa);
-      const before = f.kvm.nestedMmus[0]!.pgt.getLeaf(0x1000n)!;
+      const before = f.kvm.nestedMmus[0]!.pgt.getLeaf(REGION + 0x5000n)!;
       expect(checkInvariants(f.kvm)).toBeNull();
       const op = CoalesceOp.begin(f.kvm, REGION, { order, costPerPage: 1 });
       do {
-        expect(f.kvm.nestedMmus[0]!.pgt.getLeaf(0x1000n)).toEqual(before);
+        expect(f.kvm.nestedMmus[0]!.pgt.getLeaf(REGION + 0x5000n)).toEqual(before);
         expect(f.pool.isAllocated(Number(before.pa))).toBe(true);
         const canon = f.kvm.mmu.pgt.getLeaf(REGION + 0x5000n) ?? coalescePendingLeaf(f.kvm, REGION + 0x5000n);
         expect(canon!.pa + (REGION + 0x5000n - canon!.ipa)).toBe(before.pa);

@@ -17,6 +17,7 @@ import { Kvm, type VmConfig } from "../../hypervisor/vm.ts";
 import { GUEST_PAIRS, type GuestPair } from "../qemu/pairs.ts";
 import { assemblePair, bootPair, E2E_MAX_STEPS, GUEST_MEMORY } from "../e2e/harness.ts";
 import { hex } from "../../emulator/types.ts";
+import { L1_VTCR, L1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
 
 const SZ_4K = 0x1000n;
 const SZ_2M = 0x20_0000n;
@@ -85,15 +86,22 @@ describe("invariant checker on the shipped guest pairs, with canonical unmaps be
 });
 
 describe("S: a stale shadow mapping of a reclaimed page", () => {
-  /** A VM with one valid shadow MMU whose leaf maps nested 0x8000_0000 to canonical `ipa`'s page. */
+  /**
+   * A VM with one valid shadow MMU whose leaf maps nested 0x8000_0000 to canonical `ipa`'s host
+   * page, as L1's stage-2 (in L1 memory at 0x4100_0000, VMID 7) maps it.
+   */
   function plant(ipa = 0x4020_3000n) {
     const kvm = new Kvm({ memory: 32n << 20n, blocks: false });
     const canon = kvmFaultInCanonical(kvm, kvm.memslots[0]!, ipa);
+    const s2 = new L1Stage2(kvm.memslots[0]!, 0x4100_0000n);
+    s2.map(0x8000_0000n, ipa);
     const mmu = kvm.nestedMmus[1]!;
-    mmu.tlbVttbr = (7n << 48n) | 0x4100_0000n;
+    mmu.tlbVttbr = s2.vttbr(7);
+    mmu.tlbVtcr = L1_VTCR;
+    mmu.nestedStage2Enabled = true;
     mmu.pgt.map(0x8000_0000n, SZ_4K, canon.pa, KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W);
     mmu.shadowOrigin.set(0x8000_0000n, ipa);
-    return { kvm, mmu, pa: canon.pa };
+    return { kvm, mmu, pa: canon.pa, s2 };
   }
 
   it("a consistent shadow leaf passes", () => {
@@ -103,6 +111,7 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
 
   it("the canonical page is unmapped and freed without touching the shadows: invariant S, with the MMU, addresses and events", () => {
     const { kvm, mmu, pa } = plant();
+    expect(checkInvariants(kvm)).toBeNull();
     reclaimBehindL0(kvm, 0x4020_3000n);
     expect(kvm.pool.isPoisoned(Number(pa))).toBe(true);
     const v = checkInvariants(kvm)!;
@@ -114,20 +123,27 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
     expect(v.canonicalIpa).toBe(0x4020_3000n);
     expect(v.hostPa).toBe(pa);
     expect(v.canonicalMaps).toBeNull();
+    expect(v.hostBacking).toBeNull();
     expect(v.events.at(-1)).toMatch(/canonical-fault +IPA 0x40203000/);
   });
 
-  it("the canonical stage-2 maps another page there: invariant S names what it maps instead", () => {
-    const { kvm, mmu, pa } = plant();
+  it("the truth is the host backing, not the canonical stage-2: a canonical entry naming another page is S on the canonical MMU, the shadow leaf is fine", () => {
+    const { kvm, pa } = plant();
     kvm.mmu.pgt.unmap(0x4020_3000n, SZ_4K);
     const other = BigInt(kvm.pool.alloc());
     kvm.mmu.pgt.map(0x4020_3000n, SZ_4K, other, KVM_PGTABLE_PROT_R);
     const v = checkInvariants(kvm)!;
     expect(v.invariant).toBe("S");
-    expect(v.reason).toMatch(/maps another host page/);
-    expectReport(v, mmu);
-    expect(v.hostPa).toBe(pa);
-    expect(v.canonicalMaps).toBe(other);
+    expect(v.reason).toMatch(/canonical stage-2 maps a page that does not back its IPA/);
+    expect(v.mmu.index).toBe(-1);
+    expect(v.hostPa).toBe(other);
+    expect(v.hostBacking).toBe(pa);
+  });
+
+  it("a shadow leaf needs no canonical stage-2 entry: with the canonical stage-2 empty (a nested fault need not fill it), S holds", () => {
+    const { kvm } = plant();
+    kvm.mmu.pgt.unmap(0x4020_3000n, SZ_4K);
+    expect(checkInvariants(kvm)).toBeNull();
   });
 
   it("the host page behind a canonical entry is freed while the entry stays: invariant S on the canonical MMU", () => {
@@ -144,14 +160,41 @@ describe("S: a stale shadow mapping of a reclaimed page", () => {
     expect(formatViolation(v)).toContain(`MMU: canonical, hw VMID 1`);
   });
 
-  it("a shadow leaf with no recorded origin is a violation", () => {
+  it("a shadow leaf at a nested IPA L1's stage-2 does not map is a violation, whatever shadowOrigin says", () => {
     const { kvm, mmu } = plant();
     mmu.pgt.map(0x8000_5000n, SZ_4K, BigInt(kvm.pool.alloc()), KVM_PGTABLE_PROT_R);
+    mmu.shadowOrigin.set(0x8000_5000n, 0x4020_3000n);
     const v = checkInvariants(kvm)!;
     expect(v.invariant).toBe("S");
-    expect(v.reason).toMatch(/untracked shadow leaf/);
+    expect(v.reason).toMatch(/shadow leaf L1 never mapped: L1's stage-2 does not translate it/);
     expect(v.nestedIpa).toBe(0x8000_5000n);
     expect(v.canonicalIpa).toBeNull();
+  });
+
+  it("independent ground truth: a leaf mapping the wrong host page (a fault-path offset bug) is S at first sight, though shadowOrigin vouches for it", () => {
+    const { kvm, mmu, pa, s2 } = plant();
+    const next = kvmFaultInCanonical(kvm, kvm.memslots[0]!, 0x4020_4000n);
+    s2.map(0x8000_1000n, 0x4020_4000n);
+    // The fault path's own record says "built from 0x40204000", yet the leaf maps 0x40203000's page.
+    mmu.pgt.map(0x8000_1000n, SZ_4K, pa, KVM_PGTABLE_PROT_R);
+    mmu.shadowOrigin.set(0x8000_1000n, 0x4020_4000n);
+    const v = checkInvariants(kvm)!;
+    expect(v.invariant).toBe("S");
+    expect(v.reason).toMatch(/another host page backs its canonical IPA/);
+    expect(v.nestedIpa).toBe(0x8000_1000n);
+    expect(v.canonicalIpa).toBe(0x4020_4000n);
+    expect(v.hostBacking).toBe(next.pa);
+  });
+
+  it("a shadow leaf larger than L1's leaf (a fault-path size bug) is S at first sight", () => {
+    const { kvm, mmu, s2 } = plant();
+    s2.map(0x8020_0000n, 0x4040_0000n);
+    mmu.pgt.map(0x8020_0000n, SZ_2M, BigInt(kvm.pool.allocBlock(512)), KVM_PGTABLE_PROT_R);
+    const v = checkInvariants(kvm)!;
+    expect(v.invariant).toBe("S");
+    expect(v.reason).toBe("shadow leaf not what L1 maps: the shadow leaf (0x200000) is larger than L1's leaf (0x1000)");
+    expect(v.nestedIpa).toBe(0x8020_0000n);
+    expect(v.canonicalIpa).toBe(0x4040_0000n);
   });
 
   it("invalid shadow MMUs are not checked (their tables are not in use)", () => {

@@ -18,6 +18,7 @@ describe.concurrent("shipped scenarios", () => {
       "coalesce_order.yaml",
       "dirty_log_nested.yaml",
       "dirty_log_shadow_tlb.yaml",
+      "l1_tlbi_stale.yaml",
       "memslot_delete.yaml",
       "recycle_pending.yaml",
       "relax_perms.yaml",
@@ -28,6 +29,7 @@ describe.concurrent("shipped scenarios", () => {
       "rfc_rbtree_flaw.yaml",
       "smp_recycle.yaml",
       "smp_unmaps.yaml",
+      "tlb_stale.yaml",
       "unmap_storm.yaml",
     ]);
   });
@@ -54,6 +56,30 @@ describe.concurrent("shipped scenarios", () => {
       expect(r.outcome, unmap).toMatchObject({ kind: "system-off", code: 0 });
       expect(r.failures).toEqual(["invariants: expected invariant S violated, got held"]);
     }
+  });
+
+  it("tlb_stale: the checker names (T), the MMU, the gone leaf and the stale TLB entry", async () => {
+    const r = await runScenario(join(DIR, "tlb_stale.yaml"));
+    expect(r.outcome.kind).toBe("monitor-stop");
+    if (r.outcome.kind !== "monitor-stop") return;
+    expect(r.outcome.verdict).toBe("invariant T");
+    expect(r.outcome.details).toMatchObject({
+      invariant: "T",
+      title: "TLB",
+      mmu: { index: 0 },
+      canonicalIpa: "0x48000000",
+      hostBacking: null,
+      tlbEntry: { cpu: 0, ipa: "0x40000000", size: "0x1000" },
+    });
+  });
+
+  it("l1_tlbi_stale: the checker names (L), the TLBI and a surviving piece of the old block", async () => {
+    const r = await runScenario(join(DIR, "l1_tlbi_stale.yaml"));
+    expect(r.outcome.kind).toBe("monitor-stop");
+    if (r.outcome.kind !== "monitor-stop") return;
+    expect(r.outcome.verdict).toBe("invariant L");
+    expect(r.outcome.details).toMatchObject({ invariant: "L", title: "L1 consistency", tlbi: "TLBI RIPAS2E1IS 0x400000040300 (L1 VMID 1)", l1Maps: null });
+    expect(r.outcome.details.leaf).toMatchObject({ size: "0x1000" });
   });
 
   it("accel_affected under full: every canonical unmap visits all six valid MMUs", async () => {

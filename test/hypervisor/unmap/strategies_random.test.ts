@@ -3,13 +3,15 @@
 // kvmHandleGuestAbort (L1's stage-2 tables live in L1 memory and are walked for real), canonical
 // unmaps of 4K pages and 2M regions (kvmUnmapGfnRange), L1's TLBIs (kvmHandleSysTlbi), L1 changing
 // its tables, context switches that recycle shadow MMUs, and injected revmap allocation failures.
-// Safe strategies must keep S, R and A after every step; rfc-rbtree must be caught violating S.
+// Safe strategies must keep S, R, A, L and T after every step; rfc-rbtree must be caught violating S.
+// L is checked with range TLBIs reaching the shadow leaves they overlap, as KVM's handle_ripas2e1is
+// does; in the architecture's reach (L1's whole block) a faithful L0 is caught too (below).
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sysRegIss } from "../../../emulator/exception.ts";
 import { tlbiByName } from "../../../emulator/tlbi.ts";
-import { checkInvariants, formatViolation, type Violation } from "../../../lab/check.ts";
+import { type CheckOptions, checkInvariants, formatViolation, type Violation } from "../../../lab/check.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
 import { checkNestedVcpuRequests, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
@@ -272,14 +274,19 @@ interface SequenceResult {
   at: number;
 }
 
-/** Run a sequence, checking S, R and A after every step, up to the first violation. */
-function runSequence(config: Partial<VmConfig>, seq: Sequence, unmap?: () => UnmapStrategy): SequenceResult {
+/** What every sequence checks: L with KVM's reach of range TLBIs. */
+const KVM_REACH: CheckOptions = { rangeTlbi: "kvm" };
+
+/** Run a sequence, checking every invariant after every step, up to the first violation. */
+function runSequence(config: Partial<VmConfig>, seq: Sequence, unmap?: () => UnmapStrategy, check: CheckOptions = KVM_REACH): SequenceResult {
   const w = new World(config, seq, unmap?.());
   const log: string[] = [];
+  // The checker follows L1's TLBIs from the first step on.
+  checkInvariants(w.kvm, check);
   for (let at = 0; at < seq.ops.length; at++) {
     const did = w.apply(seq.ops[at]!);
     if (did) log.push(did);
-    const violation = checkInvariants(w.kvm);
+    const violation = checkInvariants(w.kvm, check);
     if (violation) return { log, violation, at };
   }
   return { log, violation: null, at: seq.ops.length };
@@ -319,7 +326,7 @@ const SAFE: { name: string; config: Partial<VmConfig>; runs?: number }[] = [
   { name: "accel, 70 MMUs (2 per bit)", config: { unmap: "accel", nestedMmus: 70 }, runs: 300 },
 ];
 
-describe("random operation sequences: S, R and A hold after every step", () => {
+describe("random operation sequences: S, R, A, L and T hold after every step", () => {
   for (const s of SAFE) {
     const runs = s.runs ?? RUNS;
     it(`${s.name}: ${runs} seeded sequences of shadow faults, canonical unmaps, L1 TLBIs, recycles, allocation failures`, () => {
@@ -414,4 +421,24 @@ describe("the sequences catch broken strategies (mutants), naming the invariant 
       expect(found.violation?.invariant, describeRun(r.counterexample![0], found)).toBe(m.breaks);
     });
   }
+});
+
+describe("L in the architecture's reach: a range TLBI removes every cached translation of L1's it touches", () => {
+  it("KVM's handle_ripas2e1is (which nvlab follows) unmaps only the range: shadow pieces of L1's block outside it survive, and L says so", () => {
+    const arch: CheckOptions = { rangeTlbi: "architecture" };
+    const r = fc.check(
+      fc.property(sequenceArb, (seq) => runSequence({ unmap: "full" }, seq, undefined, arch).violation === null),
+      { seed: SEED, numRuns: RUNS },
+    );
+    expect(r.failed, "no sequence violated L in the architecture's reach").toBe(true);
+    const seq = r.counterexample![0];
+    const found = runSequence({ unmap: "full" }, seq, undefined, arch);
+    const msg = `minimal counterexample (after ${r.numShrinks} shrinks):\n${describeRun(seq, found)}`;
+    expect(found.violation?.invariant, msg).toBe("L");
+    expect(found.violation?.tlbi, msg).toMatch(/^TLBI RIPAS2E1IS /);
+    const last = seq.ops[found.at]!;
+    expect(last.op === "tlbi" && last.kind === "RIPAS2E1IS" && last.change !== "none", msg).toBe(true);
+    // The same run in KVM's reach holds.
+    expect(runSequence({ unmap: "full" }, seq).violation, msg).toBeNull();
+  }, 60_000);
 });

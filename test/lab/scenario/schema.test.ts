@@ -114,7 +114,7 @@ expect:
 
   it("invariants and metric bounds: only the documented forms", () => {
     expect(problems(BASE.replace("invariants: hold", "invariants: {violated: Q}"))).toEqual([
-      's.yaml:5:15: expect.invariants: expected "hold" or {violated: S|R|A}',
+      's.yaml:5:15: expect.invariants: expected "hold" or {violated: S|R|A|L|T}',
     ]);
     expect(problems(BASE + "  metrics: {shadowFaults: {}}\n")).toEqual(["s.yaml:6:27: expect.metrics.shadowFaults: give at least one of min, max, eq"]);
   });
