@@ -111,7 +111,7 @@ const ARGS: ArgBuilders = {
       case "unmap":
         return { ...source, canonical: hex(e.ipa), size: hex(e.size) };
       case "fail-revmap":
-        return { ...source, next: e.count };
+        return { ...source, next: e.count, ...(e.store ? { store: e.store } : {}) };
       case "recycle":
         return e.mmu === "any-valid" ? source : { ...source, mmu: e.mmu };
       case "tlbi":

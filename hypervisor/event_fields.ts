@@ -46,7 +46,7 @@ export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsO
   accel: { what: "string" },
   chaos: {
     source: "string", action: "string", ipa: "number", size: "number", count: "number", mmu: "mmu", outcome: "string", op: "string",
-    operand: "number", order: "string", costPerPage: "number",
+    operand: "number", order: "string", costPerPage: "number", store: "string",
   },
 };
 

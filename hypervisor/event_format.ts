@@ -141,7 +141,7 @@ function chaosAction(e: ChaosEventData): string {
     case "unmap":
       return `unmap canonical ${range(e.ipa, e.size)}`;
     case "fail-revmap":
-      return `fail the next ${e.count} revmap store${e.count === 1 ? "" : "s"}`;
+      return `fail the next ${e.count} ${e.store ?? "revmap"} store${e.count === 1 ? "" : "s"}`;
     case "recycle":
       if (e.outcome === "not-valid") return `recycle ${e.mmu === "any-valid" ? "any valid MMU" : `mmu${e.mmu}`}: not valid, nothing to do`;
       return `recycle mmu${e.mmu}: ${e.outcome === "pending" ? "in use, pending unmap" : "unused, emptied and invalidated"}`;

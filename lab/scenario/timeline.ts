@@ -9,7 +9,7 @@ import { MonitorStop, type VmMonitor } from "../../hypervisor/monitor.ts";
 import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
 import { assertInvariants, checkerAttached } from "../check.ts";
-import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../injection.ts";
+import { coalesceCanonical, failRevmapStores, failStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../injection.ts";
 import { ScenarioError, type TimelineEntry } from "./schema.ts";
 
 /** Trigger state of one timeline entry. */
@@ -127,6 +127,10 @@ export class TimelineMonitor implements VmMonitor {
     if (d.failRevmapStores !== undefined) {
       failRevmapStores(kvm, d.failRevmapStores, "scenario");
       return `failRevmapStores ${d.failRevmapStores}`;
+    }
+    if (d.failStores) {
+      failStores(kvm, d.failStores.store, d.failStores.count, "scenario");
+      return `failStores ${d.failStores.store} ${d.failStores.count}`;
     }
     if (d.recycle) {
       const mmu = forceRecycle(kvm, d.recycle.mmu, "scenario");
