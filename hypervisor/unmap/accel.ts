@@ -34,7 +34,8 @@ export class AccelStrategy extends RevmapStrategy {
   tree: RangeTree | null = null;
   /** log2 of the shadow MMUs each bit stands for (set when the MMU array is sized). */
   power = 0;
-  override readonly coverage: readonly UnmapCoverage[] = [revmapCoverage((mmu) => this.mmus[mmu.index]!), accelCoverage(this)];
+  /** A first: a leaf without its MMU's bit is never reached by an unmap, whatever the revmap holds. */
+  override readonly coverage: readonly UnmapCoverage[] = [accelCoverage(this), revmapCoverage((mmu) => this.mmus[mmu.index]!)];
 
   override initNested(kvm: Kvm): void {
     super.initNested(kvm);
