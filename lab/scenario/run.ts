@@ -47,6 +47,8 @@ export interface ScenarioResult {
   description: string;
   strategy: StrategyName;
   directMap: boolean;
+  /** The revmapTlbi option when the run set it (otherwise the default its directMap implies). */
+  revmapTlbi: RevmapTlbi | null;
   nestedMmus: number;
   checks: ExpectationCheck[];
   /** The failed checks, one line each. */
@@ -146,6 +148,7 @@ export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResu
     description: s.description ?? "",
     strategy: r.kvm.config.unmap,
     directMap: r.kvm.config.directMap,
+    revmapTlbi: r.kvm.config.revmapTlbi ?? null,
     nestedMmus: r.kvm.nestedMmus.length,
     checks,
     failures,
