@@ -24,6 +24,7 @@ describe.concurrent("shipped scenarios", () => {
       "revmap_polluted.yaml",
       "revmap_stale.yaml",
       "revmap_tlbi_v3.yaml",
+      "rfc_rbtree_alias.yaml",
       "rfc_rbtree_flaw.yaml",
       "smp_recycle.yaml",
       "smp_unmaps.yaml",
