@@ -2,9 +2,11 @@
 // on L0's real paths (bench/lib/l0_driver_revmap.ts): shadow faults, L1 moving and ballooning
 // pages with IPAS2E1IS / RIPAS2E1IS / VMALLS12E1IS, and the host taking canonical pages back.
 // Part 1 samples the bookkeeping every K operations — stale revmap entries, polluted ranges,
-// broken revmaps, accelerator stale bits, entries kept — for revmap and accel, with and without
-// the direct map, and measures what canonical unmaps pay for it. Part 2 fails a fraction of revmap
-// stores and counts the fallback full unmaps that follow.
+// broken revmaps, accelerator stale bits, entries kept — for revmap and accel as the seeds are
+// written (L1's TLBIs leave the records alone) and as v3 of the series does it (TLBIs remove the
+// entries of the leaves they remove, by a scan or through the direct map), and measures what
+// canonical unmaps pay for it. Part 2 fails a fraction of revmap stores and counts the fallback
+// full unmaps that follow.
 
 import { summarize } from "./lib/stats.ts";
 import { generateWorkload, type QualitySample, type RevmapWorkloadOptions, RevmapWorld, sampleQuality, type UnmapCost } from "./lib/l0_driver_revmap.ts";
@@ -17,19 +19,22 @@ interface NamedConfig {
   config: Partial<VmConfig>;
 }
 
+/** Each strategy as the seeds are written (TLBIs leave its records), then with v3's TLBI removal (a scan, then the direct map). */
 export const QUALITY_CONFIGS: NamedConfig[] = [
-  { name: "revmap", config: { unmap: "revmap", directMap: false } },
-  { name: "revmap + directMap", config: { unmap: "revmap", directMap: true } },
-  { name: "accel", config: { unmap: "accel", directMap: false } },
-  { name: "accel + directMap", config: { unmap: "accel", directMap: true } },
+  { name: "revmap (seed)", config: { unmap: "revmap", directMap: false, revmapTlbi: "seed" } },
+  { name: "revmap (v3)", config: { unmap: "revmap", directMap: false, revmapTlbi: "v3" } },
+  { name: "revmap (v3) + directMap", config: { unmap: "revmap", directMap: true, revmapTlbi: "v3" } },
+  { name: "accel (seed)", config: { unmap: "accel", directMap: false, revmapTlbi: "seed" } },
+  { name: "accel (v3)", config: { unmap: "accel", directMap: false, revmapTlbi: "v3" } },
+  { name: "accel (v3) + directMap", config: { unmap: "accel", directMap: true, revmapTlbi: "v3" } },
 ];
 /** The baseline: no bookkeeping to go stale, every canonical unmap empties every MMU. */
 const FULL: NamedConfig = { name: "full", config: { unmap: "full" } };
 
 export const FAILURE_RATES = [0, 0.001, 0.01, 0.05, 0.2];
 const FAILURE_STRATEGIES: NamedConfig[] = [
-  { name: "revmap", config: { unmap: "revmap" } },
-  { name: "accel", config: { unmap: "accel" } },
+  { name: "revmap (seed)", config: { unmap: "revmap" } },
+  { name: "accel (seed)", config: { unmap: "accel" } },
 ];
 
 /** Four long-lived guests, one shadow MMU each: nothing recycles, so staleness can only grow. */
@@ -53,7 +58,7 @@ export interface QualityRun {
   shadowFaults: number;
   pollutedRecords: number;
   directMapErased: number;
-  /** VMALLS12E1IS in the sequence: each empties one MMU, and its revmap with it. */
+  /** VMALLS12E1IS in the sequence: each empties one MMU (and with v3 its revmap). */
   vmalls: number;
   seconds: number;
 }
@@ -322,7 +327,7 @@ export const bench: Bench = async (ctx: BenchContext) => {
   const kept = series.flatMap((s) => [
     { config: s.config, ops: s.ops, what: "revmap + direct-map entries", entries: s.revmapEntries + s.directMapEntries },
   ]);
-  const leaves = firstSeed.filter((r) => r.config === "revmap + directMap").flatMap((r) => r.samples.map((s) => ({ config: "shadow leaves", ops: s.ops, entries: s.shadowLeaves })));
+  const leaves = firstSeed.filter((r) => r.config === "revmap (v3) + directMap").flatMap((r) => r.samples.map((s) => ({ config: "shadow leaves", ops: s.ops, entries: s.shadowLeaves })));
   const plots: PlotSpec[] = [
     linePlot("revmap_quality_stale", "Stale revmap entries over time", series, "staleEntries", "stale revmap entries"),
     linePlot("revmap_quality_polluted", "Polluted revmap ranges over time", series, "pollutedRanges", "polluted ranges held"),
@@ -377,19 +382,21 @@ function qualityNotes(quality: QualityRun[], failures: FailureRun[], fullFailure
       vmalls: med(rs.map((r) => r.vmalls)),
     };
   };
-  const rv = t("revmap");
-  const rd = t("revmap + directMap");
-  const ac = t("accel");
-  const ad = t("accel + directMap");
+  const rv = t("revmap (seed)");
+  const r3 = t("revmap (v3)");
+  const rd = t("revmap (v3) + directMap");
+  const ac = t("accel (seed)");
+  const a3 = t("accel (v3)");
+  const ad = t("accel (v3) + directMap");
   const fb = (s: string, rate: number) => med(failures.filter((r) => r.strategy === s && r.rate === rate).map((r) => r.fallbackFullUnmaps / Math.max(1, r.canonicalUnmaps)));
   const rm = (s: string, rate: number) => med(failures.filter((r) => r.strategy === s && r.rate === rate).map((r) => r.shadowEntriesRemoved / Math.max(1, r.canonicalUnmaps)));
   const fullRm = med(fullFailures.map((r) => r.shadowEntriesRemoved / Math.max(1, r.canonicalUnmaps)));
   return [
     "Workload: L1 runs 4 L2 guests (128 nested pages each, 4K L1 stage-2 tables in L1 memory, one shadow MMU each, so nothing is recycled) from a pool of 1,024 L1 pages; per 100 operations about 70 L2 page touches (a shadow fault only when the shadow lacks the page), 10 page moves + IPAS2E1IS (TTL 4K level 3), 2 range moves + RIPAS2E1IS, 3 balloon drops + IPAS2E1IS, 3 re-gives, 6 host unmaps of a random L1 page (kvmUnmapGfnRange), and rarely VMALLS12E1IS. L1's allocator reuses freed pages, so a page freed by one guest is soon mapped by another. Every configuration runs the identical sequence.",
-    `Staleness is what L1's TLBIs leave behind: without the direct map, every page L1 moves or drops leaves its revmap range (and with accel its accelerator bit) behind. After the run revmap holds ${rv.stale} stale entries (peak ${rv.peakStale}) beside ${rv.leaves} live shadow leaves; accel's tree has ${ac.accelStale} stale bits. With directMap both stay at ${rd.stale} and ${ad.accelStale}, from the first operation to the last. Without it the count saw-tooths rather than growing without bound: it drops whenever an MMU is emptied with its revmap — by a canonical unmap hitting a polluted range (${rv.pollutedResets} times) or by L1's VMALLS12E1IS (${rv.vmalls} in the sequence).`,
-    `What staleness costs: canonical unmaps examined ${rv.examined} revmap entries in total without the direct map (${rv.staleExamined} of them stale) vs ${rd.examined} with it; each stale hit unmaps a nested range that now maps another page, so ${rv.wrong} live shadow leaves were removed wrongly (${rd.wrong} with directMap), costing refaults (${rv.faults} shadow faults vs ${rd.faults}). Stale ranges also turn into polluted ones when L1 reuses the page at another nested IPA: ${rv.polluted} polluted records without the direct map vs ${rd.polluted} with it, and a canonical unmap that hits a polluted range empties the whole MMU. For accel, stale bits send the unmap to MMUs that map nothing there: ${ac.visited} MMU visits without the direct map vs ${ad.visited} with it.`,
-    `What directMap costs: a second range per shadow mapping. At the end revmap alone keeps ${rv.entries} entries for ${rv.leaves} shadow leaves (the stale ones are pure waste); revmap + directMap keeps ${rd.entries} (2 per leaf)${rd.entries < rv.entries ? ", so in this workload, where L1 moves pages often, revmap + directMap holds fewer entries in total than the stale revmap alone" : ""}. In a guest whose L1 rarely issues IPA TLBIs the revmap stays exact by itself and the direct map doubles the memory for nothing. Its time cost (a tree lookup per TLBI'd range, a second store per fault) is in the µs-per-op column, which is only indicative: it includes the stale-entry counts L0's own revmap and accel unmap paths take at every canonical unmap (revmapStaleEntries, accelStale), which grow with staleness and make accel look slower than it is.`,
-    `Allocation failures (a second workload: 6 guests on ${FAILURE_MMUS} shadow MMUs, L1 switching guests every ~100 operations, so MMUs are recycled; each revmap store fails with the given probability, drawn from its own seeded generator): a failed store breaks the MMU's revmap until the MMU is recycled, and every canonical unmap then empties that whole MMU. Fallback full unmaps per canonical unmap: ${FAILURE_RATES.map((r) => `${pct(r)} → ${round(fb("revmap", r), 2)}`).join(", ")} (revmap); shadow leaves removed per canonical unmap rise from ${round(rm("revmap", 0), 2)} to ${round(rm("revmap", 0.2), 2)}, against ${round(fullRm, 2)} for full. Failures compound: once broken, an MMU attempts no stores until recycled, so the failed-store count saturates while fallbacks keep coming; at 5–20% revmap is nearly as expensive as full. accel suffers less (${FAILURE_RATES.map((r) => `${pct(r)} → ${round(fb("accel", r), 2)}`).join(", ")} fallbacks per unmap): its bits are recorded even when the revmap store fails, so a broken MMU is only emptied when its bit covers the unmapped page.`,
-    `Not shown: the wall time of the bookkeeping itself (see the fault round-trip and unmap-cost benchmarks); polluted ranges caused by genuine aliasing (two nested pages on one L1 page), which this workload never creates${rd.polluted === 0 && ad.polluted === 0 ? ", so every polluted range here is a consequence of staleness (none appear with the direct map)" : ""}.`,
+    `Staleness is what L1's TLBIs leave behind. As the seeds are written (seed), no TLBI touches the revmap or the accelerator: every page L1 moves or drops leaves its revmap range (and with accel its accelerator bit) behind, and so does every VMALLS12E1IS (${rv.vmalls} in the sequence), which empties an MMU and keeps all its entries. After the run revmap (seed) holds ${rv.stale} stale entries (peak ${rv.peakStale}) beside ${rv.leaves} live shadow leaves; accel (seed)'s tree has ${ac.accelStale} stale bits. The count saw-tooths rather than growing without bound: it drops only when a canonical unmap hits a polluted range and empties the MMU with its revmap (${rv.pollutedResets} times). With v3's removal during TLBI handling the revmap stays exact: ${r3.stale} stale entries with a scan, ${rd.stale} with the direct map; accel v3 keeps ${a3.accelStale} stale bits (${ad.accelStale} with the direct map).`,
+    `What staleness costs: canonical unmaps examined ${rv.examined} revmap entries in total under the seed (${rv.staleExamined} of them stale) vs ${r3.examined} under v3 (${rd.examined} with the direct map); each stale hit unmaps a nested range that now maps another page, so ${rv.wrong} live shadow leaves were removed wrongly (${r3.wrong} under v3), costing refaults (${rv.faults} shadow faults vs ${r3.faults}). Stale ranges also turn into polluted ones when L1 reuses the page at another nested IPA: ${rv.polluted} polluted records under the seed vs ${r3.polluted} under v3, and a canonical unmap that hits a polluted range empties the whole MMU. For accel, stale bits send the unmap to MMUs that map nothing there: ${ac.visited} MMU visits under the seed vs ${a3.visited} under v3 (${ad.visited} with the direct map).`,
+    `What the direct map costs: a second range per shadow mapping. At the end revmap (seed) keeps ${rv.entries} entries for ${rv.leaves} shadow leaves (the stale ones are pure waste), revmap (v3) ${r3.entries}, revmap (v3) + directMap ${rd.entries} (2 per leaf). What it saves is v3's scan of the whole revmap at every IPA TLBI (a tree lookup per TLBI'd range instead). Time per operation is in the µs-per-op column, which is only indicative: it includes the stale-entry counts L0's own revmap and accel unmap paths take at every canonical unmap (revmapStaleEntries, accelStale), which grow with staleness and make the seed variants look slower than they are.`,
+    `Allocation failures (a second workload: 6 guests on ${FAILURE_MMUS} shadow MMUs, L1 switching guests every ~100 operations, so MMUs are recycled; each revmap store fails with the given probability, drawn from its own seeded generator): a failed store breaks the MMU's revmap until the MMU is recycled, and every canonical unmap then empties that whole MMU. Fallback full unmaps per canonical unmap: ${FAILURE_RATES.map((r) => `${pct(r)} → ${round(fb("revmap (seed)", r), 2)}`).join(", ")} (revmap); shadow leaves removed per canonical unmap rise from ${round(rm("revmap (seed)", 0), 2)} to ${round(rm("revmap (seed)", 0.2), 2)}, against ${round(fullRm, 2)} for full. Failures compound: once broken, an MMU attempts no stores until recycled, so the failed-store count saturates while fallbacks keep coming; at 5–20% revmap is nearly as expensive as full. accel suffers less (${FAILURE_RATES.map((r) => `${pct(r)} → ${round(fb("accel (seed)", r), 2)}`).join(", ")} fallbacks per unmap): its bits are recorded even when the revmap store fails, so a broken MMU is only emptied when its bit covers the unmapped page.`,
+    `Not shown: the wall time of the bookkeeping itself (see the fault round-trip and unmap-cost benchmarks); polluted ranges caused by genuine aliasing (two nested pages on one L1 page), which this workload never creates${r3.polluted === 0 && rd.polluted === 0 && ad.polluted === 0 ? ", so every polluted range here is a consequence of staleness (none appear under v3)" : ""}.`,
   ];
 }

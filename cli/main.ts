@@ -13,6 +13,7 @@ import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenar
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
+import { REVMAP_TLBI_MODES, type RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
 import { DEFAULT_TRACE_MAX_EVENTS } from "../debug/trace_event.ts";
@@ -212,7 +213,7 @@ function program(): Command {
 
 interface RunOptions extends TuningOptions {
   l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
-  unmap?: UnmapStrategyName; directMap?: boolean; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
+  unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
   traceOut?: string; traceLimit: string;
 }
 
@@ -228,7 +229,8 @@ function addVmOptions(c: Command, vcpusHelp: string): void {
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
     .addOption(new Option("--unmap <strategy>", "canonical-unmap strategy (overrides a scenario's)").choices(UNMAP_STRATEGIES))
-    .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact)")
+    .option("--direct-map", "keep a nested IPA -> canonical IPA map beside each revmap (L1's TLBIs keep it exact; implies --revmap-tlbi v3)")
+    .addOption(new Option("--revmap-tlbi <mode>", "what L1's TLBIs do to the revmap/accelerator: seed = nothing (seeds 000/001), v3 = remove the entries of the leaves they remove (default: v3 with --direct-map, else seed)").choices(REVMAP_TLBI_MODES))
     .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
     .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
     .option("--chaos <seed>", "inject canonical unmaps (aimed mostly at pages shadow MMUs map), revmap allocation failures and MMU recycles at random exits chosen from SEED; a report at the end says how many unmaps hit")
@@ -262,11 +264,12 @@ function parseNatural(text: string, what: string): number {
 }
 
 /** The strategy, checker, chaos and tuning options shared by plain and scenario runs. */
-function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "nestedMmus" | "check" | "chaos" | "chaosRate" | keyof TuningOptions>) {
+function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi" | "nestedMmus" | "check" | "chaos" | "chaosRate" | keyof TuningOptions>) {
   return {
     ...tuningOptions(o),
     ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
     ...(o.directMap ? { directMap: true } : {}),
+    ...(o.revmapTlbi === undefined ? {} : { revmapTlbi: o.revmapTlbi }),
     ...(o.nestedMmus === undefined ? {} : { nestedMmus: parseCount(o.nestedMmus, "--nested-mmus") }),
     ...(o.check ? { check: true } : {}),
     ...(o.chaos === undefined

@@ -8,6 +8,7 @@ import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
 import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
+import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
 import { parseNumber } from "./parse.ts";
 import { chaosMonitor } from "../lab/chaos.ts";
@@ -52,6 +53,7 @@ export interface RunCommandOptions {
   poolPages?: number;
   unmap?: UnmapStrategyName;
   directMap?: boolean;
+  revmapTlbi?: RevmapTlbi;
   nestedMmus?: number;
   /** Attach the invariant checker (always on with chaos). */
   check?: boolean;
@@ -102,6 +104,7 @@ export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> 
       ...(o.poolPages === undefined ? {} : { poolPages: o.poolPages }),
       ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
       ...(o.directMap === undefined ? {} : { directMap: o.directMap }),
+      ...(o.revmapTlbi === undefined ? {} : { revmapTlbi: o.revmapTlbi }),
       ...(o.nestedMmus === undefined ? {} : { nestedMmus: o.nestedMmus }),
       ...tuningConfig(o),
     },

@@ -48,7 +48,7 @@ export function outcomeText(o: RunOutcome, steps: number): string {
 export function scenarioSummary(r: ScenarioResult): string {
   const lines = [`scenario: ${r.name} (${r.file})`];
   if (r.description) for (const l of r.description.trimEnd().split("\n")) lines.push(`  ${l}`);
-  lines.push(`strategy: ${r.strategy}${r.directMap ? " + directMap" : ""}, ${r.nestedMmus} shadow MMUs`);
+  lines.push(`strategy: ${r.strategy}${r.directMap ? " + directMap" : ""}${r.revmapTlbi ? `, revmapTlbi ${r.revmapTlbi}` : ""}, ${r.nestedMmus} shadow MMUs`);
   lines.push(`outcome: ${outcomeText(r.outcome, r.steps)}`);
   if (r.injections.length) {
     lines.push(`injections (${r.injections.length}):`);

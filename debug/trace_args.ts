@@ -111,6 +111,7 @@ const ARGS: ArgBuilders = {
       case "unmap":
         return { ...source, canonical: hex(e.ipa), size: hex(e.size) };
       case "fail-revmap":
+        return { ...source, next: e.count, ...(e.store ? { store: e.store } : {}) };
       case "skip-tlbi":
         return { ...source, next: e.count };
       case "recycle":

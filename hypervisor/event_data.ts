@@ -262,7 +262,7 @@ export interface RelaxPermsEventData {
 /** A fault injection: who asked for it (scenario, chaos, debugger, inject) and what was done. */
 export type ChaosEventData = { readonly kind: "chaos"; readonly source: string } & (
   | { readonly action: "unmap"; readonly ipa: CanonicalIpa; readonly size: bigint }
-  | { readonly action: "fail-revmap"; readonly count: number }
+  | { readonly action: "fail-revmap"; readonly count: number; readonly store?: "accel" | "directMap" }
   | { readonly action: "skip-tlbi"; readonly count: number }
   | { readonly action: "recycle"; readonly mmu: number | "any-valid"; readonly outcome: "not-valid" | "pending" | "emptied" }
   | { readonly action: "tlbi"; readonly op: string; readonly operand: bigint }

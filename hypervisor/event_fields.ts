@@ -51,7 +51,7 @@ export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsO
   "relax-perms": { mmu: "number", ipa: "number", size: "number", prot: "number", canonicalIpa: "number", dirty: "boolean" },
   chaos: {
     source: "string", action: "string", ipa: "number", size: "number", count: "number", mmu: "mmu", outcome: "string", op: "string",
-    operand: "number", order: "string", costPerPage: "number", enable: "boolean",
+    operand: "number", order: "string", costPerPage: "number", enable: "boolean", store: "string",
   },
 };
 

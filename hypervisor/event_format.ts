@@ -159,7 +159,7 @@ function chaosAction(e: ChaosEventData): string {
     case "unmap":
       return `unmap canonical ${range(e.ipa, e.size)}`;
     case "fail-revmap":
-      return `fail the next ${e.count} revmap store${e.count === 1 ? "" : "s"}`;
+      return `fail the next ${e.count} ${e.store ?? "revmap"} store${e.count === 1 ? "" : "s"}`;
     case "skip-tlbi":
       return `lose the next ${e.count} TLB invalidation${e.count === 1 ? "" : "s"} of a shadow VMID`;
     case "recycle":

@@ -13,7 +13,7 @@ export interface MetricsSnapshot {
   mmusRecycled: number;
   canonicalUnmaps: number;
   shadowEntriesRemoved: number;
-  /** Shadow MMUs visited by each canonical unmap, in order. */
+  /** Shadow MMUs visited by each canonical unmap, in order (what counts as a visit: Metrics.shadowMmusVisited). */
   shadowMmusVisited: number[];
   [name: string]: number | number[] | Record<string, number>;
 }
@@ -30,8 +30,9 @@ const SCALAR_SET: ReadonlySet<string> = new Set(SCALARS);
 export const OTHER_COUNTERS = [
   "tlbiShadowEntriesRemoved", "nestedErets", "injectionsToL1", "sysregTraps", "mmioAccesses", "psciCalls", "vcpusStarted",
   "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits",
-  "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased",
-  "injected.unmaps", "injected.revmapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
+  "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased", "revmap.tlbiErased",
+  "accel.storeFailures", "directMap.storeFailures",
+  "injected.unmaps", "injected.revmapStoreFailures", "injected.accelStoreFailures", "injected.directMapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",
   "memslotsDeleted", "dirtyLog.wrprotected", "dirtyLog.wpFaults", "dirtyLog.pagesDirtied", "stage2.relaxPerms", "stage2.permRemaps",
   "injected.memslotDeletes", "injected.dirtyLogs",
   "injected.skippedTlbis",
@@ -39,7 +40,7 @@ export const OTHER_COUNTERS = [
 
 /** Per-operation observations (lists of samples). */
 export const SAMPLE_NAMES = [
-  "shadowMmusVisited", "revmap.staleEntries", "accel.staleBits", "accel.staleRanges", "coalesceInvalidTicksPerOp", "coalesceFaultsPerOp",
+  "shadowMmusVisited", "accel.loopVisits", "revmap.staleEntries", "accel.staleBits", "accel.staleRanges", "coalesceInvalidTicksPerOp", "coalesceFaultsPerOp",
   "dirtyLog.dirtyPages",
 ] as const;
 
@@ -87,6 +88,14 @@ export class Metrics {
   mmusRecycled = 0;
   canonicalUnmaps = 0;
   shadowEntriesRemoved = 0;
+  /**
+   * Shadow MMUs visited by each canonical unmap, in order: the distinct MMUs the strategy's unmap
+   * looked at. full, revmap and rfc-rbtree visit every valid MMU; accel visits every MMU of each
+   * group whose bit a canonical-tree range intersecting the unmap holds (2^p MMUs per set bit,
+   * valid or not), and no other. How often seed 000's loop runs on them (once per range, set bit
+   * and MMU of the bit's group, so an MMU two ranges flag counts twice) is the sample
+   * `accel.loopVisits`.
+   */
   readonly shadowMmusVisited: number[] = [];
   /** Counters without a dedicated field (`nestedErets`, `mmioAccesses`, …). */
   readonly other: Partial<Record<OtherCounter, number>> = {};

@@ -18,7 +18,7 @@ import { HostPagePool } from "./pool.ts";
 import { kvmRamMemslots } from "./set_memory_region.ts";
 import { DEFAULT_SCHEDULE, type HostTask, type ScheduleConfig, VcpuScheduler } from "./scheduler.ts";
 import { createUnmapStrategy, type UnmapStrategyName } from "./unmap/registry.ts";
-import type { UnmapStrategy } from "./unmap/strategy.ts";
+import type { RevmapTlbi, UnmapStrategy } from "./unmap/strategy.ts";
 import { KvmVcpu } from "./vcpu.ts";
 
 /** Canonical IPA of L1's RAM (QEMU virt). */
@@ -38,6 +38,12 @@ export interface VmConfig {
   unmap: UnmapStrategyName;
   /** Keep a nested IPA → canonical IPA map beside each revmap, so L1's TLBIs keep it exact. */
   directMap: boolean;
+  /**
+   * What L1's stage-2 TLBIs do to the revmap and the accelerator: "seed" (nothing, seeds 000/001
+   * as written) or "v3" (the later series removes the entries of the leaves they remove).
+   * Default: "v3" with directMap, else "seed" (unmap/strategy.ts).
+   */
+  revmapTlbi?: RevmapTlbi;
   /** Shadow MMUs; default 2 × vCPUs (more, to show the accelerator with several MMUs per bit). */
   nestedMmus?: number;
   /** Allow 2M canonical blocks. */
@@ -110,11 +116,15 @@ export class Kvm {
   /** The canonical-unmap strategy: the core calls it and never looks inside (unmap/strategy.ts). */
   readonly unmap: UnmapStrategy;
   /**
-   * Fault injection: each store the unmap strategy attempts with a non-sleeping allocation while
-   * storeFailures > 0 fails (the revmap's stores).
+   * Fault injection: while a counter is > 0, each store the unmap strategy makes into that
+   * structure fails and takes one off it: storeFailures the revmap's (non-sleeping allocation),
+   * accelStoreFailures the accelerator's canonical tree (record_accel), directMapStoreFailures
+   * the nested IPA direct map's.
    */
   readonly faultInject = {
     storeFailures: 0,
+    accelStoreFailures: 0,
+    directMapStoreFailures: 0,
     /** While > 0, the next TLB invalidation of a shadow VMID (tlb.ts) is lost (a lab bug, for invariant T). */
     skipShadowTlbi: 0,
   };
@@ -141,7 +151,7 @@ export class Kvm {
   /** `unmap`: the strategy object; by default the one config.unmap names. */
   constructor(config: Partial<VmConfig> = {}, unmap?: UnmapStrategy) {
     this.config = resolveConfig(config);
-    this.unmap = unmap ?? createUnmapStrategy(this.config.unmap, { directMap: this.config.directMap });
+    this.unmap = unmap ?? createUnmapStrategy(this.config.unmap, { directMap: this.config.directMap, revmapTlbi: this.config.revmapTlbi });
     this.mem = new PhysMemory();
     this.pool = new HostPagePool(this.mem, HOST_POOL_BASE, this.config.poolPages);
     this.memslots = kvmRamMemslots(this, L1_RAM_BASE, this.config.memory, this.config.ramSlots ?? 1);

@@ -1,5 +1,6 @@
 // Fault injection: the host-side events a KVM developer wants to provoke at will — the host taking
-// a canonical range back (MMU notifier), a failing non-sleeping revmap allocation, a shadow MMU
+// a canonical range back (MMU notifier), a failing allocation of the revmap, the accelerator or the
+// direct map, a shadow MMU
 // recycled under the guest's feet, a TLBI L1 could have issued. Scenario timelines and chaos mode
 // call these between L0 actions; each is logged (event kind "chaos") and counted (`injected.*`).
 
@@ -39,9 +40,36 @@ export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "in
 
 /** The next `n` revmap stores fail (their MMUs' revmaps become broken). */
 export function failRevmapStores(kvm: Kvm, n: number, source = "inject"): void {
-  if (!Number.isInteger(n) || n < 1) throw new HostError(`failRevmapStores: ${n} is not a positive count`);
-  kvm.faultInject.storeFailures += n;
-  logInjection(kvm, source, "revmapStoreFailures", { action: "fail-revmap", count: n });
+  failStores(kvm, "revmap", n, source);
+}
+
+/** The structures whose stores an injection can fail (the allocations the seeds make at fault time). */
+export const STORES = ["revmap", "accel", "directMap"] as const;
+export type Store = (typeof STORES)[number];
+
+/**
+ * The next `n` stores into `store` fail: the revmap's (its MMU's revmap becomes broken), the
+ * accelerator's canonical tree (record_accel: the fault records neither bit nor revmap range), or
+ * the direct map's (its MMU's revmap becomes broken). Strategies without that store ignore it.
+ */
+export function failStores(kvm: Kvm, store: Store, n: number, source = "inject"): void {
+  if (!Number.isInteger(n) || n < 1) throw new HostError(`failStores: ${n} is not a positive count`);
+  const inject = kvm.faultInject;
+  switch (store) {
+    case "revmap":
+      inject.storeFailures += n;
+      logInjection(kvm, source, "revmapStoreFailures", { action: "fail-revmap", count: n });
+      return;
+    case "accel":
+      inject.accelStoreFailures += n;
+      logInjection(kvm, source, "accelStoreFailures", { action: "fail-revmap", count: n, store });
+      return;
+    case "directMap":
+      inject.directMapStoreFailures += n;
+      logInjection(kvm, source, "directMapStoreFailures", { action: "fail-revmap", count: n, store });
+      return;
+  }
+  throw new HostError(`failStores: unknown store "${String(store)}" (one of ${STORES.join(", ")})`);
 }
 
 /**
@@ -81,6 +109,9 @@ export function forceRecycle(kvm: Kvm, which: number | "any-valid", source = "in
     return mmu;
   }
   logInjection(kvm, source, "recycles", { action: "recycle", mmu: mmu.index, outcome: "emptied" });
+  // Emptied as a pending unmap is (checkNestedVcpuRequests): the strategy sees a recycle, so the
+  // MMU's next context starts with fresh records (a broken revmap included).
+  mmu.pendingUnmap = true;
   const removed = kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
   mmu.tlbVttbr = VTTBR_CNP_BIT;
   mmu.pendingUnmap = false;

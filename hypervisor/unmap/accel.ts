@@ -34,7 +34,8 @@ export class AccelStrategy extends RevmapStrategy {
   tree: RangeTree | null = null;
   /** log2 of the shadow MMUs each bit stands for (set when the MMU array is sized). */
   power = 0;
-  override readonly coverage: readonly UnmapCoverage[] = [revmapCoverage((mmu) => this.mmus[mmu.index]!), accelCoverage(this)];
+  /** A first: a leaf without its MMU's bit is never reached by an unmap, whatever the revmap holds. */
+  override readonly coverage: readonly UnmapCoverage[] = [accelCoverage(this), revmapCoverage((mmu) => this.mmus[mmu.index]!)];
 
   override initNested(kvm: Kvm): void {
     super.initNested(kvm);
@@ -52,17 +53,27 @@ export class AccelStrategy extends RevmapStrategy {
     return kvm.nestedMmus.slice(first, first + 2 ** this.power);
   }
 
+  /**
+   * Seed 000's fault path: record_accel first; when its store fails the fault returns before the
+   * revmap record, so the shadow leaf it installed is in neither structure.
+   */
   override shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
-    super.shadowMap(mmu, canonical, nested, size);
-    this.record(mmu, canonical, size);
+    if (!this.record(mmu, canonical, size)) return;
+    this.recordRevmap(mmu, canonical, nested, size);
   }
 
   /**
    * At shadow fault time: OR the MMU's bit over canonical [canonical, +size), merging every
-   * overlapping range into one spanning range whose value ORs theirs. The tree's allocation may
-   * sleep, so this store never fails.
+   * overlapping range into one spanning range whose value ORs theirs. The allocation may sleep
+   * (GFP_KERNEL_ACCOUNT) but can still fail (injected `accelStoreFailures`): false, nothing stored.
    */
-  record(mmu: KvmS2Mmu, canonical: CanonicalIpa, size: bigint): void {
+  record(mmu: KvmS2Mmu, canonical: CanonicalIpa, size: bigint): boolean {
+    const inject = mmu.kvm.faultInject;
+    if (inject.accelStoreFailures > 0) {
+      inject.accelStoreFailures--;
+      kvmStat(mmu.kvm, "accel.storeFailures");
+      return false;
+    }
     const tree = (this.tree ??= new RangeTree());
     const bit = this.mask(mmu);
     let start: bigint = canonical;
@@ -70,16 +81,17 @@ export class AccelStrategy extends RevmapStrategy {
     const overlaps = tree.intersecting(start, end);
     if (overlaps.length === 0) {
       tree.storeInGap(start, end, bit);
-      return;
+      return true;
     }
     let value = bit;
     for (const e of overlaps) value |= e.value;
     const first = overlaps[0]!;
     const lastE = overlaps[overlaps.length - 1]!;
-    if (overlaps.length === 1 && first.index <= start && first.last >= end && first.value === value) return;
+    if (overlaps.length === 1 && first.index <= start && first.last >= end && first.value === value) return true;
     if (first.index < start) start = first.index;
     if (lastE.last > end) end = lastE.last;
     tree.store(start, end, value);
+    return true;
   }
 
   /**
@@ -95,43 +107,59 @@ export class AccelStrategy extends RevmapStrategy {
     if (this.tree.size === 0) this.tree = null;
   };
 
+  /** `mmu`'s revmap was destroyed: with p == 0 its bit goes from every range. */
+  protected override readonly onDestroy = (mmu: KvmS2Mmu): void => {
+    const tree = this.tree;
+    if (this.power !== 0 || !tree) return;
+    const bit = this.mask(mmu);
+    for (const e of tree.entries()) if (e.value & bit) clearBits(tree, e, bit);
+    if (tree.size === 0) this.tree = null;
+  };
+
   /**
-   * `mmu` was emptied: its revmap goes, and with p == 0 its bit goes from every range. Once every
-   * shadow MMU is empty the tree describes nothing and is destroyed (whatever p).
+   * `mmu` was emptied (the revmap's rules say what happens to its records). Once every shadow
+   * MMU is empty, all nested MMUs have been unmapped: the tree describes nothing and is destroyed
+   * (whatever p).
    */
   override mmuFullyUnmapped(mmu: KvmS2Mmu): void {
     super.mmuFullyUnmapped(mmu);
-    const tree = this.tree;
-    if (!tree) return;
-    if (this.power === 0) {
-      const bit = this.mask(mmu);
-      for (const e of tree.entries()) if (e.value & bit) clearBits(tree, e, bit);
-    }
+    if (!this.tree) return;
     const kvm = mmu.kvm;
-    if (tree.size === 0 || kvm.nestedMmus.every((m) => m.pgt.leafCount === 0)) {
+    if (kvm.nestedMmus.every((m) => m.pgt.leafCount === 0)) {
       this.tree = null;
       kvmEvent(kvm, { kind: "accel", what: "destroyed" });
     }
   }
 
   /**
-   * Canonical unmap of [gpa, gpa+size): for each range intersecting it, for each set bit, the
-   * revmap unmap on each MMU of that group. No other MMU is visited. Records the shadow entries
-   * removed, the MMUs visited and the stale bits and ranges left.
+   * Canonical unmap of [gpa, gpa+size), as seed 000's loop runs: for each canonical-tree range
+   * intersecting it, for each set bit, the revmap unmap of that range's part of [gpa, gpa+size)
+   * on each MMU of the bit's group. No other MMU is visited. Records the shadow entries removed,
+   * the distinct MMUs visited and the loop's runs (Metrics.shadowMmusVisited, accel.loopVisits),
+   * and the stale bits and ranges left.
    */
   override canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
-    let bits = 0n;
-    for (const e of this.tree?.intersecting(gpa, gpa + size - 1n) ?? []) bits |= e.value;
+    const end = gpa + size - 1n;
     let removed = 0;
-    let visited = 0;
-    for (const bit of accelBits(bits)) {
-      for (const mmu of this.group(kvm, bit)) {
-        visited++;
-        if (mmu.valid) removed += this.unmapMmu(mmu, gpa, size);
+    let loopVisits = 0;
+    let groups = 0n;
+    // The ranges as they were: unmapping clears bits and erases ranges as it goes.
+    for (const e of this.tree?.intersecting(gpa, end) ?? []) {
+      const a = e.index > gpa ? e.index : gpa;
+      const b = e.last < end ? e.last : end;
+      groups |= e.value;
+      for (const bit of accelBits(e.value)) {
+        for (const mmu of this.group(kvm, bit)) {
+          loopVisits++;
+          if (mmu.valid) removed += this.unmapMmu(mmu, a as CanonicalIpa, b - a + 1n);
+        }
       }
     }
+    let visited = 0;
+    for (const bit of accelBits(groups)) visited += this.group(kvm, bit).length;
     kvmStat(kvm, "shadowEntriesRemoved", removed);
     kvmStatUnmapVisit(kvm, visited);
+    kvm.metrics.sample("accel.loopVisits", loopVisits);
     if (kvm.config.staleStats) {
       kvm.metrics.sample("revmap.staleEntries", this.staleEntries(kvm));
       const stale = this.stale(kvm);

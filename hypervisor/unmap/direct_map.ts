@@ -1,7 +1,7 @@
-// Nested IPA direct map (option `directMap`, the answer to the review of seed 001): per shadow
-// MMU, nested IPA range → canonical IPA, kept in lockstep with the revmap (a mirror of L1's
-// stage-2 as seen at fault time). When L1's TLBIs remove shadow leaves, it names the revmap
-// ranges built for them, so those ranges go too and the revmap does not go stale.
+// Nested IPA direct map (option `directMap`, the answer to the review of seed 001, v3 of the
+// series): per shadow MMU, nested IPA range → canonical IPA, kept in lockstep with the revmap (a
+// mirror of L1's stage-2 as seen at fault time). When L1's TLBIs remove shadow leaves, it names
+// the revmap ranges built for them, so those ranges go too (revmapTlbi v3) without a scan.
 
 import { addrAdd, type CanonicalIpa, type NestedIpa } from "../addr.ts";
 import type { KvmS2Mmu } from "../nested.ts";
@@ -12,24 +12,34 @@ import { isUnknownIpa, payloadNestedIpa, revmapPayload, type RevmapEraseHook, ty
 /**
  * A shadow leaf maps nested [nested, +size) to canonical `canonical` and the revmap holds it
  * (valid or polluted). Entries it overlaps describe mappings this leaf replaced in part or in
- * full; they go whole, so no remainder keeps a canonical base that no longer lines up.
+ * full; they go whole, so no remainder keeps a canonical base that no longer lines up. The store
+ * allocates like the revmap's and may fail (injected `directMapStoreFailures`): false, and the
+ * caller breaks the revmap, whose lockstep mirror is then incomplete.
  */
-export function directMapRecord(s: RevmapMmu, nested: NestedIpa, canonical: CanonicalIpa, size: bigint): void {
-  if (s.broken || !s.revmap) return;
+export function directMapRecord(s: RevmapMmu, mmu: KvmS2Mmu, nested: NestedIpa, canonical: CanonicalIpa, size: bigint): boolean {
+  if (s.broken || !s.revmap) return true;
   const tree = (s.directMap ??= new RangeTree());
   const last = addrAdd(nested, size) - 1n;
   const value = revmapPayload(canonical);
   const cur = tree.load(nested);
-  if (cur && cur.index === nested && cur.last === last && cur.value === value) return;
+  if (cur && cur.index === nested && cur.last === last && cur.value === value) return true;
+  const inject = mmu.kvm.faultInject;
+  if (inject.directMapStoreFailures > 0) {
+    inject.directMapStoreFailures--;
+    kvmStat(mmu.kvm, "directMap.storeFailures");
+    return false;
+  }
   tree.eraseRange(nested, last);
   tree.store(nested, last, value);
+  return true;
 }
 
 /**
- * L1 invalidated nested [nested, +size) (IPAS2E1*, RIPAS2E1*): each direct-map range inside it
- * is dropped with the valid revmap range it names. A range only partly invalidated still has
- * shadow leaves (the split remainder), so it stays; polluted revmap ranges hold other mappings
- * too and stay. Returns the revmap ranges erased.
+ * Shadow leaves in nested [nested, +size) went (L1's IPAS2E1*, RIPAS2E1*, or the strategy's own
+ * unmap): each direct-map range whose leaf went is dropped with the valid revmap range it names:
+ * the ranges inside, and the ones cut whose leaf went whole (KVM's stage2_unmap_walker); a range
+ * the split-and-keep option cut still has its remainder mapped, so it stays. Polluted revmap
+ * ranges hold other mappings too and stay. Returns the revmap ranges erased.
  */
 export function directMapShadowUnmap(s: RevmapMmu, mmu: KvmS2Mmu, nested: NestedIpa, size: bigint, onErase?: RevmapEraseHook): number {
   const tree = s.directMap;
@@ -37,7 +47,7 @@ export function directMapShadowUnmap(s: RevmapMmu, mmu: KvmS2Mmu, nested: Nested
   const last = addrAdd(nested, size) - 1n;
   let erased = 0;
   for (const d of tree.intersecting(nested, last)) {
-    if (d.index < nested || d.last > last) continue;
+    if ((d.index < nested || d.last > last) && mmu.pgt.hasLeafIn(d.index, d.last - d.index + 1n)) continue;
     tree.erase(d.index);
     // The direct map's payload holds a canonical IPA in the revmap's layout.
     const canonical = payloadNestedIpa(d.value) as bigint as CanonicalIpa;

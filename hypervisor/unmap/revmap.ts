@@ -14,7 +14,7 @@ import { noRecords, revmapHeading } from "./describe.ts";
 import { RangeTree } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
 import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
-import type { UnmapCoverage, UnmapStrategy } from "./strategy.ts";
+import type { RevmapTlbi, UnmapCoverage, UnmapStrategy } from "./strategy.ts";
 import { REVMAP_WORDING } from "./wording.ts";
 import { hex } from "../../emulator/types.ts";
 
@@ -25,16 +25,22 @@ export { isUnknownIpa, NESTED_IPA_MASK, payloadNestedIpa, revmapPayload, RevmapM
 export type RevmapRecordResult = "broken" | "unchanged" | "valid" | "polluted" | "store-failed";
 
 /**
- * Unmap strategy "revmap": a reverse map per shadow MMU; option directMap adds the nested IPA
- * direct map so L1's TLBIs keep it exact.
+ * Unmap strategy "revmap": a reverse map per shadow MMU. Option revmapTlbi says whether L1's
+ * TLBIs remove the entries of the leaves they remove (v3) or leave them stale (the seed); option
+ * directMap adds v3's nested IPA direct map, which finds those entries without a scan.
  */
 export class RevmapStrategy implements UnmapStrategy {
   readonly name: string = "revmap";
   /** Per shadow MMU, by index. */
   mmus: RevmapMmu[] = [];
   readonly coverage: readonly UnmapCoverage[];
+  /** Set while the strategy's own unmap empties an MMU (broken fallback, polluted range). */
+  private ownFullUnmap = false;
 
-  constructor(readonly directMap: boolean) {
+  constructor(
+    readonly directMap: boolean,
+    readonly tlbi: RevmapTlbi = directMap ? "v3" : "seed",
+  ) {
     this.coverage = [revmapCoverage((mmu) => this.mmus[mmu.index]!)];
   }
 
@@ -48,9 +54,15 @@ export class RevmapStrategy implements UnmapStrategy {
   }
 
   shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
+    this.recordRevmap(mmu, canonical, nested, size);
+  }
+
+  /** The revmap record of a shadow fault, and the direct map's beside it. */
+  protected recordRevmap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
     const s = this.mmus[mmu.index]!;
     const r = revmapRecord(s, mmu, canonical, nested, size);
-    if (this.directMap && r !== "broken" && r !== "store-failed") directMapRecord(s, nested, canonical, size);
+    if (!this.directMap || r === "broken" || r === "store-failed") return;
+    if (!directMapRecord(s, mmu, nested, canonical, size)) revmapBreak(s, mmu, canonical, addrAdd(canonical, size) - 1n);
   }
 
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
@@ -59,19 +71,50 @@ export class RevmapStrategy implements UnmapStrategy {
     kvmEvent(kvm, { kind: "unmap", scope: "nested", strategy: "revmap", start: gpa, size, mmusVisited: visited, removed, wording: REVMAP_WORDING });
   }
 
+  /**
+   * Shadow leaves in nested [nested, +size) went: an L1 TLBI (IPAS2E1, RIPAS2E1), or the
+   * strategy's own unmap of a revmap range. The seed leaves the revmap as it is; v3 erases the
+   * entries of the leaves that went (the direct map keeps in lockstep with the revmap either way).
+   */
   shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void {
-    if (this.directMap) directMapShadowUnmap(this.mmus[mmu.index]!, mmu, nested, size, this.onErase);
+    if (this.tlbi === "seed") return;
+    const s = this.mmus[mmu.index]!;
+    if (this.directMap) directMapShadowUnmap(s, mmu, nested, size, this.onErase);
+    else revmapTlbiErase(s, mmu, nested, size, this.onErase);
   }
 
   /**
-   * The MMU's table is empty: its revmap and direct map go. Recycling hands the MMU to a new
-   * context, which starts with a fresh revmap even if the old one was broken; other full unmaps
-   * (the broken fallback itself, ALLE1, VMALLS12E1) leave a broken MMU broken.
+   * The MMU's table is empty. Recycled for another context (pending unmap): its revmap goes and
+   * it starts clean, even if the old one was broken. Emptied by the strategy's own unmap: what
+   * unmapMmu did stands. Emptied by L1 (VMALLS12E1, ALLE1) or by any other whole-MMU unmap: the
+   * seed keeps the revmap (stale), v3 destroys it.
    */
   mmuFullyUnmapped(mmu: KvmS2Mmu): void {
+    if (this.ownFullUnmap) return;
     const s = this.mmus[mmu.index]!;
-    revmapDestroy(s);
-    if (mmu.pendingUnmap) s.broken = false;
+    if (mmu.pendingUnmap) {
+      this.destroyRevmap(mmu);
+      s.broken = false;
+    } else if (this.tlbi === "v3") this.destroyRevmap(mmu);
+  }
+
+  /** Free the MMU's revmap and direct map, and tell what hangs on them (the accelerator). */
+  protected destroyRevmap(mmu: KvmS2Mmu): void {
+    revmapDestroy(this.mmus[mmu.index]!);
+    this.onDestroy?.(mmu);
+  }
+
+  /** Called when an MMU's revmap is destroyed (the accelerator clears the MMU's bit); none here. */
+  protected readonly onDestroy: ((mmu: KvmS2Mmu) => void) | undefined = undefined;
+
+  /** The strategy's own unmap of the whole MMU: none of mmuFullyUnmapped's cleaning applies. */
+  private unmapWholeMmu(mmu: KvmS2Mmu): number {
+    this.ownFullUnmap = true;
+    try {
+      return kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+    } finally {
+      this.ownFullUnmap = false;
+    }
   }
 
   /** What a revmap range removal also removes (the accelerator's bit); none here. */
@@ -85,8 +128,9 @@ export class RevmapStrategy implements UnmapStrategy {
   unmapMmu(mmu: KvmS2Mmu, gpa: CanonicalIpa, size: bigint): number {
     const s = this.mmus[mmu.index]!;
     if (s.broken) {
+      // The fallback empties the MMU and leaves the revmap broken until the MMU is recycled.
       kvmStat(mmu.kvm, "revmap.fallbackFullUnmaps");
-      return kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+      return this.unmapWholeMmu(mmu);
     }
     const tree = s.revmap;
     if (!tree) return 0;
@@ -97,8 +141,8 @@ export class RevmapStrategy implements UnmapStrategy {
       // Already erased through the direct map while unmapping an earlier range.
       if (!now || now.index !== e.index || now.last !== e.last || now.value !== e.value) continue;
       if (isUnknownIpa(e.value)) {
-        revmapDestroy(s);
-        return removed + kvmStage2UnmapRange(mmu, 0n, KVM_PHYS_SIZE);
+        this.destroyRevmap(mmu);
+        return removed + this.unmapWholeMmu(mmu);
       }
       tree.erase(e.index);
       this.onErase?.(mmu, e.index as CanonicalIpa, e.last as CanonicalIpa);
@@ -173,25 +217,60 @@ function noAccelerator(kvm: Kvm, name: string, limit: number): string[] {
 }
 
 /**
+ * The MMU's revmap can no longer be trusted (a store into it, or into the direct map kept in
+ * lockstep with it, failed): it is marked broken, freed and left null, and the MMU falls back to
+ * full unmap until it is recycled.
+ */
+export function revmapBreak(s: RevmapMmu, mmu: KvmS2Mmu, index: bigint, last: bigint): void {
+  const kvm = mmu.kvm;
+  s.broken = true;
+  s.revmap = null;
+  s.directMap = null;
+  kvmStat(kvm, "revmap.broken");
+  kvmEvent(kvm, { kind: "revmap", what: "broken", mmu: mmu.index, start: index as CanonicalIpa, last: last as CanonicalIpa });
+}
+
+/**
  * One store into the revmap with a non-sleeping allocation. It may fail (the VM's injected store
- * failures): the MMU's revmap is then broken, freed and left null, and the MMU falls back to
- * full unmap.
+ * failures): the MMU's revmap is then broken.
  */
 function revmapStore(s: RevmapMmu, mmu: KvmS2Mmu, tree: RangeTree, index: bigint, last: bigint, value: bigint, gap = false): boolean {
-  const kvm = mmu.kvm;
-  const inject = kvm.faultInject;
+  const inject = mmu.kvm.faultInject;
   if (inject.storeFailures > 0) {
     inject.storeFailures--;
-    s.broken = true;
-    s.revmap = null;
-    s.directMap = null;
-    kvmStat(kvm, "revmap.broken");
-    kvmEvent(kvm, { kind: "revmap", what: "broken", mmu: mmu.index, start: index as CanonicalIpa, last: last as CanonicalIpa });
+    revmapBreak(s, mmu, index, last);
     return false;
   }
   if (gap) tree.storeInGap(index, last, value);
   else tree.store(index, last, value);
   return true;
+}
+
+/**
+ * v3's TLBI removal without the direct map: a scan of the MMU's revmap for the valid entries
+ * whose shadow leaf the unmap of nested [nested, +size) removed: the entries inside it, and the
+ * ones it cut whose leaf went whole (KVM's stage2_unmap_walker); a leaf the split-and-keep option
+ * cut keeps its entry. Polluted ranges stay: they cannot say which mappings they hold. Returns
+ * the entries erased.
+ */
+export function revmapTlbiErase(s: RevmapMmu, mmu: KvmS2Mmu, nested: NestedIpa, size: bigint, onErase?: RevmapEraseHook): number {
+  const tree = s.revmap;
+  if (!tree) return 0;
+  const last = addrAdd(nested, size) - 1n;
+  let erased = 0;
+  for (const e of tree.entries()) {
+    if (isUnknownIpa(e.value)) continue;
+    const n = payloadNestedIpa(e.value);
+    const len = e.last - e.index + 1n;
+    const nLast = n + len - 1n;
+    if (nLast < nested || n > last) continue;
+    if ((n < nested || nLast > last) && mmu.pgt.hasLeafIn(n, len)) continue;
+    tree.erase(e.index);
+    onErase?.(mmu, e.index as CanonicalIpa, e.last as CanonicalIpa);
+    erased++;
+  }
+  if (erased) kvmStat(mmu.kvm, "revmap.tlbiErased", erased);
+  return erased;
 }
 
 /**

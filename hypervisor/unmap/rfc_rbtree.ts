@@ -1,17 +1,22 @@
 // Unmap strategy "rfc-rbtree" (seed 003): the 2024 RFC "Optimize the unmapping of shadow S2-MMU
 // tables", kept as proposed so its flaws can be shown and measured. Per shadow MMU, an ordered map
 // from the canonical IPA a shadow leaf was built from to that leaf's nested range. A canonical
-// unmap walks its range one 4K page at a time and looks each page up by EXACT start address; a hit
-// unmaps the recorded nested range and frees the node at once.
+// unmap walks its range from its start, looks each address up by EXACT start address, and on a
+// hit unmaps the recorded nested range, frees the node at once and moves on by the node's size;
+// on a miss it moves on by one 4K page.
 //
 // The flaws, reproduced on purpose:
-// - A shadow leaf is found only when the unmapped page is the canonical address its node was keyed
+// - A shadow leaf is found only when the walk lands on the canonical address its node was keyed
 //   by. A 2M shadow leaf (L1 block over a host 2M block) whose canonical range loses a 4K page in
 //   its middle is missed and keeps mapping the freed host page.
-// - One node per canonical IPA: a second nested mapping of the same canonical IPA in the same MMU
-//   overwrites the first, which is then never found.
-// - Nodes only go at lookup or when the whole MMU is emptied: L1's IPA TLBIs leave stale nodes, and
-//   a later hit on one unmaps whatever the nested range holds by then.
+// - One node per canonical IPA, and the first one stays: the insert of a second nested mapping of
+//   the same canonical IPA in the same MMU finds the key taken and frees the new node, so the new
+//   mapping is never found.
+// - Nodes only go at lookup: L1's IPA TLBIs leave stale nodes, and a later hit on one unmaps
+//   whatever the nested range holds by then. The tree is made empty only in
+//   kvm_init_nested_s2_mmu, which KVM runs when it creates the MMU array, not when it recycles an
+//   MMU: nodes of an old context survive the recycle, and each one then shadows (by the rule
+//   above) the key of the new context's leaf that maps the same canonical IPA.
 
 import type { CanonicalIpa, NestedIpa } from "../addr.ts";
 import { kvmStage2UnmapRange, type KvmS2Mmu, kvmUnmapValidMmus } from "../nested.ts";
@@ -28,22 +33,29 @@ export interface RfcTreeNode {
   size: bigint;
 }
 
-/** The RFC walked the unmapped range in host pages. */
+/** On a miss, the RFC's walk of the unmapped range moves on by one host page. */
 const RFC_WALK_STEP = 0x1000n;
 
 
 /**
- * The RFC's unmap of one MMU: for each page of [gpa, gpa+size), an exact-key lookup; on a hit the
- * node is removed and its nested range unmapped. Returns the shadow leaves removed.
+ * The RFC's unmap of one MMU: from gpa to gpa+size, an exact-key lookup; on a hit the node is
+ * removed, its nested range unmapped, and the walk moves on by the node's size; on a miss by one
+ * page. Returns the shadow leaves removed.
  */
 function rfcTreeUnmap(tree: BTree<bigint, RfcTreeNode>, mmu: KvmS2Mmu, gpa: CanonicalIpa, size: bigint): number {
   let removed = 0;
-  for (let page: bigint = gpa; page < gpa + size; page += RFC_WALK_STEP) {
+  const end = gpa + size;
+  let at: bigint = gpa;
+  while (at < end) {
     if (tree.size === 0) break; // nothing left that any later lookup could hit
-    const node = tree.get(page);
-    if (!node) continue;
-    tree.delete(page);
+    const node = tree.get(at);
+    if (!node) {
+      at += RFC_WALK_STEP;
+      continue;
+    }
+    tree.delete(at);
     removed += kvmStage2UnmapRange(mmu, node.nestedIpa, node.size);
+    at += node.size;
   }
   return removed;
 }
@@ -72,9 +84,10 @@ export class RfcRbtreeStrategy implements UnmapStrategy {
     return this.trees[mmu.index]!;
   }
 
-  /** Record a shadow leaf; re-adding a canonical IPA replaces its node. */
+  /** Record a shadow leaf; a canonical IPA already in the tree keeps its first node. */
   shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void {
-    this.trees[mmu.index]!.set(canonical, { nestedIpa: nested, size });
+    const tree = this.trees[mmu.index]!;
+    if (!tree.has(canonical)) tree.set(canonical, { nestedIpa: nested, size });
   }
 
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void {
@@ -85,7 +98,6 @@ export class RfcRbtreeStrategy implements UnmapStrategy {
   /** L1's TLBIs leave the nodes in place: the RFC's third flaw. */
   shadowUnmap(): void {}
 
-  mmuFullyUnmapped(mmu: KvmS2Mmu): void {
-    this.trees[mmu.index]!.clear();
-  }
+  /** Emptying or recycling the MMU leaves its nodes: only kvm_init_nested_s2_mmu (initNested) resets them. */
+  mmuFullyUnmapped(): void {}
 }

@@ -52,11 +52,33 @@ export interface UnmapStrategy extends UnmapDescribe {
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void;
   /** L1's IPA TLBIs removed nested [nested, +size) from the MMU. */
   shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void;
-  /** The MMU's table was emptied (recycle, pending unmap, ALLE1, VMALLS12E1, full unmap). */
+  /**
+   * The MMU's table was emptied (recycle, pending unmap, ALLE1, VMALLS12E1, full unmap). A recycle
+   * (the MMU is handed to another context) has `mmu.pendingUnmap` set during this call.
+   */
   mmuFullyUnmapped(mmu: KvmS2Mmu): void;
   /** The invariants the checker verifies against this strategy's records (none: nothing to check). */
   readonly coverage: readonly UnmapCoverage[];
 }
 
+/**
+ * What L1's stage-2 TLBIs do to the reverse map and the accelerator (option `revmapTlbi`).
+ * - `seed`: nothing, as seeds 000 and 001 are written: IPAS2E1, RIPAS2E1, VMALLS12E1 and ALLE1
+ *   remove shadow leaves and leave their revmap entries (and accelerator bits) behind, stale.
+ * - `v3`: the revmap series from v3 on ("Remove reverse map entries during TLBI handling"): the
+ *   entries of the leaves a TLBI removed go too (by a scan of the revmap, or through the nested
+ *   IPA direct map with option `directMap`), and a TLBI of the whole space destroys the revmap.
+ */
+export const REVMAP_TLBI_MODES = ["seed", "v3"] as const;
+export type RevmapTlbi = (typeof REVMAP_TLBI_MODES)[number];
+
+/** Options of the strategies that keep a reverse map (the others ignore them). */
+export interface UnmapStrategyOptions {
+  /** Keep the nested IPA direct map beside each revmap (v3's fast path; needs revmapTlbi v3). */
+  directMap: boolean;
+  /** Default: v3 with directMap (the direct map exists for v3's TLBI removal), else seed. */
+  revmapTlbi?: RevmapTlbi;
+}
+
 /** A new strategy for one VM (the registry's entries). */
-export type UnmapStrategyFactory = (options: { directMap: boolean }) => UnmapStrategy;
+export type UnmapStrategyFactory = (options: UnmapStrategyOptions) => UnmapStrategy;

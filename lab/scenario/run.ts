@@ -10,6 +10,7 @@ import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
 import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../../hypervisor/scheduler.ts";
+import type { RevmapTlbi } from "../../hypervisor/unmap/strategy.ts";
 import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../../hypervisor/vm.ts";
 import { type ChaosReport, chaosMonitor, chaosOf } from "../chaos.ts";
 import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../run.ts";
@@ -23,6 +24,7 @@ export const SCENARIO_MAX_STEPS = 50_000_000;
 export interface ScenarioOverrides {
   unmap?: StrategyName;
   directMap?: boolean;
+  revmapTlbi?: RevmapTlbi;
   nestedMmus?: number;
   /** Coalescing order for the timeline's coalesce actions that do not name one. */
   coalesce?: CoalesceOrder;
@@ -45,6 +47,8 @@ export interface ScenarioResult {
   description: string;
   strategy: StrategyName;
   directMap: boolean;
+  /** The revmapTlbi option when the run set it (otherwise the default its directMap implies). */
+  revmapTlbi: RevmapTlbi | null;
   nestedMmus: number;
   checks: ExpectationCheck[];
   /** The failed checks, one line each. */
@@ -103,6 +107,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
       : {}),
     unmap: overrides.unmap ?? vm.unmap ?? "full",
     directMap: overrides.directMap ?? vm.directMap ?? false,
+    ...((overrides.revmapTlbi ?? vm.revmapTlbi) !== undefined ? { revmapTlbi: overrides.revmapTlbi ?? vm.revmapTlbi } : {}),
   };
   const nestedMmus = overrides.nestedMmus ?? vm.nestedMmus;
   if (nestedMmus !== undefined) {
@@ -147,6 +152,7 @@ export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResu
     description: s.description ?? "",
     strategy: r.kvm.config.unmap,
     directMap: r.kvm.config.directMap,
+    revmapTlbi: r.kvm.config.revmapTlbi ?? null,
     nestedMmus: r.kvm.nestedMmus.length,
     checks,
     failures,

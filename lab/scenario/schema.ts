@@ -10,6 +10,8 @@ import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
 import { type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
 import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../../hypervisor/metrics.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
+import { REVMAP_TLBI_MODES } from "../../hypervisor/unmap/strategy.ts";
+import { STORES } from "../injection.ts";
 
 /**
  * A scenario file that does not parse or does not validate; the message lists every problem. The
@@ -105,13 +107,15 @@ const Trigger = z
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
 const ACTIONS = [
-  "unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog", "skipTlbInvalidation",
+  "unmapCanonical", "failRevmapStores", "failStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog",
+  "skipTlbInvalidation",
 ] as const;
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
     unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional() }).optional(),
     failRevmapStores: posInt.optional(),
+    failStores: z.strictObject({ store: z.enum(STORES, { error: `expected one of: ${STORES.join(", ")}` }), count: posInt }).optional(),
     recycle: z
       .strictObject({
         mmu: z.custom<number | "any-valid">((v) => v === "any-valid" || (Number.isSafeInteger(v) && (v as number) >= 0), {
@@ -177,6 +181,7 @@ export const ScenarioSchema = z.strictObject({
       nestedMmus: posInt.optional(),
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),
       directMap: z.boolean({ error: "expected true or false" }).optional(),
+      revmapTlbi: z.enum(REVMAP_TLBI_MODES, { error: `expected one of: ${REVMAP_TLBI_MODES.join(", ")}` }).optional(),
       blocks: z.boolean({ error: "expected true or false" }).optional(),
       ramSlots: posInt.optional(),
       nestedS2WpFlush: z.boolean({ error: "expected true or false" }).optional(),

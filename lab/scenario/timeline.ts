@@ -10,8 +10,8 @@ import type { KvmVcpu } from "../../hypervisor/vcpu.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
 import { assertInvariants, checkerAttached } from "../check.ts";
 import {
-  coalesceCanonical, deleteMemslot, failRevmapStores, forceRecycle, getDirtyLog, logDirtyPages, skipShadowTlbInvalidation, splitCanonical, tlbiOnBehalfOfL1,
-  unmapCanonical,
+  coalesceCanonical, deleteMemslot, failRevmapStores, failStores, forceRecycle, getDirtyLog, logDirtyPages, skipShadowTlbInvalidation, splitCanonical,
+  tlbiOnBehalfOfL1, unmapCanonical,
 } from "../injection.ts";
 import { ScenarioError, type TimelineEntry } from "./schema.ts";
 
@@ -134,6 +134,10 @@ export class TimelineMonitor implements VmMonitor {
     if (d.skipTlbInvalidation !== undefined) {
       skipShadowTlbInvalidation(kvm, d.skipTlbInvalidation, "scenario");
       return `skipTlbInvalidation ${d.skipTlbInvalidation}`;
+    }
+    if (d.failStores) {
+      failStores(kvm, d.failStores.store, d.failStores.count, "scenario");
+      return `failStores ${d.failStores.store} ${d.failStores.count}`;
     }
     if (d.recycle) {
       const mmu = forceRecycle(kvm, d.recycle.mmu, "scenario");

@@ -56,7 +56,7 @@ export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fix
   const kvm = {
     mem, pool, config, metrics, events,
     nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 }, coalescing: new Set(),
-    unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
+    unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap, revmapTlbi: config.revmapTlbi }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);
   const slot = new Memslot(RAM_BASE, config.memory, mem, pool);

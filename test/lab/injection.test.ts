@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { tlbiByName } from "../../emulator/tlbi.ts";
 import { tlbiFromIss } from "../../emulator/tlbi.ts";
-import { failRevmapStores, forceRecycle, tlbiIss, tlbiOnBehalfOfL1, unmapCanonical } from "../../lab/injection.ts";
+import { failRevmapStores, failStores, forceRecycle, tlbiIss, tlbiOnBehalfOfL1, unmapCanonical } from "../../lab/injection.ts";
+import { revmapOf } from "../../hypervisor/unmap/revmap.ts";
 import { kvmArchVcpuRun } from "../../hypervisor/scheduler.ts";
 import { E2E_MAX_STEPS, bootPair, l1Path, l2Path } from "../e2e/harness.ts";
 
@@ -43,6 +44,36 @@ describe("injection actions", () => {
     expect(kvm.faultInject.storeFailures).toBe(3);
     expect(kvm.metrics.get("injected.revmapStoreFailures")).toBe(2);
     expect(() => failRevmapStores(kvm, 0)).toThrow(/not a positive count/);
+  });
+
+  it("failStores names the store: the revmap's, the accelerator's or the direct map's; logged and counted", async () => {
+    const kvm = await midRun({ unmap: "accel", directMap: true });
+    failStores(kvm, "revmap", 1, "test");
+    failStores(kvm, "accel", 2, "test");
+    failStores(kvm, "directMap", 3, "test");
+    expect(kvm.faultInject).toEqual({ storeFailures: 1, accelStoreFailures: 2, directMapStoreFailures: 3 });
+    expect(kvm.metrics.get("injected.revmapStoreFailures")).toBe(1);
+    expect(kvm.metrics.get("injected.accelStoreFailures")).toBe(1);
+    expect(kvm.metrics.get("injected.directMapStoreFailures")).toBe(1);
+    expect(chaosEvents(kvm)).toEqual([
+      "test: fail the next 1 revmap store",
+      "test: fail the next 2 accel stores",
+      "test: fail the next 3 directMap stores",
+    ]);
+    expect(() => failStores(kvm, "accel", 0)).toThrow(/not a positive count/);
+    expect(() => failStores(kvm, "pgtable" as "accel", 1)).toThrow(/unknown store "pgtable"/);
+  });
+
+  it("forceRecycle of an unused MMU with a broken revmap: its next context starts with a clean one", async () => {
+    const kvm = await midRun({ unmap: "revmap" });
+    const mmu = kvm.nestedMmus[0]!;
+    const state = revmapOf(mmu)!;
+    state.broken = true;
+    state.revmap = null;
+    mmu.refcnt = 0;
+    expect(forceRecycle(kvm, 0)).toBe(mmu);
+    expect(state.broken).toBe(false);
+    expect(kvm.metrics.get("revmap.fallbackFullUnmaps")).toBe(0);
   });
 
   it("forceRecycle of the MMU in use: pending unmap, emptied before the vCPU re-enters L2", async () => {

@@ -15,7 +15,9 @@ describe.concurrent("shipped scenarios", () => {
     expect(FILES).toEqual([
       "accel_affected.yaml",
       "accel_groups.yaml",
+      "accel_store_failure.yaml",
       "coalesce_order.yaml",
+      "direct_map_store_failure.yaml",
       "dirty_log_nested.yaml",
       "dirty_log_shadow_tlb.yaml",
       "l1_tlbi_stale.yaml",
@@ -26,6 +28,8 @@ describe.concurrent("shipped scenarios", () => {
       "revmap_direct_map.yaml",
       "revmap_polluted.yaml",
       "revmap_stale.yaml",
+      "revmap_tlbi_v3.yaml",
+      "rfc_rbtree_alias.yaml",
       "rfc_rbtree_flaw.yaml",
       "smp_recycle.yaml",
       "smp_unmaps.yaml",

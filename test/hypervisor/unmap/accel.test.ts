@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canonicalIpa, nestedIpa } from "../../../hypervisor/addr.ts";
-import type { KvmS2Mmu } from "../../../hypervisor/nested.ts";
+import { checkNestedVcpuRequests, type KvmS2Mmu } from "../../../hypervisor/nested.ts";
 import { accelOf, accelStale } from "../../../hypervisor/unmap/accel.ts";
 import { accelBit, accelBits, accelFirstMmu, mmusPerBitPower } from "../../../hypervisor/unmap/accel_bits.ts";
 import { kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
@@ -169,7 +169,7 @@ describe("accelerator canonical unmap", () => {
     expect(accelStale(r.kvm)).toEqual({ bits: 2, ranges: 2 });
     expect(r.kvm.metrics.samples["accel.staleBits"]).toEqual([1, 2]);
     expect(r.kvm.metrics.samples["accel.staleRanges"]).toEqual([1, 2]);
-    // Emptying one MMU does not clear its bit either (p > 0)…
+    // Emptying one MMU does not clear its bit either (p > 0, and the seed's TLBIs clear nothing)…
     r.tlbi("VMALLS12E1IS", 0n);
     expect(accelOf(r.kvm)!.tree!.size).toBe(4);
     // …but once every shadow MMU is empty the tree is destroyed.
@@ -177,8 +177,24 @@ describe("accelerator canonical unmap", () => {
     expect(accelOf(r.kvm)!.tree).toBeNull();
   });
 
-  it("p == 0: emptying an MMU clears its bit everywhere and drops ranges left with none", () => {
+  it("seed: L1's VMALLS12E1 empties the MMU and leaves its bits (stale); its recycle clears them", () => {
     const r = sixMmus({ unmap: "accel" });
+    r.use(3); // MMU 2 (also holds MMU 4's first page)
+    r.tlbi("VMALLS12E1IS", 0n);
+    expect(r.kvm.nestedMmus[2]!.pgt.leafCount).toBe(0);
+    expect(accelOf(r.kvm)!.tree!.entries().filter((e) => e.value & bits(4)).length).toBe(5);
+    expect(accelStale(r.kvm).bits).toBe(5);
+    // The stale bit still sends the next unmap there to MMU 2.
+    kvmUnmapGfnRange(r.kvm, CANON + 9n * PAGE, PAGE);
+    expect(r.kvm.metrics.shadowMmusVisited).toEqual([1]);
+    // Six contexts on six MMUs: a seventh recycles MMU 0, whose bit goes from every range.
+    r.use(7);
+    checkNestedVcpuRequests(r.vcpu());
+    expect(accelOf(r.kvm)!.tree!.entries().filter((e) => e.value & bits(2))).toEqual([]);
+  });
+
+  it("v3, p == 0: emptying an MMU clears its bit everywhere and drops ranges left with none", () => {
+    const r = sixMmus({ unmap: "accel", revmapTlbi: "v3" });
     r.use(3); // MMU 2 (also holds MMU 4's first page)
     r.tlbi("VMALLS12E1IS", 0n);
     const withBit4 = accelOf(r.kvm)!.tree!.entries().filter((e) => e.value & bits(4));
@@ -205,6 +221,40 @@ describe("accelerator canonical unmap", () => {
     expect(shadowLeaves(m0)).toEqual([NESTED]);
     expect(r.kvm.metrics.shadowMmusVisited).toEqual([1]);
     expect(r.kvm.metrics.get("revmap.fallbackFullUnmaps")).toBe(1);
+  });
+
+  it("runs seed 000's loop once per intersecting range, set bit and MMU of its group; counts distinct MMUs visited", () => {
+    const r = strategyRig({ unmap: "accel", nestedMmus: 2 });
+    r.use(1);
+    r.touch(NESTED);
+    r.touch(NESTED + PAGE);
+    const m1 = r.use(2);
+    r.touch(NESTED + PAGE);
+    // Two ranges over the unmapped 8K: [CANON] holds MMU 0's bit, [CANON+4K] MMU 0's and MMU 1's.
+    expect(accelOf(r.kvm)!.tree!.entries().map((e) => e.value)).toEqual([bits(2), bits(2, 3)]);
+    kvmUnmapGfnRange(r.kvm, CANON, 2n * PAGE);
+    expect(r.kvm.metrics.samples["accel.loopVisits"]).toEqual([3]);
+    expect(r.kvm.metrics.shadowMmusVisited).toEqual([2]);
+    expect(r.kvm.metrics.shadowEntriesRemoved).toBe(3);
+    expect(m1.pgt.leafCount).toBe(0);
+  });
+
+  it("a failed accelerator store (record_accel) skips the revmap record: the leaf is in neither, and no unmap finds it", () => {
+    const r = strategyRig({ unmap: "accel", nestedMmus: 2 });
+    const m = r.use(1);
+    r.touch(NESTED);
+    r.kvm.faultInject.accelStoreFailures = 1;
+    r.touch(NESTED + PAGE);
+    expect(r.kvm.faultInject.accelStoreFailures).toBe(0);
+    expect(r.kvm.metrics.get("accel.storeFailures")).toBe(1);
+    expect(shadowLeaves(m)).toEqual([NESTED, NESTED + PAGE]);
+    expect(rv(m).revmap!.load(CANON + PAGE)).toBeNull();
+    expect(rv(m).broken).toBe(false);
+    expect(accelOf(r.kvm)!.tree!.load(CANON + PAGE)).toBeNull();
+    const pa = canonicalPa(r, CANON + PAGE);
+    kvmUnmapGfnRange(r.kvm, CANON + PAGE, PAGE);
+    expect(r.kvm.metrics.shadowMmusVisited).toEqual([0]);
+    expect(shadowLeavesMapping(r, pa)).toEqual([{ mmu: 0, ipa: NESTED + PAGE }]);
   });
 
   it("an MMU mapped outside the fault path is found only if its bit was recorded", () => {

@@ -98,4 +98,26 @@ describe("nested IPA direct map", () => {
       expect(r.kvm.metrics.shadowEntriesRemoved).toBe(1);
     });
   }
+
+  it("a failed direct-map store breaks the revmap it mirrors: the MMU falls back to full unmap", () => {
+    const r = strategyRig({ unmap: "revmap", directMap: true, nestedMmus: 2 });
+    const m = r.use(1);
+    r.touch(NESTED);
+    r.kvm.faultInject.directMapStoreFailures = 1;
+    r.touch(NESTED + PAGE);
+    expect(r.kvm.faultInject.directMapStoreFailures).toBe(0);
+    expect(r.kvm.metrics.get("directMap.storeFailures")).toBe(1);
+    expect(rv(m).broken).toBe(true);
+    expect(rv(m).revmap).toBeNull();
+    expect(rv(m).directMap).toBeNull();
+    kvmUnmapGfnRange(r.kvm, CANON + 9n * PAGE, PAGE);
+    expect(m.pgt.leafCount).toBe(0);
+    expect(r.kvm.metrics.get("revmap.fallbackFullUnmaps")).toBe(1);
+  });
+
+  it("needs revmapTlbi v3: the seeds' TLBIs would never consult it", () => {
+    expect(() => strategyRig({ unmap: "revmap", directMap: true, revmapTlbi: "seed" })).toThrow(/directMap needs revmapTlbi "v3"/);
+    expect((strategyRig({ unmap: "accel", directMap: true }).kvm.unmap as { tlbi?: string }).tlbi).toBe("v3");
+    expect((strategyRig({ unmap: "accel" }).kvm.unmap as { tlbi?: string }).tlbi).toBe("seed");
+  });
 });

@@ -172,8 +172,26 @@ describe("revmap canonical unmap", () => {
     expect(rv(m).revmap!.size).toBe(1);
   });
 
-  it("every full unmap of an MMU destroys its revmap (VMALLS12E1, ALLE1, recycle)", () => {
+  it("seed: VMALLS12E1 and ALLE1 empty the MMU and leave its revmap (stale); a recycle destroys it", () => {
     const r = strategyRig({ unmap: "revmap", nestedMmus: 2 });
+    const m = r.use(1);
+    r.touch(NESTED);
+    r.tlbi("VMALLS12E1IS", 0n);
+    expect(m.pgt.leafCount).toBe(0);
+    expect(rv(m).revmap!.size).toBe(1);
+    expect(revmapStaleEntries(r.kvm)).toBe(1);
+    r.touch(NESTED + PAGE);
+    r.tlbi("ALLE1IS", 0n);
+    expect(rv(m).revmap!.size).toBe(2);
+    expect(revmapStaleEntries(r.kvm)).toBe(2);
+    r.use(2);
+    r.use(3); // recycles m (round-robin), emptied before use
+    checkNestedVcpuRequests(r.vcpu());
+    expect(rv(m).revmap).toBeNull();
+  });
+
+  it("v3: every full unmap of an MMU destroys its revmap (VMALLS12E1, ALLE1, recycle)", () => {
+    const r = strategyRig({ unmap: "revmap", nestedMmus: 2, revmapTlbi: "v3" });
     const m = r.use(1);
     r.touch(NESTED);
     r.tlbi("VMALLS12E1IS", 0n);
@@ -186,6 +204,31 @@ describe("revmap canonical unmap", () => {
     r.use(2);
     r.use(3); // recycles m (round-robin), emptied before use
     checkNestedVcpuRequests(r.vcpu());
+    expect(rv(m).revmap).toBeNull();
+  });
+
+  it("v3 without the direct map: L1's IPA TLBIs erase the entries of the leaves they remove (a scan)", () => {
+    const r = strategyRig({ unmap: "revmap", revmapTlbi: "v3" });
+    const m = r.use(1);
+    for (let i = 0n; i < 4n; i++) r.touch(NESTED + i * PAGE);
+    r.tlbi("IPAS2E1IS", (NESTED + PAGE) >> 12n);
+    r.tlbi("IPAS2E1IS", (NESTED + 2n * PAGE) >> 12n);
+    expect(shadowLeaves(m)).toEqual([NESTED, NESTED + 3n * PAGE]);
+    expect(rv(m).revmap!.entries().map((e) => e.index)).toEqual([CANON, CANON + 3n * PAGE]);
+    expect(revmapStaleEntries(r.kvm)).toBe(0);
+    expect(r.kvm.metrics.get("revmap.tlbiErased")).toBe(2);
+  });
+
+  it("a broken revmap's fallback full unmap leaves it broken (until the MMU is recycled)", () => {
+    const r = strategyRig({ unmap: "revmap", nestedMmus: 2 });
+    const m = r.use(1);
+    r.touch(NESTED);
+    r.kvm.faultInject.storeFailures = 1;
+    r.touch(NESTED + PAGE);
+    kvmUnmapGfnRange(r.kvm, CANON + 9n * PAGE, PAGE);
+    expect(m.pgt.leafCount).toBe(0);
+    expect(rv(m).broken).toBe(true);
+    r.touch(NESTED);
     expect(rv(m).revmap).toBeNull();
   });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sysRegIss } from "../../../emulator/exception.ts";
 import { tlbiByName } from "../../../emulator/tlbi.ts";
 import { kvmHandleGuestAbort, kvmUnmapGfnRange } from "../../../hypervisor/mmu.ts";
-import { type KvmS2Mmu, kvmVcpuLoadHwMmu } from "../../../hypervisor/nested.ts";
+import { type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../../hypervisor/nested.ts";
+import { forceRecycle } from "../../../lab/injection.ts";
 import { RfcRbtreeStrategy } from "../../../hypervisor/unmap/rfc_rbtree.ts";
 import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
 import { L1Stage2, s2Abort, useL1Stage2 } from "../../../lab/fixtures/l1_stage2.ts";
@@ -98,20 +99,36 @@ describe("rfc-rbtree unmap strategy", () => {
     expect(rfcTree(mmu).size).toBe(1); // the node survives: its key was never looked up
   });
 
-  it("keeps one node per canonical IPA: a second nested alias overwrites the first, which is missed", () => {
+  it("keeps one node per canonical IPA, the first: a second nested alias is dropped and missed", () => {
     const { f, s2, mmu } = setup(false);
     s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
     s2.map(0x8010_0000n, 0x4020_0000n, SZ_4K);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8010_0000n));
-    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8010_0000n, SZ_4K]]);
-    const pa = mmu.pgt.getLeaf(0x8000_0000n)!.pa;
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_4K]]);
+    const pa = mmu.pgt.getLeaf(0x8010_0000n)!.pa;
 
     kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
 
-    expect(mmu.pgt.getLeaf(0x8010_0000n)).toBeNull();
-    expect(mmu.pgt.getLeaf(0x8000_0000n)?.pa).toBe(pa);
+    expect(mmu.pgt.getLeaf(0x8000_0000n)).toBeNull();
+    expect(mmu.pgt.getLeaf(0x8010_0000n)?.pa).toBe(pa);
     expect(f.pool.isPoisoned(Number(pa))).toBe(true);
+  });
+
+  it("moves on by the node's size on a hit: a 2M node's range is not looked up page by page", () => {
+    const { f, s2, mmu } = setup(true, 2);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_2M);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_5000n));
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_2M]]);
+    const tree = rfcTree(mmu);
+    const lookedUp: bigint[] = [];
+    const get = tree.get.bind(tree);
+    tree.get = (k: bigint) => (lookedUp.push(k), get(k));
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_2M + SZ_4K);
+    expect(mmu.pgt.leafCount).toBe(0);
+    // A hit at the start, then the walk resumes after the node's 2M.
+    expect(lookedUp[0]).toBe(0x4020_0000n);
+    expect(lookedUp.length).toBe(1);
   });
 
   it("leaves nodes behind on L1's IPA TLBIs; a later hit unmaps whatever the nested range holds now", () => {
@@ -133,13 +150,36 @@ describe("rfc-rbtree unmap strategy", () => {
     expect(nodes(mmu)).toEqual([[0x4030_0000n, 0x8000_0000n, SZ_4K]]);
   });
 
-  it("empties the tree when the whole MMU is unmapped", () => {
+  it("keeps its nodes when the whole MMU is unmapped: only kvm_init_nested_s2_mmu resets the tree", () => {
     const { f, s2, mmu } = setup(false);
     s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     expect(rfcTree(mmu).size).toBe(1);
     kvmHandleSysTlbi(f.vcpu(), tlbiIss("ALLE1IS"), 0n);
-    expect(rfcTree(mmu).size).toBe(0);
     expect(mmu.pgt.leafCount).toBe(0);
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_4K]]);
+  });
+
+  it("a node that survives a recycle hides the new context's leaf of the same canonical IPA", () => {
+    const { f, s2, mmu } = setup(false);
+    s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmVcpuPutHwMmu(f.vcpu());
+    forceRecycle(f.kvm, mmu.index);
+    expect(mmu.pgt.leafCount).toBe(0);
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_4K]]);
+    // The MMU's next context maps the same canonical page at another nested IPA.
+    const next = new L1Stage2(f.slot, 0x4180_0000n);
+    next.map(0x9000_0000n, 0x4020_0000n, SZ_4K);
+    useL1Stage2(f.vcpus[0]!, next, 4);
+    f.kvm.nestedMmusNext = mmu.index; // round-robin lands on the recycled MMU
+    kvmVcpuLoadHwMmu(f.vcpu());
+    expect(f.vcpus[0]!.hwMmu).toBe(mmu);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x9000_0000n));
+    expect(nodes(mmu)).toEqual([[0x4020_0000n, 0x8000_0000n, SZ_4K]]);
+    const pa = mmu.pgt.getLeaf(0x9000_0000n)!.pa;
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    expect(mmu.pgt.getLeaf(0x9000_0000n)?.pa).toBe(pa);
+    expect(f.pool.isPoisoned(Number(pa))).toBe(true);
   });
 });

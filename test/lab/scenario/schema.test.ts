@@ -65,6 +65,19 @@ expect:
     expect(problems(BASE.replace("name: t", "name: 12"))).toEqual(["s.yaml:1:7: name: expected a string"]);
     expect(problems(BASE + "vm:\n  directMap: yes please\n")).toEqual(["s.yaml:7:14: vm.directMap: expected true or false"]);
     expect(problems(BASE + "vm: {unmap: lazy}\n")).toEqual(["s.yaml:6:13: vm.unmap: expected one of: full, revmap, accel, rfc-rbtree"]);
+    expect(problems(BASE + "vm: {revmapTlbi: v2}\n")).toEqual(["s.yaml:6:18: vm.revmapTlbi: expected one of: seed, v3"]);
+    expect(problems(BASE + "timeline:\n  - at: {exits: 1}\n    do: {failStores: {store: pgtable, count: 1}}\n")).toEqual([
+      "s.yaml:8:30: timeline[0].do.failStores.store: expected one of: revmap, accel, directMap",
+    ]);
+  });
+
+  it("failStores takes a store and a positive count; failRevmapStores still works", () => {
+    const ok = BASE + "vm: {revmapTlbi: v3}\ntimeline:\n  - at: {exits: 1}\n    do: {failStores: {store: accel, count: 2}}\n  - at: {exits: 2}\n    do: {failRevmapStores: 1}\n";
+    const s = parseScenario(ok, "s.yaml");
+    expect(s.vm?.revmapTlbi).toBe("v3");
+    expect(s.timeline![0]!.do.failStores).toEqual({ store: "accel", count: 2 });
+    expect(s.timeline![1]!.do.failRevmapStores).toBe(1);
+    expect(problems(BASE + "timeline:\n  - at: {exits: 1}\n    do: {failStores: {store: accel, count: 0}}\n")[0]).toMatch(/failStores\.count: expected a positive integer/);
   });
 
   it("unknown keys are errors, at the key's own position", () => {
