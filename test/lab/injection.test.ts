@@ -51,7 +51,7 @@ describe("injection actions", () => {
     failStores(kvm, "revmap", 1, "test");
     failStores(kvm, "accel", 2, "test");
     failStores(kvm, "directMap", 3, "test");
-    expect(kvm.faultInject).toEqual({ storeFailures: 1, accelStoreFailures: 2, directMapStoreFailures: 3 });
+    expect(kvm.faultInject).toEqual({ storeFailures: 1, accelStoreFailures: 2, directMapStoreFailures: 3, skipShadowTlbi: 0 });
     expect(kvm.metrics.get("injected.revmapStoreFailures")).toBe(1);
     expect(kvm.metrics.get("injected.accelStoreFailures")).toBe(1);
     expect(kvm.metrics.get("injected.directMapStoreFailures")).toBe(1);
