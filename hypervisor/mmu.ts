@@ -283,9 +283,14 @@ export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
   const start = gpa & ~(SZ_4K - 1n);
   const end = (gpa + size + SZ_4K - 1n) & ~(SZ_4K - 1n);
   const len = end - start;
-  const removed = kvm.mmu.pgt.unmap(start, len);
-  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, start, len);
+  // Whole leaves: a canonical block the range only touches goes entirely and the rest of it
+  // faults back lazily, as 4K pages where the host split its backing (Memslot.release).
+  const u = kvm.mmu.pgt.unmap(start, len, kvm.config.stage2UnmapSplit);
+  const removed = u.removed;
+  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, u.start, u.end - u.start);
   kvmStat(kvm, "canonicalUnmaps");
+  // The host takes back only [start, end): the rest of a removed canonical block keeps its host
+  // pages, so shadow entries built from it stay valid and only the range goes from shadows.
   kvm.unmap.canonicalUnmap(kvm, start as CanonicalIpa, len);
   let freed = 0;
   for (const slot of kvm.memslots) {

@@ -2,7 +2,7 @@
 // the canonical stage-2 they were built from, and with the bookkeeping the unmap strategy relies
 // on. Ground truth is `KvmS2Mmu.shadowOrigin` (recorded at every shadow install), never the
 // strategy's own records, so a strategy cannot vouch for itself.
-//   S (safety)  no shadow leaf maps a host page that the canonical stage-2 no longer maps at the
+//   S (safety)  no shadow leaf maps a host page other than the one backing (Memslot.hostPa) the
 //               canonical IPA the leaf was built from, nor a page back in the pool; nor does the
 //               canonical stage-2 map a page back in the pool. Guests reach host memory only
 //               through these tables, so while S holds neither L1 nor L2 can read poison.
@@ -12,7 +12,7 @@
 // Nothing is cached between checks: every check reads the tables as they are now.
 
 import type { Exit } from "../emulator/exception.ts";
-import { coalescePendingLeaf } from "../hypervisor/coalesce.ts";
+import { gfnToMemslot } from "../hypervisor/mmu.ts";
 import { formatEvent } from "../hypervisor/events.ts";
 import { MonitorStop, type VmMonitor } from "../hypervisor/monitor.ts";
 import type { KvmS2Mmu } from "../hypervisor/nested.ts";
@@ -25,6 +25,7 @@ import type { Kvm } from "../hypervisor/vm.ts";
 import { hex } from "../emulator/types.ts";
 
 const PAGE = 0x1000n;
+const SZ_2M = 0x20_0000n;
 /** Events carried by a violation report. */
 export const REPORT_EVENTS = 50;
 
@@ -52,7 +53,7 @@ export interface Violation {
   hostPa: bigint;
   /** The shadow leaf holding the page. */
   leaf: { ipa: bigint; size: bigint; pa: bigint };
-  /** What the canonical stage-2 maps at canonicalIpa instead (host PA), null for nothing. */
+  /** The host page backing canonicalIpa instead (host PA), null for nothing. */
   canonicalMaps: bigint | null;
   /** The range the strategy keeps for canonicalIpa (R: revmap, A: canonical tree), if any. */
   range?: RangeEntry | null;
@@ -61,12 +62,19 @@ export interface Violation {
 }
 
 
-/** The host PA the canonical stage-2 maps at `ipa`, and the end of the leaf doing it. */
+/**
+ * The host PA backing canonical `ipa` (Memslot.hostPa of the memslot holding it, null when not
+ * resident), and the end of the run over which the backing is linear (a block-backed 2M region,
+ * else the page). Shadow leaves are built from host backing, not from the canonical stage-2: the
+ * latter may have dropped a whole block around an unmapped page whose rest the host still backs.
+ */
 function canonicalLookup(kvm: Kvm, ipa: bigint): { pa: bigint | null; end: bigint } {
-  // A coalescing in its break-before-make window hides the range; it still stands for its block.
-  const l = kvm.mmu.pgt.getLeaf(ipa) ?? coalescePendingLeaf(kvm, ipa);
-  if (!l) return { pa: null, end: (ipa & ~(PAGE - 1n)) + PAGE };
-  return { pa: l.pa + (ipa - l.ipa), end: l.ipa + l.size };
+  const page = ipa & ~(PAGE - 1n);
+  const slot = gfnToMemslot(kvm, ipa);
+  const pa = slot?.hostPa(page) ?? null;
+  if (pa === null) return { pa: null, end: page + PAGE };
+  const end = slot!.isBlockBacked(page) ? (page | (SZ_2M - 1n)) + 1n : page + PAGE;
+  return { pa: BigInt(pa) + (ipa - page), end };
 }
 
 interface ShadowLeaf {
@@ -126,7 +134,7 @@ export function checkSafety(kvm: Kvm, leaves = shadowLeaves(kvm)): Violation | n
     for (let off = 0n; off < leaf.size; ) {
       const c = canonicalLookup(kvm, origin + off);
       if (c.pa !== leaf.pa + off) {
-        const why = c.pa === null ? "the canonical stage-2 no longer maps its origin" : "the canonical stage-2 maps another host page at its origin";
+        const why = c.pa === null ? "the host no longer backs its origin" : "the host backs its origin with another host page";
         return violation(kvm, "S", `stale shadow mapping: ${why}`, mmu, leaf, off, origin);
       }
       off = c.end - origin;
@@ -194,7 +202,7 @@ export function formatViolation(v: Violation): string {
       `  MMU: nested mmu${v.mmu.index}, hw VMID ${v.mmu.hwVmid}, L1 VTTBR ${hex(v.mmu.l1Vttbr)}`,
       `  shadow leaf: nested ${hex(v.leaf.ipa)} size ${hex(v.leaf.size)} -> host PA ${hex(v.leaf.pa)}`,
       `  nested IPA ${hex(v.nestedIpa)} -> canonical IPA ${v.canonicalIpa === null ? "unknown" : hex(v.canonicalIpa)} -> host PA ${hex(v.hostPa)}`,
-      `  canonical stage-2 maps there: ${v.canonicalMaps === null ? "nothing" : "host PA " + hex(v.canonicalMaps)}`,
+      `  host backing there: ${v.canonicalMaps === null ? "nothing" : "host PA " + hex(v.canonicalMaps)}`,
     );
   }
   if (v.range !== undefined) lines.push(`  strategy range: ${v.range ? `[${hex(v.range.index)}, ${hex(v.range.last)}] = ${hex(v.range.value)}` : "none"}`);

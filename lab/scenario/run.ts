@@ -24,6 +24,8 @@ export interface ScenarioOverrides {
   unmap?: StrategyName;
   directMap?: boolean;
   nestedMmus?: number;
+  /** VmConfig.stage2UnmapSplit over the scenario's vm.stage2UnmapSplit (not KVM: the old split-and-keep unmap). */
+  stage2UnmapSplit?: boolean;
   /** Coalescing order for the timeline's coalesce actions that do not name one. */
   coalesce?: CoalesceOrder;
   coalesceCost?: number;
@@ -85,6 +87,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
     ...(vm.vcpus !== undefined ? { vcpus: vm.vcpus } : {}),
     ...(vm.poolPages !== undefined ? { poolPages: vm.poolPages } : {}),
     ...(vm.blocks !== undefined ? { blocks: vm.blocks } : {}),
+    ...((overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit) !== undefined ? { stage2UnmapSplit: overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit } : {}),
     ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
     ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
     ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined

@@ -172,6 +172,7 @@ export const ScenarioSchema = z.strictObject({
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),
       directMap: z.boolean({ error: "expected true or false" }).optional(),
       blocks: z.boolean({ error: "expected true or false" }).optional(),
+      stage2UnmapSplit: z.boolean({ error: "expected true or false" }).optional(),
       seed: natInt.optional(),
       poolPages: posInt.optional(),
       coalesce: z.strictObject({ order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { EC, esr, type Exit, ISS_ISV, ISS_WNR } from "../../emulator/exception.ts";
+import { EC, esr, type Exit, ISS_ISV, ISS_WNR, sysRegIss } from "../../emulator/exception.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
 import { SZ_1G, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
 import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
+import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
+import { tlbiByName } from "../../emulator/tlbi.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import { rawAssemble } from "../helpers/machine.ts";
 import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
@@ -135,7 +137,7 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
     expect(f.kvm.metrics.canonicalFaults).toBe(2);
   });
 
-  it("splits a canonical 2M block: the rest stays mapped to the same host pages", () => {
+  it("removes the whole canonical 2M block around an unmapped page; the rest faults back as 4K pages of the same host memory", () => {
     const f = makeVm({ blocks: true });
     f.vcpus[0]!.hyp = true;
     kvmVcpuLoadHwMmu(f.vcpu());
@@ -144,14 +146,37 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
     expect(block.size).toBe(SZ_2M);
     f.slot.writeBytes(0x4040_3000n, u64(7n));
     kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
-    expect(f.kvm.mmu.pgt.getLeaf(0x4040_3000n)).toBeNull();
-    expect(f.kvm.mmu.pgt.getLeaf(0x4040_4000n)).toMatchObject({ size: SZ_4K, pa: block.pa + 0x4000n });
+    // KVM's stage2_unmap_walker: the block goes whole, nothing of it stays mapped.
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.kvm.events.recent().at(-1)!.data).toMatchObject({ kind: "unmap", scope: "canonical", removed: 1, freed: 1 });
     expect(f.pool.isPoisoned(Number(block.pa) + 0x3000)).toBe(true);
+    expect(f.pool.isPoisoned(Number(block.pa) + 0x4000)).toBe(false);
+    // The host split its backing: the rest refaults lazily as 4K pages at the same host PAs.
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_4000n));
+    expect(f.kvm.mmu.pgt.getLeaf(0x4040_4000n)).toMatchObject({ size: SZ_4K, pa: block.pa + 0x4000n });
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_3000n));
     const page = f.kvm.mmu.pgt.getLeaf(0x4040_3000n)!;
     expect(page.size).toBe(SZ_4K);
     expect(page.pa).not.toBe(block.pa + 0x3000n);
     expect(kvmReadGuest(f.kvm, 0x4040_3000n, 8)).toBe(7n);
+    expect(f.kvm.metrics.canonicalFaults).toBe(3);
+  });
+
+  it("flushes TLB entries of the whole removed block, not only the unmapped page", () => {
+    const f = makeVm({ blocks: true });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_0000n));
+    const tlb = f.vcpus[0]!.cpu.tlb;
+    const cached = (ipa: bigint) => ({
+      vmid: 1, asid: -1, stages: 2, va: ipa, shift: 12, pa: 0, s1Va: ipa, s1Shift: 12, s1Level: 3, ipa, s2Ipa: ipa, s2Shift: 12,
+      s2Level: 2, s1Perm: 0, s2Perm: 0, s1Device: false, s2Device: false, attr: 0, sh: 0,
+    });
+    tlb.insert(cached(0x4040_3000n));
+    tlb.insert(cached(0x405f_f000n));
+    tlb.insert(cached(0x4060_0000n));
+    kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
+    expect([...tlb].map((e) => e.ipa)).toEqual([0x4060_0000n]);
   });
 });
 
@@ -314,6 +339,39 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa); // a fresh page (the pool may reuse the freed one)
     expect(f.pool.isAllocated(Number(leaf.pa))).toBe(true);
     expect(f.mem.read(Number(leaf.pa), 8)).toBe(0xabcdn);
+  });
+
+  it("after an 8K RIPAS2E1IS inside a 2M shadow block, a read of another page of the block re-faults", async () => {
+    const f = nestedVm(true);
+    const cpu = f.vcpus[0]!.cpu;
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K); // code
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M); // data, a 2M block in L1 and in the shadow
+    f.slot.writeBytes(0x4020_0000n, await rawAssemble("ldr x0, [x1]\nbrk #0", 0x8000_0000));
+    f.slot.writeBytes(0x4063_0000n, u64(5n));
+    const read = (nested: bigint): number[] => {
+      const ecs: number[] = [];
+      cpu.resetTo(0x8000_0000n);
+      cpu.writeSysReg("HCR_EL2", 1n);
+      cpu.setX(1, nested);
+      for (;;) {
+        const stop = cpu.run(1000);
+        if (stop.kind !== "exit") return ecs;
+        ecs.push(stop.exit.ec);
+        kvmHandleGuestAbort(f.vcpu(), stop.exit);
+        cpu.eretFromEl2();
+      }
+    };
+    expect(read(0x8041_0000n)).toEqual([EC.IABT_LOW, EC.DABT_LOW]);
+    expect(read(0x8043_0000n)).toEqual([]); // the block, through the TLB
+    expect(shadowMmu(f).pgt.getLeaf(0x8043_0000n)!.size).toBe(SZ_2M);
+    // TG 4K, SCALE 0, NUM 0: two pages from 0x8040_2000.
+    const ripas = (1n << 46n) | (0x8040_2000n >> 12n);
+    const op = tlbiByName("RIPAS2E1IS")!;
+    kvmHandleSysTlbi(f.vcpu(), sysRegIss(1, op.op1, op.crn, op.crm, op.op2, 1, false), ripas);
+    expect(shadowMmu(f).pgt.leafCount).toBe(1); // only the code page
+    expect(read(0x8043_0000n)).toEqual([EC.DABT_LOW]);
+    expect(cpu.getX(0)).toBe(5n);
+    expect(shadowMmu(f).pgt.getLeaf(0x8043_0000n)!.size).toBe(SZ_2M);
   });
 
   it("runs L2 on the CPU through the shadow tables, and survives a canonical unmap of its data page", async () => {

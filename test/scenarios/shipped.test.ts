@@ -25,6 +25,7 @@ describe.concurrent("shipped scenarios", () => {
       "smp_recycle.yaml",
       "smp_unmaps.yaml",
       "unmap_storm.yaml",
+      "unmap_whole_block.yaml",
     ]);
   });
 
@@ -63,5 +64,15 @@ describe.concurrent("shipped scenarios", () => {
     const r = await runScenario(join(DIR, "revmap_stale.yaml"), { directMap: true });
     expect(r.metrics["revmap.staleEntries"]).toEqual([0]);
     expect(r.failures).toEqual(["metric revmap.staleEntries.max: expected ≥ 1, got 0"]);
+  });
+
+  it("unmap_whole_block with stage2UnmapSplit (not KVM): the block is split and kept, only the unmapped page faults back", async () => {
+    const whole = await runScenario(join(DIR, "unmap_whole_block.yaml"));
+    const split = await runScenario(join(DIR, "unmap_whole_block.yaml"), { stage2UnmapSplit: true });
+    expect(split.outcome).toMatchObject({ kind: "system-off", code: 0 });
+    // 2 faults before the unmap (L1's image block, the region's block), then the region page by page or only the one page.
+    expect(whole.metrics.canonicalFaults).toBe(2 + 512);
+    expect(split.metrics.canonicalFaults).toBe(2 + 1);
+    expect(split.failures).toEqual(["metric canonicalFaults: expected ≥ 512, got 3"]);
   });
 });
