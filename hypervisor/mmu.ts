@@ -1,8 +1,8 @@
 // Stage-2 fault handling and canonical unmap (KVM: arch/arm64/kvm/mmu.c). A stage-2 abort is
 // either L1 touching a canonical IPA that is not mapped yet (fault the page in from its memslot),
 // or L2 missing in a shadow MMU: then L1's stage-2 is walked in L1 memory, L1 gets the fault if its
-// tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
-// installed at the nested IPA.
+// tables cause it, and otherwise a shadow leaf combining L1's mapping with the host backing of the
+// canonical IPA is installed at the nested IPA (the canonical stage-2 is left alone).
 
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
@@ -215,16 +215,27 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   return b;
 }
 
-/** Host mapping sizes: the largest of 1G, 2M, 4K not above `size` (at least 4K). */
-function snapToHostSize(size: bigint): bigint {
+/**
+ * The size of the shadow leaf for one nested fault (KVM's rule in user_mem_abort): the smaller of
+ * L1's mapping size (null: L1's stage-2 is off, no limit) and the host backing size, snapped down
+ * to a block size of the host's 4K granule (4K, 2M, 1G). L1's 16K and 64K pages give 4K leaves,
+ * its 32M and 512M blocks 2M at most.
+ */
+export function shadowLeafSize(l1Size: bigint | null, backingSize: bigint): bigint {
+  const size = l1Size !== null && l1Size < backingSize ? l1Size : backingSize;
   if (size >= SZ_1G) return SZ_1G;
   if (size >= SZ_2M) return SZ_2M;
   return SZ_4K;
 }
 
 /**
- * user_mem_abort: map the canonical page, and for a shadow MMU install the leaf for the nested
- * IPA, sized min(L1's leaf, canonical mapping) and with the intersection of permissions.
+ * user_mem_abort. For L1 (the canonical MMU): map the canonical page from its memslot. For L2 (a
+ * shadow MMU): resolve the canonical IPA L1's stage-2 gave to its host backing through the memslot
+ * (__kvm_faultin_pfn; the backing unit is a 4K page or a 2M THP-like block, vma_pagesize) and map
+ * the nested IPA in the shadow MMU only: the canonical stage-2 is not touched, it fills only when
+ * L1 itself touches memory. The shadow leaf's size is KVM's rule: min(L1's mapping size, backing
+ * size), snapped down to the host granule's block sizes (4K, 2M, 1G), so 16K and 64K L1 pages give
+ * 4K shadow leaves and 32M or 512M L1 blocks give 2M at most. Permissions are the intersection.
  */
 function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, execFault: boolean): void {
   const kvm = vcpu.kvm;
@@ -236,17 +247,17 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
     vcpu.waitingOn = coalescing;
     return;
   }
-  const canon = kvmFaultInCanonical(kvm, slot, ipa);
   if (!mmu.isNested) {
+    kvmFaultInCanonical(kvm, slot, ipa);
     // Already mapped (another vCPU, or a stale TLB entry): the flush above made it visible.
     vcpu.cpu.flushFastTlb();
     return;
   }
-  const max = trans ? snapToHostSize(trans.blockSize < SZ_1G ? trans.blockSize : SZ_1G) : SZ_1G;
-  const size = canon.size < max ? canon.size : max;
+  const backing = slot.faultIn(ipa, kvm.config.blocks);
+  const size = shadowLeafSize(trans ? trans.blockSize : null, backing.size);
   const nestedIpa = faultIpa & ~(size - 1n);
   const canonicalIpa = ipa & ~(size - 1n);
-  const pa = canon.pa + (canonicalIpa - canon.ipa);
+  const pa = backing.pa + (canonicalIpa - backing.ipa);
 
   let prot = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
   let sw = 0;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EC, esr, type Exit, ISS_ISV, ISS_WNR, sysRegIss } from "../../emulator/exception.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
 import { SZ_1G, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
-import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange, shadowLeafSize } from "../../hypervisor/mmu.ts";
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import { tlbiByName } from "../../emulator/tlbi.ts";
@@ -43,6 +43,13 @@ interface ShadowSizeCase {
 
 function shadowMmu(f: Fixture) {
   return f.vcpus[0]!.hwMmu!;
+}
+
+/** The host PA backing canonical `ipa` (the memslot's resident page). */
+function hostPa(f: Fixture, ipa: bigint): bigint {
+  const pa = f.slot.hostPa(ipa & ~0xfffn);
+  expect(pa, `canonical 0x${ipa.toString(16)} has no host backing`).not.toBeNull();
+  return BigInt(pa!) + (ipa & 0xfffn);
 }
 
 describe("canonical stage-2 faults (L1)", () => {
@@ -181,31 +188,33 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
 });
 
 describe("shadow stage-2 faults (L2)", () => {
-  it("4K page in L1 over a 2M canonical block gives a 4K shadow leaf tagged with L1's level", () => {
+  it("4K page in L1 over a 2M host block gives a 4K shadow leaf tagged with L1's level; the canonical stage-2 stays empty", () => {
     const f = nestedVm(true);
     f.s2.map(0x8000_0000n, 0x4020_3000n, SZ_4K);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0010n));
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4020_3000n)!;
-    expect(canon.size).toBe(SZ_2M);
+    // user_mem_abort for a nested fault maps only the shadow MMU, from the host backing.
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.slot.isBlockBacked(0x4020_3000n)).toBe(true);
     const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
-    expect(leaf).toMatchObject({ ipa: 0x8000_0000n, size: SZ_4K, pa: canon.pa + 0x3000n, prot: RWX, sw: 3 });
+    expect(leaf).toMatchObject({ ipa: 0x8000_0000n, size: SZ_4K, pa: hostPa(f, 0x4020_3000n), prot: RWX, sw: 3 });
     expect((leaf.desc >> 55n) & 3n).toBe(3n);
     const m = f.kvm.metrics;
-    expect([m.shadowFaults, m.l1S2Walks, m.canonicalFaults, m.faultsInjectedToL1]).toEqual([1, 1, 1, 0]);
-    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["canonical-fault", "shadow-fault"]);
+    expect([m.shadowFaults, m.l1S2Walks, m.canonicalFaults, m.faultsInjectedToL1]).toEqual([1, 1, 0, 0]);
+    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["shadow-fault"]);
+    expect(f.kvm.events.recent()[0]!.data).toMatchObject({ kind: "shadow-fault", pa: leaf.pa, canonicalIpa: 0x4020_3000n });
   });
 
-  // The shadow leaf is the smaller of L1's leaf and the canonical leaf, at the faulting address.
+  // The shadow leaf is the smaller of L1's leaf and the host backing, at the faulting address.
   it.each<[string, ShadowSizeCase]>([
-    ["2M block in L1 over a 2M canonical block gives a 2M shadow block, both IPAs aligned down", {
+    ["2M block in L1 over a 2M host block gives a 2M shadow block, both IPAs aligned down", {
       blocks: true, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
       canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0x8040_0000n, size: SZ_2M, sw: 2 }, unmapped: [],
     }],
-    ["2M block in L1 over 4K canonical pages gives a 4K shadow leaf at the faulting page", {
+    ["2M block in L1 over 4K host pages gives a 4K shadow leaf at the faulting page", {
       blocks: false, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
       canon: { ipa: 0x4065_6000n, size: SZ_4K }, shadow: { ipa: 0x8045_6000n, size: SZ_4K, sw: 2 }, unmapped: [0x8045_7000n],
     }],
-    ["1G block in L1 over a 2M canonical block gives a 2M shadow block", {
+    ["1G block in L1 over a 2M host block gives a 2M shadow block", {
       blocks: true, l1: { nipa: 0xc000_0000n, cipa: 0x4000_0000n, size: SZ_1G }, fault: 0xc060_1000n,
       canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0xc060_0000n, size: SZ_2M, sw: 1 }, unmapped: [],
     }],
@@ -213,10 +222,51 @@ describe("shadow stage-2 faults (L2)", () => {
     const f = nestedVm(blocks);
     f.s2.map(l1.nipa, l1.cipa, l1.size);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(fault));
-    const c = f.kvm.mmu.pgt.getLeaf(l1.cipa + (fault - l1.nipa))!;
-    expect(c).toMatchObject(canon);
-    expect(shadowMmu(f).pgt.getLeaf(fault)).toMatchObject({ ...shadow, pa: c.pa });
+    expect(f.slot.isBlockBacked(canon.ipa)).toBe(canon.size === SZ_2M);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(shadowMmu(f).pgt.getLeaf(fault)).toMatchObject({ ...shadow, pa: hostPa(f, canon.ipa) });
     for (const ipa of unmapped) expect(shadowMmu(f).pgt.getLeaf(ipa)).toBeNull();
+  });
+
+  it.each<[string, bigint | null, bigint, bigint]>([
+    ["L1 4K page, 2M backing", SZ_4K, SZ_2M, SZ_4K],
+    ["L1 16K page, 2M backing", 0x4000n, SZ_2M, SZ_4K],
+    ["L1 64K page, 2M backing", 0x1_0000n, SZ_2M, SZ_4K],
+    ["L1 2M block, 4K backing", SZ_2M, SZ_4K, SZ_4K],
+    ["L1 32M block (16K granule), 2M backing", 0x200_0000n, SZ_2M, SZ_2M],
+    ["L1 512M block (64K granule), 2M backing", 0x2000_0000n, SZ_2M, SZ_2M],
+    ["L1 1G block, 2M backing", SZ_1G, SZ_2M, SZ_2M],
+    ["L1 1G block, 1G backing", SZ_1G, SZ_1G, SZ_1G],
+    ["L1 512M block, 1G backing", 0x2000_0000n, SZ_1G, SZ_2M],
+    ["L1 stage-2 off, 2M backing", null, SZ_2M, SZ_2M],
+  ])("shadow leaf size: %s", (_, l1, backing, want) => {
+    expect(shadowLeafSize(l1, backing)).toBe(want);
+  });
+
+  it("L2 touching pages L1 never touched: the canonical stage-2 stays empty, and a canonical unmap still removes the shadow entries", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    f.s2.map(0x8000_1000n, 0x4020_1000n, SZ_4K);
+    f.slot.writeBytes(0x4020_0000n, u64(0x77n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.kvm.metrics.canonicalFaults).toBe(0);
+    const pa = hostPa(f, 0x4020_0000n);
+    expect(shadowMmu(f).pgt.getLeaf(0x8000_0000n)!.pa).toBe(pa);
+    // The MMU notifier: nothing to unmap in the canonical stage-2, the nested unmap runs anyway.
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    expect(f.kvm.events.recent().filter((e) => e.kind === "unmap").map((e) => e.data)).toEqual([
+      expect.objectContaining({ scope: "nested", removed: 2 }),
+      expect.objectContaining({ scope: "canonical", removed: 0, freed: 1 }),
+    ]);
+    expect(shadowMmu(f).pgt.leafCount).toBe(0);
+    expect(f.pool.isPoisoned(Number(pa))).toBe(true);
+    expect(f.slot.hostPa(0x4020_0000n)).toBeNull();
+    // L2 faults the page back in from a fresh host page with the same contents.
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    expect(f.mem.read(Number(shadowMmu(f).pgt.getLeaf(0x8000_0000n)!.pa), 8)).toBe(0x77n);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
   });
 
   it("intersects permissions with L1's leaf", () => {
@@ -298,8 +348,8 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(m.nestedStage2Enabled).toBe(false);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4060_2000n));
     expect(f.kvm.metrics.l1S2Walks).toBe(0);
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4060_2000n)!;
-    expect(m.pgt.getLeaf(0x4060_2000n)).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M, pa: canon.pa, prot: RWX, sw: 0 });
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(m.pgt.getLeaf(0x4060_2000n)).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M, pa: hostPa(f, 0x4060_0000n), prot: RWX, sw: 0 });
   });
 
   it("sends an L2 access that L1 maps to the UART to MMIO emulation at the canonical IPA", () => {
@@ -320,7 +370,7 @@ describe("shadow stage-2 faults (L2)", () => {
     f.slot.writeBytes(0x4020_0000n, u64(0xabcdn));
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
-    const freedPa = f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa;
+    const freedPa = hostPa(f, 0x4020_0000n);
     // A second shadow MMU (another L2) also maps the page.
     const other = f.kvm.nestedMmus.find((m) => m !== shadowMmu(f))!;
     other.tlbVttbr = 9n << 48n;
@@ -332,11 +382,11 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(met.canonicalUnmaps).toBe(1);
     expect(met.shadowEntriesRemoved).toBe(3);
     expect(met.shadowMmusVisited).toEqual([2]);
-    // The untouched canonical page survives; the shadow will re-fault it in.
-    expect(f.kvm.mmu.pgt.getLeaf(0x4020_1000n)).not.toBeNull();
+    // The untouched page keeps its host backing; the shadow will re-fault the other one in.
+    expect(f.slot.hostPa(0x4020_1000n)).not.toBeNull();
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
-    expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa); // a fresh page (the pool may reuse the freed one)
+    expect(leaf.pa).toBe(hostPa(f, 0x4020_0000n)); // a fresh page (the pool may reuse the freed one)
     expect(f.pool.isAllocated(Number(leaf.pa))).toBe(true);
     expect(f.mem.read(Number(leaf.pa), 8)).toBe(0xabcdn);
   });

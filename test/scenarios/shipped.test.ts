@@ -16,6 +16,7 @@ describe.concurrent("shipped scenarios", () => {
       "accel_affected.yaml",
       "accel_groups.yaml",
       "coalesce_order.yaml",
+      "nested_fault_no_canonical.yaml",
       "recycle_pending.yaml",
       "revmap_broken.yaml",
       "revmap_direct_map.yaml",
@@ -74,5 +75,18 @@ describe.concurrent("shipped scenarios", () => {
     expect(whole.metrics.canonicalFaults).toBe(2 + 512);
     expect(split.metrics.canonicalFaults).toBe(2 + 1);
     expect(split.failures).toEqual(["metric canonicalFaults: expected ≥ 512, got 3"]);
+  });
+
+  it("nested_fault_no_canonical: the canonical stage-2 had nothing to unmap, the nested unmap still removed the shadow entry", async () => {
+    const lines: string[] = [];
+    const r = await runScenario(join(DIR, "nested_fault_no_canonical.yaml"), { onEvent: (l) => lines.push(l) });
+    expect(r.ok).toBe(true);
+    const unmaps = lines.filter((l) => /\] unmap +/.test(l));
+    expect(unmaps).toEqual([
+      expect.stringMatching(/unmap +nested \(revmap\): 1 MMUs visited, 1 shadow entries removed$/),
+      expect.stringMatching(/unmap +canonical 0x48125000\+0x1000: 0 canonical entries removed, 1 host pages freed$/),
+    ]);
+    // No canonical fault in L2's buffer: only L2's code page, which L1 reads itself.
+    expect(lines.filter((l) => /canonical-fault +IPA 0x48/.test(l))).toEqual([expect.stringMatching(/IPA 0x48000000 /)]);
   });
 });
