@@ -286,26 +286,71 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
 }
 
 /**
- * kvm_unmap_gfn_range (the MMU-notifier path): the host takes [gpa, gpa+size) back from L1. The
- * canonical stage-2 range goes first, then every shadow entry that may map it (by the configured
- * strategy); finally the contents are preserved in the memslot and the host pages freed.
+ * struct kvm_gfn_range: the part of an MMU-notifier range that lies in one memslot, canonical
+ * [start, end) page aligned, and whether the notifier may sleep (may_block: false for an atomic
+ * notifier, e.g. one called with a spinlock held).
  */
-export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
+export interface KvmGfnRange {
+  readonly slot: Memslot;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly mayBlock: boolean;
+}
+
+/**
+ * stage2_range_addr_end's step: kvm_granule_size(KVM_PGTABLE_MIN_BLOCK_LEVEL), 1G with 4K pages.
+ * stage2_apply_range walks a range in pieces ending at these boundaries and, when it may block,
+ * offers to reschedule (cond_resched_rwlock_write) between two pieces.
+ */
+export const STAGE2_APPLY_STEP = SZ_1G;
+
+/** The resched points stage2_apply_range passes over [start, end): one between two 1G pieces. */
+export function stage2ApplyReschedPoints(start: bigint, end: bigint, mayBlock: boolean): number {
+  if (!mayBlock || end <= start) return 0;
+  return Number((end - 1n) / STAGE2_APPLY_STEP - start / STAGE2_APPLY_STEP);
+}
+
+/**
+ * The MMU notifier's invalidate for canonical [gpa, gpa+size) (kvm_mmu_notifier_invalidate_range_start
+ * → kvm_handle_hva_range): the range is cut at memslot boundaries into kvm_gfn_ranges, each handed
+ * to kvm_unmap_gfn_range; a part outside every memslot is nothing of the guest's and is skipped.
+ * Returns the canonical leaves removed.
+ */
+export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint, mayBlock = true): number {
   const start = gpa & ~(SZ_4K - 1n);
   const end = (gpa + size + SZ_4K - 1n) & ~(SZ_4K - 1n);
-  const len = end - start;
-  // Whole leaves: a canonical block the range only touches goes entirely and the rest of it
-  // faults back lazily, as 4K pages where the host split its backing (Memslot.release).
-  const u = kvm.mmu.pgt.unmap(start, len, kvm.config.stage2UnmapSplit);
-  const removed = u.removed;
-  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, u.start, u.end - u.start);
   kvmStat(kvm, "canonicalUnmaps");
+  let removed = 0;
+  for (const slot of kvm.memslots) {
+    const s = start > slot.base ? start : slot.base;
+    const e = end < slot.end ? end : slot.end;
+    if (s < e) removed += kvmUnmapGfnRangeIn(kvm, { slot, start: s, end: e, mayBlock });
+  }
+  return removed;
+}
+
+/**
+ * kvm_unmap_gfn_range for one kvm_gfn_range: the host takes the range's backing away. The
+ * canonical stage-2 loses every leaf the range touches, whole (a block around it goes and the
+ * rest faults back lazily), in stage2_apply_range's 1G pieces with a resched point between two
+ * when the notifier may block; the TLBs are flushed over what went. Then the nested unmap runs
+ * (the strategy's canonicalUnmap, KVM's kvm_nested_s2_unmap) whether or not the canonical stage-2
+ * mapped anything there: shadow leaves are built from host backing, not from it. Finally the
+ * memslot releases the host pages (contents preserved). Returns the canonical leaves removed.
+ */
+export function kvmUnmapGfnRangeIn(kvm: Kvm, range: KvmGfnRange): number {
+  const { start, end } = range;
+  const len = end - start;
+  // Leaves are at most 1G and 1G aligned, so none crosses a piece boundary: one walk clears
+  // exactly what stage2_apply_range's piecewise walks would.
+  const u = kvm.mmu.pgt.unmap(start, len, kvm.config.stage2UnmapSplit);
+  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, u.start, u.end - u.start);
+  const resched = stage2ApplyReschedPoints(start, end, range.mayBlock);
+  if (resched > 0) kvmStat(kvm, "unmapReschedPoints", resched);
   // The host takes back only [start, end): the rest of a removed canonical block keeps its host
   // pages, so shadow entries built from it stay valid and only the range goes from shadows.
   kvm.unmap.canonicalUnmap(kvm, start as CanonicalIpa, len);
-  let freed = 0;
-  for (const slot of kvm.memslots) {
-    if (slot.base < end && start < slot.end) freed += slot.release(start, len).length;
-  }
-  kvmEvent(kvm, { kind: "unmap", scope: "canonical", start: start as CanonicalIpa, size: len, removed, freed });
+  const freed = range.slot.release(start, len).length;
+  kvmEvent(kvm, { kind: "unmap", scope: "canonical", start: start as CanonicalIpa, size: len, removed: u.removed, freed, mayBlock: range.mayBlock, resched });
+  return u.removed;
 }

@@ -108,7 +108,7 @@ const ACTIONS = ["unmapCanonical", "failRevmapStores", "recycle", "tlbi", "split
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
-    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional() }).optional(),
+    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional(), mayBlock: z.boolean({ error: "expected true or false" }).optional() }).optional(),
     failRevmapStores: posInt.optional(),
     recycle: z
       .strictObject({

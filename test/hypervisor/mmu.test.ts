@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { EC, esr, type Exit, ISS_ISV, ISS_WNR, sysRegIss } from "../../emulator/exception.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
 import { SZ_1G, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
-import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange, shadowLeafSize } from "../../hypervisor/mmu.ts";
+import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange, shadowLeafSize, stage2ApplyReschedPoints } from "../../hypervisor/mmu.ts";
+import { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
 import { tlbiByName } from "../../emulator/tlbi.ts";
@@ -184,6 +185,65 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
     tlb.insert(cached(0x4060_0000n));
     kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
     expect([...tlb].map((e) => e.ipa)).toEqual([0x4060_0000n]);
+  });
+});
+
+describe("the MMU notifier over ranges of many pages (kvm_gfn_range, may_block)", () => {
+  function l1Vm() {
+    const f = makeVm({ blocks: true, memory: 0x4000_0000n + 0x40_0000n });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    return f;
+  }
+  const unmapEvents = (f: Fixture) => f.kvm.events.recent().map((e) => e.data).filter((d) => d.kind === "unmap" && d.scope === "canonical");
+
+  it.each<[string, bigint, bigint, boolean, number]>([
+    ["inside one 1G piece", 0x4000_0000n, 0x7fff_f000n, true, 0],
+    ["across one 1G boundary", 0x7fff_f000n, 0x8000_1000n, true, 1],
+    ["ending on a 1G boundary", 0x7000_0000n, 0x8000_0000n, true, 0],
+    ["over three 1G pieces", 0x4000_0000n, 0x1_0000_1000n, true, 3],
+    ["across a boundary, atomic notifier", 0x7fff_f000n, 0x8000_1000n, false, 0],
+  ])("stage2_apply_range resched points: %s", (_, start, end, mayBlock, want) => {
+    expect(stage2ApplyReschedPoints(start, end, mayBlock)).toBe(want);
+  });
+
+  it("one range over 4K pages, a 2M block and a 1G boundary: whole leaves, one resched point, the host pages released", () => {
+    const f = l1Vm();
+    // A 2M block at 0x4060_0000 and, past the 1G boundary, 4K pages (the host split their region).
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4060_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmUnmapGfnRange(f.kvm, 0x8000_0000n, SZ_4K);
+    for (let i = 1n; i <= 4n; i++) kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n + i * SZ_4K));
+    expect(f.kvm.mmu.pgt.leafCount).toBe(5);
+    const removed = kvmUnmapGfnRange(f.kvm, 0x407f_f000n, 0x8000_3000n - 0x407f_f000n);
+    expect(removed).toBe(3); // the block (its last page in range) and two pages
+    expect(f.kvm.mmu.pgt.getLeaf(0x4060_0000n)).toBeNull();
+    expect(f.kvm.mmu.pgt.getLeaf(0x8000_3000n)).not.toBeNull();
+    expect(unmapEvents(f).at(-1)).toEqual(
+      expect.objectContaining({ start: 0x407f_f000n, size: 0x8000_3000n - 0x407f_f000n, removed: 3, freed: 1 + 2, mayBlock: true, resched: 1 }),
+    );
+    expect(f.kvm.metrics.get("unmapReschedPoints")).toBe(1);
+    // An atomic notifier: no resched point.
+    kvmUnmapGfnRange(f.kvm, 0x7fff_f000n, 0x8000_5000n - 0x7fff_f000n, false);
+    expect(unmapEvents(f).at(-1)).toMatchObject({ removed: 2, mayBlock: false, resched: 0 });
+    expect(f.kvm.metrics.get("unmapReschedPoints")).toBe(1);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+  });
+
+  it("is cut at memslot boundaries, one kvm_gfn_range each; what lies in no memslot is skipped", () => {
+    const f = l1Vm();
+    const second = new Memslot(0x2_0000_0000n, 0x40_0000n, f.mem, f.pool);
+    f.kvm.memslots.push(second);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8003_f000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x2_0000_1000n));
+    kvmUnmapGfnRange(f.kvm, 0x8000_0000n, 0x2_0040_0000n - 0x8000_0000n + 0x1000_0000n);
+    expect(unmapEvents(f)).toEqual([
+      expect.objectContaining({ start: 0x8000_0000n, size: 0x40_0000n, removed: 1, freed: 512, resched: 0 }),
+      expect.objectContaining({ start: 0x2_0000_0000n, size: 0x40_0000n, removed: 1, freed: 512, resched: 0 }),
+    ]);
+    expect(f.kvm.metrics.canonicalUnmaps).toBe(1);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(second.residentPages).toBe(0);
   });
 });
 

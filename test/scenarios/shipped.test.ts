@@ -25,6 +25,7 @@ describe.concurrent("shipped scenarios", () => {
       "rfc_rbtree_flaw.yaml",
       "smp_recycle.yaml",
       "smp_unmaps.yaml",
+      "unmap_gfn_range.yaml",
       "unmap_storm.yaml",
       "unmap_whole_block.yaml",
     ]);
@@ -88,5 +89,20 @@ describe.concurrent("shipped scenarios", () => {
     ]);
     // No canonical fault in L2's buffer: only L2's code page, which L1 reads itself.
     expect(lines.filter((l) => /canonical-fault +IPA 0x48/.test(l))).toEqual([expect.stringMatching(/IPA 0x48000000 /)]);
+  });
+
+  it("unmap_gfn_range: whole leaves over the range, one resched point only where the notifier may block", async () => {
+    const lines: string[] = [];
+    const r = await runScenario(join(DIR, "unmap_gfn_range.yaml"), { onEvent: (l) => lines.push(l) });
+    expect(r.ok).toBe(true);
+    expect(lines.filter((l) => /\] unmap +canonical/.test(l)).map((l) => l.replace(/^\[ *\d+\] unmap +/, ""))).toEqual([
+      "canonical 0x42003000+0x1000: 1 canonical entries removed, 1 host pages freed",
+      // L1's image block (one page in range) and the region's 512 4K pages; 1G boundary at 0x80000000.
+      "canonical 0x401ff000+0x40001000: 513 canonical entries removed, 513 host pages freed, 1 resched points",
+      "canonical 0x7ff00000+0x200000: 0 canonical entries removed, 0 host pages freed (may not block)",
+    ]);
+    // L1's code comes back as 4K pages: its region lost a page of host backing.
+    const refault = lines.find((l) => /canonical-fault +IPA 0x401/.test(l));
+    expect(refault).toMatch(/size 0x1000$/);
   });
 });
