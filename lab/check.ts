@@ -1,6 +1,6 @@
 // The invariant checker: after every L0 action, compare what the shadow stage-2 tables map with
-// the canonical stage-2 they were built from, and with the bookkeeping the unmap strategy relies
-// on. Ground truth is `KvmS2Mmu.shadowOrigin` (recorded at every shadow install), never the
+// the host backing of the canonical pages they were built from, and with the bookkeeping the unmap
+// strategy relies on. Ground truth is `KvmS2Mmu.shadowOrigin` (recorded at every shadow install), never the
 // strategy's own records, so a strategy cannot vouch for itself.
 //   S (safety)  no shadow leaf maps a host page other than the one backing (Memslot.hostPa) the
 //               canonical IPA the leaf was built from, nor a page back in the pool; nor does the
