@@ -16,7 +16,10 @@ const unnamedMode = (m: number): Args => (modeNameOrNull(m) === null ? { M: hex(
 
 function unmapArgs(e: UnmapEventData): Args {
   if (e.scope === "canonical") {
-    return { canonical: hex(e.start), size: hex(e.size), canonicalEntriesRemoved: e.removed, hostPagesFreed: e.freed };
+    return {
+      canonical: hex(e.start), size: hex(e.size), canonicalEntriesRemoved: e.removed, hostPagesFreed: e.freed,
+      ...(e.mayBlock === false ? { mayBlock: false } : {}), ...(e.resched ? { reschedPoints: e.resched } : {}),
+    };
   }
   return e.wording ? e.wording.args(e) : { mmusEmptied: e.mmusVisited, shadowEntriesRemoved: e.removed };
 }

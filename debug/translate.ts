@@ -1,7 +1,8 @@
 // `pt ADDR`: the whole translation of one guest address, level by level. For an L2 VA: L2's
 // stage-1 (when on), L1's stage-2 (nested IPA → canonical IPA), the canonical stage-2 (canonical
-// IPA → host PA), then each valid shadow stage-2's entry for the nested IPA (nested IPA → host PA)
-// and whether it agrees, and what the revmap and the accelerator record for the canonical page.
+// IPA → host PA; it may map nothing there, shadow faults do not fill it), then each valid shadow
+// stage-2's entry for the nested IPA (nested IPA → host PA) and whether it agrees with the host
+// backing of the canonical page, and what the revmap and the accelerator record for it.
 // For an L1 VA: L1's stage-1 (when on) and the canonical stage-2. A walk that stops says where and why.
 
 import { hex } from "../emulator/types.ts";
@@ -18,7 +19,7 @@ export interface ShadowEntry {
   /** The MMU the vCPU's hardware stage-2 uses right now. */
   current: boolean;
   walk: StageWalk;
-  /** Whether the shadow leaf's host PA is the one L1's and the canonical tables give; null without both. */
+  /** Whether the shadow leaf's host PA is the one L1's tables and the host backing give; null without both. */
   agrees: boolean | null;
 }
 
@@ -29,9 +30,12 @@ export interface TranslationReport {
   stages: StageWalk[];
   nestedIpa: bigint | null;
   canonical: bigint | null;
+  /** The canonical stage-2's output, or where it maps nothing, the host backing of the canonical IPA. */
   hostPa: bigint | null;
   /** Where L1's RAM page is backed (memslot), independent of the canonical stage-2. */
   backing: string;
+  /** The host PA backing the canonical IPA (what shadow leaves must map), null when not resident. */
+  backingPa: bigint | null;
   shadows: ShadowEntry[];
   /** Revmap and accelerator records for the canonical page. */
   records: string[];
@@ -51,7 +55,11 @@ export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): Trans
     stages.push(s2);
     hostPa = s2.output;
   }
-  const shadows = level === "L2" && nestedIpa !== null ? shadowEntries(vcpu, nestedIpa, hostPa) : [];
+  // Shadow leaves are built from the host backing of the canonical page, not from the canonical
+  // stage-2, which L2's accesses never fill: where it maps nothing, the host PA is the backing's.
+  const backingPa = canonical === null ? null : backingOf(kvm, canonical);
+  hostPa ??= backingPa;
+  const shadows = level === "L2" && nestedIpa !== null ? shadowEntries(vcpu, nestedIpa, backingPa) : [];
   const report: TranslationReport = {
     level,
     va,
@@ -60,6 +68,7 @@ export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): Trans
     canonical,
     hostPa,
     backing: canonical === null ? "" : backing(kvm, canonical),
+    backingPa,
     shadows,
     records: canonical === null ? [] : records(kvm, canonical),
     text: "",
@@ -77,6 +86,12 @@ function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null):
     out.push({ mmu: mmu.index, current: vcpu.hwMmu === mmu, walk, agrees });
   }
   return out;
+}
+
+/** The host PA backing canonical `canonical` (the memslot's resident page), null when not resident. */
+function backingOf(kvm: Kvm, canonical: bigint): bigint | null {
+  const pa = gfnToMemslot(kvm, canonical)?.hostPa(canonical & ~0xfffn) ?? null;
+  return pa === null ? null : BigInt(pa) + (canonical & 0xfffn);
 }
 
 function backing(kvm: Kvm, canonical: bigint): string {
@@ -124,7 +139,7 @@ export function formatReport(r: TranslationReport): string {
         lines.push(`${w.name}${where}: no entry for nested IPA ${hex(w.input)} (${last ? `level ${last.level} ${last.meaning}` : w.stopped})`);
         continue;
       }
-      const verdict = s.agrees === null ? "" : s.agrees ? ", agrees" : `, DISAGREES: L1 + canonical give ${r.hostPa === null ? "nothing" : hex(r.hostPa)}`;
+      const verdict = s.agrees === null ? "" : s.agrees ? ", agrees" : `, DISAGREES: L1 + host backing give ${r.backingPa === null ? "nothing" : hex(r.backingPa)}`;
       lines.push(`${w.name}${where}: nested IPA ${hex(w.input)} → host PA ${hex(w.output)} (L${w.steps[w.steps.length - 1]!.level} ${sizeText(w.size!)} ${w.perms}${verdict})`);
     }
   }

@@ -11,13 +11,15 @@
 // other vCPUs run between ticks; each freed page mapping costs `costPerPage` ticks.
 //
 // Shadow stage-2 MMUs need nothing here. A shadow leaf maps a nested IPA to the host page backing
-// its canonical IPA; begin() checks that every page mapping already points into the backing block
-// at its own offset, and the block is that same memory, so no host page changes owner or address.
-// Nothing is freed from the memslot either (only stage-2 descriptors and one table page go), so
-// every shadow leaf still maps a live page holding the same data. KVM likewise sends no MMU
-// notifier for a coalesce. During the bbm window the canonical entry is invalid while shadow leaves
-// built from it stay valid: that is transient and safe, and coalescePendingLeaf() says which host
-// page the canonical stage-2 stands for meanwhile (for the invariant checker).
+// its canonical IPA (shadow faults read the memslot, not the canonical stage-2, and may map pages
+// of the block that the canonical stage-2 never mapped); begin() checks that every page mapping
+// already points into the backing block at its own offset, and the block is that same memory, so
+// coalescing changes no host backing: no host page changes owner or address, nothing is freed
+// from the memslot (only stage-2 descriptors and one table page go), and every shadow leaf still
+// maps a live page holding the same data. KVM likewise sends no MMU notifier for a coalesce, so
+// no nested unmap runs. During the bbm window the canonical entry is invalid while shadow leaves
+// stay valid: that is transient and safe; coalescePendingLeaf() says which host page the
+// canonical stage-2 stands for meanwhile.
 
 import { hex } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";

@@ -97,6 +97,10 @@ export type UnmapEventData =
       readonly size: bigint;
       readonly removed: number;
       readonly freed: number;
+      /** kvm_gfn_range.may_block: the notifier may sleep (absent: true). */
+      readonly mayBlock?: boolean;
+      /** stage2_apply_range's resched points passed (one between two 1G pieces, when it may block). */
+      readonly resched?: number;
     }
   | {
       readonly kind: "unmap";

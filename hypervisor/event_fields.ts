@@ -32,7 +32,10 @@ export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsO
   },
   eret: { to: "string", mode: "number", illegal: "boolean", pc: "number", vttbr: "number", mmu: "number", vmid: "number" },
   recycle: { action: "string", mmu: "number", fromVmid: "number", toVmid: "number", removed: "number", invalidated: "boolean" },
-  unmap: { scope: "string", strategy: "string", start: "number", size: "number", removed: "number", freed: "number", mmusVisited: "number" },
+  unmap: {
+    scope: "string", strategy: "string", start: "number", size: "number", removed: "number", freed: "number", mmusVisited: "number",
+    mayBlock: "boolean", resched: "number",
+  },
   tlbi: { op: "string", operand: "number", target: "string", vmid: "number", mmus: "number", removed: "number" },
   mmio: { device: "string", write: "boolean", offset: "number", size: "number", rt: "number", value: "number" },
   psci: {

@@ -77,7 +77,9 @@ function nestedUnmapText(e: NestedUnmapEventData): string {
 
 function unmapText(e: UnmapEventData): string {
   if (e.scope === "nested") return nestedUnmapText(e);
-  return `canonical ${range(e.start, e.size)}: ${e.removed} canonical entries removed, ${e.freed} host pages freed`;
+  const text = `canonical ${range(e.start, e.size)}: ${e.removed} canonical entries removed, ${e.freed} host pages freed`;
+  if (e.mayBlock === false) return `${text} (may not block)`;
+  return e.resched ? `${text}, ${e.resched} resched points` : text;
 }
 
 function tlbiText(e: TlbiEventData): string {

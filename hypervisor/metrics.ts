@@ -29,7 +29,7 @@ const SCALAR_SET: ReadonlySet<string> = new Set(SCALARS);
 /** Counters kept by name in `other` (snapshots list them in the order first counted). */
 export const OTHER_COUNTERS = [
   "tlbiShadowEntriesRemoved", "nestedErets", "injectionsToL1", "sysregTraps", "mmioAccesses", "psciCalls", "vcpusStarted",
-  "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits",
+  "coalesces", "coalescePagesFreed", "coalesceInvalidTicks", "coalesceFaults", "blockSplits", "unmapReschedPoints",
   "revmap.broken", "revmap.polluted", "revmap.fallbackFullUnmaps", "revmap.directMapErased", "revmap.tlbiErased",
   "accel.storeFailures", "directMap.storeFailures",
   "injected.unmaps", "injected.revmapStoreFailures", "injected.accelStoreFailures", "injected.directMapStoreFailures", "injected.recycles", "injected.tlbis", "injected.splits", "injected.coalesces",

@@ -1,8 +1,8 @@
 // Stage-2 fault handling and canonical unmap (KVM: arch/arm64/kvm/mmu.c). A stage-2 abort is
 // either L1 touching a canonical IPA that is not mapped yet (fault the page in from its memslot),
 // or L2 missing in a shadow MMU: then L1's stage-2 is walked in L1 memory, L1 gets the fault if its
-// tables cause it, and otherwise a shadow leaf combining L1's mapping with the canonical one is
-// installed at the nested IPA.
+// tables cause it, and otherwise a shadow leaf combining L1's mapping with the host backing of the
+// canonical IPA is installed at the nested IPA (the canonical stage-2 is left alone).
 
 import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
@@ -218,16 +218,27 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   return b;
 }
 
-/** Host mapping sizes: the largest of 1G, 2M, 4K not above `size` (at least 4K). */
-function snapToHostSize(size: bigint): bigint {
+/**
+ * The size of the shadow leaf for one nested fault (KVM's rule in user_mem_abort): the smaller of
+ * L1's mapping size (null: L1's stage-2 is off, no limit) and the host backing size, snapped down
+ * to a block size of the host's 4K granule (4K, 2M, 1G). L1's 16K and 64K pages give 4K leaves,
+ * its 32M and 512M blocks 2M at most.
+ */
+export function shadowLeafSize(l1Size: bigint | null, backingSize: bigint): bigint {
+  const size = l1Size !== null && l1Size < backingSize ? l1Size : backingSize;
   if (size >= SZ_1G) return SZ_1G;
   if (size >= SZ_2M) return SZ_2M;
   return SZ_4K;
 }
 
 /**
- * user_mem_abort: map the canonical page, and for a shadow MMU install the leaf for the nested
- * IPA, sized min(L1's leaf, canonical mapping) and with the intersection of permissions.
+ * user_mem_abort. For L1 (the canonical MMU): map the canonical page from its memslot. For L2 (a
+ * shadow MMU): resolve the canonical IPA L1's stage-2 gave to its host backing through the memslot
+ * (__kvm_faultin_pfn; the backing unit is a 4K page or a 2M THP-like block, vma_pagesize) and map
+ * the nested IPA in the shadow MMU only: the canonical stage-2 is not touched, it fills only when
+ * L1 itself touches memory. The shadow leaf's size is KVM's rule: min(L1's mapping size, backing
+ * size), snapped down to the host granule's block sizes (4K, 2M, 1G), so 16K and 64K L1 pages give
+ * 4K shadow leaves and 32M or 512M L1 blocks give 2M at most. Permissions are the intersection.
  */
 function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigint, trans: KvmS2Trans | null, slot: Memslot, exit: Exit): void {
   const kvm = vcpu.kvm;
@@ -242,17 +253,18 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   }
   // Dirty logging and permission faults on the canonical MMU (perm_fault.ts).
   if (!mmu.isNested && kvmUserMemAbortCanonical(vcpu, slot, ipa, exit)) return;
-  const canon = kvmFaultInCanonical(kvm, slot, ipa);
   if (!mmu.isNested) {
+    kvmFaultInCanonical(kvm, slot, ipa);
     // Already mapped (another vCPU, or a stale TLB entry): the flush above made it visible.
     vcpu.cpu.flushFastTlb();
     return;
   }
-  const max = trans ? snapToHostSize(trans.blockSize < SZ_1G ? trans.blockSize : SZ_1G) : SZ_1G;
-  const size = kvmLoggingMapSize(slot, canon.size < max ? canon.size : max);
+  const backing = slot.faultIn(ipa, kvm.config.blocks);
+  // While the slot logs dirty pages, page-sized (force_pte).
+  const size = kvmLoggingMapSize(slot, shadowLeafSize(trans ? trans.blockSize : null, backing.size));
   const nestedIpa = faultIpa & ~(size - 1n);
   const canonicalIpa = ipa & ~(size - 1n);
-  const pa = canon.pa + (canonicalIpa - canon.ipa);
+  const pa = backing.pa + (canonicalIpa - backing.ipa);
 
   let prot = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
   let sw = 0;
@@ -284,21 +296,71 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
 }
 
 /**
- * kvm_unmap_gfn_range (the MMU-notifier path): the host takes [gpa, gpa+size) back from L1. The
- * canonical stage-2 range goes first, then every shadow entry that may map it (by the configured
- * strategy); finally the contents are preserved in the memslot and the host pages freed.
+ * struct kvm_gfn_range: the part of an MMU-notifier range that lies in one memslot, canonical
+ * [start, end) page aligned, and whether the notifier may sleep (may_block: false for an atomic
+ * notifier, e.g. one called with a spinlock held).
  */
-export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint): void {
+export interface KvmGfnRange {
+  readonly slot: Memslot;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly mayBlock: boolean;
+}
+
+/**
+ * stage2_range_addr_end's step: kvm_granule_size(KVM_PGTABLE_MIN_BLOCK_LEVEL), 1G with 4K pages.
+ * stage2_apply_range walks a range in pieces ending at these boundaries and, when it may block,
+ * offers to reschedule (cond_resched_rwlock_write) between two pieces.
+ */
+export const STAGE2_APPLY_STEP = SZ_1G;
+
+/** The resched points stage2_apply_range passes over [start, end): one between two 1G pieces. */
+export function stage2ApplyReschedPoints(start: bigint, end: bigint, mayBlock: boolean): number {
+  if (!mayBlock || end <= start) return 0;
+  return Number((end - 1n) / STAGE2_APPLY_STEP - start / STAGE2_APPLY_STEP);
+}
+
+/**
+ * The MMU notifier's invalidate for canonical [gpa, gpa+size) (kvm_mmu_notifier_invalidate_range_start
+ * → kvm_handle_hva_range): the range is cut at memslot boundaries into kvm_gfn_ranges, each handed
+ * to kvm_unmap_gfn_range; a part outside every memslot is nothing of the guest's and is skipped.
+ * Returns the canonical leaves removed.
+ */
+export function kvmUnmapGfnRange(kvm: Kvm, gpa: bigint, size: bigint, mayBlock = true): number {
   const start = gpa & ~(SZ_4K - 1n);
   const end = (gpa + size + SZ_4K - 1n) & ~(SZ_4K - 1n);
-  const len = end - start;
-  const removed = kvm.mmu.pgt.unmap(start, len);
-  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, start, len);
   kvmStat(kvm, "canonicalUnmaps");
-  kvm.unmap.canonicalUnmap(kvm, start as CanonicalIpa, len);
-  let freed = 0;
+  let removed = 0;
   for (const slot of kvm.memslots) {
-    if (slot.base < end && start < slot.end) freed += slot.release(start, len).length;
+    const s = start > slot.base ? start : slot.base;
+    const e = end < slot.end ? end : slot.end;
+    if (s < e) removed += kvmUnmapGfnRangeIn(kvm, { slot, start: s, end: e, mayBlock });
   }
-  kvmEvent(kvm, { kind: "unmap", scope: "canonical", start: start as CanonicalIpa, size: len, removed, freed });
+  return removed;
+}
+
+/**
+ * kvm_unmap_gfn_range for one kvm_gfn_range: the host takes the range's backing away. The
+ * canonical stage-2 loses every leaf the range touches, whole (a block around it goes and the
+ * rest faults back lazily), in stage2_apply_range's 1G pieces with a resched point between two
+ * when the notifier may block; the TLBs are flushed over what went. Then the nested unmap runs
+ * (the strategy's canonicalUnmap, KVM's kvm_nested_s2_unmap) whether or not the canonical stage-2
+ * mapped anything there: shadow leaves are built from host backing, not from it. Finally the
+ * memslot releases the host pages (contents preserved). Returns the canonical leaves removed.
+ */
+export function kvmUnmapGfnRangeIn(kvm: Kvm, range: KvmGfnRange): number {
+  const { start, end } = range;
+  const len = end - start;
+  // Leaves are at most 1G and 1G aligned, so none crosses a piece boundary: one walk clears
+  // exactly what stage2_apply_range's piecewise walks would.
+  const u = kvm.mmu.pgt.unmap(start, len, kvm.config.stage2UnmapSplit);
+  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, u.start, u.end - u.start);
+  const resched = stage2ApplyReschedPoints(start, end, range.mayBlock);
+  if (resched > 0) kvmStat(kvm, "unmapReschedPoints", resched);
+  // The host takes back only [start, end): the rest of a removed canonical block keeps its host
+  // pages, so shadow entries built from it stay valid and only the range goes from shadows.
+  kvm.unmap.canonicalUnmap(kvm, start as CanonicalIpa, len);
+  const freed = range.slot.release(start, len).length;
+  kvmEvent(kvm, { kind: "unmap", scope: "canonical", start: start as CanonicalIpa, size: len, removed: u.removed, freed, mayBlock: range.mayBlock, resched });
+  return u.removed;
 }

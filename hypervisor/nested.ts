@@ -155,19 +155,23 @@ export function checkNestedVcpuRequests(vcpu: KvmVcpu): void {
 }
 
 /**
- * kvm_stage2_unmap_range: remove [ipa, ipa+size) from the MMU's table, invalidate its hardware
- * VMID's TLB entries there, and tell the unmap strategy. Returns the leaves removed.
+ * kvm_stage2_unmap_range: remove [ipa, ipa+size) from the MMU's table, whole leaves (a block the
+ * range only touches goes entirely), invalidate its hardware VMID's TLB entries over everything
+ * removed, and tell the unmap strategy the extent actually unmapped. Returns the leaves removed.
  */
 export function kvmStage2UnmapRange(mmu: KvmS2Mmu, ipa: bigint, size: bigint): number {
   const kvm = mmu.kvm;
-  const removed = mmu.pgt.unmap(ipa, size);
-  kvmTlbFlushVmidRange(kvm, mmu.hwVmid, ipa, size);
+  const u = mmu.pgt.unmap(ipa, size, kvm.config.stage2UnmapSplit);
+  const whole = ipa === 0n && size >= KVM_PHYS_SIZE;
+  // Cached translations of the rest of a removed block must go as well: flush the extent.
+  if (whole) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, 0n, KVM_PHYS_SIZE);
+  else kvmTlbFlushVmidRange(kvm, mmu.hwVmid, u.start, u.end - u.start);
   if (mmu.isNested) {
     // A nested MMU's input addresses are nested IPAs.
-    if (ipa === 0n && size >= KVM_PHYS_SIZE) kvm.unmap.mmuFullyUnmapped(mmu);
-    else kvm.unmap.shadowUnmap(mmu, ipa as NestedIpa, size);
+    if (whole) kvm.unmap.mmuFullyUnmapped(mmu);
+    else kvm.unmap.shadowUnmap(mmu, u.start as NestedIpa, u.end - u.start);
   }
-  return removed;
+  return u.removed;
 }
 
 /**

@@ -86,6 +86,14 @@ export interface Leaf<In extends bigint = bigint> {
   desc: bigint;
 }
 
+/** What one unmap cleared: the leaves, and the input range holding them and the range asked for. */
+export interface Stage2Unmapped<In extends bigint = bigint> {
+  removed: number;
+  /** [start, end): the requested range widened to every leaf cleared (start = end: nothing asked). */
+  start: In;
+  end: In;
+}
+
 /** The lookup level of a leaf of `size`: 4K → 3, 2M → 2, 1G → 1. */
 export function levelForSize(size: bigint): number {
   if (size === SZ_4K) return 3;
@@ -298,17 +306,24 @@ function stage2MapWalker(ctx: WalkCtx, visit: number, d: MapData): number {
   return WALK_STOP;
 }
 
-/** stage2_unmap_data: the range and the leaves cleared. */
+/** stage2_unmap_data: the range, how a block only partly inside it goes, and what was cleared. */
 interface UnmapData {
   readonly p: Stage2Pages;
   start: number;
   end: number;
+  /** Split such a block and keep the rest (VmConfig.stage2UnmapSplit) instead of clearing it whole. */
+  split: boolean;
   removed: number;
+  /** First and past-last input address of the leaves cleared (lo > hi: none). */
+  lo: number;
+  hi: number;
 }
 
 /**
- * stage2_unmap_walker: clear the leaves inside [start, end), split a block only partly inside
- * first (the walk then goes on in its new table), free tables left empty on the way back up.
+ * stage2_unmap_walker: clear every leaf the range touches, whole: a block only partly inside
+ * goes too and the rest of it faults back lazily, as KVM does. (With `split`, the old nvlab
+ * behaviour: such a block is split first and the walk goes on in its new table.) Tables left
+ * empty are freed on the way back up.
  */
 function stage2UnmapWalker(ctx: WalkCtx, visit: number, d: UnmapData): number {
   const p = d.p;
@@ -320,13 +335,17 @@ function stage2UnmapWalker(ctx: WalkCtx, visit: number, d: UnmapData): number {
     }
     return WALK_CONTINUE;
   }
-  if (ctx.base >= d.start && ctx.base + LEVEL_SIZE[ctx.level]! <= d.end) {
-    p.setEntry(ctx.table, ctx.level, ctx.index, 0n);
-    d.removed++;
-    return WALK_CONTINUE;
+  const base = ctx.base;
+  const end = base + LEVEL_SIZE[ctx.level]!;
+  if (d.split && (base < d.start || end > d.end)) {
+    p.splitBlock(ctx.table, ctx.level, ctx.index, ctx.desc());
+    return WALK_RELOAD;
   }
-  p.splitBlock(ctx.table, ctx.level, ctx.index, ctx.desc());
-  return WALK_RELOAD;
+  p.setEntry(ctx.table, ctx.level, ctx.index, 0n);
+  d.removed++;
+  if (base < d.lo) d.lo = base;
+  if (end > d.hi) d.hi = end;
+  return WALK_CONTINUE;
 }
 
 /** Where a leaf is: its table, index, level, first input address and descriptor. */
@@ -456,7 +475,9 @@ export class KvmPgtable<In extends bigint = bigint> {
     this.sub = new SubtreeWalks(pages);
     const map: MapData = { p: pages, sub: this.sub, level: 3, desc: 0n, replaced: false, reserved: false };
     this.mapWalker = walker(stage2MapWalker, map, WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE);
-    this.unmapWalker = walker<UnmapData>(stage2UnmapWalker, { p: pages, start: 0, end: 0, removed: 0 }, WALK_LEAF | WALK_TABLE_POST);
+    this.unmapWalker = walker<UnmapData>(
+      stage2UnmapWalker, { p: pages, start: 0, end: 0, split: false, removed: 0, lo: 0, hi: 0 }, WALK_LEAF | WALK_TABLE_POST,
+    );
   }
 
   /** Valid Block/Page descriptors in the tables. */
@@ -502,24 +523,32 @@ export class KvmPgtable<In extends bigint = bigint> {
 
   /**
    * kvm_pgtable_stage2_unmap of [ipa, ipa+size) (page aligned; the part above 2^48 is ignored).
-   * A block only partly inside the range is split first so the rest stays mapped. Tables left
-   * empty go back to the pool (never the level-0 table). Returns the leaves cleared, counted
-   * after splitting (a 4K unmap inside a 2M block clears one leaf).
+   * Every leaf the range touches is cleared whole, as KVM's stage2_unmap_walker does: a 4K unmap
+   * inside a 2M block removes the block. With `split` (VmConfig.stage2UnmapSplit, not KVM) a block
+   * only partly inside is split first so the rest stays mapped. Tables left empty go back to the
+   * pool (never the level-0 table). Returns the leaves cleared and the extent the caller must
+   * invalidate in TLBs: the range together with every leaf cleared (KVM invalidates each broken
+   * leaf at its level, which drops cached translations for all of it).
    */
-  unmap(ipa: In, size: bigint): number {
+  unmap(ipa: In, size: bigint, split = false): Stage2Unmapped<In> {
     this.checkLive();
     const at: bigint = ipa;
     if (at < 0n || size < 0n || at % SZ_4K !== 0n || size % SZ_4K !== 0n) {
       throw new HostError(`stage-2 unmap: ${hex(at)}+${hex(size)} is not page aligned`);
     }
     const end = at + size > IPA_LIMIT_N ? IPA_LIMIT_N : at + size;
-    if (at >= end) return 0;
+    if (at >= end) return { removed: 0, start: ipa, end: ipa };
     const d = this.unmapWalker.arg;
     d.start = Number(at);
     d.end = Number(end);
+    d.split = split;
     d.removed = 0;
+    d.lo = IPA_LIMIT;
+    d.hi = 0;
     kvmPgtableWalk(this.pages, this.setup, d.start, d.end, this.unmapWalker, this.ctx);
-    return d.removed;
+    const lo = d.lo < d.start ? d.lo : d.start;
+    const hi = d.hi > d.end ? d.hi : d.end;
+    return { removed: d.removed, start: BigInt(lo) as In, end: BigInt(hi) as In };
   }
 
   /** kvm_pgtable_get_leaf: the leaf translating `ipa`, or null. */

@@ -83,10 +83,10 @@ function kvmCommitFlags(kvm: Kvm, slot: Memslot, flags: number): void {
  * the nested unmap path takes every shadow mapping of it. Returns the canonical leaves removed.
  */
 export function kvmArchFlushShadowMemslot(kvm: Kvm, slot: Memslot): number {
-  const removed = kvm.mmu.pgt.unmap(slot.base, slot.size);
-  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, slot.base, slot.size);
+  const u = kvm.mmu.pgt.unmap(slot.base, slot.size, kvm.config.stage2UnmapSplit);
+  kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, u.start, u.end - u.start);
   kvm.unmap.canonicalUnmap(kvm, slot.base as CanonicalIpa, slot.size);
-  return removed;
+  return u.removed;
 }
 
 /** KVM_MR_DELETE: flush the slot's mappings, release its host backing, remove it. */

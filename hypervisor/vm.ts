@@ -49,6 +49,13 @@ export interface VmConfig {
   /** Allow 2M canonical blocks. */
   blocks: boolean;
   /**
+   * Not KVM: the split-and-keep unmap nvlab had before. An unmap of part of a stage-2 block splits
+   * the block and keeps the rest mapped, instead of removing the whole leaf as KVM's
+   * stage2_unmap_walker does. Kept so the checker's L1-consistency invariant can be shown catching
+   * it (stale shadow pages of a block L1 invalidated only in part).
+   */
+  stage2UnmapSplit: boolean;
+  /**
    * Sample the revmap/accelerator staleness metrics after every canonical unmap. They scan every
    * MMU's revmap and shadow leaves, so timing runs turn them off to measure the unmap itself.
    */
@@ -76,6 +83,7 @@ export const DEFAULT_VM_CONFIG: Readonly<VmConfig> = {
   unmap: "full",
   directMap: false,
   blocks: true,
+  stage2UnmapSplit: false,
   staleStats: true,
   schedule: DEFAULT_SCHEDULE,
   coalesce: { order: "bbm", costPerPage: 1 },

@@ -32,10 +32,13 @@ function logInjection(kvm: Kvm, source: string, counter: InjectionCounter, actio
   kvm.events.add({ kind: INJECT_EVENT, source, ...action });
 }
 
-/** The host takes canonical [gpa, gpa+size) back from L1 (kvm_unmap_gfn_range). */
-export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "inject"): void {
+/**
+ * The host takes canonical [gpa, gpa+size) back from L1 (kvm_unmap_gfn_range); `mayBlock` false
+ * models an atomic notifier (no resched points).
+ */
+export function unmapCanonical(kvm: Kvm, gpa: bigint, size: bigint, source = "inject", mayBlock = true): void {
   logInjection(kvm, source, "unmaps", { action: "unmap", ipa: gpa as CanonicalIpa, size });
-  kvmUnmapGfnRange(kvm, gpa, size);
+  kvmUnmapGfnRange(kvm, gpa, size, mayBlock);
 }
 
 /** The next `n` revmap stores fail (their MMUs' revmaps become broken). */

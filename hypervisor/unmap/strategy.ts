@@ -50,7 +50,12 @@ export interface UnmapStrategy extends UnmapDescribe {
   shadowMap(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa, size: bigint): void;
   /** MMU notifier: canonical [gpa, +size) is gone; remove every shadow leaf that may map it. */
   canonicalUnmap(kvm: Kvm, gpa: CanonicalIpa, size: bigint): void;
-  /** L1's IPA TLBIs removed nested [nested, +size) from the MMU. */
+  /**
+   * Nested [nested, +size) is no longer mapped in the MMU (L1's IPA TLBIs, a strategy's own range
+   * unmap). The extent is what the table actually cleared: the range asked for widened to every
+   * leaf it touched, since a leaf is removed whole (a TLBI of 8K inside a 2M shadow block removes
+   * the block, so the whole 2M is reported).
+   */
   shadowUnmap(mmu: KvmS2Mmu, nested: NestedIpa, size: bigint): void;
   /**
    * The MMU's table was emptied (recycle, pending unmap, ALLE1, VMALLS12E1, full unmap). A recycle

@@ -26,6 +26,8 @@ export interface ScenarioOverrides {
   directMap?: boolean;
   revmapTlbi?: RevmapTlbi;
   nestedMmus?: number;
+  /** VmConfig.stage2UnmapSplit over the scenario's vm.stage2UnmapSplit (not KVM: the old split-and-keep unmap). */
+  stage2UnmapSplit?: boolean;
   /** Coalescing order for the timeline's coalesce actions that do not name one. */
   coalesce?: CoalesceOrder;
   coalesceCost?: number;
@@ -93,6 +95,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
     ...(vm.blocks !== undefined ? { blocks: vm.blocks } : {}),
     ...(vm.ramSlots !== undefined ? { ramSlots: vm.ramSlots } : {}),
     ...(vm.nestedS2WpFlush !== undefined ? { nestedS2WpFlush: vm.nestedS2WpFlush } : {}),
+    ...((overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit) !== undefined ? { stage2UnmapSplit: overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit } : {}),
     ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
     ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
     ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined

@@ -113,7 +113,7 @@ const ACTIONS = [
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
-    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional() }).optional(),
+    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional(), mayBlock: z.boolean({ error: "expected true or false" }).optional() }).optional(),
     failRevmapStores: posInt.optional(),
     failStores: z.strictObject({ store: z.enum(STORES, { error: `expected one of: ${STORES.join(", ")}` }), count: posInt }).optional(),
     recycle: z
@@ -185,6 +185,7 @@ export const ScenarioSchema = z.strictObject({
       blocks: z.boolean({ error: "expected true or false" }).optional(),
       ramSlots: posInt.optional(),
       nestedS2WpFlush: z.boolean({ error: "expected true or false" }).optional(),
+      stage2UnmapSplit: z.boolean({ error: "expected true or false" }).optional(),
       seed: natInt.optional(),
       poolPages: posInt.optional(),
       coalesce: z.strictObject({ order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),

@@ -124,8 +124,9 @@ export class TimelineMonitor implements VmMonitor {
     const kvm = this.kvm;
     if (d.unmapCanonical) {
       const size = d.unmapCanonical.size ?? 0x1000n;
-      unmapCanonical(kvm, d.unmapCanonical.ipa, size, "scenario");
-      return `unmapCanonical ${hex(d.unmapCanonical.ipa)}+${hex(size)}`;
+      const mayBlock = d.unmapCanonical.mayBlock ?? true;
+      unmapCanonical(kvm, d.unmapCanonical.ipa, size, "scenario", mayBlock);
+      return `unmapCanonical ${hex(d.unmapCanonical.ipa)}+${hex(size)}${mayBlock ? "" : " (may not block)"}`;
     }
     if (d.failRevmapStores !== undefined) {
       failRevmapStores(kvm, d.failRevmapStores, "scenario");

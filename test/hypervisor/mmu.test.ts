@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { EC, esr, type Exit, ISS_ISV, ISS_WNR } from "../../emulator/exception.ts";
+import { EC, esr, type Exit, ISS_ISV, ISS_WNR, sysRegIss } from "../../emulator/exception.ts";
 import { GuestError } from "../../hypervisor/errors.ts";
 import { SZ_1G, SZ_2M, SZ_4K } from "../../hypervisor/memslot.ts";
-import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange } from "../../hypervisor/mmu.ts";
+import { kvmHandleGuestAbort, kvmReadGuest, kvmUnmapGfnRange, shadowLeafSize, stage2ApplyReschedPoints } from "../../hypervisor/mmu.ts";
+import { Memslot } from "../../hypervisor/memslot.ts";
 import { kvmVcpuLoadHwMmu } from "../../hypervisor/nested.ts";
+import { kvmHandleSysTlbi } from "../../hypervisor/tlbi.ts";
+import { tlbiByName } from "../../emulator/tlbi.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
 import { rawAssemble } from "../helpers/machine.ts";
 import { L1Stage2, s2Abort, useL1Stage2 } from "../../lab/fixtures/l1_stage2.ts";
@@ -41,6 +44,13 @@ interface ShadowSizeCase {
 
 function shadowMmu(f: Fixture) {
   return f.vcpus[0]!.hwMmu!;
+}
+
+/** The host PA backing canonical `ipa` (the memslot's resident page). */
+function hostPa(f: Fixture, ipa: bigint): bigint {
+  const pa = f.slot.hostPa(ipa & ~0xfffn);
+  expect(pa, `canonical 0x${ipa.toString(16)} has no host backing`).not.toBeNull();
+  return BigInt(pa!) + (ipa & 0xfffn);
 }
 
 describe("canonical stage-2 faults (L1)", () => {
@@ -135,7 +145,7 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
     expect(f.kvm.metrics.canonicalFaults).toBe(2);
   });
 
-  it("splits a canonical 2M block: the rest stays mapped to the same host pages", () => {
+  it("removes the whole canonical 2M block around an unmapped page; the rest faults back as 4K pages of the same host memory", () => {
     const f = makeVm({ blocks: true });
     f.vcpus[0]!.hyp = true;
     kvmVcpuLoadHwMmu(f.vcpu());
@@ -144,43 +154,127 @@ describe("canonical unmap (kvmUnmapGfnRange)", () => {
     expect(block.size).toBe(SZ_2M);
     f.slot.writeBytes(0x4040_3000n, u64(7n));
     kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
-    expect(f.kvm.mmu.pgt.getLeaf(0x4040_3000n)).toBeNull();
-    expect(f.kvm.mmu.pgt.getLeaf(0x4040_4000n)).toMatchObject({ size: SZ_4K, pa: block.pa + 0x4000n });
+    // KVM's stage2_unmap_walker: the block goes whole, nothing of it stays mapped.
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.kvm.events.recent().at(-1)!.data).toMatchObject({ kind: "unmap", scope: "canonical", removed: 1, freed: 1 });
     expect(f.pool.isPoisoned(Number(block.pa) + 0x3000)).toBe(true);
+    expect(f.pool.isPoisoned(Number(block.pa) + 0x4000)).toBe(false);
+    // The host split its backing: the rest refaults lazily as 4K pages at the same host PAs.
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_4000n));
+    expect(f.kvm.mmu.pgt.getLeaf(0x4040_4000n)).toMatchObject({ size: SZ_4K, pa: block.pa + 0x4000n });
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_3000n));
     const page = f.kvm.mmu.pgt.getLeaf(0x4040_3000n)!;
     expect(page.size).toBe(SZ_4K);
     expect(page.pa).not.toBe(block.pa + 0x3000n);
     expect(kvmReadGuest(f.kvm, 0x4040_3000n, 8)).toBe(7n);
+    expect(f.kvm.metrics.canonicalFaults).toBe(3);
+  });
+
+  it("flushes TLB entries of the whole removed block, not only the unmapped page", () => {
+    const f = makeVm({ blocks: true });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4040_0000n));
+    const tlb = f.vcpus[0]!.cpu.tlb;
+    const cached = (ipa: bigint) => ({
+      vmid: 1, asid: -1, stages: 2, va: ipa, shift: 12, pa: 0, s1Va: ipa, s1Shift: 12, s1Level: 3, ipa, s2Ipa: ipa, s2Shift: 12,
+      s2Level: 2, s1Perm: 0, s2Perm: 0, s1Device: false, s2Device: false, attr: 0, sh: 0,
+    });
+    tlb.insert(cached(0x4040_3000n));
+    tlb.insert(cached(0x405f_f000n));
+    tlb.insert(cached(0x4060_0000n));
+    kvmUnmapGfnRange(f.kvm, 0x4040_3000n, SZ_4K);
+    expect([...tlb].map((e) => e.ipa)).toEqual([0x4060_0000n]);
+  });
+});
+
+describe("the MMU notifier over ranges of many pages (kvm_gfn_range, may_block)", () => {
+  function l1Vm() {
+    const f = makeVm({ blocks: true, memory: 0x4000_0000n + 0x40_0000n });
+    f.vcpus[0]!.hyp = true;
+    kvmVcpuLoadHwMmu(f.vcpu());
+    return f;
+  }
+  const unmapEvents = (f: Fixture) => f.kvm.events.recent().map((e) => e.data).filter((d) => d.kind === "unmap" && d.scope === "canonical");
+
+  it.each<[string, bigint, bigint, boolean, number]>([
+    ["inside one 1G piece", 0x4000_0000n, 0x7fff_f000n, true, 0],
+    ["across one 1G boundary", 0x7fff_f000n, 0x8000_1000n, true, 1],
+    ["ending on a 1G boundary", 0x7000_0000n, 0x8000_0000n, true, 0],
+    ["over three 1G pieces", 0x4000_0000n, 0x1_0000_1000n, true, 3],
+    ["across a boundary, atomic notifier", 0x7fff_f000n, 0x8000_1000n, false, 0],
+  ])("stage2_apply_range resched points: %s", (_, start, end, mayBlock, want) => {
+    expect(stage2ApplyReschedPoints(start, end, mayBlock)).toBe(want);
+  });
+
+  it("one range over 4K pages, a 2M block and a 1G boundary: whole leaves, one resched point, the host pages released", () => {
+    const f = l1Vm();
+    // A 2M block at 0x4060_0000 and, past the 1G boundary, 4K pages (the host split their region).
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4060_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmUnmapGfnRange(f.kvm, 0x8000_0000n, SZ_4K);
+    for (let i = 1n; i <= 4n; i++) kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n + i * SZ_4K));
+    expect(f.kvm.mmu.pgt.leafCount).toBe(5);
+    const removed = kvmUnmapGfnRange(f.kvm, 0x407f_f000n, 0x8000_3000n - 0x407f_f000n);
+    expect(removed).toBe(3); // the block (its last page in range) and two pages
+    expect(f.kvm.mmu.pgt.getLeaf(0x4060_0000n)).toBeNull();
+    expect(f.kvm.mmu.pgt.getLeaf(0x8000_3000n)).not.toBeNull();
+    expect(unmapEvents(f).at(-1)).toEqual(
+      expect.objectContaining({ start: 0x407f_f000n, size: 0x8000_3000n - 0x407f_f000n, removed: 3, freed: 1 + 2, mayBlock: true, resched: 1 }),
+    );
+    expect(f.kvm.metrics.get("unmapReschedPoints")).toBe(1);
+    // An atomic notifier: no resched point.
+    kvmUnmapGfnRange(f.kvm, 0x7fff_f000n, 0x8000_5000n - 0x7fff_f000n, false);
+    expect(unmapEvents(f).at(-1)).toMatchObject({ removed: 2, mayBlock: false, resched: 0 });
+    expect(f.kvm.metrics.get("unmapReschedPoints")).toBe(1);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+  });
+
+  it("is cut at memslot boundaries, one kvm_gfn_range each; what lies in no memslot is skipped", () => {
+    const f = l1Vm();
+    const second = new Memslot(0x2_0000_0000n, 0x40_0000n, f.mem, f.pool);
+    f.kvm.memslots.push(second);
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8003_f000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x2_0000_1000n));
+    kvmUnmapGfnRange(f.kvm, 0x8000_0000n, 0x2_0040_0000n - 0x8000_0000n + 0x1000_0000n);
+    expect(unmapEvents(f)).toEqual([
+      expect.objectContaining({ start: 0x8000_0000n, size: 0x40_0000n, removed: 1, freed: 512, resched: 0 }),
+      expect.objectContaining({ start: 0x2_0000_0000n, size: 0x40_0000n, removed: 1, freed: 512, resched: 0 }),
+    ]);
+    expect(f.kvm.metrics.canonicalUnmaps).toBe(1);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(second.residentPages).toBe(0);
   });
 });
 
 describe("shadow stage-2 faults (L2)", () => {
-  it("4K page in L1 over a 2M canonical block gives a 4K shadow leaf tagged with L1's level", () => {
+  it("4K page in L1 over a 2M host block gives a 4K shadow leaf tagged with L1's level; the canonical stage-2 stays empty", () => {
     const f = nestedVm(true);
     f.s2.map(0x8000_0000n, 0x4020_3000n, SZ_4K);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0010n));
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4020_3000n)!;
-    expect(canon.size).toBe(SZ_2M);
+    // user_mem_abort for a nested fault maps only the shadow MMU, from the host backing.
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.slot.isBlockBacked(0x4020_3000n)).toBe(true);
     const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
-    expect(leaf).toMatchObject({ ipa: 0x8000_0000n, size: SZ_4K, pa: canon.pa + 0x3000n, prot: RWX, sw: 3 });
+    expect(leaf).toMatchObject({ ipa: 0x8000_0000n, size: SZ_4K, pa: hostPa(f, 0x4020_3000n), prot: RWX, sw: 3 });
     expect((leaf.desc >> 55n) & 3n).toBe(3n);
     const m = f.kvm.metrics;
-    expect([m.shadowFaults, m.l1S2Walks, m.canonicalFaults, m.faultsInjectedToL1]).toEqual([1, 1, 1, 0]);
-    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["canonical-fault", "shadow-fault"]);
+    expect([m.shadowFaults, m.l1S2Walks, m.canonicalFaults, m.faultsInjectedToL1]).toEqual([1, 1, 0, 0]);
+    expect(f.kvm.events.recent().map((e) => e.kind)).toEqual(["shadow-fault"]);
+    expect(f.kvm.events.recent()[0]!.data).toMatchObject({ kind: "shadow-fault", pa: leaf.pa, canonicalIpa: 0x4020_3000n });
   });
 
-  // The shadow leaf is the smaller of L1's leaf and the canonical leaf, at the faulting address.
+  // The shadow leaf is the smaller of L1's leaf and the host backing, at the faulting address.
   it.each<[string, ShadowSizeCase]>([
-    ["2M block in L1 over a 2M canonical block gives a 2M shadow block, both IPAs aligned down", {
+    ["2M block in L1 over a 2M host block gives a 2M shadow block, both IPAs aligned down", {
       blocks: true, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
       canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0x8040_0000n, size: SZ_2M, sw: 2 }, unmapped: [],
     }],
-    ["2M block in L1 over 4K canonical pages gives a 4K shadow leaf at the faulting page", {
+    ["2M block in L1 over 4K host pages gives a 4K shadow leaf at the faulting page", {
       blocks: false, l1: { nipa: 0x8040_0000n, cipa: 0x4060_0000n, size: SZ_2M }, fault: 0x8045_6000n,
       canon: { ipa: 0x4065_6000n, size: SZ_4K }, shadow: { ipa: 0x8045_6000n, size: SZ_4K, sw: 2 }, unmapped: [0x8045_7000n],
     }],
-    ["1G block in L1 over a 2M canonical block gives a 2M shadow block", {
+    ["1G block in L1 over a 2M host block gives a 2M shadow block", {
       blocks: true, l1: { nipa: 0xc000_0000n, cipa: 0x4000_0000n, size: SZ_1G }, fault: 0xc060_1000n,
       canon: { ipa: 0x4060_0000n, size: SZ_2M }, shadow: { ipa: 0xc060_0000n, size: SZ_2M, sw: 1 }, unmapped: [],
     }],
@@ -188,10 +282,51 @@ describe("shadow stage-2 faults (L2)", () => {
     const f = nestedVm(blocks);
     f.s2.map(l1.nipa, l1.cipa, l1.size);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(fault));
-    const c = f.kvm.mmu.pgt.getLeaf(l1.cipa + (fault - l1.nipa))!;
-    expect(c).toMatchObject(canon);
-    expect(shadowMmu(f).pgt.getLeaf(fault)).toMatchObject({ ...shadow, pa: c.pa });
+    expect(f.slot.isBlockBacked(canon.ipa)).toBe(canon.size === SZ_2M);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(shadowMmu(f).pgt.getLeaf(fault)).toMatchObject({ ...shadow, pa: hostPa(f, canon.ipa) });
     for (const ipa of unmapped) expect(shadowMmu(f).pgt.getLeaf(ipa)).toBeNull();
+  });
+
+  it.each<[string, bigint | null, bigint, bigint]>([
+    ["L1 4K page, 2M backing", SZ_4K, SZ_2M, SZ_4K],
+    ["L1 16K page, 2M backing", 0x4000n, SZ_2M, SZ_4K],
+    ["L1 64K page, 2M backing", 0x1_0000n, SZ_2M, SZ_4K],
+    ["L1 2M block, 4K backing", SZ_2M, SZ_4K, SZ_4K],
+    ["L1 32M block (16K granule), 2M backing", 0x200_0000n, SZ_2M, SZ_2M],
+    ["L1 512M block (64K granule), 2M backing", 0x2000_0000n, SZ_2M, SZ_2M],
+    ["L1 1G block, 2M backing", SZ_1G, SZ_2M, SZ_2M],
+    ["L1 1G block, 1G backing", SZ_1G, SZ_1G, SZ_1G],
+    ["L1 512M block, 1G backing", 0x2000_0000n, SZ_1G, SZ_2M],
+    ["L1 stage-2 off, 2M backing", null, SZ_2M, SZ_2M],
+  ])("shadow leaf size: %s", (_, l1, backing, want) => {
+    expect(shadowLeafSize(l1, backing)).toBe(want);
+  });
+
+  it("L2 touching pages L1 never touched: the canonical stage-2 stays empty, and a canonical unmap still removes the shadow entries", () => {
+    const f = nestedVm(false);
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K);
+    f.s2.map(0x8000_1000n, 0x4020_1000n, SZ_4K);
+    f.slot.writeBytes(0x4020_0000n, u64(0x77n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(f.kvm.metrics.canonicalFaults).toBe(0);
+    const pa = hostPa(f, 0x4020_0000n);
+    expect(shadowMmu(f).pgt.getLeaf(0x8000_0000n)!.pa).toBe(pa);
+    // The MMU notifier: nothing to unmap in the canonical stage-2, the nested unmap runs anyway.
+    kvmUnmapGfnRange(f.kvm, 0x4020_0000n, SZ_4K);
+    expect(f.kvm.events.recent().filter((e) => e.kind === "unmap").map((e) => e.data)).toEqual([
+      expect.objectContaining({ scope: "nested", removed: 2 }),
+      expect.objectContaining({ scope: "canonical", removed: 0, freed: 1 }),
+    ]);
+    expect(shadowMmu(f).pgt.leafCount).toBe(0);
+    expect(f.pool.isPoisoned(Number(pa))).toBe(true);
+    expect(f.slot.hostPa(0x4020_0000n)).toBeNull();
+    // L2 faults the page back in from a fresh host page with the same contents.
+    kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
+    expect(f.mem.read(Number(shadowMmu(f).pgt.getLeaf(0x8000_0000n)!.pa), 8)).toBe(0x77n);
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
   });
 
   it("intersects permissions with L1's leaf", () => {
@@ -273,8 +408,8 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(m.nestedStage2Enabled).toBe(false);
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x4060_2000n));
     expect(f.kvm.metrics.l1S2Walks).toBe(0);
-    const canon = f.kvm.mmu.pgt.getLeaf(0x4060_2000n)!;
-    expect(m.pgt.getLeaf(0x4060_2000n)).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M, pa: canon.pa, prot: RWX, sw: 0 });
+    expect(f.kvm.mmu.pgt.leafCount).toBe(0);
+    expect(m.pgt.getLeaf(0x4060_2000n)).toMatchObject({ ipa: 0x4060_0000n, size: SZ_2M, pa: hostPa(f, 0x4060_0000n), prot: RWX, sw: 0 });
   });
 
   it("sends an L2 access that L1 maps to the UART to MMIO emulation at the canonical IPA", () => {
@@ -295,7 +430,7 @@ describe("shadow stage-2 faults (L2)", () => {
     f.slot.writeBytes(0x4020_0000n, u64(0xabcdn));
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_1000n));
-    const freedPa = f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa;
+    const freedPa = hostPa(f, 0x4020_0000n);
     // A second shadow MMU (another L2) also maps the page.
     const other = f.kvm.nestedMmus.find((m) => m !== shadowMmu(f))!;
     other.tlbVttbr = 9n << 48n;
@@ -307,13 +442,46 @@ describe("shadow stage-2 faults (L2)", () => {
     expect(met.canonicalUnmaps).toBe(1);
     expect(met.shadowEntriesRemoved).toBe(3);
     expect(met.shadowMmusVisited).toEqual([2]);
-    // The untouched canonical page survives; the shadow will re-fault it in.
-    expect(f.kvm.mmu.pgt.getLeaf(0x4020_1000n)).not.toBeNull();
+    // The untouched page keeps its host backing; the shadow will re-fault the other one in.
+    expect(f.slot.hostPa(0x4020_1000n)).not.toBeNull();
     kvmHandleGuestAbort(f.vcpu(), s2Abort(0x8000_0000n));
     const leaf = shadowMmu(f).pgt.getLeaf(0x8000_0000n)!;
-    expect(leaf.pa).toBe(f.kvm.mmu.pgt.getLeaf(0x4020_0000n)!.pa); // a fresh page (the pool may reuse the freed one)
+    expect(leaf.pa).toBe(hostPa(f, 0x4020_0000n)); // a fresh page (the pool may reuse the freed one)
     expect(f.pool.isAllocated(Number(leaf.pa))).toBe(true);
     expect(f.mem.read(Number(leaf.pa), 8)).toBe(0xabcdn);
+  });
+
+  it("after an 8K RIPAS2E1IS inside a 2M shadow block, a read of another page of the block re-faults", async () => {
+    const f = nestedVm(true);
+    const cpu = f.vcpus[0]!.cpu;
+    f.s2.map(0x8000_0000n, 0x4020_0000n, SZ_4K); // code
+    f.s2.map(0x8040_0000n, 0x4060_0000n, SZ_2M); // data, a 2M block in L1 and in the shadow
+    f.slot.writeBytes(0x4020_0000n, await rawAssemble("ldr x0, [x1]\nbrk #0", 0x8000_0000));
+    f.slot.writeBytes(0x4063_0000n, u64(5n));
+    const read = (nested: bigint): number[] => {
+      const ecs: number[] = [];
+      cpu.resetTo(0x8000_0000n);
+      cpu.writeSysReg("HCR_EL2", 1n);
+      cpu.setX(1, nested);
+      for (;;) {
+        const stop = cpu.run(1000);
+        if (stop.kind !== "exit") return ecs;
+        ecs.push(stop.exit.ec);
+        kvmHandleGuestAbort(f.vcpu(), stop.exit);
+        cpu.eretFromEl2();
+      }
+    };
+    expect(read(0x8041_0000n)).toEqual([EC.IABT_LOW, EC.DABT_LOW]);
+    expect(read(0x8043_0000n)).toEqual([]); // the block, through the TLB
+    expect(shadowMmu(f).pgt.getLeaf(0x8043_0000n)!.size).toBe(SZ_2M);
+    // TG 4K, SCALE 0, NUM 0: two pages from 0x8040_2000.
+    const ripas = (1n << 46n) | (0x8040_2000n >> 12n);
+    const op = tlbiByName("RIPAS2E1IS")!;
+    kvmHandleSysTlbi(f.vcpu(), sysRegIss(1, op.op1, op.crn, op.crm, op.op2, 1, false), ripas);
+    expect(shadowMmu(f).pgt.leafCount).toBe(1); // only the code page
+    expect(read(0x8043_0000n)).toEqual([EC.DABT_LOW]);
+    expect(cpu.getX(0)).toBe(5n);
+    expect(shadowMmu(f).pgt.getLeaf(0x8043_0000n)!.size).toBe(SZ_2M);
   });
 
   it("runs L2 on the CPU through the shadow tables, and survives a canonical unmap of its data page", async () => {

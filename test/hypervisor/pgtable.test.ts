@@ -123,7 +123,7 @@ describe("KvmPgtable: descriptors and geometry", () => {
     expect(pgt.getLeaf(top + 0xfffn)).toMatchObject({ ipa: top, pa: OUT, level: 3 });
     expect(pgt.getLeaf(top - 1n)).toBeNull();
     expect(pgt.getLeaf((1n << 48n) - SZ_1G - 1n)).toMatchObject({ level: 1, pa: OUT + SZ_1G });
-    expect(pgt.unmap(top, SZ_4K * 4n)).toBe(1);
+    expect(pgt.unmap(top, SZ_4K * 4n)).toEqual({ removed: 1, start: top, end: 1n << 48n });
     expect(pgt.tablePages).toBe(2); // L0, and the L1 table holding the 1G block
   });
 
@@ -210,25 +210,64 @@ describe("KvmPgtable: replacing, splitting and freeing", () => {
     expect(pgt.getLeaf(0x5000n)).toMatchObject({ pa: OUT + SZ_4K, prot: R | W, sw: 2 });
   });
 
-  it("unmap of part of a block splits it and keeps the rest mapped; empty tables go back", () => {
+  it("unmap of 4K inside a 2M block clears the whole block and reports its extent", () => {
+    const { pgt, pool } = setup();
+    const block = 0x4020_0000n;
+    pgt.map(block, SZ_2M, OUT, R | W, 2);
+    pgt.map(block + SZ_2M, SZ_4K, OUT + SZ_2M, R);
+    expect(pgt.unmap(block + SZ_4K * 9n, SZ_4K)).toEqual({ removed: 1, start: block, end: block + SZ_2M });
+    expect(pgt.getLeaf(block)).toBeNull();
+    expect(pgt.getLeaf(block + SZ_2M - 1n)).toBeNull();
+    expect(pgt.getLeaf(block + SZ_2M)).toMatchObject({ size: SZ_4K });
+    expect(pgt.leafCount).toBe(1);
+    expect(pool.used).toBe(4); // L0, L1, L2, and the L3 table of the page
+  });
+
+  it("a range straddling two blocks clears both; an unmap of nothing reports the range itself", () => {
+    const { pgt } = setup();
+    pgt.map(SZ_1G, SZ_1G, OUT, R);
+    pgt.map(2n * SZ_1G, SZ_2M, OUT + SZ_1G, R);
+    pgt.map(2n * SZ_1G + SZ_2M, SZ_2M, OUT + SZ_1G + SZ_2M, R);
+    // 8K across the 1G / 2M boundary.
+    expect(pgt.unmap(2n * SZ_1G - SZ_4K, 2n * SZ_4K)).toEqual({ removed: 2, start: SZ_1G, end: 2n * SZ_1G + SZ_2M });
+    expect(pgt.leafCount).toBe(1);
+    expect(pgt.getLeaf(2n * SZ_1G + SZ_2M)).toMatchObject({ size: SZ_2M });
+    expect(pgt.unmap(5n * SZ_1G + SZ_4K, SZ_4K)).toEqual({ removed: 0, start: 5n * SZ_1G + SZ_4K, end: 5n * SZ_1G + 2n * SZ_4K });
+  });
+
+  it("counts every leaf a range touches once: pages, blocks, and the blocks at both ends", () => {
+    const { pgt, pool } = setup();
+    const base = 0x8000_0000n;
+    for (let i = 0n; i < 4n; i++) pgt.map(base + i * SZ_4K, SZ_4K, OUT + i * SZ_4K, R);
+    pgt.map(base + SZ_2M, SZ_2M, OUT + SZ_2M, R);
+    pgt.map(base + 2n * SZ_2M, SZ_2M, OUT + 2n * SZ_2M, R);
+    pgt.map(base + 3n * SZ_2M, SZ_2M, OUT + 3n * SZ_2M, R);
+    // From the third page to the middle of the third block: 2 pages and 3 blocks.
+    expect(pgt.unmap(base + 2n * SZ_4K, 3n * SZ_2M)).toEqual({ removed: 5, start: base + 2n * SZ_4K, end: base + 4n * SZ_2M });
+    expect(pgt.leafCount).toBe(2);
+    expect(pgt.unmap(0n, 1n << 52n).removed).toBe(2);
+    expect(pool.used).toBe(1);
+    expect(pgt.unmap(0n, 1n << 48n).removed).toBe(0);
+  });
+
+  it("with split (stage2UnmapSplit, not KVM) part of a block is split off and the rest kept", () => {
     const { pgt, pool, mem } = setup();
     pgt.map(SZ_1G, SZ_1G, OUT, R | W, 2);
-    expect(pgt.unmap(SZ_1G + SZ_2M * 3n + SZ_4K * 9n, SZ_4K)).toBe(1);
+    expect(pgt.unmap(SZ_1G + SZ_2M * 3n + SZ_4K * 9n, SZ_4K, true)).toEqual({ removed: 1, start: SZ_1G + SZ_2M * 3n + SZ_4K * 9n, end: SZ_1G + SZ_2M * 3n + SZ_4K * 10n });
     expect(pgt.leafCount).toBe(511 + 511);
     expect(pool.used).toBe(4);
     expect(pgt.getLeaf(SZ_1G + SZ_2M * 3n + SZ_4K * 9n)).toBeNull();
     expect(pgt.getLeaf(SZ_1G + SZ_2M * 3n + SZ_4K * 10n)).toMatchObject({ pa: OUT + SZ_2M * 3n + SZ_4K * 10n, size: SZ_4K, sw: 2 });
     expect(pgt.getLeaf(SZ_1G + SZ_2M * 100n + 77n)).toMatchObject({ pa: OUT + SZ_2M * 100n, size: SZ_2M, prot: R | W, sw: 2 });
     // Two 2M blocks and the 4K pages of the split one, across a block boundary.
-    expect(pgt.unmap(SZ_1G + SZ_2M * 2n, SZ_2M * 3n)).toBe(1 + 511 + 1);
+    expect(pgt.unmap(SZ_1G + SZ_2M * 2n, SZ_2M * 3n, true).removed).toBe(1 + 511 + 1);
     expect(pool.used).toBe(3);
     expect(pgt.leafCount).toBe(509);
     expect(tablePagesInMemory(mem, pgt.pgdPa)).toBe(3);
     // Everything else, with a size running past the IPA space.
-    expect(pgt.unmap(0n, 1n << 52n)).toBe(509);
+    expect(pgt.unmap(0n, 1n << 52n, true).removed).toBe(509);
     expect(pgt.leafCount).toBe(0);
     expect(pool.used).toBe(1);
-    expect(pgt.unmap(0n, 1n << 48n)).toBe(0);
   });
 
   it("relaxPerms adds permissions, keeps output and SW bits, and reports a missing leaf", () => {
@@ -499,16 +538,25 @@ function applyOp(pgt: KvmPgtable, model: PageModel, op: Op): void {
     case "unmap": {
       const first = op.page;
       const end = Math.min(first + op.pages, WIN_PAGES);
-      // Leaves overlapping the range before: the unmap removes at least one when there are any.
-      const before = pgt.leavesIn(pageIpa(first), BigInt(end - first) * SZ_4K).length;
+      // Leaves overlapping the range before: the unmap removes each of them, whole.
+      const overlapping = pgt.leavesIn(pageIpa(first), BigInt(end - first) * SZ_4K);
+      const before = overlapping.length;
       const any = pgt.hasLeafIn(pageIpa(first), BigInt(end - first) * SZ_4K);
       check(any === before > 0, () => `hasLeafIn says ${any} where leavesIn finds ${before} leaves`);
       const leavesBefore = pgt.leafCount;
-      const removed = pgt.unmap(pageIpa(first), BigInt(end - first) * SZ_4K);
+      const u = pgt.unmap(pageIpa(first), BigInt(end - first) * SZ_4K);
+      let lo = pageIpa(first);
+      let hi = pageIpa(end);
+      for (const l of overlapping) {
+        const f = Number((l.ipa - WIN_BASE) / SZ_4K);
+        model.mapped.fill(0, f, f + Number(l.size / SZ_4K));
+        if (l.ipa < lo) lo = l.ipa;
+        if (l.ipa + l.size > hi) hi = l.ipa + l.size;
+      }
       model.mapped.fill(0, first, end);
-      // Every removed leaf lay inside the range; none removed when nothing was mapped there.
-      check(removed > 0 === before > 0, () => `unmap removed ${removed} leaves where ${before} overlapped`);
-      check(pgt.leafCount >= leavesBefore - removed, () => `leafCount ${pgt.leafCount} after removing ${removed} of ${leavesBefore}`);
+      check(u.removed === before, () => `unmap removed ${u.removed} leaves where ${before} overlapped`);
+      check(u.start === lo && u.end === hi, () => `unmap reports [${u.start.toString(16)}, ${u.end.toString(16)}), the leaves span [${lo.toString(16)}, ${hi.toString(16)})`);
+      check(pgt.leafCount === leavesBefore - before, () => `leafCount ${pgt.leafCount} after removing ${before} of ${leavesBefore}`);
       return;
     }
     case "relax": {

@@ -48,7 +48,7 @@ export interface Fixture {
 
 /** `unmap`: the strategy object (default: the one config.unmap names). */
 export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fixture {
-  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, blocks: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
+  const config: VmConfig = { memory: 32n << 20n, vcpus: 1, poolPages: 16384, unmap: "full", directMap: false, blocks: false, stage2UnmapSplit: false, staleStats: true, schedule: DEFAULT_SCHEDULE, coalesce: { order: "bbm", costPerPage: 1 }, seed: 0, ...opts };
   const mem = new PhysMemory();
   const pool = new HostPagePool(mem, POOL_BASE, config.poolPages);
   const metrics = new Metrics();

@@ -26,7 +26,7 @@ const VMID = 1;
  * unmapped whole leaves as KVM does). Where VmConfig has `stage2UnmapSplit`, this is
  * `{ stage2UnmapSplit: true }`; where it has not, splitting is the only behaviour.
  */
-const SPLIT_AND_KEEP: Partial<VmConfig> = {};
+const SPLIT_AND_KEEP: Partial<VmConfig> = { stage2UnmapSplit: true };
 
 function tlbi(kvm: Kvm, name: string, xt: bigint): void {
   const op = tlbiByName(name)!;
@@ -174,7 +174,7 @@ describe("L: what a TLBI covers, and what it does not", () => {
     w.mmu.pgt.unmap(NESTED + 0x5000n, SZ_4K);
     w.mmu.pgt.map(NESTED + 0x5000n, SZ_4K, leaf.pa, leaf.prot | 2);
     expect(checkInvariants(w.kvm)).toBeNull();
-    w.mmu.pgt.unmap = () => 0;
+    w.mmu.pgt.unmap = () => ({ removed: 0, start: 0n, end: 0n });
     w.asL1();
     tlbi(w.kvm, "VMALLS12E1IS", 0n);
     const v = checkInvariants(w.kvm)!;

@@ -76,7 +76,7 @@ describe.concurrent("nvlab run SCENARIO.yaml (the real bin)", () => {
   });
 
   it("plain runs take the new options: --chaos on rfc-rbtree ends with status 126 and names (S)", async () => {
-    const r = await nvlab("run", "--l1", "guests/l1/hypblock.S", "--l2", "guests/l2/checksum.S@0x48000000", "--unmap", "rfc-rbtree", "--chaos", "3", "--chaos-rate", "10");
+    const r = await nvlab("run", "--l1", "guests/l1/hypblock.S", "--l2", "guests/l2/checksum.S@0x48000000", "--unmap", "rfc-rbtree", "--chaos", "4", "--chaos-rate", "10");
     expect(r.code).toBe(126);
     expect(r.stdout).toMatch(/^exit: stopped by invariant S: invariant S \(safety\) violated/m);
   });

@@ -22,6 +22,7 @@ describe.concurrent("shipped scenarios", () => {
       "dirty_log_shadow_tlb.yaml",
       "l1_tlbi_stale.yaml",
       "memslot_delete.yaml",
+      "nested_fault_no_canonical.yaml",
       "recycle_pending.yaml",
       "relax_perms.yaml",
       "revmap_broken.yaml",
@@ -34,7 +35,9 @@ describe.concurrent("shipped scenarios", () => {
       "smp_recycle.yaml",
       "smp_unmaps.yaml",
       "tlb_stale.yaml",
+      "unmap_gfn_range.yaml",
       "unmap_storm.yaml",
+      "unmap_whole_block.yaml",
     ]);
   });
 
@@ -97,5 +100,43 @@ describe.concurrent("shipped scenarios", () => {
     const r = await runScenario(join(DIR, "revmap_stale.yaml"), { directMap: true });
     expect(r.metrics["revmap.staleEntries"]).toEqual([0]);
     expect(r.failures).toEqual(["metric revmap.staleEntries.max: expected ≥ 1, got 0"]);
+  });
+
+  it("unmap_whole_block with stage2UnmapSplit (not KVM): the block is split and kept, only the unmapped page faults back", async () => {
+    const whole = await runScenario(join(DIR, "unmap_whole_block.yaml"));
+    const split = await runScenario(join(DIR, "unmap_whole_block.yaml"), { stage2UnmapSplit: true });
+    expect(split.outcome).toMatchObject({ kind: "system-off", code: 0 });
+    // 2 faults before the unmap (L1's image block, the region's block), then the region page by page or only the one page.
+    expect(whole.metrics.canonicalFaults).toBe(2 + 512);
+    expect(split.metrics.canonicalFaults).toBe(2 + 1);
+    expect(split.failures).toEqual(["metric canonicalFaults: expected ≥ 512, got 3"]);
+  });
+
+  it("nested_fault_no_canonical: the canonical stage-2 had nothing to unmap, the nested unmap still removed the shadow entry", async () => {
+    const lines: string[] = [];
+    const r = await runScenario(join(DIR, "nested_fault_no_canonical.yaml"), { onEvent: (l) => lines.push(l) });
+    expect(r.ok).toBe(true);
+    const unmaps = lines.filter((l) => /\] unmap +/.test(l));
+    expect(unmaps).toEqual([
+      expect.stringMatching(/unmap +nested \(revmap\): 1 MMUs visited, 1 shadow entries removed$/),
+      expect.stringMatching(/unmap +canonical 0x48125000\+0x1000: 0 canonical entries removed, 1 host pages freed$/),
+    ]);
+    // No canonical fault in L2's buffer: only L2's code page, which L1 reads itself.
+    expect(lines.filter((l) => /canonical-fault +IPA 0x48/.test(l))).toEqual([expect.stringMatching(/IPA 0x48000000 /)]);
+  });
+
+  it("unmap_gfn_range: whole leaves over the range, one resched point only where the notifier may block", async () => {
+    const lines: string[] = [];
+    const r = await runScenario(join(DIR, "unmap_gfn_range.yaml"), { onEvent: (l) => lines.push(l) });
+    expect(r.ok).toBe(true);
+    expect(lines.filter((l) => /\] unmap +canonical/.test(l)).map((l) => l.replace(/^\[ *\d+\] unmap +/, ""))).toEqual([
+      "canonical 0x42003000+0x1000: 1 canonical entries removed, 1 host pages freed",
+      // L1's image block (one page in range) and the region's 512 4K pages; 1G boundary at 0x80000000.
+      "canonical 0x401ff000+0x40001000: 513 canonical entries removed, 513 host pages freed, 1 resched points",
+      "canonical 0x7ff00000+0x200000: 0 canonical entries removed, 0 host pages freed (may not block)",
+    ]);
+    // L1's code comes back as 4K pages: its region lost a page of host backing.
+    const refault = lines.find((l) => /canonical-fault +IPA 0x401/.test(l));
+    expect(refault).toMatch(/size 0x1000$/);
   });
 });

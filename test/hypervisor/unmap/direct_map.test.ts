@@ -48,7 +48,7 @@ describe("nested IPA direct map", () => {
     });
   }
 
-  it("a TLBI of part of a shadow block keeps the block's entry: its remainder is still mapped", () => {
+  it("a TLBI of part of a shadow block removes the whole block, and the direct map and revmap entries with it", () => {
     const r = strategyRig({ unmap: "revmap", directMap: true, blocks: true });
     const block = 0x4060_0000n;
     const m = r.use(1);
@@ -56,10 +56,13 @@ describe("nested IPA direct map", () => {
     r.touch(0x9000_0000n);
     expect(m.pgt.getLeaf(0x9000_0000n)!.size).toBe(0x20_0000n);
     r.tlbi("IPAS2E1IS", ipasPage(0x9000_7000n));
-    expect(m.pgt.leafCount).toBe(511);
+    // KVM removes every leaf the range touches, whole: the strategy hears the block's 2M extent.
+    expect(m.pgt.leafCount).toBe(0);
+    expect(rv(m).revmap!.entries()).toEqual([]);
+    expect(rv(m).directMap!.size).toBe(0);
+    // L2 touching any page of the block faults it back in, recorded again.
+    r.touch(0x9000_9000n);
     expect(rv(m).revmap!.entries()).toEqual([{ index: block, last: block + 0x1f_ffffn, value: revmapPayload(nestedIpa(0x9000_0000n)) }]);
-    expect(rv(m).directMap!.size).toBe(1);
-    // A canonical unmap anywhere in the block still finds and removes every piece.
     const pa = canonicalPa(r, block + 9n * PAGE);
     kvmUnmapGfnRange(r.kvm, block + 9n * PAGE, PAGE);
     expect(m.pgt.leafCount).toBe(0);

@@ -3,7 +3,7 @@
 
 import { sysRegIss } from "../../../emulator/exception.ts";
 import { tlbiByName } from "../../../emulator/tlbi.ts";
-import { kvmHandleGuestAbort } from "../../../hypervisor/mmu.ts";
+import { gfnToMemslot, kvmHandleGuestAbort } from "../../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "../../../hypervisor/nested.ts";
 import { kvmHandleSysTlbi } from "../../../hypervisor/tlbi.ts";
 import type { UnmapStrategy } from "../../../hypervisor/unmap/strategy.ts";
@@ -58,11 +58,11 @@ export function shadowLeaves(mmu: KvmS2Mmu): bigint[] {
   return [...mmu.pgt.leaves()].map((l) => l.ipa);
 }
 
-/** The host PA behind a canonical IPA right now. */
+/** The host PA backing a canonical IPA right now (the memslot's resident page; shadow faults leave the canonical stage-2 alone). */
 export function canonicalPa(f: Fixture, ipa: bigint): bigint {
-  const leaf = f.kvm.mmu.pgt.getLeaf(ipa);
-  if (!leaf) throw new Error(`canonical 0x${ipa.toString(16)} is not mapped`);
-  return leaf.pa + (ipa - leaf.ipa);
+  const pa = gfnToMemslot(f.kvm, ipa)?.hostPa(ipa & ~0xfffn);
+  if (pa === null || pa === undefined) throw new Error(`canonical 0x${ipa.toString(16)} is not backed by a host page`);
+  return BigInt(pa) + (ipa & 0xfffn);
 }
 
 /** Every shadow leaf (any MMU) whose output holds host page `pa`. */
