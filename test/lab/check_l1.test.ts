@@ -23,8 +23,7 @@ const VMID = 1;
 
 /**
  * The VM configuration that keeps the split-and-keep partial unmap (nvlab's behaviour before it
- * unmapped whole leaves as KVM does). Where VmConfig has `stage2UnmapSplit`, this is
- * `{ stage2UnmapSplit: true }`; where it has not, splitting is the only behaviour.
+ * unmapped whole leaves as KVM does): the bug of the issue L was first written to catch.
  */
 const SPLIT_AND_KEEP: Partial<VmConfig> = { stage2UnmapSplit: true };
 
