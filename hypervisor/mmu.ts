@@ -282,10 +282,12 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   // Replacing live entries (a permission upgrade, or L1 changed its mapping without a TLBI)
   // needs break-before-make; a fresh range has nothing in any TLB (TLBs and the CPU's fast
   // translation cache only ever hold successful translations).
-  const replaced = mmu.pgt.map(nestedIpa, size, pa, prot, sw);
-  if (replaced) kvmTlbFlushVmidRange(kvm, mmu.hwVmid, nestedIpa, size);
-  // Ground truth for the invariant checker: the canonical page behind every nested page of the
-  // leaf, so pieces left by a later split still name their origin.
+  if (mmu.pgt.map(nestedIpa, size, pa, prot, sw)) {
+    const inval = mmu.pgt.mapInvalidation(nestedIpa, size);
+    kvmTlbFlushVmidRange(kvm, mmu.hwVmid, inval.ipa, inval.size);
+  }
+  // Sandbox bookkeeping (staleness statistics, chaos's aim): the canonical page behind every nested
+  // page of the leaf, so pieces left by a later split still name their origin.
   mmu.shadowOrigin.setRange(nestedIpa, canonicalIpa, size);
   kvm.unmap.shadowMap(mmu, canonicalIpa as CanonicalIpa, nestedIpa as NestedIpa, size);
   kvmMarkDirtyIfWritable(vcpu, slot, ipa, prot);

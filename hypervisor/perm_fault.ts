@@ -116,7 +116,10 @@ export function kvmUserMemAbortCanonical(vcpu: KvmVcpu, slot: Memslot, ipa: bigi
   const b = slot.faultIn(ipa, kvm.config.blocks);
   const prot = kvmLoggingProt(slot, PROT_RWX, exit);
   if (!kvmRelaxPermsFault(vcpu, mmu, exit, ipa, b.size, prot, slot, ipa)) {
-    if (mmu.pgt.map(b.ipa, b.size, b.pa, prot)) kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, b.ipa, b.size);
+    if (mmu.pgt.map(b.ipa, b.size, b.pa, prot)) {
+      const inval = mmu.pgt.mapInvalidation(b.ipa, b.size);
+      kvmTlbFlushVmidRange(kvm, CANONICAL_HW_VMID, inval.ipa, inval.size);
+    }
     kvmStat(kvm, "canonicalFaults");
     kvmEvent(kvm, { kind: "canonical-fault", ipa: b.ipa as CanonicalIpa, pa: b.pa as HostPa, size: b.size });
     kvmMarkDirtyIfWritable(vcpu, slot, ipa, prot);

@@ -267,14 +267,17 @@ interface MapData {
   desc: bigint;
   /** A leaf overlapped the range before. */
   replaced: boolean;
+  /** The block broken on the way down to make room (base and size), size 0 for none. */
+  brokenBase: number;
+  brokenSize: number;
   /** The pool was checked for the tables the map needs. */
   reserved: boolean;
 }
 
 /**
- * stage2_map_walker: down to the leaf's level, making tables where there are none and splitting
- * blocks on the way (keeping the rest of them mapped), then the leaf replaces whatever was there
- * (a table below it is freed). The pool must hold every table the map needs before it changes
+ * stage2_map_walker: down to the leaf's level, making tables where there are none; a block in the
+ * way is broken and replaced by an empty table, as KVM's stage2_map_walk_leaf does, so the rest of
+ * it faults back lazily. Then the leaf replaces whatever was there (a table below it is freed). The pool must hold every table the map needs before it changes
  * anything: the first entry that needs one tells how many.
  */
 function stage2MapWalker(ctx: WalkCtx, visit: number, d: MapData): number {
@@ -286,11 +289,13 @@ function stage2MapWalker(ctx: WalkCtx, visit: number, d: MapData): number {
       p.reserve(d.level - level, "map");
       d.reserved = true;
     }
-    if ((ctx.lo & 1) === 0) p.setEntry(ctx.table, level, ctx.index, BigInt(p.newTable()) | PTE_TABLE);
-    else {
+    if ((ctx.lo & 1) !== 0 && d.brokenSize === 0) {
+      // The first block met contains everything below it: it is the extent to invalidate.
       d.replaced = true;
-      p.splitBlock(ctx.table, level, ctx.index, ctx.desc());
+      d.brokenBase = ctx.base;
+      d.brokenSize = LEVEL_SIZE[level]!;
     }
+    p.setEntry(ctx.table, level, ctx.index, BigInt(p.newTable()) | PTE_TABLE);
     return WALK_RELOAD;
   }
   if (visit === WALK_TABLE_PRE) {
@@ -473,7 +478,7 @@ export class KvmPgtable<In extends bigint = bigint> {
     this.pgdPa = pages.pgdPa = pages.newTable();
     this.setup = geometry(this.pgdPa, START_LEVEL);
     this.sub = new SubtreeWalks(pages);
-    const map: MapData = { p: pages, sub: this.sub, level: 3, desc: 0n, replaced: false, reserved: false };
+    const map: MapData = { p: pages, sub: this.sub, level: 3, desc: 0n, replaced: false, reserved: false, brokenBase: 0, brokenSize: 0 };
     this.mapWalker = walker(stage2MapWalker, map, WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE);
     this.unmapWalker = walker<UnmapData>(
       stage2UnmapWalker, { p: pages, start: 0, end: 0, split: false, removed: 0, lo: 0, hi: 0 }, WALK_LEAF | WALK_TABLE_POST,
@@ -493,9 +498,10 @@ export class KvmPgtable<In extends bigint = bigint> {
   /**
    * kvm_pgtable_stage2_map: map [ipa, ipa+size) → [pa, pa+size) with one leaf of `size` (4K, 2M
    * or 1G, both addresses aligned to it). Whatever was mapped there is replaced: a block around
-   * the range is split into next-level leaves keeping the rest mapped, and tables below a new
-   * block are freed. `sw` goes to the software bits [58:55]. Returns whether a leaf overlapped the
-   * range before (found on the way down): the caller then owes a TLB invalidation.
+   * the range is broken and replaced by a table holding only the new leaf (the rest of the block
+   * faults back lazily, as in KVM), and tables below a new block are freed. `sw` goes to the
+   * software bits [58:55]. Returns whether a leaf overlapped the range before (found on the way
+   * down): the caller then owes a TLB invalidation over mapInvalidation().
    */
   map(ipa: In, size: bigint, pa: PaArg<In>, prot: number, sw = 0): boolean {
     this.checkLive();
@@ -513,12 +519,24 @@ export class KvmPgtable<In extends bigint = bigint> {
     d.level = level;
     d.replaced = false;
     d.reserved = false;
+    d.brokenSize = 0;
     // Only a block can replace a table (a level-3 entry is never one): the walk of a page map
     // needs no TABLE_PRE visit on its way down.
     this.mapWalker.flags = level === 3 ? WALK_LEAF | WALK_INVALID : WALK_LEAF | WALK_INVALID | WALK_TABLE_PRE;
     const start = Number(at);
     kvmPgtableWalk(this.pages, this.setup, start, start + LEVEL_SIZE[level]!, this.mapWalker, this.ctx);
     return d.replaced;
+  }
+
+  /**
+   * After a map() that returned true, the input range whose TLB entries the caller must invalidate:
+   * the new leaf's, or the whole block broken to make room for it (KVM's stage2_try_break_pte
+   * invalidates the block at its level).
+   */
+  mapInvalidation(ipa: In, size: bigint): { ipa: In; size: bigint } {
+    const d = this.mapWalker.arg;
+    if (d.brokenSize === 0) return { ipa, size };
+    return { ipa: BigInt(d.brokenBase) as In, size: BigInt(d.brokenSize) };
   }
 
   /**

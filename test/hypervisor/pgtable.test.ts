@@ -160,32 +160,38 @@ describe("KvmPgtable<In>: typed input and output addresses", () => {
 });
 
 describe("KvmPgtable: replacing, splitting and freeing", () => {
-  it("a 4K map inside a 2M block splits it; the rest keeps its output, permissions and SW bits", () => {
+  it("a 4K map inside a 2M block breaks it (stage2_map_walk_leaf): only the new leaf is left, the rest faults back lazily", () => {
     const { pgt, pool } = setup();
     const block = OUT + 4n * SZ_2M;
     pgt.map(0x4000_0000n, SZ_2M, block, R | W, 3);
     expect(pool.used).toBe(3); // L0, L1, L2
-    pgt.map(0x4000_5000n, SZ_4K, OUT + 0x99_9000n, R | X, 1);
+    expect(pgt.map(0x4000_5000n, SZ_4K, OUT + 0x99_9000n, R | X, 1)).toBe(true);
     expect(pool.used).toBe(4);
-    expect(pgt.leafCount).toBe(512);
+    expect(pgt.leafCount).toBe(1);
     expect(pgt.getLeaf(0x4000_5000n)).toMatchObject({ pa: OUT + 0x99_9000n, prot: R | X, sw: 1, level: 3 });
-    for (const off of [0n, 0x4000n, 0x6000n, SZ_2M - SZ_4K]) {
-      expect(pgt.getLeaf(0x4000_0000n + off)).toMatchObject({ ipa: 0x4000_0000n + off, size: SZ_4K, pa: block + off, prot: R | W, sw: 3, level: 3 });
-    }
+    for (const off of [0n, 0x4000n, 0x6000n, SZ_2M - SZ_4K]) expect(pgt.getLeaf(0x4000_0000n + off)).toBeNull();
+    // The TLB entries of the whole broken block must go, not only the new page's.
+    expect(pgt.mapInvalidation(0x4000_5000n, SZ_4K)).toEqual({ ipa: 0x4000_0000n, size: SZ_2M });
   });
 
-  it("a 2M map inside a 1G block splits it into 2M blocks", () => {
+  it("a 2M map inside a 1G block breaks it; a 4K map inside a 2M block of its own then breaks that one", () => {
     const { pgt, pool } = setup();
     pgt.map(0n, SZ_1G, OUT, R);
-    pgt.map(SZ_2M * 7n, SZ_2M, OUT + SZ_1G, R | W);
-    expect(pgt.leafCount).toBe(512);
+    expect(pgt.map(SZ_2M * 7n, SZ_2M, OUT + SZ_1G, R | W)).toBe(true);
+    expect(pgt.mapInvalidation(SZ_2M * 7n, SZ_2M)).toEqual({ ipa: 0n, size: SZ_1G });
+    expect(pgt.leafCount).toBe(1);
     expect(pool.used).toBe(3);
-    expect(pgt.getLeaf(SZ_2M * 6n + 5n)).toMatchObject({ size: SZ_2M, pa: OUT + SZ_2M * 6n, prot: R, level: 2 });
+    expect(pgt.getLeaf(SZ_2M * 6n + 5n)).toBeNull();
     expect(pgt.getLeaf(SZ_2M * 7n)).toMatchObject({ pa: OUT + SZ_1G, prot: R | W });
-    // Mapping 4K inside one of those blocks splits once more.
-    pgt.map(SZ_2M * 8n + SZ_4K, SZ_4K, OUT + 0x123_4000n, R);
-    expect(pgt.leafCount).toBe(1023);
+    pgt.map(SZ_2M * 8n, SZ_2M, OUT + SZ_1G + SZ_2M, R);
+    expect(pgt.map(SZ_2M * 8n + SZ_4K, SZ_4K, OUT + 0x123_4000n, R)).toBe(true);
+    expect(pgt.mapInvalidation(SZ_2M * 8n + SZ_4K, SZ_4K)).toEqual({ ipa: SZ_2M * 8n, size: SZ_2M });
+    expect(pgt.leafCount).toBe(2);
     expect(pool.used).toBe(4);
+    // A map over nothing, or over a leaf of its own size, invalidates just the leaf.
+    expect(pgt.map(SZ_2M * 20n, SZ_2M, OUT, R)).toBe(false);
+    expect(pgt.map(SZ_2M * 20n, SZ_2M, OUT, R | W)).toBe(true);
+    expect(pgt.mapInvalidation(SZ_2M * 20n, SZ_2M)).toEqual({ ipa: SZ_2M * 20n, size: SZ_2M });
   });
 
   it("a block over a table frees the tables below it", () => {
@@ -529,9 +535,17 @@ function applyOp(pgt: KvmPgtable, model: PageModel, op: Op): void {
       const first = Number((ipa - WIN_BASE) / SZ_4K);
       const count = Number(op.size / SZ_4K);
       const wasMapped = model.mapped.subarray(first, first + count).includes(1);
+      // A larger leaf around the range is broken whole (the rest faults back lazily).
+      const around = pgt.leavesIn(ipa, op.size).find((l) => l.size > op.size) ?? null;
       const replaced = pgt.map(ipa, op.size, pa, prot, op.sw);
       // The caller flushes TLBs on this answer: it must be exactly "a leaf overlapped the range".
       check(replaced === wasMapped, () => `map(${ipa.toString(16)}+${op.size.toString(16)}) says replaced ${replaced}, the model ${wasMapped}`);
+      if (around) {
+        const f = Number((around.ipa - WIN_BASE) / SZ_4K);
+        model.mapped.fill(0, f, f + Number(around.size / SZ_4K));
+        const inval = pgt.mapInvalidation(ipa, op.size);
+        check(inval.ipa === around.ipa && inval.size === around.size, () => `map inside the leaf at ${around.ipa.toString(16)} invalidates ${inval.ipa.toString(16)}+${inval.size.toString(16)}`);
+      }
       model.set(first, count, Number(pa - ipa), prot, op.sw);
       return;
     }
