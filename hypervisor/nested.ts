@@ -36,7 +36,8 @@ export class KvmS2Mmu {
   refcnt = 0;
   /**
    * Nested IPA of each 4K page a shadow leaf was installed for → the canonical IPA it was built
-   * from (the invariant checker's ground truth; keys of pages no longer mapped are ignored).
+   * from (sandbox bookkeeping for the staleness statistics, the benchmarks and chaos's aim; keys of
+   * pages no longer mapped are ignored). The invariant checker computes its own (lab/check_truth.ts).
    */
   readonly shadowOrigin = new ShadowOrigin();
 

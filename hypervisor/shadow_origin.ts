@@ -1,6 +1,7 @@
 // The canonical page each nested page of a shadow MMU was built from, recorded at every shadow
-// install: the invariant checker's ground truth (never the revmap under test). KVM has no such
-// record; it is sandbox bookkeeping, so it is kept cheap: page numbers as plain numbers, no bigint
+// install, for the strategies' staleness statistics, the benchmarks and chaos's aim (the invariant
+// checker computes its own truth, lab/check_truth.ts). KVM has no such record; it is sandbox
+// bookkeeping, so it is kept cheap: page numbers as plain numbers, no bigint
 // keys, because it is written on every shadow fault.
 
 const PAGE_SHIFT = 12n;

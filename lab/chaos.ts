@@ -1,6 +1,8 @@
 // Chaos mode: a monitor that, at exits picked by a seeded generator, makes the host misbehave the
-// way a loaded machine does — it takes back canonical pages L1 uses, fails revmap allocations and
-// recycles shadow MMUs. A correct L0 hides all of it from the guests (same console, same exit); an
+// way a loaded machine does — it takes back canonical pages L1 uses, fails the unmap strategy's
+// non-sleeping stores (the revmap's, and the direct map's when it is on) and recycles shadow MMUs.
+// The accelerator's own store is not failed here: seed 000 does not survive it (a finding shown by
+// scenarios/accel_store_failure.yaml), so every accel run would stop at its first failure. A correct L0 hides all of it from the guests (same console, same exit); an
 // unsafe unmap strategy is caught by the invariant checker. Every choice comes from the seed and
 // from L0's state, so the same seed gives the same run.
 //
@@ -16,7 +18,7 @@ import { SplitMix32 } from "../hypervisor/splitmix32.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { assertInvariants, checkerAttached } from "./check.ts";
-import { failRevmapStores, forceRecycle, unmapCanonical } from "./injection.ts";
+import { failStores, forceRecycle, type Store, unmapCanonical } from "./injection.ts";
 
 /** Mean number of exits between two injections when no rate is given. */
 export const DEFAULT_CHAOS_RATE = 50;
@@ -29,7 +31,7 @@ export interface ChaosOptions {
   afterInjection?: (vcpu: KvmVcpu) => void;
 }
 
-export type ChaosAction = "unmap" | "revmap-fail" | "recycle";
+export type ChaosAction = "unmap" | "store-fail" | "recycle";
 
 /**
  * What a canonical unmap aims at. `shadow`: one 4K page a live shadow leaf maps; `block-2m`: the
@@ -44,7 +46,7 @@ export const CHAOS_TARGETS: readonly ChaosTarget[] = ["shadow", "block-2m", "str
 /** Relative weights of the actions (the unmap share is split among the targets below). */
 const ACTION_WEIGHTS: readonly (readonly [ChaosAction, number])[] = [
   ["unmap", 58],
-  ["revmap-fail", 20],
+  ["store-fail", 20],
   ["recycle", 22],
 ];
 
@@ -89,6 +91,8 @@ export interface ChaosReport {
   /** Every injection, by action. */
   readonly injections: number;
   readonly byAction: Readonly<Record<ChaosAction, number>>;
+  /** store-fail injections, by store (each fails the next 1–3 stores of it). */
+  readonly storeFailures: Readonly<Partial<Record<Store, number>>>;
   readonly unmaps: ChaosUnmapStats & { readonly byTarget: Readonly<Record<ChaosTarget, ChaosUnmapStats>> };
 }
 
@@ -124,7 +128,9 @@ export class ChaosMonitor implements VmMonitor {
   private readonly rate: number;
   private untilNext: number;
   /** Injections done so far, by action. */
-  readonly counts: Record<ChaosAction, number> = { unmap: 0, "revmap-fail": 0, recycle: 0 };
+  readonly counts: Record<ChaosAction, number> = { unmap: 0, "store-fail": 0, recycle: 0 };
+  /** store-fail injections so far, by store. */
+  private readonly storeFailures: Partial<Record<Store, number>> = {};
   /** Every canonical unmap injected, in order. */
   readonly unmaps: ChaosUnmapRecord[] = [];
 
@@ -157,8 +163,8 @@ export class ChaosMonitor implements VmMonitor {
       case "unmap":
         this.unmap();
         break;
-      case "revmap-fail":
-        failRevmapStores(kvm, 1 + this.rng.below(3), "chaos");
+      case "store-fail":
+        this.failStores();
         break;
       case "recycle": {
         const valid = kvm.nestedMmus.filter((m) => m.valid);
@@ -169,6 +175,17 @@ export class ChaosMonitor implements VmMonitor {
     }
     this.counts[action]++;
     return action;
+  }
+
+  /**
+   * Fail the next 1–3 stores of one structure the strategy keeps and survives failing: the revmap,
+   * or (with the direct map on) the revmap or the direct map, drawn from the seed.
+   */
+  private failStores(): void {
+    const n = 1 + this.rng.below(3);
+    const store: Store = this.kvm.config.directMap && this.rng.below(2) === 1 ? "directMap" : "revmap";
+    failStores(this.kvm, store, n, "chaos");
+    this.storeFailures[store] = (this.storeFailures[store] ?? 0) + 1;
   }
 
   /** A canonical unmap at a target drawn from the seed, recorded with whether it hit and what it removed. */
@@ -283,8 +300,10 @@ export class ChaosMonitor implements VmMonitor {
         s.removed += u.removed;
       }
     }
-    const injections = this.counts.unmap + this.counts["revmap-fail"] + this.counts.recycle;
-    return { seed: this.opts.seed, rate: this.rate, injections, byAction: { ...this.counts }, unmaps: { ...all, byTarget } };
+    const injections = this.counts.unmap + this.counts["store-fail"] + this.counts.recycle;
+    return {
+      seed: this.opts.seed, rate: this.rate, injections, byAction: { ...this.counts }, storeFailures: { ...this.storeFailures }, unmaps: { ...all, byTarget },
+    };
   }
 }
 
@@ -304,11 +323,17 @@ export function chaosOf(kvm: Kvm): ChaosMonitor | null {
   return kvm.monitors.find((m): m is ChaosMonitor => m instanceof ChaosMonitor) ?? null;
 }
 
+/** " (revmap 3, directMap 2)": the stores failed, when any. */
+function formatStores(by: Partial<Record<Store, number>>): string {
+  const parts = Object.entries(by).map(([store, n]) => `${store} ${n}`);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
 /** The report as text: one line of totals, then a table of the unmaps by target. */
 export function formatChaosReport(r: ChaosReport): string {
   const lines = [
     `chaos: seed ${r.seed}, rate ${r.rate}: ${r.injections} injections (${r.byAction.unmap} canonical unmaps, ` +
-      `${r.byAction["revmap-fail"]} revmap store failures, ${r.byAction.recycle} recycles)`,
+      `${r.byAction["store-fail"]} store failures${formatStores(r.storeFailures)}, ${r.byAction.recycle} recycles)`,
     `  ${"unmap target".padEnd(14)}${"unmaps".padStart(8)}${"hit live shadow".padStart(17)}${"shadow entries removed".padStart(24)}`,
   ];
   const row = (name: string, s: ChaosUnmapStats): string =>

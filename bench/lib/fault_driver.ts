@@ -7,7 +7,7 @@
 
 import type { CanonicalIpa, NestedIpa } from "../../hypervisor/addr.ts";
 import type { Memslot } from "../../hypervisor/memslot.ts";
-import { kvmFaultInCanonical, kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
+import { kvmHandleGuestAbort, kvmReadGuest } from "../../hypervisor/mmu.ts";
 import { type KvmS2Mmu, kvmVcpuPutHwMmu } from "../../hypervisor/nested.ts";
 import { kvmWalkNestedS2 } from "../../hypervisor/nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "../../hypervisor/pgtable.ts";
@@ -101,7 +101,7 @@ export interface PhaseSeconds {
 
 /**
  * The fault path's phases timed one at a time on a fresh rig: L1's stage-2 walk of every page,
- * then the canonical fault-in of every page, then the shadow leaf installs, then the strategy's
+ * then the host backing fault-in of every page (the memslot, as a nested fault does), then the shadow leaf installs, then the strategy's
  * records. Each phase sees the state the earlier ones left, as the real path would.
  */
 export function timePhases(rig: FaultRig, pages: number): PhaseSeconds {
@@ -122,7 +122,7 @@ export function timePhases(rig: FaultRig, pages: number): PhaseSeconds {
 
   t0 = process.hrtime.bigint();
   for (let i = 0; i < pages; i++) {
-    const b = kvmFaultInCanonical(kvm, rig.slot, canonical[i]!);
+    const b = rig.slot.faultIn(canonical[i]!, kvm.config.blocks);
     pa[i] = b.pa + (canonical[i]! - b.ipa);
   }
   const faultIn = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -76,6 +76,19 @@ describe.concurrent("chaos mode", () => {
     }
   }
 
+  it("with the direct map on, chaos fails direct-map stores too; revmap and accel stay safe", async () => {
+    const p = pair("hyp+checksum");
+    for (const unmap of ["revmap", "accel"] as const) {
+      const r = await runCommand(options("hyp+checksum", { unmap, directMap: true, chaos: { seed: 3, rate: 5 } }));
+      expect(r.outcome, unmap).toEqual({ kind: "system-off", code: p.exitCode });
+      expect(r.console).toBe(p.expected);
+      const rep = chaosOf(r.kvm)!.report();
+      expect(rep.storeFailures.directMap, unmap).toBeGreaterThan(0);
+      expect(rep.storeFailures.directMap).toBe(r.metrics["injected.directMapStoreFailures"]);
+      expect(rep.storeFailures.revmap ?? 0).toBe((r.metrics["injected.revmapStoreFailures"] as number | undefined) ?? 0);
+    }
+  });
+
   it("rfc-rbtree under chaos: the checker stops the run on (S), exit status 126", async () => {
     for (const seed of [1, 2, 4]) {
       const r = await runCommand(options("hypblock+checksum", { unmap: "rfc-rbtree", chaos: { seed, rate: 10 } }));
@@ -193,7 +206,7 @@ describe.concurrent("chaos that hits", () => {
     const { chaos } = await accountedRun("hyp+checksum", "accel", 7, 50);
     const text = formatChaosReport(chaos.report());
     expect(text.split("\n")).toHaveLength(2 + CHAOS_TARGETS.length + 1);
-    expect(text).toMatch(/^chaos: seed 7, rate 50: \d+ injections \(\d+ canonical unmaps, \d+ revmap store failures, \d+ recycles\)/);
+    expect(text).toMatch(/^chaos: seed 7, rate 50: \d+ injections \(\d+ canonical unmaps, \d+ store failures( \(revmap \d+\))?, \d+ recycles\)/);
     expect(text).toMatch(/\n {2}all +\d+ +\d+ +\d+$/);
   });
 });
@@ -215,6 +228,7 @@ describe.concurrent("nvlab run --chaos (the real bin): the chaos report", () => 
     expect(out.chaos.seed).toBe(7);
     expect(out.chaos.byAction.unmap).toBe(out.metrics["injected.unmaps"]);
     expect(out.chaos.byAction.recycle).toBe(out.metrics["injected.recycles"]);
+    expect(out.chaos.storeFailures.revmap ?? 0).toBe(out.metrics["injected.revmapStoreFailures"] ?? 0);
     expect(out.chaos.unmaps.injections).toBe(out.chaos.byAction.unmap);
     expect(out.chaos.unmaps.hits).toBeGreaterThan(0);
     // Chaos makes every canonical unmap of a plain run, so the unmap path's own count is the same.

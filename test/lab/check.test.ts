@@ -282,7 +282,7 @@ describe("R and A: shadow leaves missing from the revmap or the accelerator", ()
       expect(v.nestedIpa).toBe(victim.leaf.ipa);
       expect(v.canonicalIpa).toBe(victim.origin);
       expect(v.hostPa).toBe(victim.leaf.pa);
-      expect(v.canonicalMaps).toBe(victim.leaf.pa);
+      expect(v.hostBacking).toBe(victim.leaf.pa);
       expect(v.range).toBeNull();
     });
 
