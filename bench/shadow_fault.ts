@@ -6,7 +6,7 @@
 //  (a) a real guest pair: L1 guests/l1/hyp.S running guests/l2/touch.S over many pages, timed from
 //      boot to power-off, counting the shadow faults that installed a leaf (guest execution, L1's
 //      own fault handling and its trapped EL2 accesses included).
-// The bar (≥ 100,000 faults/s) is checked on (b), accel strategy, cold canonical pages with host
+// The bar (≥ 100,000 faults/s) is checked on (b), accel strategy, cold pages (not yet backed) with host
 // pages recycled from a pool that has been in use (an allocation zeroes a freed, poisoned page);
 // the same path with the emulator backing each host page on its first allocation is reported
 // beside it.
@@ -61,9 +61,9 @@ function phasePass(pages: number, strategy: Strategy): PhaseSeconds {
 }
 
 interface L0Result {
-  /** Cold canonical pages, host pages recycled (the bar's case). */
+  /** Cold pages, host pages recycled (the bar's case). */
   cold: Record<Strategy, Summary>;
-  /** Cold canonical pages, every host page backed by the emulator on first touch. */
+  /** Cold pages, every host page backed by the emulator on first touch. */
   firstTouch: Record<Strategy, Summary>;
   warm: Record<Strategy, Summary>;
   /** Microseconds per fault, per phase (median of repeats). */
@@ -154,8 +154,8 @@ export const bench: Bench = async (ctx) => {
   const pair = await measurePair(ctx, s);
 
   const cases = [
-    { key: "cold", label: "canonical cold, host page recycled (zeroed)" },
-    { key: "firstTouch", label: "canonical cold, host page backed on first touch" },
+    { key: "cold", label: "cold page, host page recycled (zeroed)" },
+    { key: "firstTouch", label: "cold page, host page backed on first touch" },
     { key: "warm", label: "host page already resident" },
   ] as const;
   const l0Table: Table = {
@@ -184,7 +184,7 @@ export const bench: Bench = async (ctx) => {
   const phaseSum = (st: Strategy) => PHASES.reduce((a, p) => a + l0.phases[st][p].median, 0);
   const top = PHASES.reduce((a, p) => (l0.phases.accel[p].median > l0.phases.accel[a].median ? p : a), PHASES[0]!);
   const notes = [
-    `The bar is checked on the L0 path alone (b), accel strategy, cold canonical pages: ${k(accel)} faults/s (${us(1e6 / accel)} µs per fault). Each fault takes a host page from L0's pool and zeroes it; every pool page has been allocated and freed before (backed, poisoned), as on a host that has run for a while. With the emulator creating the backing of every host page on its first allocation (new JS memory, an artifact of emulating host RAM lazily), accel handles ${k(l0.firstTouch.accel.median)} faults/s.`,
+    `The bar is checked on the L0 path alone (b), accel strategy, cold pages: ${k(accel)} faults/s (${us(1e6 / accel)} µs per fault). Each fault takes a host page from L0's pool and zeroes it; every pool page has been allocated and freed before (backed, poisoned), as on a host that has run for a while. With the emulator creating the backing of every host page on its first allocation (new JS memory, an artifact of emulating host RAM lazily), accel handles ${k(l0.firstTouch.accel.median)} faults/s.`,
     `accel's fault-time cost: its record phase is ${us(l0.phases.accel.record.median)} µs per fault vs ${us(l0.phases.full.record.median)} µs for full (which records nothing); end to end accel runs at ${ratio(accel, l0.cold.full.median)} of full's rate.`,
     `The largest phase for accel is ${PHASE_NAMES[top]} (${us(l0.phases.accel[top].median)} of ${us(phaseSum("accel"))} µs); with the host pages already resident, accel handles ${k(l0.warm.accel.median)} faults/s.`,
     "The phase split calls the same functions as the fault path, one phase over all pages at a time, so it runs warmer than the interleaved real path; the rest of the end-to-end time is exit decoding, memslot lookups, the shadowOrigin record (sandbox bookkeeping KVM does not have), the event record (its text is only formatted when someone reads it), and garbage collection of the host pages and tables allocated per fault.",
@@ -192,7 +192,7 @@ export const bench: Bench = async (ctx) => {
     ...pair.map((p) => `Guest pair (a), ${p.strategy}: ${k(p.faultsPerSecond.median)} faults/s including guest execution — each leaf takes two L0 shadow faults (the first is forwarded to L1, whose handler runs interpreted with trapped EL2 register accesses, then L2 retries), so (a) measures L1's lazy-fill round trip, not L0 alone.`),
   ];
 
-  const l0Data = STRATEGIES.flatMap((st) => cases.map((c) => ({ strategy: st, canonical: c.label, faultsPerSecond: k(l0[c.key][st].median) })));
+  const l0Data = STRATEGIES.flatMap((st) => cases.map((c) => ({ strategy: st, hostPage: c.label, faultsPerSecond: k(l0[c.key][st].median) })));
   const phaseData = STRATEGIES.flatMap((st) => PHASES.map((p) => ({ strategy: st, phase: PHASE_NAMES[p], us: us(l0.phases[st][p].median) })));
   const pairData = pair.map((p) => ({ strategy: p.strategy, faultsPerSecond: k(p.faultsPerSecond.median) }));
 
@@ -213,9 +213,9 @@ export const bench: Bench = async (ctx) => {
               mark: "bar",
               encoding: {
                 x: { field: "strategy", type: "nominal", sort: [...STRATEGIES] },
-                xOffset: { field: "canonical", type: "nominal", sort: cases.map((c) => c.label) },
+                xOffset: { field: "hostPage", type: "nominal", sort: cases.map((c) => c.label) },
                 y: { field: "faultsPerSecond", type: "quantitative", title: "faults/s" },
-                color: { field: "canonical", type: "nominal", title: "case", sort: cases.map((c) => c.label) },
+                color: { field: "hostPage", type: "nominal", title: "case", sort: cases.map((c) => c.label) },
               },
             },
             { data: { values: [{ bar: BAR_FAULTS_PER_SECOND }] }, mark: { type: "rule", color: "red", strokeDash: [4, 4] }, encoding: { y: { field: "bar", type: "quantitative" } } },
@@ -254,7 +254,7 @@ export const bench: Bench = async (ctx) => {
     ],
     bars: [
       {
-        name: `Shadow fault round trip ≥ ${BAR_FAULTS_PER_SECOND.toLocaleString("en-US")} faults/s (L0 path, accel, cold canonical, host page recycled)`,
+        name: `Shadow fault round trip ≥ ${BAR_FAULTS_PER_SECOND.toLocaleString("en-US")} faults/s (L0 path, accel, cold page, host page recycled)`,
         pass,
         detail: `${k(accel)} faults/s (min ${k(l0.cold.accel.min)}, max ${k(l0.cold.accel.max)}); host page backed on first touch: ${k(l0.firstTouch.accel.median)}; guest pair (a) with accel: ${pair.find((p) => p.strategy === "accel") ? k(pair.find((p) => p.strategy === "accel")!.faultsPerSecond.median) : "n/a"} faults/s`,
       },

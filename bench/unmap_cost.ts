@@ -237,7 +237,7 @@ export function sizes(quick: boolean): UnmapCostSizes {
 export interface FaultCost {
   mmus: number;
   strategy: UnmapStrategyName;
-  /** Microseconds per shadow fault while every context touches all its pages (canonical fault-in included). */
+  /** Microseconds per shadow fault while every context touches all its pages (host backing fault-in included). */
   micros: Summary;
 }
 
@@ -297,7 +297,7 @@ export function unmapCostResult(z: UnmapCostSizes, measured: Awaited<ReturnType<
     return [n, ...STRATEGIES.map((s) => `${f(s).median.toFixed(1)} (${f(s).min.toFixed(1)}–${f(s).max.toFixed(1)})`), x(f("revmap").median, f("full").median), x(f("accel").median, f("full").median)];
   });
   tables.push({
-    title: `Shadow fault cost while populating ${z.pagesPerMmu} pages per MMU (µs per fault incl. canonical fault-in; median (min–max) of ${z.repeats})`,
+    title: `Shadow fault cost while populating ${z.pagesPerMmu} pages per MMU (µs per fault incl. host backing fault-in; median (min–max) of ${z.repeats})`,
     columns: ["MMUs", ...STRATEGIES.map((s) => `${s} µs/fault`), "revmap / full", "accel / full"],
     rows: faultRows,
   });
