@@ -133,7 +133,9 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
       monitors: (kvm) => {
         timeline = new TimelineMonitor(kvm, s.timeline ?? [], file);
         const ms: VmMonitor[] = [timeline];
-        if (overrides.chaos) ms.push(chaosMonitor(kvm, overrides.chaos));
+        // --chaos on the command line replaces the scenario's own.
+        const chaos = overrides.chaos ?? s.chaos;
+        if (chaos) ms.push(chaosMonitor(kvm, chaos));
         if (overrides.monitors) ms.push(...overrides.monitors(kvm));
         return ms;
       },

@@ -198,6 +198,7 @@ export const ScenarioSchema = z.strictObject({
     })
     .optional(),
   maxSteps: posInt.optional(),
+  chaos: z.strictObject({ seed: natInt, rate: posInt.optional() }).optional(),
   timeline: z
     .array(
       z.strictObject({

@@ -16,6 +16,7 @@ describe.concurrent("shipped scenarios", () => {
       "accel_affected.yaml",
       "accel_groups.yaml",
       "accel_store_failure.yaml",
+      "chaos_aimed.yaml",
       "coalesce_order.yaml",
       "direct_map_store_failure.yaml",
       "dirty_log_nested.yaml",
@@ -85,7 +86,7 @@ describe.concurrent("shipped scenarios", () => {
     expect(r.outcome.kind).toBe("monitor-stop");
     if (r.outcome.kind !== "monitor-stop") return;
     expect(r.outcome.verdict).toBe("invariant L");
-    expect(r.outcome.details).toMatchObject({ invariant: "L", title: "L1 consistency", tlbi: "TLBI RIPAS2E1IS 0x400000040300 (L1 VMID 1)", l1Maps: null });
+    expect(r.outcome.details).toMatchObject({ invariant: "L", title: "L1 consistency", tlbi: "TLBI RIPAS2E1IS 0x400000040202 (L1 VMID 1)", l1Maps: null });
     expect(r.outcome.details.leaf).toMatchObject({ size: "0x1000" });
   });
 
