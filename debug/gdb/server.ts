@@ -4,7 +4,7 @@
 
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { PacketDecoder, frame } from "./packet.ts";
-import { GdbStub } from "./stub.ts";
+import { GdbStub, PACKET_SIZE } from "./stub.ts";
 import type { GdbTarget } from "./target.ts";
 
 export interface GdbServerOptions {
@@ -76,13 +76,13 @@ export class GdbServer {
    */
   private refuse(socket: Socket, peer: string): void {
     this.log(`refused a second connection from ${peer}: ${BUSY_MESSAGE}`);
-    const decoder = new PacketDecoder();
+    const decoder = new PacketDecoder(PACKET_SIZE);
     this.refused.add(socket);
     socket.on("close", () => this.refused.delete(socket));
     socket.setEncoding("latin1");
     socket.on("error", () => {});
     socket.on("data", (d: string) => {
-      if (decoder.push(d).some((i) => i.kind === "packet")) socket.end("+" + frame("E." + BUSY_MESSAGE), "latin1");
+      if (decoder.push(d).some((i) => i.kind === "packet" || i.kind === "oversize")) socket.end("+" + frame("E." + BUSY_MESSAGE), "latin1");
     });
     // A client that never speaks is not kept forever.
     socket.setTimeout(5000, () => socket.destroy());

@@ -3,14 +3,19 @@
 // those of whichever level runs, so the stub follows L1/L2 switches without gdb noticing.
 
 import {
-  PacketDecoder, escapeBinary, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex,
+  PacketDecoder, escapeBinary, type Incoming, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex,
 } from "./packet.ts";
 import { GDB_REGISTERS, decodeAllRegisters, decodeRegister, encodeAllRegisters, encodeRegister, registerValue } from "./registers.ts";
 import { targetXml } from "./target_xml.ts";
 import type { GdbTarget, TargetStop } from "./target.ts";
 
-/** Told to gdb in qSupported. A memory transfer carries two hex digits per byte, so at most half. */
+/**
+ * Told to gdb in qSupported (gdb then never sends more) and enforced: the most data bytes, as sent
+ * between `$` and `#`, a packet may have. Longer ones get OVERSIZE_REPLY. A memory transfer
+ * carries two hex digits per byte, so at most half.
+ */
 export const PACKET_SIZE = 0x4000;
+export const OVERSIZE_REPLY = `E.packet longer than PacketSize (0x${PACKET_SIZE.toString(16)} bytes) refused`;
 const MAX_TRANSFER = PACKET_SIZE / 2;
 
 const E_INVAL = "E16";
@@ -27,12 +32,14 @@ export interface StubOptions {
 }
 
 type Reply = string | null;
+/** A packet to answer, or the place of one refused for its size: answered in turn, in order. */
+type Pending = Extract<Incoming, { kind: "packet" | "oversize" }>;
 
 export class GdbStub {
-  private readonly decoder = new PacketDecoder();
+  private readonly decoder = new PacketDecoder(PACKET_SIZE);
   private noAck = false;
   private lastSent: string | null = null;
-  private readonly queue: string[] = [];
+  private readonly queue: Pending[] = [];
   private running: AbortController | null = null;
   private pumping: Promise<void> | null = null;
   /** Breakpoints this client inserted, removed again when it goes away. */
@@ -64,12 +71,22 @@ export class GdbStub {
           this.log(`dropped a packet with a bad checksum: ${JSON.stringify(item.data.slice(0, 40))}`);
           if (!this.noAck) this.send("-");
           break;
+        case "oversize":
+          this.log(`refused a packet longer than PacketSize (${item.limit} bytes)`);
+          // Acknowledged all the same: a `-` would have gdb send it again, forever.
+          if (!this.noAck) this.send("+");
+          this.enqueue(item);
+          break;
         case "packet":
           if (!this.noAck) this.send("+");
-          this.queue.push(item.data);
-          this.pumping ??= this.pump().finally(() => (this.pumping = null));
+          this.enqueue(item);
       }
     }
+  }
+
+  private enqueue(item: Pending): void {
+    this.queue.push(item);
+    this.pumping ??= this.pump().finally(() => (this.pumping = null));
   }
 
   /** Resolves when every packet received so far has been answered. */
@@ -89,15 +106,18 @@ export class GdbStub {
 
   private async pump(): Promise<void> {
     while (this.queue.length > 0 && !this.closed) {
-      const data = this.queue.shift()!;
-      let reply: Reply;
-      try {
-        reply = await this.handle(data);
-      } catch (e) {
-        this.log(`'${data.slice(0, 40)}': ${(e as Error).message}`);
-        reply = "E01";
-      }
+      const reply = await this.answer(this.queue.shift()!);
       if (reply !== null && !this.closed) this.reply(reply);
+    }
+  }
+
+  private async answer(item: Pending): Promise<Reply> {
+    if (item.kind === "oversize") return OVERSIZE_REPLY;
+    try {
+      return await this.handle(item.data);
+    } catch (e) {
+      this.log(`'${item.data.slice(0, 40)}': ${(e as Error).message}`);
+      return "E01";
     }
   }
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  PacketDecoder, checksum, escapeBinary, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex, unescapeBinary,
+  type Incoming, MAX_PACKET, PacketDecoder, checksum, escapeBinary, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex, unescapeBinary,
 } from "../../../debug/gdb/packet.ts";
 
 describe("RSP framing", () => {
@@ -89,6 +89,123 @@ describe("RSP framing", () => {
         expect(unescapeBinary((items[0] as { data: string }).data)).toBe(raw);
       }),
       { seed: 6, numRuns: 300 },
+    );
+  });
+});
+
+/** Feed `wire` to `d` cut at `cuts` (any offsets, folded into range) and collect what comes out. */
+function decodeCut(d: PacketDecoder, wire: string, cuts: number[]): Incoming[] {
+  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+  const items: Incoming[] = [];
+  let at = 0;
+  for (const p of [...points, wire.length]) {
+    items.push(...d.push(wire.slice(at, p)));
+    at = p;
+  }
+  return items;
+}
+
+describe("RSP framing: bounded packets", () => {
+  it("takes a packet of exactly the limit and refuses one byte more, at the limit, keeping nothing", () => {
+    const d = new PacketDecoder(16);
+    expect(d.limit).toBe(16);
+    expect(d.push(frame("p".repeat(16)))).toEqual([{ kind: "packet", data: "p".repeat(16) }]);
+    // Reported as soon as the 17th byte arrives, before any '#': the sender may never send one.
+    expect(d.push("$" + "p".repeat(17))).toEqual([{ kind: "oversize", limit: 16 }]);
+    expect(d.buffered).toBe(0);
+    // The rest of it, checksum included, is skipped; then decoding goes on.
+    expect(d.push("ppp#00+$?#3f")).toEqual([{ kind: "ack" }, { kind: "packet", data: "?" }]);
+  });
+
+  it("refuses a 1 MB packet sent whole or a byte at a time, holding at most the limit, and decodes the next one", () => {
+    const limit = 0x4000;
+    const wire = frame("X" + "a".repeat(1 << 20)) + frame("?");
+    for (const chunk of [wire.length, 65536, 1]) {
+      const d = new PacketDecoder(limit);
+      const items: Incoming[] = [];
+      let most = 0;
+      for (let at = 0; at < wire.length; at += chunk) {
+        items.push(...d.push(wire.slice(at, at + chunk)));
+        most = Math.max(most, d.buffered);
+      }
+      expect(items, `chunks of ${chunk}`).toEqual([{ kind: "oversize", limit }, { kind: "packet", data: "?" }]);
+      expect(most).toBeLessThanOrEqual(limit + 2);
+    }
+  });
+
+  it("does not buffer a packet that never ends: 8 MB without '#' is dropped at the limit and a later '$' starts afresh", () => {
+    const d = new PacketDecoder(0x4000);
+    const junk = "z".repeat(1 << 20);
+    const items: Incoming[] = d.push("$");
+    for (let i = 0; i < 8; i++) {
+      items.push(...d.push(junk));
+      expect(d.buffered).toBe(0);
+    }
+    // Acks and the interrupt byte are part of the dropped packet until it ends, like any data byte.
+    items.push(...d.push("+\x03$qC#b4"));
+    expect(items).toEqual([{ kind: "oversize", limit: 0x4000 }, { kind: "packet", data: "qC" }]);
+  });
+
+  it("the default limit is for reading a stub's replies: 1 MiB", () => {
+    expect(new PacketDecoder().limit).toBe(MAX_PACKET);
+    expect(MAX_PACKET).toBe(1 << 20);
+    const big = "0".repeat(MAX_PACKET);
+    expect(new PacketDecoder().push(frame(big))).toEqual([{ kind: "packet", data: big }]);
+  });
+
+  /**
+   * A model of the stream: packets with escaped binary payloads (runs of '*', '}', '$', '#' included:
+   * a stub's own commands are never run-length encoded, so '*' must arrive as sent), packets with a
+   * corrupted checksum, packets over the limit, acks, nacks and interrupts; the whole glued and cut
+   * anywhere must decode to the model's items, in order.
+   */
+  it("any stream of packets, bad checksums, oversize packets and acks, cut anywhere, decodes as modelled", () => {
+    const limit = 48;
+    const byte = fc.oneof(
+      fc.constantFrom("$", "#", "}", "*", "+", "-", "\x03"),
+      fc.integer({ min: 0, max: 255 }).map((b) => String.fromCharCode(b)),
+    );
+    const payload = fc.array(fc.oneof(byte, byte.chain((b) => fc.integer({ min: 2, max: 12 }).map((n) => b.repeat(n)))), { maxLength: 30 })
+      .map((a) => a.join(""));
+    const unit = fc.oneof(
+      payload.map((raw) => ({ kind: "packet" as const, raw })),
+      payload.map((raw) => ({ kind: "corrupt" as const, raw })),
+      fc.integer({ min: limit + 1, max: 4 * limit }).map((n) => ({ kind: "long" as const, raw: "y".repeat(n) })),
+      fc.constantFrom({ kind: "ack" as const }, { kind: "nack" as const }, { kind: "interrupt" as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 10 }), (units, cuts) => {
+        let wire = "";
+        const want: unknown[] = [];
+        for (const u of units) {
+          if (u.kind === "ack") wire += "+";
+          else if (u.kind === "nack") wire += "-";
+          else if (u.kind === "interrupt") wire += "\x03";
+          if (u.kind === "ack" || u.kind === "nack" || u.kind === "interrupt") {
+            want.push(u);
+            continue;
+          }
+          const data = escapeBinary(u.raw);
+          if (data.length > limit) {
+            wire += frame(data);
+            want.push({ kind: "oversize", limit });
+          } else if (u.kind === "corrupt") {
+            const sum = ((parseInt(checksum(data), 16) + 1) & 0xff).toString(16).padStart(2, "0");
+            wire += `$${data}#${sum}`;
+            want.push({ kind: "bad-checksum", data });
+          } else {
+            wire += frame(data);
+            want.push({ kind: "packet", data });
+          }
+        }
+        const got = decodeCut(new PacketDecoder(limit), wire, cuts);
+        expect(got).toEqual(want);
+        for (const [i, g] of got.entries()) {
+          const u = units[i]!;
+          if (g.kind === "packet" && "raw" in u) expect(unescapeBinary(g.data)).toBe(u.raw);
+        }
+      }),
+      { seed: 14, numRuns: 400 },
     );
   });
 });

@@ -1,6 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { BUSY_MESSAGE, GdbServer } from "../../../debug/gdb/server.ts";
+import { OVERSIZE_REPLY } from "../../../debug/gdb/stub.ts";
 import { PacketDecoder, frame, type Incoming } from "../../../debug/gdb/packet.ts";
 import { FakeTarget } from "./fake_target.ts";
 
@@ -167,5 +168,38 @@ describe("GdbServer close", () => {
     server = null;
     expect(Date.now() - t0).toBeLessThan(2000);
     await until(() => silent.closed && first.closed);
+  });
+});
+
+describe("GdbServer and packets over PacketSize", () => {
+  it("answers a 1 MB packet with the error, then '?', and still answers new connections", async () => {
+    await start();
+    const c = await Client.open(server!.port);
+    c.send(frame("X40000000,100000:" + "a".repeat(1 << 20)));
+    expect(await c.packet()).toBe(OVERSIZE_REPLY);
+    expect(await c.ask("?")).toBe("T05thread:01;nvlab-level:2;");
+    const second = await Client.open(server!.port);
+    expect(await second.ask("qSupported")).toBe("E." + BUSY_MESSAGE);
+    c.socket.destroy();
+    await until(() => logs.some((l) => l.includes("waiting for the next connection")));
+    const next = await Client.open(server!.port);
+    expect(await next.ask("qC")).toBe("QC01");
+    next.socket.destroy();
+  });
+
+  it("drops a stream with no '#' at the limit, answers the packets after it, and refuses a flooding newcomer", async () => {
+    await start();
+    const c = await Client.open(server!.port);
+    c.send("$" + "z".repeat(1 << 20));
+    expect(await c.packet()).toBe(OVERSIZE_REPLY);
+    c.send("z".repeat(1 << 20));
+    expect(await c.ask("qAttached")).toBe("1");
+    // A second client whose first packet is over the limit (and never ends) is told it is not served.
+    const second = await Client.open(server!.port);
+    second.send("$" + "z".repeat(1 << 20));
+    expect(await second.packet()).toBe("E." + BUSY_MESSAGE);
+    expect(await c.ask("qC")).toBe("QC01");
+    expect(logs).toContain("refused a packet longer than PacketSize (16384 bytes)");
+    c.socket.destroy();
   });
 });

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FakeGdb, FakeTarget, MEM_BASE } from "./fake_target.ts";
 import { frame, hexToText, textToHex } from "../../../debug/gdb/packet.ts";
+import { OVERSIZE_REPLY, PACKET_SIZE } from "../../../debug/gdb/stub.ts";
 import { targetXml } from "../../../debug/gdb/target_xml.ts";
 import { GDB_REGISTERS } from "../../../debug/gdb/registers.ts";
 
@@ -331,5 +332,59 @@ describe("GdbStub: arbitrary input", () => {
     gdb.stub.receive("\r\n%%garbage\x00\xff#12");
     await gdb.stub.idle();
     expect(gdb.take()).toEqual([]);
+  });
+});
+
+describe("GdbStub: packet size", () => {
+  /** The PacketSize qSupported advertises, as a number. */
+  async function advertised(gdb: FakeGdb): Promise<number> {
+    const m = /(?:^|;)PacketSize=([0-9a-f]+)(?:;|$)/.exec(await gdb.ask("qSupported:swbreak+"));
+    expect(m).not.toBeNull();
+    return parseInt(m![1]!, 16);
+  }
+
+  it("advertises PacketSize in hex and takes a packet of exactly that size; one byte more is refused with an error", async () => {
+    const { gdb } = setup();
+    const size = await advertised(gdb);
+    expect(size).toBe(PACKET_SIZE);
+    // The largest memory write gdb then sends: 'M', address, length, two hex digits per byte.
+    const head = `M${MEM_BASE.toString(16)},`;
+    const room = size - head.length - 5;
+    const len = Math.floor(room / 2);
+    const write = `${head}${len.toString(16).padStart(4, "0")}:${"5a".repeat(len)}`;
+    expect(write.length).toBeLessThanOrEqual(size);
+    expect(await gdb.ask(write)).toBe("OK");
+    expect(await gdb.ask(`m${MEM_BASE.toString(16)},${len.toString(16)}`)).toBe("5a".repeat(len));
+    // Unsupported packets of exactly the limit, and one over.
+    expect(await gdb.ask("j" + "0".repeat(size - 1))).toBe("");
+    expect(await gdb.ask("j" + "0".repeat(size))).toBe(OVERSIZE_REPLY);
+    expect(OVERSIZE_REPLY).toMatch(/^E\.[^$#}*]+$/);
+    expect(OVERSIZE_REPLY).toContain(`PacketSize (0x${size.toString(16)} bytes)`);
+    expect(gdb.logs.at(-1)).toBe(`refused a packet longer than PacketSize (${size} bytes)`);
+  });
+
+  it("answers a 1 MB packet with the error, acked so gdb does not resend it, then answers '?'", async () => {
+    const { gdb } = setup();
+    const wire = frame("X40000000,100000:" + "a".repeat(1 << 20));
+    for (let at = 0; at < wire.length; at += 65536) gdb.stub.receive(wire.slice(at, at + 65536));
+    await gdb.stub.idle();
+    expect(gdb.take()).toEqual([{ kind: "ack" }, { kind: "packet", data: OVERSIZE_REPLY }]);
+    expect(await gdb.ask("?")).toBe("T05thread:01;nvlab-level:2;");
+    // Nothing is resent on a nack but the error (the packet itself is gone).
+    gdb.stub.receive("-");
+    expect(gdb.take()).toEqual([{ kind: "packet", data: "T05thread:01;nvlab-level:2;" }]);
+  });
+
+  it("answers a packet that never ends as soon as it passes the limit, holding none of it; later packets are answered in order", async () => {
+    const { gdb } = setup();
+    expect(await gdb.ask("QStartNoAckMode")).toBe("OK");
+    gdb.stub.receive("$");
+    const junk = "q".repeat(1 << 20);
+    for (let i = 0; i < 4; i++) gdb.stub.receive(junk);
+    await gdb.stub.idle();
+    expect(gdb.take()).toEqual([{ kind: "packet", data: OVERSIZE_REPLY }]);
+    gdb.stub.receive(frame("qC") + frame("qAttached"));
+    await gdb.stub.idle();
+    expect(gdb.take()).toEqual([{ kind: "packet", data: "QC01" }, { kind: "packet", data: "1" }]);
   });
 });
