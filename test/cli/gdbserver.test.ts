@@ -95,6 +95,21 @@ describe("nvlab gdbserver (the real bin)", () => {
     expect(s.err()).toContain("gdb disconnected and the run is over; shutting down");
   });
 
+  it("refuses a 1 MB packet and one that never ends with the PacketSize error, and keeps answering", async () => {
+    const s = await start("--l1", "guests/l1/hyp.S");
+    const c = await Rsp.open(s.port);
+    expect((await c.request("qSupported:swbreak+"))[0]).toMatch(/(^|;)PacketSize=4000(;|$)/);
+    const refused = "E.packet longer than PacketSize (0x4000 bytes) refused";
+    expect(await c.request("X40000000,100000:" + "a".repeat(1 << 20))).toEqual([refused]);
+    c.socket.write("$" + "z".repeat(1 << 20), "latin1");
+    expect(await c.request("?", (p) => p.startsWith("T"))).toEqual([refused, "T05thread:01;nvlab-level:1;"]);
+    const second = await Rsp.open(s.port);
+    expect((await second.request("qSupported"))[0]).toMatch(/^E\.another gdb is already connected/);
+    c.socket.write(frame("k"), "latin1");
+    expect(await s.exit).toBe(0);
+    expect(s.err()).toContain("nvlab gdbserver: refused a packet longer than PacketSize (16384 bytes)");
+  });
+
   it("serves a scenario's VM; gdb's kill ends the server", async () => {
     const s = await start("scenarios/accel_affected.yaml");
     const c = await Rsp.open(s.port);
