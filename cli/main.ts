@@ -7,8 +7,8 @@ import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
-import { scenarioJson, scenarioSummary } from "./scenario.ts";
+import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
+import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
@@ -44,7 +44,7 @@ function program(): Command {
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
-        "1 error (assembly error, bad option).\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
+        "1 error (assembly error, bad option); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
     .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
       const base = parseNumber(o.base, "--base");
@@ -84,10 +84,13 @@ function program(): Command {
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
     .addHelpText(
       "after",
-      "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
-        "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error (also an image that\n" +
-        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug); 126 stopped by the\n" +
-        "invariant checker. With a scenario: 0 iff all its expectations hold, 1 otherwise.\n\n" +
+      "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
+        "123 the guest's code is above 127 or is one of these statuses (the code itself is printed, and is\n" +
+        "exit.code in --json); 124 step budget exhausted; 125 guest error (unhandled fault, broken page tables,\n" +
+        "bad MMIO...); 126 stopped by the invariant checker; 1 usage or assembly error (also an image that\n" +
+        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug). --json gives the status\n" +
+        "as exit.status. With a scenario: 0 all its expectations hold; 2 one or more failed; 1 usage error or\n" +
+        "invalid scenario; 70 host error.\n\n" +
         "Examples:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
         "  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/checksum.S@0x48000000 --unmap revmap --chaos 7\n" +
         "  nvlab run scenarios/revmap_polluted.yaml --unmap accel",
@@ -123,7 +126,8 @@ function program(): Command {
         }).finally(() => finishTraceOutput(traceOut));
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
-        const exitJson = { ...r.outcome, steps: r.steps };
+        const status = runExitCode(r.outcome);
+        const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
         if (json) {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
@@ -136,7 +140,7 @@ function program(): Command {
           process.stdout.write(runSummary(r) + "\n");
           if (chaos) process.stdout.write(formatChaosReport(chaos) + "\n");
         }
-        process.exitCode = runExitCode(r.outcome);
+        process.exitCode = status;
       },
     );
 
@@ -278,7 +282,7 @@ function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi
   };
 }
 
-/** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds. */
+/** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds (scenarioExitCode). */
 async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
   for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
@@ -293,15 +297,16 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
     monitors: traceOut?.monitors,
   }).finally(() => finishTraceOutput(traceOut));
+  const status = scenarioExitCode(r);
   if (json) {
-    const out: Record<string, unknown> = { ...r };
+    const out: Record<string, unknown> = { ...r, status };
     if (o.trace) out.trace = trace;
     process.stdout.write(scenarioJson(out as unknown as ScenarioResult) + "\n");
   } else {
     if (o.trace) process.stdout.write("console:\n" + r.console + (r.console.endsWith("\n") || r.console === "" ? "" : "\n"));
     process.stdout.write(scenarioSummary(r) + "\n");
   }
-  process.exitCode = r.ok ? 0 : 1;
+  process.exitCode = status;
 }
 
 /** The VM options `debug` and `gdbserver` share. */
@@ -349,7 +354,11 @@ function collect(value: string, previous: string[]): string[] {
 function runSummary(r: Awaited<ReturnType<typeof runCommand>>): string {
   const lines: string[] = [];
   const o = r.outcome;
-  if (o.kind === "system-off") lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
+  if (o.kind === "system-off") {
+    lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
+    const note = guestStatusNote(o.code);
+    if (note) lines.push(`  ${note}`);
+  }
   else if (o.kind === "budget") {
     lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
     lines.push("  " + formatReport(o.report));
