@@ -18,6 +18,7 @@ import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
 import { DEFAULT_TRACE_MAX_EVENTS } from "../debug/trace_event.ts";
 import { finishTraceOutput, traceOutput } from "./trace_out.ts";
+import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
 import { runCommandVm } from "./run.ts";
@@ -111,6 +112,7 @@ function program(): Command {
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
+        const witness = vmWitness(traceOut?.monitors);
         const r = await runCommand({
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
@@ -122,8 +124,16 @@ function program(): Command {
           // With --trace the console is printed after the trace so the two do not interleave.
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-          monitors: traceOut?.monitors,
-        }).finally(() => finishTraceOutput(traceOut));
+          monitors: witness.monitors,
+        })
+          .catch((e: unknown) => {
+            if (json && e instanceof HostError) {
+              const kvm = witness.kvm();
+              writeJson({ exit: hostErrorExit(e, kvm), ...hostErrorState(kvm), ...(o.trace ? { trace } : {}) });
+            }
+            throw e;
+          })
+          .finally(() => finishTraceOutput(traceOut));
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         const status = runExitCode(r.outcome);
@@ -133,7 +143,7 @@ function program(): Command {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
           if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
-          process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
+          writeJson(out);
         } else {
           if (o.trace) process.stdout.write("console:\n" + r.console);
           if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
@@ -292,11 +302,21 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
   const json = o.json === true;
   const trace: string[] = [];
   const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
+  const witness = vmWitness(traceOut?.monitors);
   const r = await runScenario(file, {
     ...strategy,
     onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-    monitors: traceOut?.monitors,
-  }).finally(() => finishTraceOutput(traceOut));
+    monitors: witness.monitors,
+  })
+    .catch((e: unknown) => {
+      if (json && e instanceof HostError) {
+        const kvm = witness.kvm();
+        const { status, ...outcome } = hostErrorExit(e, kvm);
+        writeJson({ file, ok: false, status, outcome, steps: outcome.steps, ...hostErrorState(kvm), ...(o.trace ? { trace } : {}) });
+      }
+      throw e;
+    })
+    .finally(() => finishTraceOutput(traceOut));
   const status = scenarioExitCode(r);
   if (json) {
     const out: Record<string, unknown> = { ...r, status };
@@ -344,6 +364,11 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
     maxSteps: Number.MAX_SAFE_INTEGER,
     poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
   });
+}
+
+/** One --json document on stdout, bigints as hex strings. */
+function writeJson(out: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
 }
 
 function collect(value: string, previous: string[]): string[] {
