@@ -10,7 +10,7 @@ import { EC_NAMES, ecOf, issOf } from "../emulator/exception.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
 import { hex, pa } from "../emulator/types.ts";
-import { regsJson, regsText, type RegsJson } from "./format.ts";
+import { nzcvHex, regsJson, regsText, type RegsJson } from "./format.ts";
 
 export const EXEC_DEFAULT_BASE = 0x4010_0000n;
 
@@ -116,7 +116,7 @@ async function runTraced(cpu: Cpu, image: Image, maxSteps: number, out: (line: s
         changes.push(`${r === 32 ? "sp" : `x${r}`}=${hex(cpu.getX(r))}`);
       }
     }
-    if (cpu.nzcv() !== nzcv) changes.push(`nzcv=${hex(cpu.nzcv() << 28)}`);
+    if (cpu.nzcv() !== nzcv) changes.push(`nzcv=${nzcvHex(cpu.nzcv())}`);
     const sym = symbolize(pc, image.symbols);
     const text = word === null ? "<unreadable>" : disassemble(word, pc).text;
     out(`${hex(pc, 16)}  ${(sym ? `<${sym}>` : "").padEnd(20)} ${text.padEnd(32)} ${changes.join(" ")}`.trimEnd());

@@ -13,8 +13,16 @@ export function regsJson(cpu: Cpu): RegsJson {
   for (let i = 0; i < 31; i++) out[`x${i}`] = hex(cpu.getX(i));
   out.sp = hex(cpu.getSP());
   out.pc = hex(cpu.getPC());
-  out.nzcv = hex(cpu.nzcv() << 28);
+  out.nzcv = nzcvHex(cpu.nzcv());
   return out;
+}
+
+/**
+ * The NZCV register (flags in bits 31:28) as hex. It is 32 bits wide; the unsigned shift keeps a set N
+ * flag from sign-extending through JavaScript's signed 32-bit `<<` into a 64-bit-looking value.
+ */
+export function nzcvHex(flags: number): string {
+  return hex(((flags & 0xf) << 28) >>> 0);
 }
 
 export function flagsText(nzcv: number): string {

@@ -7,8 +7,8 @@ import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
-import { scenarioJson, scenarioSummary } from "./scenario.ts";
+import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
+import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
@@ -18,6 +18,7 @@ import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import type { SchedulePolicy } from "../hypervisor/scheduler.ts";
 import { DEFAULT_TRACE_MAX_EVENTS } from "../debug/trace_event.ts";
 import { finishTraceOutput, traceOutput } from "./trace_out.ts";
+import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
 import { runCommandVm } from "./run.ts";
@@ -44,7 +45,7 @@ function program(): Command {
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
-        "1 error (assembly error, bad option).\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
+        "1 error (assembly error, bad option); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
     .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
       const base = parseNumber(o.base, "--base");
@@ -84,10 +85,13 @@ function program(): Command {
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
     .addHelpText(
       "after",
-      "\nExit status: the guest's PSCI SYSTEM_OFF code (x1); 124 step budget exhausted; 125 guest error\n" +
-        "(unhandled fault, broken page tables, bad MMIO...); 1 usage or assembly error (also an image that\n" +
-        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug); 126 stopped by the\n" +
-        "invariant checker. With a scenario: 0 iff all its expectations hold, 1 otherwise.\n\n" +
+      "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
+        "123 the guest's code is above 127 or is one of these statuses (the code itself is printed, and is\n" +
+        "exit.code in --json); 124 step budget exhausted; 125 guest error (unhandled fault, broken page tables,\n" +
+        "bad MMIO...); 126 stopped by the invariant checker; 1 usage or assembly error (also an image that\n" +
+        "does not fit in L1 RAM); 70 host error (L0 out of pool pages, or an L0 bug). --json gives the status\n" +
+        "as exit.status. With a scenario: 0 all its expectations hold; 2 one or more failed; 1 usage error or\n" +
+        "invalid scenario; 70 host error.\n\n" +
         "Examples:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
         "  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/checksum.S@0x48000000 --unmap revmap --chaos 7\n" +
         "  nvlab run scenarios/revmap_polluted.yaml --unmap accel",
@@ -108,6 +112,7 @@ function program(): Command {
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
+        const witness = vmWitness(traceOut?.monitors);
         const r = await runCommand({
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
@@ -119,24 +124,33 @@ function program(): Command {
           // With --trace the console is printed after the trace so the two do not interleave.
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-          monitors: traceOut?.monitors,
-        }).finally(() => finishTraceOutput(traceOut));
+          monitors: witness.monitors,
+        })
+          .catch((e: unknown) => {
+            if (json && e instanceof HostError) {
+              const kvm = witness.kvm();
+              writeJson({ exit: hostErrorExit(e, kvm), ...hostErrorState(kvm), ...(o.trace ? { trace } : {}) });
+            }
+            throw e;
+          })
+          .finally(() => finishTraceOutput(traceOut));
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
-        const exitJson = { ...r.outcome, steps: r.steps };
+        const status = runExitCode(r.outcome);
+        const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
         if (json) {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
           if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
-          process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
+          writeJson(out);
         } else {
           if (o.trace) process.stdout.write("console:\n" + r.console);
           if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
           process.stdout.write(runSummary(r) + "\n");
           if (chaos) process.stdout.write(formatChaosReport(chaos) + "\n");
         }
-        process.exitCode = runExitCode(r.outcome);
+        process.exitCode = status;
       },
     );
 
@@ -278,7 +292,7 @@ function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi
   };
 }
 
-/** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds. */
+/** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds (scenarioExitCode). */
 async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
   for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
@@ -288,20 +302,31 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
   const json = o.json === true;
   const trace: string[] = [];
   const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
+  const witness = vmWitness(traceOut?.monitors);
   const r = await runScenario(file, {
     ...strategy,
     onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
-    monitors: traceOut?.monitors,
-  }).finally(() => finishTraceOutput(traceOut));
+    monitors: witness.monitors,
+  })
+    .catch((e: unknown) => {
+      if (json && e instanceof HostError) {
+        const kvm = witness.kvm();
+        const { status, ...outcome } = hostErrorExit(e, kvm);
+        writeJson({ file, ok: false, status, outcome, steps: outcome.steps, ...hostErrorState(kvm), ...(o.trace ? { trace } : {}) });
+      }
+      throw e;
+    })
+    .finally(() => finishTraceOutput(traceOut));
+  const status = scenarioExitCode(r);
   if (json) {
-    const out: Record<string, unknown> = { ...r };
+    const out: Record<string, unknown> = { ...r, status };
     if (o.trace) out.trace = trace;
     process.stdout.write(scenarioJson(out as unknown as ScenarioResult) + "\n");
   } else {
     if (o.trace) process.stdout.write("console:\n" + r.console + (r.console.endsWith("\n") || r.console === "" ? "" : "\n"));
     process.stdout.write(scenarioSummary(r) + "\n");
   }
-  process.exitCode = r.ok ? 0 : 1;
+  process.exitCode = status;
 }
 
 /** The VM options `debug` and `gdbserver` share. */
@@ -341,6 +366,11 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
   });
 }
 
+/** One --json document on stdout, bigints as hex strings. */
+function writeJson(out: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2) + "\n");
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -349,7 +379,11 @@ function collect(value: string, previous: string[]): string[] {
 function runSummary(r: Awaited<ReturnType<typeof runCommand>>): string {
   const lines: string[] = [];
   const o = r.outcome;
-  if (o.kind === "system-off") lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
+  if (o.kind === "system-off") {
+    lines.push(`exit: PSCI SYSTEM_OFF, code ${o.code} (${r.steps} instructions)`);
+    const note = guestStatusNote(o.code);
+    if (note) lines.push(`  ${note}`);
+  }
   else if (o.kind === "budget") {
     lines.push(`exit: step budget exhausted after ${r.steps} instructions (raise --max-steps?)`);
     lines.push("  " + formatReport(o.report));

@@ -67,6 +67,17 @@ export function scenarioSummary(r: ScenarioResult): string {
   return lines.join("\n");
 }
 
+/**
+ * Exit status of a scenario run: 0 when every expectation holds, 2 when one fails. Not 1: that is a usage
+ * error or an invalid scenario file, and a script running scenarios must tell "the strategy broke an
+ * expectation" from "the scenario never ran".
+ */
+export const SCENARIO_FAILED_STATUS = 2;
+
+export function scenarioExitCode(r: Pick<ScenarioResult, "ok">): number {
+  return r.ok ? 0 : SCENARIO_FAILED_STATUS;
+}
+
 /** `--json`: the result with bigints as hex strings. */
 export function scenarioJson(r: ScenarioResult): string {
   return JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? hex(v) : v), 2);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
+import { nzcvHex } from "../../cli/format.ts";
 import { nvlab } from "../helpers/bin.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nvlab-exec-"));
@@ -35,6 +36,23 @@ describe("nvlab exec", () => {
     expect(j.regs.pc).toBe("0x80008");
     expect(Object.keys(j.regs)).toHaveLength(34);
     expect(j.steps).toBe(2);
+  });
+
+  it("--json prints NZCV as the 32-bit register it is, also with N set (not sign-extended)", async () => {
+    const p = source("nzcv.S", "mov x0, #1\ncmp x0, #2\nbrk #0\n");
+    const r = await nvlab("exec", p, "--json", "--trace");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { regs: Record<string, string>; trace: string[] };
+    expect(j.regs.nzcv).toBe("0x80000000");
+    expect(j.trace[1]).toMatch(/cmp\s+x0, #2\s+nzcv=0x80000000$/);
+  });
+
+  it("nzcvHex: every flag combination in bits 31:28 of a 32-bit value", () => {
+    expect(nzcvHex(0b1000)).toBe("0x80000000");
+    expect(nzcvHex(0b1111)).toBe("0xf0000000");
+    expect(nzcvHex(0b0110)).toBe("0x60000000");
+    expect(nzcvHex(0)).toBe("0x0");
+    for (let f = 0; f < 16; f++) expect(BigInt(nzcvHex(f))).toBe(BigInt(f) << 28n);
   });
 
   it("reports an exception that would go to EL2 with its syndrome", async () => {

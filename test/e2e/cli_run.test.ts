@@ -42,7 +42,7 @@ describe.concurrent("nvlab run (the real bin)", () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(j).sort()).toEqual(["console", "exit", "metrics"]);
-    expect(j.exit).toEqual({ kind: "system-off", code: 0, steps: direct.steps });
+    expect(j.exit).toEqual({ kind: "system-off", code: 0, steps: direct.steps, status: 0 });
     expect(j.console).toBe(HELLO.expected);
     expect(j.metrics).toEqual(JSON.parse(JSON.stringify(direct.metrics)));
     const metrics = j.metrics as Record<string, unknown>;

@@ -1,6 +1,7 @@
 // `nvlab run SCENARIO.yaml` through the real bin: the readable summary and exit status 0 when every
-// expectation holds, 1 when one fails (here: a strategy override the scenario was not written
-// for), --json with the whole result, and schema errors reported with file, line and field.
+// expectation holds, 2 when one fails (here: a strategy override the scenario was not written
+// for), --json with the whole result, and schema errors reported with file, line and field (status 1,
+// the usage-error status, so a script tells a failed scenario from one that never ran).
 
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,9 +25,14 @@ describe.concurrent("nvlab run SCENARIO.yaml (the real bin)", () => {
     expect(r.stdout).toMatch(/^result: PASS/m);
   });
 
-  it("a failed expectation: ✗ with the actual value, exit status 1", async () => {
-    const r = await nvlab("run", "scenarios/revmap_stale.yaml", "--direct-map");
-    expect(r.code).toBe(1);
+  it("a failed expectation: ✗ with the actual value, exit status 2 (not 1, the usage-error status)", async () => {
+    const [r, j] = await Promise.all([
+      nvlab("run", "scenarios/revmap_stale.yaml", "--direct-map"),
+      nvlab("run", "scenarios/revmap_stale.yaml", "--direct-map", "--json"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, status: 2 });
     expect(r.stdout).toContain("  ✗ metric revmap.staleEntries.max: expected ≥ 1, got 0");
     expect(r.stdout).toMatch(/^result: FAIL \(1 expectation failed\)$/m);
   });
@@ -41,7 +47,7 @@ describe.concurrent("nvlab run SCENARIO.yaml (the real bin)", () => {
 
   it("--unmap overrides the scenario's strategy (here: safe, so the expected violation is missing)", async () => {
     const r = await nvlab("run", "scenarios/rfc_rbtree_flaw.yaml", "--unmap", "revmap");
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^strategy: revmap, 2 shadow MMUs$/m);
     expect(r.stdout).toContain("  ✗ invariants: expected invariant S violated, got held");
   });
@@ -50,7 +56,7 @@ describe.concurrent("nvlab run SCENARIO.yaml (the real bin)", () => {
     const r = await nvlab("run", "scenarios/revmap_polluted.yaml", "--json");
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(j).toMatchObject({ ok: true, failures: [], name: "revmap-polluted", strategy: "revmap", outcome: { kind: "system-off", code: 0 } });
+    expect(j).toMatchObject({ ok: true, status: 0, failures: [], name: "revmap-polluted", strategy: "revmap", outcome: { kind: "system-off", code: 0 } });
     expect((j.metrics as Record<string, unknown>)["revmap.polluted"]).toBeGreaterThanOrEqual(1);
     expect((j.checks as { ok: boolean }[]).every((c) => c.ok)).toBe(true);
     expect(j.console).toContain("remap: after  0xf940027410008013");
