@@ -82,3 +82,14 @@ describe("scenario mistakes refused before the run", () => {
     ]);
   });
 });
+
+describe("exits counted by number", () => {
+  it("an exception class with a name is counted under the name, so exits.<its number> is refused", () => {
+    expect(problems(metric("exits.0x16"))[0]).toMatch(/expect\.metrics\.exits\.0x16: unknown metric "exits\.0x16": exits with EC 0x16 are counted as "exits\.HVC64"$/);
+    expect(problems(metric("exits.0x16.sum"))[0]).toMatch(/are counted as "exits\.HVC64\.sum"$/);
+    expect(problems(metric("exits.0x40"))[0]).toMatch(/unknown metric "exits\.0x40": 0x40 is not an exception class \(6 bits, 0x0-0x3f\)$/);
+    expect(problems(metric("exits.0x07"))[0]).toMatch(/unknown metric "exits\.0x07": write the exception class as "0x7"$/);
+    // A class without a name is counted under its hex.
+    expect(() => parseScenario(metric("exits.0x7"), "s.yaml")).not.toThrow();
+  });
+});
