@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
 import { hex } from "../../emulator/types.ts";
-import { tlbiByName } from "../../emulator/tlbi.ts";
+import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
 import { eventFieldNames, eventFieldType, type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
@@ -98,7 +98,12 @@ const EventTrigger = z
       }
       const r = parseFieldValue(kind, k, v);
       if ("error" in r) ctx.addIssue({ code: "custom", path: [k], message: r.error });
-      else fields[k] = r.value;
+      else if (k === "op" && typeof r.value === "string") {
+        // Events carry the operation's upper-case name; `ipas2e1is` would match none and never fire.
+        const op = tlbiByName(r.value);
+        if (op) fields[k] = op.name;
+        else ctx.addIssue({ code: "custom", path: [k], message: `not a TLBI operation: "${r.value}"${didYouMean(r.value, TLBI_NAMES)}` });
+      } else fields[k] = r.value;
     }
     return {
       kind,
@@ -107,6 +112,8 @@ const EventTrigger = z
       ...(Object.keys(fields).length > 0 ? { fields } : {}),
     };
   });
+
+const TLBI_NAMES = TLBI_TABLE.map((t) => t.name);
 
 const TRIGGERS = ["step", "exits", "shadowFaults", "event"] as const;
 const Trigger = z

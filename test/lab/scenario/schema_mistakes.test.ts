@@ -93,3 +93,14 @@ describe("exits counted by number", () => {
     expect(() => parseScenario(metric("exits.0x7"), "s.yaml")).not.toThrow();
   });
 });
+
+describe("TLBI operations in event triggers", () => {
+  it("are read as the events carry them (upper case), and an unknown one names the nearest", () => {
+    const s = parseScenario(at("{event: {kind: tlbi, op: ipas2e1is}}"), "s.yaml");
+    expect(s.timeline![0]!.at.event!.fields).toEqual({ op: "IPAS2E1IS" });
+    expect(parseScenario(at("{event: {kind: chaos, op: vmalls12e1is}}"), "s.yaml").timeline![0]!.at.event!.fields).toEqual({ op: "VMALLS12E1IS" });
+    expect(problems(at("{event: {kind: tlbi, op: IPAS2E1ISS}}"))).toEqual([
+      's.yaml:5:34: timeline[0].at.event.op: not a TLBI operation: "IPAS2E1ISS" (did you mean "IPAS2E1IS", "IPAS2E1ISNXS" or "IPAS2E1NXS"?)',
+    ]);
+  });
+});

@@ -32,7 +32,7 @@ const TIMELINE = `timeline:
     repeat: {every: 1, times: 2}
   - at: {exits: 100000}
     do: {failRevmapStores: 1}
-  - at: {event: {kind: tlbi, op: IPAS2E1ISX}}
+  - at: {event: {kind: mmio, offset: 0x999}}
     do: {failRevmapStores: 1}
   - at: {exits: 3}
     do: {failRevmapStores: 1}
@@ -46,12 +46,12 @@ describe.concurrent("timeline firings", () => {
     expect(r.timeline).toEqual([
       { index: 0, trigger: "{exits: 2}", fired: 2, times: 2 },
       { index: 1, trigger: "{exits: 100000}", fired: 0, times: 1 },
-      { index: 2, trigger: "{event: {kind: tlbi, op: IPAS2E1ISX}}", fired: 0, times: 1 },
+      { index: 2, trigger: "{event: {kind: mmio, offset: 0x999}}", fired: 0, times: 1 },
       { index: 3, trigger: "{exits: 3}", fired: 1, times: 2 },
     ]);
     expect(r.warnings).toHaveLength(3);
     expect(r.warnings[0]).toMatch(/^timeline\[1\] never fired: its trigger \{exits: 100000\} was not reached before the run ended \(\d+ instructions, \d+ exits\)$/);
-    expect(r.warnings[1]).toMatch(/^timeline\[2\] never fired: its trigger \{event: \{kind: tlbi, op: IPAS2E1ISX\}\} was not reached/);
+    expect(r.warnings[1]).toMatch(/^timeline\[2\] never fired: its trigger \{event: \{kind: mmio, offset: 0x999\}\} was not reached/);
     expect(r.warnings[2]).toMatch(/^timeline\[3\] fired 1 of 2 times \(trigger \{exits: 3\}\) before the run ended/);
   });
 
