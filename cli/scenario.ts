@@ -63,6 +63,7 @@ export function scenarioSummary(r: ScenarioResult): string {
   const o = r.outcome;
   if (o.kind === "monitor-stop") lines.push(`${o.verdict.startsWith("invariant") ? "checker report" : "monitor report"}:`, ...o.message.split("\n").map((l) => `  ${l}`));
   else if (o.kind === "guest-error" || o.kind === "budget") lines.push("report:", `  ${o.report.reason}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   lines.push(r.ok ? "result: PASS (all expectations hold)" : `result: FAIL (${r.failures.length} expectation${r.failures.length === 1 ? "" : "s"} failed)`);
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@
 import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
 import type { RunOutcome } from "../run.ts";
 import type { Scenario } from "./schema.ts";
+import type { EntryFirings } from "./timeline.ts";
 
 /** One expectation, checked. */
 export interface ExpectationCheck {
@@ -38,16 +39,18 @@ const AGGREGATES: Record<string, (xs: number[]) => number> = {
  * checked), or `<samples>.max|min|sum|count|last`.
  */
 export function resolveMetric(m: MetricsSnapshot, name: string): { values: number[]; each: boolean } {
-  const v = metricValue(m, name);
-  if (typeof v === "number") return { values: [v], each: false };
-  if (Array.isArray(v)) return { values: v, each: true };
+  // The aggregate first: a grouped counter would read `tlbi.IPAS2E1IS.max` as the key
+  // `IPAS2E1IS.max` of the group, never bumped, so 0 whatever the run did.
   const dot = name.lastIndexOf(".");
-  const agg = dot > 0 ? AGGREGATES[name.slice(dot + 1)] : undefined;
+  const agg = dot > 0 && m[name] === undefined ? AGGREGATES[name.slice(dot + 1)] : undefined;
   if (agg) {
     const base = metricValue(m, name.slice(0, dot));
     if (Array.isArray(base)) return { values: [agg(base)], each: false };
     if (typeof base === "number") return { values: [base], each: false };
   }
+  const v = metricValue(m, name);
+  if (typeof v === "number") return { values: [v], each: false };
+  if (Array.isArray(v)) return { values: v, each: true };
   return { values: [0], each: false };
 }
 
@@ -63,7 +66,23 @@ function within(v: number, b: { min?: number; max?: number; eq?: number }): bool
   return (b.eq === undefined || v === b.eq) && (b.min === undefined || v >= b.min) && (b.max === undefined || v <= b.max);
 }
 
-export function checkExpectations(s: Scenario, outcome: RunOutcome, consoleText: string, metrics: MetricsSnapshot): ExpectationCheck[] {
+/** Entries that fired less than `want` asks: never, or (complete) fewer times than their repeat. */
+function shortEntries(firings: readonly EntryFirings[], want: "fired" | "complete"): EntryFirings[] {
+  return firings.filter((f) => (want === "fired" ? f.fired === 0 : f.fired < f.times));
+}
+
+/** `timeline[2] never fired`, `timeline[0] fired 12 of 30 times`. */
+export function firingText(f: EntryFirings): string {
+  return f.fired === 0 ? `timeline[${f.index}] never fired` : `timeline[${f.index}] fired ${f.fired} of ${f.times} times`;
+}
+
+export function checkExpectations(
+  s: Scenario,
+  outcome: RunOutcome,
+  consoleText: string,
+  metrics: MetricsSnapshot,
+  firings: readonly EntryFirings[] = [],
+): ExpectationCheck[] {
   const checks: ExpectationCheck[] = [];
   const e = s.expect;
   const ended = outcome.kind === "system-off" ? `code ${outcome.code}` : outcome.kind === "monitor-stop" ? `stopped by ${outcome.verdict}` : outcome.kind;
@@ -89,6 +108,11 @@ export function checkExpectations(s: Scenario, outcome: RunOutcome, consoleText:
     const ok = r.each ? r.values.length > 0 && r.values.every((v) => within(v, b)) : within(r.values[0]!, b);
     const actual = r.each ? (r.values.length ? `[${r.values.join(", ")}]` : "no samples") : String(r.values[0]);
     checks.push({ what: `metric ${name}`, expected: r.each ? `each ${boundsText(b)}` : boundsText(b), actual, ok });
+  }
+  if (e.timeline !== undefined) {
+    const short = shortEntries(firings, e.timeline);
+    const expected = e.timeline === "fired" ? "every entry fired" : "every entry fired all its times";
+    checks.push({ what: "timeline", expected, actual: short.length === 0 ? "yes" : short.map(firingText).join("; "), ok: short.length === 0 });
   }
   return checks;
 }

@@ -14,9 +14,9 @@ import type { RevmapTlbi } from "../../hypervisor/unmap/strategy.ts";
 import { DEFAULT_VM_CONFIG, L1_DEFAULT_LOAD_IPA, type Kvm, type VmConfig } from "../../hypervisor/vm.ts";
 import { type ChaosReport, chaosMonitor, chaosOf } from "../chaos.ts";
 import { runVm, type RunOutcome, type RunVmOptions, type RunVmResult } from "../run.ts";
-import { checkExpectations, type ExpectationCheck } from "./expect.ts";
+import { checkExpectations, type ExpectationCheck, firingText } from "./expect.ts";
 import { loadScenario, ScenarioError, type Scenario, type StrategyName } from "./schema.ts";
-import { TimelineMonitor } from "./timeline.ts";
+import { type EntryFirings, TimelineMonitor } from "./timeline.ts";
 
 /** Step budget of a scenario that gives no maxSteps. */
 export const SCENARIO_MAX_STEPS = 50_000_000;
@@ -61,6 +61,14 @@ export interface ScenarioResult {
   steps: number;
   /** Timeline injections done, in order: "step N: what". */
   injections: string[];
+  /** How often each timeline entry fired, against its `repeat.times` (1 without repeat). */
+  timeline: EntryFirings[];
+  /**
+   * What the run did not do that the file asked for, without failing it: timeline entries that
+   * never fired (a trigger never reached is most often a mistake in the file), or fired fewer
+   * times than their repeat asks. `expect.timeline` turns these into expectations.
+   */
+  warnings: string[];
   /** With --chaos: what chaos injected, and how many of its unmaps hit a live shadow mapping. */
   chaos?: ChaosReport;
 }
@@ -147,7 +155,8 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
 /** Check a finished run of a prepared scenario against its expectations. */
 export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResult {
   const s = p.scenario;
-  const checks = checkExpectations(s, r.outcome, r.console, r.metrics);
+  const firings = p.timeline()?.firings() ?? [];
+  const checks = checkExpectations(s, r.outcome, r.console, r.metrics, firings);
   const failures = checks.filter((c) => !c.ok).map((c) => `${c.what}: expected ${c.expected}, got ${c.actual}`);
   if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") failures.unshift(`images: ${r.outcome.message}`);
   return {
@@ -166,8 +175,23 @@ export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResu
     metrics: r.metrics,
     steps: r.steps,
     injections: p.timeline()?.injections ?? [],
+    timeline: firings,
+    warnings: timelineWarnings(firings, r),
     ...chaosField(r.kvm),
   };
+}
+
+/** A warning for each entry that fired less than asked, with where the run ended. */
+function timelineWarnings(firings: readonly EntryFirings[], r: RunVmResult): string[] {
+  const exits = Object.values(r.metrics.exits).reduce((a, b) => a + b, 0);
+  const end = r.outcome.kind === "monitor-stop" ? `the run was stopped by ${r.outcome.verdict}` : "the run ended";
+  return firings
+    .filter((f) => f.fired < f.times)
+    .map((f) =>
+      f.fired === 0
+        ? `${firingText(f)}: its trigger ${f.trigger} was not reached before ${end} (${r.steps} instructions, ${exits} exits)`
+        : `${firingText(f)} (trigger ${f.trigger}) before ${end} (${r.steps} instructions, ${exits} exits)`,
+    );
 }
 
 function chaosField(kvm: RunVmResult["kvm"]): { chaos?: ChaosReport } {

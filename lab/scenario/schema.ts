@@ -4,14 +4,15 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
-import { EC_NAMES } from "../../emulator/exception.ts";
-import { tlbiByName } from "../../emulator/tlbi.ts";
+import { hex } from "../../emulator/types.ts";
+import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
-import { type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
-import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../../hypervisor/metrics.ts";
+import { eventFieldNames, eventFieldType, type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
 import { REVMAP_TLBI_MODES } from "../../hypervisor/unmap/strategy.ts";
 import { STORES } from "../injection.ts";
+import { metricNameProblem } from "./metric_names.ts";
+import { didYouMean } from "./suggest.ts";
 
 /**
  * A scenario file that does not parse or does not validate; the message lists every problem. The
@@ -75,7 +76,12 @@ function exactlyOne(what: string, keys: readonly string[]) {
  */
 const EventTrigger = z
   .object({
-    kind: z.enum(EVENT_KINDS, { error: `expected an event kind: ${EVENT_KINDS.join(", ")}` }),
+    kind: z.enum(EVENT_KINDS, {
+      error: (issue) =>
+        typeof issue.input === "string"
+          ? `no event kind "${issue.input}"${didYouMean(issue.input, EVENT_KINDS)} (kinds: ${EVENT_KINDS.join(", ")})`
+          : `expected an event kind: ${EVENT_KINDS.join(", ")}`,
+    }),
     match: regex.optional(),
     nth: posInt.optional(),
   })
@@ -84,9 +90,20 @@ const EventTrigger = z
     const { kind, match, nth, ...rest } = o;
     const fields: Record<string, FieldValue> = {};
     for (const [k, v] of Object.entries(rest)) {
+      if (eventFieldType(kind, k) === null) {
+        const names = eventFieldNames(kind) ?? [];
+        const near = didYouMean(k, [...names, "match", "nth"]);
+        ctx.addIssue({ code: "custom", path: [k], message: `no field "${k}" in ${kind} events${near || ` (fields: ${names.join(", ")}; also match, nth)`}` });
+        continue;
+      }
       const r = parseFieldValue(kind, k, v);
       if ("error" in r) ctx.addIssue({ code: "custom", path: [k], message: r.error });
-      else fields[k] = r.value;
+      else if (k === "op" && typeof r.value === "string") {
+        // Events carry the operation's upper-case name; `ipas2e1is` would match none and never fire.
+        const op = tlbiByName(r.value);
+        if (op) fields[k] = op.name;
+        else ctx.addIssue({ code: "custom", path: [k], message: `not a TLBI operation: "${r.value}"${didYouMean(r.value, TLBI_NAMES)}` });
+      } else fields[k] = r.value;
     }
     return {
       kind,
@@ -95,6 +112,8 @@ const EventTrigger = z
       ...(Object.keys(fields).length > 0 ? { fields } : {}),
     };
   });
+
+const TLBI_NAMES = TLBI_TABLE.map((t) => t.name);
 
 const TRIGGERS = ["step", "exits", "shadowFaults", "event"] as const;
 const Trigger = z
@@ -106,6 +125,23 @@ const Trigger = z
   })
   .superRefine(exactlyOne("a trigger", TRIGGERS));
 
+const PAGE = 0x1000n;
+const U64_END = 1n << 64n;
+
+/**
+ * A range the host takes back: whole 4K pages (the MMU notifier hands KVM page-aligned ranges), at
+ * least one, not wrapping past the top of the address space. Size defaults to 4K.
+ */
+function hostRange(r: { ipa: bigint; size?: bigint | undefined }, ctx: z.RefinementCtx): void {
+  const size = r.size ?? PAGE;
+  if (r.ipa % PAGE !== 0n) ctx.addIssue({ code: "custom", path: ["ipa"], message: `${hex(r.ipa)} is not 4K-aligned (the host takes back whole pages)` });
+  if (size === 0n) ctx.addIssue({ code: "custom", path: ["size"], message: "expected a size of at least 4K, not 0" });
+  else if (size % PAGE !== 0n) ctx.addIssue({ code: "custom", path: ["size"], message: `${hex(size)} is not a multiple of 4K (the host takes back whole pages)` });
+  else if (r.ipa + size > U64_END) {
+    ctx.addIssue({ code: "custom", path: ["size"], message: `${hex(r.ipa)} + ${hex(size)} wraps past the top of the 64-bit address space` });
+  }
+}
+
 const ACTIONS = [
   "unmapCanonical", "failRevmapStores", "failStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog",
   "skipTlbInvalidation",
@@ -113,7 +149,10 @@ const ACTIONS = [
 const CoalesceOrder = z.enum(["bbm", "install-first"], { error: "expected bbm or install-first" });
 const Action = z
   .strictObject({
-    unmapCanonical: z.strictObject({ ipa: u64, size: u64.optional(), mayBlock: z.boolean({ error: "expected true or false" }).optional() }).optional(),
+    unmapCanonical: z
+      .strictObject({ ipa: u64, size: u64.optional(), mayBlock: z.boolean({ error: "expected true or false" }).optional() })
+      .superRefine(hostRange)
+      .optional(),
     failRevmapStores: posInt.optional(),
     failStores: z.strictObject({ store: z.enum(STORES, { error: `expected one of: ${STORES.join(", ")}` }), count: posInt }).optional(),
     recycle: z
@@ -140,29 +179,30 @@ const Action = z
 
 const Bounds = z
   .strictObject({ min: z.number({ error: "expected a number" }).optional(), max: z.number({ error: "expected a number" }).optional(), eq: z.number({ error: "expected a number" }).optional() })
-  .refine((b) => b.min !== undefined || b.max !== undefined || b.eq !== undefined, { message: "give at least one of min, max, eq" });
-
-const EC_NAME_SET: ReadonlySet<string> = new Set(Object.values(EC_NAMES));
-
-/** `exits.<EC name>` and `tlbi.<operation>`: the keys those counters are kept under. */
-function isGroupKey(group: string, key: string): boolean {
-  if (group === "exits") return EC_NAME_SET.has(key) || /^0x[0-9a-f]+$/.test(key);
-  return tlbiByName(key)?.name === key;
-}
+  .refine((b) => b.min !== undefined || b.max !== undefined || b.eq !== undefined, { message: "give at least one of min, max, eq" })
+  .superRefine((b, ctx) => {
+    // Bounds no value can meet would make the expectation fail whatever the run does.
+    const empty =
+      b.min !== undefined && b.max !== undefined && b.min > b.max
+        ? `min ${b.min} is above max ${b.max}`
+        : b.eq !== undefined && b.min !== undefined && b.eq < b.min
+          ? `eq ${b.eq} is below min ${b.min}`
+          : b.eq !== undefined && b.max !== undefined && b.eq > b.max
+            ? `eq ${b.eq} is above max ${b.max}`
+            : null;
+    if (empty !== null) ctx.addIssue({ code: "custom", message: `${empty}: no value can meet these bounds` });
+  });
 
 /** Metric expectations: names from the typed set (hypervisor/metrics.ts), each with bounds. */
 const MetricExpectations = z.record(z.string(), Bounds).superRefine((m, ctx) => {
   for (const name of Object.keys(m)) {
-    if (isMetricName(name, isGroupKey)) continue;
-    ctx.addIssue({
-      code: "custom",
-      path: [name],
-      message:
-        `unknown metric "${name}" (counters: ${[...SCALAR_COUNTERS, ...OTHER_COUNTERS].join(", ")}, exits.<EC>, tlbi.<operation>; ` +
-        `samples: ${SAMPLE_NAMES.join(", ")}, each also with .max, .min, .sum, .count or .last)`,
-    });
+    const problem = metricNameProblem(name);
+    if (problem !== null) ctx.addIssue({ code: "custom", path: [name], message: problem });
   }
 });
+
+/** `expect.timeline`: every entry fired at least once (`fired`), or as often as its repeat asks (`complete`). */
+export const TIMELINE_EXPECTATIONS = ["fired", "complete"] as const;
 
 export const STRATEGIES = UNMAP_STRATEGIES;
 export type StrategyName = UnmapStrategyName;
@@ -218,6 +258,7 @@ export const ScenarioSchema = z.strictObject({
       })
       .optional(),
     metrics: MetricExpectations.optional(),
+    timeline: z.enum(TIMELINE_EXPECTATIONS, { error: "expected fired (every entry fired at least once) or complete (every entry fired all its times)" }).optional(),
   }),
 });
 

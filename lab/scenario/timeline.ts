@@ -28,7 +28,26 @@ interface Armed {
   /** Set by the event listener; the action waits for the end of the current L0 action. */
   due: boolean;
   match: RegExp | null;
+  /** Whether a matching event since the last firing came from elsewhere than this entry's own action. */
+  outside: boolean;
 }
+
+/** How often one timeline entry fired, against the times it was asked to. */
+export interface EntryFirings {
+  index: number;
+  /** The trigger as the file gives it, e.g. `{exits: 100}`. */
+  trigger: string;
+  fired: number;
+  times: number;
+}
+
+/**
+ * Firings the timeline may do while no instruction retires. A vCPU that retries a faulting
+ * instruction makes no progress, so an entry that undoes at every exit what the retry needs (unmaps
+ * the page it faults on) would keep the run at the same step forever, out of maxSteps' reach.
+ * Legitimate timelines fire a few entries at one step; this is far above that.
+ */
+export const TIMELINE_STALL_LIMIT = 1000;
 
 /**
  * The scenario's timeline as a run monitor: step triggers pause the vCPU at that instruction count;
@@ -39,6 +58,11 @@ export class TimelineMonitor implements VmMonitor {
   private readonly armed: Armed[];
   private exits = 0;
   readonly injections: string[] = [];
+  /** The entry whose action is running (events it logs do not come from elsewhere). */
+  private firing: Armed | null = null;
+  /** Instruction count at the last firing, and firings since an instruction last retired. */
+  private lastFireSteps = -1;
+  private stalled = 0;
 
   constructor(
     private readonly kvm: Kvm,
@@ -54,6 +78,7 @@ export class TimelineMonitor implements VmMonitor {
       seen: 0,
       due: false,
       match: entry.at.event?.match === undefined ? null : new RegExp(entry.at.event.match, "m"),
+      outside: false,
     }));
     for (const a of this.armed) {
       const mmu = a.entry.do.recycle?.mmu;
@@ -70,12 +95,18 @@ export class TimelineMonitor implements VmMonitor {
     return a.fired < a.times;
   }
 
+  /** Each entry's firings so far, in timeline order. */
+  firings(): EntryFirings[] {
+    return this.armed.map((a) => ({ index: a.index, trigger: triggerText(a.entry.at), fired: a.fired, times: a.times }));
+  }
+
   private onEvent(e: KvmEvent): void {
     for (const a of this.armed) {
       const t = a.entry.at.event;
       if (!t || !this.live(a) || e.kind !== t.kind) continue;
       if (t.fields && !matchesFields(e.data, t.fields)) continue;
       if (a.match && !a.match.test(e.detail)) continue;
+      if (this.firing !== a) a.outside = true;
       a.seen++;
       if (a.seen >= a.next) a.due = true;
     }
@@ -109,15 +140,50 @@ export class TimelineMonitor implements VmMonitor {
   }
 
   private fire(a: Armed, vcpu: KvmVcpu): void {
+    this.refuseLoops(a);
     a.fired++;
     a.due = false;
+    a.outside = false;
     const every = a.entry.repeat?.every ?? 1;
     if (a.entry.at.event !== undefined) {
       a.next += every;
       if (a.seen >= a.next) a.due = true;
     } else a.next += every;
-    this.injections.push(`step ${this.kvm.steps}: timeline[${a.index}] ${this.act(a.entry.do, vcpu)}`);
+    this.firing = a;
+    try {
+      this.injections.push(`step ${this.kvm.steps}: timeline[${a.index}] ${this.act(a.entry.do, vcpu)}`);
+    } finally {
+      this.firing = null;
+    }
     if (checkerAttached(this.kvm)) assertInvariants(this.kvm);
+  }
+
+  /**
+   * Stop a timeline that would run away: an entry reached again only by the events its own action
+   * logged (it would fire after every exit until `times` runs out), or firings that go on while no
+   * instruction retires (beyond the reach of maxSteps).
+   */
+  private refuseLoops(a: Armed): void {
+    const t = a.entry.at.event;
+    if (t !== undefined && a.fired > 0 && !a.outside) {
+      throw new MonitorStop(
+        "scenario",
+        `timeline[${a.index}] triggers itself: its action (${actionName(a.entry.do)}) logs a ${t.kind} event that its own trigger ` +
+          `${triggerText(a.entry.at)} matches, so it would fire again after every exit (up to ${a.times} times); ` +
+          `narrow the trigger (a field such as source or action, or match) to the events it should follow`,
+      );
+    }
+    const steps = this.kvm.steps;
+    this.stalled = steps === this.lastFireSteps ? this.stalled + 1 : 0;
+    this.lastFireSteps = steps;
+    if (this.stalled >= TIMELINE_STALL_LIMIT) {
+      throw new MonitorStop(
+        "scenario",
+        `the timeline fired ${this.stalled + 1} times at step ${steps} while no instruction retired (last: timeline[${a.index}] ` +
+          `${triggerText(a.entry.at)}): its injections undo what the guest needs to go on (entries that trigger each other, or ` +
+          `one that fires at every exit and takes back the page the guest is faulting on)`,
+      );
+    }
   }
 
   private act(d: TimelineEntry["do"], vcpu: KvmVcpu): string {
@@ -171,6 +237,24 @@ export class TimelineMonitor implements VmMonitor {
     tlbiOnBehalfOfL1(vcpu, t.op, t.operand ?? 0n, "scenario");
     return `tlbi ${t.op.toUpperCase()} ${hex(t.operand ?? 0n)}`;
   }
+}
+
+/** The action's name (`unmapCanonical`). */
+function actionName(d: TimelineEntry["do"]): string {
+  return Object.keys(d).find((k) => (d as Record<string, unknown>)[k] !== undefined) ?? "?";
+}
+
+/** A trigger as the file writes it: `{exits: 100}`, `{event: {kind: tlbi, op: IPAS2E1IS}}`. */
+export function triggerText(at: TimelineEntry["at"]): string {
+  if (at.step !== undefined) return `{step: ${at.step}}`;
+  if (at.exits !== undefined) return `{exits: ${at.exits}}`;
+  if (at.shadowFaults !== undefined) return `{shadowFaults: ${at.shadowFaults}}`;
+  const e = at.event!;
+  const parts = [`kind: ${e.kind}`];
+  for (const [k, v] of Object.entries(e.fields ?? {})) parts.push(`${k}: ${typeof v === "bigint" ? hex(v) : String(v)}`);
+  if (e.match !== undefined) parts.push(`match: ${JSON.stringify(e.match)}`);
+  if (e.nth !== undefined) parts.push(`nth: ${e.nth}`);
+  return `{event: {${parts.join(", ")}}}`;
 }
 
 /** An injection L0 refuses (a region that cannot be split or coalesced) ends the run with why. */

@@ -56,9 +56,12 @@ describe("field trigger schema", () => {
   });
 
   it("reports unknown kinds, unknown fields and bad values with their field path", () => {
-    expect(problems(trigger("{kind: tlbii}"))[0]).toMatch(/^s\.yaml:7:\d+: timeline\[0\]\.at\.event\.kind: expected an event kind: exit, shadow-fault, /);
-    expect(problems(trigger("{kind: tlbi, opp: IPAS2E1IS}"))).toEqual([
-      's.yaml:7:35: timeline[0].at.event.opp: no field "opp" in tlbi events (fields: op, operand, target, vmid, mmus, removed)',
+    expect(problems(trigger("{kind: tlbii}"))[0]).toMatch(
+      /^s\.yaml:7:\d+: timeline\[0\]\.at\.event\.kind: no event kind "tlbii" \(did you mean "tlbi"\?\) \(kinds: exit, shadow-fault, /,
+    );
+    expect(problems(trigger("{kind: tlbi, opp: IPAS2E1IS}"))).toEqual(['s.yaml:7:35: timeline[0].at.event.opp: no field "opp" in tlbi events (did you mean "op"?)']);
+    expect(problems(trigger("{kind: tlbi, zzzzz: IPAS2E1IS}"))).toEqual([
+      's.yaml:7:37: timeline[0].at.event.zzzzz: no field "zzzzz" in tlbi events (fields: op, operand, target, vmid, mmus, removed; also match, nth)',
     ]);
     expect(problems(trigger("{kind: shadow-fault, nestedIpa: near}"))).toEqual([
       "s.yaml:7:49: timeline[0].at.event.nestedIpa: expected an integer or a string such as 0x48000000 or 2M",
@@ -79,7 +82,7 @@ describe("metric names in expectations", () => {
   it("rejects a misspelt name, an unknown EC or TLBI, with the field path", () => {
     const p = problems(BASE + "  metrics:\n    shadowEntriesRemovd: {eq: 1}\n    exits.HVC65: {eq: 1}\n    tlbi.IPAS2E1ISX: {eq: 0}\n");
     expect(p).toHaveLength(3);
-    expect(p[0]).toMatch(/^s\.yaml:7:26: expect\.metrics\.shadowEntriesRemovd: unknown metric "shadowEntriesRemovd" \(counters: shadowFaults, /);
+    expect(p[0]).toMatch(/^s\.yaml:7:26: expect\.metrics\.shadowEntriesRemovd: unknown metric "shadowEntriesRemovd" \(did you mean "shadowEntriesRemoved"/);
     expect(p[1]).toMatch(/^s\.yaml:8:18: expect\.metrics\.exits\.HVC65: unknown metric/);
     expect(p[2]).toMatch(/^s\.yaml:9:22: expect\.metrics\.tlbi\.IPAS2E1ISX: unknown metric/);
   });
