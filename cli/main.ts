@@ -1,7 +1,7 @@
 // The `nvlab` command.
 
 import { Command, Option } from "commander";
-import { AsmError } from "../asm/errors.ts";
+import { AsmError, InputFileError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
@@ -390,7 +390,7 @@ export function reportError(e: unknown): number {
     process.stderr.write(e.format() + "\n");
     return 1;
   }
-  if (e instanceof UsageError || e instanceof ScenarioError) {
+  if (e instanceof UsageError || e instanceof ScenarioError || e instanceof InputFileError) {
     process.stderr.write(`nvlab: ${e.message}\n`);
     return 1;
   }

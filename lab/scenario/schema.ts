@@ -1,9 +1,9 @@
 // The scenario file format (`scenarios/*.yaml`, see scenarios/README.md): its schema, and the
 // loader that reports every problem with the field path and the line:column it comes from.
 
-import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
+import { readInputText } from "../../asm/errors.ts";
 import { EC_NAMES } from "../../emulator/exception.ts";
 import { tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
@@ -287,5 +287,5 @@ export function parseScenario(text: string, file: string): Scenario {
 
 /** Read and validate a scenario file. */
 export async function loadScenario(file: string): Promise<Scenario> {
-  return parseScenario(await readFile(file, "utf8"), file);
+  return parseScenario(await readInputText(file), file);
 }
