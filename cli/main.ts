@@ -6,7 +6,7 @@ import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.t
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
-import { HostError } from "../hypervisor/errors.ts";
+import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
@@ -372,9 +372,9 @@ function flatten(o: Record<string, unknown>, prefix = ""): Record<string, string
 }
 
 function formatReport(report: unknown): string {
-  const r = report as { reason?: string; level?: string; regs?: Record<string, string>; exit?: Record<string, string>; events?: string[] };
+  const r = report as Partial<GuestReport>;
   const lines = [r.reason ?? "unknown"];
-  if (r.level) lines.push(`  running: ${r.level}`);
+  if (r.level) lines.push(`  running: ${runningText(r)}`);
   if (r.exit) lines.push("  last exit: " + Object.entries(r.exit).map(([k, v]) => `${k}=${v}`).join(" "));
   if (r.regs) {
     const regs = Object.entries(r.regs);
