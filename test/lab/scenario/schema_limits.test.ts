@@ -1,11 +1,12 @@
 // Scenario values that L0 or the file system would refuse later are refused while loading, with the
 // file, the field and the value in hex: RAM sizes, block-region addresses, alias bombs, directories.
 
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputFileError } from "../../../asm/errors.ts";
+import { prepareScenario } from "../../../lab/scenario/run.ts";
 import { loadScenario, parseScenario, ScenarioError } from "../../../lab/scenario/schema.ts";
 import { problems } from "./problems.ts";
 
@@ -55,5 +56,22 @@ describe("scenario limits", () => {
     expect(err).toBeInstanceOf(InputFileError);
     expect((err as InputFileError).message).toBe(`cannot read ${dir}: is a directory`);
     expect(err).not.toBeInstanceOf(ScenarioError);
+  });
+
+  it("vm.ramSlots that cannot split the RAM into whole 2M regions is the scenario's problem, not a host error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nvlab-scenario-slots-"));
+    const file = join(dir, "slots.yaml");
+    const text = (slots: number) => `name: slots
+images:
+  l1: {file: ${join(process.cwd(), "guests/l1/hyp.S")}}
+vm: {memory: 64M, ramSlots: ${slots}}
+expect: {exitCode: 0}
+`;
+    await writeFile(file, text(3));
+    const err = await prepareScenario(file).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect((err as ScenarioError).problems).toEqual([`${file}: vm.ramSlots: 3 memslots cannot split 0x4000000 of RAM into equal parts of whole 2M regions`]);
+    await writeFile(file, text(4));
+    await expect(prepareScenario(file)).resolves.toBeDefined();
   });
 });
