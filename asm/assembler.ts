@@ -2,10 +2,9 @@
 // labels; every A64 instruction is 4 bytes and helpers have fixed sizes). Pass 2 evaluates
 // expressions with all symbols known and encodes instructions at their exact addresses.
 
-import { readFile } from "node:fs/promises";
 import { hex } from "../emulator/types.ts";
 import { itemAt } from "../emulator/item_at.ts";
-import { AsmError, shift, type SourceLoc } from "./errors.ts";
+import { AsmError, readInputText, shift, type SourceLoc } from "./errors.ts";
 import { evalExpr, UndefinedSymbolError, type ExprEnv } from "./expr.ts";
 import type { Image, Section } from "./image.ts";
 import { encodeInstruction, instructionSize } from "./instruction.ts";
@@ -219,11 +218,22 @@ class Assembler {
   }
 
   private layoutInstruction(st: Statement, index: number, sec: Sec, size: number): void {
-    if (sec.lc % 4n !== 0n) throw new AsmError(st.opLoc, `instruction at unaligned address ${hex(sec.lc)} (use .balign 4 before it)`);
+    if (sec.lc % 4n !== 0n) throw new AsmError(st.opLoc, this.unalignedReason(sec));
     if (st.op === ".inst" && !st.args.trim()) throw new AsmError(st.argsLoc, "'.inst' needs at least one value");
     sec.hasCode = true;
     this.items.push({ kind: "insn", st, index, sec, addr: sec.lc });
     this.advance(sec, BigInt(size));
+  }
+
+  /**
+   * Why an instruction sits at an unaligned address: the source misplaced it (data before it), or
+   * the whole image was given a load address that is not a multiple of 4, which no `.balign` fixes.
+   */
+  private unalignedReason(sec: Sec): string {
+    if (sec.base === this.base && this.base % 4n !== 0n && (sec.lc - sec.base) % 4n === 0n) {
+      return `the load address ${hex(this.base)} is not 4-byte aligned, so this instruction would sit at ${hex(sec.lc)}: load the image at a multiple of 4`;
+    }
+    return `instruction at unaligned address ${hex(sec.lc)} (use .balign 4 before it)`;
   }
 
   private layoutString(st: Statement, sec: Sec, nul: boolean): void {
@@ -477,6 +487,6 @@ export async function assemble(source: string, opts: AssembleOptions = {}): Prom
 
 /** Assemble a source file (`.include` paths are relative to it). */
 export async function assembleFile(path: string, opts: { base?: bigint } = {}): Promise<Image> {
-  const source = await readFile(path, "utf8");
+  const source = await readInputText(path);
   return assemble(source, { file: path, base: opts.base });
 }

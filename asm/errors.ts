@@ -1,4 +1,7 @@
-// Assembly errors carry the exact source position so the CLI can print them like a compiler does.
+// Assembly errors carry the exact source position so the CLI can print them like a compiler does;
+// an input file that cannot be read is named with the reason.
+
+import { readFile } from "node:fs/promises";
 
 /** A position in a source file: 1-based line and column, plus the line's text for the caret display. */
 export interface SourceLoc {
@@ -39,4 +42,37 @@ export class AsmError extends Error {
 /** The location `delta` columns to the right of `loc` on the same line. */
 export function shift(loc: SourceLoc, delta: number): SourceLoc {
   return { ...loc, col: loc.col + delta };
+}
+
+/** What a failed read of an input file means to its user, from the system's error code. */
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: "no such file",
+  EISDIR: "is a directory",
+  ENOTDIR: "a component of the path is not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ELOOP: "too many symbolic links",
+  ENAMETOOLONG: "the name is too long",
+};
+
+/** An input file (a source, a scenario) that cannot be read; the message names it and says why. */
+export class InputFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly code: string,
+  ) {
+    super(`cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
+    this.name = "InputFileError";
+  }
+}
+
+/** The text of the file at `path`; a failure of the file system is an InputFileError naming `path`. */
+export async function readInputText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (typeof code === "string" && code.startsWith("E")) throw new InputFileError(path, code);
+    throw e;
+  }
 }

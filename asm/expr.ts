@@ -107,8 +107,16 @@ function charLiteral(text: string, i: number, loc: SourceLoc): { value: number; 
   return { value, len: j - i };
 }
 
+/**
+ * How deeply parentheses and unary operators may nest. The parser recurses once per level; a bound
+ * far below the JavaScript stack turns a pathological expression into an error at its position.
+ */
+export const MAX_EXPR_NESTING = 256;
+
 class Parser {
   private p = 0;
+  /** Open parentheses and unary operators around the token being parsed. */
+  private nesting = 0;
   constructor(
     private readonly toks: Tok[],
     private readonly loc: SourceLoc,
@@ -181,10 +189,19 @@ class Parser {
     const t = this.peek();
     if (t.k === "op" && (t.op === "-" || t.op === "~" || t.op === "+")) {
       this.p++;
+      this.enter(t);
       const v = this.unary();
+      this.nesting--;
       return t.op === "-" ? -v : t.op === "~" ? ~v : v;
     }
     return this.primary();
+  }
+
+  /** One level deeper at `t`: refused past MAX_EXPR_NESTING. */
+  private enter(t: Tok): void {
+    if (++this.nesting > MAX_EXPR_NESTING) {
+      throw this.err(t, `expression nested more than ${MAX_EXPR_NESTING} deep (parentheses and unary operators)`);
+    }
   }
 
   private primary(): bigint {
@@ -209,10 +226,12 @@ class Parser {
       }
       case "op":
         if (t.op === "(") {
+          this.enter(t);
           const v = this.binary(0);
           const close = this.peek();
           if (close.k !== "op" || close.op !== ")") throw this.err(close, "expected ')'");
           this.p++;
+          this.nesting--;
           return v;
         }
         throw this.err(t, `unexpected '${t.op}' in expression`);

@@ -1,10 +1,9 @@
 // Source text → statements with exact locations. Handles comments (`//`, `/* */`), the `;`
 // statement separator, labels, `NAME = expr` and `.include`. Everything else is interpreted later.
 
-import { readFile } from "node:fs/promises";
 import { dirname, join, isAbsolute } from "node:path";
 import { itemAt } from "../emulator/item_at.ts";
-import { AsmError, type SourceLoc } from "./errors.ts";
+import { AsmError, InputFileError, readInputText, type SourceLoc } from "./errors.ts";
 
 export interface Label {
   name: string;
@@ -198,9 +197,10 @@ export async function loadSource(text: string, file: string, includeStack: strin
     if (includeStack.includes(path) || path === file) throw new AsmError(st.argsLoc, `recursive .include of '${name}'`);
     let sub: string;
     try {
-      sub = await readFile(path, "utf8");
+      sub = await readInputText(path);
     } catch (e) {
-      throw new AsmError(st.argsLoc, `cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      if (e instanceof InputFileError) throw new AsmError(st.argsLoc, `.include: ${e.message}`);
+      throw e;
     }
     out.push(...(await loadSource(sub, path, [...includeStack, file])));
   }

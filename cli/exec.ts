@@ -11,6 +11,8 @@ import { PhysMemory } from "../emulator/memory.ts";
 import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
 import { hex, pa } from "../emulator/types.ts";
 import { nzcvHex, regsJson, regsText, type RegsJson } from "./format.ts";
+import { UsageError } from "./errors.ts";
+import { PA_MAX_BITS } from "../emulator/mmu/granule.ts";
 
 export const EXEC_DEFAULT_BASE = 0x4010_0000n;
 
@@ -49,6 +51,7 @@ export function execExitCode(stop: StopJson): number {
 
 export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
   const image = await assembleFile(opts.file, { base: opts.base ?? EXEC_DEFAULT_BASE });
+  checkFlatPlacement(image);
   const mem = new PhysMemory({ autoAllocate: true });
   const uart = new Pl011(opts.console);
   mem.addMmio(PL011_BASE, PL011_SIZE, "pl011", uart);
@@ -57,6 +60,25 @@ export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
   cpu.resetTo(image.entry);
   const stop = opts.trace ? await runTraced(cpu, image, opts.maxSteps, opts.trace) : cpu.run(opts.maxSteps);
   return { stop: describeStop(stop, cpu), regs: regsJson(cpu), steps: cpu.steps, console: uart.text(), cpu, image };
+}
+
+/**
+ * Refuse an image that flat memory cannot hold: over the UART's registers, or beyond the physical
+ * address space, where the first fetch would fault for a reason that is the placement's, not the
+ * program's.
+ */
+function checkFlatPlacement(image: Image): void {
+  const uartEnd = BigInt(PL011_BASE + PL011_SIZE);
+  for (const s of image.sections) {
+    const end = s.base + BigInt(s.bytes.length);
+    const where = `image ${image.file}: section ${s.name} at ${hex(s.base)}..${hex(end)}`;
+    if (s.base < uartEnd && end > BigInt(PL011_BASE)) {
+      throw new UsageError(`${where} overlaps the PL011 UART's registers (${hex(PL011_BASE)}..${hex(uartEnd)}); choose another --base (default ${hex(EXEC_DEFAULT_BASE)})`);
+    }
+    if (end > 1n << BigInt(PA_MAX_BITS)) {
+      throw new UsageError(`${where} lies beyond the ${PA_MAX_BITS}-bit physical address space; choose another --base (default ${hex(EXEC_DEFAULT_BASE)})`);
+    }
+  }
 }
 
 function describeStop(stop: Stop, cpu: Cpu): StopJson {

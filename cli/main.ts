@@ -1,12 +1,12 @@
 // The `nvlab` command.
 
 import { Command, Option } from "commander";
-import { AsmError } from "../asm/errors.ts";
+import { AsmError, InputFileError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
-import { HostError } from "../hypervisor/errors.ts";
+import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
 import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
@@ -406,9 +406,9 @@ function flatten(o: Record<string, unknown>, prefix = ""): Record<string, string
 }
 
 function formatReport(report: unknown): string {
-  const r = report as { reason?: string; level?: string; regs?: Record<string, string>; exit?: Record<string, string>; events?: string[] };
+  const r = report as Partial<GuestReport>;
   const lines = [r.reason ?? "unknown"];
-  if (r.level) lines.push(`  running: ${r.level}`);
+  if (r.level) lines.push(`  running: ${runningText(r)}`);
   if (r.exit) lines.push("  last exit: " + Object.entries(r.exit).map(([k, v]) => `${k}=${v}`).join(" "));
   if (r.regs) {
     const regs = Object.entries(r.regs);
@@ -424,7 +424,7 @@ export function reportError(e: unknown): number {
     process.stderr.write(e.format() + "\n");
     return 1;
   }
-  if (e instanceof UsageError || e instanceof ScenarioError) {
+  if (e instanceof UsageError || e instanceof ScenarioError || e instanceof InputFileError) {
     process.stderr.write(`nvlab: ${e.message}\n`);
     return 1;
   }

@@ -2,6 +2,7 @@
 // (lab/scenario/ runs and judges it).
 
 import { hex } from "../emulator/types.ts";
+import { runningText } from "../hypervisor/errors.ts";
 import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
 import type { RunOutcome } from "../lab/run.ts";
 import type { ScenarioResult } from "../lab/scenario/run.ts";
@@ -62,7 +63,7 @@ export function scenarioSummary(r: ScenarioResult): string {
   if (r.chaos) lines.push(formatChaosReport(r.chaos));
   const o = r.outcome;
   if (o.kind === "monitor-stop") lines.push(`${o.verdict.startsWith("invariant") ? "checker report" : "monitor report"}:`, ...o.message.split("\n").map((l) => `  ${l}`));
-  else if (o.kind === "guest-error" || o.kind === "budget") lines.push("report:", `  ${o.report.reason}`);
+  else if (o.kind === "guest-error" || o.kind === "budget") lines.push("report:", `  ${o.report.reason}`, `  running: ${runningText(o.report)}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   lines.push(r.ok ? "result: PASS (all expectations hold)" : `result: FAIL (${r.failures.length} expectation${r.failures.length === 1 ? "" : "s"} failed)`);
   return lines.join("\n");

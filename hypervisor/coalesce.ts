@@ -314,7 +314,7 @@ function checkOptions(opts: CoalesceOptions): void {
 
 /** The memslot holding the whole 2M-aligned region at `ipa`. */
 function blockRegionSlot(kvm: Kvm, ipa: bigint, op: string): Memslot {
-  if (typeof ipa !== "bigint" || ipa < 0n || ipa % SZ_2M !== 0n) throw new HostError(`${op}: canonical IPA ${String(ipa)} is not 2M aligned`);
+  if (typeof ipa !== "bigint" || ipa < 0n || ipa % SZ_2M !== 0n) throw new HostError(`${op}: canonical IPA ${typeof ipa === "bigint" ? hex(ipa) : String(ipa)} is not 2M aligned`);
   const slot = gfnToMemslot(kvm, ipa);
   if (!slot || !slot.contains(ipa + SZ_2M - 1n)) throw new HostError(`${op} ${hex(ipa)}: the 2M region is not inside L1 RAM (a memslot)`);
   return slot;

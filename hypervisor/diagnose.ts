@@ -89,6 +89,7 @@ export function budgetReport(vcpu: KvmVcpu): GuestReport {
   const report: GuestReport = {
     reason: `step budget exhausted while ${level} runs at pc ${hex(pc)}`,
     level,
+    vcpu: vcpu.index,
     regs,
     events: vcpu.kvm.events.recent(REPORT_EVENTS).map(formatEvent),
   };
@@ -112,6 +113,7 @@ export function fillGuestReport(vcpu: KvmVcpu, report: GuestReport): void {
   const exit = vcpu.lastExit;
   const fromL2 = exit ? vcpu.lastExitFromL2 : !vcpu.isHypCtxt();
   report.level ??= fromL2 ? "L2" : "L1";
+  report.vcpu ??= vcpu.index;
   if (!report.regs) {
     const regs: Record<string, string> = {};
     for (let i = 0; i < 31; i++) regs[`x${i}`] = hex(cpu.getX(i), 16);

@@ -19,6 +19,8 @@ export interface GuestReport {
   reason: string;
   /** Which guest level was running. */
   level?: "L1" | "L2";
+  /** Which vCPU (its index) was running: with several, the level alone does not say whose state it is. */
+  vcpu?: number;
   /** Register name → formatted value (x0…x30, sp, pc, pstate, ELR/ESR…). */
   regs?: Record<string, string>;
   /** The exit being handled: EC name, ESR, FAR, HPFAR… */
@@ -47,9 +49,14 @@ export class GuestError extends Error {
   }
 }
 
-/** `[L2] reason`, then the exit, registers (four per line) and events, each section indented. */
+/** `L2 on vCPU 1`: the level and, when known, the vCPU that ran it. */
+export function runningText(r: Pick<GuestReport, "level" | "vcpu">): string {
+  return r.vcpu === undefined ? (r.level ?? "?") : `${r.level ?? "?"} on vCPU ${r.vcpu}`;
+}
+
+/** `[L2 on vCPU 0] reason`, then the exit, registers (four per line) and events, each section indented. */
 export function formatGuestReport(r: GuestReport): string {
-  const lines = [r.level ? `[${r.level}] ${r.reason}` : r.reason];
+  const lines = [r.level ? `[${runningText(r)}] ${r.reason}` : r.reason];
   if (r.exit && Object.keys(r.exit).length > 0) {
     lines.push("  exit: " + Object.entries(r.exit).map(([k, v]) => `${k}=${v}`).join(" "));
   }

@@ -30,6 +30,17 @@ function pl011Write(kvm: Kvm, offset: bigint, value: bigint): void {
   kvm.onConsole?.(byte);
 }
 
+/** A stage-1 table walk that read a page outside RAM: which table page, and for which access. */
+function s1ptwReason(exit: Exit, level: "L1" | "L2", l1Ipa: bigint): string {
+  const access = exit.ec === EC.IABT_LOW ? "an instruction fetch" : issOf(exit.esr) & ISS_WNR ? "a write" : "a read";
+  const tablePage = l1Ipa & ~0xfffn;
+  const nested = level === "L2" ? ` (nested IPA ${hex((exit.hpfar >> 4n) << 12n)})` : "";
+  return (
+    `stage-1 page-table walk for ${access} at VA ${hex(exit.far)} reads a table in the page at canonical IPA ` +
+    `${hex(tablePage)}${nested}, which is not RAM: ${level}'s stage-1 tables point outside its memory`
+  );
+}
+
 /**
  * io_mem_abort: emulate the access of a data abort at canonical IPA `l1Ipa` that no memslot backs,
  * then skip the instruction. Throws GuestError for an access that is not to a device or that
@@ -42,8 +53,10 @@ export function ioMemAbort(vcpu: KvmVcpu, l1Ipa: bigint, exit: Exit): void {
   const nestedIpa = level === "L2" ? `nested IPA ${hex(((exit.hpfar >> 4n) << 12n) | (exit.far & 0xfffn))}, ` : "";
   const where = `canonical IPA ${hex(l1Ipa)} (${nestedIpa}VA ${hex(exit.far)})`;
   const fail = (reason: string): GuestError => new GuestError({ reason, level });
+  // A stage-1 walk's own read faults with the syndrome of the access it translates (an IABT for
+  // a fetch), so S1PTW is told apart first: the page named is the table's, FAR the VA walked for.
+  if (iss & ISS_S1PTW) throw fail(s1ptwReason(exit, level, l1Ipa));
   if (exit.ec !== EC.DABT_LOW) throw fail(`instruction fetch from ${where}, which is not RAM`);
-  if (iss & ISS_S1PTW) throw fail(`stage-1 table walk reads ${where}, which is not RAM`);
   if (l1Ipa < UART_BASE || l1Ipa >= UART_BASE + UART_SIZE) {
     throw fail(`${iss & ISS_WNR ? "write" : "read"} access to ${where} outside RAM and devices`);
   }

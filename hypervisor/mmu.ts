@@ -4,7 +4,7 @@
 // tables cause it, and otherwise a shadow leaf combining L1's mapping with the host backing of the
 // canonical IPA is installed at the nested IPA (the canonical stage-2 is left alone).
 
-import { EC, ISS_S1PTW, ISS_WNR, type Exit } from "../emulator/exception.ts";
+import { EC, ISS_S1PTW, ISS_WNR, issOf, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
@@ -158,7 +158,7 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
 
   const slot = gfnToMemslot(kvm, ipa);
   if (!slot) {
-    if (exit.ec === EC.IABT_LOW) {
+    if (exit.ec === EC.IABT_LOW && !(issOf(exit.esr) & ISS_S1PTW)) {
       const missingVectors = vectorFetchError(vcpu, exit.far, ipa | (exit.far & 0xfffn));
       if (missingVectors) throw missingVectors;
     }

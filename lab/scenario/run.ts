@@ -6,6 +6,7 @@
 
 import { dirname, resolve } from "node:path";
 import { assembleFile } from "../../asm/assembler.ts";
+import { hex } from "../../emulator/types.ts";
 import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
 import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
 import type { VmMonitor } from "../../hypervisor/monitor.ts";
@@ -73,6 +74,14 @@ export interface ScenarioResult {
   chaos?: ChaosReport;
 }
 
+/** Memslots split L1's RAM into equal parts of whole 2M regions (set_memory_region.ts); say so before L0 refuses. */
+function checkRamSlots(file: string, memory: bigint, slots: number): void {
+  if (slots === 1) return;
+  const n = BigInt(slots);
+  if (memory % n === 0n && (memory / n) % (2n << 20n) === 0n) return;
+  throw new ScenarioError(file, [`${file}: vm.ramSlots: ${slots} memslots cannot split ${hex(memory)} of RAM into equal parts of whole 2M regions`]);
+}
+
 /** Image paths are relative to the scenario file's directory. */
 function imagePath(scenarioFile: string, file: string): string {
   return resolve(dirname(scenarioFile), file);
@@ -125,6 +134,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
     if (nestedMmus < (vm.vcpus ?? 1)) throw new ScenarioError(file, [`${file}: vm.nestedMmus: ${nestedMmus} is fewer than the ${vm.vcpus ?? 1} vCPUs`]);
     config.nestedMmus = nestedMmus;
   }
+  checkRamSlots(file, vm.memory ?? DEFAULT_VM_CONFIG.memory, vm.ramSlots ?? 1);
   let timeline: TimelineMonitor | null = null;
   return {
     file,

@@ -1,9 +1,9 @@
 // The scenario file format (`scenarios/*.yaml`, see scenarios/README.md): its schema, and the
 // loader that reports every problem with the field path and the line:column it comes from.
 
-import { readFile } from "node:fs/promises";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
+import { readInputText } from "../../asm/errors.ts";
 import { hex } from "../../emulator/types.ts";
 import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
@@ -45,6 +45,18 @@ const u64 = z
     const scale = { k: 10n, m: 20n, g: 30n }[t.slice(-1)] ?? null;
     return BigInt(scale === null ? t : t.slice(0, -1)) << (scale ?? 0n);
   });
+
+/** A canonical IPA that starts a 2M block region (split, coalesce). */
+const blockIpa = u64.refine((v) => v % (2n << 20n) === 0n, { error: (i) => `${hexText(i.input)} is not 2M aligned (a block region starts at a multiple of 0x200000)` });
+
+/** L1's RAM size: as --memory, a positive multiple of 4 KiB up to 64G. */
+const memorySize = u64.refine((v) => v > 0n && v % 0x1000n === 0n && v <= 64n << 30n, {
+  error: (i) => `${hexText(i.input)} is not a positive multiple of 4K up to 64G`,
+});
+
+function hexText(v: unknown): string {
+  return typeof v === "bigint" ? `0x${v.toString(16)}` : String(v);
+}
 
 /** A JavaScript regular expression (source only; compiled with the `m` flag). */
 const regex = z.string({ error: "expected a regular expression (a string)" }).superRefine((s, ctx) => {
@@ -168,8 +180,8 @@ const Action = z
         operand: u64.optional(),
       })
       .optional(),
-    split: z.strictObject({ ipa: u64 }).optional(),
-    coalesce: z.strictObject({ ipa: u64, order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
+    split: z.strictObject({ ipa: blockIpa }).optional(),
+    coalesce: z.strictObject({ ipa: blockIpa, order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
     deleteMemslot: z.strictObject({ ipa: u64 }).optional(),
     logDirtyPages: z.strictObject({ ipa: u64, enable: z.boolean({ error: "expected true or false" }) }).optional(),
     getDirtyLog: z.strictObject({ ipa: u64 }).optional(),
@@ -217,7 +229,7 @@ export const ScenarioSchema = z.strictObject({
   vm: z
     .strictObject({
       vcpus: posInt.optional(),
-      memory: u64.optional(),
+      memory: memorySize.optional(),
       nestedMmus: posInt.optional(),
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),
       directMap: z.boolean({ error: "expected true or false" }).optional(),
@@ -300,6 +312,23 @@ function issueMessage(issue: z.core.$ZodIssue, present: boolean): string {
   }
 }
 
+/**
+ * Aliases that expand past the yaml package's bound (a "billion laughs" document) are a problem in
+ * the file, reported as one.
+ */
+function toJs(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      throw new ScenarioError(file, [`${file}: its YAML aliases expand too far (a document whose aliases repeat aliases, more than ${MAX_ALIAS_COUNT} expansions)`]);
+    }
+    throw e;
+  }
+}
+
+const MAX_ALIAS_COUNT = 100;
+
 /** Parse and validate scenario text; `file` names it in messages. */
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
@@ -309,7 +338,7 @@ export function parseScenario(text: string, file: string): Scenario {
     return `${file}:${p.line}:${p.col}`;
   };
   if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split("\n")[0]}`));
-  const data: unknown = doc.toJS();
+  const data = toJs(doc, file);
   const r = ScenarioSchema.safeParse(data);
   if (r.success) return r.data;
   const problems = r.error.issues
@@ -328,5 +357,5 @@ export function parseScenario(text: string, file: string): Scenario {
 
 /** Read and validate a scenario file. */
 export async function loadScenario(file: string): Promise<Scenario> {
-  return parseScenario(await readFile(file, "utf8"), file);
+  return parseScenario(await readInputText(file), file);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evalExpr, UndefinedSymbolError, type ExprEnv } from "../../asm/expr.ts";
+import { evalExpr, MAX_EXPR_NESTING, UndefinedSymbolError, type ExprEnv } from "../../asm/expr.ts";
+import { assemble } from "../../asm/assembler.ts";
 import { AsmError } from "../../asm/errors.ts";
 
 const loc = { file: "f.S", line: 3, col: 10, sourceLine: "" };
@@ -42,5 +43,27 @@ describe("expressions", () => {
     expect(at("1 @ 2")).toEqual([12, "unexpected character '@' in expression", false]);
     expect(at("2f")).toEqual([10, "undefined local label reference '2f' (no '2:' after this statement)", true]);
     expect(at("12abc")).toEqual([10, "bad number '12abc'", false]);
+  });
+  it("bounds nesting: a deep expression is an error at its column, not a stack overflow", async () => {
+    const n = MAX_EXPR_NESTING;
+    expect(ev("(".repeat(n) + "1" + ")".repeat(n))).toBe(1n);
+    expect(ev("-".repeat(n) + "1")).toBe(1n);
+    const deep = (open: string, close: string) => {
+      try {
+        ev(open.repeat(20_000) + "1" + close.repeat(20_000));
+      } catch (e) {
+        return e instanceof AsmError ? [e.col, e.reason] : String(e);
+      }
+      return null;
+    };
+    const reason = `expression nested more than ${n} deep (parentheses and unary operators)`;
+    expect(deep("(", ")")).toEqual([10 + n, reason]);
+    expect(deep("~", "")).toEqual([10 + n, reason]);
+    // Through the assembler: file, line and the source line for the caret display.
+    const source = `nop\n.quad ${"(".repeat(20_000)}1${")".repeat(20_000)}\n`;
+    const err = await assemble(source, { file: "deep.S" }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AsmError);
+    expect((err as AsmError).message).toMatch(/^deep\.S:2:\d+: expression nested more than/);
+    expect((err as AsmError).sourceLine.startsWith(".quad (((")).toBe(true);
   });
 });

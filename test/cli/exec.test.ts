@@ -96,6 +96,28 @@ describe("nvlab exec", () => {
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
+  it("names a directory given as the program, exit 1 without an internal error", async () => {
+    const r = await nvlab("exec", dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`nvlab: cannot read ${dir}: is a directory\n`);
+    const inc = source("inc.S", `.include "${dir}"\nbrk #0\n`);
+    const i = await nvlab("exec", inc);
+    expect(i.code).toBe(1);
+    expect(i.stderr).toContain(`${inc}:1:10: error: .include: cannot read ${dir}: is a directory`);
+  });
+
+  it("refuses a --base that puts the program on the UART or beyond the PA space, naming the section", async () => {
+    const uart = await nvlab("exec", "--base", "0x09000000", "guests/demo/hello.S");
+    expect(uart.code).toBe(1);
+    expect(uart.stderr).toMatch(/^nvlab: image guests\/demo\/hello\.S: section \.text at 0x9000000\.\.0x[0-9a-f]+ overlaps the PL011 UART's registers \(0x9000000\.\.0x9001000\); choose another --base/);
+    expect(uart.stderr).not.toMatch(/internal error|no memory/);
+    const high = await nvlab("exec", "--base", "0x1000000000000", "guests/demo/hello.S");
+    expect(high.code).toBe(1);
+    expect(high.stderr).toMatch(/section \.text at 0x1000000000000\.\.0x[0-9a-f]+ lies beyond the 48-bit physical address space/);
+    // Just below the UART still runs.
+    expect((await nvlab("exec", "--base", "0x08fff000", "guests/demo/hello.S")).code).toBe(0);
+  });
+
   it("explains bad options and missing files", async () => {
     expect((await nvlab("exec", join(dir, "nope.S"))).stderr).toMatch(/cannot open .*nope\.S/);
     const r = await nvlab("exec", "guests/demo/hello.S", "--max-steps", "lots");

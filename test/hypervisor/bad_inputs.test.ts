@@ -141,7 +141,7 @@ describe("L2 outside what L1 maps", () => {
     expect(o.report.exit).toMatchObject({ ec: "0x24 (DABT_LOW)", far: "0x18000010", elr: "0x40000010" });
     expect(o.report.regs).toMatchObject({ pc: "0x0000000040000010", x2: "0x0000000018000010" });
     expect(o.report.events!.at(-1)).toMatch(/exit +DABT_LOW from L2 .*far=0x18000010/);
-    expect(o.message).toMatch(/^\[L2\] read access to canonical IPA 0x58000010/);
+    expect(o.message).toMatch(/^\[L2 on vCPU 0\] read access to canonical IPA 0x58000010/);
   });
 
   it("through the bin: exit 125, the report names level, addresses, registers and events", async () => {
@@ -149,7 +149,7 @@ describe("L2 outside what L1 maps", () => {
     expect(r.code).toBe(125);
     expect(r.stdout).toContain("L2: loading from nested IPA 0x18000010\n");
     expect(r.stdout).toMatch(/^exit: guest error: read access to canonical IPA 0x58000010 \(nested IPA 0x18000010/m);
-    expect(r.stdout).toMatch(/^ {2}running: L2$/m);
+    expect(r.stdout).toMatch(/^ {2}running: L2 on vCPU 0$/m);
     expect(r.stdout).toMatch(/ec=0x24 \(DABT_LOW\)/);
     expect(r.stdout).toMatch(/pc 0x0000000040000010/);
     expect(r.stdout).toMatch(/^ {2}last events:$/m);
@@ -183,7 +183,7 @@ describe("a guest that never exits", () => {
     expect(r.code).toBe(124);
     expect(r.stdout).toMatch(/^exit: step budget exhausted after 50000 instructions \(raise --max-steps\?\)$/m);
     expect(r.stdout).toMatch(/^ {2}step budget exhausted while L2 runs at pc 0x40000004$/m);
-    expect(r.stdout).toMatch(/^ {2}running: L2$/m);
+    expect(r.stdout).toMatch(/^ {2}running: L2 on vCPU 0$/m);
     expect(r.stdout).toMatch(/^metrics:$/m);
   });
 
@@ -298,7 +298,7 @@ describe("host resource exhaustion", () => {
     const r = await nvlab("--l1", "guests/l1/hyp.S", "--l2", `${HELLO}@0x48000000`, "--pool-pages", "3");
     expect(r.code).toBe(70);
     expect(r.stderr).toMatch(/^nvlab: host error: host page pool exhausted: all 3 pages \(12 KiB\) in use$/m);
-    expect(r.stderr).toMatch(/^ {2}running: L1$/m);
+    expect(r.stderr).toMatch(/^ {2}running: L1 on vCPU 0$/m);
     expect(r.stderr).toMatch(/raise --pool-pages\?/);
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stderr).not.toMatch(/internal error/);

@@ -63,4 +63,29 @@ describe("ioMemAbort", () => {
     expect(r.outcome.kind).toBe("guest-error");
     if (r.outcome.kind === "guest-error") expect(r.outcome.report.reason).toMatch(/instruction fetch from canonical IPA 0x9000000/);
   });
+
+  it("a stage-1 table walk outside RAM during a fetch is described as the walk, not as the fetch", async () => {
+    // L1 turns its stage-1 on with TTBR0_EL2 at canonical IPA 0x1000 (not RAM): the next fetch's
+    // walk reads there, an IABT with S1PTW set.
+    const r = await bootL1(`
+      mov64 x0, 0x80803510
+      msr tcr_el2, x0
+      mov x0, #0x1000
+      msr ttbr0_el2, x0
+      mrs x0, sctlr_el2
+      orr x0, x0, #1
+      msr sctlr_el2, x0
+      isb
+      ${OFF(3)}`);
+    expect(r.outcome.kind).toBe("guest-error");
+    if (r.outcome.kind !== "guest-error") return;
+    const rep = r.outcome.report;
+    expect(rep.exit?.ec).toBe("0x20 (IABT_LOW)");
+    expect(BigInt(rep.exit?.esr ?? "0") & 0x80n).toBe(0x80n); // S1PTW
+    expect(rep.reason).toBe(
+      "stage-1 page-table walk for an instruction fetch at VA 0x40100028 reads a table in the page at canonical IPA 0x1000, " +
+        "which is not RAM: L1's stage-1 tables point outside its memory",
+    );
+    expect(rep.reason).not.toMatch(/^instruction fetch/);
+  });
 });
