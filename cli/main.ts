@@ -5,7 +5,7 @@ import { AsmError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
-import { parseCount, parseNumber } from "./parse.ts";
+import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
 import { scenarioJson, scenarioSummary } from "./scenario.ts";
@@ -47,7 +47,7 @@ function program(): Command {
         "1 error (assembly error, bad option).\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
     .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
-      const base = parseNumber(o.base, "--base");
+      const base = parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const traceLines: string[] = [];

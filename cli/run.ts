@@ -10,7 +10,7 @@ import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.t
 import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
 import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
-import { parseNumber } from "./parse.ts";
+import { parseAddress, parseNumber } from "./parse.ts";
 import { chaosMonitor } from "../lab/chaos.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
@@ -29,7 +29,7 @@ export function parseImageSpec(text: string, what: string, ipaRequired: boolean)
   }
   const file = text.slice(0, at);
   if (!file) throw new UsageError(`${what}: '${text}' has no file name before '@'`);
-  return { file, ipa: parseNumber(text.slice(at + 1), `${what} load address`) };
+  return { file, ipa: parseAddress(text.slice(at + 1), `${what} load address`, 4n, "an image starts with an instruction, and instructions are 4-byte aligned") };
 }
 
 /** Most L1 RAM `--memory` accepts: L0 keeps a page-pool slot per 4 KiB of it. */
