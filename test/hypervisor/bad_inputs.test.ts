@@ -244,7 +244,7 @@ describe("images and options that cannot run", () => {
 
   const usage: [string, string[], RegExp][] = [
     ["an L1 that does not fit in --memory", ["--l1", "guests/l1/hyp.S", "--memory", "1M"], /^nvlab: image guests\/l1\/hyp\.S: section \.text at 0x40100000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x40100000\)$/m],
-    ["an --l2 address outside RAM", ["--l1", "guests/l1/hyp.S", "--l2", `${HELLO}@0x09000000`], /^nvlab: image guests\/l2\/hello\.S: section \.text at 0x9000000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x50000000\)$/m],
+    ["an --l2 window beyond the end of RAM", ["--l1", "guests/l1/hyp.S", "--memory", "128M", "--l2", `${HELLO}@0x48000000`], /^nvlab: image guests\/l2\/hello\.S: section \.text at 0x48000000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x48000000\)$/m],
     ["an --l1 address outside RAM", ["--l1", "guests/l1/hyp.S@0x1000"], /lies outside L1 RAM/],
     ["an --l1 address past 64 bits (it used to wrap and run)", ["--l1", "guests/l1/hyp.S@0x10000000040100000"], /^nvlab: --l1 load address: 0x10000000040100000 does not fit in 64 bits/m],
     ["an --l2 address past 64 bits", ["--l1", "guests/l1/hyp.S", "--l2", `${HELLO}@0x10000000048000000`], /^nvlab: --l2 load address: 0x10000000048000000 does not fit in 64 bits/m],
