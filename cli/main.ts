@@ -7,7 +7,7 @@ import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { HostError } from "../hypervisor/errors.ts";
-import { type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
+import { type ImageSpec, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
 import { scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
@@ -101,7 +101,7 @@ function program(): Command {
           return;
         }
         if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
-        const vcpus = parseCount(o.vcpus, "--vcpus");
+        const vcpus = parseVcpus(o.vcpus);
         if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
           throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
         }
@@ -326,7 +326,7 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
     return (await prepareScenario(scenario, strategy)).vm;
   }
   if (o.l1 === undefined) throw new UsageError(`${name}: give an L1 (--l1 FILE.S) or a scenario file (nvlab ${name} SCENARIO.yaml)`);
-  const vcpus = parseCount(o.vcpus, "--vcpus");
+  const vcpus = parseVcpus(o.vcpus);
   if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
     throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
   }

@@ -7,7 +7,7 @@ import { runVm, type RunVmOptions } from "../lab/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
-import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
+import { DEFAULT_VM_CONFIG, type Kvm, KVM_MAX_VCPUS, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
 import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseNumber } from "./parse.ts";
@@ -41,6 +41,15 @@ export function parseMemory(text: string): bigint {
   if (v <= 0n || v % 0x1000n !== 0n) throw new UsageError(`--memory: ${text} is not a positive multiple of 4 KiB`);
   if (v > MAX_MEMORY) throw new UsageError(`--memory: ${text} is more than the 64G nvlab supports`);
   return v;
+}
+
+/** `--vcpus`: 1 to KVM's limit. */
+export function parseVcpus(text: string): number {
+  const v = parseNumber(text, "--vcpus");
+  if (v < 1n || v > BigInt(KVM_MAX_VCPUS)) {
+    throw new UsageError(`--vcpus: ${text} is out of range: a VM has 1 to ${KVM_MAX_VCPUS} vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)`);
+  }
+  return Number(v);
 }
 
 export interface RunCommandOptions {

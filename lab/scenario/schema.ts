@@ -11,6 +11,7 @@ import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
 import { type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
 import { isMetricName, OTHER_COUNTERS, SAMPLE_NAMES, SCALAR_COUNTERS } from "../../hypervisor/metrics.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
+import { KVM_MAX_VCPUS } from "../../hypervisor/vm.ts";
 import { REVMAP_TLBI_MODES } from "../../hypervisor/unmap/strategy.ts";
 import { STORES } from "../injection.ts";
 
@@ -195,7 +196,11 @@ export const ScenarioSchema = z.strictObject({
   }),
   vm: z
     .strictObject({
-      vcpus: posInt.optional(),
+      vcpus: z
+        .custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= KVM_MAX_VCPUS, {
+          message: `expected 1 to ${KVM_MAX_VCPUS} vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)`,
+        })
+        .optional(),
       memory: u64.optional(),
       nestedMmus: posInt.optional(),
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),

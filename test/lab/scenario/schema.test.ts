@@ -96,6 +96,12 @@ expect:
     );
   });
 
+  it("vm.vcpus: 1 to KVM_MAX_VCPUS (512)", () => {
+    expect(parseScenario(BASE + "vm: {vcpus: 512}\n", "s.yaml").vm!.vcpus).toBe(512);
+    expect(problems(BASE + "vm: {vcpus: 513}\n")).toEqual(["s.yaml:6:13: vm.vcpus: expected 1 to 512 vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)"]);
+    expect(problems(BASE + "vm: {vcpus: 0}\n")).toEqual(["s.yaml:6:13: vm.vcpus: expected 1 to 512 vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)"]);
+  });
+
   it("image addresses must fit in 64 bits and be 4-byte aligned, named in hex", () => {
     expect(problems(BASE.replace("{file: ../guests/l1/hyp.S}", '{file: ../guests/l1/hyp.S, ipa: "0x10000000040100000"}'))).toEqual([
       "s.yaml:3:39: images.l1.ipa: 0x10000000040100000 does not fit in 64 bits (at most 0xffffffffffffffff)",
