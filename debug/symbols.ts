@@ -166,7 +166,11 @@ export class SymbolTable {
     if (matches.length > 1) {
       throw new DebugError(`'${nameText}' is ambiguous: ${matches.map((s) => `${s.image.name}:${s.label}`).join(", ")}`);
     }
-    return { symbol: matches[0]!, offset };
+    const symbol = matches[0]!;
+    // The sum must still be an address: past 2^64 it would wrap to a low one.
+    const top = symbol.address > symbol.canonical ? symbol.address : symbol.canonical;
+    if (top + offset >= 1n << 64n) throw new DebugError(`'${text}': ${hex(top)} + ${hex(offset)} does not fit in 64 bits`);
+    return { symbol, offset };
   }
 
   /** ` (did you mean a, b?)` for the closest names, or "". */
