@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import type { Image } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
+import { L2_WINDOW_BASE, L2_WINDOW_SIZE } from "../lab/image_layout.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 
 export type Level = "L1" | "L2";
@@ -19,8 +20,8 @@ export function l2RunAddress(loadIpa: bigint, canonical: bigint): bigint {
 }
 
 /** Canonical IPA of L2 #0's window; L2 #n's is n windows above (guests/README.md). */
-export const L2_CANONICAL_BASE = 0x4800_0000n;
-export const L2_WINDOW_SIZE = 0x0100_0000n;
+export const L2_CANONICAL_BASE = L2_WINDOW_BASE;
+export { L2_WINDOW_SIZE };
 
 /**
  * Where the guest ABI puts nested IPA `nestedIpa` of the L2 running with VMID `vmid` (L2 #n runs
