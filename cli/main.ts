@@ -5,9 +5,9 @@ import { AsmError, InputFileError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
-import { parseCount, parseNumber } from "./parse.ts";
+import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
-import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, runCommand, runExitCode } from "./run.ts";
+import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
 import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
 import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
@@ -48,7 +48,7 @@ function program(): Command {
         "1 error (assembly error, bad option); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
     .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
-      const base = parseNumber(o.base, "--base");
+      const base = parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const traceLines: string[] = [];
@@ -105,7 +105,7 @@ function program(): Command {
           return;
         }
         if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
-        const vcpus = parseCount(o.vcpus, "--vcpus");
+        const vcpus = parseVcpus(o.vcpus);
         if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
           throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
         }
@@ -351,7 +351,7 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
     return (await prepareScenario(scenario, strategy)).vm;
   }
   if (o.l1 === undefined) throw new UsageError(`${name}: give an L1 (--l1 FILE.S) or a scenario file (nvlab ${name} SCENARIO.yaml)`);
-  const vcpus = parseCount(o.vcpus, "--vcpus");
+  const vcpus = parseVcpus(o.vcpus);
   if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
     throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
   }

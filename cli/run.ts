@@ -7,10 +7,10 @@ import { runVm, type RunVmOptions } from "../lab/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from "../hypervisor/scheduler.ts";
-import { DEFAULT_VM_CONFIG, type Kvm, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
+import { DEFAULT_VM_CONFIG, type Kvm, KVM_MAX_VCPUS, type UnmapStrategyName, type VmConfig } from "../hypervisor/vm.ts";
 import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
-import { parseNumber } from "./parse.ts";
+import { parseAddress, parseNumber } from "./parse.ts";
 import { chaosMonitor } from "../lab/chaos.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
@@ -29,7 +29,7 @@ export function parseImageSpec(text: string, what: string, ipaRequired: boolean)
   }
   const file = text.slice(0, at);
   if (!file) throw new UsageError(`${what}: '${text}' has no file name before '@'`);
-  return { file, ipa: parseNumber(text.slice(at + 1), `${what} load address`) };
+  return { file, ipa: parseAddress(text.slice(at + 1), `${what} load address`, 4n, "an image starts with an instruction, and instructions are 4-byte aligned") };
 }
 
 /** Most L1 RAM `--memory` accepts: L0 keeps a page-pool slot per 4 KiB of it. */
@@ -41,6 +41,15 @@ export function parseMemory(text: string): bigint {
   if (v <= 0n || v % 0x1000n !== 0n) throw new UsageError(`--memory: ${text} is not a positive multiple of 4 KiB`);
   if (v > MAX_MEMORY) throw new UsageError(`--memory: ${text} is more than the 64G nvlab supports`);
   return v;
+}
+
+/** `--vcpus`: 1 to KVM's limit. */
+export function parseVcpus(text: string): number {
+  const v = parseNumber(text, "--vcpus");
+  if (v < 1n || v > BigInt(KVM_MAX_VCPUS)) {
+    throw new UsageError(`--vcpus: ${text} is out of range: a VM has 1 to ${KVM_MAX_VCPUS} vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)`);
+  }
+  return Number(v);
 }
 
 export interface RunCommandOptions {

@@ -246,7 +246,11 @@ export class Repl {
     } else {
       const { level, rest } = takeLevel(args);
       const spec = rest.join("");
-      bp = isNumber(spec) && level ? s.addAddressBreak({ va: parseAddress(spec), level }) : s.addAddressBreak(spec);
+      if (isNumber(spec) && level) {
+        const va = parseAddress(spec);
+        if (va % 4n !== 0n) throw new DebugError(`break: ${level} ${hex(va)} is not 4-byte aligned, so no instruction starts there`);
+        bp = s.addAddressBreak({ va, level });
+      } else bp = s.addAddressBreak(spec);
     }
     this.print(`breakpoint ${bp.id}: ${bp.label}`);
   }
@@ -304,6 +308,7 @@ export class Repl {
     }
     const lv = level ?? where.level;
     const n = this.count(rest[1], DEFAULT_WORDS);
+    fitsBelowTop("x", addr, BigInt(n) * 4n, `${n} words`);
     const bytes = s.readMemory(space, addr, n * 4, lv);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const lines = [`${spaceName(space, lv)} ${hex(addr)}${where.label ? ` <${where.label}>` : ""}:`];
@@ -322,6 +327,7 @@ export class Repl {
     const at = rest[0] === undefined ? { addr: pc, level: level ?? s.vcpu.level, label: null } : this.address(rest[0], level ?? s.vcpu.level);
     const lv = level ?? at.level;
     const n = this.count(rest[1], DEFAULT_INSNS);
+    fitsBelowTop("disas", at.addr, BigInt(n) * 4n, `${n} instructions`);
     const lines: string[] = [];
     for (let i = 0; i < n; i++) {
       const a = at.addr + BigInt(i * 4);
@@ -345,6 +351,9 @@ export class Repl {
         const ipa = parseAddress(a, "IPA");
         const size = b === undefined ? 0x1000n : parseAddress(b, "size");
         if (size === 0n || size > MAX_UNMAP) throw new DebugError(`inject unmap: size ${b} is out of range (1..${hex(MAX_UNMAP)})`);
+        // The host gives pages back whole (the MMU notifier's range is in pages).
+        if (ipa % PAGE !== 0n || size % PAGE !== 0n) throw new DebugError(`inject unmap: ${hex(ipa)}+${hex(size)} is not 4 KiB aligned (the host takes whole pages back)`);
+        fitsBelowTop("inject unmap", ipa, size, `${hex(size)} bytes`);
         unmapCanonical(kvm, ipa, size, DEBUGGER_SOURCE);
         done = `unmapped canonical ${hex(ipa)}+${hex(size)}`;
         break;
@@ -379,6 +388,7 @@ export class Repl {
       case "coalesce": {
         if (a === undefined) throw new DebugError(`inject ${what}: give the 2M-aligned canonical IPA of the region`);
         const ipa = parseAddress(a, "IPA");
+        if (ipa % BLOCK_2M !== 0n) throw new DebugError(`inject ${what}: ${hex(ipa)} is not 2M aligned (give the start of the 2M block)`);
         if (b !== undefined && b !== "bbm" && b !== "install-first") throw new DebugError(`inject coalesce: order ${b} is not bbm or install-first`);
         try {
           if (what === "split") {
@@ -412,6 +422,14 @@ export class Repl {
       throw e;
     }
   }
+}
+
+const PAGE = 0x1000n;
+const BLOCK_2M = 0x20_0000n;
+
+/** `bytes` from `addr` must end at or below 2^64: past it the addresses would wrap to 0. */
+function fitsBelowTop(cmd: string, addr: bigint, bytes: bigint, what: string): void {
+  if (addr + bytes > 1n << 64n) throw new DebugError(`${cmd}: ${what} from ${hex(addr)} run past the top of the 64-bit address space`);
 }
 
 /** A leading /l1 or /l2 option. */

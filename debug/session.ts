@@ -408,6 +408,8 @@ export class DebugSession {
       const va = s.address + ref.offset;
       bp = { kind: "address", va, level: s.level, canonical: s.canonical + ref.offset, label: `${formatSymbolRef(ref)} (${s.level} ${hex(va)})` };
     }
+    // An instruction never starts off a 4-byte boundary: such a breakpoint could never be hit.
+    if (typeof spec === "string" && (bp.va ?? 0n) % 4n !== 0n) throw new DebugError(`break: ${bp.label} is not 4-byte aligned, so no instruction starts there`);
     const added = this.add(bp);
     this.syncCpuBreakpoints();
     return added;

@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import type { Image } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
+import { L2_WINDOW_BASE, L2_WINDOW_SIZE } from "../lab/image_layout.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 
 export type Level = "L1" | "L2";
@@ -19,8 +20,8 @@ export function l2RunAddress(loadIpa: bigint, canonical: bigint): bigint {
 }
 
 /** Canonical IPA of L2 #0's window; L2 #n's is n windows above (guests/README.md). */
-export const L2_CANONICAL_BASE = 0x4800_0000n;
-export const L2_WINDOW_SIZE = 0x0100_0000n;
+export const L2_CANONICAL_BASE = L2_WINDOW_BASE;
+export { L2_WINDOW_SIZE };
 
 /**
  * Where the guest ABI puts nested IPA `nestedIpa` of the L2 running with VMID `vmid` (L2 #n runs
@@ -166,7 +167,11 @@ export class SymbolTable {
     if (matches.length > 1) {
       throw new DebugError(`'${nameText}' is ambiguous: ${matches.map((s) => `${s.image.name}:${s.label}`).join(", ")}`);
     }
-    return { symbol: matches[0]!, offset };
+    const symbol = matches[0]!;
+    // The sum must still be an address: past 2^64 it would wrap to a low one.
+    const top = symbol.address > symbol.canonical ? symbol.address : symbol.canonical;
+    if (top + offset >= 1n << 64n) throw new DebugError(`'${text}': ${hex(top)} + ${hex(offset)} does not fit in 64 bits`);
+    return { symbol, offset };
   }
 
   /** ` (did you mean a, b?)` for the closest names, or "". */

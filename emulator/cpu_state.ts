@@ -12,6 +12,7 @@ import { ACC_ALIGN, ACC_CM, ACC_UNPRIV } from "./access_flags.ts";
 import { AccessKind, type Fault, FaultType, faultStatusCode } from "./fault.ts";
 import { EC, type Exit, ISS_CM, ISS_S1PTW, ISS_WNR, type SyncExceptionInfo, VECTOR, esr } from "./exception.ts";
 import { PhysMemory, Page, PAGE_SIZE } from "./memory.ts";
+import { mpidrOfIndex } from "./mpidr.ts";
 import { Tlb } from "./mmu/tlb.ts";
 import { translate } from "./mmu/translate.ts";
 import { SP, ZR } from "./reg_slots.ts";
@@ -47,7 +48,7 @@ export interface CpuOptions {
   stopOnUnvectoredEl1?: boolean;
   /** WFI stops the run (nothing can wake the CPU in a single-CPU bare run). */
   stopOnWfi?: boolean;
-  /** Index of this CPU (MPIDR_EL1.Aff0). */
+  /** Index of this CPU (MPIDR_EL1.Aff1.Aff0, mpidr.ts). */
   index?: number;
 }
 
@@ -107,7 +108,7 @@ export class CpuState {
     opts: CpuOptions = {},
   ) {
     this.index = opts.index ?? 0;
-    this.sr.VMPIDR_EL2 = 0x8000_0000n | BigInt(this.index & 0xff); // what EL1 reads as MPIDR_EL1
+    this.sr.VMPIDR_EL2 = mpidrOfIndex(this.index); // what EL1 reads as MPIDR_EL1
     this.options = {
       stopOnBrk: opts.stopOnBrk ?? false,
       stopOnUnvectoredEl1: opts.stopOnUnvectoredEl1 ?? false,

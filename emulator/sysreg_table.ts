@@ -8,6 +8,7 @@
 // TLBI range/OS forms, FEAT_XS (nXS TLBI), SB.
 
 import type { CpuState } from "./cpu_state.ts";
+import { mpidrOfIndex } from "./mpidr.ts";
 import type { SysRegName } from "./sysregs.ts";
 import {
   CPTR, HCR, MDCR, SCTLR, type SysEncoding, debugToEl2, hcr, mdcr, nv1Enabled, nvEnabled, sctlrEl1, trapSys,
@@ -64,9 +65,9 @@ export interface SysRegDef extends SysEncoding {
 /** MIDR_EL1 of the modelled core (Arm Ltd, architecture 0xF, part 0xD4F, r0p0). */
 export const PHYS_MIDR = 0x410fd4f0n;
 
-/** The physical MPIDR_EL1: Aff0 = CPU index, bit 31 RES1, uniprocessor bit U = 0. */
+/** The physical MPIDR_EL1: the CPU index in Aff1.Aff0 (mpidr.ts), bit 31 RES1, uniprocessor bit U = 0. */
 export function physicalMpidr(cpu: CpuState): bigint {
-  return 0x8000_0000n | BigInt(cpu.index & 0xff);
+  return mpidrOfIndex(cpu.index);
 }
 
 const field = (v: number, lsb: number): bigint => BigInt(v) << BigInt(lsb);

@@ -25,6 +25,11 @@ import { KvmVcpu } from "./vcpu.ts";
 export const L1_RAM_BASE = 0x4000_0000n;
 /** Default load IPA of L1 (QEMU keeps its device tree in the first MiB of RAM). */
 export const L1_DEFAULT_LOAD_IPA = 0x4010_0000n;
+/**
+ * KVM_MAX_VCPUS on arm64 (VGIC_V3_MAX_CPUS): KVM refuses more vCPUs per VM, and QEMU's virt
+ * machine takes no more CPUs either. vCPU i's MPIDR carries i in Aff1.Aff0 (emulator/mpidr.ts).
+ */
+export const KVM_MAX_VCPUS = 512;
 /** Host PA of L0's page pool: far above any canonical IPA, so the two never look alike. */
 export const HOST_POOL_BASE = 0x10_0000_0000;
 
@@ -99,7 +104,9 @@ function resolveConfig(c: Partial<VmConfig>): VmConfig {
     throw new HostError(`L1 memory size ${hex(config.memory)} must be a positive multiple of 4 KiB`);
   }
   if (L1_RAM_BASE + config.memory > 1n << 48n) throw new HostError(`L1 memory size ${hex(config.memory)} exceeds the 48-bit IPA space`);
-  if (!Number.isInteger(config.vcpus) || config.vcpus < 1) throw new HostError(`vcpus must be at least 1 (got ${config.vcpus})`);
+  if (!Number.isInteger(config.vcpus) || config.vcpus < 1 || config.vcpus > KVM_MAX_VCPUS) {
+    throw new HostError(`vcpus must be 1..${KVM_MAX_VCPUS} (got ${config.vcpus})`);
+  }
   if (config.nestedMmus !== undefined && (!Number.isInteger(config.nestedMmus) || config.nestedMmus < config.vcpus)) {
     // Each vCPU holds at most one shadow MMU, so with at least one per vCPU a free one always exists.
     throw new HostError(`nestedMmus must be an integer of at least vcpus (${config.vcpus}) (got ${config.nestedMmus})`);

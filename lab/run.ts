@@ -11,6 +11,7 @@ import { kvmArchVcpuRun } from "../hypervisor/scheduler.ts";
 import { kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "../hypervisor/vcpu.ts";
 import { Kvm, loadGuestImage, type VmConfig } from "../hypervisor/vm.ts";
 import { InvariantChecker } from "./check.ts";
+import { checkImageLayout } from "./image_layout.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;
 
@@ -35,7 +36,7 @@ export type RunOutcome =
   | { kind: "system-off"; code: number }
   /** `level` and `pc`: where the vCPU was when the budget ran out; `report` adds registers and events. */
   | { kind: "budget"; level: "L1" | "L2"; pc: bigint; report: GuestReport }
-  /** `stage` "load": an image did not fit in L1's RAM, nothing ran. */
+  /** `stage` "load": an image did not fit in L1's RAM, overlapped another or missed its L2 window; nothing ran. */
   | { kind: "guest-error"; report: GuestReport; message: string; stage: "load" | "run" }
   /** A monitor ended the run: an invariant violation, a failed scenario expectation. */
   | { kind: "monitor-stop"; verdict: string; message: string; details: Record<string, unknown>; report: GuestReport };
@@ -67,6 +68,7 @@ export function prepareVm(opts: RunVmOptions): PreparedVm {
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
   let entry: bigint;
   try {
+    checkImageLayout({ image: opts.l1, ipa: opts.l1Ipa ?? null }, opts.l2 ?? [], kvm.config.vcpus);
     entry = loadGuestImage(kvm, opts.l1, opts.l1Ipa);
     for (const l2 of opts.l2 ?? []) loadGuestImage(kvm, l2.image, l2.ipa);
   } catch (e) {

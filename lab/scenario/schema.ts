@@ -9,6 +9,7 @@ import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
 import { eventFieldNames, eventFieldType, type FieldValue, parseFieldValue } from "../../hypervisor/event_fields.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
+import { KVM_MAX_VCPUS } from "../../hypervisor/vm.ts";
 import { REVMAP_TLBI_MODES } from "../../hypervisor/unmap/strategy.ts";
 import { STORES } from "../injection.ts";
 import { metricNameProblem } from "./metric_names.ts";
@@ -31,20 +32,38 @@ export class ScenarioError extends Error {
 const posInt = z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) > 0, { message: "expected a positive integer" });
 const natInt = z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 0, { message: "expected a non-negative integer" });
 
+/** The first value a 64-bit field cannot hold. */
+const U64_LIMIT = 1n << 64n;
+
+/** A YAML number or a string in decimal or 0x-hex with K/M/G, as a bigint; or why it is not one. */
+function u64Value(v: unknown): bigint | string {
+  if (typeof v === "number") {
+    if (Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+    // YAML reads a bare 0x10000000000000000 as a float: the value is already rounded.
+    if (Number.isInteger(v) && v > 0) return `${v} is too large for a YAML number to hold exactly: quote it ("0x…")`;
+    return "expected an integer or a string such as 0x48000000 or 2M";
+  }
+  if (typeof v !== "string" || !/^(0x[0-9a-f_]+|[0-9_]+)[kmg]?$/i.test(v.trim())) return "expected an integer or a string such as 0x48000000 or 2M";
+  const t = v.trim().replace(/_/g, "").toLowerCase();
+  const scale = { k: 10n, m: 20n, g: 30n }[t.slice(-1)] ?? null;
+  const value = BigInt(scale === null ? t : t.slice(0, -1)) << (scale ?? 0n);
+  // Larger values would wrap where 64-bit registers and descriptors hold them (0x1_0000_0000_0000_0000 is 0).
+  if (value >= U64_LIMIT) return `${v.trim()} does not fit in 64 bits (at most 0xffffffffffffffff)`;
+  return value;
+}
+
 /** 64-bit values (addresses, sizes, TLBI operands): an integer, or a string in decimal or 0x-hex with K/M/G. */
-const u64 = z
-  .custom<number | string>(
-    (v) =>
-      (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) ||
-      (typeof v === "string" && /^(0x[0-9a-f_]+|[0-9_]+)[kmg]?$/i.test(v.trim())),
-    { message: "expected an integer or a string such as 0x48000000 or 2M" },
-  )
-  .transform((v) => {
-    if (typeof v === "number") return BigInt(v);
-    const t = v.trim().replace(/_/g, "").toLowerCase();
-    const scale = { k: 10n, m: 20n, g: 30n }[t.slice(-1)] ?? null;
-    return BigInt(scale === null ? t : t.slice(0, -1)) << (scale ?? 0n);
-  });
+const u64 = z.unknown().transform((v, ctx) => {
+  const r = u64Value(v);
+  if (typeof r === "bigint") return r;
+  ctx.addIssue({ code: "custom", message: r });
+  return z.NEVER;
+});
+
+/** Where an image is loaded: its first word is an instruction, so a multiple of 4. */
+const imageIpa = u64.superRefine((v, ctx) => {
+  if (v % 4n !== 0n) ctx.addIssue({ code: "custom", message: `${hex(v)} is not a multiple of 4 (an image starts with an instruction, and instructions are 4-byte aligned)` });
+});
 
 /** A canonical IPA that starts a 2M block region (split, coalesce). */
 const blockIpa = u64.refine((v) => v % (2n << 20n) === 0n, { error: (i) => `${hexText(i.input)} is not 2M aligned (a block region starts at a multiple of 0x200000)` });
@@ -223,12 +242,16 @@ export const ScenarioSchema = z.strictObject({
   name: str.min(1, { message: "expected a non-empty string" }),
   description: str.optional(),
   images: z.strictObject({
-    l1: z.strictObject({ file: str, ipa: u64.optional() }),
-    l2: z.array(z.strictObject({ file: str, ipa: u64 }), { error: "expected a list of {file, ipa}" }).optional(),
+    l1: z.strictObject({ file: str, ipa: imageIpa.optional() }),
+    l2: z.array(z.strictObject({ file: str, ipa: imageIpa }), { error: "expected a list of {file, ipa}" }).optional(),
   }),
   vm: z
     .strictObject({
-      vcpus: posInt.optional(),
+      vcpus: z
+        .custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= KVM_MAX_VCPUS, {
+          message: `expected 1 to ${KVM_MAX_VCPUS} vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)`,
+        })
+        .optional(),
       memory: memorySize.optional(),
       nestedMmus: posInt.optional(),
       unmap: z.enum(STRATEGIES, { error: `expected one of: ${STRATEGIES.join(", ")}` }).optional(),

@@ -125,6 +125,18 @@ describe("nvlab exec", () => {
     expect(r.stderr).toMatch(/--max-steps: 'lots' is not a number/);
   });
 
+  it("refuses a --base that does not fit in 64 bits or is not 4-byte aligned, naming it (it used to wrap and run)", async () => {
+    for (const [base, message] of [
+      ["0x10000000040100000", /^nvlab: --base: 0x10000000040100000 does not fit in 64 bits/m],
+      ["0x80002", /^nvlab: --base: 0x80002 is not a multiple of 0x4/m],
+    ] as const) {
+      const r = await nvlab("exec", "guests/demo/hello.S", "--base", base);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it("has --help on every command", async () => {
     expect((await nvlab("--help")).stdout).toMatch(/exec/);
     const h = await nvlab("exec", "--help");

@@ -171,6 +171,30 @@ describe("Repl", () => {
     expect(await run("stepi")).toMatch(/^L1 0x0000000040100004/m);
   });
 
+  it("refuses addresses that wrap past 2^64 or are unaligned, naming the value, and injects nothing", async () => {
+    const { run } = await repl();
+    await expectReplies(run, [
+      ["x 0x10000000000000000", "error: address: '0x10000000000000000' does not fit in 64 bits\n"],
+      // A symbol plus an offset used to wrap silently (l1_entry+0xffffffffffffffff read 0x400fffff).
+      ["x l1_entry+0xffffffffffffffff", "error: 'l1_entry+0xffffffffffffffff': 0x40100000 + 0xffffffffffffffff does not fit in 64 bits\n"],
+      ["x 0xfffffffffffffffc 4", "error: x: 4 words from 0xfffffffffffffffc run past the top of the 64-bit address space\n"],
+      ["disas 0xfffffffffffffffc 4", "error: disas: 4 instructions from 0xfffffffffffffffc run past the top of the 64-bit address space\n"],
+      // Breakpoints no instruction can hit.
+      ["break 0x40100001", "error: break: 0x40100001 (any level) is not 4-byte aligned, so no instruction starts there\n"],
+      ["break /l2 0x40000002", "error: break: L2 0x40000002 is not 4-byte aligned, so no instruction starts there\n"],
+      ["break l1_entry+2", "error: break: l1_entry+0x2 (L1 0x40100002) is not 4-byte aligned, so no instruction starts there\n"],
+      ["inject unmap 0xfffffffffffff000 0x2000", "error: inject unmap: 0x2000 bytes from 0xfffffffffffff000 run past the top of the 64-bit address space\n"],
+      ["inject unmap 0x48000123", "error: inject unmap: 0x48000123+0x1000 is not 4 KiB aligned (the host takes whole pages back)\n"],
+      ["inject unmap 0x48000000 0x800", "error: inject unmap: 0x48000000+0x800 is not 4 KiB aligned (the host takes whole pages back)\n"],
+      ["inject split 0x48000001", "error: inject split: 0x48000001 is not 2M aligned (give the start of the 2M block)\n"],
+      ["inject coalesce 0x48100000", "error: inject coalesce: 0x48100000 is not 2M aligned (give the start of the 2M block)\n"],
+      ["info breakpoints", "no breakpoints\n"],
+      ["break l1_entry+4", "breakpoint 1: l1_entry+0x4 (L1 0x40100004)\n"],
+    ]);
+    // metrics lists counters that moved: none of the refused injections ran.
+    expect(await run("metrics")).not.toMatch(/^injected\./m);
+  });
+
   it("interrupt stops a running continue", async () => {
     const { r, run } = await repl();
     // L1 spins at its entry.

@@ -244,8 +244,12 @@ describe("images and options that cannot run", () => {
 
   const usage: [string, string[], RegExp][] = [
     ["an L1 that does not fit in --memory", ["--l1", "guests/l1/hyp.S", "--memory", "1M"], /^nvlab: image guests\/l1\/hyp\.S: section \.text at 0x40100000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x40100000\)$/m],
-    ["an --l2 address outside RAM", ["--l1", "guests/l1/hyp.S", "--l2", `${HELLO}@0x09000000`], /^nvlab: image guests\/l2\/hello\.S: section \.text at 0x9000000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x50000000\)$/m],
+    ["an --l2 window beyond the end of RAM", ["--l1", "guests/l1/hyp.S", "--memory", "128M", "--l2", `${HELLO}@0x48000000`], /^nvlab: image guests\/l2\/hello\.S: section \.text at 0x48000000\.\.0x[0-9a-f]+ lies outside L1 RAM \(0x40000000\.\.0x48000000\)$/m],
     ["an --l1 address outside RAM", ["--l1", "guests/l1/hyp.S@0x1000"], /lies outside L1 RAM/],
+    ["an --l1 address past 64 bits (it used to wrap and run)", ["--l1", "guests/l1/hyp.S@0x10000000040100000"], /^nvlab: --l1 load address: 0x10000000040100000 does not fit in 64 bits/m],
+    ["an --l2 address past 64 bits", ["--l1", "guests/l1/hyp.S", "--l2", `${HELLO}@0x10000000048000000`], /^nvlab: --l2 load address: 0x10000000048000000 does not fit in 64 bits/m],
+    ["an unaligned --l1 address", ["--l1", "guests/l1/hyp.S@0x40100002"], /^nvlab: --l1 load address: 0x40100002 is not a multiple of 0x4 \(an image starts with an instruction/m],
+    ["--vcpus above KVM's 512 (MPIDRs used to alias from 256 up)", ["--l1", "guests/l1/hyp.S", "--vcpus", "513"], /^nvlab: --vcpus: 513 is out of range: a VM has 1 to 512 vCPUs \(KVM_MAX_VCPUS on arm64, also QEMU virt's limit\)$/m],
     ["a missing file", ["--l1", "guests/bad/no_such_file.S"], /^nvlab: cannot open guests\/bad\/no_such_file\.S: no such file$/m],
     ["a directory", ["--l1", "guests/bad"], /^nvlab: cannot read guests\/bad: is a directory$/m],
     ["--memory not a number", ["--l1", "guests/l1/hyp.S", "--memory", "lots"], /^nvlab: --memory: 'lots' is not a number/m],

@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { hex } from "../../emulator/types.ts";
 import { PSCI_RET_ALREADY_ON, PSCI_RET_INVALID_PARAMS, PSCI_RET_NOT_SUPPORTED } from "../../hypervisor/psci.ts";
+import { physicalMpidr } from "../../emulator/sysreg_table.ts";
+import { Kvm, KVM_MAX_VCPUS } from "../../hypervisor/vm.ts";
 import { OFF, bootL1 } from "./l0_harness.ts";
 
 const CPU_ON = (mpidr: number, entry: string, context: number): string =>
@@ -92,6 +94,24 @@ describe("secondary vCPUs", () => {
     expect(r.kvm.vcpus[1]!.mpState).toBe("stopped");
     expect(r.metrics.vcpusStarted).toBe(1);
     expect(cpu1.steps).toBeGreaterThan(0);
+  });
+
+  it("vCPUs from 256 up have Aff1 set: CPU_ON and AFFINITY_INFO find vCPU 257 by MPIDR 0x80000101, not vCPU 1", async () => {
+    const r = await bootL1(TWO_CPUS.replaceAll("0x80000001", "0x80000101").replaceAll(String(0x8000_0001), String(0x8000_0101)), { config: { vcpus: 258 }, maxSteps: 200_000 });
+    expect(r.outcome).toEqual({ kind: "system-off", code: 7 });
+    expect(r.x(21)).toBe(0n);
+    expect(r.x(22)).toBe(PSCI_RET_ALREADY_ON);
+    // The MPIDR vCPU 257 reads: Aff1 = 1, Aff0 = 1.
+    expect(r.x(23)).toBe(0x1234n + (0x80000101n << 16n));
+    expect(r.kvm.vcpus[257]!.mpState).toBe("stopped");
+    expect(r.kvm.vcpus[257]!.cpu.steps).toBeGreaterThan(0);
+    expect(r.kvm.vcpus[1]!.cpu.steps).toBe(0);
+    expect(r.kvm.vcpus.map((v) => physicalMpidr(v.cpu)).filter((m, i, all) => all.indexOf(m) !== i)).toEqual([]);
+  });
+
+  it("at most KVM_MAX_VCPUS (512) vCPUs", () => {
+    expect(() => new Kvm({ vcpus: KVM_MAX_VCPUS + 1 })).toThrow(`vcpus must be 1..512 (got 513)`);
+    expect(physicalMpidr(new Kvm({ vcpus: KVM_MAX_VCPUS }).vcpus[KVM_MAX_VCPUS - 1]!.cpu)).toBe(0x8000_01ffn);
   });
 
   it("the interleaving depends only on the schedule and seed", async () => {

@@ -80,6 +80,37 @@ expect:
     expect(problems(BASE + "timeline:\n  - at: {exits: 1}\n    do: {failStores: {store: accel, count: 0}}\n")[0]).toMatch(/failStores\.count: expected a positive integer/);
   });
 
+  it("64-bit values that do not fit are refused with the field path, not wrapped (0x1_0000_0000_0000_0000 used to unmap 0)", () => {
+    expect(problems(BASE + 'timeline:\n  - at: {step: 1}\n    do: {unmapCanonical: {ipa: "0x10000000000000000"}}\n')).toEqual([
+      "s.yaml:8:32: timeline[0].do.unmapCanonical.ipa: 0x10000000000000000 does not fit in 64 bits (at most 0xffffffffffffffff)",
+    ]);
+    expect(problems(BASE + 'timeline:\n  - at: {step: 1}\n    do: {tlbi: {op: vmalls12e1is, operand: "17179869184G"}}\n')).toEqual([
+      "s.yaml:8:44: timeline[0].do.tlbi.operand: 17179869184G does not fit in 64 bits (at most 0xffffffffffffffff)",
+    ]);
+    // Unquoted, YAML has already rounded the value to a float: say so rather than "expected an integer".
+    expect(problems(BASE + "timeline:\n  - at: {step: 1}\n    do: {split: {ipa: 0x10000000000000000}}\n")).toEqual([
+      's.yaml:8:23: timeline[0].do.split.ipa: 18446744073709552000 is too large for a YAML number to hold exactly: quote it ("0x…")',
+    ]);
+    expect(parseScenario(BASE + 'timeline:\n  - at: {step: 1}\n    do: {tlbi: {op: vmalls12e1is, operand: "0xffff_ffff_ffff_ffff"}}\n', "s.yaml").timeline![0]!.do.tlbi!.operand).toBe(
+      (1n << 64n) - 1n,
+    );
+  });
+
+  it("vm.vcpus: 1 to KVM_MAX_VCPUS (512)", () => {
+    expect(parseScenario(BASE + "vm: {vcpus: 512}\n", "s.yaml").vm!.vcpus).toBe(512);
+    expect(problems(BASE + "vm: {vcpus: 513}\n")).toEqual(["s.yaml:6:13: vm.vcpus: expected 1 to 512 vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)"]);
+    expect(problems(BASE + "vm: {vcpus: 0}\n")).toEqual(["s.yaml:6:13: vm.vcpus: expected 1 to 512 vCPUs (KVM_MAX_VCPUS on arm64, also QEMU virt's limit)"]);
+  });
+
+  it("image addresses must fit in 64 bits and be 4-byte aligned, named in hex", () => {
+    expect(problems(BASE.replace("{file: ../guests/l1/hyp.S}", '{file: ../guests/l1/hyp.S, ipa: "0x10000000040100000"}'))).toEqual([
+      "s.yaml:3:39: images.l1.ipa: 0x10000000040100000 does not fit in 64 bits (at most 0xffffffffffffffff)",
+    ]);
+    expect(problems(BASE.replace("{file: ../guests/l1/hyp.S}", "{file: ../guests/l1/hyp.S}\n  l2: [{file: b.S, ipa: 0x48000001}]"))).toEqual([
+      "s.yaml:4:25: images.l2[0].ipa: 0x48000001 is not a multiple of 4 (an image starts with an instruction, and instructions are 4-byte aligned)",
+    ]);
+  });
+
   it("unknown keys are errors, at the key's own position", () => {
     expect(problems(BASE + "vm:\n  vcpu: 2\n")).toEqual(['s.yaml:7:3: vm.vcpu: unknown key "vcpu"']);
     expect(problems(BASE + "extra: 1\n")).toEqual(['s.yaml:6:1: extra: unknown key "extra"']);
