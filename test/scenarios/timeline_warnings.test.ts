@@ -52,9 +52,9 @@ describe.concurrent("nvlab run: timeline entries that never fired", () => {
     ]);
   });
 
-  it("expect.timeline: fired turns the warning into a failed expectation (exit status 1)", async () => {
+  it("expect.timeline: fired turns the warning into a failed expectation (exit status 2)", async () => {
     const r = await nvlab("run", await scenarioFile(NEVER.replace("expect: {exitCode: 0}", "expect: {exitCode: 0, timeline: fired}")));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toContain("  ✗ timeline: expected every entry fired, got timeline[1] never fired");
   });
 
