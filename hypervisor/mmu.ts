@@ -4,7 +4,7 @@
 // tables cause it, and otherwise a shadow leaf combining L1's mapping with the host backing of the
 // canonical IPA is installed at the nested IPA (the canonical stage-2 is left alone).
 
-import { EC, ISS_S1PTW, ISS_WNR, issOf, type Exit } from "../emulator/exception.ts";
+import { EC, ISS_S1PTW, issOf, type Exit } from "../emulator/exception.ts";
 import { vectorFetchError } from "./diagnose.ts";
 import { GuestError } from "./errors.ts";
 import { ioMemAbort } from "./mmio.ts";
@@ -19,7 +19,9 @@ import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
 import { kvmEvent } from "./events.ts";
 import { kvmStat } from "./metrics.ts";
 import { memslotIsLogging } from "./dirty_log.ts";
-import { kvmLoggingMapSize, kvmLoggingProt, kvmMarkDirtyIfWritable, kvmRelaxPermsFault, kvmUserMemAbortCanonical } from "./perm_fault.ts";
+import {
+  kvmIsWriteFault, kvmLoggingMapSize, kvmLoggingProt, kvmMarkDirtyIfWritable, kvmRelaxPermsFault, kvmUserMemAbortCanonical,
+} from "./perm_fault.ts";
 import type { Kvm } from "./vm.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import { hex } from "../emulator/types.ts";
@@ -85,14 +87,6 @@ export function faultIpaOf(exit: Exit): bigint {
   return ((exit.hpfar >> 4n) << 12n) & IPA_PAGE_MASK;
 }
 
-/** kvm_is_write_fault: stage-1 walks count as writes only for permission faults. */
-function isWriteFault(exit: Exit): boolean {
-  const iss = Number(exit.esr & 0x1ffffffn);
-  if (iss & ISS_S1PTW) return (iss & FSC_TYPE_MASK) === ESR_ELx_FSC_PERM;
-  if (exit.ec === EC.IABT_LOW) return false;
-  return (iss & ISS_WNR) !== 0;
-}
-
 /** kvm_inject_s2_fault: L1's vEL2 takes the abort with L2's FAR and the nested IPA in HPFAR. */
 function kvmInjectS2Fault(vcpu: KvmVcpu, exit: Exit, fsc: number, walkerError?: string): void {
   const esr = (exit.esr & ~ESR_FSC_MASK) | BigInt(fsc);
@@ -109,7 +103,7 @@ function kvmS2HandlePermFault(exit: Exit, trans: KvmS2Trans): number | null {
   let forward: boolean;
   if (exit.ec === EC.IABT_LOW) forward = !trans.executable;
   else {
-    const write = isWriteFault(exit);
+    const write = kvmIsWriteFault(exit);
     forward = (write && !trans.writable) || (!write && !trans.readable);
   }
   return forward ? ESR_ELx_FSC_PERM | (trans.level & 3) : null;
@@ -211,7 +205,7 @@ export function kvmFaultInCanonical(kvm: Kvm, slot: Memslot, ipa: bigint): Memsl
   const b = slot.faultIn(ipa, kvm.config.blocks);
   // Nothing was mapped in [b.ipa, +b.size) (a block is only chosen for a region with no resident
   // page), and TLBs never hold invalid translations: no invalidation is needed.
-  // A nested fault under dirty logging does not make L1's page writable.
+  // While the slot logs dirty pages the page maps read-only, so L1's first write to it is logged.
   kvm.mmu.pgt.map(b.ipa, b.size, b.pa, memslotIsLogging(slot) ? PROT_RWX & ~KVM_PGTABLE_PROT_W : PROT_RWX);
   kvmStat(kvm, "canonicalFaults");
   kvmEvent(kvm, { kind: "canonical-fault", ipa: b.ipa as CanonicalIpa, pa: b.pa as HostPa, size: b.size });

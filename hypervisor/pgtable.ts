@@ -277,8 +277,9 @@ interface MapData {
 /**
  * stage2_map_walker: down to the leaf's level, making tables where there are none; a block in the
  * way is broken and replaced by an empty table, as KVM's stage2_map_walk_leaf does, so the rest of
- * it faults back lazily. Then the leaf replaces whatever was there (a table below it is freed). The pool must hold every table the map needs before it changes
- * anything: the first entry that needs one tells how many.
+ * it faults back lazily. Then the leaf replaces whatever was there (a table below it is freed).
+ * The pool must hold every table the map needs before it changes anything: the first entry that
+ * needs one tells how many.
  */
 function stage2MapWalker(ctx: WalkCtx, visit: number, d: MapData): number {
   const level = ctx.level;

@@ -69,6 +69,11 @@ expect:
     expect(problems(BASE + "timeline:\n  - at: {exits: 1}\n    do: {failStores: {store: pgtable, count: 1}}\n")).toEqual([
       "s.yaml:8:30: timeline[0].do.failStores.store: expected one of: revmap, accel, directMap",
     ]);
+    expect(problems(BASE + "vm: {stage2UnmapSplit: 1}\n")).toHaveLength(1);
+    expect(problems(BASE + "vm: {stage2UnmapSplit: 1}\n")[0]).toMatch(/vm\.stage2UnmapSplit: expected true or false/);
+    expect(problems(BASE + "chaos: {seed: -1}\n")[0]).toMatch(/^s\.yaml:6:\d+: chaos\.seed: /);
+    expect(problems(BASE + "chaos: {seed: 1, rate: 0}\n")[0]).toMatch(/^s\.yaml:6:\d+: chaos\.rate: expected a positive integer/);
+    expect(problems(BASE + "chaos: {rate: 5}\n")[0]).toMatch(/chaos\.seed/);
   });
 
   it("failStores takes a store and a positive count; failRevmapStores still works", () => {
