@@ -3,6 +3,7 @@
 // read for each, and the comparison. Numbers and addresses compare as integers, strings exactly.
 
 import { EC_NAMES } from "../emulator/exception.ts";
+import { tlbiByName } from "../emulator/tlbi.ts";
 import type { EventKind, EventOfKind, KvmEventData } from "./event_data.ts";
 
 /**
@@ -70,10 +71,43 @@ export function eventFieldType(kind: string, field: string): FieldType | null {
   return f && Object.hasOwn(f, field) ? f[field]! : null;
 }
 
+/**
+ * The values a string field can take, where the events name them from a fixed set (event_data.ts);
+ * a trigger naming another value could never fire. Fields absent here are free text (a strategy's
+ * name, an injection's source) or TLBI operations (`op`, checked against the TLBI table).
+ */
+export const EVENT_FIELD_VALUES: { readonly [kind: string]: { readonly [field: string]: readonly string[] } } = {
+  exit: { level: ["L1", "L2"] },
+  inject: { into: ["l1-stage2", "vel2", "l2-el1"], from: ["L2", "vEL2"] },
+  eret: { to: ["vEL2", "L2"] },
+  recycle: { action: ["reassign", "empty"] },
+  unmap: { scope: ["canonical", "nested"] },
+  tlbi: { target: ["el2", "el20", "stage1", "stage2"] },
+  mmio: { device: ["uart"] },
+  psci: {
+    call: ["PSCI_VERSION", "SYSTEM_OFF", "PSCI_FEATURES", "NOT_SUPPORTED", "CPU_ON", "CPU_OFF"],
+    result: ["SUCCESS", "INVALID_PARAMETERS", "ALREADY_ON"],
+  },
+  coalesce: { phase: ["split", "begin", "fault", "done"], order: ["bbm", "install-first"] },
+  revmap: { what: ["broken", "polluted"] },
+  accel: { what: ["destroyed"] },
+  memslot: { what: ["delete", "log-dirty", "get-dirty-log"] },
+  chaos: {
+    action: ["unmap", "fail-revmap", "skip-tlbi", "recycle", "tlbi", "split", "coalesce", "delete-memslot", "log-dirty", "get-dirty-log"],
+    outcome: ["not-valid", "pending", "emptied"],
+    order: ["bbm", "install-first"],
+    store: ["accel", "directMap"],
+  },
+};
+
+/** Fields that hold a TLBI operation's name (upper case in events, any case when given). */
+const TLBI_OP_FIELDS: ReadonlySet<string> = new Set(["tlbi.op", "chaos.op"]);
+
 const INTEGER = /^(0x[0-9a-f_]+|[0-9_]+)([kmg]?)$/i;
 const SCALE: Record<string, bigint> = { "": 0n, k: 10n, m: 20n, g: 30n };
+const U64_END = 1n << 64n;
 
-/** An integer as a field value: a safe non-negative number, or "0x48000000", "4096", "2M". */
+/** An integer as a field value: a safe non-negative number, or "0x48000000", "4096", "2M" (below 2^64 is checked apart). */
 function parseInteger(v: unknown): bigint | null {
   if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : null;
   if (typeof v === "bigint") return v >= 0n ? v : null;
@@ -82,7 +116,24 @@ function parseInteger(v: unknown): bigint | null {
   return m ? BigInt(m[1]!.replace(/_/g, "")) << SCALE[m[2]!.toLowerCase()]! : null;
 }
 
+/** Every event field is at most 64 bits: a larger value would match nothing. */
+function integerValue(n: bigint, v: unknown): { value: FieldValue } | { error: string } {
+  return n < U64_END ? { value: n } : { error: `${String(v)} does not fit in 64 bits` };
+}
+
 const EC_BY_NAME = new Map(Object.entries(EC_NAMES).map(([n, name]) => [name.toUpperCase(), BigInt(n)]));
+
+/** A string field's value: one of its fixed values in any case (given back as the events spell it), or a TLBI name. */
+function parseStringValue(kind: string, field: string, text: string): { value: FieldValue } | { error: string } {
+  if (TLBI_OP_FIELDS.has(`${kind}.${field}`)) {
+    const op = tlbiByName(text);
+    return op ? { value: op.name } : { error: `not a TLBI operation: "${text}"` };
+  }
+  const allowed = EVENT_FIELD_VALUES[kind]?.[field];
+  if (!allowed) return { value: text };
+  const found = allowed.find((a) => a.toLowerCase() === text.toLowerCase());
+  return found !== undefined ? { value: found } : { error: `"${text}" is not a value of ${kind}.${field} (values: ${allowed.join(", ")})` };
+}
 
 /**
  * Read a value given for `kind.field` (YAML scalar or debugger text): the value to compare with,
@@ -97,23 +148,24 @@ export function parseFieldValue(kind: string, field: string, v: unknown): { valu
   switch (type) {
     case "number": {
       const n = parseInteger(v);
-      return n !== null ? { value: n } : { error: "expected an integer or a string such as 0x48000000 or 2M" };
+      return n !== null ? integerValue(n, v) : { error: "expected an integer or a string such as 0x48000000 or 2M" };
     }
     case "ec": {
       const n = parseInteger(v) ?? (typeof v === "string" ? (EC_BY_NAME.get(v.trim().toUpperCase()) ?? null) : null);
-      return n !== null ? { value: n } : { error: "expected an exception class: a name (HVC64, DABT_LOW…) or a number" };
+      if (n === null) return { error: `expected an exception class: a number or a name (${Object.values(EC_NAMES).join(", ")})` };
+      return n <= 0x3fn ? { value: n } : { error: `${String(v)} is not an exception class (ESR_ELx.EC is 6 bits: 0 to 0x3f)` };
     }
     case "mmu": {
       if (v === "any-valid") return { value: v };
       const n = parseInteger(v);
-      return n !== null ? { value: n } : { error: 'expected a shadow MMU index or "any-valid"' };
+      return n !== null ? integerValue(n, v) : { error: 'expected a shadow MMU index or "any-valid"' };
     }
     case "boolean":
       if (typeof v === "boolean") return { value: v };
       if (v === "true" || v === "false") return { value: v === "true" };
       return { error: "expected true or false" };
     case "string":
-      return typeof v === "string" || typeof v === "number" ? { value: String(v) } : { error: "expected a string" };
+      return typeof v === "string" || typeof v === "number" ? parseStringValue(kind, field, String(v)) : { error: "expected a string" };
   }
 }
 

@@ -5,6 +5,7 @@
 import { EC_NAMES } from "../../emulator/exception.ts";
 import { hex } from "../../emulator/types.ts";
 import type { RunOutcome } from "../../lab/run.ts";
+import { guestStatusNote } from "../../lab/exit_status.ts";
 import { DebugError, type DebugSession, type Stop, describeOutcome } from "../session.ts";
 import type { Level } from "../symbols.ts";
 import { runMonitorCommand } from "./monitor.ts";
@@ -141,6 +142,9 @@ export class SessionTarget implements GdbTarget {
  */
 function finishedStop(o: RunOutcome, level: Level): TargetStop {
   const message = `${NOTE} the run is over: ${describeOutcome(o)}`;
-  if (o.kind === "system-off") return { kind: "exited", code: o.code, message };
+  if (o.kind === "system-off") {
+    const note = guestStatusNote(o.code);
+    return { kind: "exited", code: o.code, message: note ? `${message}\n${NOTE} ${note}` : message };
+  }
   return { kind: "signal", signal: o.kind === "monitor-stop" ? SIGABRT : o.kind === "guest-error" ? SIGSEGV : SIGTRAP, level, message };
 }

@@ -8,6 +8,7 @@ import {
 import { GDB_REGISTERS, decodeAllRegisters, decodeRegister, encodeAllRegisters, encodeRegister, registerValue } from "./registers.ts";
 import { targetXml } from "./target_xml.ts";
 import type { GdbTarget, TargetStop } from "./target.ts";
+import { guestExitStatus } from "../../lab/exit_status.ts";
 
 /**
  * Told to gdb in qSupported (gdb then never sends more) and enforced: the most data bytes, as sent
@@ -205,7 +206,9 @@ export class GdbStub {
   /** The reply for a stop, preceded by nvlab's own line about it on gdb's console. */
   private stopReply(stop: TargetStop, withMessage = true): string {
     if (withMessage && stop.message) this.reply("O" + textToHex(stop.message.endsWith("\n") ? stop.message : stop.message + "\n"));
-    if (stop.kind === "exited") return "W" + (stop.code & 0xff).toString(16).padStart(2, "0");
+    // W carries 8 bits: the status `nvlab run` would exit with, so gdb's $_exitcode agrees with it;
+    // the real code is in the console line above (session_target.ts).
+    if (stop.kind === "exited") return "W" + guestExitStatus(stop.code).toString(16).padStart(2, "0");
     const sig = stop.signal.toString(16).padStart(2, "0");
     // `nvlab-level` is an optional stop-reply field: gdb skips keys it does not know.
     return `T${sig}${stop.swbreak ? "swbreak:;" : ""}thread:01;nvlab-level:${stop.level === "L1" ? 1 : 2};`;

@@ -127,14 +127,12 @@ const EventTrigger = z
         ctx.addIssue({ code: "custom", path: [k], message: `no field "${k}" in ${kind} events${near || ` (fields: ${names.join(", ")}; also match, nth)`}` });
         continue;
       }
+      // parseFieldValue gives TLBI operations and fixed values as the events spell them (`ipas2e1is` →
+      // IPAS2E1IS), so a trigger never waits for a spelling no event has.
       const r = parseFieldValue(kind, k, v);
-      if ("error" in r) ctx.addIssue({ code: "custom", path: [k], message: r.error });
-      else if (k === "op" && typeof r.value === "string") {
-        // Events carry the operation's upper-case name; `ipas2e1is` would match none and never fire.
-        const op = tlbiByName(r.value);
-        if (op) fields[k] = op.name;
-        else ctx.addIssue({ code: "custom", path: [k], message: `not a TLBI operation: "${r.value}"${didYouMean(r.value, TLBI_NAMES)}` });
-      } else fields[k] = r.value;
+      if (!("error" in r)) fields[k] = r.value;
+      else if (k === "op" && typeof v === "string") ctx.addIssue({ code: "custom", path: [k], message: `not a TLBI operation: "${v}"${didYouMean(v, TLBI_NAMES)}` });
+      else ctx.addIssue({ code: "custom", path: [k], message: r.error });
     }
     return {
       kind,

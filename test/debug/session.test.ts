@@ -130,6 +130,13 @@ describe("DebugSession: breakpoints", () => {
     expect(s.kvm.events.recent().filter((e) => e.kind === "shadow-fault")).toHaveLength(4);
     expect(() => s.addEventBreak("tlbi opp=IPAS2E1IS")).toThrow(/no field "opp" in tlbi events/);
     expect(() => s.addEventBreak("shadow-fault nestedIpa=near")).toThrow(/nestedIpa=near: expected an integer/);
+    // Values as scenarios take them: TLBI names and fixed values in any case; unknown values, words and 2^64 refused.
+    expect(s.addEventBreak("tlbi op=ipas2e1is").fields).toEqual({ op: "IPAS2E1IS" });
+    expect(s.addEventBreak("inject into=L1-Stage2").fields).toEqual({ into: "l1-stage2" });
+    expect(() => s.addEventBreak("tlbi op=ipas2e1iz")).toThrow(/op=ipas2e1iz: not a TLBI operation: "ipas2e1iz"/);
+    expect(() => s.addEventBreak("unmap scope=shadow")).toThrow(/scope=shadow: "shadow" is not a value of unmap\.scope \(values: canonical, nested\)/);
+    expect(() => s.addEventBreak("exit ec=FOO")).toThrow(/ec=FOO: expected an exception class: a number or a name \(.*HVC64/);
+    expect(() => s.addEventBreak("tlbi operand=0x10000000000000000")).toThrow(/operand=0x10000000000000000: 0x10000000000000000 does not fit in 64 bits/);
   });
 
   it("deleting breakpoints lets the run go to its end", async () => {

@@ -18,8 +18,9 @@ export class FakeTarget implements GdbTarget {
   sys: Record<string, bigint> = { HCR_EL2: 0x8000_0001n, VTTBR_EL2: 0x1_0000_4400_0000n, SCTLR_EL1: 0x30d0_0800n };
   mem = new Uint8Array(MEM_SIZE);
   breaks = new Set<bigint>();
-  /** Reaching this pc (or running outside memory) powers the machine off with code 7. */
+  /** Reaching this pc (or running outside memory) powers the machine off with code `exitCode`. */
   exitAt: bigint | null = null;
+  exitCode = 7;
   /** Reaching this pc switches to L1. */
   switchAt: bigint | null = null;
   exited = false;
@@ -27,7 +28,7 @@ export class FakeTarget implements GdbTarget {
   monitorLog: string[] = [];
 
   haltReason(): TargetStop {
-    return this.exited ? { kind: "exited", code: 7 } : { kind: "signal", signal: SIGTRAP, level: this.level };
+    return this.exited ? { kind: "exited", code: this.exitCode } : { kind: "signal", signal: SIGTRAP, level: this.level };
   }
 
   registers(): TargetRegisters {
@@ -62,7 +63,7 @@ export class FakeTarget implements GdbTarget {
     this.steps++;
     if (this.exitAt !== null && (this.pc >= this.exitAt || this.pc < MEM_BASE)) {
       this.exited = true;
-      return { kind: "exited", code: 7, message: "system off" };
+      return { kind: "exited", code: this.exitCode, message: "system off" };
     }
     if (this.pc === this.switchAt) {
       this.level = "L1";

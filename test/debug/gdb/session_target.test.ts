@@ -77,6 +77,21 @@ describe("SessionTarget", () => {
     expect(target.haltReason()).toMatchObject({ kind: "exited", code: 0 });
   });
 
+  it("an exit code that cannot be the status says so after the run-over line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nvlab-st-"));
+    const off = join(dir, "off300.S");
+    writeFileSync(off, "        mov32   x0, 0x84000008\n        mov     x1, #300\n        smc     #0\n");
+    const { target } = await open(off);
+    const stop = await target.resume(new AbortController().signal);
+    expect(stop).toEqual({
+      kind: "exited",
+      code: 300,
+      message:
+        "[nvlab] the run is over: PSCI SYSTEM_OFF, exit code 300\n" +
+        "[nvlab] exit status 123: the guest's code 300 is above 127, so it cannot be the status itself",
+    });
+  });
+
   it("a guest error is a SIGSEGV stop whose state can still be read", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nvlab-st-"));
     const bad = join(dir, "bad.S");

@@ -247,6 +247,16 @@ describe("GdbStub: running", () => {
     expect(await gdb.request("?")).toEqual(["W07"]); // no console line before the answer to '?'
   });
 
+  it("W carries the exit status nvlab run would give: a code above 127 or one of nvlab's own is 123 (0x7b)", async () => {
+    for (const [code, w] of [[0, "W00"], [7, "W07"], [127, "W7f"], [256, "W7b"], [300, "W7b"], [1, "W7b"], [124, "W7b"]] as const) {
+      const { gdb, target } = setup();
+      target.exitAt = MEM_BASE + 0x40n;
+      target.exitCode = code;
+      expect(await gdb.request("c"), `code ${code}`).toEqual([expect.stringMatching(/^O/), w]);
+      expect(await gdb.request("?")).toEqual([w]);
+    }
+  });
+
   it("C/S with a signal and vCont with other threads or actions", async () => {
     const { gdb, target } = setup();
     target.exitAt = MEM_BASE + 0x40n;

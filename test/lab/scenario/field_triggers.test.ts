@@ -67,6 +67,15 @@ describe("field trigger schema", () => {
       "s.yaml:7:49: timeline[0].at.event.nestedIpa: expected an integer or a string such as 0x48000000 or 2M",
     ]);
     expect(problems(trigger("{kind: exit, ec: HVC65}"))[0]).toMatch(/timeline\[0\]\.at\.event\.ec: expected an exception class/);
+    expect(problems(trigger("{kind: inject, into: l3}"))).toEqual([
+      's.yaml:7:38: timeline[0].at.event.into: "l3" is not a value of inject.into (values: l1-stage2, vel2, l2-el1)',
+    ]);
+    expect(problems(trigger('{kind: tlbi, operand: "0x10000000000000000"}'))[0]).toMatch(/at\.event\.operand: 0x10000000000000000 does not fit in 64 bits$/);
+  });
+
+  it("takes fixed values in any case, as the events spell them", () => {
+    const t = parseScenario(trigger("{kind: unmap, scope: NESTED}"), "s.yaml");
+    expect(t.timeline![0]!.at.event!.fields).toEqual({ scope: "nested" });
   });
 });
 
