@@ -309,6 +309,7 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     monitors: witness.monitors,
   })
     .catch((e: unknown) => {
+      if (e instanceof HostError) SCENARIO_HOST_ERRORS.add(e);
       if (json && e instanceof HostError) {
         const kvm = witness.kvm();
         const { status, ...outcome } = hostErrorExit(e, kvm);
@@ -418,6 +419,9 @@ function formatReport(report: unknown): string {
   return lines.join("\n");
 }
 
+/** Host errors of scenario runs, whose hint names the scenario's key rather than the option. */
+const SCENARIO_HOST_ERRORS = new WeakSet<HostError>();
+
 /** Print an error the way a user can act on it; stack traces only for internal errors with NVLAB_DEBUG. */
 export function reportError(e: unknown): number {
   if (e instanceof AsmError) {
@@ -434,7 +438,11 @@ export function reportError(e: unknown): number {
     // The report's first line repeats the message.
     if (e.report) process.stderr.write(formatReport(e.report).split("\n").slice(1).map((l) => l + "\n").join(""));
     if (process.env.NVLAB_DEBUG) process.stderr.write(String(e.stack) + "\n");
-    else process.stderr.write("(L0 ran out of resources (raise --pool-pages?) or hit a bug; set NVLAB_DEBUG=1 for a stack trace)\n");
+    else {
+      // A scenario sets the pool in its file: the command line cannot.
+      const pool = SCENARIO_HOST_ERRORS.has(e) ? "vm.poolPages in the scenario" : "--pool-pages";
+      process.stderr.write(`(L0 ran out of resources (raise ${pool}?) or hit a bug; set NVLAB_DEBUG=1 for a stack trace)\n`);
+    }
     return 70;
   }
   const err = e as NodeJS.ErrnoException;

@@ -2,6 +2,9 @@
 // guest that never exits, images that do not fit, bad options, an exhausted host page pool. Each
 // case runs through runVm and, for several, through the real `nvlab` bin.
 
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assembleFile } from "../../asm/assembler.ts";
 import { runExitCode } from "../../cli/run.ts";
@@ -306,5 +309,19 @@ describe("host resource exhaustion", () => {
     expect(r.stderr).toMatch(/raise --pool-pages\?/);
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it("through the bin, a scenario's host error points at vm.poolPages, which the command line cannot set", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nvlab-pool-"));
+    const file = join(dir, "pool.yaml");
+    writeFileSync(
+      file,
+      `name: pool\nimages:\n  l1: {file: ${resolve("guests/l1/hyp.S")}}\n  l2:\n    - {file: ${resolve(HELLO)}, ipa: 0x48000000}\nvm: {poolPages: 3}\nexpect: {invariants: hold}\n`,
+    );
+    const r = await bin("run", file);
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(/^nvlab: host error: host page pool exhausted: all 3 pages \(12 KiB\) in use$/m);
+    expect(r.stderr).toMatch(/raise vm\.poolPages in the scenario\?/);
+    expect(r.stderr).not.toMatch(/--pool-pages/);
   });
 });
