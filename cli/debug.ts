@@ -5,7 +5,9 @@ import { createInterface } from "node:readline";
 import { Repl } from "../debug/repl.ts";
 import { DebugSession } from "../debug/session.ts";
 import type { RunVmOptions } from "../lab/run.ts";
+import { judgeScenario, type PreparedScenario } from "../lab/scenario/run.ts";
 import { UsageError } from "./errors.ts";
+import { expectationLines, resultLine, scenarioExitCode } from "./scenario.ts";
 import { finishTraceOutput, type TraceOutput } from "./trace_out.ts";
 
 export const PROMPT = "(nvlab) ";
@@ -22,20 +24,64 @@ export interface DebugCommandOptions {
   echo?: boolean;
   /** `--trace-out`: written when the session ends. */
   traceOut?: TraceOutput | null;
+  /** The scenario the VM comes from (its `vm` is `vm` above): its expectations are judged when the run ends. */
+  scenario?: PreparedScenario;
 }
 
-/** Open the VM and run commands until `quit` or the end of the input. */
-export async function debugCommand(o: DebugCommandOptions): Promise<void> {
+/**
+ * Open the VM and run commands until `quit` or the end of the input. The exit status: 0, or for a
+ * scenario whose run ended in the session, `nvlab run`'s (2 when an expectation failed).
+ */
+export async function debugCommand(o: DebugCommandOptions): Promise<number> {
   const write = o.write ?? ((t: string) => void process.stdout.write(t));
   const session = await DebugSession.open({ vm: o.vm });
   const loadError = session.finished;
   if (loadError?.kind === "guest-error") throw new UsageError(loadError.message);
   const repl = new Repl(session, write);
+  const judge = o.scenario ? new ExpectationReport(o.scenario, session, write) : null;
   try {
     write(`${describeStart(session)}\n`);
-    await runRepl(repl, o.input ?? process.stdin, write, { tty: o.tty ?? process.stdin.isTTY === true, echo: o.echo === true });
+    await runRepl(repl, o.input ?? process.stdin, write, {
+      tty: o.tty ?? process.stdin.isTTY === true,
+      echo: o.echo === true,
+      afterCommand: () => judge?.atRunEnd(),
+    });
+    judge?.atSessionEnd();
   } finally {
     finishTraceOutput(o.traceOut ?? null);
+  }
+  return judge?.status ?? 0;
+}
+
+/**
+ * A scenario's expectations in the debugger, printed as `nvlab run` prints them once the run is
+ * over (SYSTEM_OFF, a guest error, a checker stop); a session that leaves earlier says they were
+ * not judged, since an outcome or a final metric cannot be judged halfway.
+ */
+class ExpectationReport {
+  status = 0;
+  private judged = false;
+
+  constructor(
+    private readonly scenario: PreparedScenario,
+    private readonly session: DebugSession,
+    private readonly write: (text: string) => void,
+  ) {}
+
+  atRunEnd(): void {
+    const outcome = this.session.finished;
+    if (this.judged || !outcome) return;
+    this.judged = true;
+    const kvm = this.session.kvm;
+    const r = judgeScenario(this.scenario, { outcome, console: kvm.console, metrics: kvm.metrics.snapshot(), steps: kvm.steps, kvm });
+    const lines = [`scenario ${r.name}: expectations at the end of the run:`, ...expectationLines(r), ...r.warnings.map((w) => `warning: ${w}`), resultLine(r)];
+    this.write(lines.join("\n") + "\n");
+    this.status = scenarioExitCode(r);
+  }
+
+  atSessionEnd(): void {
+    if (this.judged) return;
+    this.write(`scenario ${this.scenario.scenario.name}: the run is not over, so its expectations were not judged (continue to the end to judge them)\n`);
   }
 }
 
@@ -49,7 +95,12 @@ function describeStart(s: DebugSession): string {
  * Read commands line by line. On a terminal: prompt, and Ctrl-C stops a running `continue`. From
  * a pipe: no prompt (unless `echo`), SIGINT stops a running `continue` or ends the session.
  */
-export async function runRepl(repl: Repl, input: NodeJS.ReadableStream, write: (t: string) => void, opts: { tty: boolean; echo: boolean }): Promise<void> {
+export async function runRepl(
+  repl: Repl,
+  input: NodeJS.ReadableStream,
+  write: (t: string) => void,
+  opts: { tty: boolean; echo: boolean; afterCommand?: () => void },
+): Promise<void> {
   const rl = createInterface({ input, ...(opts.tty ? { output: process.stdout, terminal: true, prompt: PROMPT } : { terminal: false }) });
   const onSigint = (): void => {
     if (repl.interrupt()) return;
@@ -64,7 +115,9 @@ export async function runRepl(repl: Repl, input: NodeJS.ReadableStream, write: (
     if (opts.tty) rl.prompt();
     for await (const line of rl) {
       if (opts.echo && !opts.tty) write(`${PROMPT}${line}\n`);
-      if (!(await repl.execute(line))) break;
+      const more = await repl.execute(line);
+      opts.afterCommand?.();
+      if (!more) break;
       if (opts.tty) rl.prompt();
     }
   } finally {

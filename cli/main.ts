@@ -9,7 +9,7 @@ import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
 import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
 import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
-import { prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
+import { type PreparedScenario, prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
@@ -204,12 +204,12 @@ function program(): Command {
     )
     .action(async (scenario: string | undefined, o: DebugCommandLineOptions, command: Command) => {
       const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
-      const vm = await debugVm("debug", scenario, o, command);
+      const { vm, prepared } = await debugTarget("debug", scenario, o, command);
       const base = vm.monitors;
       vm.monitors = (kvm) => [...(base?.(kvm) ?? []), ...(traceOut?.monitors(kvm) ?? [])];
       vm.maxSteps = o.maxSteps === undefined ? undefined : parseCount(o.maxSteps, "--max-steps");
       if (o.trace) vm.onEvent = (l) => process.stdout.write(l + "\n");
-      await debugCommand({ vm, echo: o.echo === true, traceOut });
+      process.exitCode = await debugCommand({ vm, echo: o.echo === true, traceOut, ...(prepared ? { scenario: prepared } : {}) });
     });
 
   const vcpusHelp: Record<string, string> = {
@@ -343,20 +343,26 @@ interface GdbserverOptions extends Omit<RunOptions, "maxSteps" | "chaosRate" | "
 
 /** The VM a debugging command opens: a scenario's, or the one --l1/--l2 and the VM options describe. */
 async function debugVm(name: string, scenario: string | undefined, o: VmCommandOptions, command: Command): Promise<RunVmOptions> {
+  return (await debugTarget(name, scenario, o, command)).vm;
+}
+
+/** debugVm, with the prepared scenario (null without one) whose expectations the session can judge. */
+async function debugTarget(name: string, scenario: string | undefined, o: VmCommandOptions, command: Command): Promise<{ vm: RunVmOptions; prepared: PreparedScenario | null }> {
   const strategy = strategyOptions(o);
   if (scenario !== undefined) {
     for (const opt of ["l1", "memory", "vcpus", "poolPages"] as const) {
       if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`${name}: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
     }
     if (o.l2.length > 0) throw new UsageError(`${name}: --l2 cannot be combined with a scenario file (list L2 images under images.l2)`);
-    return (await prepareScenario(scenario, strategy)).vm;
+    const prepared = await prepareScenario(scenario, strategy);
+    return { vm: prepared.vm, prepared };
   }
   if (o.l1 === undefined) throw new UsageError(`${name}: give an L1 (--l1 FILE.S) or a scenario file (nvlab ${name} SCENARIO.yaml)`);
   const vcpus = parseVcpus(o.vcpus);
   if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
     throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
   }
-  return runCommandVm({
+  const vm = await runCommandVm({
     ...strategy,
     l1: parseImageSpec(o.l1, "--l1", false),
     l2: o.l2.map((s) => parseImageSpec(s, "--l2", true)),
@@ -365,6 +371,7 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
     maxSteps: Number.MAX_SAFE_INTEGER,
     poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
   });
+  return { vm, prepared: null };
 }
 
 /** One --json document on stdout, bigints as hex strings. */

@@ -56,17 +56,27 @@ export function scenarioSummary(r: ScenarioResult): string {
     const shown = r.injections.length > 12 ? [...r.injections.slice(0, 10), `… ${r.injections.length - 11} more`, r.injections[r.injections.length - 1]!] : r.injections;
     for (const i of shown) lines.push(`  ${i}`);
   }
-  lines.push("expectations:");
-  for (const c of r.checks) lines.push(`  ${c.ok ? "✓" : "✗"} ${c.what}: expected ${c.expected}, got ${c.actual}`);
-  for (const f of r.failures) if (f.startsWith("images:")) lines.push(`  ✗ ${f}`);
+  lines.push("expectations:", ...expectationLines(r));
   lines.push("key metrics:", ...keyMetricLines(r.metrics));
   if (r.chaos) lines.push(formatChaosReport(r.chaos));
   const o = r.outcome;
   if (o.kind === "monitor-stop") lines.push(`${o.verdict.startsWith("invariant") ? "checker report" : "monitor report"}:`, ...o.message.split("\n").map((l) => `  ${l}`));
   else if (o.kind === "guest-error" || o.kind === "budget") lines.push("report:", `  ${o.report.reason}`, `  running: ${runningText(o.report)}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
-  lines.push(r.ok ? "result: PASS (all expectations hold)" : `result: FAIL (${r.failures.length} expectation${r.failures.length === 1 ? "" : "s"} failed)`);
+  lines.push(resultLine(r));
   return lines.join("\n");
+}
+
+/** One line per expectation, ✓ or ✗ with what was expected and what the run gave. */
+export function expectationLines(r: Pick<ScenarioResult, "checks" | "failures">): string[] {
+  const lines = r.checks.map((c) => `  ${c.ok ? "✓" : "✗"} ${c.what}: expected ${c.expected}, got ${c.actual}`);
+  for (const f of r.failures) if (f.startsWith("images:")) lines.push(`  ✗ ${f}`);
+  return lines;
+}
+
+/** The verdict line that ends a scenario's report. */
+export function resultLine(r: Pick<ScenarioResult, "ok" | "failures">): string {
+  return r.ok ? "result: PASS (all expectations hold)" : `result: FAIL (${r.failures.length} expectation${r.failures.length === 1 ? "" : "s"} failed)`;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const dir = mkdtempSync(join(tmpdir(), "nvlab-debug-"));
@@ -49,6 +49,53 @@ describe("nvlab debug", () => {
     expect(r.stdout).toMatch(/^injected\.unmaps +1$/m);
     const json = JSON.parse(readFileSync(trace, "utf8")) as { traceEvents: unknown[] };
     expect(json.traceEvents.length).toBeGreaterThan(10);
+  });
+
+  it("judges a scenario's expectations when the run ends, as nvlab run does: pass exits 0", async () => {
+    const r = await nvlabDebug(["scenarios/revmap_stale.yaml"], "continue\nmetrics\n");
+    expect(r.code).toBe(0);
+    const report = /scenario revmap-stale: expectations at the end of the run:\n((?: {2}[✓✗] .*\n)+)result: PASS \(all expectations hold\)\n/.exec(r.stdout);
+    expect(report, r.stdout).not.toBeNull();
+    expect(report![1]).toBe(
+      "  ✓ exit code: expected 0, got code 0\n" +
+        "  ✓ console: expected /^remap: after  0xfedcba9876543210$/m, got matches\n" +
+        "  ✓ invariants: expected hold, got held\n" +
+        "  ✓ metric revmap.staleEntries.max: expected ≥ 1, got 1\n",
+    );
+    expect(report![1]).not.toContain("✗");
+    // Printed once, right after the command that ended the run, before the next command's output.
+    expect(r.stdout.indexOf("result: PASS")).toBeLessThan(r.stdout.search(/^shadowFaults /m));
+    expect(r.stdout.match(/expectations at the end of the run/g)).toHaveLength(1);
+  });
+
+  it("a failed expectation is a ✗ line, FAIL and exit status 2; leaving early judges nothing and exits 0", async () => {
+    const file = join(dir, "wrong.yaml");
+    writeFileSync(
+      file,
+      `name: wrong-code\nimages:\n  l1: {file: ${resolve("guests/l1/hyp.S")}}\n  l2:\n    - {file: ${resolve("guests/l2/hello.S")}, ipa: 0x48000000}\n` +
+        "expect:\n  exitCode: 5\n  console: hello from L2\n",
+    );
+    const failed = await nvlabDebug([file], "break l2_puts\ncontinue\ncontinue\n");
+    expect(failed.code).toBe(2);
+    expect(failed.stdout).toContain(
+      "the run is over: PSCI SYSTEM_OFF, exit code 0\n" +
+        "L1 0x0000000040100474  <system_off+0x4c>  b #0x40100474\n" +
+        "scenario wrong-code: expectations at the end of the run:\n" +
+        "  ✗ exit code: expected 5, got code 0\n" +
+        "  ✓ console: expected /hello from L2/m, got matches\n" +
+        "  ✓ invariants: expected hold, got held\n" +
+        "result: FAIL (1 expectation failed)\n",
+    );
+    const early = await nvlabDebug([file], "break l2_puts\ncontinue\nquit\n");
+    expect(early.code).toBe(0);
+    expect(early.stdout).toMatch(/\nscenario wrong-code: the run is not over, so its expectations were not judged \(continue to the end to judge them\)\n$/);
+    expect(early.stdout).not.toContain("result:");
+  });
+
+  it("a plain run (no scenario) judges nothing", async () => {
+    const r = await nvlabDebug(PAIR, "continue\n");
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/expectations|result:/);
   });
 
   it("refuses a scenario combined with --l1, and no target at all", async () => {
