@@ -7,7 +7,7 @@ import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
-import { guestStatusNote, type ImageSpec, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
+import { guestStatusNote, type ImageSpec, L1_DEFAULT_IPA, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
 import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
 import { type PreparedScenario, prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
@@ -21,6 +21,7 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
+import { asmCommand } from "./asm.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
@@ -68,6 +69,26 @@ function program(): Command {
         process.stdout.write(execText(r) + "\n");
       }
       process.exitCode = execExitCode(r.stop);
+    });
+
+  cmd
+    .command("asm")
+    .description(
+      "Assemble a guest source into one raw binary (sections at their load addresses from the lowest, gaps zero-filled) " +
+        "and print the QEMU -device loader arguments that load it (guests/README.md, QEMU reference).",
+    )
+    .argument("<file.S>", "assembly source (see asm/README.md for the syntax)")
+    .option("-o, --out <file.bin>", "output file (default: the source's name with .bin, in the current directory)")
+    .option("--base <addr>", "load address of the first section (L1: 0x40100000; L2 #n: 0x48000000 + n × 16M)", hex(L1_DEFAULT_IPA))
+    .addHelpText(
+      "after",
+      "\nExit status: 0 written; 1 assembly error, unwritable output or bad option; 70 internal error.\n\n" +
+        "Example:\n  nvlab asm guests/l1/hyp.S -o hyp.bin\n  nvlab asm guests/l2/hello.S --base 0x48000000 -o hello.bin",
+    )
+    .action(async (file: string, o: { out?: string; base: string }) => {
+      const base = parseAddress(o.base, "--base", 4n, "an image starts with an instruction, and instructions are 4-byte aligned");
+      const r = await asmCommand({ file, base, ...(o.out === undefined ? {} : { out: o.out }) });
+      process.stdout.write(r.text + "\n");
     });
 
   cmd

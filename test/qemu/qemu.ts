@@ -7,9 +7,11 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { assembleFile } from "../../asm/assembler.ts";
 import type { Image } from "../../asm/image.ts";
+import { rawBinary } from "../../asm/raw_binary.ts";
+import { QEMU_BINARY, qemuCommand, qemuLoaderArgs } from "../../lab/qemu_command.ts";
 import { PAIR_MEMORY_MIB, REPO_ROOT } from "./pairs.ts";
 
-export const QEMU_BINARY = "qemu-system-aarch64";
+export { QEMU_BINARY, qemuCommand };
 /** Canonical IPA where L1 is loaded and entered (guests/README.md). */
 export const L1_IPA = 0x4010_0000n;
 
@@ -58,34 +60,12 @@ export function qemuAvailable(): boolean {
   return available;
 }
 
-/** `-device loader` arguments placing every section of `image` at its load address. */
-async function writeSections(dir: string, tag: string, image: Image): Promise<string[]> {
-  const args: string[] = [];
-  for (const [i, s] of image.sections.entries()) {
-    const file = join(dir, `${tag}.${i}.bin`);
-    await writeFile(file, s.bytes);
-    args.push("-device", `loader,file=${file},addr=0x${s.base.toString(16)},force-raw=on`);
-  }
-  return args;
-}
-
-/** The QEMU command line for a set of images written into `dir`. */
-export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1): string[] {
-  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8) {
-    // beyond 8, virt's GICv2 default would put CPUs in Aff1 clusters, which the guests do not use
-    throw new Error(`vcpus must be an integer from 1 to 8 (got ${vcpus})`);
-  }
-  return [
-    QEMU_BINARY,
-    "-M", "virt,virtualization=on",
-    "-cpu", "max",
-    "-m", `${memoryMiB}M`,
-    "-smp", String(vcpus),
-    "-nographic", "-monitor", "none", "-serial", "stdio",
-    "-nodefaults",
-    ...loaderArgs,
-    "-device", `loader,addr=0x${entry.toString(16)},cpu-num=0`,
-  ];
+/** Write `image` as one raw binary (as `nvlab asm` does) and return the loader arguments placing it. */
+async function writeImage(dir: string, tag: string, image: Image): Promise<string[]> {
+  const raw = rawBinary(image);
+  const file = join(dir, `${tag}.bin`);
+  await writeFile(file, raw.bytes);
+  return qemuLoaderArgs(file, raw.base);
 }
 
 /**
@@ -103,8 +83,8 @@ export async function runOnQemu(opts: QemuRunOptions): Promise<QemuRunResult> {
   }
   const dir = await mkdtemp(join(tmpdir(), "nvlab-qemu-"));
   try {
-    const loaders = await writeSections(dir, "l1", l1);
-    for (const [i, image] of l2.entries()) loaders.push(...(await writeSections(dir, `l2-${i}`, image)));
+    const loaders = await writeImage(dir, "l1", l1);
+    for (const [i, image] of l2.entries()) loaders.push(...(await writeImage(dir, `l2-${i}`, image)));
     const command = qemuCommand(loaders, l1.entry, opts.memoryMiB ?? PAIR_MEMORY_MIB, opts.vcpus);
     return await runCommand(command, opts.timeoutMs ?? 10_000);
   } finally {

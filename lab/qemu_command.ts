@@ -1,0 +1,38 @@
+// The QEMU command line that boots nvlab's guest images on the `virt` machine with EL2 enabled
+// (L1 at real EL2): the reference nvlab's runs are compared with (test/qemu/), and what `nvlab asm`
+// tells a user to run.
+
+import { hex } from "../emulator/types.ts";
+
+export const QEMU_BINARY = "qemu-system-aarch64";
+
+/** Most CPUs the guests use on QEMU: beyond 8, virt's GICv2 default would put CPUs in Aff1 clusters. */
+export const QEMU_MAX_VCPUS = 8;
+
+/** `-device loader` arguments placing a raw binary at `addr`. */
+export function qemuLoaderArgs(file: string, addr: bigint): string[] {
+  return ["-device", `loader,file=${file},addr=${hex(addr)},force-raw=on`];
+}
+
+/** `-device loader` arguments setting CPU 0's PC: with virtualization=on and no EL3 it starts at EL2. */
+export function qemuEntryArgs(entry: bigint): string[] {
+  return ["-device", `loader,addr=${hex(entry)},cpu-num=0`];
+}
+
+/** The whole command line for images placed by `loaderArgs`, entered at `entry`. */
+export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1): string[] {
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > QEMU_MAX_VCPUS) {
+    throw new Error(`vcpus must be an integer from 1 to ${QEMU_MAX_VCPUS} (got ${vcpus})`);
+  }
+  return [
+    QEMU_BINARY,
+    "-M", "virt,virtualization=on",
+    "-cpu", "max",
+    "-m", `${memoryMiB}M`,
+    "-smp", String(vcpus),
+    "-nographic", "-monitor", "none", "-serial", "stdio",
+    "-nodefaults",
+    ...loaderArgs,
+    ...qemuEntryArgs(entry),
+  ];
+}
