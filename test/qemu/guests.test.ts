@@ -1,6 +1,9 @@
 // Every shipped L1/L2 pair boots on QEMU (L1 at real EL2) and prints exactly the expected console.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,6 +76,30 @@ describe.skipIf(!haveQemu)("guests on QEMU (L1 at real EL2)", () => {
     expect(r.console).toContain("L1: remapped L2 page 0x40001000 (no TLBI)\n");
     expect(r.console).toMatch(/remap: after {2}0x(0123456789abcdef|fedcba9876543210)\n/);
     expect(r.exitedCleanly).toBe(true);
+  });
+
+  it("guests/README.md's commands: nvlab asm, then the QEMU command line as written, print the pair's console", async () => {
+    const readme = readFileSync(join(REPO_ROOT, "guests/README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Booting the guests on QEMU"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!.replace(/\\\n\s*/g, "");
+    const lines = block.trim().split("\n");
+    const asm = lines.filter((l) => l.startsWith("nvlab asm "));
+    const qemu = lines.find((l) => l.startsWith("qemu-system-aarch64 "))!;
+    expect(asm).toHaveLength(2);
+    const cwd = await mkdtemp(join(tmpdir(), "nvlab-readme-qemu-"));
+    try {
+      await symlink(join(REPO_ROOT, "guests"), join(cwd, "guests"));
+      for (const line of asm) {
+        const r = await promisify(execFile)("node", [join(REPO_ROOT, "cli/nvlab.js"), ...line.split(/\s+/).slice(1)], { cwd });
+        expect(r.stdout).toMatch(/ bytes for 0x4[08]/);
+      }
+      const [program, ...args] = qemu.split(/\s+/);
+      const r = spawnSync(program!, args, { cwd, encoding: "latin1", timeout: 10_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(GUEST_PAIRS.find((p) => p.name === "hyp+hello")!.expected);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 
   describe("harness", () => {

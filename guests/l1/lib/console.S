@@ -17,7 +17,7 @@ console_puts:
         b       1b
 2:      ret
 
-// console_puthex(x0): "0x" and the value in lower-case hex without leading zeros. Clobbers x0-x4.
+// console_puthex(x0): "0x" and the value in lower-case hex without leading zeros. Clobbers x1-x4.
 console_puthex:
         mov32   x1, UART_BASE
         mov     w2, #'0'

@@ -38,6 +38,7 @@
         .equ VTCR_PS_40,        2 << 16
         .equ VTCR_TG0_4K,       0 << 14
         .equ VTCR_TG0_64K,      1 << 14
+        .equ VTCR_TG0_16K,      2 << 14         // no shipped format uses it (guests/README.md: granules)
         .equ VTCR_SH0_INNER,    3 << 12
         // IRGN0/ORGN0 = 0 (Non-cacheable walks): L1 writes its tables with its MMU off.
 
