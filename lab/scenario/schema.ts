@@ -171,7 +171,7 @@ function hostRange(r: { ipa: bigint; size?: bigint | undefined }, ctx: z.Refinem
   }
 }
 
-const ACTIONS = [
+export const ACTIONS = [
   "unmapCanonical", "failRevmapStores", "failStores", "recycle", "tlbi", "split", "coalesce", "deleteMemslot", "logDirtyPages", "getDirtyLog",
   "skipTlbInvalidation",
 ] as const;
