@@ -1,7 +1,7 @@
 // `nvlab debug` through the real bin: commands from a pipe, a scenario's timeline in the debugger,
 // --trace-out, usage errors, and SIGINT stopping a guest that runs away.
 
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -130,5 +130,33 @@ describe("nvlab debug", () => {
     expect(code).toBe(0);
     expect(out).toMatch(/interrupted\nL1 0x0000000040100000  <spin>  b #0x40100000\n/);
     expect(out).toMatch(/level L1\n/);
+  });
+});
+
+describe("README's nvlab debug transcript", () => {
+  // NVLAB_UPDATE_README=1 npx vitest run test/cli/debug.test.ts rewrites the transcript from a real session.
+  it("is what the command shown prints, line for line", () => {
+    const readme = readFileSync("README.md", "utf8");
+    const section = readme.indexOf("## Debugging: `nvlab debug`");
+    const start = readme.indexOf("```\n$ printf", section);
+    const end = readme.indexOf("```\n", start + 4);
+    expect(section).toBeGreaterThanOrEqual(0);
+    expect(start).toBeGreaterThan(section);
+    const block = readme.slice(start + 4, end);
+    // The command: the `$` line and its continuation lines.
+    const lines = block.split("\n");
+    let n = 1;
+    while (lines[n - 1]!.endsWith("\\")) n++;
+    const command = lines.slice(0, n).join("\n").slice(2);
+    const shown = lines.slice(n).join("\n");
+    expect(command).toMatch(/npx nvlab debug --echo /);
+    const r = spawnSync("sh", ["-c", command.replace(/npx nvlab /g, "node cli/nvlab.js ")], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    if (process.env.NVLAB_UPDATE_README && r.stdout !== shown) {
+      writeFileSync("README.md", readme.slice(0, start + 4) + lines.slice(0, n).join("\n") + "\n" + r.stdout + readme.slice(end));
+      return;
+    }
+    expect(r.stdout).toBe(shown);
   });
 });
