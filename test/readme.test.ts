@@ -1,7 +1,7 @@
 // The READMEs stay true to the tree: every repository path their code (blocks and inline) names
 // exists, and scenarios/README.md's tables list every scenario action and every injection counter.
 
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OTHER_COUNTERS } from "../hypervisor/metrics.ts";
@@ -70,6 +70,12 @@ describe("scenarios/README.md's tables", () => {
   it("the action table has one row per action the schema takes, and no other", () => {
     const table = actions.slice(0, actions.indexOf("\n\n", actions.indexOf("| action |")));
     expect(firstColumnNames(table).sort()).toEqual([...ACTIONS].sort());
+  });
+
+  it("the shipped-scenario table lists every scenario file", () => {
+    const shipped = text.slice(text.indexOf("## Shipped scenarios"));
+    const listed = [...shipped.matchAll(/^\| `([\w.]+\.yaml)`/gm)].map((m) => m[1]!).sort();
+    expect(listed).toEqual(readdirSync(join(REPO_ROOT, "scenarios")).filter((f) => f.endsWith(".yaml")).sort());
   });
 
   it("the injection table has one row per injected.* counter L0 keeps", () => {
