@@ -21,6 +21,7 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
+import { addFuzzCommand } from "./fuzz.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
@@ -221,6 +222,7 @@ function program(): Command {
     const sub = cmd.commands.find((c) => c.name() === name);
     if (sub) addVmOptions(sub, help);
   }
+  addFuzzCommand(cmd);
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
 }
