@@ -2,7 +2,7 @@
 // stderr, the failures written as scenario files, a summary table or one --json document.
 
 import { mkdir, writeFile } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { hex } from "../emulator/types.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
@@ -11,6 +11,7 @@ import { FUZZ_GUESTS, type FuzzGuests, fuzzGuests } from "../lab/fuzz/guests.ts"
 import { type CaseResult, DEFAULT_SHRINK_RUNS } from "../lab/fuzz/run_case.ts";
 import { UsageError } from "./errors.ts";
 import { parseCount, parseNumber } from "./parse.ts";
+import { parseImageSpec, parseVcpus } from "./run.ts";
 
 /** Exit statuses of `nvlab fuzz`. */
 export const FUZZ_STATUS = { clean: 0, usage: 1, found: 2, host: 70 } as const;
@@ -28,6 +29,9 @@ interface FuzzCommandLine {
   out: string;
   json?: boolean;
   guests?: string;
+  l1?: string;
+  l2?: readonly string[];
+  vcpus?: string;
   shrinkRuns: string;
 }
 
@@ -63,8 +67,30 @@ function parseGuests(text: string): FuzzGuests[] {
   });
 }
 
+/** `--l1 FILE.S[@IPA] --l2 FILE.S@IPA… [--vcpus N]`: the user's own guests, as the one set to fuzz. */
+function givenGuests(o: FuzzCommandLine): FuzzGuests[] | undefined {
+  const l2 = o.l2 ?? [];
+  if (o.l1 === undefined) {
+    if (l2.length > 0 || o.vcpus !== undefined) throw new UsageError("fuzz: --l2 and --vcpus describe your own guests: give --l1 as well");
+    return undefined;
+  }
+  if (o.guests !== undefined) throw new UsageError("fuzz: give --guests (shipped sets) or --l1/--l2 (your own guests), not both");
+  const l1 = parseImageSpec(o.l1, "--l1", false);
+  const images = l2.map((t) => parseImageSpec(t, "--l2", true));
+  const vcpus = o.vcpus === undefined ? undefined : parseVcpus(o.vcpus);
+  const name = [l1, ...images].map((i) => basename(i.file).replace(/\.[^.]*$/, "")).join("+");
+  return [{
+    name,
+    l1: resolve(l1.file),
+    ...(l1.ipa === null ? {} : { l1Ipa: l1.ipa }),
+    l2: images.map((i) => ({ file: resolve(i.file), ipa: i.ipa! })),
+    ...(vcpus === undefined || vcpus === 1 ? {} : { vcpus }),
+  }];
+}
+
 /** The command line's options, checked. */
 export function fuzzSettings(o: FuzzCommandLine): FuzzSettings {
+  const given = givenGuests(o);
   if (o.runs !== undefined && o.seconds !== undefined) throw new UsageError("fuzz: give --runs or --seconds, not both");
   const jobs = parseCount(o.jobs, "--jobs");
   if (jobs > 256) throw new UsageError(`--jobs: ${o.jobs} is more worker threads than nvlab starts (at most 256)`);
@@ -79,7 +105,7 @@ export function fuzzSettings(o: FuzzCommandLine): FuzzSettings {
     shard: o.shard === undefined ? { index: 0, count: 1 } : parseShard(o.shard),
     out: o.out,
     json: o.json === true,
-    ...(o.guests === undefined ? {} : { guests: parseGuests(o.guests) }),
+    ...(given ? { guests: given } : o.guests === undefined ? {} : { guests: parseGuests(o.guests) }),
     shrinkRuns: parseCount(o.shrinkRuns, "--shrink-runs"),
   };
 }
@@ -140,7 +166,7 @@ export function summaryText(s: FuzzSettings, c: CampaignResult, written: readonl
     const kinds = new Map<string, number>();
     for (const r of mine) if (r.failure) kinds.set(r.failure.signature, (kinds.get(r.failure.signature) ?? 0) + 1);
     const byKind = [...kinds].map(([k, n]) => `${k} ${n}`).join(", ");
-    lines.push(`  ${strategy.padEnd(12)}${String(mine.length).padStart(6)}${String(mine.filter((r) => r.failure).length).padStart(10)}  ${byKind}`);
+    lines.push(`  ${strategy.padEnd(12)}${String(mine.length).padStart(6)}${String(mine.filter((r) => r.failure).length).padStart(10)}  ${byKind}`.trimEnd());
   }
   if (written.length) {
     lines.push("failures (replay one with `nvlab run FILE`):");
@@ -239,7 +265,7 @@ export async function fuzzCommand(s: FuzzSettings): Promise<number> {
 }
 
 const HELP_AFTER = `
-Each run boots one of the shipped guest sets (--guests lists them) under a random strategy (or
+Each run boots one of the shipped guest sets (--guests chooses among them; --l1/--l2 fuzz your own) under a random strategy (or
 --strategy), random strategy options (directMap, revmapTlbi, few shadow MMUs to force recycles,
 canonical blocks on or off, several memslots, vCPU schedules) and a random chaos schedule (canonical
 unmaps aimed at live shadow mappings, revmap and direct-map store failures, MMU recycles), with the
@@ -261,6 +287,7 @@ Examples:
   nvlab fuzz                                          # 100 runs, every strategy, seed 0
   nvlab fuzz --strategy rfc-rbtree --runs 30          # finds the RFC's flaw (invariant S)
   nvlab fuzz --strategy accel --seconds 600 --jobs 4 --seed 7
+  nvlab fuzz --l1 my_hyp.S --l2 my_guest.S@0x48000000 --strategy revmap --runs 200
   nvlab run fuzz-out/fuzz-s0-r7.yaml                  # replay a failure
   parallel nvlab fuzz --seed 7 --runs 1000 --shard {}/8 --out out-{} ::: 0 1 2 3 4 5 6 7
   # a CI matrix: shard: [0, 1, 2, 3] -> nvlab fuzz --seed $SEED --runs 400 --shard \${{ matrix.shard }}/4`;
@@ -283,6 +310,9 @@ export function addFuzzCommand(program: Command): void {
     .option("--out <dir>", "where the failures' scenario files go", FUZZ_DEFAULT_OUT)
     .option("--json", "print one JSON document: the cases, the failures and their files")
     .option("--guests <names>", `comma-separated guest sets (default all: ${FUZZ_GUESTS.map((g) => g.name).join(", ")})`)
+    .option("--l1 <file.S[@ipa]>", "instead of --guests: fuzz your own L1 (it must end by itself, and print the same whatever the host does)")
+    .option("--l2 <file.S@ipa>", "an L2 image of your own guests (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--vcpus <n>", "vCPUs your own guests need (default 1)")
     .option("--shrink-runs <n>", "most runs shrinking one failure may make", String(DEFAULT_SHRINK_RUNS))
     .addHelpText("after", HELP_AFTER)
     .action(async (o: FuzzCommandLine) => {

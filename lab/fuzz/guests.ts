@@ -1,6 +1,7 @@
 // The guests a fuzz campaign runs: the shipped L1/L2 sets that end by themselves within a few
 // million instructions and print the same console whatever the host does underneath (so a run
-// under chaos can be compared with a plain one). Paths are relative to the repository.
+// under chaos can be compared with a plain one). Paths are relative to the repository; a user's
+// own guests (`nvlab fuzz --l1 … --l2 …`) come with absolute paths.
 
 import { REPO_ROOT } from "../fixtures/guest_images.ts";
 import { resolve } from "node:path";
@@ -9,6 +10,8 @@ export interface FuzzGuests {
   /** `hyp+checksum`, `multi+6`, `smp+2`. */
   readonly name: string;
   readonly l1: string;
+  /** Where L1 is loaded (absent: the scenario default, 0x40100000). */
+  readonly l1Ipa?: bigint;
   readonly l2: readonly { readonly file: string; readonly ipa: bigint }[];
   /** vCPUs the set needs (absent: 1). */
   readonly vcpus?: number;
@@ -49,7 +52,7 @@ export function fuzzGuests(name: string): FuzzGuests | undefined {
   return FUZZ_GUESTS.find((g) => g.name === name);
 }
 
-/** A repository-relative guest path, absolute. */
+/** A repository-relative guest path (or an absolute one, as given), absolute. */
 export function guestPath(file: string): string {
   return resolve(REPO_ROOT, file);
 }

@@ -73,7 +73,7 @@ export function scenarioText(s: FuzzScenarioText): string {
     `name: ${s.name}`,
     `description: ${quote(s.description)}`,
     "images:",
-    `  l1: {file: ${quote(imagePath(s.dir, c.guests.l1))}}`,
+    `  l1: {file: ${quote(imagePath(s.dir, c.guests.l1))}${c.guests.l1Ipa === undefined ? "" : `, ipa: ${hex(c.guests.l1Ipa)}`}}`,
   ];
   if (c.guests.l2.length) {
     lines.push("  l2:");
