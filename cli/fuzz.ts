@@ -157,7 +157,7 @@ export function summaryText(s: FuzzSettings, c: CampaignResult, written: readonl
   const found = written.length;
   const lines = [
     `nvlab fuzz: seed ${s.seed}, shard ${s.shard.index}/${s.shard.count}: ${runs} runs in ${secs.toFixed(1)} s ` +
-      `(${(runs / Math.max(secs, 0.001)).toFixed(1)} runs/s), ${found} failure${found === 1 ? "" : "s"}`,
+      `(${(runs / Math.max(secs, 0.001)).toFixed(1)} runs/s), ${found} failure${found === 1 ? "" : "s"}${c.interrupted ? " (interrupted)" : ""}`,
     `  ${"strategy".padEnd(12)}${"runs".padStart(6)}${"failures".padStart(10)}  by kind`,
   ];
   for (const strategy of UNMAP_STRATEGIES) {
@@ -191,6 +191,7 @@ export function fuzzJson(s: FuzzSettings, c: CampaignResult, written: readonly W
     strategy: s.strategy ?? null,
     ...(s.runs !== undefined ? { runs: s.runs } : { seconds: s.seconds }),
     elapsedMs: c.elapsedMs,
+    interrupted: c.interrupted === true,
     cases: c.results.map((r) => ({
       index: r.index, guests: r.guests, strategy: r.strategy, vm: r.vm, chaos: r.chaos, injections: r.injections, end: r.end, failed: r.failure !== null, ms: r.ms,
     })),
@@ -243,16 +244,26 @@ function progress(s: FuzzSettings): { result: (r: CaseResult) => void; end: () =
 export async function fuzzCommand(s: FuzzSettings): Promise<number> {
   const outDir = resolve(s.out);
   const p = progress(s);
+  // Ctrl-C ends the campaign after the runs under way, with the summary and the files; a second one quits.
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write("\nfuzz: interrupted: finishing the runs under way (Ctrl-C again to quit at once)\n");
+  };
+  process.on("SIGINT", onInterrupt);
   let c: CampaignResult;
   try {
     c = await runCampaign({
-      seed: s.seed, outDir, shrinkRuns: s.shrinkRuns, shard: s.shard, jobs: s.jobs, onResult: p.result,
+      seed: s.seed, outDir, shrinkRuns: s.shrinkRuns, shard: s.shard, jobs: s.jobs, onResult: p.result, stop: () => interrupted,
       ...(s.strategy ? { strategy: s.strategy } : {}), ...(s.runs !== undefined ? { runs: s.runs } : {}), ...(s.seconds !== undefined ? { seconds: s.seconds } : {}),
       ...(s.guests ? { guests: s.guests } : {}),
     });
   } finally {
     p.end();
+    process.off("SIGINT", onInterrupt);
   }
+  if (interrupted) c.interrupted = true;
   let written: WrittenFailure[];
   try {
     written = await writeFailures(c.results, outDir);

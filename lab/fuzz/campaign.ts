@@ -19,6 +19,8 @@ export interface CampaignOptions extends RunCaseOptions {
   shard?: Shard;
   /** Worker threads (1: runs in this thread). */
   jobs?: number;
+  /** Asked before each run is started: true stops the campaign there (an interrupt). */
+  stop?: () => boolean;
   /** Each run as it finishes (in finishing order). */
   onResult?: (r: CaseResult) => void;
 }
@@ -27,6 +29,8 @@ export interface CampaignResult {
   /** In run order. */
   results: CaseResult[];
   elapsedMs: number;
+  /** Stopped early by `stop` (the results are the runs started before). */
+  interrupted?: boolean;
 }
 
 /** The run indices of the shard, in order, while `more()` allows. */
@@ -38,9 +42,9 @@ function* shardIndices(o: CampaignOptions, more: () => boolean): Generator<numbe
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const t0 = Date.now();
   const deadline = o.seconds === undefined ? Infinity : t0 + o.seconds * 1000;
-  const more = (): boolean => Date.now() < deadline;
+  const more = (): boolean => Date.now() < deadline && !(o.stop?.() ?? false);
   const indices = shardIndices(o, more);
-  const { onResult: _o, ...caseOptions } = o;
+  const { onResult: _o, stop: _s, ...caseOptions } = o;
   const results: CaseResult[] = [];
   const done = (r: CaseResult): void => {
     results.push(r);
@@ -48,7 +52,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   };
   const jobs = o.jobs ?? 1;
   if (jobs <= 1) {
-    for (const i of indices) done(await runCase(i, caseOptions));
+    for (const i of indices) {
+      done(await runCase(i, caseOptions));
+      // A run awaits only settled promises: let the event loop turn, so an interrupt is seen.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   } else {
     const workers = new FuzzWorkers(jobs, caseOptions);
     try {

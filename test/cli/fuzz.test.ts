@@ -52,6 +52,13 @@ describe.concurrent("nvlab fuzz", () => {
     await expect(readFile(out)).rejects.toThrow();
   });
 
+  it("a failure that cannot be written is a host error: status 70", async () => {
+    const r = await nvlab("fuzz", "--strategy", "rfc-rbtree", "--guests", "hypblock+touch1000", "--runs", "1", "--out", "/dev/null/fuzz-out");
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(/nvlab: fuzz: cannot write the failures to \/dev\/null\/fuzz-out: /);
+    expect(r.stdout).toBe("");
+  });
+
   for (const [args, message] of [
     [["--runs", "5", "--seconds", "5"], /give --runs or --seconds, not both/],
     [["--strategy", "nope"], /argument 'nope' is invalid/],

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type CampaignOptions, runCampaign } from "../../../lab/fuzz/campaign.ts";
 import { FUZZ_GUESTS, fuzzGuests } from "../../../lab/fuzz/guests.ts";
-import type { CaseResult } from "../../../lab/fuzz/run_case.ts";
+import { type CaseResult, runCase } from "../../../lab/fuzz/run_case.ts";
+import { fuzzCase } from "../../../lab/fuzz/case.ts";
 import { runScenario } from "../../../lab/scenario/run.ts";
 
 const OUT = "/tmp/nvlab-fuzz-campaign";
@@ -64,6 +65,20 @@ describe.concurrent("fuzz campaigns", () => {
     const [one, two] = await Promise.all([runCampaign({ ...o, jobs: 1 }), runCampaign({ ...o, jobs: 2 })]);
     expect(two.results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
     expect(untimed(two.results)).toEqual(untimed(one.results));
+  });
+
+  it("a reference run that fails by itself is reported as such, with the reference scenario", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "nvlab-fuzz-"));
+    const guests = [fuzzGuests("blockmove+blockmove")!];
+    // blockmove with canonical blocks off: L1's TLBI RIPAS2E1IS over 8K of a 2M block leaves the shadow's other 4K pieces (L).
+    const index = Array.from({ length: 40 }, (_, i) => i).find((i) => fuzzCase(0, i, { guests, strategy: "accel" }).vm.blocks === false)!;
+    const r = await runCase(index, { seed: 0, outDir: dir, guests, strategy: "accel" });
+    expect(r.injections).toBe(0);
+    expect(r.failure).toMatchObject({ signature: "reference: invariant L", kind: "invariant", invariant: "L", entries: 0 });
+    expect(r.failure!.reference).toBeDefined();
+    expect(r.failure!.files.shrunk.text).toMatch(/\nvm:\n {2}unmap: full\n(.*\n)* {2}blocks: false\n/);
+    await writeFile(join(dir, r.failure!.files.shrunk.name), r.failure!.files.shrunk.text);
+    expect((await runScenario(join(dir, r.failure!.files.shrunk.name))).ok).toBe(true);
   });
 
   it("--seconds: starts runs until the time is up, in the shard's order", async () => {
