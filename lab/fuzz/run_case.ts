@@ -65,10 +65,15 @@ function referenceVm(vm: FuzzVm): FuzzVm {
   return { ...rest, unmap: "full" };
 }
 
+/** What identifies a reference run: the guests (their files, not only their name) and the VM. */
+function referenceKey(guests: FuzzCase["guests"], vm: FuzzVm): string {
+  return JSON.stringify([guests, vm], (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v));
+}
+
 /** The reference run of a case's guests and VM (under `full`, no injection), once per process. */
 function referenceRun(c: FuzzCase, dir: string): Promise<Execution> {
   const vm = referenceVm(c.vm);
-  const key = JSON.stringify([c.guests.name, vm]);
+  const key = referenceKey(c.guests, vm);
   let r = references.get(key);
   if (!r) {
     const text = scenarioText({
@@ -145,7 +150,7 @@ function referenceFailure(f: FuzzFailure, c: FuzzCase, o: RunCaseOptions, base: 
   const file = { name: `${base}.yaml`, text };
   return {
     ...f, injections: 0, entries: 0, shrinkRuns: 0, replayed: true, shrunkReproduces: true, files: { shrunk: file, whole: file },
-    reference: JSON.stringify([c.guests.name, vm]),
+    reference: referenceKey(c.guests, vm),
   };
 }
 
