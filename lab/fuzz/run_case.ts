@@ -180,6 +180,14 @@ async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Ex
   const replayNote = failure.kind === "host-error" || failure.kind === "internal-error"
     ? "`nvlab run` on this file ends with a host error (exit status 70) while the defect is there."
     : "`nvlab run` on this file exits 0 while the defect is there (its expectations state the failure), 2 once it is fixed.";
+  if (!replayed) {
+    // Not shrinkable: both files keep the chaos schedule, which is the run itself.
+    const text = f.text(undefined, expect, [...origin, "Its injections did not replay the failure as a timeline: this file keeps the chaos schedule.", replayNote], `${failure.signature} (chaos schedule)`);
+    return {
+      ...failure, injections: whole.length, entries: whole.length, shrinkRuns: 0, replayed, shrunkReproduces: true,
+      files: { shrunk: { name: `${f.base}.yaml`, text }, whole: { name: `${f.base}.full.yaml`, text } },
+    };
+  }
   // The shrunk run's own exit and console (a divergence expects them exactly).
   let shrunkRun = run;
   if (shrunk.timeline !== whole) shrunkRun = await executeScenario(f.text(shrunk.timeline, {}, [], ""), f.file(""));
@@ -190,9 +198,7 @@ async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Ex
     [...origin, `Shrunk to ${shrunk.timeline.length} timeline entr${shrunk.timeline.length === 1 ? "y" : "ies"} in ${shrunk.runs} runs${shrunk.exhausted ? " (the shrink budget ran out)" : ""}; the whole timeline is in ${f.base}.full.yaml.`, replayNote],
     failure.summary.slice(0, 200),
   );
-  const wholeText = replayed
-    ? f.text(whole, expect, [...origin, `Every injection of the run, replayed as a timeline; ${f.base}.yaml is the shrunk form.`, replayNote], `${failure.signature} (whole timeline)`)
-    : f.text(undefined, expect, [...origin, "Its injections did not replay the failure as a timeline: this file keeps the chaos schedule.", replayNote], `${failure.signature} (chaos schedule)`);
+  const wholeText = f.text(whole, expect, [...origin, `Every injection of the run, replayed as a timeline; ${f.base}.yaml is the shrunk form.`, replayNote], `${failure.signature} (whole timeline)`);
   return {
     ...failure,
     injections: whole.length,
