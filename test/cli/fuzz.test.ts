@@ -43,6 +43,21 @@ describe.concurrent("nvlab fuzz", () => {
     expect(fixed.code).toBe(2);
   });
 
+  it("your own guests: a console divergence (remap_notlbi reads what the host still caches) is shrunk and replays", async () => {
+    const out = await mkdtemp(join(tmpdir(), "nvlab-fuzz-cli-"));
+    const r = await nvlab("fuzz", "--l1", "guests/l1/remap.S", "--l2", "guests/l2/remap_notlbi.S@0x48000000", "--strategy", "full", "--runs", "1", "--seed", "3", "--out", out, "--json");
+    expect(r.code, r.stderr).toBe(2);
+    const doc = JSON.parse(r.stdout) as { cases: { guests: string }[]; failures: { kind: string; signature: string; entries: number; file: string }[] };
+    expect(doc.cases[0]!.guests).toBe("remap+remap_notlbi");
+    const f = doc.failures[0]!;
+    expect(f).toMatchObject({ kind: "console", signature: "divergence: console" });
+    expect(f.entries).toBeLessThanOrEqual(2);
+    const text = await readFile(f.file, "utf8");
+    expect(text).toMatch(/\nexpect:\n {2}exitCode: 0\n {2}console: "\(\?<!\[\\\\s\\\\S\]\)L1: remap/);
+    const replay = await nvlab("run", f.file);
+    expect(replay.code, replay.stdout).toBe(0);
+  });
+
   it("prints a summary table by strategy; no failure is status 0 and writes nothing", async () => {
     const out = join(await mkdtemp(join(tmpdir(), "nvlab-fuzz-cli-")), "none");
     const r = await nvlab("fuzz", "--strategy", "full", "--runs", "3", "--guests", "hyp+hello,hypblock+touch", "--seed", "5", "--out", out);
