@@ -276,11 +276,11 @@ export async function fuzzCommand(s: FuzzSettings): Promise<number> {
 }
 
 const HELP_AFTER = `
-Each run boots one of the shipped guest sets (--guests chooses among them; --l1/--l2 fuzz your own) under a random strategy (or
---strategy), random strategy options (directMap, revmapTlbi, few shadow MMUs to force recycles,
-canonical blocks on or off, several memslots, vCPU schedules) and a random chaos schedule (canonical
-unmaps aimed at live shadow mappings, revmap and direct-map store failures, MMU recycles), with the
-invariant checker on. A run fails when the checker stops it, when its exit or console differs from
+Each run boots one of the shipped guest sets (--guests chooses among them; --l1/--l2 fuzz your
+own) under a random strategy (or --strategy), random strategy options (directMap, revmapTlbi, few
+shadow MMUs to force recycles, canonical blocks on or off, several memslots, vCPU schedules) and a
+random chaos schedule (canonical unmaps aimed at live shadow mappings, revmap and direct-map store
+failures, MMU recycles), with the invariant checker on. A run fails when the checker stops it, when its exit or console differs from
 the reference run (the same guests and VM under full, no injection), or when L0 fails. A failure's
 injections are replayed as a scenario timeline and shrunk (fewer entries, earlier exits, smaller
 ranges, smaller counts) to the smallest scenario that still fails the same way, written to --out
@@ -299,7 +299,7 @@ Examples:
   nvlab fuzz --strategy rfc-rbtree --runs 30          # finds the RFC's flaw (invariant S)
   nvlab fuzz --strategy accel --seconds 600 --jobs 4 --seed 7
   nvlab fuzz --l1 my_hyp.S --l2 my_guest.S@0x48000000 --strategy revmap --runs 200
-  nvlab run fuzz-out/fuzz-s0-r7.yaml                  # replay a failure
+  nvlab run fuzz-out/fuzz-s0-r0.yaml                  # replay a failure
   parallel nvlab fuzz --seed 7 --runs 1000 --shard {}/8 --out out-{} ::: 0 1 2 3 4 5 6 7
   # a CI matrix: shard: [0, 1, 2, 3] -> nvlab fuzz --seed $SEED --runs 400 --shard \${{ matrix.shard }}/4`;
 
