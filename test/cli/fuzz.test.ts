@@ -10,9 +10,9 @@ import { UsageError } from "../../cli/errors.ts";
 import { nvlab } from "../helpers/bin.ts";
 
 describe.concurrent("nvlab fuzz", () => {
-  it("--strategy rfc-rbtree finds the RFC's flaw within 8 runs; the shrunk YAML replays it with `nvlab run`", async () => {
+  it("--strategy rfc-rbtree finds the RFC's flaw within 10 runs of every guest set; the shrunk YAML replays it with `nvlab run`", async () => {
     const out = await mkdtemp(join(tmpdir(), "nvlab-fuzz-cli-"));
-    const r = await nvlab("fuzz", "--strategy", "rfc-rbtree", "--runs", "8", "--out", out, "--json");
+    const r = await nvlab("fuzz", "--strategy", "rfc-rbtree", "--runs", "10", "--out", out, "--json");
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toBe("");
     const doc = JSON.parse(r.stdout) as {
@@ -20,8 +20,8 @@ describe.concurrent("nvlab fuzz", () => {
       cases: { index: number; guests: string; strategy: string; vm: { unmap: string }; chaos: { seed: number; rate: number }; injections: number; end: string; failed: boolean; ms: number }[];
       failures: { index: number; signature: string; kind: string; invariant?: string; injections: number; entries: number; replayed: boolean; shrunkReproduces: boolean; file: string; wholeFile: string }[];
     };
-    expect(doc).toMatchObject({ seed: 0, shard: { index: 0, count: 1 }, strategy: "rfc-rbtree", runs: 8 });
-    expect(doc.cases.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(doc).toMatchObject({ seed: 0, shard: { index: 0, count: 1 }, strategy: "rfc-rbtree", runs: 10 });
+    expect(doc.cases.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const c of doc.cases) {
       expect(c.strategy).toBe("rfc-rbtree");
       expect(c.vm.unmap).toBe("rfc-rbtree");
