@@ -296,7 +296,7 @@ Exit status: 0 no failure found; 2 failures found (written to --out); 1 usage er
 
 Examples:
   nvlab fuzz                                          # 100 runs, every strategy, seed 0
-  nvlab fuzz --strategy rfc-rbtree --runs 30          # finds the RFC's flaw (invariant S)
+  nvlab fuzz --strategy rfc-rbtree --seed 2 --runs 10 # finds the RFC's flaws (invariant S)
   nvlab fuzz --strategy accel --seconds 600 --jobs 4 --seed 7
   nvlab fuzz --l1 my_hyp.S --l2 my_guest.S@0x48000000 --strategy revmap --runs 200
   nvlab run fuzz-out/fuzz-s0-r0.yaml                  # replay a failure

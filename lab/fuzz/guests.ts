@@ -41,6 +41,8 @@ export const FUZZ_GUESTS: readonly FuzzGuests[] = [
   pair("hypblock", "touch1000"),
   pair("hypblock", "checksum"),
   pair("remap", "remap"),
+  // L1 points a second nested page at L2's own code page: two nested IPAs, one canonical page.
+  { name: "alias+remap", l1: "scenarios/guests/alias.S", l2: l2Set(["remap"]) },
   pair("blockmove", "blockmove"),
   { name: "multi+6", l1: "guests/l1/multi.S", l2: l2Set(["hello", "touch", "checksum", "hello", "touch", "checksum"]) },
   { name: "smp+2", l1: "guests/l1/smp.S", l2: l2Set(["hello", "touch"]), vcpus: 2 },
