@@ -178,6 +178,7 @@ export function summaryText(s: FuzzSettings, c: CampaignResult, written: readonl
       lines.push(`    ${shrink}: ${w.file}${w.wholeFile !== w.file ? ` (whole timeline: ${w.wholeFile})` : ""}`);
       if (!f.replayed) lines.push("    (its injections did not replay the failure as a timeline; the whole file keeps the chaos schedule)");
       else if (!f.shrunkReproduces) lines.push("    (warning: the shrunk file did not fail the same way when run as written)");
+      if (f.alsoUnderFull && f.reference === undefined && r.strategy !== "full") lines.push(`    (it fails the same way under full: not ${r.strategy}'s defect)`);
     }
   }
   return lines.join("\n");
@@ -200,7 +201,7 @@ export function fuzzJson(s: FuzzSettings, c: CampaignResult, written: readonly W
       return {
         index: w.result.index, guests: w.result.guests, strategy: w.result.strategy, kind: f.kind, ...(f.invariant ? { invariant: f.invariant } : {}),
         signature: f.signature, summary: f.summary, injections: f.injections, entries: f.entries, shrinkRuns: f.shrinkRuns, replayed: f.replayed,
-        shrunkReproduces: f.shrunkReproduces, inReference: f.reference !== undefined, file: w.file, wholeFile: w.wholeFile,
+        shrunkReproduces: f.shrunkReproduces, alsoUnderFull: f.alsoUnderFull, inReference: f.reference !== undefined, file: w.file, wholeFile: w.wholeFile,
       };
     }),
   };

@@ -2,7 +2,7 @@
 // run under chaos with the checker on, and for a failure the replay of its injections as a timeline,
 // the shrinking and the two scenario files (shrunk and whole).
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SCENARIO_MAX_STEPS } from "../scenario/run.ts";
 import { type CaseChoices, type FuzzCase, fuzzCase, type FuzzVm } from "./case.ts";
 import { type Execution, executeScenario } from "./execute.ts";
@@ -30,6 +30,11 @@ export interface FoundFailure extends FuzzFailure {
   replayed: boolean;
   /** Whether the shrunk file fails the same way (checked by running it as written). */
   shrunkReproduces: boolean;
+  /**
+   * Whether the shrunk timeline also fails the same way under `full`: then the defect is not the
+   * strategy's (the injections reach a flaw of L0 or of the guests that every strategy shares).
+   */
+  alsoUnderFull: boolean;
   files: { shrunk: { name: string; text: string }; whole: { name: string; text: string } };
   /**
    * Set when the reference run itself failed (no strategy under test, no injection): the finding is
@@ -149,7 +154,7 @@ function referenceFailure(f: FuzzFailure, c: FuzzCase, o: RunCaseOptions, base: 
   });
   const file = { name: `${base}.yaml`, text };
   return {
-    ...f, injections: 0, entries: 0, shrinkRuns: 0, replayed: true, shrunkReproduces: true, files: { shrunk: file, whole: file },
+    ...f, injections: 0, entries: 0, shrinkRuns: 0, replayed: true, shrunkReproduces: true, alsoUnderFull: true, files: { shrunk: file, whole: file },
     reference: referenceKey(c.guests, vm),
   };
 }
@@ -159,6 +164,13 @@ interface CaseFiles {
   base: string;
   file: (suffix: string) => string;
   text: (timeline: Timeline | undefined, expect: FuzzExpect, header: string[], description: string) => string;
+}
+
+/** Whether `timeline` fails the same way with the case's VM under `full` (no strategy options). */
+async function failsUnderFull(timeline: Timeline, failure: FuzzFailure, reference: Execution, f: CaseFiles): Promise<boolean> {
+  const c = { ...f.c, vm: referenceVm(f.c.vm) };
+  const text = scenarioText({ name: f.base, description: "", header: [], fuzzCase: c, dir: dirname(f.file("")), maxSteps: budget(reference), timeline, expect: {} });
+  return judge(await executeScenario(text, f.file("")), reference)?.signature === failure.signature;
 }
 
 async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Execution, o: RunCaseOptions, f: CaseFiles): Promise<FoundFailure> {
@@ -184,7 +196,7 @@ async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Ex
     // Not shrinkable: both files keep the chaos schedule, which is the run itself.
     const text = f.text(undefined, expect, [...origin, "Its injections did not replay the failure as a timeline: this file keeps the chaos schedule.", replayNote], `${failure.signature} (chaos schedule)`);
     return {
-      ...failure, injections: whole.length, entries: whole.length, shrinkRuns: 0, replayed, shrunkReproduces: true,
+      ...failure, injections: whole.length, entries: whole.length, shrinkRuns: 0, replayed, shrunkReproduces: true, alsoUnderFull: false,
       files: { shrunk: { name: `${f.base}.yaml`, text }, whole: { name: `${f.base}.full.yaml`, text } },
     };
   }
@@ -192,10 +204,16 @@ async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Ex
   let shrunkRun = run;
   if (shrunk.timeline !== whole) shrunkRun = await executeScenario(f.text(shrunk.timeline, {}, [], ""), f.file(""));
   const shrunkFailure = judge(shrunkRun, reference);
+  const alsoUnderFull = c.vm.unmap === "full" || (await failsUnderFull(shrunk.timeline, failure, reference, f));
   const shrunkText = f.text(
     shrunk.timeline,
     expectOf(shrunkFailure ?? failure, shrunkRun),
-    [...origin, `Shrunk to ${shrunk.timeline.length} timeline entr${shrunk.timeline.length === 1 ? "y" : "ies"} in ${shrunk.runs} runs${shrunk.exhausted ? " (the shrink budget ran out)" : ""}; the whole timeline is in ${f.base}.full.yaml.`, replayNote],
+    [
+      ...origin,
+      `Shrunk to ${shrunk.timeline.length} timeline entr${shrunk.timeline.length === 1 ? "y" : "ies"} in ${shrunk.runs} runs${shrunk.exhausted ? " (the shrink budget ran out)" : ""}; the whole timeline is in ${f.base}.full.yaml.`,
+      ...(alsoUnderFull && c.vm.unmap !== "full" ? [`It fails the same way under unmap full: the defect is not ${c.vm.unmap}'s (every strategy shares it).`] : []),
+      replayNote,
+    ],
     failure.summary.slice(0, 200),
   );
   const wholeText = f.text(whole, expect, [...origin, `Every injection of the run, replayed as a timeline; ${f.base}.yaml is the shrunk form.`, replayNote], `${failure.signature} (whole timeline)`);
@@ -206,6 +224,7 @@ async function shrinkFailure(failure: FuzzFailure, run: Execution, reference: Ex
     shrinkRuns: shrunk.runs,
     replayed,
     shrunkReproduces: shrunkFailure?.signature === failure.signature,
+    alsoUnderFull,
     files: { shrunk: { name: `${f.base}.yaml`, text: shrunkText }, whole: { name: `${f.base}.full.yaml`, text: wholeText } },
   };
 }

@@ -1,5 +1,5 @@
 // Shrinking a failing timeline to a small one that still fails the same way: first fewer entries
-// (delta debugging, ddmin), then each remaining entry made simpler — an earlier trigger, a smaller
+// (the shortest failing suffix, then delta debugging, ddmin), then each remaining entry made simpler — an earlier trigger, a smaller
 // unmapped range (halves, down to single 4K pages inside the original), a smaller store-failure
 // count. Every candidate is a run; the caller says whether it still fails, and a budget of runs
 // bounds the whole search.
@@ -85,6 +85,19 @@ async function ddmin(t: Timeline, b: Budget): Promise<Timeline> {
   return cur;
 }
 
+/**
+ * The shortest suffix that still fails, by doubling its length: the injection that trips the checker
+ * is the last one or close to it, and the state it needs is mostly set up by the ones just before.
+ * Cheap (a logarithmic number of runs) where ddmin on a long schedule spends its budget on halves.
+ */
+async function failingSuffix(t: Timeline, b: Budget): Promise<Timeline> {
+  for (let n = 1; n < t.length && b.left; n *= 2) {
+    const suffix = t.slice(t.length - n);
+    if (await b.test(suffix)) return suffix;
+  }
+  return t;
+}
+
 function replaced(t: Timeline, i: number, e: ChaosInjection): Timeline {
   return t.map((x, j) => (j === i ? e : x));
 }
@@ -160,7 +173,7 @@ async function smallerCount(t: Timeline, i: number, b: Budget): Promise<Timeline
  */
 export async function shrinkTimeline(timeline: Timeline, fails: (t: Timeline) => Promise<boolean>, maxRuns: number): Promise<ShrinkResult> {
   const b = new Budget(maxRuns, fails);
-  let cur = await ddmin(timeline, b);
+  let cur = await ddmin(await failingSuffix(timeline, b), b);
   for (let i = 0; i < cur.length; i++) {
     cur = await earlierTrigger(cur, i, b);
     cur = await smallerRange(cur, i, b);

@@ -29,7 +29,7 @@ describe.concurrent("nvlab fuzz", () => {
     }
     expect(doc.failures.length).toBe(doc.cases.filter((c) => c.failed).length);
     const s = doc.failures.find((f) => f.signature === "invariant S")!;
-    expect(s).toMatchObject({ kind: "invariant", invariant: "S", replayed: true, shrunkReproduces: true });
+    expect(s).toMatchObject({ kind: "invariant", invariant: "S", replayed: true, shrunkReproduces: true, alsoUnderFull: false, inReference: false });
     expect(s.entries).toBeLessThanOrEqual(3);
     expect(s.file).toBe(join(out, `fuzz-s2-r${s.index}.yaml`));
     const text = await readFile(s.file, "utf8");

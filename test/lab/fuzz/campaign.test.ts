@@ -29,6 +29,7 @@ describe.concurrent("fuzz campaigns", () => {
     expect(f.shrunkReproduces).toBe(true);
     expect(f.injections).toBeGreaterThan(f.entries);
     expect(f.entries).toBeLessThanOrEqual(3);
+    expect(f.alsoUnderFull).toBe(false);
     // The flaw: a 4K unmap inside a 2M shadow leaf.
     expect(f.files.shrunk.text).toMatch(/do: \{unmapCanonical: \{ipa: 0x[0-9a-f]+, size: 0x1000\}\}/);
     expect(f.files.shrunk.text).toMatch(/^# Found by nvlab fuzz: campaign seed 0, run \d+: guests hypblock\+\w+, strategy rfc-rbtree\./);

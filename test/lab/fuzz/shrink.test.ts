@@ -47,6 +47,17 @@ describe("shrinkTimeline", () => {
     expect(r.timeline).toEqual([]);
   });
 
+  it("a long schedule whose failure needs its last entries shrinks within a small budget", async () => {
+    const t = Array.from({ length: 200 }, (_, i) => recycle(i + 1, i));
+    const needs = [150, 199];
+    const fails = (x: Timeline): boolean => needs.every((m) => x.some((e) => "recycle" in e.action && e.action.recycle.mmu === m));
+    const r = await shrinkTimeline(t, async (x) => fails(x), 150);
+    expect(r.timeline.map((e) => "recycle" in e.action && e.action.recycle.mmu)).toEqual(needs);
+    expect(r.exhausted).toBe(false);
+    // The suffix search narrows the 200 entries to the last 64 in 7 runs; ddmin takes it from there.
+    expect(r.runs).toBeLessThan(110);
+  });
+
   it("never runs more candidates than its budget, and says it ran out", async () => {
     let runs = 0;
     const t = Array.from({ length: 64 }, (_, i) => unmap(i + 1, BigInt(0x4000_0000 + i * 0x1000)));
