@@ -22,6 +22,7 @@ import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
 import { asmCommand } from "./asm.ts";
+import { addFuzzCommand } from "./fuzz.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
@@ -242,6 +243,7 @@ function program(): Command {
     const sub = cmd.commands.find((c) => c.name() === name);
     if (sub) addVmOptions(sub, help);
   }
+  addFuzzCommand(cmd);
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
 }

@@ -85,6 +85,19 @@ export interface ChaosUnmapRecord {
   readonly removed: number;
 }
 
+/**
+ * One injection as a scenario timeline entry would make it: after exit number `exits` (counted over
+ * every vCPU, as a timeline's `at: {exits: N}` counts them), the concrete action. A failing chaos run
+ * replays as a scenario whose timeline is its log.
+ */
+export interface ChaosInjection {
+  readonly exits: number;
+  readonly action:
+    | { readonly unmapCanonical: { readonly ipa: bigint; readonly size: bigint } }
+    | { readonly failStores: { readonly store: Store; readonly count: number } }
+    | { readonly recycle: { readonly mmu: number } };
+}
+
 export interface ChaosReport {
   readonly seed: number;
   readonly rate: number;
@@ -133,6 +146,10 @@ export class ChaosMonitor implements VmMonitor {
   private readonly storeFailures: Partial<Record<Store, number>> = {};
   /** Every canonical unmap injected, in order. */
   readonly unmaps: ChaosUnmapRecord[] = [];
+  /** Every injection done, in order, as a timeline entry would do it. */
+  readonly log: ChaosInjection[] = [];
+  /** Exits handled so far, over every vCPU. */
+  private exits = 0;
 
   constructor(
     private readonly kvm: Kvm,
@@ -149,6 +166,7 @@ export class ChaosMonitor implements VmMonitor {
   }
 
   afterExit(vcpu: KvmVcpu): void {
+    this.exits++;
     if (--this.untilNext > 0) return;
     this.untilNext = this.gap();
     this.inject();
@@ -169,7 +187,9 @@ export class ChaosMonitor implements VmMonitor {
       case "recycle": {
         const valid = kvm.nestedMmus.filter((m) => m.valid);
         if (valid.length === 0) return null;
-        forceRecycle(kvm, valid[this.rng.below(valid.length)]!.index, "chaos");
+        const mmu = valid[this.rng.below(valid.length)]!.index;
+        this.log.push({ exits: this.exits, action: { recycle: { mmu } } });
+        forceRecycle(kvm, mmu, "chaos");
         break;
       }
     }
@@ -184,6 +204,7 @@ export class ChaosMonitor implements VmMonitor {
   private failStores(): void {
     const n = 1 + this.rng.below(3);
     const store: Store = this.kvm.config.directMap && this.rng.below(2) === 1 ? "directMap" : "revmap";
+    this.log.push({ exits: this.exits, action: { failStores: { store, count: n } } });
     failStores(this.kvm, store, n, "chaos");
     this.storeFailures[store] = (this.storeFailures[store] ?? 0) + 1;
   }
@@ -197,6 +218,7 @@ export class ChaosMonitor implements VmMonitor {
     if (target === undefined || range === null) return;
     const hit = overlapsAny(live, range.start, range.size);
     const before = this.kvm.events.total;
+    this.log.push({ exits: this.exits, action: { unmapCanonical: { ipa: range.start, size: range.size } } });
     unmapCanonical(this.kvm, range.start, range.size, "chaos");
     this.unmaps.push({ target, start: range.start, size: range.size, hit, removed: this.nestedRemovedSince(before) });
   }

@@ -6,6 +6,7 @@
 
 import { dirname, resolve } from "node:path";
 import { assembleFile } from "../../asm/assembler.ts";
+import type { Image } from "../../asm/image.ts";
 import { hex } from "../../emulator/types.ts";
 import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
 import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
@@ -99,11 +100,27 @@ export interface PreparedScenario {
 
 /** Load a scenario and assemble its images: everything up to running it. */
 export async function prepareScenario(file: string, overrides: ScenarioOverrides = {}): Promise<PreparedScenario> {
-  const s = await loadScenario(file);
+  return prepareParsedScenario(await loadScenario(file), file, overrides);
+}
+
+/** Assembles one image (a source path, resolved) at its load address. */
+export type ScenarioAssembler = (path: string, base: bigint) => Promise<Image>;
+
+/**
+ * A scenario already parsed (`file` names it and anchors its image paths), prepared as
+ * prepareScenario does; `assemble` lets a caller that runs many scenarios over the same images
+ * (the fuzzer's shrinking) assemble each once.
+ */
+export async function prepareParsedScenario(
+  s: Scenario,
+  file: string,
+  overrides: ScenarioOverrides = {},
+  assemble: ScenarioAssembler = (path, base) => assembleFile(path, { base }),
+): Promise<PreparedScenario> {
   const l1Ipa = s.images.l1.ipa ?? L1_DEFAULT_LOAD_IPA;
-  const l1 = await assembleFile(imagePath(file, s.images.l1.file), { base: l1Ipa });
+  const l1 = await assemble(imagePath(file, s.images.l1.file), l1Ipa);
   const l2 = [];
-  for (const spec of s.images.l2 ?? []) l2.push({ image: await assembleFile(imagePath(file, spec.file), { base: spec.ipa }), ipa: spec.ipa });
+  for (const spec of s.images.l2 ?? []) l2.push({ image: await assemble(imagePath(file, spec.file), spec.ipa), ipa: spec.ipa });
   const vm = s.vm ?? {};
   const config: Partial<VmConfig> = {
     ...(vm.memory !== undefined ? { memory: vm.memory } : {}),
