@@ -30,11 +30,11 @@ describe("guest-built nested state through L0", () => {
     );
   });
 
-  it("random MSRs and SYS instructions from L1 before it enters L2: the run ends architecturally", () => {
+  it("random MSRs and SYS instructions from L1 before it enters L2, and from L2: the run ends architecturally", () => {
     fc.assert(
       fc.property(nestedCase(true), (c) => {
         const outcome = judge(c, runCase(c));
-        for (const s of c.sys) if (s.enc) sys.count(outcome);
+        for (const s of [...c.sys, ...c.l2sys]) if (s.enc) sys.count(outcome);
       }),
       { seed: FUZZ_SEED + 1, numRuns: fuzzRuns(100) },
     );

@@ -1,11 +1,11 @@
-// The machine of the nested guest-state fuzz suite (guest_nested.test.ts): one L1 program and the
-// random state it programs for its L2. Fuzzing of the state an L1 builds for its L2, through L0: random stage-2 descriptors in L1's
+// The machine of the nested guest-state fuzz suite (guest_nested.test.ts). One L1 program builds
+// the state for its L2 from a parameter block each case fills: random stage-2 descriptors in L1's
 // tables, random VTCR_EL2/HCR_EL2 (NV bits included) and SCTLR_EL1/TCR_EL1 for L2, random
-// SPSR_EL2/ELR_EL2 for the ERET, and random system-register writes and SYS instructions from L1.
-// L2 then touches random addresses. Each run must end as the architecture and KVM allow: L1
-// powers off (from its code, or from its vector after an injected exception), the step budget
-// runs out, or a GuestError with a report; never another exception, never an invariant violation
-// (the checker is on).
+// SPSR_EL2/ELR_EL2 for the ERET, and random system-register writes and SYS instructions from L1
+// (and two from L2). L2 then touches random addresses. Each run must end as the architecture and
+// KVM allow: L1 powers off (from its code, or from its vector after an injected exception), the
+// step budget runs out, or a GuestError with a report; never another exception, never an
+// invariant violation (the checker is on).
 
 import fc from "fast-check";
 import { expect } from "vitest";
@@ -32,7 +32,11 @@ const SYS_SLOTS = 8;
 const P_HCR = 0, P_VTCR = 1, P_VTTBR = 2, P_SCTLR = 3, P_TCR = 4, P_TTBR0 = 5, P_MAIR = 6, P_SPSR = 7, P_ELR = 8;
 const P_SYSVAL = 9;
 const P_L2X = P_SYSVAL + SYS_SLOTS;
-const P_WORDS = P_L2X + 7;
+/** L2's x0..x8: x0..x6 the addresses it touches, x7/x8 the values of its two random MSRs. */
+const L2_REGS = 9;
+const P_WORDS = P_L2X + L2_REGS;
+/** Random MSR/SYS slots L2 executes (at EL1, or EL0) after its accesses. */
+const L2_SYS_SLOTS = 2;
 
 const ldrParam = (reg: string, word: number) => `ldr ${reg}, [x28, #${word * 8}]`;
 
@@ -74,7 +78,7 @@ const L1_SRC = `
     msr spsr_el2, x0
     ${ldrParam("x0", P_ELR)}
     msr elr_el2, x0
-    ${Array.from({ length: 7 }, (_, i) => ldrParam(`x${i}`, P_L2X + i)).join("\n    ")}
+    ${Array.from({ length: L2_REGS }, (_, i) => ldrParam(`x${i}`, P_L2X + i)).join("\n    ")}
     eret
 
   handler:
@@ -109,6 +113,9 @@ const L1_SRC = `
     str x9, [x3]
     at s1e1r, x4
     ldr x9, [x5]
+  l2_sys:
+    nop
+    nop
     hvc #1
     br x6
 
@@ -125,6 +132,7 @@ let image: Image;
 let paramsAt = 0n;
 let slotsAt = 0n;
 let l2Entry = 0n;
+let l2SysAt = 0n;
 
 /** Assemble the fuzzing L1 once (every case patches a copy). */
 export async function loadFuzzL1(): Promise<void> {
@@ -132,6 +140,7 @@ export async function loadFuzzL1(): Promise<void> {
   paramsAt = image.symbols.get("params")!;
   slotsAt = image.symbols.get("sys_slots")!;
   l2Entry = image.symbols.get("l2_entry")!;
+  l2SysAt = image.symbols.get("l2_sys")!;
 }
 
 /** The image with `words` at `at` (code slots or parameters), as little-endian bytes. */
@@ -257,8 +266,15 @@ export interface NestedCase {
   spsr: bigint;
   elr: bigint | null;
   l2x: bigint[];
-  sys: { enc: { op0: number; op1: number; crn: number; crm: number; op2: number } | null; value: bigint }[];
+  sys: SysSlot[];
+  /** L2's two MSR/SYS slots (values in its x7, x8). */
+  l2sys: SysSlot[];
 }
+
+type SysSlot = { enc: { op0: number; op1: number; crn: number; crm: number; op2: number } | null; value: bigint };
+
+const sysSlots = (n: number): fc.Arbitrary<SysSlot[]> =>
+  fc.array(fc.record({ enc: fc.oneof({ weight: 3, arbitrary: sysEncoding }, { weight: 1, arbitrary: fc.constant(null) }), value: sysValue }), { minLength: n, maxLength: n });
 
 export const nestedCase = (withSys: boolean): fc.Arbitrary<NestedCase> =>
   fc.record({
@@ -273,9 +289,8 @@ export const nestedCase = (withSys: boolean): fc.Arbitrary<NestedCase> =>
     spsr: spsrArb,
     elr: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: l2Addr }),
     l2x: fc.array(l2Addr, { minLength: 7, maxLength: 7 }),
-    sys: withSys
-      ? fc.array(fc.record({ enc: fc.oneof({ weight: 3, arbitrary: sysEncoding }, { weight: 1, arbitrary: fc.constant(null) }), value: sysValue }), { minLength: SYS_SLOTS, maxLength: SYS_SLOTS })
-      : fc.constant([]),
+    sys: withSys ? sysSlots(SYS_SLOTS) : fc.constant([]),
+    l2sys: withSys ? sysSlots(L2_SYS_SLOTS) : fc.constant([]),
   });
 
 // ---------------------------------------------------------------- one run
@@ -320,7 +335,17 @@ export function runCase(c: NestedCase): Ended {
     params[P_SYSVAL + i] = s.value;
     return msrWord(s.enc, 9 + i);
   });
-  const l1 = patched(image, [{ at: paramsAt, bytes: words64(params) }, { at: slotsAt, bytes: words32(slots) }]);
+  const l2Slots = Array.from({ length: L2_SYS_SLOTS }, (_, i) => {
+    const s = c.l2sys[i];
+    if (!s?.enc) return NOP;
+    params[P_L2X + 7 + i] = s.value;
+    return msrWord(s.enc, 7 + i);
+  });
+  const l1 = patched(image, [
+    { at: paramsAt, bytes: words64(params) },
+    { at: slotsAt, bytes: words32(slots) },
+    { at: l2SysAt, bytes: words32(l2Slots) },
+  ]);
   const { kvm, vcpu, loadError } = prepareVm({ l1, config: { memory: MEMORY }, check: true });
   if (loadError) return { outcome: loadError, esr: 0n };
   kvm.memslots[0]!.writeBytes(POOL, poolBytes(c));
