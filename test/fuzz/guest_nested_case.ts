@@ -313,6 +313,8 @@ export interface Ended {
   outcome: RunOutcome;
   /** ESR_EL2 as L1's vector saw it last (x20). */
   esr: bigint;
+  /** Instructions the run took (exceptions on fetches included). */
+  steps: number;
   /** The exception thrown instead of an outcome, if any. */
   thrown?: unknown;
 }
@@ -347,13 +349,13 @@ export function runCase(c: NestedCase): Ended {
     { at: l2SysAt, bytes: words32(l2Slots) },
   ]);
   const { kvm, vcpu, loadError } = prepareVm({ l1, config: { memory: MEMORY }, check: true });
-  if (loadError) return { outcome: loadError, esr: 0n };
+  if (loadError) return { outcome: loadError, esr: 0n, steps: 0 };
   kvm.memslots[0]!.writeBytes(POOL, poolBytes(c));
   try {
     const outcome = runOutcome(vcpu, withHostReport(vcpu, () => kvmArchVcpuRun(vcpu, MAX_STEPS)));
-    return { outcome, esr: vcpu.cpu.getX(20) };
+    return { outcome, esr: vcpu.cpu.getX(20), steps: kvm.steps };
   } catch (e) {
-    return { outcome: { kind: "budget", level: "L1", pc: 0n, report: { reason: "" } }, esr: 0n, thrown: e };
+    return { outcome: { kind: "budget", level: "L1", pc: 0n, report: { reason: "" } }, esr: 0n, steps: kvm.steps, thrown: e };
   }
 }
 
@@ -368,6 +370,7 @@ export function judge(c: NestedCase, r: Ended): string {
     const e = r.thrown as Error;
     expect.fail(`${ctx}\nthrew ${e?.name}: ${e?.message}\n${e?.stack ?? ""}`);
   }
+  expect(r.steps, `${ctx}: steps past the budget`).toBeLessThanOrEqual(MAX_STEPS);
   const o = r.outcome;
   switch (o.kind) {
     case "system-off": {
@@ -389,6 +392,7 @@ export function judge(c: NestedCase, r: Ended): string {
       expect(o.report.level, `${ctx}: guest error without a level: ${o.message}`).toBeDefined();
       expect(o.report.regs, `${ctx}: guest error without registers: ${o.message}`).toBeDefined();
       expect(o.message, ctx).not.toMatch(/internal error/i);
+      if (o.stage === "run") expect(o.report.events?.length, `${ctx}: guest error without events: ${o.message}`).toBeGreaterThan(0);
       return `guest-error:${o.report.level}`;
     case "monitor-stop":
       return expect.fail(`${ctx}\ninvariant violation: ${o.message}`);
