@@ -130,6 +130,12 @@ function fillPool(cycles: bigint[][]): void {
 
 function machine(r: Regs): Cpu {
   const cpu = new Cpu(mem);
+  setRegs(cpu, r);
+  return cpu;
+}
+
+/** Write the translation registers (no TLB maintenance: what a guest may do too). */
+function setRegs(cpu: Cpu, r: Regs): void {
   cpu.sr.TCR_EL1 = r.tcr;
   cpu.sr.TTBR0_EL1 = r.ttbr0;
   cpu.sr.TTBR1_EL1 = r.ttbr1;
@@ -138,7 +144,6 @@ function machine(r: Regs): Cpu {
   cpu.sr.SCTLR_EL1 = r.sctlr;
   cpu.sr.HCR_EL2 = r.hcr;
   cpu.sr.MAIR_EL1 = r.mair;
-  return cpu;
 }
 
 /** Structural checks every translation must pass; returns the tally outcome. */
@@ -426,6 +431,31 @@ describe("guest-built translation state", () => {
         }
       }),
       { seed: FUZZ_SEED + 3, numRuns: fuzzRuns(150) },
+    );
+  });
+
+  it("a TLB filled under one VMID never answers for another", () => {
+    const vmidOf = (r: Regs) => Number((r.vttbr >> 48n) & ((r.vtcr >> 19n) & 1n ? 0xffffn : 0xffn));
+    fc.assert(
+      fc.property(poolContents, regsArb, regsArb, fc.array(access, { minLength: 1, maxLength: 16 }), (pool, a, b0, accesses) => {
+        fillPool(pool);
+        // b's VMID differs from a's in the bits b's VTCR_EL2.VS says are the VMID.
+        const vmid = (vmidOf(a) + 1) & 0xff;
+        const b = { ...b0, vttbr: (b0.vttbr & MASK48) | (BigInt(vmid) << 48n) };
+        if (vmidOf(b) === vmidOf(a)) return;
+        const cpu = machine(a);
+        for (const x of accesses) translate(cpu, x.va, x.kind, x.el0);
+        setRegs(cpu, b);
+        const fresh = machine(b);
+        for (const x of accesses) {
+          const ctx = `${describeCase(a, x)} then ${JSON.stringify(b, big)}`;
+          const t = translate(cpu, x.va, x.kind, x.el0);
+          regs.count(wellFormed(t, ctx));
+          fresh.tlb.flushAll();
+          expect(JSON.stringify(t, big), ctx).toBe(JSON.stringify(translate(fresh, x.va, x.kind, x.el0), big));
+        }
+      }),
+      { seed: FUZZ_SEED + 4, numRuns: fuzzRuns(100) },
     );
   });
 });
