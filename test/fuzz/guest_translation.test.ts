@@ -2,7 +2,8 @@
 // in table pages, random TCR_EL1/VTCR_EL2/SCTLR_EL1/HCR_EL2/TTBRs, random VAs. Every translation
 // must be a PA inside the PA size or a well-formed fault; where only one stage is on, the result
 // must equal an independent walk written from the Arm ARM's rules (D8.2, D8.3, D8.4); a TLB hit
-// must say what a fresh walk says.
+// must say what a fresh walk says, and never across VMIDs; L0's own walk of L1's stage-2
+// (kvmWalkNestedS2) must agree with the CPU's except where KVM differs on purpose.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
