@@ -239,12 +239,20 @@ export class CpuState {
   // ------------------------------------------------------------------ execution
 
   protected fetchSlow(lo: number, hi: number): Page {
-    if (lo & 3) this.raiseSync(this.routeEl1(), { ec: EC.PC_ALIGN, iss: 0, far: join64(lo, hi) });
     const vaddr = join64(lo, hi);
-    const t = translate(this, vaddr, AccessKind.Fetch, this.el === 0);
-    if (!t.ok) this.abort(t.fault, vaddr, AccessKind.Fetch, 0, 0);
-    const page = this.mem.page(t.pa);
-    if (!page) this.externalAbort(vaddr, AccessKind.Fetch);
+    let page: Page | null = null;
+    try {
+      if (lo & 3) this.raiseSync(this.routeEl1(), { ec: EC.PC_ALIGN, iss: 0, far: vaddr });
+      const t = translate(this, vaddr, AccessKind.Fetch, this.el === 0);
+      if (!t.ok) this.abort(t.fault, vaddr, AccessKind.Fetch, 0, 0);
+      page = this.mem.page(t.pa);
+      if (!page) this.externalAbort(vaddr, AccessKind.Fetch);
+    } catch (e) {
+      // An exception taken inside the guest on a fetch retires no instruction, but it is a step:
+      // a vector whose own fetch faults re-enters itself forever, and the step budget must end that.
+      if (e === UNWIND && this.stopReason === null) this.steps++;
+      throw e;
+    }
     const i = (lo >>> 12) & FAST_MASK;
     this.xTag[i] = hi * 1048576 + (lo >>> 12);
     this.xPage[i] = page;

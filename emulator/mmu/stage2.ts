@@ -81,9 +81,19 @@ export function stage2Regime(sr: SysRegFile): Stage2Regime {
 
 /** Stage-2 walk for `ipa`: Translation, Address size and Access flag faults (not permissions). */
 export function stage2Walk(mem: PhysMemory, r: Stage2Regime, ipa: bigint): Stage2Leaf | Fault {
-  if (r.error !== null) return makeFault(r.error, 2, 0, ipa);
-  if (ipa >> BigInt(r.ipaBits) !== 0n) return makeFault(FaultType.Translation, 2, 0, ipa);
+  const early = stage2EarlyFault(r, ipa >> BigInt(r.ipaBits) !== 0n);
+  if (early !== null) return makeFault(early, 2, 0, ipa);
   return stage2WalkNum(mem, r, Number(ipa), ipa);
+}
+
+/**
+ * The level-0 fault a walk takes before reading a descriptor, in the Arm ARM's order
+ * (AArch64.S2Translate, then AArch64.S2Walk): an inconsistent VTCR_EL2, then an IPA above the
+ * input size (both Translation), and only then a VTTBR_EL2 base above the output size (Address size).
+ */
+function stage2EarlyFault(r: Stage2Regime, ipaOutOfRange: boolean): FaultType | null {
+  if (r.error === FaultType.Translation || ipaOutOfRange) return FaultType.Translation;
+  return r.error;
 }
 
 // Stage-2 walks never nest (a stage-1 walk starts them from its table reads; nothing inside one
@@ -125,8 +135,8 @@ export function stage2PermissionFault(leaf: Stage2Leaf, ipa: bigint, kind: Acces
  */
 export function stage2ForWalk(mem: PhysMemory, r: Stage2Regime, ipa: number): number | Fault {
   let leaf: Stage2Leaf | Fault;
-  if (r.error !== null) leaf = makeFault(r.error, 2, 0, BigInt(ipa));
-  else if (ipa >= POW2[r.ipaBits]!) leaf = makeFault(FaultType.Translation, 2, 0, BigInt(ipa));
+  const early = stage2EarlyFault(r, ipa >= POW2[r.ipaBits]!);
+  if (early !== null) leaf = makeFault(early, 2, 0, BigInt(ipa));
   else leaf = stage2WalkNum(mem, r, ipa, BigInt(ipa));
   if (isFault(leaf)) return { ...leaf, s1ptw: true };
   if (!(leaf.perm & S2_R) || (r.ptw && leaf.device)) {

@@ -223,3 +223,24 @@ describe("exception return", () => {
     expect(cpu.el).toBe(0);
   });
 });
+
+describe("exception loops count against the step budget", () => {
+  it("a vector whose fetch faults re-enters itself, one step per exception, until the budget ends the run", async () => {
+    // Stage 1 on with an empty TTBR0 table: every fetch, the vector's included, is a level-0
+    // translation fault taken to EL1 (EC 0x21), and no instruction ever retires.
+    const { cpu, stop } = await runAsm("nop", {
+      maxSteps: 500,
+      cpu: { stopOnUnvectoredEl1: false },
+      setup: (c) => {
+        c.sr.VBAR_EL1 = VBAR;
+        c.sr.TCR_EL1 = 16n | (5n << 32n);
+        c.sr.TTBR0_EL1 = 0x20_0000n;
+        c.sr.SCTLR_EL1 |= 1n;
+      },
+    });
+    expect(stop.kind).toBe("budget");
+    expect(cpu.steps).toBe(500);
+    expect(cpu.sr.ESR_EL1).toBe(esr(EC.IABT_CUR, 0x04));
+    expect(cpu.getPC()).toBe(VBAR + 0x200n);
+  });
+});

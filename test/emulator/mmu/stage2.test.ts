@@ -153,6 +153,13 @@ describe("stage 2: faults", () => {
     expect(fault(translate(cpu, 0x1000n, R, false))).toMatchObject(s2Fault(FaultType.AddressSize, 0, 0x1000n));
   });
 
+  it("an IPA above the input size is a translation fault even when VTTBR_EL2 is above PS (the range is checked first)", () => {
+    const { cpu } = setup("4K", 1, 33, 0); // 31-bit IPA, PS = 32 bits
+    cpu.sr.VTTBR_EL2 = (1n << 48n) | 0x1_0000_0000n;
+    expect(fault(translate(cpu, 0x8000_0000n, R, false))).toMatchObject(s2Fault(FaultType.Translation, 0, 0x8000_0000n));
+    expect(fault(translate(cpu, 0x7fff_f000n, R, false))).toMatchObject(s2Fault(FaultType.AddressSize, 0, 0x7fff_f000n));
+  });
+
   it("external abort on the stage-2 walk", () => {
     const { cpu, mem } = machine({ autoAllocate: false });
     mem.addRam(0x100_0000, 0x10_0000);
