@@ -42,6 +42,18 @@ describe("AsmError", () => {
   });
 });
 
+describe("control characters in the input", () => {
+  it.each<[string, string, string]>([
+    ["a stray carriage return", "nop\n\r", "expected a mnemonic or directive, found '\\r'"],
+    ["a NUL byte", "\0", "expected a mnemonic or directive, found '\\x00'"],
+    ["an escape character", "\x1b[2J", "expected a mnemonic or directive, found '\\x1b'"],
+  ])("%s is quoted as an escape, not raw (it would garble the terminal)", async (_name, src, reason) => {
+    const e = await failure(src);
+    expect(e.reason).toBe(reason);
+    expect(e.message).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f]/);
+  });
+});
+
 describe("instruction errors", () => {
   it.each<[string, string, number, number, string | RegExp]>([
     ["unknown mnemonic → mnemonic column", "  nop\n    frob x1, x2", 2, 5, "unknown instruction 'frob'"],
