@@ -3,7 +3,7 @@
 
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
-import { readInputText } from "../../asm/errors.ts";
+import { escapeControls, readInputText } from "../../asm/errors.ts";
 import { hex } from "../../emulator/types.ts";
 import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
@@ -20,11 +20,16 @@ import { didYouMean } from "./suggest.ts";
  * CLI reports it as it reports a usage error: no stack trace.
  */
 export class ScenarioError extends Error {
+  readonly problems: string[];
+
   constructor(
     readonly file: string,
-    readonly problems: string[],
+    problems: string[],
   ) {
-    super(problems.join("\n"));
+    // Problems quote keys and values of the file; a control character in one would garble the terminal.
+    const escaped = problems.map(escapeControls);
+    super(escaped.join("\n"));
+    this.problems = escaped;
     this.name = "ScenarioError";
   }
 }

@@ -36,6 +36,12 @@ describe("scenario limits", () => {
     expect(parseScenario(at("{split: {ipa: 0x48200000}}"), "s.yaml").timeline?.[0]?.do.split?.ipa).toBe(0x4820_0000n);
   });
 
+  it("a control character in a key or value is quoted as an escape, not raw (it would garble the terminal)", () => {
+    expect(problems(`\x0b${BASE}`)).toEqual(["s.yaml:1:1: name: is required", 's.yaml:1:1: \\x0bname: unknown key "\\x0bname"']);
+    expect(problems(`${BASE}vm: {unmap: "a\\u001b[2J"}\n`)[0]).toMatch(/vm\.unmap: expected one of: .*$/);
+    for (const p of problems(`${BASE}vm: {unmpa\x1b: 1}\n`)) expect(p).not.toMatch(/[\x00-\x1f]/);
+  });
+
   it("a YAML alias bomb is a problem of the file, not an internal error", () => {
     const lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
     for (let i = 1; i < 9; i++) {
