@@ -1,7 +1,7 @@
 // The scenario file format (`scenarios/*.yaml`, see scenarios/README.md): its schema, and the
 // loader that reports every problem with the field path and the line:column it comes from.
 
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type YAMLParseError } from "yaml";
 import { z } from "zod";
 import { escapeControls, readInputText } from "../../asm/errors.ts";
 import { hex } from "../../emulator/types.ts";
@@ -357,6 +357,15 @@ function toJs(doc: Document, file: string): unknown {
 
 const MAX_ALIAS_COUNT = 100;
 
+/**
+ * The parser's message for a YAML error, first line only. The parser runs out of stack on lists
+ * or maps nested some thousand levels deep and says so in JavaScript's words: say it in the file's.
+ */
+function yamlErrorText(e: YAMLParseError): string {
+  if (e.code === "RESOURCE_EXHAUSTION" && /call stack/i.test(e.message)) return "lists or maps nested too deeply here for the YAML parser";
+  return e.message.split("\n")[0] ?? e.message;
+}
+
 /** Parse and validate scenario text; `file` names it in messages. */
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
@@ -365,7 +374,7 @@ export function parseScenario(text: string, file: string): Scenario {
     const p = lineCounter.linePos(offset);
     return `${file}:${p.line}:${p.col}`;
   };
-  if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split("\n")[0]}`));
+  if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${yamlErrorText(e)}`));
   const data = toJs(doc, file);
   const r = ScenarioSchema.safeParse(data);
   if (r.success) return r.data;

@@ -42,6 +42,13 @@ describe("scenario limits", () => {
     for (const p of problems(`${BASE}vm: {unmpa\x1b: 1}\n`)) expect(p).not.toMatch(/[\x00-\x1f]/);
   });
 
+  it("lists or maps nested thousands deep are a problem at their place, not JavaScript's stack overflow", () => {
+    // Where the parser gives up depends on the stack it has: the line, not the column, is fixed.
+    expect(problems("name: " + "[".repeat(5000) + "]".repeat(5000))).toEqual([expect.stringMatching(/^s\.yaml:1:\d+: lists or maps nested too deeply here for the YAML parser$/)]);
+    const deepMap = problems(Array.from({ length: 3000 }, (_, i) => " ".repeat(i) + "k:").join("\n"));
+    for (const p of deepMap) expect(p).toMatch(/^s\.yaml:\d+:\d+: lists or maps nested too deeply here for the YAML parser$/);
+  });
+
   it("a YAML alias bomb is a problem of the file, not an internal error", () => {
     const lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
     for (let i = 1; i < 9; i++) {
