@@ -1,5 +1,7 @@
 // The `nvlab` command.
 
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { AsmError, InputFileError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
@@ -24,7 +26,8 @@ import { debugCommand } from "./debug.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
-function program(): Command {
+/** The `nvlab` command line, not yet parsed (the fuzz suite parses it in-process). */
+export function program(): Command {
   const cmd = new Command("nvlab")
     .description("Emulated ARM64 nested-virtualization sandbox (FEAT_NV): CPU model, L0 hypervisor, shadow stage-2 tooling")
     .showHelpAfterError("(run with --help for usage)")
@@ -448,14 +451,19 @@ export function reportError(e: unknown): number {
   return 70;
 }
 
-// A closed pipe (`nvlab run --trace | head`) ends the output quietly, as other command-line tools do.
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-try {
-  await program().parseAsync(process.argv);
-} catch (e) {
-  process.exitCode = reportError(e);
+/** Run the command line `argv` (as process.argv: node, script, arguments); sets process.exitCode. */
+export async function main(argv: readonly string[]): Promise<void> {
+  // A closed pipe (`nvlab run --trace | head`) ends the output quietly, as other command-line tools do.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  try {
+    await program().parseAsync([...argv]);
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
 }
+
+// Run as a script (`tsx cli/main.ts …`) as well as through cli/nvlab.js; imported, it runs nothing.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv);
