@@ -297,6 +297,10 @@ function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi
 
 /** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds (scenarioExitCode). */
 async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
+  // `nvlab run hyp.S` (without --l1) would otherwise be read as YAML and fail on the assembly's syntax.
+  if (/\.s$/i.test(file)) {
+    throw new UsageError(`run: ${file} is an assembly source, not a scenario file: give it as --l1 ${file} (and each L2 as --l2 FILE.S@IPA)`);
+  }
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
   for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
     if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
