@@ -363,8 +363,15 @@ const MAX_ALIAS_COUNT = 100;
  */
 function yamlErrorText(e: YAMLParseError): string {
   if (e.code === "RESOURCE_EXHAUSTION" && /call stack/i.test(e.message)) return "lists or maps nested too deeply here for the YAML parser";
-  return e.message.split("\n")[0] ?? e.message;
+  const first = e.message.split("\n")[0] ?? e.message;
+  if (first.length <= MAX_YAML_MESSAGE) return first;
+  // The parser quotes the token it stopped at: in a file that is not YAML, whole paragraphs of it.
+  const quoted = /^(.*?: ")([\s\S]*)"$/.exec(first);
+  return quoted ? `${quoted[1]}${quoted[2]!.slice(0, 40)}…"` : `${first.slice(0, MAX_YAML_MESSAGE)}…`;
 }
+
+const MAX_YAML_MESSAGE = 160;
+const MAX_YAML_ERRORS = 10;
 
 /** Parse and validate scenario text; `file` names it in messages. */
 export function parseScenario(text: string, file: string): Scenario {
@@ -374,7 +381,13 @@ export function parseScenario(text: string, file: string): Scenario {
     const p = lineCounter.linePos(offset);
     return `${file}:${p.line}:${p.col}`;
   };
-  if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${yamlErrorText(e)}`));
+  if (doc.errors.length > 0) {
+    // A file that is not YAML at all has an error on every line: the first ones say enough.
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((e) => `${where(e.pos[0])}: ${yamlErrorText(e)}`);
+    const more = doc.errors.length - shown.length;
+    if (more > 0) shown.push(`${file}: ${more} more YAML syntax errors (is it a scenario file?)`);
+    throw new ScenarioError(file, shown);
+  }
   const data = toJs(doc, file);
   const r = ScenarioSchema.safeParse(data);
   if (r.success) return r.data;

@@ -1,6 +1,7 @@
 // Scenario values that L0 or the file system would refuse later are refused while loading, with the
 // file, the field and the value in hex: RAM sizes, block-region addresses, alias bombs, directories.
 
+import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,14 @@ describe("scenario limits", () => {
     expect(problems("name: " + "[".repeat(5000) + "]".repeat(5000))).toEqual([expect.stringMatching(/^s\.yaml:1:\d+: lists or maps nested too deeply here for the YAML parser$/)]);
     const deepMap = problems(Array.from({ length: 3000 }, (_, i) => " ".repeat(i) + "k:").join("\n"));
     for (const p of deepMap) expect(p).toMatch(/^s\.yaml:\d+:\d+: lists or maps nested too deeply here for the YAML parser$/);
+  });
+
+  it("a file that is not YAML gives its first ten syntax errors, each quoting at most a little of it", () => {
+    // The README, given by mistake: prose, code blocks and tables, long paragraphs.
+    const p = problems(readFileSync("README.md", "utf8"));
+    expect(p).toHaveLength(11);
+    expect(p[10]).toMatch(/^s\.yaml: \d+ more YAML syntax errors \(is it a scenario file\?\)$/);
+    for (const line of p) expect(line.length, line).toBeLessThan(250);
   });
 
   it("a YAML alias bomb is a problem of the file, not an internal error", () => {
