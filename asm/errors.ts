@@ -70,7 +70,8 @@ export class InputFileError extends Error {
     readonly file: string,
     readonly code: string,
   ) {
-    super(`cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
+    // An empty name (`nvlab exec ""`) would print as "cannot open : no such file".
+    super(file === "" ? 'cannot open "": the file name is empty' : `cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
     this.name = "InputFileError";
   }
 }

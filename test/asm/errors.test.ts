@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { assemble, assembleFile } from "../../asm/assembler.ts";
-import { AsmError } from "../../asm/errors.ts";
+import { AsmError, InputFileError } from "../../asm/errors.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -182,6 +182,10 @@ describe(".include errors", () => {
   });
   it("missing file points at the .include operand", async () => {
     await expect(assembleFile(fixture("missing_include.S"))).rejects.toMatchObject({ line: 1, col: 18, reason: expect.stringMatching(/^\.include: cannot open .*does_not_exist\.S: no such file$/) });
+  });
+  it("an empty file name is said to be empty (not 'cannot open : no such file')", async () => {
+    await expect(assembleFile("")).rejects.toThrow(new InputFileError("", "ENOENT"));
+    await expect(assembleFile("")).rejects.toThrow(/^cannot open "": the file name is empty$/);
   });
   it("recursive include", async () => {
     await expect(assembleFile(fixture("self_include.S"))).rejects.toMatchObject({ line: 1, reason: expect.stringContaining("recursive") });
