@@ -103,7 +103,7 @@ describe("fuzz: assembler input", () => {
     const tally = new Tally();
     await fc.assert(
       fc.asyncProperty(SOUP, async (text) => judgeAssembly(text, join(REPO, "soup.S"), tally)),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(400) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(800) },
     );
     tally.report("assembler:soup");
   });
@@ -115,7 +115,7 @@ describe("fuzz: assembler input", () => {
       fc.asyncProperty(fc.constantFrom(...SOURCES), fc.array(edits, { minLength: 1, maxLength: 4 }), async ([path, text], es) =>
         judgeAssembly(applyEdits(text, es), path, tally),
       ),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(400) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(800) },
     );
     tally.report("assembler");
   });
@@ -162,7 +162,7 @@ describe("fuzz: assembler through nvlab exec", () => {
           tally.count(outcome);
         },
       ),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(150) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(300) },
     );
     tally.report("assembler:exec");
   });

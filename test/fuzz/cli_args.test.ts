@@ -128,7 +128,7 @@ describe("fuzz: command-line arguments", () => {
         }
         tally.count(r.status === 1 ? "usage-error" : poolTooSmall ? "pool-exhausted" : `status-${r.status}`);
       }),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(150) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(300) },
     );
     tally.report("cli-args");
   });

@@ -61,7 +61,7 @@ describe("fuzz: debugger commands", () => {
           expect(regs.out, `regs after '${line}'`).toMatch(/^level L[12]\n/);
         }
       }),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(100) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(200) },
     );
     tally.report("repl");
   });

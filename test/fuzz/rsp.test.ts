@@ -171,7 +171,7 @@ describe("fuzz: RSP streams on a real debug session", () => {
           await stub.disconnect();
         },
       ),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(60) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(150) },
     );
     tally.report("rsp-streams");
   });

@@ -244,7 +244,7 @@ describe("fuzz: scenario YAML runs", () => {
         });
         tally.count(outcome);
       }),
-      { seed: FUZZ_SEED, numRuns: fuzzRuns(40) },
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(80) },
     );
     tally.report("scenario-yaml:run");
   });
