@@ -55,6 +55,10 @@ describe("control characters in the input", () => {
 });
 
 describe("instruction errors", () => {
+  it.each(["$ )", "$)", "$(", "$,", "  $  ]"])("%s: a mnemonic that is no A64 name is refused before it reaches keystone (which never returned)", async (src) => {
+    await expectError(src, 1, src.indexOf("$") + 1, "unknown instruction '$'");
+  });
+
   it.each<[string, string, number, number, string | RegExp]>([
     ["unknown mnemonic → mnemonic column", "  nop\n    frob x1, x2", 2, 5, "unknown instruction 'frob'"],
     ["out-of-range add immediate", "add x0, x0, #5000", 1, 13, /#5000 .*'add'/],
