@@ -103,8 +103,15 @@ function applyArgEdit(argv: string[], e: ArgEdit): string[] {
   }
 }
 
+/** Every --trace-out writes into the scratch directory, whatever a later edit replaced its value with. */
+function scratchTraceOut(argv: string[]): string[] {
+  const a = [...argv];
+  for (let i = 0; i < a.length; i++) if (a[i] === "--trace-out") a.splice(i + 1, a[i + 1] === undefined || a[i + 1]!.startsWith("-") ? 0 : 1, join(TMP, "t.json"));
+  return a;
+}
+
 const ARGV = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...TEMPLATES), fc.array(ARG_EDIT, { minLength: 1, maxLength: 3 })).map(([t, es]) => es.reduce(applyArgEdit, t)) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...TEMPLATES), fc.array(ARG_EDIT, { minLength: 1, maxLength: 3 })).map(([t, es]) => scratchTraceOut(es.reduce(applyArgEdit, t))) },
   // Soup: a subcommand (or none) and anything.
   fc.tuple(fc.constantFrom("exec", "run", "bogus", "help", ""), fc.array(fc.oneof(fc.constantFrom(...OPTIONS), VALUE), { maxLength: 6 }))
     .map(([sub, rest]) => [...(sub === "" ? [] : [sub]), ...rest.map((x) => (x === "--trace-out" ? "--json" : x))]),
