@@ -19,7 +19,9 @@ export class AsmError extends Error {
   /** The message without the location prefix. */
   readonly reason: string;
 
-  constructor(loc: SourceLoc, reason: string) {
+  constructor(loc: SourceLoc, rawReason: string) {
+    // Reasons quote the input; a control character in it would garble the terminal they go to.
+    const reason = escapeControls(rawReason);
     super(`${loc.file}:${loc.line}:${loc.col}: ${reason}`);
     this.name = "AsmError";
     this.file = loc.file;
@@ -37,6 +39,13 @@ export class AsmError extends Error {
       .replace(/[^\t]/g, " ");
     return `${this.file}:${this.line}:${this.col}: error: ${this.reason}\n    ${this.sourceLine}\n    ${pad}^`;
   }
+}
+
+const CONTROL_ESCAPES: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** `text` with each control character written as an escape (`\r`, `\x00`), as in a string literal. */
+export function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** The location `delta` columns to the right of `loc` on the same line. */
@@ -61,7 +70,8 @@ export class InputFileError extends Error {
     readonly file: string,
     readonly code: string,
   ) {
-    super(`cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
+    // An empty name (`nvlab exec ""`) would print as "cannot open : no such file".
+    super(file === "" ? 'cannot open "": the file name is empty' : `cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
     this.name = "InputFileError";
   }
 }

@@ -19,6 +19,8 @@ const XREG = /^(?:x(?:[0-9]|[12][0-9]|30)|xzr)$/i;
 const WXREG = /^(?:[xw](?:[0-9]|[12][0-9]|30)|xzr|wzr)$/i;
 
 /** Encodes one statement; `known(name)` tells whether a name is a user symbol. */
+const A64_MNEMONIC = /^[a-z][a-z0-9_]*(\.[a-z0-9]+)?$/i;
+
 class InsnEncoder {
   readonly mn: string;
   readonly pieces: Piece[];
@@ -69,6 +71,9 @@ class InsnEncoder {
   }
 
   encode(): number[] {
+    // Keystone never returns from some statements that start with a symbol character (`$)`, `$,`):
+    // only a name shaped like an A64 mnemonic (letters, digits, one `.cond` suffix) reaches it.
+    if (!A64_MNEMONIC.test(this.mn)) this.fail(`unknown instruction '${this.mn}'`);
     switch (this.mn) {
       case "mov64":
       case "movl":

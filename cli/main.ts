@@ -1,5 +1,7 @@
 // The `nvlab` command.
 
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { AsmError, InputFileError } from "../asm/errors.ts";
 import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
@@ -26,7 +28,8 @@ import { addFuzzCommand } from "./fuzz.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
-function program(): Command {
+/** The `nvlab` command line, not yet parsed (the fuzz suite parses it in-process). */
+export function program(): Command {
   const cmd = new Command("nvlab")
     .description("Emulated ARM64 nested-virtualization sandbox (FEAT_NV): CPU model, L0 hypervisor, shadow stage-2 tooling")
     .showHelpAfterError("(run with --help for usage)")
@@ -317,6 +320,10 @@ function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi
 
 /** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds (scenarioExitCode). */
 async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
+  // `nvlab run hyp.S` (without --l1) would otherwise be read as YAML and fail on the assembly's syntax.
+  if (/\.s$/i.test(file)) {
+    throw new UsageError(`run: ${file} is an assembly source, not a scenario file: give it as --l1 ${file} (and each L2 as --l2 FILE.S@IPA)`);
+  }
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
   for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
     if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
@@ -486,14 +493,19 @@ export function reportError(e: unknown): number {
   return 70;
 }
 
-// A closed pipe (`nvlab run --trace | head`) ends the output quietly, as other command-line tools do.
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-try {
-  await program().parseAsync(process.argv);
-} catch (e) {
-  process.exitCode = reportError(e);
+/** Run the command line `argv` (as process.argv: node, script, arguments); sets process.exitCode. */
+export async function main(argv: readonly string[]): Promise<void> {
+  // A closed pipe (`nvlab run --trace | head`) ends the output quietly, as other command-line tools do.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  try {
+    await program().parseAsync([...argv]);
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
 }
+
+// Run as a script (`tsx cli/main.ts …`) as well as through cli/nvlab.js; imported, it runs nothing.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv);

@@ -1,9 +1,9 @@
 // The scenario file format (`scenarios/*.yaml`, see scenarios/README.md): its schema, and the
 // loader that reports every problem with the field path and the line:column it comes from.
 
-import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type YAMLParseError } from "yaml";
 import { z } from "zod";
-import { readInputText } from "../../asm/errors.ts";
+import { escapeControls, readInputText } from "../../asm/errors.ts";
 import { hex } from "../../emulator/types.ts";
 import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
@@ -20,11 +20,16 @@ import { didYouMean } from "./suggest.ts";
  * CLI reports it as it reports a usage error: no stack trace.
  */
 export class ScenarioError extends Error {
+  readonly problems: string[];
+
   constructor(
     readonly file: string,
-    readonly problems: string[],
+    problems: string[],
   ) {
-    super(problems.join("\n"));
+    // Problems quote keys and values of the file; a control character in one would garble the terminal.
+    const escaped = problems.map(escapeControls);
+    super(escaped.join("\n"));
+    this.problems = escaped;
     this.name = "ScenarioError";
   }
 }
@@ -350,6 +355,22 @@ function toJs(doc: Document, file: string): unknown {
 
 const MAX_ALIAS_COUNT = 100;
 
+/**
+ * The parser's message for a YAML error, first line only. The parser runs out of stack on lists
+ * or maps nested some thousand levels deep and says so in JavaScript's words: say it in the file's.
+ */
+function yamlErrorText(e: YAMLParseError): string {
+  if (e.code === "RESOURCE_EXHAUSTION" && /call stack/i.test(e.message)) return "lists or maps nested too deeply here for the YAML parser";
+  const first = e.message.split("\n")[0] ?? e.message;
+  if (first.length <= MAX_YAML_MESSAGE) return first;
+  // The parser quotes the token it stopped at: in a file that is not YAML, whole paragraphs of it.
+  const quoted = /^(.*?: ")([\s\S]*)"$/.exec(first);
+  return quoted ? `${quoted[1]}${quoted[2]!.slice(0, 40)}…"` : `${first.slice(0, MAX_YAML_MESSAGE)}…`;
+}
+
+const MAX_YAML_MESSAGE = 160;
+const MAX_YAML_ERRORS = 10;
+
 /** Parse and validate scenario text; `file` names it in messages. */
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
@@ -358,7 +379,13 @@ export function parseScenario(text: string, file: string): Scenario {
     const p = lineCounter.linePos(offset);
     return `${file}:${p.line}:${p.col}`;
   };
-  if (doc.errors.length > 0) throw new ScenarioError(file, doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split("\n")[0]}`));
+  if (doc.errors.length > 0) {
+    // A file that is not YAML at all has an error on every line: the first ones say enough.
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS).map((e) => `${where(e.pos[0])}: ${yamlErrorText(e)}`);
+    const more = doc.errors.length - shown.length;
+    if (more > 0) shown.push(`${file}: ${more} more YAML syntax errors (is it a scenario file?)`);
+    throw new ScenarioError(file, shown);
+  }
   const data = toJs(doc, file);
   const r = ScenarioSchema.safeParse(data);
   if (r.success) return r.data;

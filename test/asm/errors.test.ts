@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { assemble, assembleFile } from "../../asm/assembler.ts";
-import { AsmError } from "../../asm/errors.ts";
+import { AsmError, InputFileError } from "../../asm/errors.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -42,7 +42,23 @@ describe("AsmError", () => {
   });
 });
 
+describe("control characters in the input", () => {
+  it.each<[string, string, string]>([
+    ["a stray carriage return", "nop\n\r", "expected a mnemonic or directive, found '\\r'"],
+    ["a NUL byte", "\0", "expected a mnemonic or directive, found '\\x00'"],
+    ["an escape character", "\x1b[2J", "expected a mnemonic or directive, found '\\x1b'"],
+  ])("%s is quoted as an escape, not raw (it would garble the terminal)", async (_name, src, reason) => {
+    const e = await failure(src);
+    expect(e.reason).toBe(reason);
+    expect(e.message).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f]/);
+  });
+});
+
 describe("instruction errors", () => {
+  it.each(["$ )", "$)", "$(", "$,", "  $  ]"])("%s: a mnemonic that is no A64 name is refused before it reaches keystone (which never returned)", async (src) => {
+    await expectError(src, 1, src.indexOf("$") + 1, "unknown instruction '$'");
+  });
+
   it.each<[string, string, number, number, string | RegExp]>([
     ["unknown mnemonic → mnemonic column", "  nop\n    frob x1, x2", 2, 5, "unknown instruction 'frob'"],
     ["out-of-range add immediate", "add x0, x0, #5000", 1, 13, /#5000 .*'add'/],
@@ -170,6 +186,10 @@ describe(".include errors", () => {
   });
   it("missing file points at the .include operand", async () => {
     await expect(assembleFile(fixture("missing_include.S"))).rejects.toMatchObject({ line: 1, col: 18, reason: expect.stringMatching(/^\.include: cannot open .*does_not_exist\.S: no such file$/) });
+  });
+  it("an empty file name is said to be empty (not 'cannot open : no such file')", async () => {
+    await expect(assembleFile("")).rejects.toThrow(new InputFileError("", "ENOENT"));
+    await expect(assembleFile("")).rejects.toThrow(/^cannot open "": the file name is empty$/);
   });
   it("recursive include", async () => {
     await expect(assembleFile(fixture("self_include.S"))).rejects.toMatchObject({ line: 1, reason: expect.stringContaining("recursive") });

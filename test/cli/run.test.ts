@@ -92,4 +92,10 @@ describe.concurrent("nvlab run: exit statuses through the bin", () => {
     const h = (await nvlab("run", "--help")).stdout;
     for (const s of ["123", "124", "125", "126", "1 usage", "70 host error", "2 one or more failed"]) expect(h).toContain(s);
   });
+
+  it("an assembly source given where the scenario goes is named, with the --l1 it needs (not parsed as YAML)", async () => {
+    const r = await nvlab("run", "guests/l1/hyp.S", "--max-steps", "1000");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("nvlab: run: guests/l1/hyp.S is an assembly source, not a scenario file: give it as --l1 guests/l1/hyp.S (and each L2 as --l2 FILE.S@IPA)\n");
+  });
 });

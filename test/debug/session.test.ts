@@ -139,6 +139,14 @@ describe("DebugSession: breakpoints", () => {
     expect(() => s.addEventBreak("tlbi operand=0x10000000000000000")).toThrow(/operand=0x10000000000000000: 0x10000000000000000 does not fit in 64 bits/);
   });
 
+  it("a TLBI operation filter must name a TLBI operation, in any case (one that no event carries never fires)", async () => {
+    const s = await openPair(HYP, [l2("hello")]);
+    expect(() => s.addEventBreak("tlbi op=frob")).toThrow("break event tlbi: op=frob: not a TLBI operation (e.g. op=IPAS2E1IS, op=VMALLS12E1IS)");
+    expect(() => s.addEventBreak("tlbi op=")).toThrow(/op=: not a TLBI operation/);
+    const bp = s.addEventBreak("tlbi op=ipas2e1is");
+    expect(bp.fields).toEqual({ op: "IPAS2E1IS" });
+  });
+
   it("deleting breakpoints lets the run go to its end", async () => {
     const s = await openPair(HYP, [l2("hello")]);
     const a = s.addExitBreak(0x16);

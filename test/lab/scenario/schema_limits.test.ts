@@ -1,6 +1,7 @@
 // Scenario values that L0 or the file system would refuse later are refused while loading, with the
 // file, the field and the value in hex: RAM sizes, block-region addresses, alias bombs, directories.
 
+import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,6 +35,27 @@ describe("scenario limits", () => {
       "s.yaml:8:26: timeline[0].do.coalesce.ipa: 0x48001000 is not 2M aligned (a block region starts at a multiple of 0x200000)",
     ]);
     expect(parseScenario(at("{split: {ipa: 0x48200000}}"), "s.yaml").timeline?.[0]?.do.split?.ipa).toBe(0x4820_0000n);
+  });
+
+  it("a control character in a key or value is quoted as an escape, not raw (it would garble the terminal)", () => {
+    expect(problems(`\x0b${BASE}`)).toEqual(["s.yaml:1:1: name: is required", 's.yaml:1:1: \\x0bname: unknown key "\\x0bname"']);
+    expect(problems(`${BASE}vm: {unmap: "a\\u001b[2J"}\n`)[0]).toMatch(/vm\.unmap: expected one of: .*$/);
+    for (const p of problems(`${BASE}vm: {unmpa\x1b: 1}\n`)) expect(p).not.toMatch(/[\x00-\x1f]/);
+  });
+
+  it("lists or maps nested thousands deep are a problem at their place, not JavaScript's stack overflow", () => {
+    // Where the parser gives up depends on the stack it has: the line, not the column, is fixed.
+    expect(problems("name: " + "[".repeat(5000) + "]".repeat(5000))).toEqual([expect.stringMatching(/^s\.yaml:1:\d+: lists or maps nested too deeply here for the YAML parser$/)]);
+    const deepMap = problems(Array.from({ length: 3000 }, (_, i) => " ".repeat(i) + "k:").join("\n"));
+    for (const p of deepMap) expect(p).toMatch(/^s\.yaml:\d+:\d+: lists or maps nested too deeply here for the YAML parser$/);
+  });
+
+  it("a file that is not YAML gives its first ten syntax errors, each quoting at most a little of it", () => {
+    // The README, given by mistake: prose, code blocks and tables, long paragraphs.
+    const p = problems(readFileSync("README.md", "utf8"));
+    expect(p).toHaveLength(11);
+    expect(p[10]).toMatch(/^s\.yaml: \d+ more YAML syntax errors \(is it a scenario file\?\)$/);
+    for (const line of p) expect(line.length, line).toBeLessThan(250);
   });
 
   it("a YAML alias bomb is a problem of the file, not an internal error", () => {

@@ -1,0 +1,142 @@
+// Fuzzing the command line: random argv from the option vocabulary with bad values (numbers,
+// addresses past 2^64, unaligned ones, missing files, directories, unknown options), parsed
+// in-process. Each ends with status 1 and a message naming the argument, or a normal run; never
+// status 70, an "internal error" or a stack trace.
+
+import { CommanderError, type Command } from "commander";
+import fc from "fast-check";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { program, reportError } from "../../cli/main.ts";
+import { FUZZ_SEED, fuzzRuns, Tally } from "./tally.ts";
+import { EDGE_NUMBERS, expectUserMessage, withinWallTime } from "./mutate.ts";
+
+const TMP = mkdtempSync(join(tmpdir(), "nvlab-fuzz-cli-"));
+const EMPTY = join(TMP, "empty.S");
+writeFileSync(EMPTY, "");
+const BAD_YAML = join(TMP, "bad.yaml");
+writeFileSync(BAD_YAML, "name: [\n");
+
+interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `nvlab ARGS` in this process: commander's own exits become statuses, output is captured. */
+async function nvlabInProcess(args: string[]): Promise<CliResult> {
+  const cmd = program();
+  let stdout = "";
+  let stderr = "";
+  const quiet = (c: Command): void => {
+    c.exitOverride();
+    c.configureOutput({ writeOut: (t) => (stdout += t), writeErr: (t) => (stderr += t) });
+    c.commands.forEach(quiet);
+  };
+  quiet(cmd);
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((t: string | Uint8Array) => ((stdout += String(t)), true));
+  process.stderr.write = ((t: string | Uint8Array) => ((stderr += String(t)), true));
+  process.exitCode = undefined;
+  let status: number;
+  try {
+    await cmd.parseAsync(["node", "nvlab", ...args]);
+    status = Number(process.exitCode ?? 0);
+  } catch (e) {
+    status = e instanceof CommanderError ? e.exitCode : reportError(e);
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = undefined;
+  }
+  return { status, stdout, stderr };
+}
+
+const FILES = [
+  "guests/demo/hello.S", "guests/l1/hyp.S", "guests/l2/hello.S", "scenarios/revmap_polluted.yaml", "guests", "nosuch.S", "nosuch.yaml",
+  "guests/l1/hyp.S@0x10000000040100000", "guests/l1/hyp.S@0x40100002", "guests/l2/hello.S@0x48000000", "guests/l2/hello.S@0x48000001",
+  "guests/l2/hello.S@0x10000000048000000", "guests/l2/hello.S@", "guests/l2/hello.S", "@0x48000000", "guests/l2/hello.S@0x40100000",
+  "guests/l2/hello.S@0x49000000@1", EMPTY, BAD_YAML, "README.md", "/dev/null", "",
+];
+const VALUE = fc.oneof(fc.constantFrom(...EDGE_NUMBERS), fc.constantFrom(...FILES), fc.constantFrom("full", "revmap", "accel", "bogus", "v3", "seed", "random", "round-robin", "bbm", "install-first", "4K", "1M", "256M", "64G", "1T", "0x1000", "1_000", " 5", "5 ", "0"), fc.string({ maxLength: 6 }));
+const OPTIONS = [
+  "--l1", "--l2", "--memory", "--vcpus", "--pool-pages", "--unmap", "--direct-map", "--revmap-tlbi", "--nested-mmus", "--check", "--chaos",
+  "--chaos-rate", "--schedule", "--quantum", "--seed", "--coalesce", "--coalesce-cost", "--max-steps", "--json", "--trace", "--trace-limit",
+  "--base", "--bogus", "-x", "--", "--help", "--max-steps=", "--trace-out",
+];
+/** Options that take a value, and what to give them. */
+const TAKES_VALUE = new Set(["--l1", "--l2", "--memory", "--vcpus", "--pool-pages", "--unmap", "--revmap-tlbi", "--nested-mmus", "--chaos", "--chaos-rate", "--schedule", "--quantum", "--seed", "--coalesce", "--coalesce-cost", "--max-steps", "--trace-limit", "--base", "--trace-out"]);
+
+/** Command lines that run (briefly): the mutations start from these, so they reach every check. */
+const TEMPLATES = [
+  ["exec", "guests/demo/hello.S", "--max-steps", "20000"],
+  ["run", "--l1", "guests/l1/hyp.S", "--l2", "guests/l2/hello.S@0x48000000", "--max-steps", "300000"],
+  ["run", "scenarios/revmap_polluted.yaml"],
+];
+
+type ArgEdit = { op: "add"; option: string; value: string } | { op: "replace"; at: number; value: string } | { op: "drop"; at: number };
+const ARG_EDIT: fc.Arbitrary<ArgEdit> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("add" as const), option: fc.constantFrom(...OPTIONS), value: VALUE }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("replace" as const), at: fc.nat(), value: VALUE }) },
+  fc.record({ op: fc.constant("drop" as const), at: fc.nat() }),
+);
+
+function applyArgEdit(argv: string[], e: ArgEdit): string[] {
+  const a = [...argv];
+  switch (e.op) {
+    case "add":
+      // --trace-out writes its file: only ever into the scratch directory.
+      if (e.option === "--trace-out") a.push(e.option, join(TMP, "t.json"));
+      else if (TAKES_VALUE.has(e.option)) a.push(e.option, e.value);
+      else a.push(e.option);
+      return a;
+    case "replace":
+      // Not the subcommand: `debug` and `gdbserver` would wait for input.
+      if (a.length > 1) a[1 + (e.at % (a.length - 1))] = e.value;
+      return a;
+    case "drop":
+      if (a.length > 1) a.splice(1 + (e.at % (a.length - 1)), 1);
+      return a;
+  }
+}
+
+/** Every --trace-out writes into the scratch directory, whatever a later edit replaced its value with. */
+function scratchTraceOut(argv: string[]): string[] {
+  const a = [...argv];
+  for (let i = 0; i < a.length; i++) if (a[i] === "--trace-out") a.splice(i + 1, a[i + 1] === undefined || a[i + 1]!.startsWith("-") ? 0 : 1, join(TMP, "t.json"));
+  return a;
+}
+
+const ARGV = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...TEMPLATES), fc.array(ARG_EDIT, { minLength: 1, maxLength: 3 })).map(([t, es]) => scratchTraceOut(es.reduce(applyArgEdit, t))) },
+  // Soup: a subcommand (or none) and anything.
+  fc.tuple(fc.constantFrom("exec", "run", "bogus", "help", ""), fc.array(fc.oneof(fc.constantFrom(...OPTIONS), VALUE), { maxLength: 6 }))
+    .map(([sub, rest]) => [...(sub === "" ? [] : [sub]), ...rest.map((x) => (x === "--trace-out" ? "--json" : x))]),
+);
+
+describe("fuzz: command-line arguments", () => {
+  it("status 1 with a message naming the argument, or a normal run; never 70 or a stack trace", async () => {
+    const tally = new Tally();
+    await fc.assert(
+      fc.asyncProperty(ARGV, async (argv) => {
+        const r = await withinWallTime(`nvlab ${argv.join(" ")}`, 20_000, () => nvlabInProcess(argv));
+        const what = `nvlab ${argv.join(" ")} → ${r.status}\n${r.stderr}`;
+        // The one documented 70 an option can cause: a host page pool too small for the run (it says so and names the option).
+        const poolTooSmall = argv.includes("--pool-pages") && /host page pool exhausted[\s\S]*--pool-pages/.test(r.stderr);
+        if (!poolTooSmall) expect(r.status, what).not.toBe(70);
+        expectUserMessage(r.stderr, what);
+        if (r.status === 1) {
+          // The message names what is wrong: one of the arguments, or the one that is missing.
+          const names = argv.some((a) => a.trim() !== "" && r.stderr.includes(a.trim().split("@")[0]!.split("=")[0]!));
+          expect(names || /missing required argument|argument missing|give an L1|Usage: nvlab|file name is empty|unknown command/.test(r.stderr), what).toBe(true);
+        }
+        tally.count(r.status === 1 ? "usage-error" : poolTooSmall ? "pool-exhausted" : `status-${r.status}`);
+      }),
+      { seed: FUZZ_SEED, numRuns: fuzzRuns(300) },
+    );
+    tally.report("cli-args");
+  });
+});
