@@ -10,7 +10,6 @@
 import { disassemble, loadDisassembler } from "../asm/disassembler.ts";
 import { EC_NAMES, type Exit } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
-import { tlbiByName } from "../emulator/tlbi.ts";
 import { guestPc } from "../hypervisor/diagnose.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type FieldValue, matchesFields, parseFieldValue } from "../hypervisor/event_fields.ts";
@@ -441,7 +440,7 @@ export class DebugSession {
       const eq = f.indexOf("=");
       const r = parseFieldValue(name, f.slice(0, eq), f.slice(eq + 1));
       if ("error" in r) throw new DebugError(`break event ${name}: ${f}: ${r.error}`);
-      fields[f.slice(0, eq)] = name === "tlbi" && f.slice(0, eq) === "op" && typeof r.value === "string" ? tlbiOpName(name, f, r.value) : r.value;
+      fields[f.slice(0, eq)] = r.value;
     }
     const label = `event ${name}${filters.length ? ` ${filters.join(" ")}` : ""}`;
     const bp = this.add({ kind: "event", event: name, ...(filters.length ? { fields } : {}), label });
@@ -609,14 +608,4 @@ export function describeStop(session: DebugSession, s: Stop): string {
     case "budget": return `stopped after the instruction limit (at ${s.steps} instructions)`;
     case "finished": return `the run is over: ${describeOutcome(r.outcome)}`;
   }
-}
-
-/**
- * A TLBI operation filter as events carry it (upper case): an unknown one would make a breakpoint
- * that never fires, so it is refused.
- */
-function tlbiOpName(kind: string, filter: string, value: string): string {
-  const op = tlbiByName(value);
-  if (!op) throw new DebugError(`break event ${kind}: ${filter}: not a TLBI operation (e.g. op=IPAS2E1IS, op=VMALLS12E1IS)`);
-  return op.name;
 }
