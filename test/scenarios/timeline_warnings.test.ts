@@ -2,26 +2,11 @@
 // entry and the run still passes; --json carries the warnings and each entry's firings. A
 // misspelt event kind is refused before the run with the kind it was meant to be.
 
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scenarioFile as writeScenario } from "../helpers/scenario_file.ts";
 import { nvlab } from "../helpers/bin.ts";
-import { REPO_ROOT } from "../qemu/pairs.ts";
 
-async function scenarioFile(body: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "nvlab-warnings-"));
-  const file = join(dir, "w.yaml");
-  await writeFile(
-    file,
-    `name: w
-images:
-  l1: {file: ${join(REPO_ROOT, "guests/l1/hyp.S")}}
-  l2: [{file: ${join(REPO_ROOT, "guests/l2/hello.S")}, ipa: 0x48000000}]
-${body}`,
-  );
-  return file;
-}
+const scenarioFile = (body: string): Promise<string> => writeScenario(body, "hello", "w");
 
 const NEVER = `timeline:
   - at: {exits: 2}

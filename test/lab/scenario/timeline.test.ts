@@ -2,27 +2,11 @@
 // fire `times` times `every` units apart, event triggers count matching events, and chaos can be
 // layered on a scenario without changing what the guests see.
 
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scenarioFile as writeScenario } from "../../helpers/scenario_file.ts";
 import { runScenario } from "../../../lab/scenario/run.ts";
-import { REPO_ROOT } from "../../qemu/pairs.ts";
 
-async function scenarioFile(body: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "nvlab-timeline-"));
-  const file = join(dir, "t.yaml");
-  const guests = join(REPO_ROOT, "guests");
-  await writeFile(
-    file,
-    `name: t
-images:
-  l1: {file: ${guests}/l1/hyp.S}
-  l2: [{file: ${guests}/l2/checksum.S, ipa: 0x48000000}]
-${body}`,
-  );
-  return file;
-}
+const scenarioFile = (body: string): Promise<string> => writeScenario(body, "checksum");
 
 const CHECKSUM_LINE = "checksum: 0x60d2e6a52eb5701c over 262144 bytes, 8 passes agree\n";
 

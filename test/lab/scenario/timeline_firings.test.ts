@@ -3,28 +3,12 @@
 // expectations; an entry that triggers itself, or firings that go on while no instruction
 // retires, stop the run with why instead of running until `times` runs out or forever.
 
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scenarioFile as writeScenario } from "../../helpers/scenario_file.ts";
 import { runScenario } from "../../../lab/scenario/run.ts";
 import { TIMELINE_STALL_LIMIT } from "../../../lab/scenario/timeline.ts";
-import { REPO_ROOT } from "../../qemu/pairs.ts";
 
-async function scenarioFile(body: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "nvlab-firings-"));
-  const file = join(dir, "t.yaml");
-  const guests = join(REPO_ROOT, "guests");
-  await writeFile(
-    file,
-    `name: t
-images:
-  l1: {file: ${guests}/l1/hyp.S}
-  l2: [{file: ${guests}/l2/hello.S, ipa: 0x48000000}]
-${body}`,
-  );
-  return file;
-}
+const scenarioFile = (body: string): Promise<string> => writeScenario(body, "hello");
 
 const TIMELINE = `timeline:
   - at: {exits: 2}
