@@ -1,0 +1,62 @@
+// L2 start-up at EL1 (nested IPA 0x4000_0000, MMU off, x0-x30 = 0, SP unknown): stack at the top of
+// the 16 MiB window, .bss, VBAR_EL1, then main(); main's return value is L2's exit code (HVC exit).
+// Every exception L2 takes at EL1 prints its vector offset through L1 and exits 2.
+
+        .section .text.start, "ax"
+        .global _start
+_start:
+        ldr     x0, =__stack_top
+        mov     sp, x0
+        ldr     x0, =__bss_start
+        ldr     x1, =__bss_end
+1:      cmp     x0, x1
+        b.hs    2f
+        str     xzr, [x0], #8
+        b       1b
+2:      adr     x0, l2_vectors
+        msr     vbar_el1, x0
+        isb
+        mov     x0, #0
+        bl      main
+        mov     x1, x0
+        mov     x0, #1                  // HVC_EXIT
+        hvc     #0
+3:      b       3b
+
+        .macro  vector off
+        .org    l2_vectors + \off
+        mov     x19, #\off
+        b       l2_unexpected
+        .endm
+
+        .text
+        .balign 2048
+l2_vectors:
+        vector 0x000
+        vector 0x080
+        vector 0x100
+        vector 0x180
+        vector 0x200
+        vector 0x280
+        vector 0x300
+        vector 0x380
+        vector 0x400
+        vector 0x480
+        vector 0x500
+        vector 0x580
+        vector 0x600
+        vector 0x680
+        vector 0x700
+        vector 0x780
+        .org    l2_vectors + 0x800
+
+l2_unexpected:
+        adr     x1, msg_unexpected
+        mov     x0, #2                  // HVC_PUTS
+        hvc     #0
+        mov     x0, #1                  // HVC_EXIT with code 2
+        mov     x1, #2
+        hvc     #0
+4:      b       4b
+
+msg_unexpected: .asciz "L2: unexpected exception at EL1\n"

@@ -1,0 +1,134 @@
+// The C L1 (guests/c/l1/hyp.c) with two L2s, one C (hello_c) and one assembly (guests/l2/hello.S),
+// built with Debian's cross compiler and loaded as raw images: the exact console on nvlab in every
+// stage-2 format, under every unmap strategy with the checker on, under chaos, and equal to QEMU's.
+
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Image } from "../../../asm/image.ts";
+import { rawBinary } from "../../../asm/raw_binary.ts";
+import { UNMAP_STRATEGIES } from "../../../hypervisor/unmap/registry.ts";
+import { chaosMonitor, chaosOf } from "../../../lab/chaos.ts";
+import { assembleGuest } from "../../../lab/fixtures/guest_images.ts";
+import { qemuCommand, qemuLoaderArgs } from "../../../lab/qemu_command.ts";
+import { runVm, type RunVmOptions } from "../../../lab/run.ts";
+import { l2Ipa, PAIR_MEMORY_MIB } from "../../qemu/pairs.ts";
+import { qemuAvailable } from "../../qemu/qemu.ts";
+import { buildCGuests, C_BUILD_DIR, C_L1S, cGuestImage, cGuestsBuildable, type CL1 } from "./c_guests.ts";
+
+const L1_IPA = 0x4010_0000n;
+const canBuild = cGuestsBuildable();
+
+/** Format line and the C L2's stage-2 fault count, per C L1 (the assembly hello.S always faults once). */
+const FORMATS: Record<CL1, { name: string; leafKiB: number; faults: number }> = {
+  // 4K: 4 image pages (text, rodata, data, bss), the UART, 24 touched pages, the stack page.
+  hyp_c: { name: "4K granule, lazy 4K pages", leafKiB: 4, faults: 29 },
+  // 2M: the image block (UART block, touch block, stack block).
+  hyp_c_2m: { name: "4K granule, lazy 2M blocks", leafKiB: 2048, faults: 4 },
+  hyp_c_16k: { name: "16K granule, lazy 16K pages", leafKiB: 16, faults: 10 },
+  hyp_c_64k: { name: "64K granule, lazy 64K pages", leafKiB: 64, faults: 6 },
+};
+
+function expectedConsole(l1: CL1): string {
+  const f = FORMATS[l1];
+  return (
+    `L1: hyp_c: ${f.name}, 2 L2s\n` +
+    "L1: entering L2 #0 (VMID 1)\n" +
+    "hello from C L2\n" +
+    "C L2: this line went to the UART directly\n" +
+    "C L2: printf -42 42 beef 123456789abc Z str 0x40000000 00007|  9|\n" +
+    "C L2: 24 pages written and read back, 0 errors\n" +
+    "C L2: remap: before 0x0123456789abcdef\n" +
+    `L1: remapped L2 #0 leaf 0x40200000 (${f.leafKiB} KiB) with TLBI IPAS2E1IS\n` +
+    "C L2: remap: after  0xfedcba9876543210\n" +
+    "C L2: PASS\n" +
+    `L1: L2 #0 exited with code 0, stage-2 faults: ${f.faults}\n` +
+    "L1: entering L2 #1 (VMID 2)\n" +
+    "hello from L2\n" +
+    "L1: L2 #1 exited with code 0, stage-2 faults: 1\n" +
+    "L1: system off, exit code 0\n"
+  );
+}
+
+describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
+  let asmHello: Image;
+  beforeAll(async () => {
+    buildCGuests();
+    asmHello = await assembleGuest("guests/l2/hello.S", l2Ipa(1));
+  }, 120_000);
+
+  const pair = (l1: CL1): RunVmOptions => ({
+    l1: cGuestImage(l1, L1_IPA),
+    l2: [
+      { image: cGuestImage("hello_c", l2Ipa(0)), ipa: l2Ipa(0) },
+      { image: asmHello, ipa: l2Ipa(1) },
+    ],
+    check: true,
+  });
+
+  for (const l1 of C_L1S) {
+    it(`${l1}: prints the expected console on nvlab and powers off with 0`, () => {
+      const r = runVm(pair(l1));
+      expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+      expect(r.console).toBe(expectedConsole(l1));
+    });
+  }
+
+  for (const unmap of UNMAP_STRATEGIES) {
+    it(`hyp_c under the ${unmap} unmap strategy with the checker on`, () => {
+      const r = runVm({ ...pair("hyp_c"), config: { unmap } });
+      expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+      expect(r.console).toBe(expectedConsole("hyp_c"));
+    });
+  }
+
+  for (const l1 of ["hyp_c", "hyp_c_2m"] as const) {
+    it(`${l1} under chaos (seeded unmaps, store failures, recycles) with the checker on`, () => {
+      const r = runVm({ ...pair(l1), monitors: (kvm) => [chaosMonitor(kvm, { seed: 15, rate: 5 })] });
+      expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+      // L0's chaos is invisible to the guests: the same console, fault counts included.
+      expect(r.console).toBe(expectedConsole(l1));
+      expect(chaosOf(r.kvm)!.report().injections).toBeGreaterThan(0);
+    });
+  }
+
+  it("one C L2 image runs unchanged in either window (linked at the nested IPA, not the canonical one)", () => {
+    const r = runVm({
+      ...pair("hyp_c"),
+      l2: [
+        { image: cGuestImage("hello_c", l2Ipa(0)), ipa: l2Ipa(0) },
+        { image: cGuestImage("hello_c", l2Ipa(1)), ipa: l2Ipa(1) },
+      ],
+    });
+    expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+    expect(r.console).toContain("L1: remapped L2 #1 leaf 0x40200000 (4 KiB) with TLBI IPAS2E1IS\n");
+    expect(r.console).toContain("L1: L2 #1 exited with code 0, stage-2 faults: 29\n");
+  });
+
+  describe.skipIf(!qemuAvailable())("on QEMU (L1 at real EL2)", () => {
+    for (const l1 of C_L1S) {
+      it(`${l1}: QEMU prints the same console as nvlab`, async () => {
+        const dir = await mkdtemp(join(tmpdir(), "nvlab-cguests-"));
+        try {
+          const hello = rawBinary(asmHello);
+          const helloBin = join(dir, "hello.bin");
+          await writeFile(helloBin, hello.bytes);
+          const loaders = [
+            ...qemuLoaderArgs(join(C_BUILD_DIR, `${l1}.bin`), L1_IPA),
+            ...qemuLoaderArgs(join(C_BUILD_DIR, "hello_c.bin"), l2Ipa(0)),
+            ...qemuLoaderArgs(helloBin, hello.base),
+          ];
+          const [program, ...args] = qemuCommand(loaders, L1_IPA, PAIR_MEMORY_MIB);
+          const q = spawnSync(program!, args, { encoding: "latin1", timeout: 20_000 });
+          expect(q.status).toBe(0);
+          expect(q.stdout).toBe(runVm(pair(l1)).console);
+          expect(q.stdout).toBe(expectedConsole(l1));
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  });
+});
