@@ -53,20 +53,41 @@ function expectedConsole(l1: CL1): string {
 }
 
 describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
-  let asmHello: Image;
+  /** The assembly L2s the tests use, assembled for window 1. */
+  const asmL2: Record<string, Image> = {};
   beforeAll(async () => {
     buildCGuests();
-    asmHello = await assembleGuest("guests/l2/hello.S", l2Ipa(1));
+    for (const g of ["hello", "wild", "remap", "remap_notlbi"]) asmL2[g] = await assembleGuest(`guests/l2/${g}.S`, l2Ipa(1));
   }, 120_000);
 
-  const pair = (l1: CL1): RunVmOptions => ({
+  /** hyp_c-style L1 with L2 #n = l2s[n]: "c:NAME" for build/NAME.bin, else an assembly guest of guests/l2. */
+  const l2Images = (l2s: string[]): Image[] =>
+    l2s.map((g, n) => (g.startsWith("c:") ? cGuestImage(g.slice(2), l2Ipa(n)) : asmL2[g]!));
+  const vm = (l1: CL1, l2s: string[]): RunVmOptions => ({
     l1: cGuestImage(l1, L1_IPA),
-    l2: [
-      { image: cGuestImage("hello_c", l2Ipa(0)), ipa: l2Ipa(0) },
-      { image: asmHello, ipa: l2Ipa(1) },
-    ],
+    l2: l2Images(l2s).map((image, n) => ({ image, ipa: l2Ipa(n) })),
     check: true,
   });
+  const pair = (l1: CL1): RunVmOptions => vm(l1, ["c:hello_c", "hello"]);
+
+  /** The console QEMU prints for the same images (every image written raw at its load address). */
+  async function qemuConsole(l1: CL1, l2s: string[]): Promise<{ console: string; status: number | null }> {
+    const dir = await mkdtemp(join(tmpdir(), "nvlab-cguests-"));
+    try {
+      const loaders = qemuLoaderArgs(join(C_BUILD_DIR, `${l1}.bin`), L1_IPA);
+      for (const [n, image] of l2Images(l2s).entries()) {
+        const raw = rawBinary(image);
+        const file = join(dir, `l2-${n}.bin`);
+        await writeFile(file, raw.bytes);
+        loaders.push(...qemuLoaderArgs(file, raw.base));
+      }
+      const [program, ...args] = qemuCommand(loaders, L1_IPA, PAIR_MEMORY_MIB);
+      const q = spawnSync(program!, args, { encoding: "latin1", timeout: 20_000 });
+      return { console: q.stdout, status: q.status };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 
   for (const l1 of C_L1S) {
     it(`${l1}: prints the expected console on nvlab and powers off with 0`, () => {
@@ -107,27 +128,65 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
     expect(r.console).toContain("L1: L2 #1 exited with code 0, stage-2 faults: 29\n");
   });
 
+  /** Failure paths and the shipped assembly L2s under the C L1: the same lines and codes as the assembly L1s. */
+  const OTHER_RUNS: { name: string; l2s: string[]; tail: string; code: number }[] = [
+    {
+      name: "wild.S: a stage-2 fault outside the window ends the machine with 3",
+      l2s: ["c:hello_c", "wild"],
+      tail:
+        "L1: entering L2 #1 (VMID 2)\n" +
+        "L2: jumping to nested IPA 0x70000000\n" +
+        "L1: L2 #1 stage-2 fault outside its window: IPA=0x70000000 ELR=0x70000000\n" +
+        "L1: system off, exit code 3\n",
+      code: 3,
+    },
+    {
+      name: "remap.S: the shipped assembly L2 sees the C L1's remap (HVC 3)",
+      l2s: ["c:hello_c", "remap"],
+      tail:
+        "L1: entering L2 #1 (VMID 2)\n" +
+        "remap: before 0x0123456789abcdef\n" +
+        "L1: remapped L2 #1 leaf 0x40001000 (4 KiB) with TLBI IPAS2E1IS\n" +
+        "remap: after  0xfedcba9876543210\n" +
+        "L1: L2 #1 exited with code 0, stage-2 faults: 2\n" +
+        "L1: system off, exit code 0\n",
+      code: 0,
+    },
+    {
+      name: "remap_notlbi.S: HVC 4 is not a C L1 service, a bad HVC ends the machine with 4",
+      l2s: ["c:hello_c", "remap_notlbi"],
+      tail:
+        "L1: entering L2 #1 (VMID 2)\n" +
+        "remap: before 0x0123456789abcdef\n" +
+        "L1: bad HVC from L2: x0=0x4 x1=0x40001000\n" +
+        "L1: system off, exit code 4\n",
+      code: 4,
+    },
+  ];
+  const HELLO_C_RUN = expectedConsole("hyp_c").split("L1: entering L2 #1")[0]!;
+
+  for (const run of OTHER_RUNS) {
+    it(`hyp_c with ${run.name}`, () => {
+      const r = runVm(vm("hyp_c", run.l2s));
+      expect(r.outcome).toEqual({ kind: "system-off", code: run.code });
+      expect(r.console).toBe(HELLO_C_RUN + run.tail);
+    });
+  }
+
   describe.skipIf(!qemuAvailable())("on QEMU (L1 at real EL2)", () => {
     for (const l1 of C_L1S) {
       it(`${l1}: QEMU prints the same console as nvlab`, async () => {
-        const dir = await mkdtemp(join(tmpdir(), "nvlab-cguests-"));
-        try {
-          const hello = rawBinary(asmHello);
-          const helloBin = join(dir, "hello.bin");
-          await writeFile(helloBin, hello.bytes);
-          const loaders = [
-            ...qemuLoaderArgs(join(C_BUILD_DIR, `${l1}.bin`), L1_IPA),
-            ...qemuLoaderArgs(join(C_BUILD_DIR, "hello_c.bin"), l2Ipa(0)),
-            ...qemuLoaderArgs(helloBin, hello.base),
-          ];
-          const [program, ...args] = qemuCommand(loaders, L1_IPA, PAIR_MEMORY_MIB);
-          const q = spawnSync(program!, args, { encoding: "latin1", timeout: 20_000 });
-          expect(q.status).toBe(0);
-          expect(q.stdout).toBe(runVm(pair(l1)).console);
-          expect(q.stdout).toBe(expectedConsole(l1));
-        } finally {
-          await rm(dir, { recursive: true, force: true });
-        }
+        const q = await qemuConsole(l1, ["c:hello_c", "hello"]);
+        expect(q.status).toBe(0);
+        expect(q.console).toBe(runVm(pair(l1)).console);
+        expect(q.console).toBe(expectedConsole(l1));
+      });
+    }
+    for (const run of OTHER_RUNS) {
+      it(`hyp_c with ${run.name}: the same console on QEMU`, async () => {
+        const q = await qemuConsole("hyp_c", run.l2s);
+        expect(q.status).toBe(0);
+        expect(q.console).toBe(HELLO_C_RUN + run.tail);
       });
     }
   });
