@@ -6,7 +6,10 @@
         .text
         .global l1_enter_l2
 l1_enter_l2:
-        adr     x1, l1_host_context
+        mrs     x1, mpidr_el1           // one context per vCPU (Aff0, as l1_cpu())
+        and     x1, x1, #3
+        adr     x2, l1_host_context
+        add     x1, x2, x1, lsl #7
         stp     x19, x20, [x1, #0]
         stp     x21, x22, [x1, #16]
         stp     x23, x24, [x1, #32]
@@ -49,7 +52,10 @@ l1_enter_l2:
 
         .global l1_leave_l2
 l1_leave_l2:
-        adr     x1, l1_host_context
+        mrs     x1, mpidr_el1
+        and     x1, x1, #3
+        adr     x2, l1_host_context
+        add     x1, x2, x1, lsl #7
         ldp     x19, x20, [x1, #0]
         ldp     x21, x22, [x1, #16]
         ldp     x23, x24, [x1, #32]
@@ -63,4 +69,4 @@ l1_leave_l2:
         .bss
         .balign 16
 l1_host_context:
-        .space  112
+        .space  4 * 128                 // L1_MAX_CPUS contexts of x19-x30 and SP

@@ -6,8 +6,35 @@
 #include "printf.h"
 #include "psci.h"
 #include "sysreg.h"
+#include "uart.h"
 
-struct l1_state l1;
+struct l1_state l1_cpus[L1_MAX_CPUS];
+const struct s2_format *l1_format;
+unsigned l1_num_l2;
+
+unsigned l1_cpu(void) { return (unsigned)read_sysreg(mpidr_el1) & (L1_MAX_CPUS - 1); }
+
+void rt_putchar(int c)
+{
+	struct l1_state *s = l1_this();
+	if (!s->buffered) uart_putc((char)c);
+	else if (s->len < L1_CONSOLE_BUF) s->buf[s->len++] = (char)c;
+}
+
+void l1_flush_console(void)
+{
+	struct l1_state *s = l1_this();
+	s->buffered = 0;
+	for (unsigned i = 0; i < s->len; i++) uart_putc(s->buf[i]);
+	s->len = 0;
+}
+
+void l1_cpu_init(void)
+{
+	write_sysreg(hcr_el2, HCR_VM | HCR_RW);
+	write_sysreg(vtcr_el2, s2_vtcr(l1_format));
+	isb();
+}
 
 void l1_boot(const struct s2_format *format, unsigned num_l2)
 {
@@ -15,24 +42,23 @@ void l1_boot(const struct s2_format *format, unsigned num_l2)
 		printf("L1: not started at EL2\n");
 		l1_system_off(ERR_NOT_EL2);
 	}
-	l1.format = format;
-	l1.num_l2 = num_l2 > L1_MAX_L2 ? L1_MAX_L2 : num_l2;
-	write_sysreg(hcr_el2, HCR_VM | HCR_RW);
-	write_sysreg(vtcr_el2, s2_vtcr(format));
-	isb();
+	l1_format = format;
+	l1_num_l2 = num_l2 > L1_MAX_L2 ? L1_MAX_L2 : num_l2;
+	l1_cpu_init();
 }
 
 uint64_t l1_run_l2(unsigned n)
 {
-	l1.cur = n;
-	l1.faults = 0;
-	if (!l1.roots[n]) l1.roots[n] = s2_alloc_root(l1.format);   /* tables persist across runs */
-	write_sysreg(vttbr_el2, (uint64_t)l1.roots[n] | ((uint64_t)(n + 1) << 48));
+	struct l1_state *s = l1_this();
+	s->cur = n;
+	s->faults = 0;
+	if (!s->roots[n]) s->roots[n] = s2_alloc_root(l1_format);   /* tables persist across runs */
+	write_sysreg(vttbr_el2, (uint64_t)s->roots[n] | ((uint64_t)(n + 1) << 48));
 	printf("L1: entering L2 #%u (VMID %u)\n", n, n + 1);
 	write_sysreg(spsr_el2, L2_SPSR);
 	write_sysreg(elr_el2, L2_IPA_BASE);
 	uint64_t code = l1_enter_l2(0);
-	printf("L1: L2 #%u exited with code %lu, stage-2 faults: %lu\n", n, code, l1.faults);
+	printf("L1: L2 #%u exited with code %lu, stage-2 faults: %lu\n", n, code, s->faults);
 	return code;
 }
 
@@ -41,6 +67,8 @@ void l1_system_off(uint64_t code)
 	static int off_requested;
 	if (off_requested) for (;;) {}
 	off_requested = 1;
+	l1_flush_console();
+
 	printf("L1: system off, exit code %lu\n", code);
 	psci_system_off(code);
 }
@@ -56,13 +84,13 @@ static void hvc_bad(struct l2_frame *f)
 uint64_t l1_ipa_to_canonical(struct l2_frame *f, uint64_t ipa)
 {
 	if (ipa < L2_IPA_BASE || ipa - L2_IPA_BASE >= L2_WINDOW) hvc_bad(f);
-	return l2_window_base(l1.cur) + (ipa - L2_IPA_BASE);
+	return l2_window_base(l1_this()->cur) + (ipa - L2_IPA_BASE);
 }
 
 static void hvc_puts(struct l2_frame *f, uint64_t ipa)
 {
 	uint64_t p = l1_ipa_to_canonical(f, ipa);
-	uint64_t end = l2_window_base(l1.cur) + L2_WINDOW;
+	uint64_t end = l2_window_base(l1_this()->cur) + L2_WINDOW;
 	for (; p < end; p++) {
 		char c = *(volatile char *)p;
 		if (!c) return;
@@ -79,23 +107,24 @@ __attribute__((weak)) int l1_hvc_extra(struct l2_frame *f, uint64_t fn, uint64_t
 
 static void s2_fault(uint64_t esr, uint64_t ipa)
 {
-	l1.faults++;
-	uint64_t leaf = ipa & ~((1UL << s2_leaf_shift(l1.format)) - 1);
-	uint64_t uart_leaf = UART_BASE & ~((1UL << s2_leaf_shift(l1.format)) - 1);
+	struct l1_state *s = l1_this();
+	s->faults++;
+	uint64_t leaf = ipa & ~((1UL << s2_leaf_shift(l1_format)) - 1);
+	uint64_t uart_leaf = UART_BASE & ~((1UL << s2_leaf_shift(l1_format)) - 1);
 	uint64_t pa, attrs;
 	if (leaf >= L2_IPA_BASE && leaf - L2_IPA_BASE < L2_WINDOW) {
-		pa = l2_window_base(l1.cur) + (leaf - L2_IPA_BASE);
+		pa = l2_window_base(s->cur) + (leaf - L2_IPA_BASE);
 		attrs = S2_ATTR_RAM;
 	} else if (leaf == uart_leaf) {
 		pa = uart_leaf;   /* 1:1, Device */
 		attrs = S2_ATTR_DEVICE;
 	} else {
-		printf("L1: L2 #%u stage-2 fault outside its window: IPA=0x%lx ELR=0x%lx\n", l1.cur, ipa,
+		printf("L1: L2 #%u stage-2 fault outside its window: IPA=0x%lx ELR=0x%lx\n", s->cur, ipa,
 		       read_sysreg(elr_el2));
 		l1_system_off(ERR_L2_OUTSIDE);
 	}
 	(void)esr;
-	s2_map(l1.format, l1.roots[l1.cur], leaf, pa, attrs);
+	s2_map(l1_format, s->roots[s->cur], leaf, pa, attrs);
 	dsb(ishst);   /* a new valid descriptor needs no TLBI: invalid entries are never cached */
 }
 

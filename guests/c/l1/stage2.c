@@ -1,6 +1,6 @@
 /* Stage-2 tables for any granule, start level and leaf level (include/stage2.h). */
 #include "abi.h"
-#include "l1.h"
+#include "l1_run.h"
 #include "printf.h"
 #include "stage2.h"
 #include "sysreg.h"
@@ -15,17 +15,21 @@ const struct s2_format S2_4K_2M_BLOCKS = { "4K granule, lazy 2M blocks", 12, 32,
 const struct s2_format S2_16K_PAGES = { "16K granule, lazy 16K pages", 14, 36, 2, 3 };
 const struct s2_format S2_64K_PAGES = { "64K granule, lazy 64K pages", 16, 32, 2, 3 };
 
-static uint64_t pool_next = POOL_BASE;
+/* Each vCPU allocates from its own slice of the pool: vCPUs never share an allocator (no atomics
+ * with the MMU off), and a vCPU's allocations do not depend on how the vCPUs interleave. */
+#define POOL_SLICE ((POOL_END - POOL_BASE) / L1_MAX_CPUS)
+static uint64_t pool_used[L1_MAX_CPUS];
 
 void *pool_alloc(unsigned log2_size)
 {
-	uint64_t size = 1UL << log2_size;
-	uint64_t base = (pool_next + size - 1) & ~(size - 1);
-	if (base + size > POOL_END) {
+	unsigned cpu = l1_cpu();
+	uint64_t start = POOL_BASE + cpu * POOL_SLICE, size = 1UL << log2_size;
+	uint64_t base = (start + pool_used[cpu] + size - 1) & ~(size - 1);
+	if (base + size > start + POOL_SLICE) {
 		printf("L1: stage-2 table pool exhausted\n");
 		l1_system_off(ERR_POOL);
 	}
-	pool_next = base + size;
+	pool_used[cpu] = base + size - start;
 	/* 8-byte stores: with the MMU off the pool is Device memory (no unaligned or DC ZVA tricks). */
 	for (volatile uint64_t *p = (uint64_t *)base; p < (uint64_t *)(base + size); p++) *p = 0;
 	return (void *)base;

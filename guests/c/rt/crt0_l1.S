@@ -1,4 +1,5 @@
 // L1 start-up at EL2: stack, .bss, VBAR_EL2, then main(); main's return value powers the machine off.
+// Secondary vCPUs (PSCI CPU_ON) start at _start_secondary.
 // The vectors save L2's registers in a struct l2_frame and call l1_lower_sync (C); every other
 // vector calls l1_unexpected with its offset (+0x200 is a fault in L1 itself).
 
@@ -19,6 +20,22 @@ _start:
         isb
         bl      main
         bl      l1_system_off
+
+// A secondary vCPU started by PSCI CPU_ON at this address with x0 = the context ID, which the SMP
+// L1 sets to the vCPU number n: SP = __stack_top - n * 64 KiB, VBAR_EL2, then l1_secondary_main(n).
+        .global _start_secondary
+_start_secondary:
+        msr     daifset, #0xf
+        ldr     x1, =__stack_top
+        sub     x1, x1, x0, lsl #16
+        mov     sp, x1
+        adr     x1, l1_vectors
+        msr     vbar_el2, x1
+        isb
+        bl      l1_secondary_main
+3:      b       3b
+
+        .weak   l1_secondary_main       // only SMP L1s have secondaries
 
         .macro  unexpected off
         .org    l1_vectors + \off

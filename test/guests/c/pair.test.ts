@@ -53,17 +53,19 @@ function expectedConsole(l1: CL1): string {
 }
 
 describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
-  /** The assembly L2s the tests use, assembled for window 1. */
+  /** The assembly L2s the tests use, assembled for windows 1 to 3 ("NAME@n"). */
   const asmL2: Record<string, Image> = {};
   beforeAll(async () => {
     buildCGuests();
-    for (const g of ["hello", "wild", "remap", "remap_notlbi"]) asmL2[g] = await assembleGuest(`guests/l2/${g}.S`, l2Ipa(1));
+    for (const g of ["hello", "wild", "remap", "remap_notlbi"]) {
+      for (const n of [1, 2, 3]) asmL2[`${g}@${n}`] = await assembleGuest(`guests/l2/${g}.S`, l2Ipa(n));
+    }
   }, 120_000);
 
   /** hyp_c-style L1 with L2 #n = l2s[n]: "c:NAME" for build/NAME.bin, else an assembly guest of guests/l2. */
   const l2Images = (l2s: string[]): Image[] =>
-    l2s.map((g, n) => (g.startsWith("c:") ? cGuestImage(g.slice(2), l2Ipa(n)) : asmL2[g]!));
-  const vm = (l1: CL1, l2s: string[]): RunVmOptions => ({
+    l2s.map((g, n) => (g.startsWith("c:") ? cGuestImage(g.slice(2), l2Ipa(n)) : asmL2[`${g}@${n}`]!));
+  const vm = (l1: CL1 | "hyp_c_smp", l2s: string[]): RunVmOptions => ({
     l1: cGuestImage(l1, L1_IPA),
     l2: l2Images(l2s).map((image, n) => ({ image, ipa: l2Ipa(n) })),
     check: true,
@@ -71,7 +73,7 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
   const pair = (l1: CL1): RunVmOptions => vm(l1, ["c:hello_c", "hello"]);
 
   /** The console QEMU prints for the same images (every image written raw at its load address). */
-  async function qemuConsole(l1: CL1, l2s: string[]): Promise<{ console: string; status: number | null }> {
+  async function qemuConsole(l1: CL1 | "hyp_c_smp", l2s: string[], vcpus = 1): Promise<{ console: string; status: number | null }> {
     const dir = await mkdtemp(join(tmpdir(), "nvlab-cguests-"));
     try {
       const loaders = qemuLoaderArgs(join(C_BUILD_DIR, `${l1}.bin`), L1_IPA);
@@ -81,7 +83,7 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
         await writeFile(file, raw.bytes);
         loaders.push(...qemuLoaderArgs(file, raw.base));
       }
-      const [program, ...args] = qemuCommand(loaders, L1_IPA, PAIR_MEMORY_MIB);
+      const [program, ...args] = qemuCommand(loaders, L1_IPA, PAIR_MEMORY_MIB, vcpus);
       const q = spawnSync(program!, args, { encoding: "latin1", timeout: 20_000 });
       return { console: q.stdout, status: q.status };
     } finally {
@@ -173,6 +175,40 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
     });
   }
 
+  /**
+   * hyp_c_smp on `vcpus` vCPUs, vCPU n running L2 #n = SMP_L2S[n]. One C L2 only: its line written
+   * to the UART directly is the one unbuffered output, which two of them could interleave.
+   */
+  const SMP_L2S = ["c:hello_c", "hello", "hello", "hello"];
+  function expectedSmp(vcpus: number): string {
+    const own = expectedConsole("hyp_c").split("\n");
+    // L2 #n's run as hyp_c prints it: entry line to exit line, for the C L2 (window 0) or hello.S (window 1).
+    const cRun = (n: number): string =>
+      own.slice(1, 11).join("\n").replaceAll("L2 #0", `L2 #${n}`).replace("VMID 1", `VMID ${n + 1}`) + "\n";
+    const asmRun = (n: number): string =>
+      `L1: entering L2 #${n} (VMID ${n + 1})\nhello from L2\nL1: L2 #${n} exited with code 0, stage-2 faults: 1\n`;
+    let text = "L1: hyp_c_smp: one L2 per vCPU, 4K granule, lazy 4K pages\n";
+    for (let n = 1; n < vcpus; n++) text += `L1: CPU_ON started vCPU ${n} (target 0x${n})\n`;
+    text += `L1: vCPUs running: ${vcpus}\n`;
+    // The C L2's direct UART line is not buffered: it comes while the L2s run.
+    text += "C L2: this line went to the UART directly\n";
+    for (let n = 0; n < vcpus; n++) {
+      text += `L1: vCPU ${n} (MPIDR 0x8000000${n}) ran L2 #${n} (VMID ${n + 1})\n`;
+      text += (n === 0 ? cRun(n) : asmRun(n)).replace("C L2: this line went to the UART directly\n", "");
+    }
+    return text + "L1: system off, exit code 0\n";
+  }
+
+  for (const vcpus of [1, 2, 4]) {
+    for (const unmap of UNMAP_STRATEGIES) {
+      it(`hyp_c_smp on ${vcpus} vCPUs (PSCI CPU_ON, one L2 each) under ${unmap} with the checker on`, () => {
+        const r = runVm({ ...vm("hyp_c_smp", SMP_L2S.slice(0, vcpus)), config: { vcpus, unmap } });
+        expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+        expect(r.console).toBe(expectedSmp(vcpus));
+      });
+    }
+  }
+
   describe.skipIf(!qemuAvailable())("on QEMU (L1 at real EL2)", () => {
     for (const l1 of C_L1S) {
       it(`${l1}: QEMU prints the same console as nvlab`, async () => {
@@ -180,6 +216,13 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
         expect(q.status).toBe(0);
         expect(q.console).toBe(runVm(pair(l1)).console);
         expect(q.console).toBe(expectedConsole(l1));
+      });
+    }
+    for (const vcpus of [1, 2, 4]) {
+      it(`hyp_c_smp on ${vcpus} vCPUs: the same console on QEMU`, async () => {
+        const q = await qemuConsole("hyp_c_smp", SMP_L2S.slice(0, vcpus), vcpus);
+        expect(q.status).toBe(0);
+        expect(q.console).toBe(expectedSmp(vcpus));
       });
     }
     for (const run of OTHER_RUNS) {
