@@ -209,6 +209,17 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
     }
   }
 
+  it("hyp_c_smp on 2 vCPUs under chaos with the checker on", () => {
+    const r = runVm({
+      ...vm("hyp_c_smp", SMP_L2S.slice(0, 2)),
+      config: { vcpus: 2 },
+      monitors: (kvm) => [chaosMonitor(kvm, { seed: 15, rate: 5 })],
+    });
+    expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
+    expect(r.console).toBe(expectedSmp(2));
+    expect(chaosOf(r.kvm)!.report().injections).toBeGreaterThan(0);
+  });
+
   describe.skipIf(!qemuAvailable())("on QEMU (L1 at real EL2)", () => {
     for (const l1 of C_L1S) {
       it(`${l1}: QEMU prints the same console as nvlab`, async () => {
