@@ -50,13 +50,27 @@ l2_vectors:
         vector 0x780
         .org    l2_vectors + 0x800
 
+// x19 = the vector offset: "L2: unexpected exception at EL1, vector +0x<3 hex digits>", exit 2.
 l2_unexpected:
         adr     x1, msg_unexpected
         mov     x0, #2                  // HVC_PUTS
+        hvc     #0
+        mov     x20, #8                 // shift of the digit
+5:      lsr     x1, x19, x20
+        and     x1, x1, #0xf
+        cmp     x1, #10
+        add     x2, x1, #'0'
+        add     x3, x1, #('a' - 10)
+        csel    x1, x2, x3, lo
+        mov     x0, #0                  // HVC_PUTCHAR
+        hvc     #0
+        subs    x20, x20, #4
+        b.ge    5b
+        mov     x1, #'\n'
         hvc     #0
         mov     x0, #1                  // HVC_EXIT with code 2
         mov     x1, #2
         hvc     #0
 4:      b       4b
 
-msg_unexpected: .asciz "L2: unexpected exception at EL1\n"
+msg_unexpected: .asciz "L2: unexpected exception at EL1, vector +0x"

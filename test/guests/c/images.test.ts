@@ -49,7 +49,7 @@ function symbols(elf: string): Map<string, bigint> {
 
 const IMAGES: { name: string; base: bigint; limit: bigint; l1: boolean }[] = [
   ...[...C_L1S, "hyp_c_smp"].map((name) => ({ name, base: 0x4010_0000n, limit: 0x43f0_0000n, l1: true })),
-  { name: "hello_c", base: 0x4000_0000n, limit: 0x4010_0000n, l1: false },
+  ...["hello_c", "trap_c"].map((name) => ({ name, base: 0x4000_0000n, limit: 0x4010_0000n, l1: false })),
 ];
 
 describe.skipIf(!canBuild)("C guest images", () => {

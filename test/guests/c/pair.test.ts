@@ -175,6 +175,24 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
     });
   }
 
+  const TRAP_L2S = ["c:trap_c", "hello"];
+  const TRAP_CONSOLE =
+    "L1: hyp_c: 4K granule, lazy 4K pages, 2 L2s\n" +
+    "L1: entering L2 #0 (VMID 1)\n" +
+    "C L2: svc #0 at EL1\n" +
+    "L2: unexpected exception at EL1, vector +0x200\n" +
+    "L1: L2 #0 exited with code 2, stage-2 faults: 3\n" +
+    "L1: entering L2 #1 (VMID 2)\n" +
+    "hello from L2\n" +
+    "L1: L2 #1 exited with code 0, stage-2 faults: 1\n" +
+    "L1: system off, exit code 2\n";
+
+  it("a C L2's own exception (svc at EL1) is reported by its crt0 and its exit code 2 becomes the machine's", () => {
+    const r = runVm(vm("hyp_c", TRAP_L2S));
+    expect(r.outcome).toEqual({ kind: "system-off", code: 2 });
+    expect(r.console).toBe(TRAP_CONSOLE);
+  });
+
   /**
    * hyp_c_smp on `vcpus` vCPUs, vCPU n running L2 #n = SMP_L2S[n]. One C L2 only: its line written
    * to the UART directly is the one unbuffered output, which two of them could interleave.
@@ -236,6 +254,11 @@ describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
         expect(q.console).toBe(expectedSmp(vcpus));
       });
     }
+    it("trap_c: the same console on QEMU", async () => {
+      const q = await qemuConsole("hyp_c", TRAP_L2S);
+      expect(q.status).toBe(0);
+      expect(q.console).toBe(TRAP_CONSOLE);
+    });
     for (const run of OTHER_RUNS) {
       it(`hyp_c with ${run.name}: the same console on QEMU`, async () => {
         const q = await qemuConsole("hyp_c", run.l2s);
