@@ -1,6 +1,7 @@
-// The C L1 (guests/c/l1/hyp.c) with two L2s, one C (hello_c) and one assembly (guests/l2/hello.S),
-// built with Debian's cross compiler and loaded as raw images: the exact console on nvlab in every
-// stage-2 format, under every unmap strategy with the checker on, under chaos, and equal to QEMU's.
+// The C L1s (guests/c/l1/hyp.c, hyp_smp.c) with C and assembly L2s, built with Debian's cross
+// compiler and loaded as raw images: the exact console on nvlab in every stage-2 format, under every
+// unmap strategy with the checker on, under chaos, on the failure paths (fault outside the window,
+// bad HVC, an L2's own exception), on 1-4 vCPUs, and equal to QEMU's.
 
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
