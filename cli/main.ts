@@ -23,7 +23,7 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
-import { asmCommand } from "./asm.ts";
+import { BUILD_FORMATS, type BuildFormat, buildCommand } from "./build.ts";
 import { addFuzzCommand } from "./fuzz.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
@@ -75,25 +75,8 @@ export function program(): Command {
       process.exitCode = execExitCode(r.stop);
     });
 
-  cmd
-    .command("asm")
-    .description(
-      "Assemble a guest source into one raw binary (sections at their load addresses from the lowest, gaps zero-filled) " +
-        "and print the QEMU -device loader arguments that load it (guests/README.md, QEMU reference).",
-    )
-    .argument("<file.S>", "assembly source (see asm/README.md for the syntax)")
-    .option("-o, --out <file.bin>", "output file (default: the source's name with .bin, in the current directory)")
-    .option("--base <addr>", "load address of the first section (L1: 0x40100000; L2 #n: 0x48000000 + n × 16M)", hex(L1_DEFAULT_IPA))
-    .addHelpText(
-      "after",
-      "\nExit status: 0 written; 1 assembly error, unwritable output or bad option; 70 internal error.\n\n" +
-        "Example:\n  nvlab asm guests/l1/hyp.S -o hyp.bin\n  nvlab asm guests/l2/hello.S --base 0x48000000 -o hello.bin",
-    )
-    .action(async (file: string, o: { out?: string; base: string }) => {
-      const base = parseAddress(o.base, "--base", 4n, "an image starts with an instruction, and instructions are 4-byte aligned");
-      const r = await asmCommand({ file, base, ...(o.out === undefined ? {} : { out: o.out }) });
-      process.stdout.write(r.text + "\n");
-    });
+  addBuildCommand(cmd, "build");
+  addBuildCommand(cmd, "asm");
 
   cmd
     .command("run")
@@ -259,6 +242,37 @@ interface RunOptions extends TuningOptions {
 
 interface TuningOptions {
   schedule?: SchedulePolicy; quantum?: string; seed?: string; coalesce?: CoalesceOrder; coalesceCost?: string;
+}
+
+/**
+ * `nvlab build` writes an ELF unless told otherwise; `nvlab asm`, its older name, keeps writing a raw
+ * binary by default (guests/README.md's QEMU recipe).
+ */
+function addBuildCommand(cmd: Command, name: "build" | "asm"): void {
+  const fallback: BuildFormat = name === "build" ? "elf" : "raw";
+  cmd
+    .command(name)
+    .description(
+      name === "build"
+        ? "Assemble a guest source into an ELF64 AArch64 executable (sections as PT_LOAD segments at their load addresses, " +
+            "entry point, labels as symbols) or one raw binary (sections from the lowest, gaps zero-filled), for QEMU or " +
+            "hardware, and print the QEMU -device loader arguments that load it."
+        : "The same as `nvlab build --format raw` unless -o names an .elf file (kept for existing scripts).",
+    )
+    .argument("<file.S>", "assembly source (see asm/README.md for the syntax)")
+    .option("-o, --out <file>", `output file: .elf → ELF, .bin → raw (default: the source's name with .${fallback === "elf" ? "elf" : "bin"}, in the current directory)`)
+    .addOption(new Option("--format <format>", "output format, whatever -o's extension").choices(BUILD_FORMATS))
+    .option("--base <addr>", "load address of the first section (L1: 0x40100000; L2 #n: 0x48000000 + n × 16M)", hex(L1_DEFAULT_IPA))
+    .addHelpText(
+      "after",
+      "\nExit status: 0 written; 1 assembly error, unwritable output or bad option; 70 internal error.\n\n" +
+        `Example:\n  nvlab ${name} guests/l1/hyp.S -o hyp.${fallback === "elf" ? "elf" : "bin"}\n  nvlab ${name} guests/l2/hello.S --base 0x48000000 -o hello.bin`,
+    )
+    .action(async (file: string, o: { out?: string; base: string; format?: BuildFormat }) => {
+      const base = parseAddress(o.base, "--base", 4n, "an image starts with an instruction, and instructions are 4-byte aligned");
+      const r = await buildCommand({ file, base, fallback, anyExtension: name === "asm", ...(o.out === undefined ? {} : { out: o.out }), ...(o.format === undefined ? {} : { format: o.format }) });
+      process.stdout.write(r.text + "\n");
+    });
 }
 
 /** The VM options every command that builds a VM takes: images, size, strategy, checker, chaos, tuning. */
