@@ -77,6 +77,9 @@ describe.skipIf(!qemuForTests("nvlab run/exec --qemu"))("--qemu with QEMU instal
     const s = await nvlab("run", "scenarios/revmap_polluted.yaml", "--qemu");
     expect(s.code).toBe(1);
     expect(s.stderr).toBe("nvlab: run: --qemu takes --l1/--l2 images, not a scenario file (a scenario's injections have no QEMU counterpart)\n");
+    const v = await nvlab("run", "--l1", "guests/l1/hyp.S", "--vcpus", "9", "--qemu");
+    expect(v.code).toBe(1);
+    expect(v.stderr).toMatch(/^nvlab: --qemu: at most 8 vCPUs/);
     const t = await nvlab("exec", hello, "--qemu", "--qemu-timeout", "0");
     expect(t.code).toBe(1);
     expect(t.stderr).toBe("nvlab: --qemu-timeout: 0 is not a number of seconds from 0 to 3600\n");
