@@ -49,6 +49,8 @@ export interface CompareOptions {
   machine: QemuMachine;
   nvlabConsole: string;
   timeoutMs: number;
+  /** More QEMU arguments for options both sides must share (semihosting). */
+  extraArgs?: readonly string[];
 }
 
 export async function compareWithQemu(o: CompareOptions): Promise<QemuComparison> {
@@ -60,6 +62,7 @@ export async function compareWithQemu(o: CompareOptions): Promise<QemuComparison
     machine: o.machine,
     timeoutMs: o.timeoutMs,
     settle: { expected: o.nvlabConsole, quietMs: SETTLE_QUIET_MS },
+    ...(o.extraArgs === undefined ? {} : { extraArgs: o.extraArgs }),
   });
   const diff = unifiedDiff(o.nvlabConsole, r.console, "nvlab", QEMU_BINARY);
   return { same: diff === "", console: r.console, diff, ended: r.exitedCleanly ? "system-off" : r.settled ? "settled" : "timeout", command: r.command };

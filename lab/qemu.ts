@@ -68,6 +68,8 @@ export interface QemuImagesOptions extends QemuSpawnOptions {
   memoryMiB: number;
   vcpus?: number;
   machine?: QemuMachine;
+  /** More QEMU arguments, after the machine's and before the loaders (e.g. `-semihosting`). */
+  extraArgs?: readonly string[];
 }
 
 /** Boot assembled images on QEMU and collect the console until it powers off, settles or times out. */
@@ -76,7 +78,7 @@ export async function runImagesOnQemu(o: QemuImagesOptions): Promise<QemuRunResu
   try {
     const loaders = await writeImage(dir, "first", o.first);
     for (const [i, image] of (o.others ?? []).entries()) loaders.push(...(await writeImage(dir, `image-${i}`, image)));
-    const command = qemuCommand(loaders, o.first.entry, o.memoryMiB, o.vcpus, o.machine);
+    const command = qemuCommand([...(o.extraArgs ?? []), ...loaders], o.first.entry, o.memoryMiB, o.vcpus, o.machine);
     return await runQemuCommand(command, o);
   } finally {
     await rm(dir, { recursive: true, force: true });

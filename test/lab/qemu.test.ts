@@ -2,7 +2,8 @@
 // timeout, and a missing binary.
 
 import { describe, expect, it } from "vitest";
-import { qemuAvailable, QemuMissingError, runQemuCommand } from "../../lab/qemu.ts";
+import { assemble } from "../../asm/assembler.ts";
+import { qemuAvailable, QemuMissingError, runImagesOnQemu, runQemuCommand } from "../../lab/qemu.ts";
 import { qemuCommand } from "../../lab/qemu_command.ts";
 
 const sh = (script: string): string[] => ["sh", "-c", script];
@@ -44,5 +45,15 @@ describe("qemuCommand machines", () => {
     const machineOf = (cmd: string[]): string | undefined => cmd[cmd.indexOf("-M") + 1];
     expect(machineOf(qemuCommand([], 0x4010_0000n, 256))).toBe("virt,virtualization=on");
     expect(machineOf(qemuCommand([], 0x4010_0000n, 256, 1, "el1"))).toBe("virt");
+  });
+});
+
+describe("runImagesOnQemu", () => {
+  it.skipIf(!qemuAvailable())("passes extra arguments before the loaders (here: an unknown option QEMU refuses)", async () => {
+    const image = await assemble("brk #0\n", { base: 0x4010_0000n });
+    const r = await runImagesOnQemu({ first: image, memoryMiB: 64, machine: "el1", timeoutMs: 10_000, extraArgs: ["-no-such-option"] });
+    expect(r.command.indexOf("-no-such-option")).toBeLessThan(r.command.findIndex((a) => a.startsWith("loader,")));
+    expect(r.exitedCleanly).toBe(false);
+    expect(r.stderr).toMatch(/-no-such-option/);
   });
 });
