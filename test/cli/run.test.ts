@@ -34,7 +34,7 @@ describe("guestExitStatus", () => {
     for (const c of [1, 70, 122, 123, 124, 125, 126]) expect(guestExitStatus(c), String(c)).toBe(fixed);
   });
 
-  it("a guest code never gives one of nvlab's verdicts (1, 70, 124-126), and a status below 128 is exact or 123", () => {
+  it("a guest code never gives one of nvlab's verdicts (1, 70, 122, 124-126), and a status below 128 is exact or 123", () => {
     const verdicts = new Set<number>(Object.values(RUN_STATUS).filter((s) => s !== RUN_STATUS.guestCodeNotRepresentable));
     for (let c = 0; c < 600; c++) {
       const s = guestExitStatus(c);
