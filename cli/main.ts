@@ -23,9 +23,10 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
-import { asmCommand } from "./asm.ts";
+import { BUILD_FORMATS, type BuildFormat, buildCommand } from "./build.ts";
 import { addFuzzCommand } from "./fuzz.ts";
-import { runCommandVm } from "./run.ts";
+import { runCommandVm, type RunCommandOptions } from "./run.ts";
+import { compareWithQemu, comparisonJson, comparisonText, parseQemuTimeout, QEMU_DEFAULT_TIMEOUT_S, QEMU_DIFFERS_STATUS, requireQemu } from "./qemu_compare.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
 /** The `nvlab` command line, not yet parsed (the fuzz suite parses it in-process). */
@@ -47,15 +48,20 @@ export function program(): Command {
     .option("--max-steps <n>", "instruction budget", "10000000")
     .option("--json", "print the result as JSON: {stop, regs, steps, console}")
     .option("--trace", "print each executed instruction with the registers it changed")
+    .option("--qemu", "also run the program on qemu-system-aarch64 (virt, EL1, no EL2) and compare the consoles")
+    .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
-        "1 error (assembly error, bad option); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
+        `${QEMU_DIFFERS_STATUS.exec} with --qemu, the console differs from QEMU's (a unified diff is printed);\n` +
+        "1 error (assembly error, bad option, --qemu without qemu-system-aarch64); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
-    .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
+    .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string }) => {
       const base = parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
+      const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
+      if (o.qemu) requireQemu();
       const traceLines: string[] = [];
       const r = await execProgram({
         file,
@@ -64,36 +70,24 @@ export function program(): Command {
         trace: o.trace ? (l) => (json ? traceLines.push(l) : process.stdout.write(l + "\n")) : undefined,
         console: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
       });
+      const qemu = o.qemu
+        ? await compareWithQemu({ first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout })
+        : null;
       if (json) {
         const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console };
         if (o.trace) out.trace = traceLines;
+        if (qemu) out.qemu = comparisonJson(qemu);
         process.stdout.write(JSON.stringify(out, null, 2) + "\n");
       } else {
         if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
         process.stdout.write(execText(r) + "\n");
+        if (qemu) process.stdout.write(comparisonText(qemu, qemuTimeout) + "\n");
       }
-      process.exitCode = execExitCode(r.stop);
+      process.exitCode = qemu && !qemu.same ? QEMU_DIFFERS_STATUS.exec : execExitCode(r.stop);
     });
 
-  cmd
-    .command("asm")
-    .description(
-      "Assemble a guest source into one raw binary (sections at their load addresses from the lowest, gaps zero-filled) " +
-        "and print the QEMU -device loader arguments that load it (guests/README.md, QEMU reference).",
-    )
-    .argument("<file.S>", "assembly source (see asm/README.md for the syntax)")
-    .option("-o, --out <file.bin>", "output file (default: the source's name with .bin, in the current directory)")
-    .option("--base <addr>", "load address of the first section (L1: 0x40100000; L2 #n: 0x48000000 + n × 16M)", hex(L1_DEFAULT_IPA))
-    .addHelpText(
-      "after",
-      "\nExit status: 0 written; 1 assembly error, unwritable output or bad option; 70 internal error.\n\n" +
-        "Example:\n  nvlab asm guests/l1/hyp.S -o hyp.bin\n  nvlab asm guests/l2/hello.S --base 0x48000000 -o hello.bin",
-    )
-    .action(async (file: string, o: { out?: string; base: string }) => {
-      const base = parseAddress(o.base, "--base", 4n, "an image starts with an instruction, and instructions are 4-byte aligned");
-      const r = await asmCommand({ file, base, ...(o.out === undefined ? {} : { out: o.out }) });
-      process.stdout.write(r.text + "\n");
-    });
+  addBuildCommand(cmd, "build");
+  addBuildCommand(cmd, "asm");
 
   cmd
     .command("run")
@@ -108,9 +102,12 @@ export function program(): Command {
     .option("--trace", "print every exit and every L0 action on one line each")
     .option("--trace-out <file.json>", "write the run as a Chrome trace-event JSON file (open it in ui.perfetto.dev)")
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
+    .option("--qemu", "also boot the images on qemu-system-aarch64 (virt,virtualization=on, -cpu max: L1 at real EL2, images at the same addresses) and compare the consoles")
+    .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
+        `${QEMU_DIFFERS_STATUS.run} with --qemu, the console differs from QEMU's (a unified diff is printed);\n` +
         "123 the guest's code is above 127 or is one of these statuses (the code itself is printed, and is\n" +
         "exit.code in --json); 124 step budget exhausted; 125 guest error (unhandled fault, broken page tables,\n" +
         "bad MMIO...); 126 stopped by the invariant checker; 1 usage or assembly error (also an image that\n" +
@@ -131,6 +128,8 @@ export function program(): Command {
         }
         if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
         const vcpus = parseVcpus(o.vcpus);
+        const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
+        if (o.qemu) requireQemu(vcpus);
         if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
           throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
         }
@@ -138,7 +137,7 @@ export function program(): Command {
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
-        const r = await runCommand({
+        const runOptions: RunCommandOptions = {
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
           l2,
@@ -150,7 +149,8 @@ export function program(): Command {
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
           monitors: witness.monitors,
-        })
+        };
+        const r = await runCommand(runOptions)
           .catch((e: unknown) => {
             if (json && e instanceof HostError) {
               const kvm = witness.kvm();
@@ -161,19 +161,23 @@ export function program(): Command {
           .finally(() => finishTraceOutput(traceOut));
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
-        const status = runExitCode(r.outcome);
+        let status = runExitCode(r.outcome);
+        const qemu = o.qemu ? await runOnQemuToo(runOptions, r.console, qemuTimeout) : null;
+        if (qemu && !qemu.same) status = QEMU_DIFFERS_STATUS.run;
         const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
         if (json) {
           const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
           if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
+          if (qemu) out.qemu = comparisonJson(qemu);
           writeJson(out);
         } else {
           if (o.trace) process.stdout.write("console:\n" + r.console);
           if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
           process.stdout.write(runSummary(r) + "\n");
           if (chaos) process.stdout.write(formatChaosReport(chaos) + "\n");
+          if (qemu) process.stdout.write(comparisonText(qemu, qemuTimeout) + "\n");
         }
         process.exitCode = status;
       },
@@ -251,7 +255,17 @@ export function program(): Command {
   return cmd;
 }
 
+/** QEMU RAM for `exec --qemu`: exec's flat memory has no size, and QEMU only backs the pages touched. */
+const EXEC_QEMU_MEMORY = 1n << 30n;
+
+/** `run --qemu`: the images nvlab ran, at the same addresses, on QEMU with L1 at real EL2. */
+async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutMs: number) {
+  const vm = await runCommandVm(o);
+  return compareWithQemu({ first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs });
+}
+
 interface RunOptions extends TuningOptions {
+  qemu?: boolean; qemuTimeout: string;
   l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
   traceOut?: string; traceLimit: string;
@@ -259,6 +273,37 @@ interface RunOptions extends TuningOptions {
 
 interface TuningOptions {
   schedule?: SchedulePolicy; quantum?: string; seed?: string; coalesce?: CoalesceOrder; coalesceCost?: string;
+}
+
+/**
+ * `nvlab build` writes an ELF unless told otherwise; `nvlab asm`, its older name, keeps writing a raw
+ * binary by default (guests/README.md's QEMU recipe).
+ */
+function addBuildCommand(cmd: Command, name: "build" | "asm"): void {
+  const fallback: BuildFormat = name === "build" ? "elf" : "raw";
+  cmd
+    .command(name)
+    .description(
+      name === "build"
+        ? "Assemble a guest source into an ELF64 AArch64 executable (sections as PT_LOAD segments at their load addresses, " +
+            "entry point, labels as symbols) or one raw binary (sections from the lowest, gaps zero-filled), for QEMU or " +
+            "hardware, and print the QEMU -device loader arguments that load it."
+        : "The same as `nvlab build --format raw` unless -o names an .elf file (kept for existing scripts).",
+    )
+    .argument("<file.S>", "assembly source (see asm/README.md for the syntax)")
+    .option("-o, --out <file>", `output file: .elf → ELF, .bin → raw (default: the source's name with .${fallback === "elf" ? "elf" : "bin"}, in the current directory)`)
+    .addOption(new Option("--format <format>", "output format, whatever -o's extension").choices(BUILD_FORMATS))
+    .option("--base <addr>", "load address of the first section (L1: 0x40100000; L2 #n: 0x48000000 + n × 16M)", hex(L1_DEFAULT_IPA))
+    .addHelpText(
+      "after",
+      "\nExit status: 0 written; 1 assembly error, unwritable output or bad option; 70 internal error.\n\n" +
+        `Example:\n  nvlab ${name} guests/l1/hyp.S -o hyp.${fallback === "elf" ? "elf" : "bin"}\n  nvlab ${name} guests/l2/hello.S --base 0x48000000 -o hello.bin`,
+    )
+    .action(async (file: string, o: { out?: string; base: string; format?: BuildFormat }) => {
+      const base = parseAddress(o.base, "--base", 4n, "an image starts with an instruction, and instructions are 4-byte aligned");
+      const r = await buildCommand({ file, base, fallback, anyExtension: name === "asm", ...(o.out === undefined ? {} : { out: o.out }), ...(o.format === undefined ? {} : { format: o.format }) });
+      process.stdout.write(r.text + "\n");
+    });
 }
 
 /** The VM options every command that builds a VM takes: images, size, strategy, checker, chaos, tuning. */
@@ -329,6 +374,7 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
   }
   if (o.l2.length > 0) throw new UsageError("run: --l2 cannot be combined with a scenario file (list L2 images under images.l2)");
+  if (o.qemu) throw new UsageError("run: --qemu takes --l1/--l2 images, not a scenario file (a scenario's injections have no QEMU counterpart)");
   const json = o.json === true;
   const trace: string[] = [];
   const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
@@ -367,7 +413,7 @@ interface DebugCommandLineOptions extends VmCommandOptions {
   trace?: boolean; traceOut?: string; traceLimit: string; echo?: boolean;
 }
 
-interface GdbserverOptions extends Omit<RunOptions, "maxSteps" | "chaosRate" | "traceLimit"> {
+interface GdbserverOptions extends Omit<RunOptions, "maxSteps" | "chaosRate" | "traceLimit" | "qemu" | "qemuTimeout"> {
   port: string; symbolFile?: string; maxSteps?: string; chaosRate: string;
 }
 

@@ -8,6 +8,8 @@
 export const RUN_STATUS = {
   usage: 1,
   host: 70,
+  /** `--qemu`: the guest printed something else on QEMU. */
+  consoleDiffers: 122,
   guestCodeNotRepresentable: 123,
   budget: 124,
   guestError: 125,

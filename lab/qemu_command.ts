@@ -1,6 +1,6 @@
 // The QEMU command line that boots nvlab's guest images on the `virt` machine with EL2 enabled
-// (L1 at real EL2): the reference nvlab's runs are compared with (test/qemu/), and what `nvlab asm`
-// tells a user to run.
+// (L1 at real EL2), or without it for bare EL1 programs: the reference nvlab's runs are compared with
+// (lab/qemu.ts), and what `nvlab build` tells a user to run.
 
 import { hex } from "../emulator/types.ts";
 
@@ -19,14 +19,20 @@ export function qemuEntryArgs(entry: bigint): string[] {
   return ["-device", `loader,addr=${hex(entry)},cpu-num=0`];
 }
 
+/**
+ * The machine the images boot on: "el2" is `virt,virtualization=on`, where CPU 0 starts at EL2 (an
+ * L1 hypervisor, `nvlab run`); "el1" is plain `virt`, where it starts at EL1 (`nvlab exec`).
+ */
+export type QemuMachine = "el2" | "el1";
+
 /** The whole command line for images placed by `loaderArgs`, entered at `entry`. */
-export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1): string[] {
+export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1, machine: QemuMachine = "el2"): string[] {
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > QEMU_MAX_VCPUS) {
     throw new Error(`vcpus must be an integer from 1 to ${QEMU_MAX_VCPUS} (got ${vcpus})`);
   }
   return [
     QEMU_BINARY,
-    "-M", "virt,virtualization=on",
+    "-M", machine === "el2" ? "virt,virtualization=on" : "virt",
     "-cpu", "max",
     "-m", `${memoryMiB}M`,
     "-smp", String(vcpus),

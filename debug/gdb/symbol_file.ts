@@ -44,7 +44,7 @@ export function symbolFileContents(table: SymbolTable, read: CanonicalReader): {
 }
 
 /** Each symbol extends to the next one in its section, or to the section's end. */
-function sizeSymbols(symbols: ElfSymbol[], sections: readonly ElfSection[]): void {
+export function sizeSymbols(symbols: ElfSymbol[], sections: readonly ElfSection[]): void {
   const bySection = new Map<number, bigint[]>();
   for (const s of symbols) bySection.set(s.section, [...(bySection.get(s.section) ?? []), s.value]);
   for (const list of bySection.values()) list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -117,11 +117,12 @@ const ARGV = fc.oneof(
     .map(([sub, rest]) => [...(sub === "" ? [] : [sub]), ...rest.map((x) => (x === "--trace-out" ? "--json" : x))]),
 );
 
-/** `asm` and `fuzz` command lines: their own options, with the same bad values. */
-const NEW_OPTIONS = ["-o", "--out", "--base", "--strategy", "--runs", "--seconds", "--seed", "--jobs", "--shard", "--guests", "--l1", "--l2", "--vcpus", "--shrink-runs", "--json", "--bogus"];
-const NEW_VALUES = fc.oneof(VALUE, fc.constantFrom("hyp+hello", "hyp+hello,bogus", "hypblock+touch", "rfc-rbtree", "0/1", "1/2", "2/2", "1/0", "-1/2", "a/b", "0"));
+/** `asm`, `build` and `fuzz` command lines: their own options, with the same bad values. */
+const NEW_OPTIONS = ["-o", "--out", "--base", "--format", "--strategy", "--runs", "--seconds", "--seed", "--jobs", "--shard", "--guests", "--l1", "--l2", "--vcpus", "--shrink-runs", "--json", "--bogus"];
+const NEW_VALUES = fc.oneof(VALUE, fc.constantFrom("elf", "raw", "hyp+hello", "hyp+hello,bogus", "hypblock+touch", "rfc-rbtree", "0/1", "1/2", "2/2", "1/0", "-1/2", "a/b", "0"));
 const NEW_TEMPLATES = [
   ["asm", "guests/l2/hello.S", "-o", join(TMP, "hello.bin"), "--base", "0x48000000"],
+  ["build", "guests/l2/hello.S", "-o", join(TMP, "hello.elf"), "--base", "0x48000000"],
   ["fuzz", "--guests", "hyp+hello", "--runs", "1", "--seed", "3", "--out", join(TMP, "fuzz-out")],
 ];
 
@@ -137,11 +138,12 @@ function boundedNewCommand(argv: string[]): string[] {
     const max = bound[a[i]!];
     const v = a[i + 1];
     if (max !== undefined && v !== undefined && /^\d+$/.test(v.trim()) && Number(v) > max) a[i + 1] = String(max);
-    if ((a[i] === "-o" || a[i] === "--out") && v !== undefined) a[i + 1] = join(TMP, a[0] === "asm" ? "o.bin" : "fuzz-out");
+    if ((a[i] === "-o" || a[i] === "--out") && v !== undefined) a[i + 1] = join(TMP, a[0] === "asm" ? "o.bin" : a[0] === "build" ? "o.elf" : "fuzz-out");
   }
   if (a[0] === "fuzz" && !a.includes("--runs") && !a.includes("--seconds")) a.push("--runs", "1");
   if (a[0] === "fuzz" && !a.includes("--out")) a.push("--out", join(TMP, "fuzz-out"));
   if (a[0] === "asm" && !a.includes("-o") && !a.includes("--out")) a.push("-o", join(TMP, "o.bin"));
+  if (a[0] === "build" && !a.includes("-o") && !a.includes("--out")) a.push("-o", join(TMP, "o.elf"));
   return a;
 }
 
@@ -184,7 +186,7 @@ describe("fuzz: command-line arguments", () => {
     tally.report("cli-args");
   });
 
-  it("asm and fuzz: status 1 naming the argument, or a normal end (fuzz: 0 or 2); never 70 or a stack trace", async () => {
+  it("asm, build and fuzz: status 1 naming the argument, or a normal end (fuzz: 0 or 2); never 70 or a stack trace", async () => {
     const tally = new Tally();
     await fc.assert(
       fc.asyncProperty(NEW_ARGV, async (argv) => {

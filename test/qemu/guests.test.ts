@@ -78,12 +78,12 @@ describe.skipIf(!haveQemu)("guests on QEMU (L1 at real EL2)", () => {
     expect(r.exitedCleanly).toBe(true);
   });
 
-  it("guests/README.md's commands: nvlab asm, then the QEMU command line as written, print the pair's console", async () => {
+  it("guests/README.md's commands: nvlab build, then the QEMU command line as written, print the pair's console", async () => {
     const readme = readFileSync(join(REPO_ROOT, "guests/README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Booting the guests on QEMU"));
     const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!.replace(/\\\n\s*/g, "");
     const lines = block.trim().split("\n");
-    const asm = lines.filter((l) => l.startsWith("nvlab asm "));
+    const asm = lines.filter((l) => l.startsWith("nvlab build "));
     const qemu = lines.find((l) => l.startsWith("qemu-system-aarch64 "))!;
     expect(asm).toHaveLength(2);
     const cwd = await mkdtemp(join(tmpdir(), "nvlab-readme-qemu-"));
