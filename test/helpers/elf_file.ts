@@ -1,5 +1,8 @@
 // ELF64 files built field by field for loader tests: every header value can be set to a wrong one.
 
+import type { Image } from "../../asm/image.ts";
+import { writeElf } from "../../debug/elf.ts";
+
 export interface TestSegment {
   type?: number;
   paddr: bigint;
@@ -109,4 +112,13 @@ export function buildElf(e: TestElf): Uint8Array {
     sh(2, 3, strtabOff, names.length, 0);
   }
   return buf;
+}
+
+/** An assembled image as the ELF a cross toolchain would link: its sections and labels, its entry. */
+export function imageElf(image: Image): Uint8Array {
+  const sections = image.sections.map((s) => ({ name: s.name, addr: s.base, bytes: s.bytes }));
+  const symbols = [...image.symbols]
+    .map(([name, value]) => ({ name, value, size: 0n, section: image.sections.findIndex((s) => value >= s.base && value < s.base + BigInt(s.bytes.length)) }))
+    .filter((s) => s.section >= 0);
+  return writeElf(sections, symbols, image.entry);
 }
