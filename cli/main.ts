@@ -268,8 +268,8 @@ interface TuningOptions {
 
 /** The VM options every command that builds a VM takes: images, size, strategy, checker, chaos, tuning. */
 function addVmOptions(c: Command, vcpusHelp: string): void {
-  c.option("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
-    .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
+  c.option("--l1 <file[@ipa]>", "L1 image: .S source or raw .bin, loaded at canonical IPA 0x40100000 unless @IPA is given; an ELF executable at its own physical addresses unless @IPA moves it")
+    .option("--l2 <file@ipa>", "an L2 image (.S, ELF executable moved as a whole, raw .bin) and the canonical IPA of its lowest byte (repeatable)", collect, [] as string[])
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")

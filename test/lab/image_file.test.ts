@@ -99,6 +99,13 @@ describe("ELF and raw images under nvlab run", () => {
     expect(fromRaw.console).toBe(fromSource.console);
   });
 
+  it("refuses an L1 ELF with a segment outside L1 RAM (a toolchain's note segment at 0x400000), naming file and segment", async () => {
+    const elf = file("low_note.elf", buildElf({ segments: [{ paddr: 0x40_0000n, bytes: code }, { paddr: 0x4010_0000n, bytes: code }], entry: 0x4010_0000n }));
+    const r = await runCommand({ l1: { file: elf, ipa: null }, l2: [], memory: 256n << 20n, vcpus: 1, maxSteps: 1000 });
+    expect(r.outcome.kind).toBe("guest-error");
+    expect((r.outcome as { message: string }).message).toMatch(/low_note\.elf: section PT_LOAD\[0\] at 0x400000\.\.0x400008 lies outside L1 RAM/);
+  });
+
   it("runs a scenario whose images are ELFs (L1 without ipa, L2 moved to its window)", async () => {
     const l1 = file("s_hyp.elf", imageElf(await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n })));
     const l2 = await l2HelloElf();
