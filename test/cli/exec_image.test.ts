@@ -132,5 +132,11 @@ __asm__(".globl _start\\n_start:\\n ldr x1, =0x40200000\\n mov sp, x1\\n bl c_ma
     expect(r.stop).toMatchObject({ kind: "brk", imm: 0 });
     expect(r.regs.x0).toBe("0x4d8"); // 0² + … + 15²
     expect(r.image.symbols.has("sum")).toBe(true);
+    // The same code as a raw binary (objcopy -O binary), at the address it was linked at.
+    const bin = join(dir, "prog.bin");
+    execFileSync(`${GCC.replace(/gcc$/, "objcopy")}`, ["-O", "binary", "-j", ".text", "-j", ".rodata", out, bin]);
+    const raw = await execProgram({ file: bin, maxSteps: 100_000 });
+    expect(raw.console).toBe("sum 1240\n");
+    expect(raw.stop).toEqual({ ...r.stop });
   });
 });
