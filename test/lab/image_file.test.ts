@@ -8,7 +8,7 @@ import { ImageFileError } from "../../asm/image.ts";
 import { rawBinary } from "../../asm/raw_binary.ts";
 import { runCommand } from "../../cli/run.ts";
 import { detectFormat, loadImageFile } from "../../lab/image_file.ts";
-import { runScenario } from "../../lab/scenario/run.ts";
+import { prepareScenario, runScenario } from "../../lab/scenario/run.ts";
 import { buildElf, imageElf } from "../helpers/elf_file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nvlab-image-file-"));
@@ -117,5 +117,17 @@ describe("ELF and raw images under nvlab run", () => {
     const r = await runScenario(scenario);
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(true);
+  });
+
+  it("keeps a scenario's L1 ELF given no ipa at its own addresses, and moves it to an ipa given", async () => {
+    const linked = await assembleFile("guests/l1/hyp.S", { base: 0x4020_0000n });
+    const l1 = file("s_hyp_high.elf", imageElf(linked));
+    const yaml = (ipa: string) => file(`own${ipa}.yaml`, `name: own\nimages:\n  l1: {file: ${l1}${ipa}}\nexpect: {}\n`);
+    const own = await prepareScenario(yaml(""));
+    expect(own.vm.l1.entry).toBe(linked.entry);
+    expect(own.vm.l1Ipa).toBeUndefined();
+    const moved = await prepareScenario(yaml(", ipa: 0x40100000"));
+    expect(moved.vm.l1.entry).toBe(linked.entry - 0x10_0000n);
+    expect(moved.vm.l1Ipa).toBe(0x4010_0000n);
   });
 });
