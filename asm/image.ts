@@ -17,6 +17,8 @@ export interface Image {
   /** `.equ` / `=` constants. */
   constants: Map<string, bigint>;
   entry: bigint;
+  /** Where it came from when not assembled: an ELF executable or a raw binary file. */
+  format?: "elf" | "raw";
 }
 
 /**
@@ -36,4 +38,27 @@ export function lowestBase(image: Image): bigint {
 /** The section holding `address`, if any. */
 export function sectionAt(image: Image, address: bigint): Section | undefined {
   return image.sections.find((s) => address >= s.base && address < s.base + BigInt(s.bytes.length));
+}
+
+/** The whole image moved by `offset`: sections, labels and entry point (constants stay). */
+export function relocateImage(image: Image, offset: bigint): Image {
+  if (offset === 0n) return image;
+  const move = (a: bigint): bigint => BigInt.asUintN(64, a + offset);
+  return {
+    ...image,
+    sections: image.sections.map((s) => ({ ...s, base: move(s.base) })),
+    symbols: new Map([...image.symbols].map(([k, v]) => [k, move(v)])),
+    entry: move(image.entry),
+  };
+}
+
+/** An image file (an ELF, a raw binary) that cannot be loaded; the message names the file. */
+export class ImageFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = "ImageFileError";
+  }
 }

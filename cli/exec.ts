@@ -2,7 +2,7 @@
 // final state. The simplest way to try instructions and to check the CPU model against hardware
 // or QEMU.
 
-import { assembleFile } from "../asm/assembler.ts";
+import { IMAGE_FORMATS, type ImageFormat, loadImageFile } from "../lab/image_file.ts";
 import { loadImage, type Image } from "../asm/image.ts";
 import { disassemble, loadDisassembler, symbolize } from "../asm/disassembler.ts";
 import { Cpu, type Stop } from "../emulator/cpu.ts";
@@ -18,7 +18,10 @@ export const EXEC_DEFAULT_BASE = 0x4010_0000n;
 
 export interface ExecOptions {
   file: string;
+  /** Load address of a source or raw binary (default EXEC_DEFAULT_BASE); an ELF loads at its own. */
   base?: bigint;
+  /** How the file is read (default: told by its content and name). */
+  format?: ImageFormat;
   maxSteps: number;
   /** Called with one line per executed instruction. */
   trace?: (line: string) => void;
@@ -42,6 +45,13 @@ export interface StopJson {
   [field: string]: string | number;
 }
 
+/** `--format`: one of IMAGE_FORMATS. */
+export function parseImageFormat(text: string): ImageFormat {
+  const f = IMAGE_FORMATS.find((x) => x === text);
+  if (f === undefined) throw new UsageError(`--format: '${text}' is not one of ${IMAGE_FORMATS.join(", ")}`);
+  return f;
+}
+
 /** Exit status of `nvlab exec` for each stop kind. */
 export function execExitCode(stop: StopJson): number {
   if (stop.kind === "brk" && stop.imm === 0) return 0;
@@ -50,7 +60,11 @@ export function execExitCode(stop: StopJson): number {
 }
 
 export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
-  const image = await assembleFile(opts.file, { base: opts.base ?? EXEC_DEFAULT_BASE });
+  const image = await loadImageFile(opts.file, { defaultBase: opts.base ?? EXEC_DEFAULT_BASE, ...(opts.format === undefined ? {} : { format: opts.format }) });
+  if (image.format === "elf" && opts.base !== undefined) {
+    // With the MMU off the code runs where it was linked: moving it would break every absolute address.
+    throw new UsageError(`--base: ${opts.file} is an ELF executable, loaded at its segments' physical addresses; --base places .S sources and raw binaries`);
+  }
   checkFlatPlacement(image);
   const mem = new PhysMemory({ autoAllocate: true });
   const uart = new Pl011(opts.console);

@@ -4,7 +4,9 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { AsmError, InputFileError } from "../asm/errors.ts";
-import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
+import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText, parseImageFormat } from "./exec.ts";
+import { IMAGE_FORMATS } from "../lab/image_file.ts";
+import { ImageFileError } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseCount, parseNumber } from "./parse.ts";
@@ -43,8 +45,9 @@ export function program(): Command {
         "exception that would go to EL2, or the step budget; print the final state. A PL011 UART at " +
         "0x09000000 prints bytes stored to it.",
     )
-    .argument("<prog.S>", "assembly source (see asm/README.md for the syntax)")
-    .option("--base <addr>", "load address of the first section", hex(EXEC_DEFAULT_BASE))
+    .argument("<prog>", "assembly source (.S, see asm/README.md for the syntax), ELF64 AArch64 executable (told by its content), or raw binary (.bin)")
+    .option("--base <addr>", `load address of a source's first section or of a raw binary (default ${hex(EXEC_DEFAULT_BASE)}); an ELF loads at its segments' physical addresses`)
+    .option("--format <fmt>", `how to read the file: ${IMAGE_FORMATS.join(", ")} (auto: ELF by its magic, raw by .bin, else assembly)`, "auto")
     .option("--max-steps <n>", "instruction budget", "10000000")
     .option("--json", "print the result as JSON: {stop, regs, steps, console}")
     .option("--trace", "print each executed instruction with the registers it changed")
@@ -56,8 +59,9 @@ export function program(): Command {
         `${QEMU_DIFFERS_STATUS.exec} with --qemu, the console differs from QEMU's (a unified diff is printed);\n` +
         "1 error (assembly error, bad option, --qemu without qemu-system-aarch64); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
-    .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string }) => {
-      const base = parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
+    .action(async (file: string, o: { base?: string; format: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string }) => {
+      const base = o.base === undefined ? undefined : parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
+      const format = parseImageFormat(o.format);
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
@@ -65,7 +69,8 @@ export function program(): Command {
       const traceLines: string[] = [];
       const r = await execProgram({
         file,
-        base,
+        ...(base === undefined ? {} : { base }),
+        format,
         maxSteps,
         trace: o.trace ? (l) => (json ? traceLines.push(l) : process.stdout.write(l + "\n")) : undefined,
         console: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
@@ -308,8 +313,8 @@ function addBuildCommand(cmd: Command, name: "build" | "asm"): void {
 
 /** The VM options every command that builds a VM takes: images, size, strategy, checker, chaos, tuning. */
 function addVmOptions(c: Command, vcpusHelp: string): void {
-  c.option("--l1 <file.S[@ipa]>", "L1 source; loaded at canonical IPA 0x40100000 unless @IPA is given")
-    .option("--l2 <file.S@ipa>", "an L2 image and its canonical IPA (repeatable)", collect, [] as string[])
+  c.option("--l1 <file[@ipa]>", "L1 image: .S source or raw .bin, loaded at canonical IPA 0x40100000 unless @IPA is given; an ELF executable at its own physical addresses unless @IPA moves it")
+    .option("--l2 <file@ipa>", "an L2 image (.S, ELF executable moved as a whole, raw .bin) and the canonical IPA of its lowest byte (repeatable)", collect, [] as string[])
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
@@ -511,7 +516,7 @@ export function reportError(e: unknown): number {
     process.stderr.write(e.format() + "\n");
     return 1;
   }
-  if (e instanceof UsageError || e instanceof ScenarioError || e instanceof InputFileError) {
+  if (e instanceof UsageError || e instanceof ScenarioError || e instanceof InputFileError || e instanceof ImageFileError) {
     process.stderr.write(`nvlab: ${e.message}\n`);
     return 1;
   }

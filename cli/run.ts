@@ -1,7 +1,6 @@
 // `nvlab run`: boot an L1 guest hypervisor (and the L2 images it runs) under L0 and report the
 // console output, the exit and L0's metrics.
 
-import { assembleFile } from "../asm/assembler.ts";
 import type { Image } from "../asm/image.ts";
 import { runVm, type RunVmOptions } from "../lab/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
@@ -12,6 +11,7 @@ import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseNumber } from "./parse.ts";
 import { chaosMonitor } from "../lab/chaos.ts";
+import { loadImageFile } from "../lab/image_file.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
 
@@ -92,7 +92,8 @@ export function tuningConfig(o: Pick<RunCommandOptions, "schedule" | "seed" | "c
 async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: Image; ipa: bigint }> {
   const ipa = spec.ipa ?? fallback;
   try {
-    return { image: await assembleFile(spec.file, { base: ipa }), ipa };
+    // An ELF without @IPA stays at its own physical addresses; source and raw binaries go to `ipa`.
+    return { image: await loadImageFile(spec.file, { ...(spec.ipa === null ? {} : { at: spec.ipa }), defaultBase: fallback }), ipa };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EISDIR") throw new UsageError(`cannot read ${spec.file}: is a directory`);
     throw e;

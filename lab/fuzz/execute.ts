@@ -1,7 +1,7 @@
 // One fuzz run: a scenario text parsed, prepared and run in this process, with whatever ended it —
 // the guest, the budget, a monitor, or L0 itself failing — caught as an outcome to judge.
 
-import { assembleFile } from "../../asm/assembler.ts";
+import { loadImageFile } from "../image_file.ts";
 import type { Image } from "../../asm/image.ts";
 import { HostError } from "../../hypervisor/errors.ts";
 import type { Kvm } from "../../hypervisor/vm.ts";
@@ -25,11 +25,11 @@ export interface Execution {
 
 const images = new Map<string, Promise<Image>>();
 
-/** Each guest source assembled once per process and load address (runs only read images). */
-export function cachedAssemble(path: string, base: bigint): Promise<Image> {
-  const key = `${path}@${base}`;
+/** Each guest image read once per process and placement (runs only read images). */
+export function cachedAssemble(path: string, base: bigint, ownAddresses = false): Promise<Image> {
+  const key = `${path}@${base}${ownAddresses ? "/own" : ""}`;
   let p = images.get(key);
-  if (!p) images.set(key, (p = assembleFile(path, { base })));
+  if (!p) images.set(key, (p = loadImageFile(path, { ...(ownAddresses ? {} : { at: base }), defaultBase: base })));
   return p;
 }
 

@@ -105,7 +105,7 @@ describe.concurrent("nvlab run (the real bin)", () => {
     const r = await nvlab("run", "--help");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: nvlab run \[options\]/);
-    for (const opt of ["--l1 <file.S[@ipa]>", "--l2 <file.S@ipa>", "--memory", "--vcpus", "--max-steps", "--json", "--trace"]) {
+    for (const opt of ["--l1 <file[@ipa]>", "--l2 <file@ipa>", "--memory", "--vcpus", "--max-steps", "--json", "--trace"]) {
       expect(r.stdout).toContain(opt);
     }
     expect(r.stdout).toMatch(/124 step budget exhausted/);

@@ -1,0 +1,67 @@
+// A guest image from a file, whatever made it: `.S`/`.s` source for the embedded assembler, an
+// ELF64 AArch64 executable from a cross toolchain, or a raw binary. Each becomes the same Image
+// (sections at addresses, labels, entry point), so loaders, the layout check, the debugger's
+// symbols, traces and the GDB stub's symbol file treat them alike.
+
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { assemble } from "../asm/assembler.ts";
+import { readElf, isElf } from "../asm/elf_reader.ts";
+import { InputFileError } from "../asm/errors.ts";
+import { type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
+
+/** How a file is read: `auto` tells ELF by its magic, raw by `.bin`, and assembles the rest. */
+export type ImageFormat = "auto" | "asm" | "elf" | "raw";
+
+export const IMAGE_FORMATS: readonly ImageFormat[] = ["auto", "asm", "elf", "raw"];
+
+export interface ImageFileOptions {
+  /**
+   * Where the image's lowest byte goes. Source and raw binaries are placed there; an ELF is moved
+   * there as a whole (an L2 linked at its nested IPA loaded at a canonical one). Without it an ELF
+   * stays at its own physical addresses and the others go to `defaultBase`.
+   */
+  at?: bigint;
+  defaultBase: bigint;
+  format?: ImageFormat;
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (typeof code === "string" && code.startsWith("E")) throw new InputFileError(path, code);
+    throw e;
+  }
+}
+
+/** The format `auto` resolves to for these bytes and this name. */
+export function detectFormat(bytes: Uint8Array, path: string): Exclude<ImageFormat, "auto"> {
+  if (isElf(bytes)) return "elf";
+  if (extname(path).toLowerCase() === ".bin") return "raw";
+  return "asm";
+}
+
+/** A raw binary: one section of the file's bytes at `base`, entered at its first byte. */
+export function rawImage(bytes: Uint8Array, file: string, base: bigint): Image {
+  if (bytes.length === 0) throw new ImageFileError(file, "an empty raw binary: nothing to load");
+  return { file, sections: [{ name: "raw", base, bytes }], symbols: new Map(), constants: new Map(), entry: base, format: "raw" };
+}
+
+/** Read `path` as an Image placed as `opts` says. */
+export async function loadImageFile(path: string, opts: ImageFileOptions): Promise<Image> {
+  const bytes = await readBytes(path);
+  const format = opts.format === undefined || opts.format === "auto" ? detectFormat(bytes, path) : opts.format;
+  const base = opts.at ?? opts.defaultBase;
+  switch (format) {
+    case "raw":
+      return rawImage(bytes, path, base);
+    case "elf": {
+      const image = readElf(bytes, path);
+      return opts.at === undefined ? image : relocateImage(image, opts.at - lowestBase(image));
+    }
+    case "asm":
+      return assemble(new TextDecoder().decode(bytes), { file: path, base });
+  }
+}
