@@ -1,10 +1,11 @@
 // The `nvlab` command.
 
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { AsmError, InputFileError } from "../asm/errors.ts";
-import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText } from "./exec.ts";
+import { EXEC_DEFAULT_BASE, type ExecSemihosting, execExitCode, execProgram, execText } from "./exec.ts";
 import { hex } from "../emulator/types.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseCount, parseNumber } from "./parse.ts";
@@ -28,6 +29,30 @@ import { addFuzzCommand } from "./fuzz.ts";
 import { runCommandVm } from "./run.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
+interface SemihostingFlags {
+  semihosting?: boolean;
+  semihostingRoot?: string;
+  semihostingCmdline?: string;
+}
+
+/** The semihosting options of exec and run; the root and command line need --semihosting itself. */
+function semihostingOption(o: SemihostingFlags): ExecSemihosting | undefined {
+  if (o.semihosting !== true) {
+    if (o.semihostingRoot !== undefined || o.semihostingCmdline !== undefined) {
+      throw new UsageError("--semihosting-root and --semihosting-cmdline need --semihosting");
+    }
+    return undefined;
+  }
+  const root = o.semihostingRoot;
+  if (root !== undefined && !(existsSync(root) && statSync(root).isDirectory())) {
+    throw new UsageError(`--semihosting-root: ${root} is not a directory`);
+  }
+  return {
+    root: root ?? null,
+    ...(o.semihostingCmdline === undefined ? {} : { args: o.semihostingCmdline }),
+  };
+}
+
 /** The `nvlab` command line, not yet parsed (the fuzz suite parses it in-process). */
 export function program(): Command {
   const cmd = new Command("nvlab")
@@ -47,13 +72,18 @@ export function program(): Command {
     .option("--max-steps <n>", "instruction budget", "10000000")
     .option("--json", "print the result as JSON: {stop, regs, steps, console}")
     .option("--trace", "print each executed instruction with the registers it changed")
+    .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at EL1, as QEMU's -semihosting; without it HLT is UNDEFINED")
+    .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
+    .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the program's name")
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
+        "a semihosting SYS_EXIT code when it is 0-127 and not 1, 2, 3 or one of run's statuses (else 123);\n" +
         "1 error (assembly error, bad option); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
-    .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean }) => {
+    .action(async (file: string, o: { base: string; maxSteps: string; json?: boolean; trace?: boolean } & SemihostingFlags) => {
       const base = parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
+      const semihosting = semihostingOption(o);
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const traceLines: string[] = [];
@@ -63,6 +93,7 @@ export function program(): Command {
         maxSteps,
         trace: o.trace ? (l) => (json ? traceLines.push(l) : process.stdout.write(l + "\n")) : undefined,
         console: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
+        ...(semihosting === undefined ? {} : { semihosting }),
       });
       if (json) {
         const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console };
