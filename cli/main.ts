@@ -139,6 +139,9 @@ export function program(): Command {
     .option("--trace", "print every exit and every L0 action on one line each")
     .option("--trace-out <file.json>", "write the run as a Chrome trace-event JSON file (open it in ui.perfetto.dev)")
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
+    .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at L1's and L2's EL1, as QEMU's -semihosting; SYS_EXIT ends the run like SYSTEM_OFF")
+    .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
+    .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the L1 image's name")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
@@ -166,6 +169,7 @@ export function program(): Command {
           throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
         }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
+        const semihosting = semihostingOption(o);
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
@@ -181,6 +185,7 @@ export function program(): Command {
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
           monitors: witness.monitors,
+          ...(semihosting === undefined ? {} : { semihosting }),
         })
           .catch((e: unknown) => {
             if (json && e instanceof HostError) {
@@ -282,7 +287,7 @@ export function program(): Command {
   return cmd;
 }
 
-interface RunOptions extends TuningOptions {
+interface RunOptions extends TuningOptions, SemihostingFlags {
   l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
   traceOut?: string; traceLimit: string;
