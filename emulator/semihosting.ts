@@ -34,6 +34,7 @@ export const SYS = {
   GET_CMDLINE: 0x15,
   HEAPINFO: 0x16,
   EXIT: 0x18,
+  SYNCCACHE: 0x19,
   EXIT_EXTENDED: 0x20,
   ELAPSED: 0x30,
   TICKFREQ: 0x31,
@@ -138,6 +139,7 @@ export class Semihosting {
       case SYS.ERRNO: return BigInt(this.errno);
       case SYS.GET_CMDLINE: return this.getCmdline(cpu, args, arg(0), Number(arg(1)));
       case SYS.HEAPINFO: return this.heapInfo(cpu, arg(0));
+      case SYS.SYNCCACHE: return 0n; // no caches to clean (A64 only)
       case SYS.EXIT:
       case SYS.EXIT_EXTENDED: return this.exit(cpu, Number(arg(0)), Number(BigInt.asIntN(32, arg(1))));
       default:
@@ -146,10 +148,10 @@ export class Semihosting {
   }
 
   private open(cpu: CpuState, namePtr: bigint, mode: number, len: number): bigint {
+    if (mode < 0 || mode > 11) throw new SemihostError(ERRNO.EINVAL, `SYS_OPEN mode ${mode} is not 0..11`);
     const name = new TextDecoder("latin1").decode(readBytes(cpu, namePtr, len));
     let h: Handle;
     if (name === ":tt") {
-      if (mode < 0 || mode > 11) throw new SemihostError(ERRNO.EINVAL, `SYS_OPEN mode ${mode}`);
       h = { kind: "tty", out: mode >= 4 }; // 0..3 stdin, 4..7 stdout, 8..11 stderr
     } else if (name === ":semihosting-features") {
       if (mode !== 0 && mode !== 1) throw new SemihostError(ERRNO.EACCES, "features file is read-only");
@@ -235,7 +237,7 @@ export class Semihosting {
   /** GET_CMDLINE: {buffer, size}; the text NUL-terminated into the buffer, its length into size. */
   private getCmdline(cpu: CpuState, block: bigint, buf: bigint, size: number): bigint {
     const text = new TextEncoder().encode(this.config.cmdline);
-    if (text.length + 1 > size) throw new SemihostError(ERRNO.EINVAL, "command line buffer too small");
+    if (text.length + 1 > size) throw new SemihostError(ERRNO.E2BIG, "command line buffer too small");
     const out = new Uint8Array(text.length + 1);
     out.set(text);
     writeBytes(cpu, buf, out);

@@ -10,6 +10,7 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EIO: 5,
+  E2BIG: 7,
   EBADF: 9,
   EACCES: 13,
   EFAULT: 14,

@@ -243,6 +243,8 @@ open: .quad name, 0, ${name.length}`);
       adr x1, small
       call GET_CMDLINE
       mov x21, x0
+      call ERRNO
+      mov x22, x0
       adr x1, buf
       call WRITE0
     `, `blk: .quad buf, 64
@@ -252,6 +254,7 @@ buf: .space 64`);
     expect(x(r, "x19")).toBe(0n);
     expect(x(r, "x20")).toBe(BigInt(`${p} a b`.length));
     expect(x(r, "x21")).toBe(2n ** 64n - 1n);
+    expect(x(r, "x22")).toBe(BigInt(ERRNO.E2BIG));
     expect(r.console).toBe(`${p} a b`);
   });
 
@@ -288,6 +291,21 @@ info: .quad 0, 0, 0, 0`));
     expect([0, 42, 127].map(semihostingExitStatus)).toEqual([0, 42, 127]);
     expect([1, 2, 3, 70, 124, 128, 255, -1].map(semihostingExitStatus)).toEqual(Array(8).fill(123));
     expect(execExitCode({ kind: "semihosting-exit", message: "", code: 9 })).toBe(9);
+  });
+
+  it("SYS_OPEN modes above 11 fail with EINVAL, even for :tt; SYNCCACHE succeeds", async () => {
+    const r = await exec(program(`
+      adr x1, open
+      call OPEN
+      mov x19, x0
+      call ERRNO
+      mov x20, x0
+      call SYNCCACHE
+      mov x21, x0
+    `, `tt: .asciz ":tt"
+.balign 8
+open: .quad tt, 12, 3`));
+    expect([x(r, "x19"), x(r, "x20"), x(r, "x21")]).toEqual([2n ** 64n - 1n, BigInt(ERRNO.EINVAL), 0n]);
   });
 
   it("unknown operations fail with ENOSYS", async () => {
