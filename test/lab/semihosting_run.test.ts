@@ -47,6 +47,39 @@ describe("semihosting under nvlab run", () => {
     expect(off.console).not.toContain("semihosted");
   });
 
+  it("a call whose block L0 has not yet mapped for L2 faults to L0 and runs again, printing once", async () => {
+    const p = join(dir, "l2far.S");
+    // The string and the exit block on pages of their own, first touched by the calls.
+    writeFileSync(p, `adr x1, msg
+mov w0, #${SYS.WRITE0}
+hlt #0xf000
+adr x1, blk
+mov w0, #${SYS.EXIT}
+hlt #0xf000
+b .
+.balign 4096
+.space 4090
+msg: .asciz "across pages\\n"
+.balign 4096
+blk: .quad ${ADP_STOPPED_APPLICATION_EXIT}, 4
+`);
+    const events: string[] = [];
+    const r = await runCommand({
+      ...base,
+      l1: { file: "guests/l1/hyp.S", ipa: null },
+      l2: [{ file: p, ipa: 0x4800_0000n }],
+      semihosting: { root: null },
+      onEvent: (l) => events.push(l),
+    });
+    expect(r.outcome).toEqual({ kind: "system-off", code: 4 });
+    expect(r.console.split("across pages").length).toBe(2);
+    // Each data page is first reached by a call: a stage-2 abort from L2 at the hlt (0x40000008 for
+    // WRITE0, whose string crosses into a second page; 0x40000014 for EXIT), taken to L1 and retried.
+    const at = (elr: string) => events.filter((l) => l.includes("exit") && l.includes("DABT_LOW from L2") && l.includes(`elr=${elr}`)).length;
+    expect(at("0x40000008")).toBeGreaterThanOrEqual(2);
+    expect(at("0x40000014")).toBeGreaterThanOrEqual(1);
+  });
+
   it("serves L1's calls", async () => {
     const r = await runCommand({ ...base, l1: { file: guest("l1.S", "semihosted L1", 0), ipa: null }, l2: [], semihosting: { root: null } });
     expect(r.outcome).toEqual({ kind: "system-off", code: 0 });
