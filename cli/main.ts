@@ -1,6 +1,6 @@
 // The `nvlab` command.
 
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
@@ -33,13 +33,14 @@ interface SemihostingFlags {
   semihosting?: boolean;
   semihostingRoot?: string;
   semihostingCmdline?: string;
+  semihostingStdin?: string;
 }
 
 /** The semihosting options of exec and run; the root and command line need --semihosting itself. */
 function semihostingOption(o: SemihostingFlags): ExecSemihosting | undefined {
   if (o.semihosting !== true) {
-    if (o.semihostingRoot !== undefined || o.semihostingCmdline !== undefined) {
-      throw new UsageError("--semihosting-root and --semihosting-cmdline need --semihosting");
+    if (o.semihostingRoot !== undefined || o.semihostingCmdline !== undefined || o.semihostingStdin !== undefined) {
+      throw new UsageError("--semihosting-root, --semihosting-cmdline and --semihosting-stdin need --semihosting");
     }
     return undefined;
   }
@@ -47,9 +48,14 @@ function semihostingOption(o: SemihostingFlags): ExecSemihosting | undefined {
   if (root !== undefined && !(existsSync(root) && statSync(root).isDirectory())) {
     throw new UsageError(`--semihosting-root: ${root} is not a directory`);
   }
+  const stdin = o.semihostingStdin;
+  if (stdin !== undefined && !(existsSync(stdin) && statSync(stdin).isFile())) {
+    throw new UsageError(`--semihosting-stdin: ${stdin} is not a file`);
+  }
   return {
     root: root ?? null,
     ...(o.semihostingCmdline === undefined ? {} : { args: o.semihostingCmdline }),
+    ...(stdin === undefined ? {} : { input: new Uint8Array(readFileSync(stdin)) }),
   };
 }
 
@@ -75,6 +81,7 @@ export function program(): Command {
     .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at EL1, as QEMU's -semihosting; without it HLT is UNDEFINED")
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
     .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the program's name")
+    .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
@@ -142,6 +149,7 @@ export function program(): Command {
     .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at L1's and L2's EL1, as QEMU's -semihosting; SYS_EXIT ends the run like SYSTEM_OFF")
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
     .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the L1 image's name")
+    .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +

@@ -33,7 +33,7 @@ export interface RunVmOptions {
   /** Monitors to attach once the VM exists (scenario timeline, chaos, trace recorders). */
   monitors?: (kvm: Kvm) => VmMonitor[];
   /** Serve Arm semihosting at L1's and L2's EL1 (every vCPU shares one handle table). */
-  semihosting?: { root: string | null; cmdline: string };
+  semihosting?: { root: string | null; cmdline: string; input?: Uint8Array };
 }
 
 /**
@@ -47,7 +47,13 @@ const UNKNOWN_HEAP = { heapBase: 0n, heapLimit: 0n, stackBase: 0n, stackLimit: 0
  * neither L0 nor L1 takes an exit for them. Output joins the UART's console.
  */
 function attachSemihosting(kvm: Kvm, o: NonNullable<RunVmOptions["semihosting"]>): Semihosting {
-  const host = new Semihosting({ root: o.root, cmdline: o.cmdline, heap: UNKNOWN_HEAP, console: (b) => kvmConsoleByte(kvm, b) });
+  const host = new Semihosting({
+    root: o.root,
+    cmdline: o.cmdline,
+    heap: UNKNOWN_HEAP,
+    console: (b) => kvmConsoleByte(kvm, b),
+    ...(o.input === undefined ? {} : { input: o.input }),
+  });
   for (const v of kvm.vcpus) v.cpu.options.semihosting = host;
   return host;
 }

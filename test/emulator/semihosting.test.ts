@@ -327,4 +327,26 @@ blk: .quad ${ADP_STOPPED_APPLICATION_EXIT}, 17`);
     const bad = await nvlab("exec", p, "--semihosting-root", dir);
     expect(bad.code).toBe(1);
   });
+
+  it("the bin: --semihosting-stdin feeds READC; --semihosting-cmdline reaches GET_CMDLINE", async () => {
+    const input = join(dir, "stdin.txt");
+    writeFileSync(input, "Q");
+    const p = program(`
+      call READC
+      adr x1, c
+      strb w0, [x1]
+      call WRITEC
+      adr x1, blk
+      call GET_CMDLINE
+      adr x1, buf
+      call WRITE0
+    `, `c: .byte 0
+.balign 8
+blk: .quad buf, 256
+buf: .space 256`);
+    const r = await nvlab("exec", p, "--semihosting", "--semihosting-stdin", input, "--semihosting-cmdline", "x y", "--json");
+    expect(JSON.parse(r.stdout).console).toBe(`Q${p} x y`);
+    const missing = await nvlab("exec", p, "--semihosting", "--semihosting-stdin", join(dir, "none"));
+    expect(missing.code).toBe(1);
+  });
 });
