@@ -35,6 +35,21 @@ describe("semihosting (hlt #0xf000)", () => {
     expect(r.console).toBe("");
   });
 
+  it("is not served at EL0 (QEMU's default): HLT is UNDEFINED there", async () => {
+    const r = await exec(program(`
+      adr x0, el0
+      msr elr_el1, x0
+      msr spsr_el1, xzr
+      eret
+    el0:
+      adr x1, s
+      call WRITE0
+    `, 's: .asciz "no"'));
+    expect(r.stop.kind).toBe("el1-exception");
+    expect(r.stop.ecName).toBe("UNKNOWN");
+    expect(r.console).toBe("");
+  });
+
   it("leaves other HLT immediates UNDEFINED when on", async () => {
     const r = await exec(program("hlt #0x1"));
     expect(r.stop.kind).toBe("el1-exception");
