@@ -9,7 +9,7 @@
 import type { CpuState } from "./cpu_state.ts";
 import {
   ERRNO, type HostFile, SemihostError, closeHostFile, confinedPath, hostFileLength, openHostFile,
-  readHostFile, writeHostFile,
+  readHostFile, removeHostFile, renameHostFile, writeHostFile,
 } from "./semihosting_files.ts";
 
 /** The immediate of `hlt` that is a semihosting call on A64. */
@@ -28,6 +28,8 @@ export const SYS = {
   ISTTY: 0x09,
   SEEK: 0x0a,
   FLEN: 0x0c,
+  REMOVE: 0x0e,
+  RENAME: 0x0f,
   CLOCK: 0x10,
   TIME: 0x11,
   ERRNO: 0x13,
@@ -132,6 +134,11 @@ export class Semihosting {
       case SYS.ISTTY: return this.handle(Number(arg(0))).kind === "tty" ? 1n : 0n;
       case SYS.SEEK: return this.seek(Number(arg(0)), Number(arg(1)));
       case SYS.FLEN: return this.flen(Number(arg(0)));
+      case SYS.REMOVE: return removeHostFile(this.hostPath(cpu, arg(0), Number(arg(1)))), 0n;
+      case SYS.RENAME: {
+        const from = this.hostPath(cpu, arg(0), Number(arg(1)));
+        return renameHostFile(from, this.hostPath(cpu, arg(2), Number(arg(3)))), 0n;
+      }
       case SYS.CLOCK: return BigInt(Math.floor(cpu.steps / (SEMIHOSTING_TICK_HZ / 100)));
       case SYS.TIME: return BigInt((this.config.timeBase ?? 0) + Math.floor(cpu.steps / SEMIHOSTING_TICK_HZ));
       case SYS.ELAPSED: return writeU64(cpu, args, BigInt(cpu.steps)), 0n;
@@ -162,6 +169,13 @@ export class Semihosting {
     const n = this.nextHandle++;
     this.handles.set(n, h);
     return BigInt(n);
+  }
+
+  /** A guest file name resolved inside the root (special names are no host files). */
+  private hostPath(cpu: CpuState, namePtr: bigint, len: number): string {
+    const name = new TextDecoder("latin1").decode(readBytes(cpu, namePtr, len));
+    if (name.startsWith(":")) throw new SemihostError(ERRNO.EACCES, `${name} is not a host file`);
+    return confinedPath(this.config.root, name);
   }
 
   private handle(n: number): Handle {

@@ -112,6 +112,14 @@ export function hostFileLength(f: HostFile): number {
   return hostCall(() => fs.fstatSync(f.fd)).size;
 }
 
+export function removeHostFile(real: string): void {
+  hostCall(() => fs.unlinkSync(real));
+}
+
+export function renameHostFile(from: string, to: string): void {
+  hostCall(() => fs.renameSync(from, to));
+}
+
 export function closeHostFile(f: HostFile): void {
   hostCall(() => fs.closeSync(f.fd));
 }

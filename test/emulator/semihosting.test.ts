@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -197,6 +197,35 @@ buf: .quad 0`), { root });
     expect(x(r, "x20")).toBe(5n);
     expect(x(r, "x21")).toBe(4n); // 8 asked, 4 left after seeking to 1
     expect(x(r, "x22")).toBe(0x6f6c6c65n); // "ello"
+  });
+
+  it("RENAME and REMOVE inside the root; a new name outside it is refused", async () => {
+    const root = mkdtempSync(join(dir, "ren-"));
+    writeFileSync(join(root, "a"), "A");
+    writeFileSync(join(root, "gone"), "G");
+    const r = await exec(program(`
+      adr x1, ren
+      call RENAME
+      mov x19, x0
+      adr x1, rm
+      call REMOVE
+      mov x20, x0
+      adr x1, out
+      call RENAME
+      mov x21, x0
+      call ERRNO
+      mov x22, x0
+    `, `a: .ascii "a"
+b: .ascii "b"
+gone: .ascii "gone"
+up: .ascii "../b"
+.balign 8
+ren: .quad a, 1, b, 1
+rm: .quad gone, 4
+out: .quad b, 1, up, 4`), { root });
+    expect([x(r, "x19"), x(r, "x20"), x(r, "x21"), x(r, "x22")]).toEqual([0n, 0n, 2n ** 64n - 1n, BigInt(ERRNO.EACCES)]);
+    expect(readFileSync(join(root, "b"), "latin1")).toBe("A");
+    expect(existsSync(join(root, "a")) || existsSync(join(root, "gone"))).toBe(false);
   });
 
   const openFails = (name: string) => program(`
