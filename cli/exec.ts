@@ -13,6 +13,8 @@ import { hex, pa } from "../emulator/types.ts";
 import { nzcvHex, regsJson, regsText, type RegsJson } from "./format.ts";
 import { UsageError } from "./errors.ts";
 import { PA_MAX_BITS } from "../emulator/mmu/granule.ts";
+import { ADP_STOPPED_APPLICATION_EXIT, type HeapInfo, Semihosting } from "../emulator/semihosting.ts";
+import { RUN_STATUS, guestCodeIsStatus } from "../lab/exit_status.ts";
 
 export const EXEC_DEFAULT_BASE = 0x4010_0000n;
 
@@ -27,6 +29,30 @@ export interface ExecOptions {
   trace?: (line: string) => void;
   /** Console bytes as they are written. */
   console?: (byte: number) => void;
+  /** Serve Arm semihosting calls (`hlt #0xf000`); absent: HLT is UNDEFINED. */
+  semihosting?: ExecSemihosting;
+}
+
+/** `--semihosting`, `--semihosting-root` and `--semihosting-cmdline`. */
+export interface ExecSemihosting {
+  /** Directory SYS_OPEN may reach; null: none (only ":tt"). */
+  root: string | null;
+  /** The arguments GET_CMDLINE returns after the program's name. */
+  args?: string;
+  /** Bytes reads from ":tt" return, then end of file. */
+  input?: Uint8Array;
+}
+
+/** SYS_HEAPINFO's heap: from the first 64 KiB boundary above the image, this size, then the stack. */
+export const SEMIHOSTING_HEAP_SIZE = 0x0400_0000n;
+export const SEMIHOSTING_STACK_SIZE = 0x0010_0000n;
+
+/** Heap above the image, the stack above the heap (flat memory allocates pages as they are touched). */
+export function semihostingHeap(image: Image): HeapInfo {
+  const end = image.sections.reduce((m, s) => (s.base + BigInt(s.bytes.length) > m ? s.base + BigInt(s.bytes.length) : m), 0n);
+  const heapBase = (end + 0xffffn) & ~0xffffn;
+  const heapLimit = heapBase + SEMIHOSTING_HEAP_SIZE;
+  return { heapBase, heapLimit, stackBase: heapLimit + SEMIHOSTING_STACK_SIZE, stackLimit: heapLimit };
 }
 
 export interface ExecResult {
@@ -55,8 +81,17 @@ export function parseImageFormat(text: string): ImageFormat {
 /** Exit status of `nvlab exec` for each stop kind. */
 export function execExitCode(stop: StopJson): number {
   if (stop.kind === "brk" && stop.imm === 0) return 0;
+  if (stop.kind === "semihosting-exit") return semihostingExitStatus(Number(stop.code));
   if (stop.kind === "budget") return 2;
   return 3;
+}
+
+/** The exec statuses a semihosting exit code must not be mistaken for (besides run's own). */
+const EXEC_OWN_STATUSES: ReadonlySet<number> = new Set([2, 3]);
+
+/** A SYS_EXIT code as exec's status: itself when unambiguous, else 123 (as `nvlab run`). */
+export function semihostingExitStatus(code: number): number {
+  return guestCodeIsStatus(code) && !EXEC_OWN_STATUSES.has(code) ? code : RUN_STATUS.guestCodeNotRepresentable;
 }
 
 export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
@@ -70,9 +105,22 @@ export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
   const uart = new Pl011(opts.console);
   mem.addMmio(PL011_BASE, PL011_SIZE, "pl011", uart);
   loadImage(image, (base, s) => mem.writeBytes(pa(base), s.bytes));
-  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true });
+  const sh = opts.semihosting;
+  const semihosting = sh === undefined ? null : new Semihosting({
+    root: sh.root,
+    cmdline: [opts.file, ...(sh.args === undefined || sh.args === "" ? [] : [sh.args])].join(" "),
+    heap: semihostingHeap(image),
+    console: (b) => uart.write(0, 1, BigInt(b)),
+    ...(sh.input === undefined ? {} : { input: sh.input }),
+  });
+  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true, semihosting });
   cpu.resetTo(image.entry);
-  const stop = opts.trace ? await runTraced(cpu, image, opts.maxSteps, opts.trace) : cpu.run(opts.maxSteps);
+  let stop: Stop;
+  try {
+    stop = opts.trace ? await runTraced(cpu, image, opts.maxSteps, opts.trace) : cpu.run(opts.maxSteps);
+  } finally {
+    semihosting?.closeAll();
+  }
   return { stop: describeStop(stop, cpu), regs: regsJson(cpu), steps: cpu.steps, console: uart.text(), cpu, image };
 }
 
@@ -105,6 +153,14 @@ function describeStop(stop: Stop, cpu: Cpu): StopJson {
       return { kind: "breakpoint", pc: hex(stop.pc), message: `breakpoint at ${hex(stop.pc)}` };
     case "wfi":
       return { kind: "wfi", pc: hex(stop.pc), message: `wfi at ${hex(stop.pc)} with nothing to wake the CPU` };
+    case "semihosting-exit":
+      return {
+        kind: "semihosting-exit",
+        code: stop.code,
+        reason: hex(BigInt(stop.reason)),
+        subcode: stop.subcode,
+        message: `semihosting SYS_EXIT: reason ${hex(BigInt(stop.reason))}${stop.reason === ADP_STOPPED_APPLICATION_EXIT ? " (ApplicationExit)" : ""}, exit code ${stop.code}`,
+      };
     case "exit": {
       const e = stop.exit;
       const ec = EC_NAMES[e.ec] ?? "?";

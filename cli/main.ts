@@ -1,10 +1,11 @@
 // The `nvlab` command.
 
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, Option } from "commander";
 import { AsmError, InputFileError } from "../asm/errors.ts";
-import { EXEC_DEFAULT_BASE, execExitCode, execProgram, execText, parseImageFormat } from "./exec.ts";
+import { EXEC_DEFAULT_BASE, type ExecSemihosting, execExitCode, execProgram, execText, parseImageFormat } from "./exec.ts";
 import { IMAGE_FORMATS } from "../lab/image_file.ts";
 import { ImageFileError } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
@@ -31,6 +32,36 @@ import { runCommandVm, type RunCommandOptions } from "./run.ts";
 import { compareWithQemu, comparisonJson, comparisonText, parseQemuTimeout, QEMU_DEFAULT_TIMEOUT_S, QEMU_DIFFERS_STATUS, requireQemu } from "./qemu_compare.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 
+interface SemihostingFlags {
+  semihosting?: boolean;
+  semihostingRoot?: string;
+  semihostingCmdline?: string;
+  semihostingStdin?: string;
+}
+
+/** The semihosting options of exec and run; the root and command line need --semihosting itself. */
+function semihostingOption(o: SemihostingFlags): ExecSemihosting | undefined {
+  if (o.semihosting !== true) {
+    if (o.semihostingRoot !== undefined || o.semihostingCmdline !== undefined || o.semihostingStdin !== undefined) {
+      throw new UsageError("--semihosting-root, --semihosting-cmdline and --semihosting-stdin need --semihosting");
+    }
+    return undefined;
+  }
+  const root = o.semihostingRoot;
+  if (root !== undefined && !(existsSync(root) && statSync(root).isDirectory())) {
+    throw new UsageError(`--semihosting-root: ${root} is not a directory`);
+  }
+  const stdin = o.semihostingStdin;
+  if (stdin !== undefined && !(existsSync(stdin) && statSync(stdin).isFile())) {
+    throw new UsageError(`--semihosting-stdin: ${stdin} is not a file`);
+  }
+  return {
+    root: root ?? null,
+    ...(o.semihostingCmdline === undefined ? {} : { args: o.semihostingCmdline }),
+    ...(stdin === undefined ? {} : { input: new Uint8Array(readFileSync(stdin)) }),
+  };
+}
+
 /** The `nvlab` command line, not yet parsed (the fuzz suite parses it in-process). */
 export function program(): Command {
   const cmd = new Command("nvlab")
@@ -53,15 +84,21 @@ export function program(): Command {
     .option("--trace", "print each executed instruction with the registers it changed")
     .option("--qemu", "also run the program on qemu-system-aarch64 (virt, EL1, no EL2) and compare the consoles")
     .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
+    .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at EL1, as QEMU's -semihosting; without it HLT is UNDEFINED")
+    .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
+    .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the program's name")
+    .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
+        "a semihosting SYS_EXIT code when it is 0-127 and not 1, 2, 3 or one of run's statuses (else 123);\n" +
         `${QEMU_DIFFERS_STATUS.exec} with --qemu, the console differs from QEMU's (a unified diff is printed);\n` +
         "1 error (assembly error, bad option, --qemu without qemu-system-aarch64); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
-    .action(async (file: string, o: { base?: string; format: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string }) => {
+    .action(async (file: string, o: { base?: string; format: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string } & SemihostingFlags) => {
       const base = o.base === undefined ? undefined : parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
       const format = parseImageFormat(o.format);
+      const semihosting = semihostingOption(o);
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
@@ -74,6 +111,7 @@ export function program(): Command {
         maxSteps,
         trace: o.trace ? (l) => (json ? traceLines.push(l) : process.stdout.write(l + "\n")) : undefined,
         console: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
+        ...(semihosting === undefined ? {} : { semihosting }),
       });
       const qemu = o.qemu
         ? await compareWithQemu({ first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout })
@@ -109,6 +147,10 @@ export function program(): Command {
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
     .option("--qemu", "also boot the images on qemu-system-aarch64 (virt,virtualization=on, -cpu max: L1 at real EL2, images at the same addresses) and compare the consoles")
     .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
+    .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at L1's and L2's EL1, as QEMU's -semihosting; SYS_EXIT ends the run like SYSTEM_OFF")
+    .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
+    .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the L1 image's name")
+    .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
@@ -139,6 +181,7 @@ export function program(): Command {
           throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
         }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
+        const semihosting = semihostingOption(o);
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
@@ -154,6 +197,7 @@ export function program(): Command {
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
           monitors: witness.monitors,
+          ...(semihosting === undefined ? {} : { semihosting }),
         };
         const r = await runCommand(runOptions)
           .catch((e: unknown) => {
@@ -269,7 +313,7 @@ async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutM
   return compareWithQemu({ first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs });
 }
 
-interface RunOptions extends TuningOptions {
+interface RunOptions extends TuningOptions, SemihostingFlags {
   qemu?: boolean; qemuTimeout: string;
   l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;

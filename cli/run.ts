@@ -74,6 +74,8 @@ export interface RunCommandOptions {
   coalesceCost?: number;
   onConsole?: (byte: number) => void;
   onEvent?: (line: string) => void;
+  /** Serve Arm semihosting at L1's and L2's EL1 (root, and the arguments after the L1 image's name). */
+  semihosting?: { root: string | null; args?: string; input?: Uint8Array };
   /** More monitors for the run (a trace recorder), attached after chaos. */
   monitors?: (kvm: Kvm) => VmMonitor[];
 }
@@ -122,6 +124,13 @@ export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> 
     maxSteps: o.maxSteps,
     onConsole: o.onConsole,
     onEvent: o.onEvent,
+    ...(o.semihosting === undefined ? {} : {
+      semihosting: {
+        root: o.semihosting.root,
+        cmdline: [o.l1.file, ...(o.semihosting.args ? [o.semihosting.args] : [])].join(" "),
+        ...(o.semihosting.input === undefined ? {} : { input: o.semihosting.input }),
+      },
+    }),
     monitors: (kvm): VmMonitor[] => [...(o.chaos ? [chaosMonitor(kvm, o.chaos)] : []), ...(o.monitors?.(kvm) ?? [])],
   };
 }

@@ -16,6 +16,7 @@ import { mpidrOfIndex } from "./mpidr.ts";
 import { Tlb } from "./mmu/tlb.ts";
 import { translate } from "./mmu/translate.ts";
 import { SP, ZR } from "./reg_slots.ts";
+import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
 import { join64, split64 } from "./types.ts";
 
@@ -36,7 +37,8 @@ export type Stop =
   | { kind: "breakpoint"; pc: bigint }
   | { kind: "brk"; pc: bigint; imm: number }
   | { kind: "el1-exception"; esr: bigint; far: bigint; elr: bigint; vector: bigint }
-  | { kind: "wfi"; pc: bigint };
+  | { kind: "wfi"; pc: bigint }
+  | { kind: "semihosting-exit"; reason: number; subcode: number; code: number };
 
 /** Thrown (never as an Error) to unwind an instruction that took an exception or stopped the run. */
 export const UNWIND = { unwind: true };
@@ -50,6 +52,8 @@ export interface CpuOptions {
   stopOnWfi?: boolean;
   /** Index of this CPU (MPIDR_EL1.Aff1.Aff0, mpidr.ts). */
   index?: number;
+  /** Serves `hlt #0xf000` at EL1 (semihosting.ts); null: HLT is UNDEFINED, as without QEMU's -semihosting. */
+  semihosting?: Semihosting | null;
 }
 
 export class CpuState {
@@ -113,6 +117,7 @@ export class CpuState {
       stopOnBrk: opts.stopOnBrk ?? false,
       stopOnUnvectoredEl1: opts.stopOnUnvectoredEl1 ?? false,
       stopOnWfi: opts.stopOnWfi ?? false,
+      semihosting: opts.semihosting ?? null,
     };
     mem.onPageRemoved(() => this.flushFastTlb());
   }

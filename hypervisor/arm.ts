@@ -75,6 +75,8 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
         continue; // paused for a monitor
       }
       if (stop.kind === "breakpoint") return { kind: "breakpoint", pc: stop.pc };
+      // Semihosting SYS_EXIT (served by the CPU model, no exit to L0) ends the run as SYSTEM_OFF does.
+      if (stop.kind === "semihosting-exit") return (vcpu.exitReason = { kind: "system-off", code: stop.code });
       if (stop.kind !== "exit") throw new HostError(`vCPU ${vcpu.index}: unexpected CPU stop "${stop.kind}"`);
       const exit = stop.exit;
       vcpu.lastExit = exit;

@@ -25,7 +25,11 @@ function pl011Read(offset: bigint): bigint {
 /** PL011 register write: a byte to the data register is console output. */
 function pl011Write(kvm: Kvm, offset: bigint, value: bigint): void {
   if (offset !== UARTDR) return;
-  const byte = Number(value & 0xffn);
+  kvmConsoleByte(kvm, Number(value & 0xffn));
+}
+
+/** One byte of console output (the UART's, or a semihosting write to ":tt"). */
+export function kvmConsoleByte(kvm: Kvm, byte: number): void {
   kvm.console += String.fromCharCode(byte);
   kvm.onConsole?.(byte);
 }

@@ -11,6 +11,8 @@ import { kvmArchVcpuRun } from "../hypervisor/scheduler.ts";
 import { kvmResetVcpu, type KvmVcpu, type VcpuRunResult } from "../hypervisor/vcpu.ts";
 import { Kvm, loadGuestImage, type VmConfig } from "../hypervisor/vm.ts";
 import { InvariantChecker } from "./check.ts";
+import { Semihosting } from "../emulator/semihosting.ts";
+import { kvmConsoleByte } from "../hypervisor/mmio.ts";
 import { checkImageLayout } from "./image_layout.ts";
 
 export const DEFAULT_MAX_STEPS = 100_000_000;
@@ -30,6 +32,30 @@ export interface RunVmOptions {
   check?: boolean;
   /** Monitors to attach once the VM exists (scenario timeline, chaos, trace recorders). */
   monitors?: (kvm: Kvm) => VmMonitor[];
+  /** Serve Arm semihosting at L1's and L2's EL1 (every vCPU shares one handle table). */
+  semihosting?: { root: string | null; cmdline: string; input?: Uint8Array };
+}
+
+/**
+ * HEAPINFO under `run` answers zeros, the specification's "unknown": the guest's heap lies in memory
+ * its own hypervisor (L1) lays out, which L0 cannot know.
+ */
+const UNKNOWN_HEAP = { heapBase: 0n, heapLimit: 0n, stackBase: 0n, stackLimit: 0n };
+
+/**
+ * The CPU model serves the calls itself, at whichever EL1 runs (L1's or L2's), as QEMU's TCG does:
+ * neither L0 nor L1 takes an exit for them. Output joins the UART's console.
+ */
+function attachSemihosting(kvm: Kvm, o: NonNullable<RunVmOptions["semihosting"]>): Semihosting {
+  const host = new Semihosting({
+    root: o.root,
+    cmdline: o.cmdline,
+    heap: UNKNOWN_HEAP,
+    console: (b) => kvmConsoleByte(kvm, b),
+    ...(o.input === undefined ? {} : { input: o.input }),
+  });
+  for (const v of kvm.vcpus) v.cpu.options.semihosting = host;
+  return host;
 }
 
 export type RunOutcome =
@@ -66,6 +92,7 @@ export function prepareVm(opts: RunVmOptions): PreparedVm {
   const vcpu = kvm.vcpus[0]!;
   if (opts.check) kvm.monitors.push(new InvariantChecker(kvm));
   if (opts.monitors) kvm.monitors.push(...opts.monitors(kvm));
+  if (opts.semihosting) attachSemihosting(kvm, opts.semihosting);
   let entry: bigint;
   try {
     checkImageLayout({ image: opts.l1, ipa: opts.l1Ipa ?? null }, opts.l2 ?? [], kvm.config.vcpus);
@@ -115,6 +142,10 @@ export function runVm(opts: RunVmOptions): RunVmResult {
     kvm,
   });
   if (loadError) return done(loadError);
-  const r = withHostReport(vcpu, () => kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS));
-  return done(runOutcome(vcpu, r));
+  try {
+    const r = withHostReport(vcpu, () => kvmArchVcpuRun(vcpu, opts.maxSteps ?? DEFAULT_MAX_STEPS));
+    return done(runOutcome(vcpu, r));
+  } finally {
+    vcpu.cpu.options.semihosting?.closeAll();
+  }
 }

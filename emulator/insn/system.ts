@@ -13,6 +13,7 @@ import { type SysOp, sysOpByEncoding } from "../sys_ops.ts";
 import { type TlbiOp, executeTlbi, tlbiByEncoding } from "../tlbi.ts";
 import { HCR, SCTLR, debugToEl2, hcr, nvEnabled, sctlrEl1, trapSys, wfxIss } from "../traps.ts";
 import { itemAt } from "../item_at.ts";
+import { SEMIHOSTING_HLT_IMM } from "../semihosting.ts";
 
 // Decoded ops hold numbers only; registers/operations are referenced by index into these lists.
 const SYSREGS: SysRegDef[] = [];
@@ -63,7 +64,18 @@ const EXCEPTION_GEN: Encoding<never>[] = [
       cpu.raiseSync(debugToEl2(cpu) ? 2 : 1, { ec: EC.BRK64, iss: op.imm16 });
     },
   }),
-  // HLT (halting debug disabled) and DCPS1..3 (not in Debug state) are UNDEFINED: no rows.
+  encoding<ImmFields>({
+    name: "HLT",
+    pattern: "11010100 010 imm16:16 000 00",
+    exec(cpu, op) {
+      // Halting debug is disabled, so HLT is UNDEFINED, except the semihosting call when the user
+      // enabled semihosting (as QEMU's -semihosting; EL0 is not served, as QEMU's default).
+      const host = cpu.options.semihosting;
+      if (host !== null && op.imm16 === SEMIHOSTING_HLT_IMM && cpu.el === 1) host.call(cpu);
+      else cpu.undefinedInstruction();
+    },
+  }),
+  // DCPS1..3 (not in Debug state) are UNDEFINED: no rows.
 ];
 
 const ERET: Encoding<never> = encoding<object>({
