@@ -3,21 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { EC, esr } from "../../emulator/exception.ts";
 import { HCR_VEL2, hcrForL2 } from "../../hypervisor/emulate_nested.ts";
-import { OFF, bootL1, expectVel2Exception, symbolOf, type Vel2Exception, vectors } from "./l0_harness.ts";
+import { OFF, bootL1, enterL2Prologue, expectVel2Exception, symbolOf, type Vel2Exception, vectors } from "./l0_harness.ts";
 
 /** L1 that runs `l2` at EL1h with stage 2 off (vHCR = RW | extra), VMID 5, and handles its HVCs. */
 function nestedL1(l2: string, lowerSync: string, hcrExtra = "0"): string {
-  return `
-      adr x0, vec
-      msr vbar_el2, x0
-      mov64 x0, 0x80000000 | (${hcrExtra})
-      msr hcr_el2, x0
-      mov64 x0, 0x0005000000000000
-      msr vttbr_el2, x0
-      adr x0, l2_entry
-      msr elr_el2, x0
-      mov x0, #0x3c5
-      msr spsr_el2, x0
+  return `${enterL2Prologue(hcrExtra)}
       mov64 x0, 0x40f00000
       mov sp, x0
       mov x19, #0

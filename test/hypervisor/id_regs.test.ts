@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EC, esr } from "../../emulator/exception.ts";
 import { sysRegByEncoding, sysRegEncodingName } from "../../emulator/sysreg_table.ts";
 import { NV_ID_REGS, idField, idRegValue, kvmReadVmIdReg, type IdRegView } from "../../hypervisor/id_regs.ts";
-import { OFF, bootL1, expectVel2Exception, vectors } from "./l0_harness.ts";
+import { OFF, bootL1, enterL2Prologue, expectVel2Exception, vectors } from "./l0_harness.ts";
 
 const mrsName = (r: IdRegView): string => sysRegEncodingName({ op0: r.enc[0], op1: r.enc[1], crn: r.enc[2], crm: r.enc[3], op2: r.enc[4] }).toLowerCase();
 const hardware = (r: IdRegView): bigint => sysRegByEncoding(...r.enc)?.reset ?? 0n;
@@ -14,17 +14,7 @@ const readAll = NV_ID_REGS.map((r, i) => `mrs x${i + 2}, ${mrsName(r)}`).join("\
 
 /** L1 that enters L2 (stage 2 off) with `vhcrExtra` in its HCR_EL2; L2 runs `l2`, then HVCs back and L1 powers off. */
 function withL2(l2: string, vhcrExtra: string): string {
-  return `
-      adr x0, vec
-      msr vbar_el2, x0
-      mov64 x0, 0x80000000 | (${vhcrExtra})
-      msr hcr_el2, x0
-      mov64 x0, 0x0005000000000000
-      msr vttbr_el2, x0
-      adr x0, l2_entry
-      msr elr_el2, x0
-      mov x0, #0x3c5
-      msr spsr_el2, x0
+  return `${enterL2Prologue(vhcrExtra)}
       eret
     l2_entry:
       ${l2}

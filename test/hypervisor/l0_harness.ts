@@ -22,6 +22,24 @@ export function vectors(label: string, handlers: Record<number, string>): string
 }
 
 /**
+ * The L1 prologue that prepares an ERET into L2 at EL1h (label `l2_entry`) with stage 2 off: its
+ * vectors at `vec`, vHCR = RW | `hcrExtra`, VMID 5, ELR and SPSR; the ERET itself is the caller's.
+ */
+export function enterL2Prologue(hcrExtra = "0"): string {
+  return `
+      adr x0, vec
+      msr vbar_el2, x0
+      mov64 x0, 0x80000000 | (${hcrExtra})
+      msr hcr_el2, x0
+      mov64 x0, 0x0005000000000000
+      msr vttbr_el2, x0
+      adr x0, l2_entry
+      msr elr_el2, x0
+      mov x0, #0x3c5
+      msr spsr_el2, x0`;
+}
+
+/**
  * An L1 that installs vectors at VBAR_EL2, runs `body`, and on an exception taken at vEL2 (vector
  * offset `vector`) saves ESR_EL2, ELR_EL2 and SPSR_EL2 in x20, x21, x22, then runs `tail`.
  */
