@@ -86,6 +86,27 @@ function vHalf(rng: Rng): bigint {
   }
 }
 
+/** A double near `base` in value or exponent: a few low bits changed, scaled by 2^k, sign flipped. */
+function relatedDouble(rng: Rng, base: bigint): bigint {
+  let r = base ^ BigInt(rng.int(4)); // the last bits differ
+  const exp = Number((r >> 52n) & 0x7ffn);
+  const shift = rng.pick([0, 1, -1, 52, 53, 54, -53, -54, 24, rng.range(-60, 60)]);
+  if (exp > 0 && exp < 0x7ff && exp + shift > 0 && exp + shift < 0x7ff) r = (r & ~(0x7ffn << 52n)) | (BigInt(exp + shift) << 52n);
+  if (rng.chance(0.5)) r ^= 1n << 63n;
+  if (rng.chance(0.5)) r &= ~((1n << BigInt(rng.range(44, 52))) - 1n); // a short significand: exact ties
+  return r;
+}
+
+function relatedSingle(rng: Rng, base: bigint): bigint {
+  let r = base ^ BigInt(rng.int(4));
+  const exp = Number((r >> 23n) & 0xffn);
+  const shift = rng.pick([0, 1, -1, 23, 24, 25, -24, -25, rng.range(-30, 30)]);
+  if (exp > 0 && exp < 0xff && exp + shift > 0 && exp + shift < 0xff) r = (r & ~(0xffn << 23n)) | (BigInt(exp + shift) << 23n);
+  if (rng.chance(0.5)) r ^= 0x80000000n;
+  if (rng.chance(0.5)) r &= ~((1n << BigInt(rng.range(16, 23))) - 1n);
+  return r;
+}
+
 function randomFpcr(rng: Rng): number {
   let f = rng.int(4) << 22; // RMode
   if (rng.chance(0.3)) f |= 1 << 24; // FZ
@@ -176,6 +197,13 @@ export function generateFpCase(seed: number, index: number, length = 4, rowIndex
   x[30] = rng.u64();
   const v: bigint[] = [];
   for (let i = 0; i < 32; i++) v.push((vHalf(rng) << 64n) | vHalf(rng));
+  // Operands related to V0's, so that sums cancel, ties come up and exponents line up exactly.
+  for (let i = 1; i < 8; i++) {
+    if (!rng.chance(0.35)) continue;
+    const lowD = relatedDouble(rng, v[0]! & M64);
+    const lowS = (relatedSingle(rng, (v[0]! >> 32n) & 0xffffffffn) << 32n) | relatedSingle(rng, v[0]! & 0xffffffffn);
+    v[i] = (v[i]! & ~M64) | (rng.chance(0.5) ? lowD : lowS);
+  }
   const data = new Uint8Array(DATA_SIZE);
   const dv = new DataView(data.buffer);
   for (let off = 0; off < DATA_SIZE; off += 8) dv.setBigUint64(off, vHalf(rng) & M64, true);
