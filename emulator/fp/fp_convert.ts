@@ -67,14 +67,24 @@ export function fpConvertNaN(from: FPFormat, to: FPFormat, op: bigint): bigint {
   return (sign << BigInt(to.N - 1)) | fpDefaultNaN(to) | payload;
 }
 
-/** FPConvert (FCVT): `op` in `from` to `to`, rounding per FPCR (IEEE half only: FPCR.AHP is not modelled). */
+/**
+ * FPConvert (FCVT): `op` in `from` to `to`, rounding per FPCR. A half-precision destination in
+ * the alternative format (FPCR.AHP) has no NaN or infinity: they become zero or the largest
+ * value, with IOC.
+ */
 export function fpConvert(from: FPFormat, to: FPFormat, op: bigint, env: FPEnv, mode: Rounding = fpcrRounding(env)): bigint {
   const u = fpUnpack(from, op, env, from.N !== 16);
+  const altHalf = to.N === 16 && (env.fpcr & FPCR.AHP) !== 0;
   if (isNaNType(u.type)) {
-    if (u.type === FPType.SNaN) env.fpsr |= FPSR.IOC;
+    if (u.type === FPType.SNaN || altHalf) env.fpsr |= FPSR.IOC;
+    if (altHalf) return fpZero(to, u.sign);
     return env.fpcr & FPCR.DN ? fpDefaultNaN(to) : fpConvertNaN(from, to, op);
   }
-  if (u.type === FPType.Infinity) return fpInfinity(to, u.sign);
+  if (u.type === FPType.Infinity) {
+    if (!altHalf) return fpInfinity(to, u.sign);
+    env.fpsr |= FPSR.IOC;
+    return fpZero(to, u.sign) | mask(to.N - 1);
+  }
   if (u.type === FPType.Zero) return fpZero(to, u.sign);
   return fpRound(to, u.sign, u.mant, u.exp, false, env, mode);
 }

@@ -2,7 +2,8 @@
 // 0 <= s < 1 and s > 0 exactly when `sticky` (bits were lost below mant); callers that pass
 // sticky give mant at least F+3 significant bits, so the rounding bit and "more than half" are
 // always decided by mant itself. Tininess is detected before rounding, as the Arm ARM does;
-// FPCR.FZ flushes tiny results to zero with UFC (and no IXC).
+// FPCR.FZ flushes tiny results to zero with UFC (and no IXC). Half precision follows FPCR.AHP
+// (IEEE or the alternative format without infinities and NaNs) and ignores FZ (no FEAT_FP16 FZ16).
 
 import { type FPEnv, type FPFormat, FPCR, FPSR, RM, type Rounding, bitLength, expMax, fpInfinity, fpMaxNormal, fpZero, fpcrRounding, mask } from "./fp_format.ts";
 
@@ -74,7 +75,13 @@ export function fpRound(
       m >>= 1n;
     }
   }
-  if (biased >= expMax(fmt)) {
+  if (fmt.N === 16 && env.fpcr & FPCR.AHP) {
+    // Alternative half precision: the top exponent holds numbers; beyond it saturate, invalid.
+    if (biased > expMax(fmt)) {
+      env.fpsr |= FPSR.IOC;
+      return fpZero(fmt, sign) | mask(fmt.N - 1);
+    }
+  } else if (biased >= expMax(fmt)) {
     env.fpsr |= FPSR.OFC | FPSR.IXC;
     const toInf = mode === RM.TIEEVEN || mode === RM.TIEAWAY || (mode === RM.POSINF && sign === 0) || (mode === RM.NEGINF && sign === 1);
     return toInf ? fpInfinity(fmt, sign) : fpMaxNormal(fmt, sign);

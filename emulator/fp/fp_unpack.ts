@@ -1,5 +1,6 @@
 // FPUnpack: classify a bit pattern and give its exact value as mant * 2^exp. Denormal inputs flush
-// to zero under FPCR.FZ (single and double only) and raise IDC, as the pseudocode does.
+// to zero under FPCR.FZ (single and double only) and raise IDC, as the pseudocode does. With
+// FPCR.AHP a half-precision value with the top exponent is a number (alternative half precision).
 
 import { type FPEnv, type FPFormat, FPCR, FPSR, expMax, mask } from "./fp_format.ts";
 
@@ -37,7 +38,7 @@ export function fpUnpack(fmt: FPFormat, bits: bigint, env: FPEnv, fz = fmt.N !==
     }
     return { type: FPType.Denormal, sign, mant: frac, exp: 1 - bias - fmt.F };
   }
-  if (e === expMax(fmt)) {
+  if (e === expMax(fmt) && !(fmt.N === 16 && env.fpcr & FPCR.AHP)) {
     if (frac === 0n) return { type: FPType.Infinity, sign, mant: 0n, exp: 0 };
     const quiet = (frac >> (F - 1n)) & 1n;
     return { type: quiet ? FPType.QNaN : FPType.SNaN, sign, mant: 0n, exp: 0 };

@@ -237,7 +237,7 @@ function simdRows(): Encoding<never>[] {
     for (const c of SIMD_TO_INT) {
       rows.push(
         encoding<SimdCvtFields & { U: number }>({
-          name: `${c.name}${suffix}`,
+          name: `${c.name}S_${c.name}U${suffix}`,
           pattern: `${head} ${c.o2} sz:1 10000 ${c.opcode} 10 rn:5 rd:5`,
           prepare(f) {
             f.mode = c.mode;
@@ -250,7 +250,7 @@ function simdRows(): Encoding<never>[] {
     }
     rows.push(
       encoding<SimdCvtFields & { U: number }>({
-        name: `xCVTF${suffix}`,
+        name: `SCVTF_UCVTF${suffix}`,
         pattern: `${head} 0 sz:1 10000 11101 10 rn:5 rd:5`,
         prepare(f) {
           f.unsigned = f.U;

@@ -85,4 +85,22 @@ describe("FPConvert (FCVT)", () => {
     expect(fpConvert(FP16, FP64, 0x3c00n, env())).toBe(D(1));
     expect(fpConvert(FP64, FP16, D(65520), env())).toBe(0x7c00n); // rounds to infinity in half
   });
+
+  it("uses the alternative half-precision format under FPCR.AHP: no infinities or NaNs", () => {
+    const ahp = (): FPEnv => env(FPCR.AHP);
+    let e = ahp();
+    expect(fpConvert(FP64, FP16, D(-Infinity), e)).toBe(0xffffn);
+    expect(e.fpsr).toBe(FPSR.IOC);
+    e = ahp();
+    expect(fpConvert(FP64, FP16, 0xfff8000000000000n, e)).toBe(0x8000n);
+    expect(e.fpsr).toBe(FPSR.IOC);
+    e = ahp();
+    expect(fpConvert(FP64, FP16, D(65536), e)).toBe(0x7c00n);
+    expect(e.fpsr).toBe(0);
+    e = ahp();
+    expect(fpConvert(FP64, FP16, D(131072), e)).toBe(0x7fffn);
+    expect(e.fpsr).toBe(FPSR.IOC);
+    expect(fpConvert(FP16, FP64, 0x7c00n, ahp())).toBe(D(65536));
+    expect(fpConvert(FP16, FP64, 0x7c00n, env())).toBe(D(Infinity));
+  });
 });

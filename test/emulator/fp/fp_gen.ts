@@ -111,6 +111,7 @@ function randomFpcr(rng: Rng): number {
   let f = rng.int(4) << 22; // RMode
   if (rng.chance(0.3)) f |= 1 << 24; // FZ
   if (rng.chance(0.3)) f |= 1 << 25; // DN
+  if (rng.chance(0.2)) f |= 1 << 26; // AHP
   return f;
 }
 
