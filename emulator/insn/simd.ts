@@ -1,6 +1,7 @@
 // The Advanced SIMD integer instructions compiled C libraries use around FP code (Arm ARM C4.1.x
 // "Advanced SIMD ..."): modified immediate (MOVI, MVNI, ORR, BIC, FMOV vector immediate), the
-// three-same logical group (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), shifts by immediate (SHL,
+// three-same logical group (AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF), ADD/SUB, CNT and the
+// across-lanes reductions (ADDV, [SU]ADDLV, [SU]MAXV, [SU]MINV), shifts by immediate (SHL,
 // SSHR, USHR; scalar D and vector), and copies (DUP element/general, INS element/general, UMOV,
 // SMOV). Lanes are computed on the register as one 128-bit bigint.
 
@@ -138,6 +139,111 @@ const LOGIC: Encoding<never> = encoding<LogicFields>({
   pattern: "0 q:1 U:1 01110 size:2 1 rm:5 00011 1 rn:5 rd:5",
   exec: execLogic,
 });
+
+// ------------------------------------------------------------------ integer arithmetic
+
+interface LaneFields {
+  q: number;
+  U: number;
+  size: number;
+  rm: number;
+  rn: number;
+  rd: number;
+  elements: number;
+  /** Across-lanes operation: 0 ADDV, 1 [SU]ADDLV, 2 [SU]MAXV, 3 [SU]MINV. */
+  kind: number;
+}
+
+type LaneOp = LaneFields & Op;
+
+/** ADD/SUB (vector and scalar D): lane-wise modulo 2^esize. */
+function execAddSub(cpu: CpuState, op: LaneOp): void {
+  checkFPAdvSIMDEnabled(cpu);
+  const bits = 8 << op.size;
+  let out = 0n;
+  for (let i = 0; i < op.elements; i++) {
+    const a = readElem(cpu, op.rn, op.size, i);
+    const b = readElem(cpu, op.rm, op.size, i);
+    out |= BigInt.asUintN(bits, op.U ? a - b : a + b) << BigInt(i * bits);
+  }
+  writeV(cpu, op.rd, op.elements === 1 ? 3 : op.q ? 4 : 3, out);
+}
+
+/** CNT: population count of each byte. */
+function execCnt(cpu: CpuState, op: LaneOp): void {
+  checkFPAdvSIMDEnabled(cpu);
+  let out = 0n;
+  for (let i = 0; i < op.elements; i++) {
+    let b = Number(readElem(cpu, op.rn, 0, i));
+    let c = 0;
+    for (; b; b &= b - 1) c++;
+    out |= BigInt(c) << BigInt(8 * i);
+  }
+  writeV(cpu, op.rd, op.q ? 4 : 3, out);
+}
+
+/** ADDV, SADDLV/UADDLV, SMAXV/UMAXV, SMINV/UMINV: reduce the lanes to a scalar. */
+function execAcross(cpu: CpuState, op: LaneOp): void {
+  checkFPAdvSIMDEnabled(cpu);
+  const bits = 8 << op.size;
+  const lane = (i: number): bigint => {
+    const e = readElem(cpu, op.rn, op.size, i);
+    return op.U ? e : BigInt.asIntN(bits, e);
+  };
+  let acc = lane(0);
+  for (let i = 1; i < op.elements; i++) {
+    const e = lane(i);
+    if (op.kind <= 1) acc += e;
+    else if (op.kind === 2 ? e > acc : e < acc) acc = e;
+  }
+  const outSize = op.kind === 1 ? op.size + 1 : op.size;
+  writeV(cpu, op.rd, outSize, BigInt.asUintN(8 << outSize, acc));
+}
+
+const ARITH: Encoding<never>[] = [
+  encoding<LaneFields>({
+    name: "ADD_SUB_vec",
+    pattern: "0 q:1 U:1 01110 size:2 1 rm:5 10000 1 rn:5 rd:5",
+    prepare(f) {
+      if (f.size === 3 && f.q === 0) return false;
+      f.elements = (f.q ? 16 : 8) >> f.size;
+      return true;
+    },
+    exec: execAddSub,
+  }),
+  encoding<LaneFields>({
+    name: "ADD_SUB_scalar",
+    pattern: "01 U:1 11110 11 1 rm:5 10000 1 rn:5 rd:5",
+    prepare(f) {
+      f.size = 3;
+      f.elements = 1;
+    },
+    exec: execAddSub,
+  }),
+  encoding<LaneFields>({
+    name: "CNT",
+    pattern: "0 q:1 0 01110 00 10000 00101 10 rn:5 rd:5",
+    prepare(f) {
+      f.elements = f.q ? 16 : 8;
+    },
+    exec: execCnt,
+  }),
+  ...([["ADDV", "11011", 0, false], ["xADDLV", "00011", 1, true], ["xMAXV", "01010", 2, true], ["xMINV", "11010", 3, true]] as const).map(
+    ([name, opcode, kind, signed]) =>
+      encoding<LaneFields>({
+        name: name.replace("x", "SU_"),
+        pattern: `0 q:1 ${signed ? "U:1" : "0"} 01110 size:2 11000 ${opcode} 10 rn:5 rd:5`,
+        prepare(f) {
+          if (f.size === 3 || (f.size === 2 && f.q === 0)) return false;
+          if (!signed) f.U = 0;
+          f.elements = (f.q ? 16 : 8) >> f.size;
+          f.kind = kind;
+          return true;
+        },
+        exec: execAcross,
+      }),
+  ),
+];
 
 // ------------------------------------------------------------------ shift by immediate
 
@@ -328,4 +434,4 @@ const COPIES: Encoding<never>[] = [
   }),
 ];
 
-export const SIMD_TABLE: Encoding<never>[] = [MOD_IMM, LOGIC, ...SHIFTS, ...COPIES];
+export const SIMD_TABLE: Encoding<never>[] = [MOD_IMM, LOGIC, ...ARITH, ...SHIFTS, ...COPIES];
