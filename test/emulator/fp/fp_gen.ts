@@ -154,9 +154,9 @@ function steer(rng: Rng, c: CompiledEncoding, w: number, at: number): number {
       w = setField(c, w, "imm", ((target - pc) >> 2) & 0x7ffff);
     } else if (name.endsWith("_reg")) {
       w = setField(c, w, "rm", rng.chance(0.5) ? 27 : 26);
-      // LSL/UXTX (011) or SXTX (111) on a 64-bit index; the shift keeps it a multiple of 16 only unscaled.
+      // LSL/UXTX (011) or SXTX (111) on a 64-bit index (a multiple of 16, scaled or not: still aligned).
       w = setField(c, w, "option", rng.chance(0.5) ? 3 : 7);
-      w = setField(c, w, "S", 0);
+      w = setField(c, w, "S", rng.int(2));
     } else if (/^(LDP|STP|LDNP|STNP)_/.test(name)) w = setField(c, w, "imm7", units(off16(Math.min(1008, 63 << s))) & 0x7f);
     else w = setField(c, w, "imm", off16(240) & 0x1ff);
     return w;
