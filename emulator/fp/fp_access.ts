@@ -5,12 +5,10 @@
 
 import type { CpuState } from "../cpu_state.ts";
 import { EC } from "../exception.ts";
-import { HCR, hcr } from "../traps.ts";
+import { CPTR, HCR, hcr } from "../traps.ts";
 
 /** CPACR_EL1.FPEN, bits [21:20]. */
 const FPEN_SHIFT = 20n;
-/** CPTR_EL2.TFP (E2H = 0 layout). */
-export const CPTR_TFP = 10n;
 /** ISS of EC 0x07 from AArch64: CV = 1, COND = 0b1110. */
 export const FP_ACCESS_ISS = (1 << 24) | (0xe << 20);
 
@@ -25,5 +23,5 @@ export function checkFPAdvSIMDEnabled(cpu: CpuState): void {
     if (cpu.el === 0 && hcr(cpu, HCR.TGE)) cpu.raiseSync(2, { ec: EC.UNKNOWN, iss: 0 });
     cpu.raiseSync(1, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
   }
-  if ((cpu.sr.CPTR_EL2 >> CPTR_TFP) & 1n) cpu.raiseSync(2, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
+  if ((cpu.sr.CPTR_EL2 >> BigInt(CPTR.TFP)) & 1n) cpu.raiseSync(2, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
 }

@@ -1,7 +1,7 @@
 // FPAdd, FPSub, FPMul, FPDiv, FPSqrt, FPMulAdd, FPMax/FPMin and FPMaxNum/FPMinNum: special cases
 // as the Arm ARM pseudocode orders them, then the exact result (BigInt) rounded once by FPRound.
 
-import { type FPEnv, type FPFormat, FPSR, RM, bitLength, fpInfinity, fpNeg, fpZero, fpcrRounding } from "./fp_format.ts";
+import { type FPEnv, type FPFormat, FPSR, RM, bitLength, fpInfinity, fpZero, fpcrRounding } from "./fp_format.ts";
 import { fpInvalid, fpProcessNaNs, fpProcessNaNs3 } from "./fp_nan.ts";
 import { fpRound, fpRoundSigned } from "./fp_round.ts";
 import { FPType, type Unpacked, fpUnpack, isNaNType } from "./fp_unpack.ts";
@@ -208,4 +208,3 @@ export function fpMaxMinNum(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv,
   return maxMinOf(fmt, ua, ub, x, y, env, max);
 }
 
-export { fpNeg };

@@ -2,7 +2,7 @@
 // UCVTF), FPRoundInt (FRINT*), and FPConvert between precisions (FCVT), with FPConvertNaN keeping
 // the top of a NaN's payload.
 
-import { type FPEnv, type FPFormat, FPCR, FPSR, RM, type Rounding, fpDefaultNaN, fpInfinity, fpZero, fpcrRounding, mask } from "./fp_format.ts";
+import { type FPEnv, type FPFormat, FPCR, FPSR, type Rounding, fpDefaultNaN, fpInfinity, fpZero, fpcrRounding, mask } from "./fp_format.ts";
 import { fpProcessNaN } from "./fp_nan.ts";
 import { RoundErr, fpRound, roundUp, splitAt } from "./fp_round.ts";
 import { FPType, fpUnpack, isNaNType } from "./fp_unpack.ts";
@@ -89,4 +89,3 @@ export function fpConvert(from: FPFormat, to: FPFormat, op: bigint, env: FPEnv, 
   return fpRound(to, u.sign, u.mant, u.exp, false, env, mode);
 }
 
-export { RM };
