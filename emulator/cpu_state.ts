@@ -59,6 +59,11 @@ export interface CpuOptions {
 export class CpuState {
   /** General-purpose register file, in the slot layout of reg_slots.ts. */
   readonly x = new Uint32Array(68);
+  /** SIMD&FP registers V0..V31, 128 bits each as four little-endian words: Vn bits [32k+31:32k] at 4n+k. */
+  readonly vregs = new Uint32Array(128);
+  /** FPCR and FPSR (only the bits fp/fp_format.ts lists are ever set). */
+  fpcr = 0;
+  fpsr = 0;
   pcLo = 0;
   pcHi = 0;
   /** Set by handlers that write the PC; otherwise the loop advances by 4. */
@@ -134,6 +139,19 @@ export class CpuState {
     const [lo, hi] = split64(value);
     this.x[2 * n] = lo;
     this.x[2 * n + 1] = hi;
+  }
+
+  /** V0..V31 as 128-bit values. */
+  getV(n: number): bigint {
+    const b = 4 * n;
+    return (join64(this.vregs[b + 2]!, this.vregs[b + 3]!) << 64n) | join64(this.vregs[b]!, this.vregs[b + 1]!);
+  }
+
+  setV(n: number, value: bigint): void {
+    const b = 4 * n;
+    const u = BigInt.asUintN(128, value);
+    [this.vregs[b], this.vregs[b + 1]] = split64(u);
+    [this.vregs[b + 2], this.vregs[b + 3]] = split64(u >> 64n);
   }
 
   getSP(): bigint {
@@ -231,6 +249,9 @@ export class CpuState {
   /** Host-side reset of architectural state to the entry state of a bare EL1 program. */
   resetTo(pc: bigint, el: 0 | 1 = 1): void {
     this.x.fill(0);
+    this.vregs.fill(0);
+    this.fpcr = 0;
+    this.fpsr = 0;
     this.el = 1;
     this.spsel = 1;
     this.setMode(el, el === 0 ? 0 : 1);

@@ -6,6 +6,7 @@
 export const EC = {
   UNKNOWN: 0x00,
   WFX: 0x01,
+  FP_ACCESS: 0x07,
   ILLEGAL: 0x0e,
   SVC64: 0x15,
   HVC64: 0x16,
@@ -24,6 +25,7 @@ export const EC = {
 export const EC_NAMES: Record<number, string> = {
   0x00: "UNKNOWN",
   0x01: "WFx",
+  0x07: "FP_ACCESS",
   0x0e: "ILLEGAL_STATE",
   0x15: "SVC64",
   0x16: "HVC64",

@@ -3,11 +3,13 @@
 // register file. The CPU's MRS/MSR handlers, the host (L0) and the debugger all use this table, so
 // a register has one name and one behaviour everywhere.
 //
-// ID register values describe what nvlab implements: AArch64 only at EL0..EL2, no EL3, no FP/SIMD,
-// 48-bit PA, 16-bit ASID/VMID, all three granules at both stages, FEAT_NV (not NV2), FEAT_TTL,
+// ID register values describe what nvlab implements: AArch64 only at EL0..EL2, no EL3, FP and
+// AdvSIMD without half-precision arithmetic, 48-bit PA, 16-bit ASID/VMID, all three granules at both stages, FEAT_NV (not NV2), FEAT_TTL,
 // TLBI range/OS forms, FEAT_XS (nXS TLBI), SB.
 
 import type { CpuState } from "./cpu_state.ts";
+import { checkFPAdvSIMDEnabled } from "./fp/fp_access.ts";
+import { FPCR, FPSR } from "./fp/fp_format.ts";
 import { mpidrOfIndex } from "./mpidr.ts";
 import type { SysRegName } from "./sysregs.ts";
 import {
@@ -37,6 +39,8 @@ export const SR = {
   SPSEL0: 1 << 10,
   /** *_EL12 alias of an EL1 register (host view reads/writes the EL1 register). */
   EL12: 1 << 11,
+  /** SIMD&FP state (FPCR, FPSR): CPACR_EL1.FPEN and CPTR_EL2.TFP trap it (EC 0x07). */
+  FP: 1 << 12,
 } as const;
 
 export interface SysRegDef extends SysEncoding {
@@ -73,8 +77,8 @@ export function physicalMpidr(cpu: CpuState): bigint {
 const field = (v: number, lsb: number): bigint => BigInt(v) << BigInt(lsb);
 
 export const ID = {
-  // EL0, EL1, EL2 AArch64 only; EL3 not implemented; FP and AdvSIMD not implemented (0xF).
-  AA64PFR0: field(1, 0) | field(1, 4) | field(1, 8) | field(0, 12) | field(0xf, 16) | field(0xf, 20),
+  // EL0, EL1, EL2 AArch64 only; EL3 not implemented; FP and AdvSIMD implemented without FEAT_FP16 (0).
+  AA64PFR0: field(1, 0) | field(1, 4) | field(1, 8) | field(0, 12) | field(0, 16) | field(0, 20),
   AA64PFR1: 0n,
   // DebugVer v8, 2 breakpoints, 2 watchpoints, no PMU.
   AA64DFR0: field(6, 0) | field(1, 12) | field(1, 20),
@@ -282,6 +286,22 @@ export const SYSREG_TABLE: readonly SysRegDef[] = [
       cpu.daif = Number((v >> 6n) & 0xfn);
     },
   }),
+  row("FPCR", [3, 3, 4, 4, 0], {
+    minEl: 0,
+    flags: SR.FP,
+    read: (cpu) => BigInt(cpu.fpcr),
+    write: (cpu, v) => {
+      cpu.fpcr = Number(v & BigInt(FPCR.WRITABLE));
+    },
+  }),
+  row("FPSR", [3, 3, 4, 4, 1], {
+    minEl: 0,
+    flags: SR.FP,
+    read: (cpu) => BigInt(cpu.fpsr),
+    write: (cpu, v) => {
+      cpu.fpsr = Number(v & BigInt(FPSR.WRITABLE));
+    },
+  }),
   el1("TPIDR_EL0", [3, 3, 13, 0, 2], 0, { minEl: 0 }),
   el1("TPIDRRO_EL0", [3, 3, 13, 0, 3], 0, { minEl: 0, el0ReadOnly: true }),
 
@@ -396,6 +416,7 @@ export function isImpDefEncoding(op0: number, crn: number): boolean {
  * access may proceed.
  */
 export function checkSysRegAccess(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): void {
+  if (def.flags & SR.FP) checkFPAdvSIMDEnabled(cpu);
   if (cpu.el === 0) {
     if (def.minEl > 0) cpu.undefinedInstruction();
     if (isRead ? def.writeOnly : def.readOnly || def.el0ReadOnly) cpu.undefinedInstruction();

@@ -35,7 +35,7 @@ export const HCR = {
 export const MDCR = { TDE: 8, TDA: 9, TDOSA: 10 } as const;
 
 /** CPTR_EL2 (E2H=0 layout) bit positions. */
-export const CPTR = { TCPAC: 31 } as const;
+export const CPTR = { TFP: 10, TCPAC: 31 } as const;
 
 /** SCTLR_EL1 bits that gate EL0 use of system instructions. */
 export const SCTLR = { UMA: 9, DZE: 14, UCT: 15, nTWI: 16, nTWE: 18, UCI: 26 } as const;

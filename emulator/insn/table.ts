@@ -5,6 +5,7 @@ import type { Encoding } from "../decode.ts";
 import { BRANCH_TABLE } from "./branch.ts";
 import { DP_IMM_TABLE } from "./dp_imm.ts";
 import { DP_REG_TABLE } from "./dp_reg.ts";
+import { FP_TABLE } from "./fp_table.ts";
 import { LDST_TABLE } from "./ldst.ts";
 import { SYSTEM_TABLE } from "./system.ts";
 
@@ -14,4 +15,5 @@ export const A64_TABLE: readonly Encoding<never>[] = [
   ...DP_IMM_TABLE,
   ...DP_REG_TABLE,
   ...LDST_TABLE,
+  ...FP_TABLE,
 ];

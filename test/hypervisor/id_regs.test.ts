@@ -46,7 +46,7 @@ describe("ID registers L1 sees", () => {
     expect(idField(r.x(2), 24)).toBe(0); // NV
     expect(idField(r.x(2), 48)).toBe(1); // TTL
     expect(idField(r.x(3), 8)).toBe(1); // EL2
-    expect(idField(r.x(3), 16)).toBe(0xf); // FP
+    expect(idField(r.x(3), 16)).toBe(0); // FP, implemented without FP16
     expect(idField(r.x(4), 8)).toBe(0); // VH
   });
 

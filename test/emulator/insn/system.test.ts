@@ -98,7 +98,7 @@ describe("MRS/MSR (register)", () => {
     const pfr0 = cpu.getX(1);
     expect(pfr0 & 0xfffn).toBe(0x111n); // EL0/EL1/EL2 AArch64
     expect((pfr0 >> 12n) & 0xfn).toBe(0n); // no EL3
-    expect((pfr0 >> 16n) & 0xffn).toBe(0xffn); // no FP / AdvSIMD
+    expect((pfr0 >> 16n) & 0xffn).toBe(0n); // FP and AdvSIMD, without FP16
     const mmfr0 = cpu.getX(2);
     expect(mmfr0 & 0xfn).toBe(5n); // 48-bit PA
     expect((mmfr0 >> 4n) & 0xfn).toBe(2n); // 16-bit ASID

@@ -1,0 +1,18 @@
+// FPCompare / FPCompareEQ-style flag results for FCMP, FCMPE and FCCMP(E): NZCV = 0011 when
+// unordered (IOC for a signalling NaN, or for any NaN when `signalAll`), else 0110 equal, 1000
+// less than, 0010 greater than.
+
+import { type FPEnv, type FPFormat, FPSR } from "./fp_format.ts";
+import { compareValues } from "./fp_arith.ts";
+import { FPType, fpUnpack, isNaNType } from "./fp_unpack.ts";
+
+export function fpCompare(fmt: FPFormat, op1: bigint, op2: bigint, signalAll: boolean, env: FPEnv): number {
+  const a = fpUnpack(fmt, op1, env);
+  const b = fpUnpack(fmt, op2, env);
+  if (isNaNType(a.type) || isNaNType(b.type)) {
+    if (signalAll || a.type === FPType.SNaN || b.type === FPType.SNaN) env.fpsr |= FPSR.IOC;
+    return 0b0011;
+  }
+  const c = compareValues(a, b);
+  return c === 0 ? 0b0110 : c < 0 ? 0b1000 : 0b0010;
+}

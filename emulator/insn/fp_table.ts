@@ -1,0 +1,11 @@
+// The SIMD&FP part of the A64 decode table: loads/stores with V = 1, scalar FP data processing and
+// conversions, and the Advanced SIMD instructions implemented so far. Any other SIMD&FP encoding
+// has no row and is UNDEFINED-as-unimplemented like every unknown word.
+
+import type { Encoding } from "../decode.ts";
+import { FP_DP_TABLE } from "./fp_dp.ts";
+import { FP_INT_TABLE } from "./fp_int.ts";
+import { FP_LDST_TABLE } from "./fp_ldst.ts";
+import { SIMD_TABLE } from "./simd.ts";
+
+export const FP_TABLE: Encoding<never>[] = [...FP_LDST_TABLE, ...FP_DP_TABLE, ...FP_INT_TABLE, ...SIMD_TABLE];
