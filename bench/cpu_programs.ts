@@ -93,3 +93,52 @@ export async function runProgram(file: string, maxSteps = 4_000_000_000, base = 
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return { console: uart.text(), stop, instructions: cpu.steps, seconds };
 }
+
+export interface ProgramMeasure {
+  name: string;
+  /** What was run: the ELF's name and the build parameter. */
+  what: string;
+  instructions: number;
+  seconds: number;
+  mips: number;
+  /** The program printed its PASS line and stopped at brk #0. */
+  passed: boolean;
+}
+
+export type ProgramsOutcome = { measured: ProgramMeasure[]; skipped: { name: string; reason: string }[] };
+
+function measureOne(name: string, what: string, run: ProgramRun, pass: RegExp): ProgramMeasure {
+  const passed = pass.test(run.console) && run.stop.kind === "brk" && run.stop.imm === 0;
+  return { name, what, instructions: run.instructions, seconds: run.seconds, mips: run.instructions / run.seconds / 1e6, passed };
+}
+
+/**
+ * Build and time cpubench (`rounds` rounds) and lz4_check (`lz4Kib` KiB inputs), one run each
+ * after an unmeasured warm-up run of the quick cpubench (the JIT compiles the interpreter's hot
+ * paths in it). A program that cannot be built here is listed as skipped with the reason.
+ */
+export async function measureCpuPrograms(o: { rounds: number; lz4Kib: number; progress: (msg: string) => void }): Promise<ProgramsOutcome> {
+  const out: ProgramsOutcome = { measured: [], skipped: [] };
+  if (!crossCompilerAvailable()) {
+    const reason = `${CROSS_GCC} or make not installed (apt-get install gcc-aarch64-linux-gnu make)`;
+    out.skipped.push({ name: "cpubench", reason }, { name: "lz4_check", reason });
+    return out;
+  }
+  o.progress(`programs: building cpubench (${o.rounds} rounds)`);
+  const bench = buildCpubench(o.rounds);
+  await runProgram(buildCpubench(1).elf); // warm-up
+  o.progress("programs: running cpubench");
+  out.measured.push(measureOne("cpubench", `cpubench_r${o.rounds}.elf`, await runProgram(bench.elf), PASS_LINE.cpubench));
+  let lz4: ProgramFiles | null = null;
+  try {
+    o.progress(`programs: fetching LZ4 (cached after the first time) and building lz4_check (${o.lz4Kib} KiB inputs)`);
+    lz4 = await buildLz4Check(o.lz4Kib);
+  } catch (e) {
+    out.skipped.push({ name: "lz4_check", reason: e instanceof Error ? e.message.split("\n")[0]! : String(e) });
+  }
+  if (lz4) {
+    o.progress("programs: running lz4_check");
+    out.measured.push(measureOne("lz4_check", `lz4_check_${o.lz4Kib}k.elf`, await runProgram(lz4.elf), PASS_LINE.lz4));
+  }
+  return out;
+}
