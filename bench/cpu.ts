@@ -80,10 +80,12 @@ function measure(name: string, runs: number, iterations: number, run: (n: number
 }
 
 function programsText(p: ProgramsOutcome): string[] {
-  const lines = p.measured.map(
-    (m) =>
-      `${`${m.name} (${m.what})`.padEnd(30)} ${m.instructions.toLocaleString("en-US").padStart(13)} instructions in ${m.seconds.toFixed(2).padStart(6)} s = ${fmt(m.mips).padStart(5)} MIPS  ${m.passed ? "PASS" : "FAIL"}`,
-  );
+  const lines: string[] = [];
+  for (const m of p.measured) {
+    lines.push(`${`${m.name} (${m.what})`.padEnd(30)} ${m.instructions.toLocaleString("en-US").padStart(13)} instructions in ${m.seconds.toFixed(2).padStart(6)} s = ${fmt(m.mips).padStart(5)} MIPS  ${m.passed ? "PASS" : "FAIL"}`);
+    const u = m.unicorn;
+    if (u) lines.push(`${"".padEnd(30)}   unicorn (JIT): ${u.seconds.toFixed(2)} s = ${fmt(u.mips)} MIPS, ${(u.mips / m.mips).toFixed(1)}x nvlab; ${u.agrees ? "same final x0 and RAM" : "DIFFERENT final state"}`);
+  }
   for (const s of p.skipped) lines.push(`${s.name.padEnd(30)} not run: ${s.reason}`);
   return lines;
 }
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
   }
 
   const programs = args.programs ? await measureCpuPrograms({ rounds: args.rounds, lz4Kib: args.lz4Kib, progress }) : null;
-  const programsFailed = programs?.measured.filter((m) => !m.passed).map((m) => m.name) ?? [];
+  const programsFailed = programs?.measured.filter((m) => !m.passed || m.unicorn?.agrees === false).map((m) => m.name) ?? [];
 
   const pass = nv.mips.median >= BAR_MIPS;
   const ratio = uc ? uc.mips.median / nv.mips.median : null;
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   }
   if (programsFailed.length > 0) {
-    console.error(`bench/cpu: ${programsFailed.join(", ")} did not pass its own checks on nvlab`);
+    console.error(`bench/cpu: ${programsFailed.join(", ")} did not pass its own checks on nvlab, or ended differently on unicorn`);
     process.exitCode = 1;
   }
 }

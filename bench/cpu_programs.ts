@@ -4,8 +4,9 @@
 // `nvlab exec` runs a program (EL1, MMU off, flat memory, the PL011), timed around the CPU alone.
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cpu, type Stop } from "../emulator/cpu.ts";
 import { PhysMemory } from "../emulator/memory.ts";
@@ -13,6 +14,7 @@ import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
 import { loadImage } from "../asm/image.ts";
 import { loadImageFile } from "../lab/image_file.ts";
 import { LZ4_NPM, npmSourceDir } from "../lab/third_party.ts";
+import { Unicorn, UC_ERR_OK, unicornAvailable } from "../lab/oracle/unicorn.ts";
 
 const GUESTS_C = join(resolve(dirname(fileURLToPath(import.meta.url)), ".."), "guests", "c");
 
@@ -76,6 +78,22 @@ export interface ProgramRun {
   instructions: number;
   /** Host time of the CPU's run alone (loading and building excluded). */
   seconds: number;
+  /** sha256 of the program's RAM window at the end (see ramDigest). */
+  ram: string;
+  x0: bigint;
+}
+
+/** The RAM a bare program uses: its image, .bss, heap and stack (guests/c/ld/bare.ld). */
+export const BARE_RAM = { base: PROGRAM_BASE, size: 0x100_0000 } as const;
+
+const PAGE = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+/** sha256 over BARE_RAM, one page at a time from `page(address)` (null: a page never written). */
+function ramDigest(page: (address: number) => Uint8Array | null): string {
+  const h = createHash("sha256");
+  for (let off = 0; off < BARE_RAM.size; off += PAGE) h.update(page(Number(BARE_RAM.base) + off) ?? ZERO_PAGE);
+  return h.digest("hex");
 }
 
 /** Run a program as `nvlab exec` does: an ELF at its addresses, a raw image at `base`. */
@@ -91,7 +109,44 @@ export async function runProgram(file: string, maxSteps = 4_000_000_000, base = 
   const t0 = process.hrtime.bigint();
   const stop = cpu.run(maxSteps);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { console: uart.text(), stop, instructions: cpu.steps, seconds };
+  const ram = ramDigest((a) => mem.existingPage(a)?.u8 ?? null);
+  return { console: uart.text(), stop, instructions: cpu.steps, seconds, ram, x0: cpu.getX(0) };
+}
+
+export interface UnicornProgramRun {
+  /** Reached the program's `bare_pass` (its brk #0), as opposed to stopping elsewhere. */
+  passed: boolean;
+  seconds: number;
+  ram: string;
+  x0: bigint;
+  /** unicorn's error when it stopped on anything but bare_pass. */
+  error: string | null;
+}
+
+/**
+ * The same ELF on unicorn-engine (QEMU's TCG in a library), from its entry to the `bare_pass`
+ * symbol: the UART page is plain RAM there (its bytes are not collected), so the comparison with
+ * nvlab is of x0 and the RAM the program used, not of the console.
+ */
+export async function runProgramOnUnicorn(elf: string): Promise<UnicornProgramRun> {
+  const image = await loadImageFile(elf, { defaultBase: PROGRAM_BASE, format: "elf" });
+  const pass = image.symbols.get("bare_pass");
+  if (pass === undefined) throw new Error(`${elf}: no bare_pass symbol (not linked with guests/c/rt/crt0_bare.S?)`);
+  const uc = new Unicorn();
+  try {
+    uc.memMap(BigInt(PL011_BASE), PAGE);
+    uc.memMap(BARE_RAM.base, BARE_RAM.size);
+    loadImage(image, (b, s) => uc.memWrite(b, s.bytes));
+    const t0 = process.hrtime.bigint();
+    const err = uc.emuStart(image.entry, pass);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const pc = uc.getPC();
+    const ram = ramDigest((a) => uc.memRead(BigInt(a), PAGE));
+    const passed = err === UC_ERR_OK && pc === pass;
+    return { passed, seconds, ram, x0: uc.getX(0), error: passed ? null : `${uc.strerror(err)} at pc 0x${pc.toString(16)}` };
+  } finally {
+    uc.close();
+  }
 }
 
 export interface ProgramMeasure {
@@ -103,13 +158,23 @@ export interface ProgramMeasure {
   mips: number;
   /** The program printed its PASS line and stopped at brk #0. */
   passed: boolean;
+  /** The same ELF on unicorn-engine (when it can be loaded): its speed, and whether it ended as nvlab did. */
+  unicorn: { seconds: number; mips: number; agrees: boolean } | null;
 }
 
 export type ProgramsOutcome = { measured: ProgramMeasure[]; skipped: { name: string; reason: string }[] };
 
-function measureOne(name: string, what: string, run: ProgramRun, pass: RegExp): ProgramMeasure {
+async function measureOne(name: string, elf: string, pass: RegExp): Promise<ProgramMeasure> {
+  const run = await runProgram(elf);
   const passed = pass.test(run.console) && run.stop.kind === "brk" && run.stop.imm === 0;
-  return { name, what, instructions: run.instructions, seconds: run.seconds, mips: run.instructions / run.seconds / 1e6, passed };
+  let unicorn: ProgramMeasure["unicorn"] = null;
+  if (unicornAvailable().ok) {
+    const u = await runProgramOnUnicorn(elf);
+    // unicorn counts no instructions: it ran the same path when it ends with the same state.
+    const agrees = u.passed === passed && u.x0 === run.x0 && u.ram === run.ram;
+    unicorn = { seconds: u.seconds, mips: run.instructions / u.seconds / 1e6, agrees };
+  }
+  return { name, what: basename(elf), instructions: run.instructions, seconds: run.seconds, mips: run.instructions / run.seconds / 1e6, passed, unicorn };
 }
 
 /**
@@ -128,7 +193,7 @@ export async function measureCpuPrograms(o: { rounds: number; lz4Kib: number; pr
   const bench = buildCpubench(o.rounds);
   await runProgram(buildCpubench(1).elf); // warm-up
   o.progress("programs: running cpubench");
-  out.measured.push(measureOne("cpubench", `cpubench_r${o.rounds}.elf`, await runProgram(bench.elf), PASS_LINE.cpubench));
+  out.measured.push(await measureOne("cpubench", bench.elf, PASS_LINE.cpubench));
   let lz4: ProgramFiles | null = null;
   try {
     o.progress(`programs: fetching LZ4 (cached after the first time) and building lz4_check (${o.lz4Kib} KiB inputs)`);
@@ -138,7 +203,7 @@ export async function measureCpuPrograms(o: { rounds: number; lz4Kib: number; pr
   }
   if (lz4) {
     o.progress("programs: running lz4_check");
-    out.measured.push(measureOne("lz4_check", `lz4_check_${o.lz4Kib}k.elf`, await runProgram(lz4.elf), PASS_LINE.lz4));
+    out.measured.push(await measureOne("lz4_check", lz4.elf, PASS_LINE.lz4));
   }
   return out;
 }

@@ -17,6 +17,7 @@ describe.runIf(haveCross)("the compiled programs of npm run bench:cpu", () => {
       expect(m.instructions).toBeGreaterThan(1_000_000);
       expect(m.seconds).toBeGreaterThan(0);
       expect(m.mips).toBeCloseTo(m.instructions / m.seconds / 1e6, 6);
+      if (m.unicorn) expect(m.unicorn.agrees).toBe(true);
     }
     expect(r.measured[0]).toMatchObject({ what: "cpubench_r1.elf" });
     expect(progress.join("\n")).toMatch(/building cpubench/);

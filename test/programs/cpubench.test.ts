@@ -7,14 +7,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildCpubench, nativeCpubenchExpected, PASS_LINE, type ProgramFiles } from "../../bench/cpu_programs.ts";
+import { buildCpubench, nativeCpubenchExpected, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
 import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
-import { crossCompilerForTests } from "./programs_required.ts";
+import { unicornForTests, crossCompilerForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the cpubench tests");
 const haveQemu = haveCross && qemuForTests("cpubench on QEMU");
+const haveUnicorn = haveCross && unicornForTests("cpubench on unicorn");
 const KERNELS = ["pt_walk", "hash_table", "crc32", "sort", "matmul", "bits", "mem", "interp", "divmod"];
 const MAX_STEPS = 200_000_000;
 
@@ -85,4 +86,14 @@ describe.runIf(haveCross)("cpubench under nvlab exec", () => {
       expect(j.qemu).toMatchObject({ same: true, console: j.console });
     }
   }, 120_000);
+
+  it.runIf(haveUnicorn)("ends on unicorn-engine as on nvlab: at bare_pass, with the same x0 and the same RAM", async () => {
+    const { elf } = program();
+    const nv = await runProgram(elf);
+    const uc = await runProgramOnUnicorn(elf);
+    expect(uc.error).toBeNull();
+    expect(uc.passed).toBe(true);
+    expect(uc.x0).toBe(nv.x0);
+    expect(uc.ram).toBe(nv.ram);
+  }, 300_000);
 });

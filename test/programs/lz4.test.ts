@@ -5,15 +5,16 @@
 // trip must pass and the console must equal QEMU's.
 
 import { describe, expect, it } from "vitest";
-import { buildLz4Check, PASS_LINE, type ProgramFiles } from "../../bench/cpu_programs.ts";
+import { buildLz4Check, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
 import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
-import { crossCompilerForTests, lz4SourcesForTests } from "./programs_required.ts";
+import { unicornForTests, crossCompilerForTests, lz4SourcesForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the LZ4 tests");
 const lz4Dir = haveCross ? await lz4SourcesForTests("the LZ4 tests") : null;
 const haveQemu = lz4Dir !== null && qemuForTests("LZ4 on QEMU");
+const haveUnicorn = lz4Dir !== null && unicornForTests("LZ4 on unicorn");
 const MAX_STEPS = 1_000_000_000;
 const KIB = 16;
 
@@ -51,5 +52,15 @@ describe.runIf(lz4Dir !== null)("LZ4 (fetched from npm) under nvlab exec", () =>
       expect(j.console).toMatch(PASS_LINE.lz4);
       expect(j.qemu).toMatchObject({ same: true, console: j.console });
     }
+  }, 300_000);
+
+  it.runIf(haveUnicorn)("ends on unicorn-engine as on nvlab: at bare_pass, with the same x0 and the same RAM", async () => {
+    const { elf } = await program();
+    const nv = await runProgram(elf);
+    const uc = await runProgramOnUnicorn(elf);
+    expect(uc.error).toBeNull();
+    expect(uc.passed).toBe(true);
+    expect(uc.x0).toBe(nv.x0);
+    expect(uc.ram).toBe(nv.ram);
   }, 300_000);
 });

@@ -3,6 +3,7 @@
 // installs the compiler and the registry is reachable, so a missing piece fails the suite.
 
 import { crossCompilerAvailable, CROSS_GCC } from "../../bench/cpu_programs.ts";
+import { unicornAvailable } from "../../lab/oracle/unicorn.ts";
 import { LZ4_NPM, npmSourceDir, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
 
 const inCi = () => process.env.CI === "true";
@@ -23,4 +24,12 @@ export async function lz4SourcesForTests(what: string): Promise<string | null> {
     console.warn(`${e.message}: SKIPPING ${what} (the LZ4 sources come from the npm registry, once per clone)`);
     return null;
   }
+}
+
+/** unicorn-engine for the differential runs: optional, as for test/emulator/differential.test.ts. */
+export function unicornForTests(what: string): boolean {
+  const a = unicornAvailable();
+  if (a.ok) return true;
+  console.warn(`unicorn-engine unavailable (${a.reason}): SKIPPING ${what}`);
+  return false;
 }
