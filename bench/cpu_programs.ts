@@ -63,6 +63,14 @@ export async function buildLz4Check(kib: number, lz4Dir?: string): Promise<Progr
   return make(`lz4_check_${kib}k`, { LZ4_SRC: lz4Dir ?? (await npmSourceDir(LZ4_NPM)) });
 }
 
+/** lz4_check built natively for the host (`hostCc`): what it prints, for comparison with nvlab's console. */
+export async function nativeLz4CheckConsole(kib: number, lz4Dir?: string, hostCc = "gcc"): Promise<string> {
+  const name = `lz4_check_${kib}k_native`;
+  const src = lz4Dir ?? (await npmSourceDir(LZ4_NPM));
+  execFileSync("make", ["-s", "-C", GUESTS_C, `build/${name}`, `LZ4_SRC=${src}`, `HOSTCC=${hostCc}`], { stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(join(GUESTS_C, "build", name), { encoding: "utf8" });
+}
+
 /**
  * What guests/c/bench/expected.h should hold: the text the native build of cpubench (host
  * compiler, -DBENCH_GENERATE) prints. `make -C guests/c bench-expected` writes it to the file.

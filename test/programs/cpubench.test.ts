@@ -2,7 +2,6 @@
 // `nvlab exec` from its ELF and from its raw image: every kernel's checksum must equal the one a
 // native build of the same sources computed (expected.h), and the console must equal QEMU's.
 
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { buildCpubench, nativeCpubenchExpected, PASS_LINE, type ProgramFiles, ru
 import { execExitCode, execProgram } from "../../cli/exec.ts";
 import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
-import { unicornForTests, crossCompilerForTests } from "./programs_required.ts";
+import { unicornForTests, crossCompilerForTests, hostCompilerForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the cpubench tests");
 const haveQemu = haveCross && qemuForTests("cpubench on QEMU");
@@ -22,19 +21,9 @@ const MAX_STEPS = 200_000_000;
 let built: ProgramFiles | null = null;
 const program = (): ProgramFiles => (built ??= buildCpubench(1));
 
-function hostCompiler(): boolean {
-  try {
-    execFileSync("gcc", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    console.warn("gcc (the host compiler) not found: SKIPPING the check that guests/c/bench/expected.h is what a native build computes");
-    return false;
-  }
-}
-
 describe.runIf(haveCross)("cpubench under nvlab exec", () => {
   it("expected.h holds what the same sources compute when built natively for the host", () => {
-    if (!hostCompiler()) return;
+    if (!hostCompilerForTests("the check that guests/c/bench/expected.h is what a native build computes")) return;
     const committed = readFileSync("guests/c/bench/expected.h", "utf8");
     expect(nativeCpubenchExpected()).toBe(committed);
   }, 60_000);

@@ -5,11 +5,11 @@
 // trip must pass and the console must equal QEMU's.
 
 import { describe, expect, it } from "vitest";
-import { buildLz4Check, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
+import { buildLz4Check, nativeLz4CheckConsole, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
 import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
-import { unicornForTests, crossCompilerForTests, lz4SourcesForTests } from "./programs_required.ts";
+import { unicornForTests, crossCompilerForTests, hostCompilerForTests, lz4SourcesForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the LZ4 tests");
 const lz4Dir = haveCross ? await lz4SourcesForTests("the LZ4 tests") : null;
@@ -40,6 +40,13 @@ describe.runIf(lz4Dir !== null)("LZ4 (fetched from npm) under nvlab exec", () =>
     for (const sym of ["LZ4_compress_default", "LZ4_compress_HC", "LZ4F_compressFrame", "LZ4F_decompress", "XXH64"]) {
       expect(fromElf.image.symbols.has(sym)).toBe(true);
     }
+  }, 300_000);
+
+  it("prints what the same sources print when built natively for the host (no emulator involved)", async () => {
+    if (!hostCompilerForTests("the native LZ4 comparison")) return;
+    const { elf } = await program();
+    const nv = await execProgram({ file: elf, maxSteps: MAX_STEPS });
+    expect(await nativeLz4CheckConsole(KIB, lz4Dir!)).toBe(nv.console);
   }, 300_000);
 
   it.runIf(haveQemu)("prints the same as QEMU, from the ELF and from the raw image (nvlab exec --qemu)", async () => {

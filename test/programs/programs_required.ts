@@ -2,6 +2,7 @@
 // for sources not yet fetched, they are skipped with a warning, except under CI=true, where .ci/run
 // installs the compiler and the registry is reachable, so a missing piece fails the suite.
 
+import { execFileSync } from "node:child_process";
 import { crossCompilerAvailable, CROSS_GCC } from "../../bench/cpu_programs.ts";
 import { unicornAvailable } from "../../lab/oracle/unicorn.ts";
 import { LZ4_NPM, npmSourceDir, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
@@ -32,4 +33,15 @@ export function unicornForTests(what: string): boolean {
   if (a.ok) return true;
   console.warn(`unicorn-engine unavailable (${a.reason}): SKIPPING ${what}`);
   return false;
+}
+
+/** The host's own gcc, for the native builds the emulated runs are compared with (optional). */
+export function hostCompilerForTests(what: string): boolean {
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    console.warn(`gcc (the host compiler) not found: SKIPPING ${what}`);
+    return false;
+  }
 }
