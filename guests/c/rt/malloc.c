@@ -17,7 +17,8 @@ void *malloc(size_t n)
 {
 	if (!brk_ptr) brk_ptr = __heap_start;
 	size_t rounded = (n + 15) & ~(size_t)15;
-	if (rounded < n || rounded > (size_t)(__heap_end - brk_ptr) - HEADER) return NULL;
+	size_t left = (size_t)(__heap_end - brk_ptr);
+	if (rounded < n || left < HEADER || rounded > left - HEADER) return NULL;
 	char *block = brk_ptr + HEADER;
 	*(size_t *)brk_ptr = rounded;
 	brk_ptr = block + rounded;
