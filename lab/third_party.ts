@@ -5,7 +5,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -80,11 +80,50 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** The tarball, from the cache when its bytes still match the pin, else from the registry. */
+const cachedOk = (file: string, src: NpmSource): boolean => existsSync(file) && integrityMatches(readFileSync(file), src.integrity);
+
+/** A download lock older than this was left by a process that died: take it over. */
+const STALE_LOCK_MS = 5 * 60_000;
+const LOCK_POLL_MS = 200;
+
+/**
+ * Hold `lock` (a directory: creating one is atomic) while `body` runs. Test files run in parallel
+ * processes; the lock makes the first one download and the others wait for its file.
+ */
+async function withLock<T>(lock: string, waitDone: () => boolean, body: () => Promise<T>, whenDone: () => T): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (waitDone()) return whenDone();
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // The holder just released it: try again.
+      }
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The tarball, from the cache when its bytes still match the pin, else from the registry (once). */
 export async function npmTarball(src: NpmSource, o: FetchOptions = {}): Promise<string> {
   const cache = o.cacheDir ?? THIRD_PARTY_CACHE;
   const file = join(cache, `${src.name}-${src.version}.tgz`);
-  if (existsSync(file) && integrityMatches(readFileSync(file), src.integrity)) return file;
+  if (cachedOk(file, src)) return file;
+  mkdirSync(cache, { recursive: true });
+  return withLock(`${file}.lock`, () => cachedOk(file, src), () => download(src, file, o), () => file);
+}
+
+async function download(src: NpmSource, file: string, o: FetchOptions): Promise<string> {
+  if (cachedOk(file, src)) return file; // fetched while this process waited for the lock
   const url = tarballUrl(src, o.registry ?? process.env.npm_config_registry ?? DEFAULT_REGISTRY);
   let bytes: Uint8Array;
   try {
@@ -95,7 +134,6 @@ export async function npmTarball(src: NpmSource, o: FetchOptions = {}): Promise<
   if (!integrityMatches(bytes, src.integrity)) {
     throw new ThirdPartyUnavailableError(`${url}: the downloaded bytes do not match the pinned integrity ${src.integrity}`);
   }
-  mkdirSync(cache, { recursive: true });
   writeAtomically(file, bytes);
   return file;
 }

@@ -3,7 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,6 +69,27 @@ describe("third-party sources from the npm registry", () => {
     const file = await npmTarball(SRC, { cacheDir, download: c.download });
     expect(c.urls).toHaveLength(1);
     expect(integrityMatches(readFileSync(file), SRC.integrity)).toBe(true);
+  });
+
+  it("downloads once when several callers ask at the same time (parallel test files)", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "nvlab-tp-cache-"));
+    const urls: string[] = [];
+    const slow = (url: string) => (urls.push(url), new Promise<Uint8Array>((r) => setTimeout(() => r(TGZ), 300)));
+    const files = await Promise.all([1, 2, 3].map(() => npmTarball(SRC, { cacheDir, download: slow })));
+    expect(urls).toHaveLength(1);
+    expect(new Set(files).size).toBe(1);
+    expect(existsSync(join(cacheDir, "demo-1.2.3.tgz.lock"))).toBe(false);
+  });
+
+  it("takes over a lock left by a process that died", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "nvlab-tp-cache-"));
+    const lock = join(cacheDir, "demo-1.2.3.tgz.lock");
+    mkdirSync(lock);
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(lock, old, old);
+    const c = counter(TGZ);
+    await npmTarball(SRC, { cacheDir, download: c.download });
+    expect(c.urls).toHaveLength(1);
   });
 
   it("says so when there is no network and nothing cached", async () => {
