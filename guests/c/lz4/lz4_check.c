@@ -1,5 +1,5 @@
-/* Round trips through the LZ4 library (fetched at build time, never in this repository; see
- * lz4/README in the report of guests/c/README.md): every input kind through the block API (fast, an
+/* Round trips through the LZ4 library (fetched at build time, never in this repository: see
+ * "Bare programs" in guests/c/README.md): every input kind through the block API (fast, an
  * accelerated fast, HC at three levels) and the frame API (default and HC, with block and content
  * checksums), decompressed and compared byte for byte. Prints each compressed size and the XXH32
  * of the compressed bytes, so two machines running it must print the same text; ends with a PASS
