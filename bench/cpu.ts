@@ -40,7 +40,7 @@ const positiveInt = (flag: string, text: string | undefined): number => {
 };
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, runs: 5, iterations: null, programs: true, rounds: 10, lz4Kib: 64 };
+  const args: Args = { json: false, runs: 5, iterations: null, programs: true, rounds: 20, lz4Kib: 64 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--json") args.json = true;
@@ -50,7 +50,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--rounds") args.rounds = positiveInt(a, argv[++i]);
     else if (a === "--lz4-kib") args.lz4Kib = Math.min(4096, positiveInt(a, argv[++i]));
     else if (a === "--help" || a === "-h") {
-      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N] [--rounds N (cpubench, default 10)] [--lz4-kib N (default 64)] [--no-programs]");
+      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N] [--rounds N (cpubench, default 20)] [--lz4-kib N (default 64)] [--no-programs]");
       process.exit(0);
     } else {
       console.error(`bench/cpu: unknown argument ${a}`);
@@ -84,6 +84,7 @@ function programsText(p: ProgramsOutcome): string[] {
   for (const m of p.measured) {
     lines.push(`${`${m.name} (${m.what})`.padEnd(30)} ${m.instructions.toLocaleString("en-US").padStart(13)} instructions in ${m.seconds.toFixed(2).padStart(6)} s = ${fmt(m.mips).padStart(5)} MIPS  ${m.passed ? "PASS" : "FAIL"}`);
     const u = m.unicorn;
+    if (m.perCall) lines.push(`${"".padEnd(30)}   per call: ${m.perCall.map((k) => `${k.kernel} ${(k.instructions / 1e6).toFixed(2)}M`).join(", ")}`);
     if (u) lines.push(`${"".padEnd(30)}   unicorn (JIT): ${u.seconds.toFixed(2)} s = ${fmt(u.mips)} MIPS, ${(u.mips / m.mips).toFixed(1)}x nvlab; ${u.agrees ? "same final x0 and RAM" : "DIFFERENT final state"}`);
   }
   for (const s of p.skipped) lines.push(`${s.name.padEnd(30)} not run: ${s.reason}`);

@@ -121,6 +121,35 @@ export async function runProgram(file: string, maxSteps = 4_000_000_000, base = 
   return { console: uart.text(), stop, instructions: cpu.steps, seconds, ram, x0: cpu.getX(0) };
 }
 
+/** How many instructions one call of each cpubench kernel (a `k_*` symbol) retires, in call order. */
+export async function kernelInstructions(elf: string, maxSteps = 4_000_000_000): Promise<{ kernel: string; instructions: number }[]> {
+  const image = await loadImageFile(elf, { defaultBase: PROGRAM_BASE, format: "elf" });
+  const entries = new Map([...image.symbols].filter(([name]) => name.startsWith("k_")).map(([name, addr]) => [addr, name.slice(2)]));
+  const mem = new PhysMemory({ autoAllocate: true });
+  mem.addMmio(PL011_BASE, PL011_SIZE, "pl011", new Pl011());
+  loadImage(image, (b, s) => mem.writeBytes(Number(b), s.bytes));
+  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true });
+  cpu.resetTo(image.entry);
+  for (const a of entries.keys()) cpu.breakpoints.add(a);
+  const out: { kernel: string; instructions: number }[] = [];
+  // A breakpoint at a kernel's entry, then one at its return address (x30 there): the steps between.
+  let open: { kernel: string; ret: bigint; steps: number } | null = null;
+  for (;;) {
+    const stop = cpu.run(maxSteps);
+    if (stop.kind !== "breakpoint") break;
+    const kernel = entries.get(stop.pc);
+    if (kernel !== undefined && open === null) {
+      open = { kernel, ret: cpu.getX(30), steps: cpu.steps };
+      cpu.breakpoints.add(open.ret);
+    } else if (open !== null && stop.pc === open.ret) {
+      out.push({ kernel: open.kernel, instructions: cpu.steps - open.steps });
+      cpu.breakpoints.delete(open.ret);
+      open = null;
+    }
+  }
+  return out;
+}
+
 export interface UnicornProgramRun {
   /** Reached the program's `bare_pass` (its brk #0), as opposed to stopping elsewhere. */
   passed: boolean;
@@ -168,6 +197,8 @@ export interface ProgramMeasure {
   passed: boolean;
   /** The same ELF on unicorn-engine (when it can be loaded): its speed, and whether it ended as nvlab did. */
   unicorn: { seconds: number; mips: number; agrees: boolean } | null;
+  /** cpubench: the instructions one call of each kernel retires (where the time goes). */
+  perCall?: { kernel: string; instructions: number }[];
 }
 
 export type ProgramsOutcome = { measured: ProgramMeasure[]; skipped: { name: string; reason: string }[] };
@@ -201,7 +232,9 @@ export async function measureCpuPrograms(o: { rounds: number; lz4Kib: number; pr
   const bench = buildCpubench(o.rounds);
   await runProgram(buildCpubench(1).elf); // warm-up
   o.progress("programs: running cpubench");
-  out.measured.push(await measureOne("cpubench", bench.elf, PASS_LINE.cpubench));
+  const cpubench = await measureOne("cpubench", bench.elf, PASS_LINE.cpubench);
+  cpubench.perCall = await kernelInstructions(buildCpubench(1).elf);
+  out.measured.push(cpubench);
   let lz4: ProgramFiles | null = null;
   try {
     o.progress(`programs: fetching LZ4 (cached after the first time) and building lz4_check (${o.lz4Kib} KiB inputs)`);

@@ -20,6 +20,13 @@ describe.runIf(haveCross)("the compiled programs of npm run bench:cpu", () => {
       if (m.unicorn) expect(m.unicorn.agrees).toBe(true);
     }
     expect(r.measured[0]).toMatchObject({ what: "cpubench_r1.elf" });
+    // Each kernel's instructions per call: all nine, in order, and together nearly the whole run.
+    const perCall = r.measured[0]!.perCall!;
+    expect(perCall.map((k) => k.kernel)).toEqual(["pt_walk", "hash_table", "crc32", "sort", "matmul", "bits", "mem", "interp", "divmod"]);
+    const sum = perCall.reduce((a, k) => a + k.instructions, 0);
+    expect(Math.min(...perCall.map((k) => k.instructions))).toBeGreaterThan(100_000);
+    expect(sum).toBeLessThan(r.measured[0]!.instructions);
+    expect(sum).toBeGreaterThan(0.9 * r.measured[0]!.instructions);
     expect(progress.join("\n")).toMatch(/building cpubench/);
   }, 120_000);
 

@@ -8,6 +8,6 @@ static const uint64_t expected[] = {
 	0x5cd79e9a070b2e2dULL, /* matmul     */
 	0x24467425b37fc6d1ULL, /* bits       */
 	0xbc74ea5fb46dd15cULL, /* mem        */
-	0x4d75668912614aeaULL, /* interp     */
+	0xa1f72394471c8499ULL, /* interp     */
 	0x44687ac51a1b8d32ULL, /* divmod     */
 };

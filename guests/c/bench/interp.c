@@ -64,7 +64,7 @@ KERNEL uint64_t k_interp(void)
 {
 	uint64_t executed = 0;
 	vars[0] = vars[1] = vars[2] = 0;
-	int len = build(400);
+	int len = build(100);
 	uint64_t steps = run(&executed);
 	return mix(mix(steps, executed), (uint64_t)len);
 }
