@@ -1,13 +1,16 @@
 // CPU benchmark: one fixed integer loop (ALU, shifts, logical immediates, a load, a store, a
 // compare and a conditional branch) on nvlab's interpreter and, when libunicorn is installed, on
 // unicorn-engine's native JIT in the same process. Reports MIPS (median, min, max of several runs)
-// and checks nvlab against the interpreted-speed bar.
+// and checks nvlab against the interpreted-speed bar. Then real compiled programs (bench/cpu_programs.ts):
+// the self-checking integer benchmark guests/c/bench and the LZ4 library's round trips, each run
+// once on nvlab: instructions, host time, MIPS, and whether the program's own checks passed.
 //
-//   npm run bench:cpu [-- --json] [--runs N] [--iterations N]
+//   npm run bench:cpu [-- --json] [--runs N] [--iterations N] [--rounds N] [--lz4-kib N] [--no-programs]
 
 import { cpus, loadavg } from "node:os";
 import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, type Outcome, runNvlab, runUnicorn, type Stats, stats } from "./lib/cpu_loop.ts";
+import { measureCpuPrograms, type ProgramsOutcome } from "./cpu_programs.ts";
 
 /** nvlab must run this loop at no less than this many MIPS. */
 const BAR_MIPS = 20;
@@ -19,17 +22,35 @@ interface Args {
   json: boolean;
   runs: number;
   iterations: number | null;
+  /** Run the compiled programs too. */
+  programs: boolean;
+  /** cpubench's rounds (each kernel run this many times). */
+  rounds: number;
+  /** lz4_check's input size in KiB. */
+  lz4Kib: number;
 }
 
+const positiveInt = (flag: string, text: string | undefined): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench/cpu: ${flag} must be a positive integer`);
+    process.exit(2);
+  }
+  return n;
+};
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, runs: 5, iterations: null };
+  const args: Args = { json: false, runs: 5, iterations: null, programs: true, rounds: 20, lz4Kib: 64 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--json") args.json = true;
     else if (a === "--runs") args.runs = Math.max(3, Number(argv[++i]));
     else if (a === "--iterations") args.iterations = Number(argv[++i]);
+    else if (a === "--no-programs") args.programs = false;
+    else if (a === "--rounds") args.rounds = positiveInt(a, argv[++i]);
+    else if (a === "--lz4-kib") args.lz4Kib = Math.min(4096, positiveInt(a, argv[++i]));
     else if (a === "--help" || a === "-h") {
-      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N]");
+      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N] [--rounds N (cpubench, default 20)] [--lz4-kib N (default 64)] [--no-programs]");
       process.exit(0);
     } else {
       console.error(`bench/cpu: unknown argument ${a}`);
@@ -58,7 +79,19 @@ function measure(name: string, runs: number, iterations: number, run: (n: number
   return { mips: stats(mips), last: last! };
 }
 
-function main(): void {
+function programsText(p: ProgramsOutcome): string[] {
+  const lines: string[] = [];
+  for (const m of p.measured) {
+    lines.push(`${`${m.name} (${m.what})`.padEnd(30)} ${m.instructions.toLocaleString("en-US").padStart(13)} instructions in ${m.seconds.toFixed(2).padStart(6)} s = ${fmt(m.mips).padStart(5)} MIPS  ${m.passed ? "PASS" : "FAIL"}`);
+    const u = m.unicorn;
+    if (m.perCall) lines.push(`${"".padEnd(30)}   per call: ${m.perCall.map((k) => `${k.kernel} ${(k.instructions / 1e6).toFixed(2)}M`).join(", ")}`);
+    if (u) lines.push(`${"".padEnd(30)}   unicorn (JIT): ${u.seconds.toFixed(2)} s = ${fmt(u.mips)} MIPS, ${(u.mips / m.mips).toFixed(1)}x nvlab; ${u.agrees ? "same final x0 and RAM" : "DIFFERENT final state"}`);
+  }
+  for (const s of p.skipped) lines.push(`${s.name.padEnd(30)} not run: ${s.reason}`);
+  return lines;
+}
+
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const machine = {
     cpu: cpus()[0]?.model.trim() ?? "unknown",
@@ -94,6 +127,9 @@ function main(): void {
     progress(`unicorn unavailable: ${avail.reason}`);
   }
 
+  const programs = args.programs ? await measureCpuPrograms({ rounds: args.rounds, lz4Kib: args.lz4Kib, progress }) : null;
+  const programsFailed = programs?.measured.filter((m) => !m.passed || m.unicorn?.agrees === false).map((m) => m.name) ?? [];
+
   const pass = nv.mips.median >= BAR_MIPS;
   const ratio = uc ? uc.mips.median / nv.mips.median : null;
   if (args.json) {
@@ -106,6 +142,7 @@ function main(): void {
           unicorn: uc ? { available: true, version: uc.version, mips: uc.mips, resultsAgree: uc.agrees } : { available: false, reason: avail.ok ? "" : avail.reason },
           unicornOverNvlab: ratio,
           bar: { mips: BAR_MIPS, pass },
+          programs: programs ?? { measured: [], skipped: [{ name: "all", reason: "--no-programs" }] },
         },
         null,
         2,
@@ -124,6 +161,10 @@ function main(): void {
     } else {
       console.log(`unicorn:      not measured (${avail.ok ? "" : avail.reason})`);
     }
+    if (programs) {
+      console.log("programs on nvlab (one run each):");
+      for (const l of programsText(programs)) console.log(`  ${l}`);
+    }
   }
   const check = `bar: nvlab ${fmt(nv.mips.median)} MIPS ${pass ? ">=" : "<"} ${BAR_MIPS} MIPS: ${pass ? "PASS" : "FAIL"}`;
   if (args.json) process.stderr.write(check + "\n");
@@ -132,6 +173,10 @@ function main(): void {
     console.error(`bench/cpu: nvlab runs this loop at ${fmt(nv.mips.median)} MIPS, below the ${BAR_MIPS} MIPS bar`);
     process.exitCode = 1;
   }
+  if (programsFailed.length > 0) {
+    console.error(`bench/cpu: ${programsFailed.join(", ")} did not pass its own checks on nvlab, or ended differently on unicorn`);
+    process.exitCode = 1;
+  }
 }
 
-main();
+await main();

@@ -1,0 +1,47 @@
+// Whether the compiled-program tests can run: without the cross compiler, or without the network
+// for sources not yet fetched, they are skipped with a warning, except under CI=true, where .ci/run
+// installs the compiler and the registry is reachable, so a missing piece fails the suite.
+
+import { execFileSync } from "node:child_process";
+import { crossCompilerAvailable, CROSS_GCC } from "../../bench/cpu_programs.ts";
+import { unicornAvailable } from "../../lab/oracle/unicorn.ts";
+import { LZ4_NPM, npmSourceDir, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
+
+const inCi = () => process.env.CI === "true";
+
+export function crossCompilerForTests(what: string): boolean {
+  if (crossCompilerAvailable()) return true;
+  if (inCi()) throw new Error(`${CROSS_GCC} or make not found and CI=true: ${what} must run in CI (.ci/run installs gcc-aarch64-linux-gnu and make)`);
+  console.warn(`${CROSS_GCC} not found: SKIPPING ${what} (apt-get install gcc-aarch64-linux-gnu make)`);
+  return false;
+}
+
+/** The LZ4 sources' directory (fetched once per clone), or null when they cannot be had here. */
+export async function lz4SourcesForTests(what: string): Promise<string | null> {
+  try {
+    return await npmSourceDir(LZ4_NPM);
+  } catch (e) {
+    if (!(e instanceof ThirdPartyUnavailableError) || inCi()) throw e;
+    console.warn(`${e.message}: SKIPPING ${what} (the LZ4 sources come from the npm registry, once per clone)`);
+    return null;
+  }
+}
+
+/** unicorn-engine for the differential runs: optional, as for test/emulator/differential.test.ts. */
+export function unicornForTests(what: string): boolean {
+  const a = unicornAvailable();
+  if (a.ok) return true;
+  console.warn(`unicorn-engine unavailable (${a.reason}): SKIPPING ${what}`);
+  return false;
+}
+
+/** The host's own gcc, for the native builds the emulated runs are compared with (optional). */
+export function hostCompilerForTests(what: string): boolean {
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    console.warn(`gcc (the host compiler) not found: SKIPPING ${what}`);
+    return false;
+  }
+}
