@@ -189,6 +189,7 @@ export function program(): Command {
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
           l2,
+          format: parseImageFormat(o.format),
           memory: parseMemory(o.memory),
           vcpus,
           maxSteps: parseCount(o.maxSteps, "--max-steps"),
@@ -315,7 +316,7 @@ async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutM
 
 interface RunOptions extends TuningOptions, SemihostingFlags {
   qemu?: boolean; qemuTimeout: string;
-  l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
+  l1?: string; l2: string[]; format: string; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
   traceOut?: string; traceLimit: string;
 }
@@ -359,6 +360,7 @@ function addBuildCommand(cmd: Command, name: "build" | "asm"): void {
 function addVmOptions(c: Command, vcpusHelp: string): void {
   c.option("--l1 <file[@ipa]>", "L1 image: .S source or raw .bin, loaded at canonical IPA 0x40100000 unless @IPA is given; an ELF executable at its own physical addresses unless @IPA moves it")
     .option("--l2 <file@ipa>", "an L2 image (.S, ELF executable moved as a whole, raw .bin) and the canonical IPA of its lowest byte (repeatable)", collect, [] as string[])
+    .option("--format <fmt>", `how every --l1/--l2 file is read: ${IMAGE_FORMATS.join(", ")} (auto: ELF by its magic, raw by .bin, else assembly)`, "auto")
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
@@ -419,7 +421,7 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     throw new UsageError(`run: ${file} is an assembly source, not a scenario file: give it as --l1 ${file} (and each L2 as --l2 FILE.S@IPA)`);
   }
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
-  for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
+  for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages", "format"] as const) {
     if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
   }
   if (o.l2.length > 0) throw new UsageError("run: --l2 cannot be combined with a scenario file (list L2 images under images.l2)");
@@ -475,7 +477,7 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
 async function debugTarget(name: string, scenario: string | undefined, o: VmCommandOptions, command: Command): Promise<{ vm: RunVmOptions; prepared: PreparedScenario | null }> {
   const strategy = strategyOptions(o);
   if (scenario !== undefined) {
-    for (const opt of ["l1", "memory", "vcpus", "poolPages"] as const) {
+    for (const opt of ["l1", "memory", "vcpus", "poolPages", "format"] as const) {
       if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`${name}: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
     }
     if (o.l2.length > 0) throw new UsageError(`${name}: --l2 cannot be combined with a scenario file (list L2 images under images.l2)`);
@@ -491,6 +493,7 @@ async function debugTarget(name: string, scenario: string | undefined, o: VmComm
     ...strategy,
     l1: parseImageSpec(o.l1, "--l1", false),
     l2: o.l2.map((s) => parseImageSpec(s, "--l2", true)),
+    format: parseImageFormat(o.format),
     memory: parseMemory(o.memory),
     vcpus,
     maxSteps: Number.MAX_SAFE_INTEGER,

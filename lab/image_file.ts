@@ -49,10 +49,26 @@ export function rawImage(bytes: Uint8Array, file: string, base: bigint): Image {
   return { file, sections: [{ name: "raw", base, bytes }], symbols: new Map(), constants: new Map(), entry: base, format: "raw" };
 }
 
+/**
+ * A format forced on a file that is plainly something else: the source text loaded as machine
+ * code, or an ELF's headers fed to the assembler, would only fail later and obscurely.
+ */
+function checkForcedFormat(bytes: Uint8Array, path: string, format: Exclude<ImageFormat, "auto">): void {
+  const source = /\.s$/i.test(path);
+  if (format === "raw" && source) {
+    throw new ImageFileError(path, "--format raw reads a file as machine code, but this is assembly source (.S); give raw images their own name (or --format auto)");
+  }
+  if (format === "raw" && isElf(bytes)) {
+    throw new ImageFileError(path, "--format raw would load this ELF file's headers as code; leave the format to auto (ELF by its magic) or convert it with objcopy -O binary");
+  }
+  if (format === "asm" && isElf(bytes)) throw new ImageFileError(path, "--format asm: this is an ELF file, not assembly source");
+}
+
 /** Read `path` as an Image placed as `opts` says. */
 export async function loadImageFile(path: string, opts: ImageFileOptions): Promise<Image> {
   const bytes = await readBytes(path);
   const format = opts.format === undefined || opts.format === "auto" ? detectFormat(bytes, path) : opts.format;
+  checkForcedFormat(bytes, path, format);
   const base = opts.at ?? opts.defaultBase;
   switch (format) {
     case "raw":
