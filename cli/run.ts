@@ -93,12 +93,12 @@ export function tuningConfig(o: Pick<RunCommandOptions, "schedule" | "seed" | "c
   };
 }
 
-async function assembleAt(spec: ImageSpec, fallback: bigint, format: ImageFormat | undefined): Promise<{ image: Image; ipa: bigint }> {
+async function assembleAt(spec: ImageSpec, fallback: bigint, format: ImageFormat | undefined, entered: boolean): Promise<{ image: Image; ipa: bigint }> {
   const ipa = spec.ipa ?? fallback;
   try {
     // An ELF without @IPA stays at its own physical addresses; source and raw binaries go to `ipa`.
     const placed = { ...(spec.ipa === null ? {} : { at: spec.ipa }), ...(format === undefined ? {} : { format }) };
-    return { image: await loadImageFile(spec.file, { ...placed, defaultBase: fallback }), ipa };
+    return { image: await loadImageFile(spec.file, { ...placed, defaultBase: fallback, entered }), ipa };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EISDIR") throw new UsageError(`cannot read ${spec.file}: is a directory`);
     throw e;
@@ -107,9 +107,9 @@ async function assembleAt(spec: ImageSpec, fallback: bigint, format: ImageFormat
 
 /** The images assembled and the VM described: everything up to running it (also for the debugger). */
 export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> {
-  const l1 = await assembleAt(o.l1, L1_DEFAULT_IPA, o.format);
+  const l1 = await assembleAt(o.l1, L1_DEFAULT_IPA, o.format, true);
   const l2 = [];
-  for (const s of o.l2) l2.push(await assembleAt(s, 0n, o.format));
+  for (const s of o.l2) l2.push(await assembleAt(s, 0n, o.format, false));
   return {
     l1: l1.image,
     l2,

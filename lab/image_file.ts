@@ -8,7 +8,8 @@ import { extname } from "node:path";
 import { assemble } from "../asm/assembler.ts";
 import { readElf, isElf } from "../asm/elf_reader.ts";
 import { InputFileError } from "../asm/errors.ts";
-import { type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
+import { BUILD_ID_HINT, type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
+import { hex } from "../emulator/types.ts";
 
 /** How a file is read: `auto` tells ELF by its magic, raw by `.bin`, and assembles the rest. */
 export type ImageFormat = "auto" | "asm" | "elf" | "raw";
@@ -24,6 +25,11 @@ export interface ImageFileOptions {
   at?: bigint;
   defaultBase: bigint;
   format?: ImageFormat;
+  /**
+   * Whether the CPU starts at the image's entry point (exec, an L1; the default). An L2 is entered
+   * where its L1 says, so an ELF L2 whose e_entry lies outside its code is not refused.
+   */
+  entered?: boolean;
 }
 
 async function readBytes(path: string): Promise<Uint8Array> {
@@ -75,7 +81,14 @@ export async function loadImageFile(path: string, opts: ImageFileOptions): Promi
       return rawImage(bytes, path, base);
     case "elf": {
       const image = readElf(bytes, path);
-      return opts.at === undefined ? image : relocateImage(image, opts.at - lowestBase(image));
+      if (image.entryProblem !== undefined && opts.entered !== false) throw new ImageFileError(path, image.entryProblem);
+      if (opts.at === undefined) return image;
+      // The image moves by its lowest byte: a stray note segment far below the code would be that byte.
+      const note = image.sections.find((s) => s.headersAndNotes);
+      if (note !== undefined && image.sections.length > 1) {
+        throw new ImageFileError(path, `cannot be moved to ${hex(opts.at)} as a whole: its segment ${note.name} at ${hex(note.base)} would lead the move; ${BUILD_ID_HINT}`);
+      }
+      return relocateImage(image, opts.at - lowestBase(image));
     }
     case "asm":
       return assemble(new TextDecoder().decode(bytes), { file: path, base });
