@@ -106,6 +106,8 @@ interface Segment {
   memsz: bigint;
   /** Nothing but the ELF header, program headers and notes (see headersAndNotesOnly). */
   headersAndNotes: boolean;
+  /** How many of its first bytes are the ELF header and program headers (GNU ld maps them with the code). */
+  headerBytes: bigint;
 }
 
 /** A file range [from, to). */
@@ -142,11 +144,14 @@ function loadSegments(file: string, v: DataView, h: ElfHeader): Segment[] {
       filesz: v.getBigUint64(at + 32, true),
       memsz: v.getBigUint64(at + 40, true),
       headersAndNotes: false,
+      headerBytes: 0n,
     };
     // A zero-size segment loads nothing (linkers emit them for empty output sections).
     if (s.memsz === 0n && s.filesz === 0n) continue;
     checkSegment(file, v.byteLength, s);
     s.headersAndNotes = headersAndNotesOnly(s, meta);
+    const headersEnd = meta[0]![1];
+    if (s.offset === 0n) s.headerBytes = s.filesz < headersEnd ? s.filesz : headersEnd;
     segments.push(s);
   }
   checkOverlaps(file, segments);
@@ -204,7 +209,13 @@ function segmentSection(bytes: Uint8Array, s: Segment): Section {
   // p_memsz bytes, zero past p_filesz: the .bss the program expects to find cleared.
   const out = new Uint8Array(Number(s.memsz));
   out.set(bytes.subarray(Number(s.offset), Number(s.offset + s.filesz)));
-  return { name: `PT_LOAD[${s.index}]`, base: s.paddr, bytes: out, ...(s.headersAndNotes ? { headersAndNotes: true } : {}) };
+  return {
+    name: `PT_LOAD[${s.index}]`,
+    base: s.paddr,
+    bytes: out,
+    ...(s.headersAndNotes ? { headersAndNotes: true } : {}),
+    ...(s.headerBytes > 0n ? { headerBytes: Number(s.headerBytes) } : {}),
+  };
 }
 
 /**

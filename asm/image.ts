@@ -10,6 +10,8 @@ export interface Section {
    * ld puts at 0x400000 when no linker script places it. Loaders name it when it does not fit.
    */
   headersAndNotes?: boolean;
+  /** How many of its first bytes are the ELF file's own headers (a segment from file offset 0). */
+  headerBytes?: number;
 }
 
 /** What to do about a headers-and-notes segment that is in the way. */

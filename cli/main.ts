@@ -103,6 +103,7 @@ export function program(): Command {
       const json = o.json === true;
       const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
       if (o.qemu) requireQemu();
+      if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
       const traceLines: string[] = [];
       const r = await execProgram({
         file,
@@ -114,7 +115,11 @@ export function program(): Command {
         ...(semihosting === undefined ? {} : { semihosting }),
       });
       const qemu = o.qemu
-        ? await compareWithQemu({ first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout })
+        ? await compareWithQemu({
+            first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout,
+            ...(semihosting === undefined ? {} : { semihosting: qemuSemihosting(file, semihosting) }),
+            ...(r.stop.kind === "semihosting-exit" ? { exitCode: { nvlab: Number(r.stop.code), known: true } } : {}),
+          })
         : null;
       if (json) {
         const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console };
@@ -182,6 +187,7 @@ export function program(): Command {
         }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const semihosting = semihostingOption(o);
+        if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
@@ -212,7 +218,7 @@ export function program(): Command {
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         let status = runExitCode(r.outcome);
-        const qemu = o.qemu ? await runOnQemuToo(runOptions, r.console, qemuTimeout) : null;
+        const qemu = o.qemu ? await runOnQemuToo(runOptions, r.console, qemuTimeout, r.outcome.kind === "system-off" ? r.outcome.code : undefined) : null;
         if (qemu && !qemu.same) status = QEMU_DIFFERS_STATUS.run;
         const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
@@ -308,11 +314,25 @@ export function program(): Command {
 /** QEMU RAM for `exec --qemu`: exec's flat memory has no size, and QEMU only backs the pages touched. */
 const EXEC_QEMU_MEMORY = 1n << 30n;
 
-/** `run --qemu`: the images nvlab ran, at the same addresses, on QEMU with L1 at real EL2. */
-async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutMs: number) {
+/**
+ * `run --qemu`: the images nvlab ran, at the same addresses, on QEMU with L1 at real EL2. A
+ * semihosting exit's code is QEMU's exit status; PSCI SYSTEM_OFF's code is nvlab's alone.
+ */
+async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutMs: number, code: number | undefined) {
   const vm = await runCommandVm(o);
-  return compareWithQemu({ first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs });
+  return compareWithQemu({
+    first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs,
+    ...(o.semihosting === undefined ? {} : { semihosting: qemuSemihosting(o.l1.file, o.semihosting) }),
+    ...(o.semihosting === undefined || code === undefined ? {} : { exitCode: { nvlab: code, known: false } }),
+  });
 }
+
+/** QEMU's semihosting: the command line nvlab's SYS_GET_CMDLINE returns (image name, then the arguments), the same root. */
+function qemuSemihosting(file: string, s: ExecSemihosting): { args: string[]; root: string | null } {
+  return { args: [file, ...(s.args === undefined || s.args === "" ? [] : [s.args])], root: s.root };
+}
+
+const QEMU_STDIN_REFUSAL = "--qemu: --semihosting-stdin is not passed to QEMU (its semihosting console reads the terminal); leave one of them out";
 
 interface RunOptions extends TuningOptions, SemihostingFlags {
   qemu?: boolean; qemuTimeout: string;

@@ -1,6 +1,6 @@
 // The C guests through the command line, as a user runs them: `nvlab run --l1 X.elf --l2 Y.elf@IPA`
 // (ELF at its own addresses, or moved to a window), the same from the raw .bin files, a scenario
-// whose images are the ELFs, every unmap strategy with the checker, and chaos.
+// whose images are the ELFs, every unmap strategy with the checker, chaos, and --qemu.
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UNMAP_STRATEGIES } from "../../../hypervisor/unmap/registry.ts";
 import { nvlabInProcess } from "../../cli/in_process.ts";
+import { qemuForTests } from "../../helpers/qemu_required.ts";
 import { buildCGuests, C_BUILD_DIR, C_L1S, cGuestsBuildable, expectedConsole } from "./c_guests.ts";
 
 const canBuild = cGuestsBuildable();
@@ -83,5 +84,23 @@ describe.skipIf(!canBuild)("C guests through nvlab run", () => {
     const r = await nvlabInProcess("run", file, "--unmap", "revmap");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+
+  describe.skipIf(!qemuForTests("the C guests under nvlab run --qemu"))("--qemu", () => {
+    for (const l1 of C_L1S) {
+      it(`${l1}.elf with hello_c.elf moved to 0x48000000: the same console on QEMU`, async () => {
+        const r = await runJson(build(`${l1}.elf`), `${build("hello_c.elf")}@0x48000000`, "--qemu");
+        expect(r.status).toBe(0);
+        expect((r.json as unknown as { qemu: { same: boolean; console: string } }).qemu).toMatchObject({ same: true, console: expectedConsole(l1) });
+      });
+    }
+
+    it("the raw .bin pair, and hyp_c_smp on 2 vCPUs: the same console on QEMU", async () => {
+      const bin = await runJson(build("hyp_c.bin"), `${build("hello_c.bin")}@0x48000000`, "--qemu");
+      expect(bin.status).toBe(0);
+      const smp = await nvlabInProcess("run", "--l1", build("hyp_c_smp.elf"), "--l2", `${build("hello_c.elf")}@0x48000000`, "--l2", ASM_L2, "--vcpus", "2", "--qemu");
+      expect(smp.stdout).toMatch(/^qemu: same console as qemu-system-aarch64 \(\d+ bytes\)$/m);
+      expect(smp.status).toBe(0);
+    });
   });
 });
