@@ -4,7 +4,7 @@
 // the semihosting exit code is compared.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,27 @@ describe.skipIf(!withQemu)("--qemu with ELF and raw images", () => {
       expect(out.qemu).toMatchObject({ same: true, status: 7 });
       // The code's segment starts at 0x400f0000 (headers, then zeros): QEMU loads it from the code on.
       expect(out.qemu.command.join(" ")).toMatch(/loader,file=\S+,addr=0x40100000,force-raw=on/);
+    });
+  });
+
+  const picolibc = "/usr/lib/picolibc/aarch64-linux-gnu/picolibc.specs";
+  describe.skipIf(!crossCompilerAvailable() || !existsSync(picolibc))("a picolibc program (its .data loaded at a p_paddr other than its p_vaddr)", () => {
+    it("exec --semihosting --qemu: the same console and exit code; crt0 copies .data from where both loaders put it", async () => {
+      const c = path("p.c");
+      writeFileSync(c, '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nstatic char greeting[] = "hello picolibc";\n' +
+        'int main(void) { puts(greeting); char *p = malloc(32); strcpy(p, "heap ok"); puts(p); return 3; }\n');
+      const elf = path("p.elf");
+      const r = spawnSync(CROSS_GCC, [
+        "--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-O2", "-mgeneral-regs-only", "-no-pie", "-static",
+        "-Wl,--defsym=__flash=0x40100000", "-Wl,--defsym=__flash_size=0x100000", "-Wl,--defsym=__ram=0x40200000", "-Wl,--defsym=__ram_size=0x200000",
+        c, "-o", elf,
+      ], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      const out = await nvlabInProcess("exec", elf, "--semihosting", "--qemu", "--json");
+      const j = JSON.parse(out.stdout) as { console: string; stop: { kind: string }; qemu: { same: boolean; status: number } };
+      expect(j.console).toBe("hello picolibc\nheap ok\n");
+      expect(j.stop.kind).toBe("semihosting-exit");
+      expect(j.qemu).toMatchObject({ same: true, status: 3 });
     });
   });
 });
