@@ -1,6 +1,7 @@
 // An ELF64 AArch64 executable read as an Image: its PT_LOAD segments at their physical addresses
 // (p_paddr, where a loader with the MMU off puts them, as QEMU's ELF loader does), the rest of each
-// segment past p_filesz zeroed (.bss), the entry point from e_entry and the labels from .symtab.
+// segment past p_filesz zeroed (.bss), the entry point from e_entry (checked to lie in an executable
+// segment) and the labels from .symtab.
 // Only what a bare-metal loader can place as it stands is accepted: an executable (ET_EXEC), not
 // a shared object or an object file, which would need relocation first.
 
@@ -23,6 +24,9 @@ const ET_EXEC = 2;
 const ET_DYN = 3;
 const EM_AARCH64 = 183;
 const PT_LOAD = 1;
+const PT_NOTE = 4;
+const PF_X = 1;
+const PF_W = 2;
 const SHT_SYMTAB = 2;
 const SHN_UNDEF = 0;
 const SHN_ABS = 0xfff1;
@@ -94,11 +98,20 @@ function readHeader(v: DataView): ElfHeader {
 
 interface Segment {
   index: number;
+  flags: number;
   offset: bigint;
+  vaddr: bigint;
   paddr: bigint;
   filesz: bigint;
   memsz: bigint;
+  /** Nothing but the ELF header, program headers and notes (see headersAndNotesOnly). */
+  headersAndNotes: boolean;
+  /** How many of its first bytes are the ELF header and program headers (GNU ld maps them with the code). */
+  headerBytes: bigint;
 }
+
+/** A file range [from, to). */
+type Range = [bigint, bigint];
 
 /** True when [offset, offset + size) lies inside a file of `length` bytes. */
 function inFile(offset: bigint, size: bigint, length: number): boolean {
@@ -110,24 +123,61 @@ function loadSegments(file: string, v: DataView, h: ElfHeader): Segment[] {
   if (!inFile(h.phoff, size, v.byteLength)) {
     throw new ElfError(file, `its ${h.phnum} program headers at offset ${hex(h.phoff)} lie outside the file (${v.byteLength} bytes)`);
   }
+  const phdr = (i: number): number => Number(h.phoff) + i * h.phentsize;
+  // The headers and the notes: what a PT_LOAD made of nothing else holds.
+  const meta: Range[] = [[0n, h.phoff + size]];
+  for (let i = 0; i < h.phnum; i++) {
+    if (v.getUint32(phdr(i), true) !== PT_NOTE) continue;
+    const offset = v.getBigUint64(phdr(i) + 8, true);
+    meta.push([offset, offset + v.getBigUint64(phdr(i) + 32, true)]);
+  }
   const segments: Segment[] = [];
   for (let i = 0; i < h.phnum; i++) {
-    const at = Number(h.phoff) + i * h.phentsize;
+    const at = phdr(i);
     if (v.getUint32(at, true) !== PT_LOAD) continue;
     const s: Segment = {
       index: i,
+      flags: v.getUint32(at + 4, true),
       offset: v.getBigUint64(at + 8, true),
+      vaddr: v.getBigUint64(at + 16, true),
       paddr: v.getBigUint64(at + 24, true),
       filesz: v.getBigUint64(at + 32, true),
       memsz: v.getBigUint64(at + 40, true),
+      headersAndNotes: false,
+      headerBytes: 0n,
     };
     // A zero-size segment loads nothing (linkers emit them for empty output sections).
     if (s.memsz === 0n && s.filesz === 0n) continue;
     checkSegment(file, v.byteLength, s);
+    s.headersAndNotes = headersAndNotesOnly(s, meta);
+    const headersEnd = meta[0]![1];
+    if (s.offset === 0n) s.headerBytes = s.filesz < headersEnd ? s.filesz : headersEnd;
     segments.push(s);
   }
   checkOverlaps(file, segments);
   return segments;
+}
+
+/**
+ * A read-only, non-executable PT_LOAD whose bytes are all ELF headers or notes: what GNU ld makes
+ * of gcc's default .note.gnu.build-id when no linker script places it (a segment of its own at
+ * the default text address 0x400000, far from the code).
+ */
+function headersAndNotesOnly(s: Segment, meta: readonly Range[]): boolean {
+  if ((s.flags & (PF_X | PF_W)) !== 0 || s.filesz !== s.memsz) return false;
+  let at = s.offset;
+  const end = s.offset + s.filesz;
+  // Walk the segment's bytes through the ranges that cover them, in any order.
+  for (let moved = true; at < end && moved; ) {
+    moved = false;
+    for (const [from, to] of meta) {
+      if (from <= at && at < to) {
+        at = to;
+        moved = true;
+      }
+    }
+  }
+  return at >= end;
 }
 
 function checkSegment(file: string, length: number, s: Segment): void {
@@ -159,7 +209,29 @@ function segmentSection(bytes: Uint8Array, s: Segment): Section {
   // p_memsz bytes, zero past p_filesz: the .bss the program expects to find cleared.
   const out = new Uint8Array(Number(s.memsz));
   out.set(bytes.subarray(Number(s.offset), Number(s.offset + s.filesz)));
-  return { name: `PT_LOAD[${s.index}]`, base: s.paddr, bytes: out };
+  return {
+    name: `PT_LOAD[${s.index}]`,
+    base: s.paddr,
+    bytes: out,
+    ...(s.headersAndNotes ? { headersAndNotes: true } : {}),
+    ...(s.headerBytes > 0n ? { headerBytes: Number(s.headerBytes) } : {}),
+  };
+}
+
+/**
+ * Where the CPU starts: e_entry is a virtual address; inside an executable segment whose p_vaddr
+ * and p_paddr differ it is moved as the segment is (QEMU's ELF loader does the same), since the
+ * MMU is off at entry. An entry in no executable segment is kept, with the reason a loader that
+ * enters the image refuses it (an L2's entry is its L1's business; a gdb symbol file has none).
+ */
+function entryPoint(entry: bigint, segments: readonly Segment[]): { entry: bigint; entryProblem?: string } {
+  const text = segments.find((s) => (s.flags & PF_X) !== 0 && entry >= s.vaddr && entry < s.vaddr + s.filesz);
+  if (text !== undefined) return { entry: entry - text.vaddr + text.paddr };
+  const where = segments.map((s) => `${hex(s.vaddr)}..${hex(s.vaddr + s.filesz)}${(s.flags & PF_X) !== 0 ? " (X)" : ""}`).join(", ");
+  return {
+    entry,
+    entryProblem: `its entry point e_entry ${hex(entry)} lies in no executable PT_LOAD segment (PF_X, by p_vaddr and p_filesz: ${where}); check ENTRY() or -e in the link`,
+  };
 }
 
 /** The NUL-terminated name at `offset` of a string table, or null when it leaves the table. */
@@ -221,5 +293,5 @@ export function readElf(bytes: Uint8Array, file: string): Image {
   const segments = loadSegments(file, v, h);
   if (segments.length === 0) throw new ElfError(file, "no PT_LOAD segment has any bytes: nothing to load");
   const { symbols, constants } = readSymbols(file, bytes, v, h);
-  return { file, sections: segments.map((s) => segmentSection(bytes, s)), symbols, constants, entry: h.entry, format: "elf" };
+  return { file, sections: segments.map((s) => segmentSection(bytes, s)), symbols, constants, ...entryPoint(h.entry, segments), format: "elf" };
 }

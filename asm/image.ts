@@ -5,7 +5,19 @@ export interface Section {
   /** Load address of bytes[0]. */
   base: bigint;
   bytes: Uint8Array;
+  /**
+   * An ELF segment holding only the ELF headers and notes: gcc's default build-id note, which GNU
+   * ld puts at 0x400000 when no linker script places it. Loaders name it when it does not fit.
+   */
+  headersAndNotes?: boolean;
+  /** How many of its first bytes are the ELF file's own headers (a segment from file offset 0). */
+  headerBytes?: number;
 }
+
+/** What to do about a headers-and-notes segment that is in the way. */
+export const BUILD_ID_HINT =
+  "it holds only the ELF headers and notes (gcc's .note.gnu.build-id, which GNU ld places at its default 0x400000 " +
+  "when no linker script does): link with -Wl,--build-id=none, or with a linker script that places .note.gnu.build-id beside the code";
 
 export interface Image {
   /** Main source file (or the name given to `assemble`). */
@@ -17,6 +29,8 @@ export interface Image {
   /** `.equ` / `=` constants. */
   constants: Map<string, bigint>;
   entry: bigint;
+  /** Why `entry` cannot be where the CPU starts (an ELF whose e_entry is in no executable segment). */
+  entryProblem?: string;
   /** Where it came from when not assembled: an ELF executable or a raw binary file. */
   format?: "elf" | "raw";
 }

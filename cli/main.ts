@@ -82,7 +82,7 @@ export function program(): Command {
     .option("--max-steps <n>", "instruction budget", "10000000")
     .option("--json", "print the result as JSON: {stop, regs, steps, console}")
     .option("--trace", "print each executed instruction with the registers it changed")
-    .option("--qemu", "also run the program on qemu-system-aarch64 (virt, EL1, no EL2) and compare the consoles")
+    .option("--qemu", "also run the program on qemu-system-aarch64 (virt, EL1, no EL2) and compare the consoles (with --semihosting: QEMU's too, same command line, --semihosting-root as its directory, and the exit code)")
     .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
     .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at EL1, as QEMU's -semihosting; without it HLT is UNDEFINED")
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
@@ -103,6 +103,7 @@ export function program(): Command {
       const json = o.json === true;
       const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
       if (o.qemu) requireQemu();
+      if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
       const traceLines: string[] = [];
       const r = await execProgram({
         file,
@@ -114,7 +115,11 @@ export function program(): Command {
         ...(semihosting === undefined ? {} : { semihosting }),
       });
       const qemu = o.qemu
-        ? await compareWithQemu({ first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout })
+        ? await compareWithQemu({
+            first: r.image, others: [], memory: EXEC_QEMU_MEMORY, vcpus: 1, machine: "el1", nvlabConsole: r.console, timeoutMs: qemuTimeout,
+            ...(semihosting === undefined ? {} : { semihosting: qemuSemihosting(file, semihosting) }),
+            ...(r.stop.kind === "semihosting-exit" ? { exitCode: { nvlab: Number(r.stop.code), known: true } } : {}),
+          })
         : null;
       if (json) {
         const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console };
@@ -145,7 +150,7 @@ export function program(): Command {
     .option("--trace", "print every exit and every L0 action on one line each")
     .option("--trace-out <file.json>", "write the run as a Chrome trace-event JSON file (open it in ui.perfetto.dev)")
     .option("--trace-limit <n>", "most events --trace-out records; the trace ends where the limit is reached", String(DEFAULT_TRACE_MAX_EVENTS))
-    .option("--qemu", "also boot the images on qemu-system-aarch64 (virt,virtualization=on, -cpu max: L1 at real EL2, images at the same addresses) and compare the consoles")
+    .option("--qemu", "also boot the images on qemu-system-aarch64 (virt,virtualization=on, -cpu max: L1 at real EL2, images at the same addresses) and compare the consoles (with --semihosting: QEMU's too, and a semihosting exit code)")
     .option("--qemu-timeout <seconds>", "longest QEMU run with --qemu", String(QEMU_DEFAULT_TIMEOUT_S))
     .option("--semihosting", "serve Arm semihosting calls (hlt #0xf000) at L1's and L2's EL1, as QEMU's -semihosting; SYS_EXIT ends the run like SYSTEM_OFF")
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
@@ -182,6 +187,7 @@ export function program(): Command {
         }
         const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
         const semihosting = semihostingOption(o);
+        if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
@@ -189,6 +195,7 @@ export function program(): Command {
           ...strategy,
           l1: parseImageSpec(o.l1, "--l1", false),
           l2,
+          format: parseImageFormat(o.format),
           memory: parseMemory(o.memory),
           vcpus,
           maxSteps: parseCount(o.maxSteps, "--max-steps"),
@@ -211,7 +218,7 @@ export function program(): Command {
         // An image outside L1 RAM is a usage problem: nothing ran.
         if (r.outcome.kind === "guest-error" && r.outcome.stage === "load") throw new UsageError(r.outcome.report.reason);
         let status = runExitCode(r.outcome);
-        const qemu = o.qemu ? await runOnQemuToo(runOptions, r.console, qemuTimeout) : null;
+        const qemu = o.qemu ? await runOnQemuToo(runOptions, r.console, qemuTimeout, r.outcome.kind === "system-off" ? r.outcome.code : undefined) : null;
         if (qemu && !qemu.same) status = QEMU_DIFFERS_STATUS.run;
         const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
@@ -307,15 +314,29 @@ export function program(): Command {
 /** QEMU RAM for `exec --qemu`: exec's flat memory has no size, and QEMU only backs the pages touched. */
 const EXEC_QEMU_MEMORY = 1n << 30n;
 
-/** `run --qemu`: the images nvlab ran, at the same addresses, on QEMU with L1 at real EL2. */
-async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutMs: number) {
+/**
+ * `run --qemu`: the images nvlab ran, at the same addresses, on QEMU with L1 at real EL2. A
+ * semihosting exit's code is QEMU's exit status; PSCI SYSTEM_OFF's code is nvlab's alone.
+ */
+async function runOnQemuToo(o: RunCommandOptions, nvlabConsole: string, timeoutMs: number, code: number | undefined) {
   const vm = await runCommandVm(o);
-  return compareWithQemu({ first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs });
+  return compareWithQemu({
+    first: vm.l1, others: (vm.l2 ?? []).map((l) => l.image), memory: o.memory, vcpus: o.vcpus, machine: "el2", nvlabConsole, timeoutMs,
+    ...(o.semihosting === undefined ? {} : { semihosting: qemuSemihosting(o.l1.file, o.semihosting) }),
+    ...(o.semihosting === undefined || code === undefined ? {} : { exitCode: { nvlab: code, known: false } }),
+  });
 }
+
+/** QEMU's semihosting: the command line nvlab's SYS_GET_CMDLINE returns (image name, then the arguments), the same root. */
+function qemuSemihosting(file: string, s: ExecSemihosting): { args: string[]; root: string | null } {
+  return { args: [file, ...(s.args === undefined || s.args === "" ? [] : [s.args])], root: s.root };
+}
+
+const QEMU_STDIN_REFUSAL = "--qemu: --semihosting-stdin is not passed to QEMU (its semihosting console reads the terminal); leave one of them out";
 
 interface RunOptions extends TuningOptions, SemihostingFlags {
   qemu?: boolean; qemuTimeout: string;
-  l1?: string; l2: string[]; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
+  l1?: string; l2: string[]; format: string; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
   traceOut?: string; traceLimit: string;
 }
@@ -359,6 +380,7 @@ function addBuildCommand(cmd: Command, name: "build" | "asm"): void {
 function addVmOptions(c: Command, vcpusHelp: string): void {
   c.option("--l1 <file[@ipa]>", "L1 image: .S source or raw .bin, loaded at canonical IPA 0x40100000 unless @IPA is given; an ELF executable at its own physical addresses unless @IPA moves it")
     .option("--l2 <file@ipa>", "an L2 image (.S, ELF executable moved as a whole, raw .bin) and the canonical IPA of its lowest byte (repeatable)", collect, [] as string[])
+    .option("--format <fmt>", `how every --l1/--l2 file is read: ${IMAGE_FORMATS.join(", ")} (auto: ELF by its magic, raw by .bin, else assembly)`, "auto")
     .option("--memory <size>", "L1 RAM at canonical IPA 0x40000000", "256M")
     .option("--vcpus <n>", vcpusHelp, "1")
     .option("--pool-pages <n>", "L0's host page pool in 4K pages (default: all of L1's RAM plus tables)")
@@ -419,7 +441,7 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     throw new UsageError(`run: ${file} is an assembly source, not a scenario file: give it as --l1 ${file} (and each L2 as --l2 FILE.S@IPA)`);
   }
   // The scenario file describes the VM; only strategy, checker and chaos options may change it.
-  for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages"] as const) {
+  for (const opt of ["l1", "memory", "vcpus", "maxSteps", "poolPages", "format"] as const) {
     if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`run: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
   }
   if (o.l2.length > 0) throw new UsageError("run: --l2 cannot be combined with a scenario file (list L2 images under images.l2)");
@@ -475,7 +497,7 @@ async function debugVm(name: string, scenario: string | undefined, o: VmCommandO
 async function debugTarget(name: string, scenario: string | undefined, o: VmCommandOptions, command: Command): Promise<{ vm: RunVmOptions; prepared: PreparedScenario | null }> {
   const strategy = strategyOptions(o);
   if (scenario !== undefined) {
-    for (const opt of ["l1", "memory", "vcpus", "poolPages"] as const) {
+    for (const opt of ["l1", "memory", "vcpus", "poolPages", "format"] as const) {
       if (command.getOptionValueSource(opt) === "cli") throw new UsageError(`${name}: --${opt.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())} cannot be combined with a scenario file (set it in the scenario)`);
     }
     if (o.l2.length > 0) throw new UsageError(`${name}: --l2 cannot be combined with a scenario file (list L2 images under images.l2)`);
@@ -491,6 +513,7 @@ async function debugTarget(name: string, scenario: string | undefined, o: VmComm
     ...strategy,
     l1: parseImageSpec(o.l1, "--l1", false),
     l2: o.l2.map((s) => parseImageSpec(s, "--l2", true)),
+    format: parseImageFormat(o.format),
     memory: parseMemory(o.memory),
     vcpus,
     maxSteps: Number.MAX_SAFE_INTEGER,

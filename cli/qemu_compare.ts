@@ -23,8 +23,15 @@ export interface QemuComparison {
   console: string;
   /** `diff -u` of nvlab's console against QEMU's; "" when they agree. */
   diff: string;
-  /** How QEMU ended: powered off (PSCI SYSTEM_OFF), stopped once its console settled, or killed at the timeout. */
-  ended: "system-off" | "settled" | "timeout";
+  /**
+   * How QEMU ended: powered off (PSCI SYSTEM_OFF), exited with a non-zero status (a semihosting
+   * SYS_EXIT), stopped once its console settled, or killed at the timeout.
+   */
+  ended: "system-off" | "exited" | "settled" | "timeout";
+  /** QEMU's exit status when it ended by itself. */
+  status: number | null;
+  /** How the exit codes disagree (a semihosting exit code), or null. */
+  exitDiffers: string | null;
   command: string[];
 }
 
@@ -49,8 +56,25 @@ export interface CompareOptions {
   machine: QemuMachine;
   nvlabConsole: string;
   timeoutMs: number;
-  /** More QEMU arguments for options both sides must share (semihosting). */
+  /** More QEMU arguments for options both sides must share. */
   extraArgs?: readonly string[];
+  /** Arm semihosting on QEMU too: the command line's words and the directory files are opened in. */
+  semihosting?: { args: string[]; root: string | null };
+  /**
+   * nvlab's exit code, for a QEMU that exits with one (semihosting SYS_EXIT): `known` when nvlab's
+   * run ended by a semihosting exit (exec), so QEMU must exit with the same code; otherwise (run,
+   * where PSCI SYSTEM_OFF and a semihosting exit look alike) only a non-zero QEMU status is compared.
+   */
+  exitCode?: { nvlab: number; known: boolean };
+}
+
+/** Why QEMU's exit status disagrees with nvlab's exit code, or null. */
+export function exitCodeDifference(expected: CompareOptions["exitCode"], status: number | null): string | null {
+  if (expected === undefined || status === null) return null;
+  // A process exit status keeps the low 8 bits of the code, on QEMU as in any program.
+  const code = expected.nvlab & 0xff;
+  if (status === code || (!expected.known && status === 0)) return null;
+  return `the exit code differs: nvlab ${expected.nvlab}, ${QEMU_BINARY} exit status ${status}`;
 }
 
 export async function compareWithQemu(o: CompareOptions): Promise<QemuComparison> {
@@ -63,19 +87,27 @@ export async function compareWithQemu(o: CompareOptions): Promise<QemuComparison
     timeoutMs: o.timeoutMs,
     settle: { expected: o.nvlabConsole, quietMs: SETTLE_QUIET_MS },
     ...(o.extraArgs === undefined ? {} : { extraArgs: o.extraArgs }),
+    ...(o.semihosting === undefined ? {} : { semihosting: o.semihosting }),
   });
   const diff = unifiedDiff(o.nvlabConsole, r.console, "nvlab", QEMU_BINARY);
-  return { same: diff === "", console: r.console, diff, ended: r.exitedCleanly ? "system-off" : r.settled ? "settled" : "timeout", command: r.command };
+  const exitDiffers = exitCodeDifference(o.exitCode, r.status);
+  const ended = r.exitedCleanly ? "system-off" : r.status !== null ? "exited" : r.settled ? "settled" : "timeout";
+  return { same: diff === "" && exitDiffers === null, console: r.console, diff, ended, status: r.status, exitDiffers, command: r.command };
 }
 
 /** The lines printed after nvlab's own report. */
 export function comparisonText(c: QemuComparison, timeoutMs: number): string {
   const timedOut = c.ended === "timeout" ? ` (QEMU was stopped at the ${timeoutMs / 1000} s timeout; raise --qemu-timeout?)` : "";
-  if (c.same) return `qemu: same console as ${QEMU_BINARY} (${c.console.length} bytes)${timedOut}`;
-  return `qemu: the console differs from ${QEMU_BINARY}'s${timedOut}:\n${c.diff.trimEnd()}`;
+  const exited = c.ended === "exited" ? `, exit status ${c.status}` : "";
+  if (c.same) return `qemu: same console as ${QEMU_BINARY} (${c.console.length} bytes)${exited}${timedOut}`;
+  const lines = [];
+  if (c.exitDiffers !== null) lines.push(`qemu: ${c.exitDiffers}`);
+  if (c.diff !== "") lines.push(`qemu: the console differs from ${QEMU_BINARY}'s${timedOut}:\n${c.diff.trimEnd()}`);
+  else lines.push(`qemu: same console as ${QEMU_BINARY} (${c.console.length} bytes)${timedOut}`);
+  return lines.join("\n");
 }
 
 /** The --json field. */
 export function comparisonJson(c: QemuComparison): Record<string, unknown> {
-  return { same: c.same, ended: c.ended, console: c.console, diff: c.diff, command: c.command };
+  return { same: c.same, ended: c.ended, status: c.status, exitDiffers: c.exitDiffers, console: c.console, diff: c.diff, command: c.command };
 }

@@ -11,7 +11,7 @@ import type { RevmapTlbi } from "../hypervisor/unmap/strategy.ts";
 import { UsageError } from "./errors.ts";
 import { parseAddress, parseNumber } from "./parse.ts";
 import { chaosMonitor } from "../lab/chaos.ts";
-import { loadImageFile } from "../lab/image_file.ts";
+import { type ImageFormat, loadImageFile } from "../lab/image_file.ts";
 
 export const L1_DEFAULT_IPA = 0x4010_0000n;
 
@@ -55,6 +55,8 @@ export function parseVcpus(text: string): number {
 export interface RunCommandOptions {
   l1: ImageSpec;
   l2: ImageSpec[];
+  /** How every image file is read (`--format`; default auto: ELF by magic, raw by .bin, else assembly). */
+  format?: ImageFormat;
   memory: bigint;
   vcpus: number;
   maxSteps: number;
@@ -91,11 +93,12 @@ export function tuningConfig(o: Pick<RunCommandOptions, "schedule" | "seed" | "c
   };
 }
 
-async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: Image; ipa: bigint }> {
+async function assembleAt(spec: ImageSpec, fallback: bigint, format: ImageFormat | undefined, entered: boolean): Promise<{ image: Image; ipa: bigint }> {
   const ipa = spec.ipa ?? fallback;
   try {
     // An ELF without @IPA stays at its own physical addresses; source and raw binaries go to `ipa`.
-    return { image: await loadImageFile(spec.file, { ...(spec.ipa === null ? {} : { at: spec.ipa }), defaultBase: fallback }), ipa };
+    const placed = { ...(spec.ipa === null ? {} : { at: spec.ipa }), ...(format === undefined ? {} : { format }) };
+    return { image: await loadImageFile(spec.file, { ...placed, defaultBase: fallback, entered }), ipa };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EISDIR") throw new UsageError(`cannot read ${spec.file}: is a directory`);
     throw e;
@@ -104,9 +107,9 @@ async function assembleAt(spec: ImageSpec, fallback: bigint): Promise<{ image: I
 
 /** The images assembled and the VM described: everything up to running it (also for the debugger). */
 export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> {
-  const l1 = await assembleAt(o.l1, L1_DEFAULT_IPA);
+  const l1 = await assembleAt(o.l1, L1_DEFAULT_IPA, o.format, true);
   const l2 = [];
-  for (const s of o.l2) l2.push(await assembleAt(s, 0n));
+  for (const s of o.l2) l2.push(await assembleAt(s, 0n, o.format, false));
   return {
     l1: l1.image,
     l2,

@@ -2,7 +2,7 @@
 // the canonical stage-2 MMU, the nested (shadow) MMUs, the vCPUs, metrics, the event log and the
 // console.
 
-import { type Image, loadImage, lowestBase } from "../asm/image.ts";
+import { BUILD_ID_HINT, type Image, loadImage, lowestBase } from "../asm/image.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
@@ -207,7 +207,8 @@ export function loadGuestImage(kvm: Kvm, image: Image, ipa?: bigint): bigint {
     if (!slot) {
       const ram = kvm.memslots.map((m) => `${hex(m.base)}..${hex(m.end)}`).join(", ");
       throw new GuestError(
-        `image ${image.file}: section ${s.name} at ${hex(base)}..${hex(end)} lies outside L1 RAM (${ram})`,
+        `image ${image.file}: section ${s.name} at ${hex(base)}..${hex(end)} lies outside L1 RAM (${ram})` +
+          (s.headersAndNotes ? `; ${BUILD_ID_HINT}` : ""),
       );
     }
     slot.writeBytes(base, s.bytes);

@@ -8,7 +8,8 @@ import { extname } from "node:path";
 import { assemble } from "../asm/assembler.ts";
 import { readElf, isElf } from "../asm/elf_reader.ts";
 import { InputFileError } from "../asm/errors.ts";
-import { type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
+import { BUILD_ID_HINT, type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
+import { hex } from "../emulator/types.ts";
 
 /** How a file is read: `auto` tells ELF by its magic, raw by `.bin`, and assembles the rest. */
 export type ImageFormat = "auto" | "asm" | "elf" | "raw";
@@ -24,6 +25,11 @@ export interface ImageFileOptions {
   at?: bigint;
   defaultBase: bigint;
   format?: ImageFormat;
+  /**
+   * Whether the CPU starts at the image's entry point (exec, an L1; the default). An L2 is entered
+   * where its L1 says, so an ELF L2 whose e_entry lies outside its code is not refused.
+   */
+  entered?: boolean;
 }
 
 async function readBytes(path: string): Promise<Uint8Array> {
@@ -49,17 +55,40 @@ export function rawImage(bytes: Uint8Array, file: string, base: bigint): Image {
   return { file, sections: [{ name: "raw", base, bytes }], symbols: new Map(), constants: new Map(), entry: base, format: "raw" };
 }
 
+/**
+ * A format forced on a file that is plainly something else: the source text loaded as machine
+ * code, or an ELF's headers fed to the assembler, would only fail later and obscurely.
+ */
+function checkForcedFormat(bytes: Uint8Array, path: string, format: Exclude<ImageFormat, "auto">): void {
+  const source = /\.s$/i.test(path);
+  if (format === "raw" && source) {
+    throw new ImageFileError(path, "--format raw reads a file as machine code, but this is assembly source (.S); give raw images their own name (or --format auto)");
+  }
+  if (format === "raw" && isElf(bytes)) {
+    throw new ImageFileError(path, "--format raw would load this ELF file's headers as code; leave the format to auto (ELF by its magic) or convert it with objcopy -O binary");
+  }
+  if (format === "asm" && isElf(bytes)) throw new ImageFileError(path, "--format asm: this is an ELF file, not assembly source");
+}
+
 /** Read `path` as an Image placed as `opts` says. */
 export async function loadImageFile(path: string, opts: ImageFileOptions): Promise<Image> {
   const bytes = await readBytes(path);
   const format = opts.format === undefined || opts.format === "auto" ? detectFormat(bytes, path) : opts.format;
+  checkForcedFormat(bytes, path, format);
   const base = opts.at ?? opts.defaultBase;
   switch (format) {
     case "raw":
       return rawImage(bytes, path, base);
     case "elf": {
       const image = readElf(bytes, path);
-      return opts.at === undefined ? image : relocateImage(image, opts.at - lowestBase(image));
+      if (image.entryProblem !== undefined && opts.entered !== false) throw new ImageFileError(path, image.entryProblem);
+      if (opts.at === undefined) return image;
+      // The image moves by its lowest byte: a stray note segment far below the code would be that byte.
+      const note = image.sections.find((s) => s.headersAndNotes);
+      if (note !== undefined && image.sections.length > 1) {
+        throw new ImageFileError(path, `cannot be moved to ${hex(opts.at)} as a whole: its segment ${note.name} at ${hex(note.base)} would lead the move; ${BUILD_ID_HINT}`);
+      }
+      return relocateImage(image, opts.at - lowestBase(image));
     }
     case "asm":
       return assemble(new TextDecoder().decode(bytes), { file: path, base });

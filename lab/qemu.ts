@@ -2,18 +2,22 @@
 // reference nvlab's runs are compared with (`nvlab run --qemu`, `nvlab exec --qemu`, test/qemu/).
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Image } from "../asm/image.ts";
-import { rawBinary } from "../asm/raw_binary.ts";
-import { QEMU_BINARY, qemuCommand, qemuLoaderArgs, type QemuMachine } from "./qemu_command.ts";
+import type { Image, Section } from "../asm/image.ts";
+import { QEMU_BINARY, qemuCommand, qemuLoaderArgs, type QemuMachine, type QemuSemihosting } from "./qemu_command.ts";
 
 export interface QemuRunResult {
   /** Everything the guest wrote to the PL011 UART. */
   console: string;
   /** QEMU ended by itself (PSCI SYSTEM_OFF) before the timeout. */
   exitedCleanly: boolean;
+  /**
+   * QEMU's exit status when it ended by itself (0 after PSCI SYSTEM_OFF, whatever its code; a
+   * semihosting SYS_EXIT's code); null when it was stopped.
+   */
+  status: number | null;
   /** QEMU was stopped because its console had settled (see QemuSpawnOptions.settle). */
   settled: boolean;
   /** The QEMU command line that was run (for reports). */
@@ -29,6 +33,8 @@ export interface QemuSpawnOptions {
    * `nvlab exec` program at `brk #0`) never powers off on QEMU.
    */
   settle?: { expected: string; quietMs: number };
+  /** QEMU's working directory: its semihosting opens files relative to it. */
+  cwd?: string;
 }
 
 /** Why QEMU could not be started. */
@@ -52,12 +58,37 @@ export function qemuAvailable(binary = QEMU_BINARY): boolean {
   return ok;
 }
 
-/** One image written as a raw binary and the loader arguments that place it where it was assembled. */
+/**
+ * Where a section's bytes start mattering on QEMU: past the ELF headers GNU ld maps with the code
+ * (-Ttext without a linker script puts them 64 KiB below it) and the zeros after them. QEMU's RAM
+ * starts zeroed, and on virt its first MiB holds QEMU's device tree, which they would collide with.
+ */
+function loadedFrom(section: Section): number {
+  let at = section.headerBytes ?? 0;
+  if (at === 0) return 0;
+  while (at < section.bytes.length && section.bytes[at] === 0) at++;
+  return at;
+}
+
+/**
+ * One image as raw files, one a section, and the loader arguments that place each where nvlab
+ * places it: the same bytes at the same addresses whatever the image came from (an ELF moved by
+ * @IPA included), and no file of zeros for the gap between sections far apart (an ELF's code and
+ * its data at another p_paddr). Only an ELF's headers and notes stay out (below).
+ */
 async function writeImage(dir: string, tag: string, image: Image): Promise<string[]> {
-  const raw = rawBinary(image);
-  const file = join(dir, `${tag}.bin`);
-  await writeFile(file, raw.bytes);
-  return qemuLoaderArgs(file, raw.base);
+  const args: string[] = [];
+  for (const [i, section] of image.sections.entries()) {
+    // An ELF's headers-and-notes segment (GNU ld puts the headers 64 KiB below -Ttext) holds nothing
+    // the program runs, and on QEMU's virt it would collide with the device tree in RAM's first MiB.
+    if (section.headersAndNotes) continue;
+    const skip = loadedFrom(section);
+    if (skip === section.bytes.length) continue;
+    const file = join(dir, `${tag}-${i}.bin`);
+    await writeFile(file, section.bytes.subarray(skip));
+    args.push(...qemuLoaderArgs(file, section.base + BigInt(skip)));
+  }
+  return args;
 }
 
 export interface QemuImagesOptions extends QemuSpawnOptions {
@@ -68,8 +99,13 @@ export interface QemuImagesOptions extends QemuSpawnOptions {
   memoryMiB: number;
   vcpus?: number;
   machine?: QemuMachine;
-  /** More QEMU arguments, after the machine's and before the loaders (e.g. `-semihosting`). */
+  /** More QEMU arguments, after the machine's and before the loaders. */
   extraArgs?: readonly string[];
+  /**
+   * Serve Arm semihosting (its console on the UART's stdout). QEMU opens files relative to its
+   * working directory: `root`, or an empty directory when nvlab gives the guest no host files.
+   */
+  semihosting?: QemuSemihosting & { root: string | null };
 }
 
 /** Boot assembled images on QEMU and collect the console until it powers off, settles or times out. */
@@ -78,8 +114,13 @@ export async function runImagesOnQemu(o: QemuImagesOptions): Promise<QemuRunResu
   try {
     const loaders = await writeImage(dir, "first", o.first);
     for (const [i, image] of (o.others ?? []).entries()) loaders.push(...(await writeImage(dir, `image-${i}`, image)));
-    const command = qemuCommand([...(o.extraArgs ?? []), ...loaders], o.first.entry, o.memoryMiB, o.vcpus, o.machine);
-    return await runQemuCommand(command, o);
+    const command = qemuCommand([...(o.extraArgs ?? []), ...loaders], o.first.entry, o.memoryMiB, o.vcpus, o.machine, o.semihosting);
+    let cwd = o.cwd;
+    if (o.semihosting !== undefined) {
+      cwd = o.semihosting.root ?? join(dir, "root");
+      if (o.semihosting.root === null) await mkdir(cwd);
+    }
+    return await runQemuCommand(command, { ...o, ...(cwd === undefined ? {} : { cwd }) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -90,7 +131,7 @@ export function runQemuCommand(command: string[], o: QemuSpawnOptions): Promise<
   const [program, ...args] = command;
   if (program === undefined) return Promise.reject(new Error("runQemuCommand: empty command"));
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], ...(o.cwd === undefined ? {} : { cwd: o.cwd }) });
     let stdout = "";
     let stderr = "";
     let timedOut = false;
@@ -130,7 +171,8 @@ export function runQemuCommand(command: string[], o: QemuSpawnOptions): Promise<
     child.on("close", (code) => {
       clearTimeout(timer);
       if (quiet !== undefined) clearTimeout(quiet);
-      resolve({ console: stdout, exitedCleanly: !timedOut && !settled && code === 0, settled, command, stderr });
+      const ended = !timedOut && !settled;
+      resolve({ console: stdout, exitedCleanly: ended && code === 0, status: ended ? code : null, settled, command, stderr });
     });
   });
 }

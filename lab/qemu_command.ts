@@ -25,8 +25,40 @@ export function qemuEntryArgs(entry: bigint): string[] {
  */
 export type QemuMachine = "el2" | "el1";
 
+/** Arm semihosting on QEMU: the argument words SYS_GET_CMDLINE returns, joined by spaces. */
+export interface QemuSemihosting {
+  args: readonly string[];
+}
+
+/** A QemuOpts value: a comma inside one is written twice. */
+function optValue(text: string): string {
+  return text.replaceAll(",", ",,");
+}
+
+/**
+ * Where the guest's output goes: the PL011 on stdout; with semihosting, the semihosting console
+ * too, through one multiplexed stdio chardev, so the two interleave as they do on nvlab's single
+ * console (QEMU's default would send semihosting output to stderr).
+ */
+function consoleArgs(semihosting: QemuSemihosting | undefined): string[] {
+  if (semihosting === undefined) return ["-serial", "stdio"];
+  const args = semihosting.args.map((a) => `,arg=${optValue(a)}`).join("");
+  return [
+    "-chardev", "stdio,mux=on,id=con0",
+    "-serial", "chardev:con0",
+    "-semihosting-config", `enable=on,target=native,chardev=con0${args}`,
+  ];
+}
+
 /** The whole command line for images placed by `loaderArgs`, entered at `entry`. */
-export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: number, vcpus = 1, machine: QemuMachine = "el2"): string[] {
+export function qemuCommand(
+  loaderArgs: string[],
+  entry: bigint,
+  memoryMiB: number,
+  vcpus = 1,
+  machine: QemuMachine = "el2",
+  semihosting?: QemuSemihosting,
+): string[] {
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > QEMU_MAX_VCPUS) {
     throw new Error(`vcpus must be an integer from 1 to ${QEMU_MAX_VCPUS} (got ${vcpus})`);
   }
@@ -36,7 +68,7 @@ export function qemuCommand(loaderArgs: string[], entry: bigint, memoryMiB: numb
     "-cpu", "max",
     "-m", `${memoryMiB}M`,
     "-smp", String(vcpus),
-    "-nographic", "-monitor", "none", "-serial", "stdio",
+    "-nographic", "-monitor", "none", ...consoleArgs(semihosting),
     "-nodefaults",
     ...loaderArgs,
     ...qemuEntryArgs(entry),

@@ -5,7 +5,7 @@
 // be violated. The format is described in scenarios/README.md; the schema is schema.ts.
 
 import { dirname, resolve } from "node:path";
-import { loadImageFile } from "../image_file.ts";
+import { type ImageFormat, loadImageFile } from "../image_file.ts";
 import type { Image } from "../../asm/image.ts";
 import { hex } from "../../emulator/types.ts";
 import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
@@ -107,7 +107,7 @@ export async function prepareScenario(file: string, overrides: ScenarioOverrides
  * Reads one image (a path, resolved) placed at `base`; with `ownAddresses` (an L1 given no ipa)
  * an ELF stays at its own physical addresses instead.
  */
-export type ScenarioAssembler = (path: string, base: bigint, ownAddresses?: boolean) => Promise<Image>;
+export type ScenarioAssembler = (path: string, base: bigint, ownAddresses?: boolean, format?: ImageFormat, entered?: boolean) => Promise<Image>;
 
 /**
  * A scenario already parsed (`file` names it and anchors its image paths), prepared as
@@ -118,12 +118,13 @@ export async function prepareParsedScenario(
   s: Scenario,
   file: string,
   overrides: ScenarioOverrides = {},
-  assemble: ScenarioAssembler = (path, base, ownAddresses) => loadImageFile(path, { ...(ownAddresses ? {} : { at: base }), defaultBase: base }),
+  assemble: ScenarioAssembler = (path, base, ownAddresses, format, entered) =>
+    loadImageFile(path, { ...(ownAddresses ? {} : { at: base }), ...(format === undefined ? {} : { format }), defaultBase: base, ...(entered === undefined ? {} : { entered }) }),
 ): Promise<PreparedScenario> {
-  const l1 = await assemble(imagePath(file, s.images.l1.file), s.images.l1.ipa ?? L1_DEFAULT_LOAD_IPA, s.images.l1.ipa === undefined);
+  const l1 = await assemble(imagePath(file, s.images.l1.file), s.images.l1.ipa ?? L1_DEFAULT_LOAD_IPA, s.images.l1.ipa === undefined, s.images.l1.format);
   const l1Ipa = s.images.l1.ipa ?? (l1.format === "elf" ? undefined : L1_DEFAULT_LOAD_IPA);
   const l2 = [];
-  for (const spec of s.images.l2 ?? []) l2.push({ image: await assemble(imagePath(file, spec.file), spec.ipa), ipa: spec.ipa });
+  for (const spec of s.images.l2 ?? []) l2.push({ image: await assemble(imagePath(file, spec.file), spec.ipa, false, spec.format, false), ipa: spec.ipa });
   const vm = s.vm ?? {};
   const config: Partial<VmConfig> = {
     ...(vm.memory !== undefined ? { memory: vm.memory } : {}),

@@ -11,6 +11,7 @@ import { eventFieldNames, eventFieldType, type FieldValue, parseFieldValue } fro
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
 import { KVM_MAX_VCPUS } from "../../hypervisor/vm.ts";
 import { REVMAP_TLBI_MODES } from "../../hypervisor/unmap/strategy.ts";
+import { IMAGE_FORMATS } from "../image_file.ts";
 import { STORES } from "../injection.ts";
 import { metricNameProblem } from "./metric_names.ts";
 import { didYouMean } from "./suggest.ts";
@@ -238,6 +239,9 @@ const MetricExpectations = z.record(z.string(), Bounds).superRefine((m, ctx) => 
 /** `expect.timeline`: every entry fired at least once (`fired`), or as often as its repeat asks (`complete`). */
 export const TIMELINE_EXPECTATIONS = ["fired", "complete"] as const;
 
+/** How an image file is read (lab/image_file.ts); auto unless given. */
+const imageFormat = z.enum(IMAGE_FORMATS, { error: `expected one of: ${IMAGE_FORMATS.join(", ")}` });
+
 export const STRATEGIES = UNMAP_STRATEGIES;
 export type StrategyName = UnmapStrategyName;
 
@@ -245,8 +249,8 @@ export const ScenarioSchema = z.strictObject({
   name: str.min(1, { message: "expected a non-empty string" }),
   description: str.optional(),
   images: z.strictObject({
-    l1: z.strictObject({ file: str, ipa: imageIpa.optional() }),
-    l2: z.array(z.strictObject({ file: str, ipa: imageIpa }), { error: "expected a list of {file, ipa}" }).optional(),
+    l1: z.strictObject({ file: str, ipa: imageIpa.optional(), format: imageFormat.optional() }),
+    l2: z.array(z.strictObject({ file: str, ipa: imageIpa, format: imageFormat.optional() }), { error: "expected a list of {file, ipa, format?}" }).optional(),
   }),
   vm: z
     .strictObject({

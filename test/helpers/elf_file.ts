@@ -15,6 +15,8 @@ export interface TestSegment {
   offset?: bigint;
   /** p_filesz instead of the bytes' length. */
   filesz?: bigint;
+  /** p_flags (default 7: PF_R | PF_W | PF_X). */
+  flags?: number;
 }
 
 export interface TestSymbol {
@@ -81,7 +83,7 @@ export function buildElf(e: TestElf): Uint8Array {
   e.segments.forEach((s, i) => {
     const p = phoff + PHDR * i;
     v.setUint32(p, s.type ?? 1, true);
-    v.setUint32(p + 4, 7, true);
+    v.setUint32(p + 4, s.flags ?? 7, true);
     v.setBigUint64(p + 8, s.offset ?? BigInt(offsets[i]!), true);
     v.setBigUint64(p + 16, s.vaddr ?? s.paddr, true);
     v.setBigUint64(p + 24, s.paddr, true);

@@ -17,41 +17,10 @@ import { qemuCommand, qemuLoaderArgs } from "../../../lab/qemu_command.ts";
 import { runVm, type RunVmOptions } from "../../../lab/run.ts";
 import { l2Ipa, PAIR_MEMORY_MIB } from "../../qemu/pairs.ts";
 import { qemuAvailable } from "../../qemu/qemu.ts";
-import { buildCGuests, C_BUILD_DIR, C_L1S, cGuestImage, cGuestsBuildable, type CL1 } from "./c_guests.ts";
+import { buildCGuests, C_BUILD_DIR, C_L1S, cGuestImage, cGuestsBuildable, type CL1, expectedConsole } from "./c_guests.ts";
 
 const L1_IPA = 0x4010_0000n;
 const canBuild = cGuestsBuildable();
-
-/** Format line and the C L2's stage-2 fault count, per C L1 (the assembly hello.S always faults once). */
-const FORMATS: Record<CL1, { name: string; leafKiB: number; faults: number }> = {
-  // 4K: 4 image pages (text, rodata, data, bss), the UART, 24 touched pages, the stack page.
-  hyp_c: { name: "4K granule, lazy 4K pages", leafKiB: 4, faults: 29 },
-  // 2M: the image block (UART block, touch block, stack block).
-  hyp_c_2m: { name: "4K granule, lazy 2M blocks", leafKiB: 2048, faults: 4 },
-  hyp_c_16k: { name: "16K granule, lazy 16K pages", leafKiB: 16, faults: 10 },
-  hyp_c_64k: { name: "64K granule, lazy 64K pages", leafKiB: 64, faults: 6 },
-};
-
-function expectedConsole(l1: CL1): string {
-  const f = FORMATS[l1];
-  return (
-    `L1: hyp_c: ${f.name}, 2 L2s\n` +
-    "L1: entering L2 #0 (VMID 1)\n" +
-    "hello from C L2\n" +
-    "C L2: this line went to the UART directly\n" +
-    "C L2: printf -42 42 beef 123456789abc Z str 0x40000000 00007|  9|\n" +
-    "C L2: 24 pages written and read back, 0 errors\n" +
-    "C L2: remap: before 0x0123456789abcdef\n" +
-    `L1: remapped L2 #0 leaf 0x40200000 (${f.leafKiB} KiB) with TLBI IPAS2E1IS\n` +
-    "C L2: remap: after  0xfedcba9876543210\n" +
-    "C L2: PASS\n" +
-    `L1: L2 #0 exited with code 0, stage-2 faults: ${f.faults}\n` +
-    "L1: entering L2 #1 (VMID 2)\n" +
-    "hello from L2\n" +
-    "L1: L2 #1 exited with code 0, stage-2 faults: 1\n" +
-    "L1: system off, exit code 0\n"
-  );
-}
 
 describe.skipIf(!canBuild)("C guests: C L1 with a C and an assembly L2", () => {
   /** The assembly L2s the tests use, assembled for windows 1 to 3 ("NAME@n"). */
