@@ -18,11 +18,13 @@ function exactSum(a: Unpacked, b: Unpacked): { mant: bigint; exp: number } {
 
 const zeroSignOfExactZero = (env: FPEnv): number => (fpcrRounding(env) === RM.NEGINF ? 1 : 0);
 
-export function fpAdd(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigint {
+/** FPAdd, or FPSub when `subtract`: NaNs are chosen from the operands as given, before op2's sign flips. */
+function fpAddSub(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv, subtract: boolean): bigint {
   const a = fpUnpack(fmt, op1, env);
-  const b = fpUnpack(fmt, op2, env);
-  const nan = fpProcessNaNs(fmt, a, b, op1, op2, env);
+  const given = fpUnpack(fmt, op2, env);
+  const nan = fpProcessNaNs(fmt, a, given, op1, op2, env);
   if (nan !== null) return nan;
+  const b: Unpacked = subtract ? { ...given, sign: given.sign ^ 1 } : given;
   const infA = a.type === FPType.Infinity;
   const infB = b.type === FPType.Infinity;
   if (infA && infB && a.sign !== b.sign) return fpInvalid(fmt, env);
@@ -33,21 +35,9 @@ export function fpAdd(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigi
   return fpRoundSigned(fmt, s.mant, s.exp, env, s.mant === 0n ? zeroSignOfExactZero(env) : undefined);
 }
 
-export function fpSub(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigint {
-  const a = fpUnpack(fmt, op1, env);
-  const b = fpUnpack(fmt, op2, env);
-  const nan = fpProcessNaNs(fmt, a, b, op1, op2, env);
-  if (nan !== null) return nan;
-  const nb: Unpacked = { ...b, sign: b.sign ^ 1 };
-  const infA = a.type === FPType.Infinity;
-  const infB = b.type === FPType.Infinity;
-  if (infA && infB && a.sign === b.sign) return fpInvalid(fmt, env);
-  if (infA) return fpInfinity(fmt, a.sign);
-  if (infB) return fpInfinity(fmt, nb.sign);
-  if (a.type === FPType.Zero && b.type === FPType.Zero && a.sign === nb.sign) return fpZero(fmt, a.sign);
-  const s = exactSum(a, nb);
-  return fpRoundSigned(fmt, s.mant, s.exp, env, s.mant === 0n ? zeroSignOfExactZero(env) : undefined);
-}
+export const fpAdd = (fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigint => fpAddSub(fmt, op1, op2, env, false);
+
+export const fpSub = (fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigint => fpAddSub(fmt, op1, op2, env, true);
 
 export function fpMul(fmt: FPFormat, op1: bigint, op2: bigint, env: FPEnv): bigint {
   const a = fpUnpack(fmt, op1, env);

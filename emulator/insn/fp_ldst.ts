@@ -12,7 +12,7 @@ import { checkFPAdvSIMDEnabled } from "../fp/fp_access.ts";
 import { readV, writeV } from "../fp/vreg.ts";
 import { SP } from "../reg_slots.ts";
 import { join64 } from "../types.ts";
-import { addSmall, alignmentFault, checkSpAlignment, signExtend, writebackMode } from "./ldst_common.ts";
+import { addRegisterOffset, addSmall, alignmentFault, checkSpAlignment, signExtend, writebackMode } from "./ldst_common.ts";
 import { TWO32, addOffset, regSP } from "./operands.ts";
 
 interface FpSingleFields {
@@ -137,21 +137,8 @@ const execPairPost = withFpCheck(writebackMode(pairAt, true));
 const execPairPre = withFpCheck(writebackMode(pairAt, false));
 
 const execRegOffset = withFpCheck((cpu: CpuState, op: RegOp): void => {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const m = 2 * op.rm;
-  let mLo = x[m]!;
-  const opt = op.option;
-  let mHi = opt & 1 ? x[m + 1]! : opt & 4 ? (mLo >> 31) >>> 0 : 0;
-  const s = op.shift;
-  if (s !== 0) {
-    mHi = ((mHi << s) | (mLo >>> (32 - s))) >>> 0;
-    mLo = (mLo << s) >>> 0;
-  }
-  const lo = x[2 * n]! + mLo;
-  const hi = (x[2 * n + 1]! + mHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
-  singleAt(cpu, op, lo >>> 0, hi);
+  addRegisterOffset(cpu, op.n, op.rm, op.option, op.shift);
+  singleAt(cpu, op, cpu.rLo, cpu.rHi);
 });
 
 const execLiteral = withFpCheck((cpu: CpuState, op: SingleOp): void => {

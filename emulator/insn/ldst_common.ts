@@ -132,6 +132,25 @@ export function checkSpAlignment(cpu: CpuState): void {
   if ((cpu.sr.SCTLR_EL1 & enable) !== 0n) cpu.raiseSync(cpu.routeEl1(), { ec: EC.SP_ALIGN, iss: 0 });
 }
 
+/**
+ * The register-offset address X[n] + extend(X[m], option) << shift into cpu.rLo/rHi, with SP's
+ * alignment check: option<0> takes all 64 bits of Rm (LSL/UXTX/SXTX), option 110 sign-extends Wm
+ * (SXTW), else Wm is zero-extended (UXTW).
+ */
+export function addRegisterOffset(cpu: CpuState, n: number, rm: number, option: number, shift: number): void {
+  const x = cpu.x;
+  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
+  let mLo = x[2 * rm]!;
+  let mHi = option & 1 ? x[2 * rm + 1]! : option & 4 ? (mLo >> 31) >>> 0 : 0;
+  if (shift !== 0) {
+    mHi = ((mHi << shift) | (mLo >>> (32 - shift))) >>> 0;
+    mLo = (mLo << shift) >>> 0;
+  }
+  const lo = x[2 * n]! + mLo;
+  cpu.rLo = lo >>> 0;
+  cpu.rHi = (x[2 * n + 1]! + mHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
+}
+
 /** Raise an alignment fault (DFSC 0x21) for an access at lo/hi. */
 export function alignmentFault(cpu: CpuState, lo: number, hi: number, kind: AccessKind, flags: number): never {
   cpu.abort({ type: FaultType.Alignment, stage: 1, level: 0, s1ptw: false, ipa: 0n }, join64(lo, hi), kind, 0, flags);

@@ -10,7 +10,7 @@ import { type Encoding, type Op, encoding } from "../decode.ts";
 import { dataAbortTemplate } from "../exception.ts";
 import {
   K_LD16, K_LD32, K_LD64, K_LD8, K_LDS16W, K_LDS16X, K_LDS32X, K_LDS8W, K_LDS8X, K_ST16, K_ST32, K_ST64, K_ST8,
-  KIND_INFO, checkSpAlignment, signExtend, singleAccess, writebackMode,
+  KIND_INFO, addRegisterOffset, checkSpAlignment, signExtend, singleAccess, writebackMode,
 } from "./ldst_common.ts";
 import { TWO32, addOffset, dstZR, regSP } from "./operands.ts";
 import { itemAt } from "../item_at.ts";
@@ -36,17 +36,11 @@ interface RegOffsetFields extends SingleFields {
   rm: number;
   option: number;
   S: number;
-  /** Rm extension: EXT_UXTW, EXT_SXTW or EXT_X (LSL/UXTX/SXTX: all 64 bits). */
-  ext: number;
   shift: number;
 }
 
 type SingleOp = SingleFields & Op;
 type RegOffsetOp = RegOffsetFields & Op;
-
-const EXT_UXTW = 0;
-const EXT_SXTW = 1;
-const EXT_X = 2;
 
 interface SingleForm {
   /** Name of the row in the unsigned-offset/register/index forms, e.g. LDRSB_X. */
@@ -130,21 +124,8 @@ function execUnprivileged(cpu: CpuState, op: SingleOp): void {
 }
 
 function execRegOffset(cpu: CpuState, op: RegOffsetOp): void {
-  const n = op.n;
-  const x = cpu.x;
-  if (n === SP && (x[2 * SP]! & 15) !== 0) checkSpAlignment(cpu);
-  const m = 2 * op.rm;
-  let mLo = x[m]!;
-  const ext = op.ext;
-  let mHi = ext === EXT_X ? x[m + 1]! : ext === EXT_SXTW ? (mLo >> 31) >>> 0 : 0;
-  const s = op.shift;
-  if (s !== 0) {
-    mHi = ((mHi << s) | (mLo >>> (32 - s))) >>> 0;
-    mLo = (mLo << s) >>> 0;
-  }
-  const lo = x[2 * n]! + mLo;
-  const hi = (x[2 * n + 1]! + mHi + (lo >= TWO32 ? 1 : 0)) >>> 0;
-  singleAccess(cpu, op.kind, op.t, lo >>> 0, hi, op.iss, 0);
+  addRegisterOffset(cpu, op.n, op.rm, op.option, op.shift);
+  singleAccess(cpu, op.kind, op.t, cpu.rLo, cpu.rHi, op.iss, 0);
 }
 
 function execLiteral(cpu: CpuState, op: SingleOp): void {
@@ -204,7 +185,6 @@ function unsignedOffsetRow(form: SingleForm): Encoding<never> {
 /** Register offset: option<1> == 0 (sub-word index registers) is unallocated. */
 function prepareRegOffset(f: RegOffsetFields, sizeLog2: number): boolean {
   if ((f.option & 2) === 0) return false;
-  f.ext = f.option & 1 ? EXT_X : f.option & 4 ? EXT_SXTW : EXT_UXTW;
   f.shift = f.S ? sizeLog2 : 0;
   return true;
 }
