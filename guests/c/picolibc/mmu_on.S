@@ -1,14 +1,15 @@
 /*
- * Entry for picolibc programs under `nvlab exec` (and on QEMU or hardware at EL1): turn the stage-1
- * MMU on with an identity map, then enter picolibc's own crt0 (`_start`).
+ * For picolibc programs under `nvlab exec` (and on QEMU or hardware at EL1): turn the stage-1 MMU on
+ * with an identity map before main, from picolibc's .preinit_array, which its crt0 (`_start`, the
+ * image's first byte, so raw images start right too) runs after copying .data and clearing .bss.
  *
  * Why: picolibc's crt0 leaves SCTLR_EL1.M clear, so every data access is Device-nGnRnE, and an
  * unaligned access to Device memory takes an Alignment fault. picolibc itself is built for Normal
  * memory (its stdio stores 8 bytes at offsets like +84), so without this it faults on hardware and
  * on nvlab (QEMU 7.2 does not check alignment with the MMU off, so it runs there).
  *
- * Link with `-Wl,-e,_mmu_start` and this file. No stack, no RAM writes: the table is constant, in
- * the image's read-only data, so picolibc's .data copy and .bss clearing cannot touch it.
+ * Link this file with the program. The table is constant, in the image's read-only data: nothing
+ * has to build it in RAM.
  *
  * Map (4K granule, T0SZ=25: 39-bit VA from level 1, one 1 GiB block per entry):
  *   0x0000_0000..0x3fff_ffff  Device-nGnRnE, never executable (the virt machine's devices)
@@ -23,10 +24,13 @@ mmu_l1_table:
 	.quad 0x00000000c0000705
 	.fill 508, 8, 0
 
+	.section .preinit_array, "aw"
+	.balign 8
+	.quad mmu_on
+
 	.text
-	.global _mmu_start
-	.type _mmu_start, %function
-_mmu_start:
+	.type mmu_on, %function
+mmu_on:
 	ldr	x0, =0xff00                   /* attr0 Device-nGnRnE, attr1 Normal WB RA/WA */
 	msr	mair_el1, x0
 	/* T0SZ=25, IRGN0=ORGN0=WB, SH0=inner, TG0=4K, EPD1 (no TTBR1 walks), IPS=40 bits */
@@ -45,5 +49,5 @@ _mmu_start:
 	bic	x0, x0, #(1 << 1)             /* A: no alignment checks on Normal memory */
 	msr	sctlr_el1, x0
 	isb
-	b	_start
-	.size _mmu_start, . - _mmu_start
+	ret
+	.size mmu_on, . - mmu_on
