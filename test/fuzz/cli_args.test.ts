@@ -3,13 +3,12 @@
 // in-process. Each ends with status 1 and a message naming the argument, or a normal run; never
 // status 70, an "internal error" or a stack trace.
 
-import { CommanderError, type Command } from "commander";
 import fc from "fast-check";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { program, reportError } from "../../cli/main.ts";
+import { nvlabInProcess } from "../cli/in_process.ts";
 import { FUZZ_SEED, fuzzRuns, Tally } from "./tally.ts";
 import { EDGE_NUMBERS, expectUserMessage, withinWallTime } from "./mutate.ts";
 
@@ -19,41 +18,6 @@ writeFileSync(EMPTY, "");
 const BAD_YAML = join(TMP, "bad.yaml");
 writeFileSync(BAD_YAML, "name: [\n");
 
-interface CliResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `nvlab ARGS` in this process: commander's own exits become statuses, output is captured. */
-async function nvlabInProcess(args: string[]): Promise<CliResult> {
-  const cmd = program();
-  let stdout = "";
-  let stderr = "";
-  const quiet = (c: Command): void => {
-    c.exitOverride();
-    c.configureOutput({ writeOut: (t) => (stdout += t), writeErr: (t) => (stderr += t) });
-    c.commands.forEach(quiet);
-  };
-  quiet(cmd);
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((t: string | Uint8Array) => ((stdout += String(t)), true));
-  process.stderr.write = ((t: string | Uint8Array) => ((stderr += String(t)), true));
-  process.exitCode = undefined;
-  let status: number;
-  try {
-    await cmd.parseAsync(["node", "nvlab", ...args]);
-    status = Number(process.exitCode ?? 0);
-  } catch (e) {
-    status = e instanceof CommanderError ? e.exitCode : reportError(e);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = undefined;
-  }
-  return { status, stdout, stderr };
-}
 
 const FILES = [
   "guests/demo/hello.S", "guests/l1/hyp.S", "guests/l2/hello.S", "scenarios/revmap_polluted.yaml", "guests", "nosuch.S", "nosuch.yaml",
@@ -65,10 +29,11 @@ const VALUE = fc.oneof(fc.constantFrom(...EDGE_NUMBERS), fc.constantFrom(...FILE
 const OPTIONS = [
   "--l1", "--l2", "--memory", "--vcpus", "--pool-pages", "--unmap", "--direct-map", "--revmap-tlbi", "--nested-mmus", "--check", "--chaos",
   "--chaos-rate", "--schedule", "--quantum", "--seed", "--coalesce", "--coalesce-cost", "--max-steps", "--json", "--trace", "--trace-limit",
-  "--base", "--bogus", "-x", "--", "--help", "--max-steps=", "--trace-out",
+  "--base", "--bogus", "-x", "--", "--help", "--max-steps=", "--trace-out", "--format", "--semihosting", "--semihosting-root",
+  "--semihosting-cmdline", "--semihosting-stdin",
 ];
 /** Options that take a value, and what to give them. */
-const TAKES_VALUE = new Set(["--l1", "--l2", "--memory", "--vcpus", "--pool-pages", "--unmap", "--revmap-tlbi", "--nested-mmus", "--chaos", "--chaos-rate", "--schedule", "--quantum", "--seed", "--coalesce", "--coalesce-cost", "--max-steps", "--trace-limit", "--base", "--trace-out"]);
+const TAKES_VALUE = new Set(["--l1", "--l2", "--memory", "--vcpus", "--pool-pages", "--unmap", "--revmap-tlbi", "--nested-mmus", "--chaos", "--chaos-rate", "--schedule", "--quantum", "--seed", "--coalesce", "--coalesce-cost", "--max-steps", "--trace-limit", "--base", "--trace-out", "--format", "--semihosting-root", "--semihosting-cmdline", "--semihosting-stdin"]);
 
 /** Command lines that run (briefly): the mutations start from these, so they reach every check. */
 const TEMPLATES = [
@@ -168,7 +133,7 @@ describe("fuzz: command-line arguments", () => {
     const tally = new Tally();
     await fc.assert(
       fc.asyncProperty(ARGV, async (argv) => {
-        const r = await withinWallTime(`nvlab ${argv.join(" ")}`, 20_000, () => nvlabInProcess(argv));
+        const r = await withinWallTime(`nvlab ${argv.join(" ")}`, 20_000, () => nvlabInProcess(...argv));
         const what = `nvlab ${argv.join(" ")} → ${r.status}\n${r.stderr}`;
         // The one documented 70 an option can cause: a host page pool too small for the run (it says so and names the option).
         const poolTooSmall = argv.includes("--pool-pages") && /host page pool exhausted[\s\S]*--pool-pages/.test(r.stderr);
@@ -190,7 +155,7 @@ describe("fuzz: command-line arguments", () => {
     const tally = new Tally();
     await fc.assert(
       fc.asyncProperty(NEW_ARGV, async (argv) => {
-        const r = await withinWallTime(`nvlab ${argv.join(" ")}`, 60_000, () => nvlabInProcess(argv));
+        const r = await withinWallTime(`nvlab ${argv.join(" ")}`, 60_000, () => nvlabInProcess(...argv));
         const what = `nvlab ${argv.join(" ")} → ${r.status}\n${r.stderr}`;
         expect(r.status, what).not.toBe(70);
         expectUserMessage(r.stderr, what);

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildCpubench, nativeCpubenchExpected, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
-import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
+import { expectSameAsQemu } from "./exec_qemu.ts";
 import { unicornForTests, crossCompilerForTests, hostCompilerForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the cpubench tests");
@@ -65,15 +65,7 @@ describe.runIf(haveCross)("cpubench under nvlab exec", () => {
   }, 120_000);
 
   it.runIf(haveQemu)("prints the same as QEMU, from the ELF and from the raw image (nvlab exec --qemu)", async () => {
-    const { elf, bin } = program();
-    for (const args of [[elf], [bin, "--base", "0x40100000"]]) {
-      const r = await nvlab("exec", ...args, "--qemu", "--json", "--max-steps", String(MAX_STEPS));
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
-      const j = JSON.parse(r.stdout);
-      expect(j.console).toMatch(PASS_LINE.cpubench);
-      expect(j.qemu).toMatchObject({ same: true, console: j.console });
-    }
+    await expectSameAsQemu(program(), PASS_LINE.cpubench, MAX_STEPS);
   }, 120_000);
 
   it.runIf(haveUnicorn)("ends on unicorn-engine as on nvlab: at bare_pass, with the same x0 and the same RAM", async () => {

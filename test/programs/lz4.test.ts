@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { buildLz4Check, nativeLz4CheckConsole, PASS_LINE, type ProgramFiles, runProgram, runProgramOnUnicorn } from "../../bench/cpu_programs.ts";
 import { execExitCode, execProgram } from "../../cli/exec.ts";
-import { nvlab } from "../helpers/bin.ts";
 import { qemuForTests } from "../helpers/qemu_required.ts";
+import { expectSameAsQemu } from "./exec_qemu.ts";
 import { unicornForTests, crossCompilerForTests, hostCompilerForTests, lz4SourcesForTests } from "./programs_required.ts";
 
 const haveCross = crossCompilerForTests("the LZ4 tests");
@@ -50,15 +50,7 @@ describe.runIf(lz4Dir !== null)("LZ4 (fetched from npm) under nvlab exec", () =>
   }, 300_000);
 
   it.runIf(haveQemu)("prints the same as QEMU, from the ELF and from the raw image (nvlab exec --qemu)", async () => {
-    const { elf, bin } = await program();
-    for (const args of [[elf], [bin, "--base", "0x40100000"]]) {
-      const r = await nvlab("exec", ...args, "--qemu", "--json", "--max-steps", String(MAX_STEPS), "--qemu-timeout", "60");
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
-      const j = JSON.parse(r.stdout);
-      expect(j.console).toMatch(PASS_LINE.lz4);
-      expect(j.qemu).toMatchObject({ same: true, console: j.console });
-    }
+    await expectSameAsQemu(await program(), PASS_LINE.lz4, MAX_STEPS, "--qemu-timeout", "60");
   }, 300_000);
 
   it.runIf(haveUnicorn)("ends on unicorn-engine as on nvlab: at bare_pass, with the same x0 and the same RAM", async () => {
