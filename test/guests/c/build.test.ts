@@ -25,7 +25,13 @@ describe("npm run build:guests", () => {
   it.skipIf(!makeAvailable)("without the cross compiler: make stops at once with what to install", () => {
     const r = spawnSync("make", ["-C", C_GUESTS_DIR, "CROSS=nosuch-"], { encoding: "utf8" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/\*\*\* nosuch-gcc not found: the C guests need a cross compiler \(Debian: apt-get install gcc-aarch64-linux-gnu make\), or CROSS=PREFIX for another toolchain\.\s+Stop\./);
+    expect(r.stderr).toMatch(/\*\*\* nosuch-gcc not found: the C guests need a cross compiler \(Debian: apt-get install gcc-aarch64-linux-gnu make; for TOOLCHAIN=clang also clang lld\), or CROSS=PREFIX for another toolchain\.\s+Stop\./);
     expect(r.stdout).not.toContain("nosuch-gcc -O2");
+  });
+
+  it("a toolchain other than gcc or clang is refused by name", () => {
+    const r = spawnSync("make", ["-C", C_GUESTS_DIR, "TOOLCHAIN=icc"], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/TOOLCHAIN=icc: use gcc or clang\.\s+Stop\./);
   });
 });
