@@ -6,7 +6,7 @@
 // largest and smallest normals, ties, and the integer saturation points.
 //
 // Memory discipline: X28 points at the middle of the data buffer and stays 16-byte aligned
-// (every offset and writeback amount is a multiple of 16); X27 (+0x40) and X26 (-0x80) are index
+// (every offset and writeback amount is a multiple of 16, or a SUB follows that undoes it); X27 (+0x40) and X26 (-0x80) are index
 // registers. Destinations of general registers are X0..X15 only.
 
 import { compilePattern, type CompiledEncoding, Decoder } from "../../../emulator/decode.ts";
@@ -141,6 +141,11 @@ function accessSize(name: string): number {
 function steer(rng: Rng, c: CompiledEncoding, w: number, at: number): number {
   const name = c.enc.name;
   for (const f of ["rd", "rn", "rm", "ra", "rt", "rt2"]) w = setField(c, w, f, vreg(rng));
+  if (/^(LD|ST)[1-4](R|_)/.test(name)) {
+    // Structure loads/stores: base X28; post-index by the transfer size or by X27/X26.
+    w = setField(c, w, "rn", 28);
+    return setField(c, w, "rm", rng.pick([31, 31, 27, 26]));
+  }
   const isLdSt = /^(LDR|STR|LDUR|STUR|LDP|STP|LDNP|STNP)_/.test(name);
   if (isLdSt) {
     const s = accessSize(name);
@@ -188,7 +193,14 @@ export const FP_ROW_NAMES: readonly string[] = ROWS.map((r) => r.enc.name);
 export function generateFpCase(seed: number, index: number, length = 4, rowIndex?: number): FpCase {
   const rng = new Rng(seed, index);
   const words: number[] = [];
-  for (let i = 0; i < length; i++) words.push(randomFpWord(rng, i, i === 0 ? rowIndex : undefined));
+  for (let i = 0; i < length; i++) {
+    const w = randomFpWord(rng, words.length, i === 0 ? rowIndex : undefined);
+    words.push(w);
+    // A structure post-indexed by a transfer size that is not a multiple of 16 leaves X28
+    // misaligned: SUB X28, X28, #size restores it for the accesses after it.
+    const f = decoder.match(w)?.fields;
+    if (f?.post === 1 && f.bytes! % 16 !== 0) words.push((0xd1000000 | (f.bytes! << 10) | (28 << 5) | 28) >>> 0);
+  }
   const x: bigint[] = [];
   for (let i = 0; i <= 30; i++) x.push(i < 26 ? interestingU64(rng) : 0n);
   x[26] = BigInt.asUintN(64, IDX_NEG);
