@@ -9,7 +9,7 @@ import { getVmid, type KvmS2Mmu } from "../hypervisor/nested.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError } from "./errors.ts";
-import type { Registers } from "./session.ts";
+import type { FpRegisters, Registers } from "./session.ts";
 
 const h16 = (v: bigint): string => hex(v, 16);
 
@@ -45,6 +45,41 @@ export function formatRegisters(r: Registers): string {
     lines.push(`  (vESR_EL2 EC ${hex(ec)} ${EC_NAMES[ec] ?? "reserved"})`);
   }
   return lines.join("\n");
+}
+
+const h32 = (v: bigint): string => v.toString(16).padStart(32, "0");
+const ROUNDING = ["RN", "RP", "RM", "RZ"];
+const FPSR_FLAGS: readonly [string, number][] = [["QC", 27], ["IDC", 7], ["IXC", 4], ["UFC", 3], ["OFC", 2], ["DZC", 1], ["IOC", 0]];
+
+/** FPCR's rounding mode and the FZ/DN/AHP controls, FPSR's set flags. */
+function describeFp(fpcr: number, fpsr: number): string {
+  const ctl = [ROUNDING[(fpcr >>> 22) & 3]!, ...["FZ", "DN", "AHP"].filter((_, i) => (fpcr >>> (24 + i)) & 1)];
+  const flags = FPSR_FLAGS.filter(([, bit]) => (fpsr >>> bit) & 1).map(([n]) => n);
+  return `fpcr ${hex(fpcr, 8)} (${ctl.join(" ")})  fpsr ${hex(fpsr, 8)} (${flags.join(" ") || "no flags"})`;
+}
+
+/** `regs v` / `regs fp`: V0-V31 as 128-bit hex (most significant first), FPCR and FPSR. */
+export function formatFpRegisters(r: FpRegisters): string {
+  const lines = [describeFp(r.fpcr, r.fpsr)];
+  for (let i = 0; i < 32; i += 2) lines.push(r.v.slice(i, i + 2).map((v, j) => `${`v${i + j}`.padStart(3)} ${h32(v)}`).join("  "));
+  return lines.join("\n");
+}
+
+/** `regs vN`: one V register in its lane views (as gdb's $vN.d/.s/.h/.b), integers and FP values. */
+export function formatVector(n: number, v: bigint): string {
+  const lanes = (bits: number): bigint[] => Array.from({ length: 128 / bits }, (_, i) => (v >> BigInt(i * bits)) & ((1n << BigInt(bits)) - 1n)).reverse();
+  const buf = new DataView(new ArrayBuffer(8));
+  const d = lanes(64).map((x) => (buf.setBigUint64(0, x), buf.getFloat64(0)));
+  const f = lanes(32).map((x) => (buf.setUint32(0, Number(x)), buf.getFloat32(0)));
+  const hexLanes = (bits: number): string => lanes(bits).map((x) => x.toString(16).padStart(bits / 4, "0")).join(" ");
+  return [
+    `v${n} ${h32(v)}`,
+    `  .d ${hexLanes(64)}   (${d.join(", ")})`,
+    `  .s ${hexLanes(32)}   (${f.join(", ")})`,
+    `  .h ${hexLanes(16)}`,
+    `  .b ${hexLanes(8)}`,
+    "  (lanes listed from the highest)",
+  ].join("\n");
 }
 
 function pairs(rec: Record<string, bigint>): string[] {

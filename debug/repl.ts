@@ -9,7 +9,7 @@ import { HostError } from "../hypervisor/errors.ts";
 import { coalesceCanonical, failRevmapStores, forceRecycle, splitCanonical, tlbiOnBehalfOfL1, unmapCanonical } from "../lab/injection.ts";
 import { MonitorStop } from "../hypervisor/monitor.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
-import { formatAccel, formatMetrics, formatMmus, formatRegisters, formatRevmap, mmuByName } from "./inspect.ts";
+import { formatAccel, formatFpRegisters, formatMetrics, formatMmus, formatRegisters, formatRevmap, formatVector, mmuByName } from "./inspect.ts";
 import { type AddressSpace, spaceName } from "./memory.ts";
 import { type DebugSession, describeStop, EVENT_KINDS, type Level, type Stop } from "./session.ts";
 import { formatSymbolRef } from "./symbols.ts";
@@ -29,6 +29,8 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
   delete [id]                     delete one breakpoint, or all
   info breakpoints | info b       list breakpoints
   regs                            GPRs, PSTATE, level, L2's EL1 context and L1's virtual EL2 registers
+  regs v | regs fp                V0-V31 (128-bit hex), FPCR (rounding, FZ, DN, AHP) and FPSR (flags)
+  regs vN                         one V register in its .d/.s/.h/.b lanes, with the FP values
   x [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [n]
                                   n 32-bit words (default 8) at a VA (default), nested IPA, canonical IPA or host PA
   disas [/l1|/l2] [ADDR] [n]      disassemble n instructions (default 8) at ADDR (default: the PC)
@@ -136,7 +138,7 @@ export class Repl {
         this.print(this.breakpointList());
         return true;
       case "regs": case "registers":
-        this.print(formatRegisters(s.registers()));
+        this.print(this.registersCommand(args));
         return true;
       case "x":
         this.print(this.examine(args));
@@ -175,6 +177,15 @@ export class Repl {
       default:
         throw new DebugError(`unknown command '${cmd}' (type help)`);
     }
+  }
+
+  private registersCommand(args: string[]): string {
+    const which = args[0]?.toLowerCase();
+    if (which === undefined) return formatRegisters(this.session.registers());
+    if (which === "v" || which === "fp" || which === "simd") return formatFpRegisters(this.session.fpRegisters());
+    const v = /^[vq](\d+)$/.exec(which);
+    if (v && Number(v[1]) <= 31) return formatVector(Number(v[1]), this.session.fpRegisters().v[Number(v[1])]!);
+    throw new DebugError(`regs: say 'regs', 'regs v' (or 'regs fp') or 'regs v0'..'regs v31', not '${args[0]}'`);
   }
 
   // ------------------------------------------------------------------ running

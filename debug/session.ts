@@ -9,6 +9,7 @@
 
 import { disassemble, loadDisassembler } from "../asm/disassembler.ts";
 import { EC_NAMES, type Exit } from "../emulator/exception.ts";
+import { FPCR, FPSR } from "../emulator/fp/fp_format.ts";
 import { hex } from "../emulator/types.ts";
 import { guestPc } from "../hypervisor/diagnose.ts";
 import { HostError } from "../hypervisor/errors.ts";
@@ -90,6 +91,14 @@ export interface Registers {
   el1: Record<string, bigint>;
   /** L1's virtual EL2 registers. */
   vel2: Record<string, bigint>;
+}
+
+/** The SIMD&FP state of the running guest. */
+export interface FpRegisters {
+  /** V0-V31, 128 bits each. */
+  v: bigint[];
+  fpcr: number;
+  fpsr: number;
 }
 
 export interface DebugOpenOptions {
@@ -536,10 +545,28 @@ export class DebugSession {
     };
   }
 
-  /** x0..x30, sp, pc, cpsr (only NZCV and DAIF may change: the mode is L0's to switch). */
+  /** V0-V31, FPCR and FPSR of whichever level runs. */
+  fpRegisters(): FpRegisters {
+    const cpu = this.vcpu.cpu;
+    return { v: Array.from({ length: 32 }, (_, i) => cpu.getV(i)), fpcr: cpu.fpcr, fpsr: cpu.fpsr };
+  }
+
+  /**
+   * x0..x30, sp, pc, cpsr (only NZCV and DAIF may change: the mode is L0's to switch), v0..v31
+   * (128 bits), fpcr and fpsr (their unimplemented bits read as zero, as after MSR).
+   */
   setRegister(name: string, v: bigint): void {
     this.checkRunnable();
     const cpu = this.vcpu.cpu;
+    const fp = /^v(\d+)$/.exec(name.toLowerCase());
+    if (fp && Number(fp[1]) <= 31) return cpu.setV(Number(fp[1]), BigInt.asUintN(128, v));
+    if (/^fp[cs]r$/i.test(name)) {
+      const fpcr = name.toLowerCase() === "fpcr";
+      const bits = Number(BigInt.asUintN(32, v)) & (fpcr ? FPCR.WRITABLE : FPSR.WRITABLE);
+      if (fpcr) cpu.fpcr = bits;
+      else cpu.fpsr = bits;
+      return;
+    }
     const value = BigInt.asUintN(64, v);
     const n = name.toLowerCase();
     const x = /^x(\d+)$/.exec(n);
@@ -549,7 +576,7 @@ export class DebugSession {
       cpu.setPc(value);
       cpu.flushFastTlb();
     } else if (n === "cpsr" || n === "pstate") this.setCpsr(value);
-    else throw new DebugError(`cannot write register '${name}' (writable: x0..x30, sp, pc, cpsr)`);
+    else throw new DebugError(`cannot write register '${name}' (writable: x0..x30, sp, pc, cpsr, v0..v31, fpcr, fpsr)`);
   }
 
   private setCpsr(v: bigint): void {

@@ -1,6 +1,7 @@
 // The register file gdb sees, in gdb register-number order: the AArch64 core registers
-// (x0-x30, sp, pc, cpsr), then nvlab's EL1 / virtual-EL2 registers and the running level. The
-// same table drives target.xml, the `g`/`G` packets and `p`/`P`.
+// (x0-x30, sp, pc, cpsr), the FP/SIMD registers (v0-v31, fpsr, fpcr: gdb's aarch64 numbering
+// puts them at 34-67), then nvlab's EL1 / virtual-EL2 registers and the running level. The same
+// table drives target.xml, the `g`/`G` packets and `p`/`P`.
 
 import { fromHex, toHex } from "./packet.ts";
 
@@ -14,14 +15,18 @@ export interface TargetRegisters {
   level: "L1" | "L2";
   /** EL1 and virtual-EL2 system registers by upper-case name; missing ones read as unavailable. */
   sys: Readonly<Record<string, bigint | undefined>>;
+  /** V0-V31 (128 bits each), FPSR and FPCR; absent ones read as unavailable. */
+  v?: readonly bigint[];
+  fpsr?: bigint;
+  fpcr?: bigint;
 }
 
 export interface GdbRegister {
   /** gdb's name (lower case, as `info registers` prints it). */
   name: string;
   regnum: number;
-  bits: 32 | 64;
-  feature: "core" | "nvlab";
+  bits: 32 | 64 | 128;
+  feature: "core" | "fpu" | "nvlab";
   /** target.xml type. */
   type: string;
   /** Only these can be written (`P`, `G`): the system registers are L0/L1 state, shown read-only. */
@@ -36,12 +41,15 @@ export const SYS_REGISTERS = [
 
 function buildTable(): GdbRegister[] {
   const regs: GdbRegister[] = [];
-  const add = (name: string, bits: 32 | 64, feature: GdbRegister["feature"], type: string, writable: boolean) =>
+  const add = (name: string, bits: GdbRegister["bits"], feature: GdbRegister["feature"], type: string, writable: boolean) =>
     regs.push({ name, regnum: regs.length, bits, feature, type, writable });
   for (let i = 0; i < 31; i++) add(`x${i}`, 64, "core", "uint64", true);
   add("sp", 64, "core", "data_ptr", true);
   add("pc", 64, "core", "code_ptr", true);
   add("cpsr", 32, "core", "cpsr_flags", true);
+  for (let i = 0; i < 32; i++) add(`v${i}`, 128, "fpu", "aarch64v", true);
+  add("fpsr", 32, "fpu", "int", true);
+  add("fpcr", 32, "fpu", "int", true);
   for (const name of SYS_REGISTERS) add(name.toLowerCase(), 64, "nvlab", "uint64", false);
   // 1 or 2: which guest the stop is in (gdb: `p $level`).
   add("level", 32, "nvlab", "uint32", false);
@@ -53,11 +61,14 @@ export const GDB_REGISTERS: readonly GdbRegister[] = buildTable();
 /** A register's value, or null when the target cannot provide it (sent as `xx…`). */
 export function registerValue(regs: TargetRegisters, r: GdbRegister): bigint | null {
   if (r.regnum < 31) return regs.x[r.regnum] ?? null;
+  if (r.feature === "fpu" && r.name.startsWith("v")) return regs.v?.[Number(r.name.slice(1))] ?? null;
   switch (r.name) {
     case "sp": return regs.sp;
     case "pc": return regs.pc;
     case "cpsr": return regs.cpsr;
     case "level": return regs.level === "L1" ? 1n : 2n;
+    case "fpsr": return regs.fpsr ?? null;
+    case "fpcr": return regs.fpcr ?? null;
     default: return regs.sys[r.name.toUpperCase()] ?? null;
   }
 }

@@ -42,7 +42,11 @@ export class SessionTarget implements GdbTarget {
 
   registers(): TargetRegisters {
     const r = this.session.registers();
-    return { x: r.x, sp: r.sp, pc: r.pc, cpsr: r.cpsr, level: r.level, sys: { ...r.el1, ...r.vel2 } };
+    const fp = this.session.fpRegisters();
+    return {
+      x: r.x, sp: r.sp, pc: r.pc, cpsr: r.cpsr, level: r.level, sys: { ...r.el1, ...r.vel2 },
+      v: fp.v, fpsr: BigInt(fp.fpsr), fpcr: BigInt(fp.fpcr),
+    };
   }
 
   setRegister(name: string, value: bigint): void {

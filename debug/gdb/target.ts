@@ -23,7 +23,7 @@ export interface GdbTarget {
   /** The stop to report to a newly connected gdb (`?`). */
   haltReason(): TargetStop;
   registers(): TargetRegisters;
-  /** x0..x30, sp, pc, cpsr. Throws (with a message for the user) when not possible. */
+  /** x0..x30, sp, pc, cpsr, v0..v31, fpsr, fpcr. Throws (with a message for the user) when not possible. */
   setRegister(name: string, value: bigint): void;
   /** Virtual addresses of the running level. Throws when any byte is unmapped. */
   readMemory(addr: bigint, len: number): Uint8Array;

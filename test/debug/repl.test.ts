@@ -208,3 +208,31 @@ describe("Repl", () => {
     expect(r.busy).toBe(false);
   });
 });
+
+describe("Repl: SIMD&FP registers", () => {
+  it("regs v shows V0-V31, FPCR and FPSR; regs vN shows the lanes; bad names are refused", async () => {
+    const s = await openPair(HYP, [l2("hello")]);
+    let text = "";
+    const r = new Repl(s, (t) => (text += t));
+    const run = async (line: string): Promise<string> => {
+      text = "";
+      await r.execute(line);
+      return text;
+    };
+    await run("stepi");
+    s.setRegister("v3", (0x3ff0000000000000n << 64n) | 0x40490fdb_c0000000n);
+    s.setRegister("v31", -1n);
+    s.setRegister("fpcr", 0xffffffffn);
+    s.setRegister("fpsr", (1n << 27n) | 0x10n);
+    const all = await run("regs v");
+    expect(all).toMatch(/^fpcr 0x07c00000 \(RZ FZ DN AHP\)  fpsr 0x08000010 \(QC IXC\)\n/);
+    expect(all).toContain("\n v2 00000000000000000000000000000000   v3 3ff000000000000040490fdbc0000000\n");
+    expect(all).toMatch(/  v31 f{32}\n$/);
+    expect(await run("regs fp")).toBe(all);
+    const v3 = await run("regs v3");
+    expect(v3).toContain("  .d 3ff0000000000000 40490fdbc0000000   (1, ");
+    expect(v3).toContain("  .s 3ff00000 00000000 40490fdb c0000000   (1.875, 0, 3.1415927410125732, -2)");
+    expect(v3).toContain("  .b 3f f0 00 00 00 00 00 00 40 49 0f db c0 00 00 00");
+    expect(await run("regs v32")).toMatch(/^error: regs: say 'regs', 'regs v'/);
+  });
+});

@@ -187,6 +187,40 @@ describe.skipIf(!hasGdb)(title, () => {
     await first;
     expect(second.out).toContain("another gdb is already connected to this nvlab gdbserver (one client at a time)");
   });
+
+  it("shows and sets the V registers, FPSR and FPCR through gdb's aarch64 FP feature", async () => {
+    const s = await serve("guests/l2/hello.S");
+    s.session.setRegister("v0", (0x4000000000000000n << 64n) | 0x3ff0000000000000n); // 2.0, 1.0
+    s.session.setRegister("fpsr", 0x8000010n);
+    s.session.setRegister("fpcr", 0x1400000n);
+    const { code, out } = await gdb(s, [
+      "info registers v0",
+      "p $v0.d.u",
+      "p $v0.d.f",
+      "p/x $q0",
+      "p $d0",
+      "set var $v1.s.u[2] = 0xdeadbeef",
+      "set var $v2.b.u[15] = 0x7f",
+      "p/x $v1.s.u",
+      "p/x $fpsr",
+      "p/x $fpcr",
+      "set var $fpcr = 0x800000",
+      "detach",
+    ]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/v0\s+\{d = \{f = \{0x3ff0000000000000, 0x4000000000000000\}, u = .* q = \{u = \{0x40000000000000003ff0000000000000\}/);
+    expect(out).toContain("= {4607182418800017408, 4611686018427387904}");
+    expect(out).toContain("= {1, 2}");
+    expect(out).toMatch(/= \{u = 0x40000000000000003ff0000000000000, s = 0x40000000000000003ff0000000000000\}/);
+    expect(out).toMatch(/= \{f = 1, u = 4607182418800017408, s = 4607182418800017408\}/);
+    expect(out).toContain("= {0x0, 0x0, 0xdeadbeef, 0x0}");
+    expect(out).toContain("= 0x8000010");
+    expect(out).toContain("= 0x1400000");
+    const fp = s.session.fpRegisters();
+    expect(fp.v[1]).toBe(0xdeadbeefn << 64n);
+    expect(fp.v[2]).toBe(0x7fn << 120n);
+    expect(fp.fpcr).toBe(0x800000);
+  });
 });
 
 describe.skipIf(!hasGdb)(hasGdb ? "README's gdb session" : "README's gdb session (SKIPPED: gdb-multiarch is not installed)", () => {

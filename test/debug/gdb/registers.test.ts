@@ -23,8 +23,15 @@ describe("gdb register table", () => {
     expect(byName("cpsr")).toMatchObject({ regnum: 33, bits: 32 });
   });
 
-  it("adds the EL1/virtual-EL2 registers and the level, read-only, after the core", () => {
-    const extra = GDB_REGISTERS.slice(34).map((r) => r.name);
+  it("numbers v0-v31, fpsr and fpcr as gdb's aarch64 FP feature expects (34-67), writable", () => {
+    expect(byName("v0")).toMatchObject({ regnum: 34, bits: 128, feature: "fpu", type: "aarch64v", writable: true });
+    expect(byName("v31").regnum).toBe(65);
+    expect(byName("fpsr")).toMatchObject({ regnum: 66, bits: 32, writable: true });
+    expect(byName("fpcr")).toMatchObject({ regnum: 67, bits: 32, writable: true });
+  });
+
+  it("adds the EL1/virtual-EL2 registers and the level, read-only, after the FP registers", () => {
+    const extra = GDB_REGISTERS.slice(68).map((r) => r.name);
     expect(extra).toEqual([...SYS_REGISTERS.map((n) => n.toLowerCase()), "level"]);
     for (const name of ["hcr_el2", "vttbr_el2", "vtcr_el2", "hpfar_el2", "sctlr_el1", "ttbr0_el1", "vbar_el2"]) {
       expect(byName(name).writable).toBe(false);
@@ -39,6 +46,21 @@ describe("gdb register table", () => {
     expect(registerValue(regs, byName("vttbr_el2"))).toBeNull();
     expect(registerValue(regs, byName("level"))).toBe(2n);
     expect(registerValue({ ...regs, level: "L1" }, byName("level"))).toBe(1n);
+  });
+
+  it("reads and encodes V registers as 16 little-endian bytes, xx when the target has none", () => {
+    const v = Array.from({ length: 32 }, (_v, i) => BigInt(i) << 120n | 0x0102n);
+    const fp = { ...regs, v, fpsr: 0x8000010n, fpcr: 0x400000n };
+    expect(registerValue(fp, byName("v5"))).toBe(5n << 120n | 0x0102n);
+    expect(encodeRegister(byName("v5"), 5n << 120n | 0x0102n)).toBe("0201" + "00".repeat(13) + "05");
+    expect(decodeRegister(byName("v5"), "0201" + "00".repeat(13) + "05")).toBe(5n << 120n | 0x0102n);
+    expect(registerValue(fp, byName("fpsr"))).toBe(0x8000010n);
+    expect(registerValue(fp, byName("fpcr"))).toBe(0x400000n);
+    expect(registerValue(regs, byName("v0"))).toBeNull();
+    expect(encodeRegister(byName("v0"), null)).toBe("x".repeat(32));
+    const back = decodeAllRegisters(encodeAllRegisters(fp))!;
+    expect(back.get("v31")).toBe(31n << 120n | 0x0102n);
+    expect(back.get("fpcr")).toBe(0x400000n);
   });
 
   it("encodes little-endian at the register's width, xx for unavailable", () => {

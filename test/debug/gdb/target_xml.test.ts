@@ -19,6 +19,16 @@ describe("target.xml", () => {
     expect(xml).toMatch(/<reg name="hcr_el2" bitsize="64" type="uint64" regnum="\d+" group="system"\/>/);
   });
 
+  it("has gdb's standard aarch64 FP feature: v0-v31 of the aarch64v union, fpsr and fpcr", () => {
+    expect(xml).toContain('<feature name="org.gnu.gdb.aarch64.fpu">');
+    expect(xml).toContain('<reg name="v0" bitsize="128" type="aarch64v" regnum="34"/>');
+    expect(xml).toContain('<reg name="fpcr" bitsize="32" type="int" regnum="67"/>');
+    expect(xml).toMatch(/<union id="aarch64v">\n {6}<field name="d" type="vnd"\/>\n {6}<field name="s" type="vns"\/>\n {6}<field name="h" type="vnh"\/>/);
+    expect(xml).toContain('<vector id="v2d" type="ieee_double" count="2"/>');
+    // Types before the registers that use them.
+    expect(xml.indexOf('<union id="aarch64v">')).toBeLessThan(xml.indexOf('<reg name="v0"'));
+  });
+
   it("describes PSTATE's flags so gdb decodes cpsr", () => {
     expect(xml).toContain('<flags id="cpsr_flags" size="4">');
     for (const [n, lo, hi] of [["N", 31, 31], ["Z", 30, 30], ["EL", 2, 3], ["SP", 0, 0], ["D", 9, 9]] as const) {
@@ -27,8 +37,8 @@ describe("target.xml", () => {
   });
 
   it("is balanced: every opened element is closed", () => {
-    const open = (xml.match(/<(target|feature|flags)[ >]/g) ?? []).length;
-    const close = (xml.match(/<\/(target|feature|flags)>/g) ?? []).length;
+    const open = (xml.match(/<(target|feature|flags|union)[ >]/g) ?? []).length;
+    const close = (xml.match(/<\/(target|feature|flags|union)>/g) ?? []).length;
     expect(open).toBe(close);
     expect(xml).not.toMatch(/[$#}*]/); // nothing to escape: the qXfer reply is the text itself
   });
