@@ -195,11 +195,15 @@ function describeStop(stop: Stop, cpu: Cpu): StopJson {
 async function runTraced(cpu: Cpu, image: Image, maxSteps: number, out: (line: string) => void): Promise<Stop> {
   await loadDisassembler();
   const before = new Uint32Array(cpu.x.length);
+  const beforeV = new Uint32Array(cpu.vregs.length);
   for (let i = 0; i < maxSteps; i++) {
     const pc = cpu.getPC();
     const word = peekWord(cpu, pc);
     const nzcv = cpu.nzcv();
     before.set(cpu.x);
+    beforeV.set(cpu.vregs);
+    const fpcr = cpu.fpcr;
+    const fpsr = cpu.fpsr;
     const stop = cpu.run(1);
     const changes: string[] = [];
     for (let r = 0; r <= 32; r++) {
@@ -209,12 +213,28 @@ async function runTraced(cpu: Cpu, image: Image, maxSteps: number, out: (line: s
       }
     }
     if (cpu.nzcv() !== nzcv) changes.push(`nzcv=${nzcvHex(cpu.nzcv())}`);
+    changes.push(...fpChanges(cpu, beforeV, fpcr, fpsr));
     const sym = symbolize(pc, image.symbols);
     const text = word === null ? "<unreadable>" : disassemble(word, pc).text;
     out(`${hex(pc, 16)}  ${(sym ? `<${sym}>` : "").padEnd(20)} ${text.padEnd(32)} ${changes.join(" ")}`.trimEnd());
     if (stop.kind !== "budget") return stop;
   }
   return { kind: "budget" };
+}
+
+/** The V registers (all 128 bits, as hex), FPCR and FPSR that differ from before the step. */
+function fpChanges(cpu: Cpu, beforeV: Uint32Array, fpcr: number, fpsr: number): string[] {
+  const out: string[] = [];
+  const v = cpu.vregs;
+  for (let n = 0; n < 32; n++) {
+    const b = 4 * n;
+    if (beforeV[b] !== v[b] || beforeV[b + 1] !== v[b + 1] || beforeV[b + 2] !== v[b + 2] || beforeV[b + 3] !== v[b + 3]) {
+      out.push(`v${n}=0x${cpu.getV(n).toString(16).padStart(32, "0")}`);
+    }
+  }
+  if (cpu.fpcr !== fpcr) out.push(`fpcr=${hex(cpu.fpcr, 8)}`);
+  if (cpu.fpsr !== fpsr) out.push(`fpsr=${hex(cpu.fpsr, 8)}`);
+  return out;
 }
 
 function peekWord(cpu: Cpu, pc: bigint): number | null {

@@ -87,6 +87,20 @@ describe("nvlab exec", () => {
     expect(lines[1]).toMatch(/adds\s+x1, x0, #0\s+x1=0x5/);
   });
 
+  it("traces the V registers, FPCR and FPSR an instruction changed", async () => {
+    const p = source("trace_fp.S", [
+      "start: mov x0, #0x300000", "msr cpacr_el1, x0", "isb", "movi v2.16b, #0x81", "fmov d3, #1.0",
+      "mov x1, #0x10", "msr fpsr, x1", "mov x1, #0xc00000", "msr fpcr, x1", "brk #0", "",
+    ].join("\n"));
+    const r = await nvlab("exec", p, "--trace", "--base", "0x1000");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[3]).toMatch(/movi\s+v2.16b, #0x81\s+v2=0x81818181818181818181818181818181$/);
+    expect(lines[4]).toMatch(/fmov\s+d3, #1\.0+\s+v3=0x00000000000000003ff0000000000000$/);
+    expect(lines[6]).toMatch(/msr\s+fpsr, x1\s+fpsr=0x00000010$/);
+    expect(lines[8]).toMatch(/msr\s+fpcr, x1\s+fpcr=0x00c00000$/);
+  });
+
   it("gives file:line:col for assembly errors and exits 1 without a stack trace", async () => {
     const p = source("bad.S", "mov x0, #1\n  frobnicate x1\n");
     const r = await nvlab("exec", p);
