@@ -1,15 +1,17 @@
 // CPU benchmark: one fixed integer loop (ALU, shifts, logical immediates, a load, a store, a
 // compare and a conditional branch) on nvlab's interpreter and, when libunicorn is installed, on
 // unicorn-engine's native JIT in the same process. Reports MIPS (median, min, max of several runs)
-// and checks nvlab against the interpreted-speed bar. Then real compiled programs (bench/cpu_programs.ts):
+// and checks nvlab against the interpreted-speed bar. The same for an FP/SIMD loop (bench/lib/fp_loop.ts:
+// vector integer and scalar double arithmetic), MIPS beside unicorn, with no bar yet. Then real compiled programs (bench/cpu_programs.ts):
 // the self-checking integer benchmark guests/c/bench and the LZ4 library's round trips, each run
 // once on nvlab: instructions, host time, MIPS, and whether the program's own checks passed.
 //
-//   npm run bench:cpu [-- --json] [--runs N] [--iterations N] [--rounds N] [--lz4-kib N] [--no-programs]
+//   npm run bench:cpu [-- --json] [--runs N] [--iterations N] [--rounds N] [--lz4-kib N] [--no-programs] [--no-fp]
 
 import { cpus, loadavg } from "node:os";
 import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, type Outcome, runNvlab, runUnicorn, type Stats, stats } from "./lib/cpu_loop.ts";
+import { FP_LOOP, fpLoopInstructions, runNvlabFp, runUnicornFp } from "./lib/fp_loop.ts";
 import { measureCpuPrograms, type ProgramsOutcome } from "./cpu_programs.ts";
 
 /** nvlab must run this loop at no less than this many MIPS. */
@@ -28,6 +30,8 @@ interface Args {
   rounds: number;
   /** lz4_check's input size in KiB. */
   lz4Kib: number;
+  /** Run the FP/SIMD loop too. */
+  fp: boolean;
 }
 
 const positiveInt = (flag: string, text: string | undefined): number => {
@@ -40,17 +44,18 @@ const positiveInt = (flag: string, text: string | undefined): number => {
 };
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, runs: 5, iterations: null, programs: true, rounds: 20, lz4Kib: 64 };
+  const args: Args = { json: false, runs: 5, iterations: null, programs: true, rounds: 20, lz4Kib: 64, fp: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--json") args.json = true;
     else if (a === "--runs") args.runs = Math.max(3, Number(argv[++i]));
     else if (a === "--iterations") args.iterations = Number(argv[++i]);
     else if (a === "--no-programs") args.programs = false;
+    else if (a === "--no-fp") args.fp = false;
     else if (a === "--rounds") args.rounds = positiveInt(a, argv[++i]);
     else if (a === "--lz4-kib") args.lz4Kib = Math.min(4096, positiveInt(a, argv[++i]));
     else if (a === "--help" || a === "-h") {
-      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N] [--rounds N (cpubench, default 20)] [--lz4-kib N (default 64)] [--no-programs]");
+      console.log("usage: tsx bench/cpu.ts [--json] [--runs N (>= 3, default 5)] [--iterations N] [--rounds N (cpubench, default 20)] [--lz4-kib N (default 64)] [--no-programs] [--no-fp]");
       process.exit(0);
     } else {
       console.error(`bench/cpu: unknown argument ${a}`);
@@ -77,6 +82,34 @@ function measure(name: string, runs: number, iterations: number, run: (n: number
     progress(`${name} run ${r}/${runs}: ${last.instructions.toLocaleString("en-US")} instructions in ${last.seconds.toFixed(3)} s = ${fmt(m)} MIPS`);
   }
   return { mips: stats(mips), last: last! };
+}
+
+/** Each FP loop run should last about this long (the loop is slow on nvlab: BigInt-exact FP). */
+const FP_RUN_SECONDS = 0.5;
+
+interface FpOutcome {
+  iterations: number;
+  instructions: number;
+  nvlab: Stats;
+  unicorn: Stats | null;
+  agrees: boolean | null;
+}
+
+/** The FP/SIMD loop on nvlab and (when available) unicorn, calibrated like the integer loop. */
+function measureFp(runs: number, unicorn: boolean): FpOutcome {
+  progress("calibrating nvlab on the FP/SIMD loop...");
+  runNvlabFp(2_000);
+  const probe = runNvlabFp(5_000);
+  const mips = probe.instructions / probe.seconds / 1e6;
+  const iterations = Math.max(5_000, Math.ceil((mips * 1e6 * FP_RUN_SECONDS) / FP_LOOP.length / 1_000) * 1_000);
+  const instructions = fpLoopInstructions(iterations);
+  progress(`${FP_LOOP.length}-instruction FP/SIMD loop x ${iterations.toLocaleString("en-US")} iterations = ${instructions.toLocaleString("en-US")} instructions per run`);
+  const nv = measure("nvlab FP/SIMD", runs, iterations, runNvlabFp);
+  if (nv.last.instructions !== instructions) throw new Error(`nvlab retired ${nv.last.instructions} FP-loop instructions, expected ${instructions}`);
+  if (!unicorn) return { iterations, instructions, nvlab: nv.mips, unicorn: null, agrees: null };
+  const u = measure("unicorn FP/SIMD", runs, iterations, runUnicornFp);
+  const agrees = u.last.tableSum === nv.last.tableSum && u.last.regs.every((v, i) => v === nv.last.regs[i]);
+  return { iterations, instructions, nvlab: nv.mips, unicorn: u.mips, agrees };
 }
 
 function programsText(p: ProgramsOutcome): string[] {
@@ -127,6 +160,7 @@ async function main(): Promise<void> {
     progress(`unicorn unavailable: ${avail.reason}`);
   }
 
+  const fp = args.fp ? measureFp(args.runs, avail.ok) : null;
   const programs = args.programs ? await measureCpuPrograms({ rounds: args.rounds, lz4Kib: args.lz4Kib, progress }) : null;
   const programsFailed = programs?.measured.filter((m) => !m.passed || m.unicorn?.agrees === false).map((m) => m.name) ?? [];
 
@@ -142,6 +176,13 @@ async function main(): Promise<void> {
           unicorn: uc ? { available: true, version: uc.version, mips: uc.mips, resultsAgree: uc.agrees } : { available: false, reason: avail.ok ? "" : avail.reason },
           unicornOverNvlab: ratio,
           bar: { mips: BAR_MIPS, pass },
+          fpLoop: fp
+            ? {
+                instructionsPerIteration: FP_LOOP.length, iterations: fp.iterations, instructions: fp.instructions,
+                nvlab: { mips: fp.nvlab }, unicorn: fp.unicorn ? { mips: fp.unicorn, resultsAgree: fp.agrees } : null,
+                unicornOverNvlab: fp.unicorn ? fp.unicorn.median / fp.nvlab.median : null,
+              }
+            : null,
           programs: programs ?? { measured: [], skipped: [{ name: "all", reason: "--no-programs" }] },
         },
         null,
@@ -161,6 +202,15 @@ async function main(): Promise<void> {
     } else {
       console.log(`unicorn:      not measured (${avail.ok ? "" : avail.reason})`);
     }
+    if (fp) {
+      console.log(`FP/SIMD loop: ${FP_LOOP.length}-instruction loop x ${fp.iterations.toLocaleString("en-US")} = ${fp.instructions.toLocaleString("en-US")} instructions per run`);
+      console.log(line("  nvlab (interpreter)", fp.nvlab));
+      if (fp.unicorn) {
+        console.log(line("  unicorn (JIT)", fp.unicorn));
+        console.log(`  ratio:      unicorn is ${(fp.unicorn.median / fp.nvlab.median).toFixed(1)}x nvlab`);
+        if (!fp.agrees) console.log("WARNING:      nvlab and unicorn ended the FP/SIMD loop with different registers or memory");
+      }
+    }
     if (programs) {
       console.log("programs on nvlab (one run each):");
       for (const l of programsText(programs)) console.log(`  ${l}`);
@@ -171,6 +221,10 @@ async function main(): Promise<void> {
   else console.log(check);
   if (!pass) {
     console.error(`bench/cpu: nvlab runs this loop at ${fmt(nv.mips.median)} MIPS, below the ${BAR_MIPS} MIPS bar`);
+    process.exitCode = 1;
+  }
+  if (fp?.agrees === false) {
+    console.error("bench/cpu: nvlab and unicorn ended the FP/SIMD loop differently");
     process.exitCode = 1;
   }
   if (programsFailed.length > 0) {
