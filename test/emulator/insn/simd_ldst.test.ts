@@ -130,6 +130,23 @@ describe("faults", () => {
     expect(cpu.getV(0)).toBe(vOf(bytes(16, 3)));
   });
 
+  it("alignment is per element: LD1 .4s at a 4- (not 16-) byte aligned address in Device memory", async () => {
+    const { cpu, stop } = await runAsm(`ld1 {v0.4s, v1.4s}, [x1]\n brk #0`, { setup: setup((c) => c.setX(1, DATA + 4n)) });
+    expect(stop.kind).toBe("brk");
+    expect(cpu.getV(1)).toBe(vOf(bytes(16, 20)));
+  });
+
+  it("SP as a misaligned base with SCTLR_EL1.SA takes an SP alignment fault", async () => {
+    const { stop } = await runAsm(`mov sp, x1\n ld1r {v0.8b}, [sp]\n brk #0`, {
+      setup: setup((c) => {
+        c.setX(1, DATA + 8n);
+        c.sr.SCTLR_EL1 |= 8n;
+      }),
+    });
+    expect(stop.kind).toBe("el1-exception");
+    if (stop.kind === "el1-exception") expect(ecOf(stop.esr)).toBe(EC.SP_ALIGN);
+  });
+
   it("a fault on the second register's elements leaves the base register unwritten", async () => {
     const top = (1n << 48n) - 16n; // beyond the last element the PA range ends: an address size fault
     const { cpu, stop } = await runAsm(`ld1 {v0.16b, v1.16b}, [x1], #32\n brk #0`, { setup: setup((c) => c.setX(1, top)) });
