@@ -157,6 +157,29 @@ describe("faults", () => {
     expect(cpu.getX(1)).toBe(top);
   });
 
+  it("a stage-2 fault on the second register: no valid ISV, FAR of the faulting element, no writeback", async () => {
+    const S2_ROOT = 0x20_0000;
+    const unmapped = 0x4000_0000n; // IPA [0, 1 GiB) mapped by one level-1 block, the next GiB not
+    const { cpu, stop, mem } = await runAsm(`st1 {v0.16b, v1.16b}, [x9], #32\n brk #0`, {
+      setup: setup((c, m) => {
+        m.write(S2_ROOT, 8, 1n | (0xfn << 2n) | (3n << 6n) | (3n << 8n) | (1n << 10n));
+        c.writeSysReg("VTCR_EL2", 25n | (1n << 6n) | (2n << 16n));
+        c.writeSysReg("VTTBR_EL2", BigInt(S2_ROOT));
+        c.writeSysReg("HCR_EL2", c.sr.HCR_EL2 | 1n);
+        c.setX(9, unmapped - 16n);
+        c.setV(0, vOf(bytes(16, 0x40)));
+      }),
+    });
+    expect(stop.kind).toBe("exit");
+    if (stop.kind !== "exit") return;
+    expect(ecOf(stop.exit.esr)).toBe(EC.DABT_LOW);
+    expect(Number(stop.exit.esr & 0x1ffffffn)).toBe((1 << 6) | 0x05); // WnR, translation fault level 1; ISV = 0
+    expect(stop.exit.far).toBe(unmapped);
+    expect(cpu.getX(9)).toBe(unmapped - 16n);
+    // The first register's elements were stored before the fault (the Arm ARM allows either).
+    expect([...mem.readBytes(Number(unmapped) - 16, 16)]).toEqual(bytes(16, 0x40));
+  });
+
   it("FPEN = 00 traps before any access", async () => {
     const { stop } = await runAsm(`st1 {v0.16b}, [x1]\n brk #0`, { setup: (c) => c.setX(1, DATA) });
     expect(stop.kind).toBe("el1-exception");
