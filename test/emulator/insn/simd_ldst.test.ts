@@ -3,6 +3,7 @@
 // assembler/disassembler agreement on a sample of every row.
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { assemble } from "../../../asm/assembler.ts";
 import { disassemble, loadDisassembler } from "../../../asm/disassembler.ts";
 import type { Cpu } from "../../../emulator/cpu.ts";
 import { EC, ecOf } from "../../../emulator/exception.ts";
@@ -205,6 +206,15 @@ describe("assembler and disassembler", () => {
       const b = await rawAssemble(text);
       const word = new DataView(b.buffer, b.byteOffset).getUint32(0, true);
       expect(disassemble(word, 0n).text.replace(/0x([0-9a-f]+)/g, (_m, h: string) => String(parseInt(h, 16)))).toBe(text);
+    }
+  });
+
+  it("nvlab's assembler (braces, ranges, lanes, post-index) gives keystone's words", async () => {
+    const img = await assemble(samples.join("\n"));
+    const b = img.sections[0]!.bytes;
+    for (const [i, text] of samples.entries()) {
+      const raw = await rawAssemble(text);
+      expect(new DataView(b.buffer, b.byteOffset).getUint32(4 * i, true), text).toBe(new DataView(raw.buffer, raw.byteOffset).getUint32(0, true));
     }
   });
 
