@@ -89,6 +89,20 @@ export function kvmArchVcpuPutFp(vcpu: KvmVcpu): void {
 }
 
 /**
+ * A debugger or L0 tool wrote the hardware SIMD&FP registers between runs (KVM's KVM_SET_ONE_REG
+ * writes the vCPU's saved copy): while the host owns the registers, the saved copy is what the next
+ * trap loads, so it must take the new values too.
+ */
+export function kvmFpsimdRegsWritten(vcpu: KvmVcpu): void {
+  const fp = vcpu.fp;
+  if (fp.owner === "guest") return;
+  const cpu = vcpu.cpu;
+  fp.vregs.set(cpu.vregs);
+  fp.fpcr = cpu.fpcr;
+  fp.fpsr = cpu.fpsr;
+}
+
+/**
  * kvm_hyp_handle_fpsimd (EC 0x07): unless L1 traps the access itself, load the vCPU's registers,
  * clear the trap and resume at the same instruction (the preferred return of EC 0x07). Returns
  * false when the trap is L1's to take.

@@ -6,7 +6,13 @@ import { describe, expect, it } from "vitest";
 import { EC, esr } from "../../emulator/exception.ts";
 import { FP_ACCESS_ISS } from "../../emulator/fp/fp_access.ts";
 import { translateCptrEl2ToCpacrEl1 } from "../../hypervisor/el2_translate.ts";
-import { OFF, bootL1, enterL2Prologue, expectVel2Exception, symbolOf, vectors } from "./l0_harness.ts";
+import { kvmSwitchToL2, kvmSwitchToVel2 } from "../../hypervisor/emulate_nested.ts";
+import {
+  guestHypFpsimdTrapsEnabled, kvmFpsimdRegsWritten, kvmHypHandleFpsimd,
+} from "../../hypervisor/fpsimd.ts";
+import { kvmResetVcpu, type KvmVcpu } from "../../hypervisor/vcpu.ts";
+import { Kvm } from "../../hypervisor/vm.ts";
+import { L1_BASE, OFF, bootL1, enterL2Prologue, expectVel2Exception, symbolOf, vectors } from "./l0_harness.ts";
 
 const FP_ESR = esr(EC.FP_ACCESS, FP_ACCESS_ISS);
 const TFP = "(1 << 10)";
@@ -130,5 +136,81 @@ describe("L1's virtual CPTR_EL2", () => {
     const vcpu = r.kvm.vcpus[0]!;
     expect(vcpu.ctxt.el1.CPACR_EL1).toBe(1n << 20n);
     expect(vcpu.cpu.sr.CPACR_EL1).toBe(0n); // vEL2's TFP, translated
+  });
+});
+
+function freshVcpu(): KvmVcpu {
+  const kvm = new Kvm({ memory: 16n << 20n });
+  const vcpu = kvm.vcpus[0]!;
+  kvmResetVcpu(vcpu, L1_BASE);
+  return vcpu;
+}
+const hwTfp = (vcpu: KvmVcpu): bigint => (vcpu.cpu.sr.CPTR_EL2 >> 10n) & 1n;
+
+describe("fp_owner bookkeeping", () => {
+  it("reset: host-owned, TFP set in hardware; the trap loads the vCPU's copy and clears TFP", () => {
+    const vcpu = freshVcpu();
+    expect(vcpu.fp.owner).toBe("host");
+    expect(hwTfp(vcpu)).toBe(1n);
+    vcpu.fp.vregs[5] = 0xdead;
+    vcpu.fp.fpcr = 0x0040_0000;
+    expect(kvmHypHandleFpsimd(vcpu)).toBe(true);
+    expect(vcpu.cpu.vregs[5]).toBe(0xdead);
+    expect(vcpu.cpu.fpcr).toBe(0x0040_0000);
+    expect(vcpu.fp.owner).toBe("guest");
+    expect(hwTfp(vcpu)).toBe(0n);
+  });
+
+  it("a world switch saves guest-owned registers into the vCPU and hands them back to the host", () => {
+    const vcpu = freshVcpu();
+    kvmHypHandleFpsimd(vcpu);
+    vcpu.cpu.vregs[127] = 0x1234_5678;
+    vcpu.cpu.fpsr = 0x1f;
+    kvmSwitchToL2(vcpu);
+    expect(vcpu.fp.vregs[127]).toBe(0x1234_5678);
+    expect(vcpu.fp.fpsr).toBe(0x1f);
+    expect(vcpu.fp.owner).toBe("host");
+    expect(hwTfp(vcpu)).toBe(1n);
+    expect(vcpu.kvm.metrics.get("fpsimd.saves")).toBe(1);
+    kvmSwitchToVel2(vcpu); // nothing guest-owned to save
+    expect(vcpu.kvm.metrics.get("fpsimd.saves")).toBe(1);
+  });
+
+  it("while L2 runs with the registers loaded, L1's TFP keeps the hardware trap set; at vEL2 it does not", () => {
+    const vcpu = freshVcpu();
+    vcpu.vcpuWriteSysReg("CPTR_EL2", 1n << 10n);
+    kvmSwitchToL2(vcpu);
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(true);
+    expect(kvmHypHandleFpsimd(vcpu)).toBe(false); // L1's to take
+    expect(vcpu.fp.owner).toBe("host");
+    vcpu.ctxt.el2.CPTR_EL2 = 0n;
+    expect(kvmHypHandleFpsimd(vcpu)).toBe(true);
+    expect(hwTfp(vcpu)).toBe(0n);
+  });
+
+  it("guest_hyp_fpsimd_traps_enabled with a VHE guest hypervisor reads FPEN (x0 traps, 01 only EL0 under TGE)", () => {
+    const vcpu = freshVcpu();
+    const E2H = 1n << 34n;
+    const TGE = 1n << 27n;
+    vcpu.ctxt.el2.HCR_EL2 = E2H;
+    vcpu.ctxt.el2.CPTR_EL2 = 1n << 10n; // TFP means nothing with E2H
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(true); // FPEN = 00
+    vcpu.ctxt.el2.CPTR_EL2 = 3n << 20n;
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(false);
+    vcpu.ctxt.el2.CPTR_EL2 = 1n << 20n;
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(false);
+    vcpu.ctxt.el2.HCR_EL2 = E2H | TGE;
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(false); // at vEL2
+    vcpu.setHypCtxt(false);
+    expect(guestHypFpsimdTrapsEnabled(vcpu)).toBe(true);
+  });
+
+  it("a debugger's write to the registers while the host owns them is what the next trap loads", () => {
+    const vcpu = freshVcpu();
+    vcpu.cpu.vregs[0] = 42;
+    kvmFpsimdRegsWritten(vcpu);
+    vcpu.cpu.vregs[0] = 0;
+    kvmHypHandleFpsimd(vcpu);
+    expect(vcpu.cpu.vregs[0]).toBe(42);
   });
 });
