@@ -2,11 +2,14 @@
 // own, switched lazily as a hypervisor on hardware must: the architecture does not bank V0-V31,
 // FPCR and FPSR by exception level.
 //
-// L1 keeps its own values in the registers and runs L2 with CPTR_EL2.TFP set. L2's first SIMD&FP
+// L1 keeps its own values in the registers and runs L2 with CPTR_EL2.TFP set: every return to L2
+// through lower_sync sets TFP from who holds the registers (fp_before_eret). L2 cannot execute an
+// instruction before its first exception (its code page is not mapped yet, guests/README.md), so
+// that return is also where L1 sets up its own SIMD&FP values, once. L2's first SIMD&FP
 // instruction traps to L1 (EC 0x07, taken at +0x400 before any other dispatch): L1 clears TFP,
 // saves its registers, loads L2's and re-runs the instruction. HVC function 3 ("FP turn") is L1's
 // own use: it takes the registers back (saving L2's), checks and advances its values, prints them,
-// and sets TFP again, so L2's next use traps again. L1 never uses SIMD&FP on any other path.
+// and keeps them, so the return sets TFP and L2's next use traps again. L1 never uses SIMD&FP on any other path.
 //
 // CPTR_EL2 is written whole: RES1 bits 13, 9 and 7:0, TZ (bit 8) and TSM (bit 12) set to trap
 // SVE and SME, which neither guest uses; TFP (bit 10) as needed.
@@ -18,23 +21,6 @@
         .equ EC_FP_ASIMD, 0x07
         .equ HVC_FP_TURN, 3
         .include "lib/defs.S"
-
-// The image entry: L1's SIMD&FP state, then the common boot (lib/main.S l1_entry).
-hypfp_entry:
-        mov64   x0, CPTR_FP_OPEN
-        msr     cptr_el2, x0
-        isb
-        msr     fpcr, xzr
-        msr     fpsr, xzr
-        fmov    d8, #1.0                // L1's accumulator: + 0.25 per FP turn
-        fmov    d9, #0.25
-        adrl    x0, l1_pattern
-        ldr     q10, [x0]
-        movi    v31.4s, #0x11           // added to v10 per FP turn (a high register)
-        mov64   x0, CPTR_FP_TRAP        // the registers are L1's: L2's first use must trap
-        msr     cptr_el2, x0
-        isb
-        b       l1_entry
 
         .include "lib/main.S"
         .include "lib/s2_4k.S"
@@ -87,6 +73,33 @@ fp_load:
         msr     fpcr, x1
         ldr     x1, [x0, #520]
         msr     fpsr, x1
+        ret
+
+// fp_before_eret: on the first call, L1's own SIMD&FP values; then CPTR_EL2.TFP set while the
+// registers are L1's, clear while they are L2's. Clobbers x0, x1.
+fp_before_eret:
+        adrl    x0, fp_ready
+        ldr     x1, [x0]
+        cbnz    x1, 1f
+        mov     x1, #1
+        str     x1, [x0]
+        mov64   x0, CPTR_FP_OPEN
+        msr     cptr_el2, x0
+        isb
+        msr     fpcr, xzr
+        msr     fpsr, xzr
+        fmov    d8, #1.0                // L1's accumulator: + 0.25 per FP turn
+        fmov    d9, #0.25
+        adrl    x0, l1_pattern
+        ldr     q10, [x0]
+        movi    v31.4s, #0x11           // added to v10 per FP turn (a high register)
+1:      mov64   x0, CPTR_FP_TRAP
+        adrl    x1, fp_l2_owns
+        ldr     x1, [x1]
+        cbz     x1, 2f
+        mov64   x0, CPTR_FP_OPEN
+2:      msr     cptr_el2, x0
+        isb
         ret
 
 // fp_trap: L2's SIMD&FP use while the registers are L1's (EC 0x07 from L2). Switch to L2's and
@@ -165,10 +178,7 @@ hvc_extra:
         bl      console_puthex
         mov     w0, #'\n'
         bl      console_putc
-        mov64   x0, CPTR_FP_TRAP        // the registers are L1's again
-        msr     cptr_el2, x0
-        isb
-        ldp     x29, x30, [sp], #16
+        ldp     x29, x30, [sp], #16     // the registers stay L1's: fp_before_eret sets TFP
         ret
 
 banner_text:    .asciz "L1: hypfp: 4K granule, lazy 4K pages, lazy FP/SIMD switching (CPTR_EL2.TFP)\n"
@@ -178,7 +188,8 @@ msg_fp_v10:        .asciz " v10="
 msg_fp_traps:      .asciz ", L2 FP traps: "
 msg_fp_esr:        .asciz ", last ESR_EL2 "
 
-// L1's EL2 vector table: lib/vectors.S, except that +0x400 sends EC 0x07 to fp_trap.
+// L1's EL2 vector table: lib/vectors.S, except that +0x400 sends EC 0x07 to fp_trap and lower_sync
+// sets CPTR_EL2 before its ERET.
         .balign 2048
 l1_vectors:
         mov     x0, #0x000
@@ -257,6 +268,7 @@ lower_sync:
         str     x30, [sp, #240]
         mov     x0, sp
         bl      handle_lower_sync
+        bl      fp_before_eret
         ldp     x0, x1, [sp, #0]
         ldp     x2, x3, [sp, #16]
         ldp     x4, x5, [sp, #32]
@@ -286,4 +298,5 @@ fp_l2_owns:     .quad 0                 // the registers hold L2's values
 fp_traps:       .quad 0
 fp_turns:       .quad 0
 fp_last_esr:    .quad 0
+fp_ready:       .quad 0                 // L1's own values are set up
         .include "lib/data.S"
