@@ -26,20 +26,32 @@ export function fpEnabledAtEl1(cpu: CpuState): boolean {
   return cpu.el === 0 ? fpen === 3 : (fpen & 1) === 1;
 }
 
+const E2H = 1n << BigInt(HCR.E2H);
+const TGE = 1n << BigInt(HCR.TGE);
+const TFP = 1n << BigInt(CPTR.TFP);
+
 /** Whether CPTR_EL2 (in the layout HCR_EL2.E2H selects) traps a SIMD&FP access from the current EL. */
 export function cptrEl2TrapsFp(cpu: CpuState): boolean {
-  const cptr = cpu.sr.CPTR_EL2;
-  if (!hcr(cpu, HCR.E2H)) return ((cptr >> BigInt(CPTR.TFP)) & 1n) !== 0n;
-  const fpen = Number((cptr >> FPEN_SHIFT) & 3n);
-  if ((fpen & 1) === 0) return true;
-  return fpen === 1 && cpu.el === 0 && hcr(cpu, HCR.TGE);
+  return cptrTraps(cpu, (cpu.sr.HCR_EL2 & E2H) !== 0n);
 }
 
-/** Raise the trap a disabled SIMD&FP access takes; return when the access may proceed. */
+function cptrTraps(cpu: CpuState, e2h: boolean): boolean {
+  const cptr = cpu.sr.CPTR_EL2;
+  if (!e2h) return (cptr & TFP) !== 0n;
+  const fpen = Number((cptr >> FPEN_SHIFT) & 3n);
+  if ((fpen & 1) === 0) return true;
+  return fpen === 1 && cpu.el === 0 && (cpu.sr.HCR_EL2 & TGE) !== 0n;
+}
+
+/**
+ * Raise the trap a disabled SIMD&FP access takes; return when the access may proceed. Runs before
+ * every SIMD&FP instruction, so the common case (E2H = 0, nothing trapped) costs three BigInt tests.
+ */
 export function checkFPAdvSIMDEnabled(cpu: CpuState): void {
-  if (cpu.el < 2 && !(hcr(cpu, HCR.E2H) && hcr(cpu, HCR.TGE)) && !fpEnabledAtEl1(cpu)) {
+  const e2h = (cpu.sr.HCR_EL2 & E2H) !== 0n;
+  if (cpu.el < 2 && !(e2h && hcr(cpu, HCR.TGE)) && !fpEnabledAtEl1(cpu)) {
     if (cpu.el === 0 && hcr(cpu, HCR.TGE)) cpu.raiseSync(2, { ec: EC.UNKNOWN, iss: 0 });
     cpu.raiseSync(1, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
   }
-  if (cptrEl2TrapsFp(cpu)) cpu.raiseSync(2, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
+  if (cptrTraps(cpu, e2h)) cpu.raiseSync(2, { ec: EC.FP_ACCESS, iss: FP_ACCESS_ISS });
 }
