@@ -26,6 +26,7 @@ export const HCR = {
   HCD: 29,
   TRVM: 30,
   RW: 31,
+  E2H: 34,
   NV: 42,
   NV1: 43,
   AT: 44,
@@ -34,7 +35,10 @@ export const HCR = {
 /** MDCR_EL2 bit positions. */
 export const MDCR = { TDE: 8, TDA: 9, TDOSA: 10 } as const;
 
-/** CPTR_EL2 (E2H=0 layout) bit positions. */
+/**
+ * CPTR_EL2 (E2H=0 layout) bit positions. With HCR_EL2.E2H = 1 the register takes CPACR_EL1's layout
+ * and FPEN (bits 21:20) replaces TFP: see fp/fp_access.ts.
+ */
 export const CPTR = { TFP: 10, TCPAC: 31 } as const;
 
 /** SCTLR_EL1 bits that gate EL0 use of system instructions. */

@@ -25,6 +25,17 @@ export function translateTtbr0El2ToEl1(v: bigint): bigint {
   return v & 0x0000_ffff_ffff_ffffn;
 }
 
+/**
+ * translate_cptr_el2_to_cpacr_el1: the nVHE CPTR_EL2 trap bits in CPACR_EL1's layout. TFP clear →
+ * FPEN = 0b11 (no trap), TFP set → FPEN = 0b00 (EL1, where vEL2 runs, traps); TTA moves from bit 20
+ * to bit 28. No SVE/SME/AMU here, so TZ, TSM and TAM have nothing to become.
+ */
+export function translateCptrEl2ToCpacrEl1(v: bigint): bigint {
+  const tfp = (v >> 10n) & 1n;
+  const tta = (v >> 20n) & 1n;
+  return (tfp ? 0n : 3n << 20n) | (tta << 28n);
+}
+
 const PSR_MODE_MASK = 0x1fn;
 const PSR_MODE_EL1T = 0x4n;
 const PSR_MODE_EL1H = 0x5n;

@@ -7,6 +7,7 @@
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
 import { CPTR, HCR, MDCR } from "../emulator/traps.ts";
 import { VECTOR } from "../emulator/exception.ts";
+import { fpsimdCptrTraps, kvmArchVcpuLoadFp, kvmArchVcpuPutFp } from "./fpsimd.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
 import { PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
 import { loadEl1State, loadVel2State, saveEl1State, saveVel2State, vcpuReadSysReg, vcpuWriteSysReg } from "./sys_regs.ts";
@@ -39,7 +40,12 @@ export function hcrForL2(vhcr: bigint): bigint {
   return bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3) | (vhcr & HCR_L2_PASSTHROUGH);
 }
 
-/** Program the hardware EL2 controls for the context the vCPU is about to run. */
+/**
+ * Program the hardware EL2 controls for the context the vCPU is about to run. CPTR_EL2: TFP while
+ * the host owns the SIMD&FP registers or (L2) L1 traps them (fpsimd.ts); at vEL2 also TCPAC, so
+ * L1's CPACR_EL1 accesses reach L2's saved copy (the hardware CPACR_EL1 then holds vEL2's own
+ * trap control, its CPTR_EL2 translated); for L2, L1's TCPAC.
+ */
 export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
   const cpu = vcpu.cpu;
   const el2 = vcpu.ctxt.el2;
@@ -47,34 +53,41 @@ export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
     cpu.writeSysReg("HCR_EL2", HCR_VEL2);
     cpu.sr.VPIDR_EL2 = PHYS_MIDR;
     cpu.sr.VMPIDR_EL2 = physicalMpidr(cpu);
-    cpu.sr.CPTR_EL2 = 0n;
+    cpu.sr.CPTR_EL2 = bit(CPTR.TCPAC) | fpsimdCptrTraps(vcpu);
     cpu.sr.MDCR_EL2 = 0n;
   } else {
     cpu.writeSysReg("HCR_EL2", hcrForL2(el2.HCR_EL2));
     cpu.sr.VPIDR_EL2 = el2.VPIDR_EL2;
     cpu.sr.VMPIDR_EL2 = el2.VMPIDR_EL2;
-    cpu.sr.CPTR_EL2 = el2.CPTR_EL2 & bit(CPTR.TCPAC);
+    cpu.sr.CPTR_EL2 = (el2.CPTR_EL2 & bit(CPTR.TCPAC)) | fpsimdCptrTraps(vcpu);
     cpu.sr.MDCR_EL2 = el2.MDCR_EL2 & (bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA));
   }
 }
 
-/** vEL2 → L2 (the put/load around an ERET that leaves vEL2). */
+/**
+ * vEL2 → L2 (the put/load around an ERET that leaves vEL2). The put also takes the SIMD&FP
+ * registers back from the vCPU (lazy: fpsimd.ts).
+ */
 export function kvmSwitchToL2(vcpu: KvmVcpu): void {
   saveVel2State(vcpu);
+  kvmArchVcpuPutFp(vcpu);
   kvmVcpuPutHwMmu(vcpu);
   vcpu.setHypCtxt(false);
   loadEl1State(vcpu);
+  kvmArchVcpuLoadFp(vcpu);
   kvmLoadHwTraps(vcpu);
   kvmVcpuLoadHwMmu(vcpu);
   vcpu.cpu.flushFastTlb();
 }
 
-/** L2 → vEL2 (the put/load around an injection from L2). */
+/** L2 → vEL2 (the put/load around an injection from L2), SIMD&FP registers included. */
 export function kvmSwitchToVel2(vcpu: KvmVcpu): void {
   saveEl1State(vcpu);
+  kvmArchVcpuPutFp(vcpu);
   kvmVcpuPutHwMmu(vcpu);
   vcpu.setHypCtxt(true);
   loadVel2State(vcpu);
+  kvmArchVcpuLoadFp(vcpu);
   kvmLoadHwTraps(vcpu);
   kvmVcpuLoadHwMmu(vcpu);
   vcpu.cpu.flushFastTlb();

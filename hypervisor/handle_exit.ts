@@ -7,6 +7,7 @@ import { HCR } from "../emulator/traps.ts";
 import { hex } from "../emulator/types.ts";
 import { kvmEmulateNestedEret, kvmInjectEl1Sync } from "./emulate_nested.ts";
 import { GuestError } from "./errors.ts";
+import { kvmHypHandleFpsimd } from "./fpsimd.ts";
 import { kvmHandleGuestAbort } from "./mmu.ts";
 import { kvmPsciCall } from "./psci.ts";
 import { ESR_UNDEFINED, kvmHandleSys64 } from "./sys_regs.ts";
@@ -66,6 +67,17 @@ function kvmHandleDebug(vcpu: KvmVcpu, exit: Exit): number {
   return 1;
 }
 
+/**
+ * EC 0x07, a SIMD&FP access L0's CPTR_EL2.TFP trapped: the lazy switch (kvm_hyp_handle_fpsimd)
+ * resumes the same instruction with the vCPU's registers loaded; if L1's virtual CPTR_EL2 traps the
+ * access, L1 takes it with the hardware syndrome (kvm_handle_fpasimd).
+ */
+function kvmHandleFpasimd(vcpu: KvmVcpu, exit: Exit): number {
+  if (kvmHypHandleFpsimd(vcpu)) return 1;
+  vcpu.injectNestedSync(exit.esr);
+  return 1;
+}
+
 function unexpectedExit(vcpu: KvmVcpu, exit: Exit): never {
   const name = EC_NAMES[exit.ec] ?? "reserved";
   throw new GuestError(
@@ -77,6 +89,7 @@ type ExitHandler = (vcpu: KvmVcpu, exit: Exit) => number;
 
 const ARM_EXIT_HANDLERS: Partial<Record<number, ExitHandler>> = {
   [EC.WFX]: kvmHandleWfx,
+  [EC.FP_ACCESS]: kvmHandleFpasimd,
   [EC.HVC64]: kvmHandleHvc,
   [EC.SMC64]: kvmHandleSmc,
   [EC.SYS64]: (vcpu, exit) => {

@@ -36,6 +36,7 @@ export const OTHER_COUNTERS = [
   "memslotsDeleted", "dirtyLog.wrprotected", "dirtyLog.wpFaults", "dirtyLog.pagesDirtied", "stage2.relaxPerms", "stage2.permRemaps",
   "injected.memslotDeletes", "injected.dirtyLogs",
   "injected.skippedTlbis",
+  "fpsimd.switches", "fpsimd.saves",
 ] as const;
 
 /** Per-operation observations (lists of samples). */

@@ -17,7 +17,8 @@ import { isIdRegSpace, kvmReadVmIdReg } from "./id_regs.ts";
 import { kvmHandleSysTlbi } from "./tlbi.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 import {
-  hwPstateToVel2, SCTLR_EL1_RES1, spsrEl2ToHw, translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1,
+  hwPstateToVel2, SCTLR_EL1_RES1, spsrEl2ToHw, translateCptrEl2ToCpacrEl1, translateSctlrEl2ToEl1, translateTcrEl2ToEl1,
+  translateTtbr0El2ToEl1,
 } from "./el2_translate.ts";
 
 /** Registers of the virtual EL2 file (SP_EL2 has no MRS/MSR encoding at EL2 but is state). */
@@ -32,7 +33,7 @@ export type Vel2Reg = (typeof VEL2_REGS)[number];
 /** L2's EL1 registers that share hardware with vEL2 state (conflicted), saved while vEL2 runs. */
 export const EL1_CTXT_REGS = [
   "SCTLR_EL1", "TTBR0_EL1", "TTBR1_EL1", "TCR_EL1", "ESR_EL1", "FAR_EL1", "AFSR0_EL1", "AFSR1_EL1",
-  "MAIR_EL1", "AMAIR_EL1", "CONTEXTIDR_EL1", "VBAR_EL1", "ELR_EL1", "SPSR_EL1", "SP_EL1",
+  "MAIR_EL1", "AMAIR_EL1", "CONTEXTIDR_EL1", "VBAR_EL1", "ELR_EL1", "SPSR_EL1", "SP_EL1", "CPACR_EL1",
 ] as const;
 export type El1CtxtReg = (typeof EL1_CTXT_REGS)[number];
 
@@ -55,6 +56,8 @@ export const EL2_TO_EL1: Partial<Record<Vel2Reg, El2Mapping>> = {
   VBAR_EL2: { el1: "VBAR_EL1", memory: true },
   AFSR0_EL2: { el1: "AFSR0_EL1", memory: true },
   AFSR1_EL2: { el1: "AFSR1_EL1", memory: true },
+  // vEL2's own SIMD&FP trap control (TFP) becomes CPACR_EL1.FPEN, which the hardware checks at EL1.
+  CPTR_EL2: { el1: "CPACR_EL1", memory: true, xlate: translateCptrEl2ToCpacrEl1 },
   // Written by exception entry at vEL2 as well as by L1.
   ELR_EL2: { el1: "ELR_EL1", memory: false },
   ESR_EL2: { el1: "ESR_EL1", memory: false },
@@ -259,10 +262,13 @@ function accessIdReg(vcpu: KvmVcpu, exit: Exit, t: SysTrap): void {
   vcpu.skipInstr();
 }
 
-/** Registers whose vEL2 accesses L0 emulates: the vEL2 file, SP_EL1, and L2's conflicted EL1 registers. */
+/**
+ * Registers whose vEL2 accesses L0 emulates: the vEL2 file, SP_EL1, and L2's conflicted EL1
+ * registers (trapped by TVM/TRVM, NV1, or for CPACR_EL1 L0's CPTR_EL2.TCPAC at vEL2).
+ */
 function emulatedAtVel2(name: string, flags: number): boolean {
   if (flags & SR.EL2) return isVel2Reg(name) || name === "SP_EL1";
-  return (flags & (SR.TVM | SR.NV1)) !== 0 && isEl1CtxtReg(name);
+  return (flags & (SR.TVM | SR.NV1 | SR.TCPAC)) !== 0 && isEl1CtxtReg(name);
 }
 
 /** ESR of an UNDEFINED instruction (EC 0x00, IL=1). */

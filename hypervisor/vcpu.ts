@@ -6,6 +6,7 @@ import type { Exit } from "../emulator/exception.ts";
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
 import { kvmInjectNestedSync, kvmLoadHwTraps } from "./emulate_nested.ts";
 import type { GuestError, GuestReport } from "./errors.ts";
+import { VcpuFpState } from "./fpsimd.ts";
 import { type KvmS2Mmu, kvmVcpuLoadHwMmu } from "./nested.ts";
 import {
   ESR_UNDEFINED, VcpuSysRegs, loadVel2State, vcpuReadSysReg, vcpuWriteSysReg,
@@ -27,6 +28,8 @@ export class KvmVcpu {
   /** What the hardware VTTBR_EL2 currently points at (null between put and load). */
   hwMmu: KvmS2Mmu | null = null;
   readonly ctxt: VcpuSysRegs;
+  /** The SIMD&FP registers while the host owns the hardware's, and the owner (fpsimd.ts). */
+  readonly fp = new VcpuFpState();
   /** The exit being (or last) handled, and whether L2 was running when it happened. */
   lastExit: Exit | null = null;
   lastExitFromL2 = false;
@@ -103,6 +106,7 @@ export function kvmResetVcpu(vcpu: KvmVcpu, entry: bigint): void {
   vcpu.exitReason = null;
   vcpu.mpState = "runnable";
   vcpu.waitingOn = null;
+  vcpu.fp.reset();
   loadVel2State(vcpu);
   kvmLoadHwTraps(vcpu);
   kvmVcpuLoadHwMmu(vcpu);

@@ -23,7 +23,7 @@ const size = (image: Image): number => image.sections.reduce((n, s) => n + s.byt
 describe("guest images", () => {
   it("ships the L1 variants and L2 programs the pairs use", () => {
     expect(L1S.sort()).toEqual(
-      ["blockmove", "hyp", "hyp64k", "hypblock", "multi", "remap", "smp", "smp_rounds", "smp_shared"].map((n) => `guests/l1/${n}.S`),
+      ["blockmove", "hyp", "hyp64k", "hypblock", "hypfp", "multi", "remap", "smp", "smp_rounds", "smp_shared"].map((n) => `guests/l1/${n}.S`),
     );
     for (const pair of GUEST_PAIRS) {
       expect(L1S).toContain(pair.l1);

@@ -57,6 +57,7 @@ const BANNER = {
   smp: "L1: smp: one L2 per vCPU, 4K granule, lazy 4K pages\n",
   smpShared: "L1: smp_shared: one L2 on every vCPU, 4K granule, lazy 4K pages\n",
   smpRounds: "L1: smp_rounds: one L2 per vCPU, 3 rounds, a VMID per round, 4K granule, lazy 4K pages\n",
+  hypfp: "L1: hypfp: 4K granule, lazy 4K pages, lazy FP/SIMD switching (CPTR_EL2.TFP)\n",
 };
 
 const HELLO = "hello from L2\n";
@@ -171,6 +172,32 @@ function lazyPair(l1: "hyp" | "hyp64k" | "hypblock", l2: string, output: string,
   return { name: `${l1}+${l2}`, l1: `guests/l1/${l1}.S`, l2: single(l2), expected: BANNER[l1] + l2Run(0, output, 0, faults) + off(0), exitCode: 0 };
 }
 
+/** ESR_EL2 of a trapped SIMD&FP instruction from AArch64: EC 0x07, IL, CV = 1, COND = 0b1110. */
+const FP_TRAP_ESR = 0x1fe0_0000n;
+
+/**
+ * hypfp.S + fp.S: round r (1-4), L2's d0 = 2^(r-1) and v2 = its pattern + r × 0x22 per 32-bit lane;
+ * then L1's FP turn r: d8 = 1 + r/4, v10 = its pattern + r × 0x11 per lane, and r lazy traps of L2's
+ * first SIMD&FP use (one at the start, one after each of L1's turns but the last).
+ */
+function fpRounds(): string {
+  let out = "";
+  for (let r = 1; r <= 4; r++) {
+    const d0 = 0x3ff0_0000_0000_0000n + (BigInt(r - 1) << 52n);
+    const lanes = (hiLane: bigint, loLane: bigint, add: bigint): bigint => ((hiLane + add) << 32n) | (loLane + add);
+    const v2hi = lanes(0x3000_0000n, 0x4000_0000n, BigInt(r) * 0x22n);
+    const v2lo = lanes(0x1000_0000n, 0x2000_0000n, BigInt(r) * 0x22n);
+    const d8 = 0x3ff0_0000_0000_0000n + BigInt(r) * 0x4_0000_0000_0000n;
+    const v10hi = lanes(0xfedc_ba98n, 0x7654_3210n, BigInt(r) * 0x11n);
+    const v10lo = lanes(0x0123_4567n, 0x89ab_cdefn, BigInt(r) * 0x11n);
+    out +=
+      `L2: round ${r}: d0=${hex(d0, 16)} v2=${hex(v2hi, 16)}:${hex(v2lo, 16)}\n` +
+      `L1: FP turn ${r}: d8=0x${d8.toString(16)} v10=0x${v10hi.toString(16)}:0x${v10lo.toString(16)}, ` +
+      `L2 FP traps: ${r}, last ESR_EL2 0x${FP_TRAP_ESR.toString(16)}\n`;
+  }
+  return out;
+}
+
 export const GUEST_PAIRS: GuestPair[] = [
   lazyPair("hyp", "hello", HELLO, 1),
   lazyPair("hyp", "touch", touch(64), 65),
@@ -244,4 +271,6 @@ export const GUEST_PAIRS: GuestPair[] = [
   // 4 vCPUs × 3 rounds = 12 VMIDs over 8 shadow MMUs (2 × vCPUs): recycling under contention.
   smpRoundsPair(2),
   smpRoundsPair(4),
+  // L1 traps L2's SIMD&FP use lazily (CPTR_EL2.TFP) and switches the registers itself.
+  { name: "hypfp+fp", l1: "guests/l1/hypfp.S", l2: single("fp"), expected: BANNER.hypfp + l2Run(0, fpRounds(), 0, 1) + off(0), exitCode: 0 },
 ];

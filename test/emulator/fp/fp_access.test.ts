@@ -70,6 +70,66 @@ describe("CheckFPAdvSIMDEnabled", () => {
   });
 });
 
+const E2H = 1n << 34n;
+const TGE = 1n << 27n;
+/** Run `code` (at EL1, or EL0 after TO_EL0) with CPACR_EL1.FPEN, HCR_EL2 and CPTR_EL2 given. */
+const withTraps = (code: string, cpacrFpen: number, hcrEl2: bigint, cptrEl2: bigint) =>
+  runAsm(code, {
+    setup: (c) => {
+      fpen(cpacrFpen)(c);
+      c.sr.HCR_EL2 = hcrEl2;
+      c.sr.CPTR_EL2 = cptrEl2;
+    },
+  });
+
+describe("CPTR_EL2 in the layout HCR_EL2.E2H selects", () => {
+  const el1 = `nop\n fadd s0, s1, s2\n brk #0`;
+  const el0 = `${TO_EL0} fadd s0, s1, s2\n brk #0`;
+
+  it.each([
+    [0n, "traps"], [1n, "does not trap"], [2n, "traps"], [3n, "does not trap"],
+  ])("E2H = 1: CPTR_EL2.FPEN = %i %s EL1 (TFP, bit 10, is ignored)", async (f, what) => {
+    const { stop } = await withTraps(el1, 3, E2H, (f << 20n) | (1n << 10n));
+    if (what === "traps") {
+      expect(stop.kind).toBe("exit");
+      if (stop.kind !== "exit") return;
+      expect(stop.exit.ec).toBe(EC.FP_ACCESS);
+      expect(issOf(stop.exit.esr)).toBe(FP_ISS);
+      expect(stop.exit.esr >> 25n & 1n).toBe(1n); // IL
+      expect(stop.exit.elr).toBe(BASE + 4n);
+    } else expect(stop.kind).toBe("brk");
+  });
+
+  it("E2H = 0: FPEN bits of CPTR_EL2 mean nothing, TFP traps", async () => {
+    expect((await withTraps(el1, 3, 0n, 0n)).stop.kind).toBe("brk");
+    const trapped = await withTraps(el1, 3, 0n, 1n << 10n);
+    expect(trapped.stop.kind).toBe("exit");
+    if (trapped.stop.kind === "exit") expect(trapped.stop.exit.ec).toBe(EC.FP_ACCESS);
+  });
+
+  it("E2H = 1, FPEN = 01 traps EL0 only while TGE is set", async () => {
+    const free = await withTraps(el0, 3, E2H, 1n << 20n);
+    expect(free.stop.kind).toBe("brk");
+    const host = await withTraps(el0, 0, E2H | TGE, 1n << 20n);
+    expect(host.stop.kind).toBe("exit");
+    if (host.stop.kind === "exit") {
+      expect(host.stop.exit.ec).toBe(EC.FP_ACCESS);
+      expect(issOf(host.stop.exit.esr)).toBe(FP_ISS);
+    }
+  });
+
+  it("{E2H, TGE} = {1, 1}: CPACR_EL1 does not govern EL0 (the EL2&0 regime), CPTR_EL2.FPEN does", async () => {
+    const open = await withTraps(el0, 0, E2H | TGE, 3n << 20n);
+    expect(open.stop.kind).toBe("brk");
+  });
+
+  it("CPACR_EL1 is checked before CPTR_EL2: an EL1 access both forbid goes to EL1", async () => {
+    const { stop } = await withTraps(el1, 0, E2H, 0n);
+    expect(stop.kind).toBe("el1-exception");
+    if (stop.kind === "el1-exception") expect(ecOf(stop.esr)).toBe(EC.FP_ACCESS);
+  });
+});
+
 describe("SIMD&FP instructions not implemented yet", () => {
   it.each([["mul v0.4s, v1.4s, v2.4s"], ["fadd v0.2d, v1.2d, v2.2d"], [".word 0x1ee22820 // fadd h0, h1, h2 (FEAT_FP16)"], [".word 0x0c408c20 // ld2 {v0.1d, v1.1d}, [x1] (reserved)"], [".word 0x4e284820 // aese v0.16b, v1.16b"]])(
     "%s is UNDEFINED (EC 0x00), never silently executed",
