@@ -22,6 +22,7 @@ import { EL1_CTXT_REGS, VEL2_REGS } from "../hypervisor/sys_regs.ts";
 import { kvmRunVcpus } from "../hypervisor/scheduler.ts";
 import type { VcpuLoopHooks, VcpuLoopResult } from "../hypervisor/arm.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
+import { kvmFpsimdRegsWritten } from "../hypervisor/fpsimd.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { type AddressSpace, readGuestMemory, walksToCanonical, writeGuestMemory } from "./memory.ts";
@@ -559,13 +560,17 @@ export class DebugSession {
     this.checkRunnable();
     const cpu = this.vcpu.cpu;
     const fp = /^v(\d+)$/.exec(name.toLowerCase());
-    if (fp && Number(fp[1]) <= 31) return cpu.setV(Number(fp[1]), BigInt.asUintN(128, v));
+    if (fp && Number(fp[1]) <= 31) {
+      cpu.setV(Number(fp[1]), BigInt.asUintN(128, v));
+      // While L0 (the host) owns the registers, the next lazy load restores the vCPU's saved copy.
+      return kvmFpsimdRegsWritten(this.vcpu);
+    }
     if (/^fp[cs]r$/i.test(name)) {
       const fpcr = name.toLowerCase() === "fpcr";
       const bits = Number(BigInt.asUintN(32, v)) & (fpcr ? FPCR.WRITABLE : FPSR.WRITABLE);
       if (fpcr) cpu.fpcr = bits;
       else cpu.fpsr = bits;
-      return;
+      return kvmFpsimdRegsWritten(this.vcpu);
     }
     const value = BigInt.asUintN(64, v);
     const n = name.toLowerCase();
