@@ -94,7 +94,9 @@ export function fpRSqrtEstimate(fmt: FPFormat, op: bigint, env: FPEnv): bigint {
     }
     fraction = (fraction << 1n) & mask(52);
   }
-  const scaled = Number((exp & 1) === 0 ? (1n << 7n) | (fraction >> 45n) : (1n << 8n) | (fraction >> 44n));
+  // An even biased exponent (odd power of two: the biases are odd) scales into [0.5, 1), an odd
+  // one into [0.25, 0.5), so that the result's exponent is a whole half of the operand's.
+  const scaled = Number((exp & 1) === 0 ? (1n << 8n) | (fraction >> 44n) : (1n << 7n) | (fraction >> 45n));
   const resultExp = Math.floor((3 * biasOf(fmt) - 1 - exp) / 2);
   const estimate = BigInt(recipSqrtEstimate(scaled) & 0xff);
   return (BigInt(resultExp) << BigInt(fmt.F)) | (estimate << BigInt(fmt.F - 8));
