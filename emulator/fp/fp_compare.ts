@@ -16,3 +16,24 @@ export function fpCompare(fmt: FPFormat, op1: bigint, op2: bigint, signalAll: bo
   const c = compareValues(a, b);
   return c === 0 ? 0b0110 : c < 0 ? 0b1000 : 0b0010;
 }
+
+/**
+ * FPCompareEQ / FPCompareGE / FPCompareGT (the Advanced SIMD FCM* and FAC* compares): false when
+ * unordered. EQ signals IOC only for a signalling NaN, GE and GT for any NaN.
+ */
+export const enum CmpOp {
+  EQ,
+  GE,
+  GT,
+}
+
+export function fpCompareOp(fmt: FPFormat, op1: bigint, op2: bigint, cmp: CmpOp, env: FPEnv): boolean {
+  const a = fpUnpack(fmt, op1, env);
+  const b = fpUnpack(fmt, op2, env);
+  if (isNaNType(a.type) || isNaNType(b.type)) {
+    if (cmp !== CmpOp.EQ || a.type === FPType.SNaN || b.type === FPType.SNaN) env.fpsr |= FPSR.IOC;
+    return false;
+  }
+  const c = compareValues(a, b);
+  return cmp === CmpOp.EQ ? c === 0 : cmp === CmpOp.GE ? c >= 0 : c > 0;
+}

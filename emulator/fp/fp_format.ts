@@ -40,8 +40,11 @@ export const FPSR = {
   WRITABLE: (1 << 27) | 0x9f,
 } as const;
 
-/** Rounding modes: FPCR.RMode values 0..3, plus ties-away (FCVTA*, FRINTA) which FPCR cannot select. */
-export const RM = { TIEEVEN: 0, POSINF: 1, NEGINF: 2, ZERO: 3, TIEAWAY: 4 } as const;
+/**
+ * Rounding modes: FPCR.RMode values 0..3, plus ties-away (FCVTA*, FRINTA) and round-to-odd
+ * (FCVTXN) which FPCR cannot select.
+ */
+export const RM = { TIEEVEN: 0, POSINF: 1, NEGINF: 2, ZERO: 3, TIEAWAY: 4, ODD: 5 } as const;
 export type Rounding = (typeof RM)[keyof typeof RM];
 
 /** What an FP operation reads (FPCR) and accumulates into (FPSR): the CPU, or a bare object in tests. */

@@ -87,6 +87,8 @@ export function fpRound(
     return toInf ? fpInfinity(fmt, sign) : fpMaxNormal(fmt, sign);
   }
   if (err !== Err.None) env.fpsr |= FPSR.IXC;
+  // Round to odd truncates like ZERO (also on overflow, above) and marks an inexact result odd.
+  if (mode === RM.ODD && err !== Err.None) m |= 1n;
   return fpZero(fmt, sign) | (BigInt(biased) << BigInt(F)) | (m & mask(F));
 }
 

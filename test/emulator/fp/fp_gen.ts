@@ -107,6 +107,24 @@ function relatedSingle(rng: Rng, base: bigint): bigint {
   return r;
 }
 
+/**
+ * k / x for the low 64 bits of `v` read as a double and as two singles (JS arithmetic: near
+ * enough), so that the reciprocal steps (2 - a*b, 3 - a*b) and FMLS cancel almost completely.
+ */
+function quotients(v: bigint, k: number): { d: bigint; s: bigint } {
+  const f64 = new Float64Array([0]);
+  const u64 = new BigUint64Array(f64.buffer);
+  const f32 = new Float32Array(2);
+  const u32 = new Uint32Array(f32.buffer);
+  u64[0] = v & M64;
+  f64[0] = k / f64[0]!;
+  u32[0] = Number(v & 0xffffffffn);
+  u32[1] = Number((v >> 32n) & 0xffffffffn);
+  f32[0] = k / f32[0]!;
+  f32[1] = k / f32[1]!;
+  return { d: u64[0], s: (BigInt(u32[1]) << 32n) | BigInt(u32[0]) };
+}
+
 function randomFpcr(rng: Rng): number {
   let f = rng.int(4) << 22; // RMode
   if (rng.chance(0.3)) f |= 1 << 24; // FZ
@@ -213,8 +231,9 @@ export function generateFpCase(seed: number, index: number, length = 4, rowIndex
   // Operands related to V0's, so that sums cancel, ties come up and exponents line up exactly.
   for (let i = 1; i < 8; i++) {
     if (!rng.chance(0.35)) continue;
-    const lowD = relatedDouble(rng, v[0]! & M64);
-    const lowS = (relatedSingle(rng, (v[0]! >> 32n) & 0xffffffffn) << 32n) | relatedSingle(rng, v[0]! & 0xffffffffn);
+    const q = rng.chance(0.3) ? quotients(v[0]!, rng.pick([1, 2, 3])) : { d: v[0]! & M64, s: v[0]! & M64 };
+    const lowD = relatedDouble(rng, q.d);
+    const lowS = (relatedSingle(rng, (q.s >> 32n) & 0xffffffffn) << 32n) | relatedSingle(rng, q.s & 0xffffffffn);
     v[i] = (v[i]! & ~M64) | (rng.chance(0.5) ? lowD : lowS);
   }
   const data = new Uint8Array(DATA_SIZE);
