@@ -7,5 +7,6 @@ import { FP_DP_TABLE } from "./fp_dp.ts";
 import { FP_INT_TABLE } from "./fp_int.ts";
 import { FP_LDST_TABLE } from "./fp_ldst.ts";
 import { SIMD_TABLE } from "./simd.ts";
+import { SIMD_INT_TABLE } from "./simd_int_table.ts";
 
-export const FP_TABLE: Encoding<never>[] = [...FP_LDST_TABLE, ...FP_DP_TABLE, ...FP_INT_TABLE, ...SIMD_TABLE];
+export const FP_TABLE: Encoding<never>[] = [...FP_LDST_TABLE, ...FP_DP_TABLE, ...FP_INT_TABLE, ...SIMD_TABLE, ...SIMD_INT_TABLE];

@@ -1,0 +1,6 @@
+// The Advanced SIMD integer groups beyond simd.ts, in one list for the SIMD&FP decode table.
+
+import type { Encoding } from "../decode.ts";
+import { THREE_SAME_TABLE } from "./simd_three_same.ts";
+
+export const SIMD_INT_TABLE: Encoding<never>[] = [...THREE_SAME_TABLE];
