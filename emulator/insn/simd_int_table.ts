@@ -3,6 +3,7 @@
 import type { Encoding } from "../decode.ts";
 import { MISC_TABLE } from "./simd_misc.ts";
 import { PERMUTE_TABLE } from "./simd_permute.ts";
+import { THREE_DIFF_TABLE } from "./simd_three_diff.ts";
 import { THREE_SAME_TABLE } from "./simd_three_same.ts";
 
-export const SIMD_INT_TABLE: Encoding<never>[] = [...THREE_SAME_TABLE, ...MISC_TABLE, ...PERMUTE_TABLE];
+export const SIMD_INT_TABLE: Encoding<never>[] = [...THREE_SAME_TABLE, ...MISC_TABLE, ...PERMUTE_TABLE, ...THREE_DIFF_TABLE];
