@@ -71,7 +71,7 @@ describe("CheckFPAdvSIMDEnabled", () => {
 });
 
 describe("SIMD&FP instructions not implemented yet", () => {
-  it.each([["mul v0.4s, v1.4s, v2.4s"], ["fadd v0.2d, v1.2d, v2.2d"], [".word 0x1ee22820 // fadd h0, h1, h2 (FEAT_FP16)"], ["ld1 {v0.16b}, [x1]"], [".word 0x4e284820 // aese v0.16b, v1.16b"]])(
+  it.each([[".word 0x0ee2e020 // pmull v0.1q, v1.1d, v2.1d (FEAT_PMULL)"], ["fadd v0.2d, v1.2d, v2.2d"], [".word 0x1ee22820 // fadd h0, h1, h2 (FEAT_FP16)"], ["ld1 {v0.16b}, [x1]"], [".word 0x4e284820 // aese v0.16b, v1.16b"]])(
     "%s is UNDEFINED (EC 0x00), never silently executed",
     async (insn) => {
       const { stop } = await runAsm(`${insn}\n brk #0`, { setup: (c) => (fpen(3)(c), c.setX(1, DATA)) });
