@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ksAssemble, loadKeystoneEngine } from "../../../asm/keystone.ts";
 import { Cpu } from "../../../emulator/cpu.ts";
 import { PhysMemory } from "../../../emulator/memory.ts";
+import { expectUndefined } from "./undefined.ts";
 
 const CODE = 0x80000n;
 const QC = 1 << 27;
@@ -146,5 +147,44 @@ describe("permutes", () => {
     expect(r.v(3)).toBe(0x1715131107050301n);
     expect(r.v(4)).toBe(0x1606140412021000n);
     expect(r.v(5)).toBe(0x1211100706050403n);
+  });
+});
+
+describe("long, wide, narrow and by-element forms", () => {
+  it("SMULL2 reads the upper halves, UADDW widens only the second operand, ADDHN2 fills the upper half", () => {
+    const r = run(["smull2 v0.4s, v1.8h, v2.8h", "uaddw v3.4s, v4.4s, v2.4h", "addhn2 v5.8h, v4.4s, v4.4s"], {
+      1: 0xfffen << 64n,
+      2: (0x0003n << 64n) | 0xffffn,
+      4: 0x0001_8000n,
+      5: 0x42n,
+    });
+    expect(r.v(0)).toBe(0xfffffffan); // -2 * 3
+    expect(r.v(3)).toBe(0x0002_7fffn); // 0x18000 + 0xffff
+    expect(r.v(5)).toBe((0x3n << 64n) | 0x42n); // (0x18000 * 2) >> 16 = 3
+  });
+
+  it("MLA by element uses one lane of Vm for every lane", () => {
+    const r = run(["mla v0.4s, v1.4s, v2.s[3]"], { 0: (1n << 32n) | 1n, 1: (3n << 32n) | 2n, 2: 10n << 96n });
+    expect(r.v(0)).toBe((31n << 32n) | 21n);
+  });
+});
+
+describe("unallocated Advanced SIMD integer encodings are UNDEFINED", () => {
+  const size = (w: number, s: number): number => ((w & ~(3 << 22)) | (s << 22)) >>> 0;
+  const cases: [string, () => number][] = [
+    ["MUL with 64-bit lanes", () => size(word("mul v0.4s, v1.4s, v2.4s"), 3)],
+    ["PMUL on halfwords", () => size(word("pmul v0.16b, v1.16b, v2.16b"), 1)],
+    ["SQDMULH on bytes", () => size(word("sqdmulh v0.8h, v1.8h, v2.8h"), 0)],
+    ["CMEQ .1d (64-bit lanes without Q)", () => word("cmeq v0.2d, v1.2d, v2.2d") & ~(1 << 30)],
+    ["EXT of 8 bytes from index 8", () => (word("ext v0.8b, v1.8b, v2.8b, #0") | (8 << 11)) >>> 0],
+    ["SMULL by element on bytes", () => size(word("smull v0.4s, v1.4h, v2.h[0]"), 0)],
+    ["XTN from 128-bit lanes", () => size(word("xtn v0.8b, v1.8h"), 3)],
+    ["SHRN from 128-bit lanes", () => (word("shrn v0.8b, v1.8h, #1") | (1 << 22)) >>> 0],
+    ["scalar SSRA on a byte", () => ((word("ssra d0, d1, #1") & ~(0x7f << 16)) | (0x0f << 16)) >>> 0],
+    ["scalar ABS on a byte", () => size(word("abs d0, d1"), 0)],
+    ["REV32 on words", () => size(word("rev32 v0.16b, v1.16b"), 2)],
+  ];
+  it.each(cases)("%s", async (_name, w) => {
+    await expectUndefined(w());
   });
 });
