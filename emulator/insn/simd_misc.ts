@@ -1,8 +1,9 @@
 // Advanced SIMD two-register miscellaneous (integer) and its scalar counterpart (Arm ARM C4.1.x
 // "Advanced SIMD two-register miscellaneous" / "... scalar two-register miscellaneous"): lane-wise
 // ABS/NEG/NOT/CLZ/CLS/RBIT, compares against zero, SQABS/SQNEG, SUQADD/USQADD, the pairwise long
-// adds ([SU]ADDLP, [SU]ADALP), SHLL and the narrowing moves (XTN, SQXTN, UQXTN, SQXTUN). CNT is
-// in simd.ts, the REV forms in simd_permute.ts.
+// adds ([SU]ADDLP, [SU]ADALP), SHLL, the narrowing moves (XTN, SQXTN, UQXTN, SQXTUN) and the
+// unsigned fixed-point estimates URECPE and URSQRTE. CNT is in simd.ts, the REV forms in
+// simd_permute.ts.
 
 import type { CpuState } from "../cpu_state.ts";
 import { type Encoding, type Op, encoding } from "../decode.ts";
@@ -111,6 +112,39 @@ function miscRow(s: MiscSpec, scalar: boolean): Encoding<never> {
   });
 }
 
+// ------------------------------------------------------------------ unsigned estimates
+
+/** The Arm ARM's RecipEstimate on a 9-bit fraction: a 9-bit estimate of 1/x, 256..511. */
+export function recipEstimate(a: number): number {
+  const b = Math.floor((1 << 19) / (a * 2 + 1));
+  return (b + 1) >> 1;
+}
+
+/** The Arm ARM's RecipSqrtEstimate on a 9-bit fraction (128..511): a 9-bit estimate of 1/sqrt(x). */
+export function recipSqrtEstimate(a: number): number {
+  // Below 256 the fraction is in units of 1/512, above in units of 1/256 (bottom bit dropped).
+  const x = a < 256 ? a * 2 + 1 : ((a >> 1) * 2 + 1) * 2;
+  let b = 512;
+  while (x * (b + 1) * (b + 1) < 2 ** 28) b++;
+  return (b + 1) >> 1;
+}
+
+/** URECPE, URSQRTE: fixed-point estimates on 32-bit lanes (operands below the range give all ones). */
+const URECPE: MiscFn = (_c, a) => ((a >> 31n) === 0n ? 0xffffffffn : BigInt(recipEstimate(Number((a >> 23n) & 0x1ffn))) << 23n);
+const URSQRTE: MiscFn = (_c, a) => ((a >> 30n) === 0n ? 0xffffffffn : BigInt(recipSqrtEstimate(Number((a >> 23n) & 0x1ffn))) << 23n);
+
+const ESTIMATES: Encoding<never>[] = ([["URECPE", 0, URECPE], ["URSQRTE", 1, URSQRTE]] as const).map(([name, u, fn]) =>
+  encoding<MiscFields>({
+    name: `${name}_vec`,
+    pattern: `0 q:1 ${u} 01110 1 0 10000 11100 10 rn:5 rd:5`,
+    prepare(f) {
+      f.size = 2;
+      f.elements = f.q ? 4 : 2;
+    },
+    exec: (cpu, op) => execMisc(cpu, op, fn),
+  }),
+);
+
 // ------------------------------------------------------------------ long and narrow forms
 
 /** [SU]ADDLP, [SU]ADALP: adjacent pairs added into lanes twice as wide, optionally accumulated. */
@@ -210,4 +244,5 @@ export const MISC_TABLE: Encoding<never>[] = [
     exec: execShll,
   }),
   ...narrowRows(),
+  ...ESTIMATES,
 ];
