@@ -188,3 +188,14 @@ describe("unallocated Advanced SIMD integer encodings are UNDEFINED", () => {
     await expectUndefined(w());
   });
 });
+
+describe("unsigned estimates", () => {
+  it("URECPE and URSQRTE give 9-bit estimates at the ends of their ranges, all ones below them", () => {
+    const r = run(["urecpe v0.4s, v1.4s", "ursqrte v2.4s, v1.4s"], {
+      1: (0xffffffffn << 96n) | (0x40000000n << 64n) | (0x80000000n << 32n) | 0x7fffffffn,
+    });
+    // 1/0.5 ~ 511/256 and 1/(1 - 2^-9) ~ 256/256; 1/sqrt(0.25) ~ 511/256, 1/sqrt(0.5) ~ 361/256 from above the half, 362/256 from below.
+    expect(r.v(0)).toBe((0x80000000n << 96n) | (0xffffffffn << 64n) | (0xff800000n << 32n) | 0xffffffffn);
+    expect(r.v(2)).toBe((0x80000000n << 96n) | (0xff800000n << 64n) | (0xb4800000n << 32n) | 0xb5000000n);
+  });
+});
