@@ -11,9 +11,10 @@ import { SIMD_FP_TABLE } from "./simd_fp.ts";
 import { SIMD_FP_ELEM_TABLE } from "./simd_fp_elem.ts";
 import { SIMD_FP_FIXED_TABLE } from "./simd_fp_fixed.ts";
 import { SIMD_FP_MISC_TABLE } from "./simd_fp_misc.ts";
+import { SIMD_INT_TABLE } from "./simd_int_table.ts";
 import { SIMD_LDST_TABLE } from "./simd_ldst.ts";
 
 export const FP_TABLE: Encoding<never>[] = [
-  ...FP_LDST_TABLE, ...SIMD_LDST_TABLE, ...FP_DP_TABLE, ...FP_INT_TABLE, ...SIMD_TABLE,
+  ...FP_LDST_TABLE, ...SIMD_LDST_TABLE, ...FP_DP_TABLE, ...FP_INT_TABLE, ...SIMD_TABLE, ...SIMD_INT_TABLE,
   ...SIMD_FP_TABLE, ...SIMD_FP_MISC_TABLE, ...SIMD_FP_ELEM_TABLE, ...SIMD_FP_FIXED_TABLE,
 ];

@@ -131,7 +131,7 @@ describe("CPTR_EL2 in the layout HCR_EL2.E2H selects", () => {
 });
 
 describe("SIMD&FP instructions not implemented yet", () => {
-  it.each([["mul v0.4s, v1.4s, v2.4s"], [".word 0x4e421420 // fadd v0.8h, v1.8h, v2.8h (FEAT_FP16)"], [".word 0x1ee22820 // fadd h0, h1, h2 (FEAT_FP16)"], [".word 0x0c408c20 // ld2 {v0.1d, v1.1d}, [x1] (reserved)"], [".word 0x4e284820 // aese v0.16b, v1.16b"]])(
+  it.each([[".word 0x0ee2e020 // pmull v0.1q, v1.1d, v2.1d (FEAT_PMULL)"], [".word 0x4e421420 // fadd v0.8h, v1.8h, v2.8h (FEAT_FP16)"], [".word 0x1ee22820 // fadd h0, h1, h2 (FEAT_FP16)"], [".word 0x0c408c20 // ld2 {v0.1d, v1.1d}, [x1] (reserved)"], [".word 0x4e284820 // aese v0.16b, v1.16b"]])(
     "%s is UNDEFINED (EC 0x00), never silently executed",
     async (insn) => {
       const { stop } = await runAsm(`${insn}\n brk #0`, { setup: (c) => (fpen(3)(c), c.setX(1, DATA)) });
