@@ -37,6 +37,8 @@ const EXPECTED = new RegExp(
     "\n$",
 );
 
+const FP_C_PASS = /^C L2: q0-q31, FPCR and FPSR survived 4 HVCs; 1\/3 \* 3e9 \* 1\.5 = 1500000000\nC L2: PASS\nL1: L2 #0 exited with code 0, /m;
+
 interface RunJson {
   exit: { kind: string; code?: number; status: number };
   console: string;
@@ -69,6 +71,24 @@ for (const tc of ["gcc", "clang"] as const satisfies readonly Toolchain[]) {
           expect(json.qemu.console).toMatch(EXPECTED);
         }
       }, 300_000);
+
+      it.runIf(haveQemu)("QEMU: fp_c's q0-q31, FPCR and FPSR survive stage-2 faults and HVCs into the C L1", async () => {
+        const { l1 } = pair();
+        const fp = makeProgram(`fp_c_${o}_simd`, tc);
+        const { json } = await runPair(l1.elf, fp.elf, "--max-steps", "1000");
+        expect(json.qemu.console).toMatch(FP_C_PASS);
+        expect(json.qemu.console).toMatch(/^L1: system off, exit code 0$/m);
+      }, 300_000);
+
+      it.skipIf(WAITING_FOR[key] !== undefined || !haveQemu)("nvlab: fp_c's registers survive too, the console is QEMU's", async () => {
+        const { l1 } = pair();
+        const fp = makeProgram(`fp_c_${o}_simd`, tc);
+        const { code, json } = await runPair(l1.elf, fp.elf);
+        expect(json.console).toMatch(FP_C_PASS);
+        expect(json.qemu.diff ?? "").toBe("");
+        expect(json.qemu.same).toBe(true);
+        expect(code).toBe(0);
+      }, 600_000);
 
       // Skipped while WAITING_FOR names what nvlab still lacks for this pair.
       it.skipIf(WAITING_FOR[key] !== undefined || !haveQemu)("prints QEMU's console on nvlab, from the ELFs and from the raw images", async () => {
