@@ -30,6 +30,18 @@ export const LZ4_NPM: NpmSource = {
   dir: "package/deps/lz4/lib",
 };
 
+/**
+ * libopus (C, BSD-3-Clause: the CELT and SILK codecs with the float encoder and decoder, version
+ * 1.3) as the `@discordjs/opus` npm package 0.10.0 ships it for its native binding: a float-heavy
+ * real code base for the SIMD&FP unit.
+ */
+export const OPUS_NPM: NpmSource = {
+  name: "@discordjs/opus",
+  version: "0.10.0",
+  integrity: "sha512-HHEnSNrSPmFEyndRdQBJN2YE6egyXS9JUnJWyP6jficK0Y+qKMEZXyYTgmzpjrxXP1exM/hKaNP7BRBUEWkU5w==",
+  dir: "package/deps/opus",
+};
+
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Where fetched tarballs and their extracted directories live (one per clone). */
@@ -61,11 +73,17 @@ export function integrityMatches(bytes: Uint8Array, integrity: string): boolean 
   return createHash("sha512").update(bytes).digest("base64") === m[1];
 }
 
-/** The registry's tarball URL, as `npm view NAME@VERSION dist.tarball` gives it (unscoped names). */
+/** The registry's tarball URL, as `npm view NAME@VERSION dist.tarball` gives it: a scoped package's file is named without its scope. */
 export function tarballUrl(src: NpmSource, registry = DEFAULT_REGISTRY): string {
   const base = registry.endsWith("/") ? registry : `${registry}/`;
-  return `${base}${src.name}/-/${src.name}-${src.version}.tgz`;
+  return `${base}${src.name}/-/${unscopedName(src)}-${src.version}.tgz`;
 }
+
+/** The package name without its `@scope/`. */
+const unscopedName = (src: NpmSource): string => src.name.slice(src.name.lastIndexOf("/") + 1);
+
+/** The name of the package's files in the cache: one flat name, the scope joined with `+` (`@discordjs+opus`). */
+const cacheStem = (src: NpmSource): string => `${src.name.replace("/", "+")}-${src.version}`;
 
 async function httpsGet(url: string): Promise<Uint8Array> {
   const r = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
@@ -116,7 +134,7 @@ async function withLock<T>(lock: string, waitDone: () => boolean, body: () => Pr
 /** The tarball, from the cache when its bytes still match the pin, else from the registry (once). */
 export async function npmTarball(src: NpmSource, o: FetchOptions = {}): Promise<string> {
   const cache = o.cacheDir ?? THIRD_PARTY_CACHE;
-  const file = join(cache, `${src.name}-${src.version}.tgz`);
+  const file = join(cache, `${cacheStem(src)}.tgz`);
   if (cachedOk(file, src)) return file;
   mkdirSync(cache, { recursive: true });
   return withLock(`${file}.lock`, () => cachedOk(file, src), () => download(src, file, o), () => file);
@@ -144,7 +162,7 @@ async function download(src: NpmSource, file: string, o: FetchOptions): Promise<
  */
 export async function npmSourceDir(src: NpmSource, o: FetchOptions = {}): Promise<string> {
   const cache = o.cacheDir ?? THIRD_PARTY_CACHE;
-  const target = join(cache, `${src.name}-${src.version}`);
+  const target = join(cache, cacheStem(src));
   const stamp = join(target, ".integrity");
   const out = join(target, src.dir);
   const tarball = await npmTarball(src, o);

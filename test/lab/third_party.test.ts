@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { integrityMatches, LZ4_NPM, type NpmSource, npmSourceDir, npmTarball, tarballUrl, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
+import { integrityMatches, LZ4_NPM, type NpmSource, npmSourceDir, npmTarball, OPUS_NPM, tarballUrl, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
 
 /** A package tarball as npm makes them: package/ with the wanted directory and something else. */
 function makeTarball(): Uint8Array {
@@ -35,6 +35,17 @@ describe("third-party sources from the npm registry", () => {
   it("names the registry's tarball URL", () => {
     expect(tarballUrl(LZ4_NPM)).toBe("https://registry.npmjs.org/lz4/-/lz4-0.6.5.tgz");
     expect(tarballUrl(SRC, "https://mirror.example/npm")).toBe("https://mirror.example/npm/demo/-/demo-1.2.3.tgz");
+    // A scoped package's tarball is named without its scope.
+    expect(tarballUrl(OPUS_NPM)).toBe("https://registry.npmjs.org/@discordjs/opus/-/opus-0.10.0.tgz");
+  });
+
+  it("keeps a scoped package under one flat name in the cache", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "nvlab-tp-cache-"));
+    const c = counter(TGZ);
+    const dir = await npmSourceDir({ ...SRC, name: "@scope/demo" }, { cacheDir, download: c.download, registry: "https://r.example/" });
+    expect(c.urls).toEqual(["https://r.example/@scope/demo/-/demo-1.2.3.tgz"]);
+    expect(readdirSync(cacheDir).sort()).toEqual(["@scope+demo-1.2.3", "@scope+demo-1.2.3.tgz"]);
+    expect(readFileSync(join(dir, "a.c"), "utf8")).toMatch(/return 1/);
   });
 
   it("checks sha512 integrity and refuses other algorithms", () => {

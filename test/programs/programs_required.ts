@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { crossCompilerAvailable, CROSS_GCC } from "../../bench/cpu_programs.ts";
 import { unicornAvailable } from "../../lab/oracle/unicorn.ts";
-import { LZ4_NPM, npmSourceDir, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
+import { LZ4_NPM, type NpmSource, npmSourceDir, OPUS_NPM, ThirdPartyUnavailableError } from "../../lab/third_party.ts";
 
 const inCi = () => process.env.CI === "true";
 
@@ -17,16 +17,22 @@ export function crossCompilerForTests(what: string): boolean {
   return false;
 }
 
-/** The LZ4 sources' directory (fetched once per clone), or null when they cannot be had here. */
-export async function lz4SourcesForTests(what: string): Promise<string | null> {
+/** A pinned package's source directory (fetched once per clone), or null when it cannot be had here. */
+async function npmSourcesForTests(src: NpmSource, label: string, what: string): Promise<string | null> {
   try {
-    return await npmSourceDir(LZ4_NPM);
+    return await npmSourceDir(src);
   } catch (e) {
     if (!(e instanceof ThirdPartyUnavailableError) || inCi()) throw e;
-    console.warn(`${e.message}: SKIPPING ${what} (the LZ4 sources come from the npm registry, once per clone)`);
+    console.warn(`${e.message}: SKIPPING ${what} (the ${label} sources come from the npm registry, once per clone)`);
     return null;
   }
 }
+
+/** The LZ4 sources' directory (fetched once per clone), or null when they cannot be had here. */
+export const lz4SourcesForTests = (what: string): Promise<string | null> => npmSourcesForTests(LZ4_NPM, "LZ4", what);
+
+/** libopus's source tree (from @discordjs/opus, fetched once per clone), or null when it cannot be had here. */
+export const opusSourcesForTests = (what: string): Promise<string | null> => npmSourcesForTests(OPUS_NPM, "libopus", what);
 
 /** unicorn-engine for the differential runs: skipped with a warning here, required under CI=true. */
 export function unicornForTests(what: string): boolean {

@@ -1,7 +1,21 @@
 // Entering and leaving L2 (include/l1.h). l1_enter_l2 keeps L1's callee-saved registers and SP in
 // l1_host_context and ERETs with x1-x30 cleared (L2 starts from the same registers on every host);
 // l1_leave_l2, called from an exception taken from L2, restores them and so "returns" from
-// l1_enter_l2, abandoning the exception's stack frame.
+// l1_enter_l2, abandoning the exception's stack frame. Built without -mgeneral-regs-only
+// (__ARM_NEON), d8-d15 and FPCR are L1's callee-saved state too: kept beside the others, and
+// L2 starts with the SIMD&FP registers cleared.
+
+#ifdef __ARM_NEON
+        // \reg = this vCPU's entry in l1_host_fp_context; x4 is scratch
+        .macro  fp_context reg
+        mrs     \reg, mpidr_el1
+        and     \reg, \reg, #3
+        lsl     \reg, \reg, #7        // 128 bytes per vCPU
+        adr     x4, l1_host_fp_context
+        add     \reg, x4, \reg
+        mov     x4, #0
+        .endm
+#endif
 
         .text
         .global l1_enter_l2
@@ -18,6 +32,23 @@ l1_enter_l2:
         stp     x29, x30, [x1, #80]
         mov     x2, sp
         str     x2, [x1, #96]
+#ifdef __ARM_NEON
+        fp_context x2
+        stp     d8, d9, [x2, #0]
+        stp     d10, d11, [x2, #16]
+        stp     d12, d13, [x2, #32]
+        stp     d14, d15, [x2, #48]
+        mrs     x3, fpcr
+        str     x3, [x2, #64]
+        mov     x2, #0
+        mov     x3, #0
+        // L2 starts from cleared SIMD&FP registers too, FPCR and FPSR included.
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        movi    v\n\().2d, #0
+        .endr
+        msr     fpcr, xzr
+        msr     fpsr, xzr
+#endif
         mov     x1, #0
         mov     x2, #0
         mov     x3, #0
@@ -64,9 +95,23 @@ l1_leave_l2:
         ldp     x29, x30, [x1, #80]
         ldr     x2, [x1, #96]
         mov     sp, x2
+#ifdef __ARM_NEON
+        fp_context x2
+        ldp     d8, d9, [x2, #0]
+        ldp     d10, d11, [x2, #16]
+        ldp     d12, d13, [x2, #32]
+        ldp     d14, d15, [x2, #48]
+        ldr     x3, [x2, #64]
+        msr     fpcr, x3
+#endif
         ret
 
         .bss
         .balign 16
 l1_host_context:
         .space  4 * 128                 // L1_MAX_CPUS contexts of x19-x30 and SP
+#ifdef __ARM_NEON
+        .balign 16
+l1_host_fp_context:
+        .space  4 * 128                 // and of d8-d15 and FPCR
+#endif

@@ -2,11 +2,25 @@
 // Secondary vCPUs (PSCI CPU_ON) start at _start_secondary.
 // The vectors save L2's registers in a struct l2_frame and call l1_lower_sync (C); every other
 // vector calls l1_unexpected with its offset (+0x200 is a fault in L1 itself).
+// Built without -mgeneral-regs-only (__ARM_NEON), L1's C code may use any SIMD&FP register: the
+// start-up clears CPTR_EL2.TFP (for L1 at EL2 and for its L2s at EL1), and lower_sync keeps L2's
+// q0-q31, FPSR and FPCR around l1_lower_sync, which runs with FPCR = 0 (L1's own settings).
+
+        // CPTR_EL2.TFP = 0, the rest as found (E2H is 0 here: bit 10 is TFP).
+        .macro  fp_enable_el2
+#ifdef __ARM_NEON
+        mrs     x1, cptr_el2
+        bic     x1, x1, #(1 << 10)
+        msr     cptr_el2, x1
+        isb
+#endif
+        .endm
 
         .section .text.start, "ax"
         .global _start
 _start:
         msr     daifset, #0xf
+        fp_enable_el2
         ldr     x0, =__stack_top        // no register value is promised at entry, SP included
         mov     sp, x0
         ldr     x0, =__bss_start
@@ -26,6 +40,7 @@ _start:
         .global _start_secondary
 _start_secondary:
         msr     daifset, #0xf
+        fp_enable_el2
         ldr     x1, =__stack_top
         sub     x1, x1, x0, lsl #16
         mov     sp, x1
@@ -67,6 +82,25 @@ l1_vectors:
         .org    l1_vectors + 0x800
 
 lower_sync:
+#ifdef __ARM_NEON
+        sub     sp, sp, #(32 * 16 + 16) // above struct l2_frame: q0-q31, then FPSR and FPCR
+        stp     q0, q1, [sp, #0]
+        stp     q2, q3, [sp, #32]
+        stp     q4, q5, [sp, #64]
+        stp     q6, q7, [sp, #96]
+        stp     q8, q9, [sp, #128]
+        stp     q10, q11, [sp, #160]
+        stp     q12, q13, [sp, #192]
+        stp     q14, q15, [sp, #224]
+        stp     q16, q17, [sp, #256]
+        stp     q18, q19, [sp, #288]
+        stp     q20, q21, [sp, #320]
+        stp     q22, q23, [sp, #352]
+        stp     q24, q25, [sp, #384]
+        stp     q26, q27, [sp, #416]
+        stp     q28, q29, [sp, #448]
+        stp     q30, q31, [sp, #480]
+#endif
         sub     sp, sp, #256
         stp     x0, x1, [sp, #0]
         stp     x2, x3, [sp, #16]
@@ -84,8 +118,21 @@ lower_sync:
         stp     x26, x27, [sp, #208]
         stp     x28, x29, [sp, #224]
         str     x30, [sp, #240]
+#ifdef __ARM_NEON
+        mrs     x0, fpsr
+        mrs     x1, fpcr
+        add     x2, sp, #(256 + 512)
+        stp     x0, x1, [x2]
+        msr     fpcr, xzr
+#endif
         mov     x0, sp
         bl      l1_lower_sync
+#ifdef __ARM_NEON
+        add     x2, sp, #(256 + 512)
+        ldp     x0, x1, [x2]
+        msr     fpsr, x0
+        msr     fpcr, x1
+#endif
         ldp     x0, x1, [sp, #0]
         ldp     x2, x3, [sp, #16]
         ldp     x4, x5, [sp, #32]
@@ -103,4 +150,23 @@ lower_sync:
         ldp     x28, x29, [sp, #224]
         ldr     x30, [sp, #240]
         add     sp, sp, #256
+#ifdef __ARM_NEON
+        ldp     q0, q1, [sp, #0]
+        ldp     q2, q3, [sp, #32]
+        ldp     q4, q5, [sp, #64]
+        ldp     q6, q7, [sp, #96]
+        ldp     q8, q9, [sp, #128]
+        ldp     q10, q11, [sp, #160]
+        ldp     q12, q13, [sp, #192]
+        ldp     q14, q15, [sp, #224]
+        ldp     q16, q17, [sp, #256]
+        ldp     q18, q19, [sp, #288]
+        ldp     q20, q21, [sp, #320]
+        ldp     q22, q23, [sp, #352]
+        ldp     q24, q25, [sp, #384]
+        ldp     q26, q27, [sp, #416]
+        ldp     q28, q29, [sp, #448]
+        ldp     q30, q31, [sp, #480]
+        add     sp, sp, #(32 * 16 + 16)
+#endif
         eret

@@ -5,6 +5,14 @@
         .section .text.start, "ax"
         .global _start
 _start:
+#ifdef __ARM_NEON
+        // Built without -mgeneral-regs-only: CPACR_EL1.FPEN = 0b11 before any C (its reset value is
+        // UNKNOWN; L1 must also leave CPTR_EL2.TFP clear).
+        mrs     x0, cpacr_el1
+        orr     x0, x0, #(3 << 20)
+        msr     cpacr_el1, x0
+        isb
+#endif
         ldr     x0, =__stack_top
         mov     sp, x0
         ldr     x0, =__bss_start
