@@ -49,19 +49,4 @@ export function simdFpInstructionCount(elf: string): number {
  * stops at (UNDEFINED) and its class. A program listed here has its nvlab-vs-QEMU test skipped;
  * remove its entry once that class (and whatever comes after it) is implemented.
  */
-export const WAITING_FOR: Record<string, string> = {
-  "gcc cpubench_r1_o2_simd": "vector integer compare: cmeq v0.4s, v0.4s, #0 (Advanced SIMD two-register misc)",
-  "gcc cpubench_r1_o3_simd": "vector integer compare: cmeq v0.4s, v0.4s, #0 (Advanced SIMD two-register misc)",
-  "gcc lz4_check_16k_o2_simd": "widening multiply: smull2 v4.2d, v2.4s, v3.4s (Advanced SIMD three-different)",
-  "gcc lz4_check_16k_o3_simd": "structure store: st4 {v0.4s-v3.4s}, [x0], #64 (LD1-4/ST1-4 multiple structures)",
-  "clang lz4_check_16k_o2_simd": "vector multiply-accumulate: mla v0.4s, v3.4s, v1.4s (Advanced SIMD three-same)",
-  "clang lz4_check_16k_o3_simd": "vector multiply-accumulate: mla v0.4s, v3.4s, v1.4s (Advanced SIMD three-same)",
-  "gcc opus_check_o2": "table lookup: tbl v2.16b, {v2.16b, v3.16b}, v5.16b (Advanced SIMD permute/table), then vector FP",
-  "gcc opus_check_o3": "table lookup: tbl v2.16b, {v2.16b, v3.16b}, v5.16b (Advanced SIMD permute/table), then vector FP",
-  // The C L1 itself uses q registers at virtual EL2 (its vectors save L2's, the compiler's copies):
-  // L0 does not yet let a virtual EL2 with CPTR_EL2.TFP clear use the SIMD&FP unit (nested FP).
-  "gcc hyp_c_o2_simd": "SIMD&FP at virtual EL2 (L1's CPTR_EL2.TFP = 0 honoured by L0)",
-  "gcc hyp_c_o3_simd": "SIMD&FP at virtual EL2 (L1's CPTR_EL2.TFP = 0 honoured by L0)",
-  "clang hyp_c_o2_simd": "SIMD&FP at virtual EL2 (L1's CPTR_EL2.TFP = 0 honoured by L0)",
-  "clang hyp_c_o3_simd": "SIMD&FP at virtual EL2 (L1's CPTR_EL2.TFP = 0 honoured by L0)",
-};
+export const WAITING_FOR: Record<string, string> = {};
