@@ -165,7 +165,8 @@ function disasm(word: number): string {
   }
 }
 
-function check(tc: FpCase, nv: NvlabFp, uc: UnicornFp): string | null {
+/** What differs between the two CPUs after running `tc` from the same state (empty: nothing). */
+function problemsOf(tc: FpCase, nv: NvlabFp, uc: UnicornFp): string[] {
   nv.load(tc);
   uc.load(tc);
   const stop = nv.run(tc);
@@ -175,10 +176,23 @@ function check(tc: FpCase, nv: NvlabFp, uc: UnicornFp): string | null {
   if (err !== 0) problems.push(`unicorn: ${uc.uc.strerror(err)} at ${hex(uc.uc.getPC())}`);
   if (stop.kind !== "brk" || stop.pc !== end) problems.push(`nvlab stopped: ${JSON.stringify(stop, (_k, v) => (typeof v === "bigint" ? hex(v) : v))}`);
   problems.push(...diff(uc.state(), nv.state()));
+  return problems;
+}
+
+function check(tc: FpCase, nv: NvlabFp, uc: UnicornFp): string | null {
+  const problems = problemsOf(tc, nv, uc);
   if (problems.length === 0) return null;
+  // The shortest prefix of the program that already differs names the first differing instruction.
+  let first = tc.words.length - 1;
+  for (let k = 1; k < tc.words.length; k++) {
+    if (problemsOf({ ...tc, words: tc.words.slice(0, k) }, nv, uc).length > 0) {
+      first = k - 1;
+      break;
+    }
+  }
   return [
     `seed=${tc.seed} index=${tc.index} fpcr=${hex(tc.fpcr)} nzcv=${tc.nzcv.toString(2)}`,
-    ...tc.words.map((w, i) => `  ${i}: ${w.toString(16).padStart(8, "0")}  ${disasm(w)}`),
+    ...tc.words.map((w, i) => `  ${i}: ${w.toString(16).padStart(8, "0")}  ${disasm(w)}${i === first ? "   <- first differing instruction" : ""}`),
     ...tc.v.slice(0, 8).map((val, i) => `  v${i} = ${val.toString(16).padStart(32, "0")}`),
     ...problems.map((p) => "    " + p),
   ].join("\n");
