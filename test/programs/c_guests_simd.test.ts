@@ -65,9 +65,8 @@ for (const tc of ["gcc", "clang"] as const satisfies readonly Toolchain[]) {
         expect(simdFpInstructionCount(l2.elf)).toBeGreaterThan(0);
       }, 300_000);
 
-      // At gcc -O2 what nvlab still lacks for the pair is not an instruction (see WAITING_FOR); at -O3
-      // fp_c's vectorized loop uses UXTL/UXTL2 and clang's -O3 hello_c CMEQ, UZP1, XTN, LD1 (lane).
-      it.runIf(tc === "gcc" && o === "o2")("nvlab decodes every SIMD&FP instruction of L1 and L2", () => {
+      // Every build: at -O3 fp_c's vectorized loop uses UXTL/UXTL2 and clang's hello_c CMEQ, UZP1, XTN, LD1 (lane).
+      it("nvlab decodes every SIMD&FP instruction of L1 and L2", () => {
         const { l1, l2 } = pair();
         for (const elf of [l1.elf, l2.elf, makeProgram(`fp_c_${o}_simd`, tc).elf]) {
           const c = simdFpCensus(elf);
