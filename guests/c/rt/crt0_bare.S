@@ -2,6 +2,8 @@
  * a stack, a zeroed .bss, then main. It ends as exec's assembly programs do: `brk #0` when main returns 0 (exec's status 0)
  * and `brk #1` otherwise (status 3), main's value left in x0 for --json. Under QEMU, where a brk
  * with no vectors set never returns, the console is what is compared. */
+#include "crt0.h"
+
 	.section .text.start, "ax"
 	.globl _start
 _start:
@@ -12,15 +14,8 @@ _start:
 	orr	x0, x0, #(3 << 20)
 	msr	cpacr_el1, x0
 	isb
-	ldr	x0, =__stack_top
-	mov	sp, x0
-	ldr	x0, =__bss_start
-	ldr	x1, =__bss_end
-1:	cmp	x0, x1
-	b.hs	2f
-	str	xzr, [x0], #8
-	b	1b
-2:	bl	main
+	stack_and_bss
+	bl	main
 	cbnz	w0, bare_fail
 	/* Named for other engines' runners and for traces: where a passing program ends. */
 	.globl	bare_pass

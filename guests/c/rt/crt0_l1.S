@@ -7,6 +7,8 @@
 // q0-q31, FPSR and FPCR around l1_lower_sync, which runs with FPCR = 0 (L1's own settings).
 
         // CPTR_EL2.TFP = 0, the rest as found (E2H is 0 here: bit 10 is TFP).
+#include "crt0.h"
+
         .macro  fp_enable_el2
 #ifdef __ARM_NEON
         mrs     x1, cptr_el2
@@ -21,15 +23,8 @@
 _start:
         msr     daifset, #0xf
         fp_enable_el2
-        ldr     x0, =__stack_top        // no register value is promised at entry, SP included
-        mov     sp, x0
-        ldr     x0, =__bss_start
-        ldr     x1, =__bss_end
-1:      cmp     x0, x1
-        b.hs    2f
-        str     xzr, [x0], #8           // aligned stores only: with the MMU off RAM is Device memory
-        b       1b
-2:      adr     x0, l1_vectors
+        stack_and_bss                   // no register value is promised at entry, SP included
+        adr     x0, l1_vectors
         msr     vbar_el2, x0
         isb
         bl      main

@@ -2,6 +2,8 @@
 // the 16 MiB window, .bss, VBAR_EL1, then main(); main's return value is L2's exit code (HVC exit).
 // Every exception L2 takes at EL1 prints its vector offset through L1 and exits 2.
 
+#include "crt0.h"
+
         .section .text.start, "ax"
         .global _start
 _start:
@@ -13,15 +15,8 @@ _start:
         msr     cpacr_el1, x0
         isb
 #endif
-        ldr     x0, =__stack_top
-        mov     sp, x0
-        ldr     x0, =__bss_start
-        ldr     x1, =__bss_end
-1:      cmp     x0, x1
-        b.hs    2f
-        str     xzr, [x0], #8
-        b       1b
-2:      adr     x0, l2_vectors
+        stack_and_bss
+        adr     x0, l2_vectors
         msr     vbar_el1, x0
         isb
         mov     x0, #0
