@@ -9,6 +9,7 @@
 // (slot i: lo at 2i, hi at 2i+1); the slot layout is in reg_slots.ts.
 
 import { ACC_ALIGN, ACC_CM, ACC_UNPRIV } from "./access_flags.ts";
+import { defaultEngine, type Engine } from "./engine.ts";
 import { AccessKind, type Fault, FaultType, faultStatusCode } from "./fault.ts";
 import { EC, type Exit, ISS_CM, ISS_S1PTW, ISS_WNR, type SyncExceptionInfo, VECTOR, esr } from "./exception.ts";
 import { PhysMemory, Page, PAGE_SIZE } from "./memory.ts";
@@ -54,6 +55,8 @@ export interface CpuOptions {
   index?: number;
   /** Serves `hlt #0xf000` at EL1 (semihosting.ts); null: HLT is UNDEFINED, as without QEMU's -semihosting. */
   semihosting?: Semihosting | null;
+  /** Execution engine (engine.ts); default: NVLAB_ENGINE, else the interpreter. */
+  engine?: Engine;
 }
 
 export class CpuState {
@@ -99,7 +102,9 @@ export class CpuState {
   exclusiveSize = 0;
 
   readonly breakpoints = new Set<bigint>();
-  readonly options: Required<Omit<CpuOptions, "index">>;
+  readonly options: Required<Omit<CpuOptions, "index" | "engine">>;
+  /** The engine that runs this CPU's guest code. */
+  readonly engine: Engine;
 
   // Fast translation caches (a subset of the architectural TLB for the current context):
   // direct-mapped on the VA page, one per access kind; flushed on any context change or TLBI.
@@ -117,6 +122,7 @@ export class CpuState {
     opts: CpuOptions = {},
   ) {
     this.index = opts.index ?? 0;
+    this.engine = opts.engine ?? defaultEngine();
     this.sr.VMPIDR_EL2 = mpidrOfIndex(this.index); // what EL1 reads as MPIDR_EL1
     this.options = {
       stopOnBrk: opts.stopOnBrk ?? false,
