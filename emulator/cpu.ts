@@ -4,6 +4,7 @@
 import { CpuState, FAST_MASK, type Stop, UNWIND } from "./cpu_state.ts";
 import { Decoder, type Op } from "./decode.ts";
 import { A64_TABLE } from "./insn/table.ts";
+import type { JitStats } from "./jit/stats.ts";
 import type { Page } from "./memory.ts";
 
 export type { CpuOptions, Stop } from "./cpu_state.ts";
@@ -23,6 +24,11 @@ function undefinedOp(word: number): Op {
 
 export class Cpu extends CpuState {
   readonly decoder = decoder();
+
+  /** The translator's counters (null under the interpreter). */
+  jitStats(): JitStats | null {
+    return null;
+  }
 
   /**
    * Run until `maxSteps` instructions retired, an exit to EL2, a breakpoint, or a debug stop.
