@@ -4,7 +4,10 @@
 import { CpuState, FAST_MASK, type Stop, UNWIND } from "./cpu_state.ts";
 import { Decoder, type Op } from "./decode.ts";
 import { A64_TABLE } from "./insn/table.ts";
+import { OFF_NZCV, OFF_PC } from "./cpu_layout.ts";
+import { JitCache } from "./jit/cache.ts";
 import type { JitStats } from "./jit/stats.ts";
+import { COUNT_MASK, PC_IN_CPU } from "./jit/translate.ts";
 import type { Page } from "./memory.ts";
 
 export type { CpuOptions, Stop } from "./cpu_state.ts";
@@ -25,9 +28,13 @@ function undefinedOp(word: number): Op {
 export class Cpu extends CpuState {
   readonly decoder = decoder();
 
+  /** The machine's translated-code cache (engine "jit"). */
+  private readonly jit: JitCache | null = this.engine === "jit" ? JitCache.of(this.mem, (page, slot) => this.opAt(page, slot)) : null;
+  private readonly host32 = new Int32Array(this.mem.host.buffer);
+
   /** The translator's counters (null under the interpreter). */
   jitStats(): JitStats | null {
-    return null;
+    return this.jit === null ? null : { ...this.jit.stats };
   }
 
   /**
@@ -41,7 +48,9 @@ export class Cpu extends CpuState {
     let first = true;
     while (true) {
       try {
-        if (this.breakpoints.size > 0) {
+        if (this.jit !== null && this.breakpoints.size === 0) {
+          this.runTranslated(limit);
+        } else if (this.breakpoints.size > 0) {
           while (this.steps < limit) {
             if (!first && this.breakpoints.has(this.getPC())) return { kind: "breakpoint", pc: this.getPC() };
             first = false;
@@ -59,6 +68,60 @@ export class Cpu extends CpuState {
     }
   }
 
+  /**
+   * The translated engine's loop: at each block boundary, the unit for the PC's page if there is
+   * one, else the interpreter up to the next branch. Translated code runs whole blocks only when
+   * the budget holds them, so the count is the interpreter's to the instruction.
+   */
+  private runTranslated(limit: number): void {
+    const jit = this.jit!;
+    const h = this.host32;
+    const base = this.stateBase;
+    while (this.steps < limit) {
+      const lo = this.pcLo;
+      const hi = this.pcHi;
+      const vpn = hi * 1048576 + (lo >>> 12);
+      const i = (lo >>> 12) & FAST_MASK;
+      let page: Page;
+      if (this.xTag[i] === vpn && (lo & 3) === 0) page = this.xPage[i]!;
+      else page = this.fetchSlow(lo, hi);
+      const unit = this.il ? null : jit.lookup(page, vpn, lo, hi);
+      if (unit === null) {
+        if (jit.atTerminator) this.step();
+        else this.interpretBlock(limit);
+        continue;
+      }
+      h[(base + OFF_NZCV) >> 2] = this.nzcv();
+      const running = jit.running;
+      running.cpu = this;
+      const steps0 = (running.steps0 = this.steps);
+      const r = unit.fn(base, limit - steps0, jit.entry);
+      const n = r & COUNT_MASK;
+      this.steps = steps0 + n;
+      jit.stats.jitInstructions += n;
+      this.setNzcv(h[(base + OFF_NZCV) >> 2]!);
+      if ((r & PC_IN_CPU) === 0) {
+        this.pcLo = h[(base + OFF_PC) >> 2]! >>> 0;
+        this.pcHi = h[(base + OFF_PC + 4) >> 2]! >>> 0;
+      }
+      // The budget ends inside the entry block: the interpreter finishes it.
+      if (n === 0) while (this.steps < limit) this.step();
+    }
+  }
+
+  /** Interpret up to and including the next instruction that writes the PC (or leaves the page). */
+  private interpretBlock(limit: number): void {
+    do this.step();
+    while (!this.pcWritten && this.steps < limit && (this.pcLo & 0xfff) !== 0);
+  }
+
+  /** The decoded op at `slot` of `page`, through the page's decode cache. */
+  private opAt(page: Page, slot: number): Op {
+    let ops = page.ops as (Op | undefined)[] | null;
+    if (ops === null) page.cacheOps((ops = new Array<Op | undefined>(1024)));
+    return (ops[slot] ??= this.decoder.decode(page.dv.getUint32(slot << 2, true)));
+  }
+
   /** Execute one instruction (exceptions unwind with UNWIND; use run() from outside). */
   private step(): void {
     const lo = this.pcLo;
@@ -70,7 +133,7 @@ export class Cpu extends CpuState {
     else page = this.fetchSlow(lo, hi);
     const slot = (lo & 0xfff) >>> 2;
     let ops = page.ops as (Op | undefined)[] | null;
-    if (ops === null) ops = page.ops = new Array<Op | undefined>(1024);
+    if (ops === null) page.cacheOps((ops = new Array<Op | undefined>(1024)));
     let op = ops[slot];
     if (op === undefined) op = ops[slot] = this.decoder.decode(page.dv.getUint32(slot << 2, true));
     if (this.il) this.illegalState();

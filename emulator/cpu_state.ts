@@ -14,6 +14,7 @@ import { AccessKind, type Fault, FaultType, faultStatusCode } from "./fault.ts";
 import { EC, type Exit, ISS_CM, ISS_S1PTW, ISS_WNR, type SyncExceptionInfo, VECTOR, esr } from "./exception.ts";
 import { PhysMemory, Page, PAGE_SIZE } from "./memory.ts";
 import { mpidrOfIndex } from "./mpidr.ts";
+import { CPU_STATE_FRAMES, FAST_SIZE, OFF_RTAG, OFF_ROFF, OFF_WOFF, OFF_WTAG, OFF_X, OFF_XTAG } from "./cpu_layout.ts";
 import { Tlb } from "./mmu/tlb.ts";
 import { translate } from "./mmu/translate.ts";
 import { SP, ZR } from "./reg_slots.ts";
@@ -21,8 +22,6 @@ import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
 import { join64, split64 } from "./types.ts";
 
-const FAST_BITS = 8;
-const FAST_SIZE = 1 << FAST_BITS;
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
 export const FAST_MASK = FAST_SIZE - 1;
 
@@ -60,8 +59,10 @@ export interface CpuOptions {
 }
 
 export class CpuState {
-  /** General-purpose register file, in the slot layout of reg_slots.ts. */
-  readonly x = new Uint32Array(68);
+  /** General-purpose register file, in the slot layout of reg_slots.ts (in host memory, cpu_layout.ts). */
+  readonly x: Uint32Array;
+  /** Byte offset of this CPU's state block in the machine's host memory. */
+  readonly stateBase: number;
   /** SIMD&FP registers V0..V31, 128 bits each as four little-endian words: Vn bits [32k+31:32k] at 4n+k. */
   readonly vregs = new Uint32Array(128);
   /** FPCR and FPSR (only the bits fp/fp_format.ts lists are ever set). */
@@ -108,9 +109,12 @@ export class CpuState {
 
   // Fast translation caches (a subset of the architectural TLB for the current context):
   // direct-mapped on the VA page, one per access kind; flushed on any context change or TLBI.
-  private readonly rTag = new Float64Array(FAST_SIZE).fill(-1);
-  private readonly wTag = new Float64Array(FAST_SIZE).fill(-1);
-  protected readonly xTag = new Float64Array(FAST_SIZE).fill(-1);
+  private readonly rTag: Float64Array;
+  private readonly wTag: Float64Array;
+  protected readonly xTag: Float64Array;
+  /** Host offsets of rPage/wPage, for translated code. */
+  private readonly rOff: Int32Array;
+  private readonly wOff: Int32Array;
   private readonly rPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
   private readonly wPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
   protected readonly xPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
@@ -122,6 +126,14 @@ export class CpuState {
     opts: CpuOptions = {},
   ) {
     this.index = opts.index ?? 0;
+    const base = (this.stateBase = mem.allocHostFrames(CPU_STATE_FRAMES));
+    const buf = mem.host.buffer;
+    this.x = new Uint32Array(buf, base + OFF_X, 68);
+    this.rTag = new Float64Array(buf, base + OFF_RTAG, FAST_SIZE).fill(-1);
+    this.wTag = new Float64Array(buf, base + OFF_WTAG, FAST_SIZE).fill(-1);
+    this.xTag = new Float64Array(buf, base + OFF_XTAG, FAST_SIZE).fill(-1);
+    this.rOff = new Int32Array(buf, base + OFF_ROFF, FAST_SIZE);
+    this.wOff = new Int32Array(buf, base + OFF_WOFF, FAST_SIZE);
     this.engine = opts.engine ?? defaultEngine();
     this.sr.VMPIDR_EL2 = mpidrOfIndex(this.index); // what EL1 reads as MPIDR_EL1
     this.options = {
@@ -423,7 +435,7 @@ export class CpuState {
     if (flags === 0 && (lo & (size - 1)) === 0 && this.wTag[i] === hi * 1048576 + (lo >>> 12)) {
       const p = this.wPage[i]!;
       const off = lo & 0xfff;
-      p.ops = null;
+      if (p.ops !== null) p.invalidate();
       if (size === 4) p.dv.setUint32(off, value >>> 0, true);
       else if (size === 1) p.u8[off] = value;
       else p.dv.setUint16(off, value & 0xffff, true);
@@ -437,7 +449,7 @@ export class CpuState {
     if (flags === 0 && (lo & 7) === 0 && this.wTag[i] === hi * 1048576 + (lo >>> 12)) {
       const p = this.wPage[i]!;
       const off = lo & 0xfff;
-      p.ops = null;
+      if (p.ops !== null) p.invalidate();
       p.dv.setUint32(off, vLo >>> 0, true);
       p.dv.setUint32(off + 4, vHi >>> 0, true);
       return;
@@ -490,9 +502,11 @@ export class CpuState {
       if (kind === AccessKind.Read) {
         this.rTag[i] = tag;
         this.rPage[i] = page;
+        this.rOff[i] = page.off;
       } else {
         this.wTag[i] = tag;
         this.wPage[i] = page;
+        this.wOff[i] = page.off;
       }
     }
     if (kind === AccessKind.Read) return this.physRead(t.pa, size, vaddr, kind);
@@ -520,7 +534,7 @@ export class CpuState {
     const page = this.mem.page(paNum);
     if (page) {
       const off = paNum & 0xfff;
-      page.ops = null;
+      page.invalidate();
       switch (size) {
         case 1: page.u8[off] = Number(value & 0xffn); return;
         case 2: page.dv.setUint16(off, Number(value & 0xffffn), true); return;

@@ -15,20 +15,28 @@ export class Page {
   ops: unknown[] | null = null;
   constructor(
     readonly pfn: number,
-    /** Zeroed backing (a view into a slab), or a fresh buffer. */
+    /** Zeroed backing: a frame of the machine's host memory (`off` is its byte offset there), or a fresh buffer. */
     u8: Uint8Array = new Uint8Array(PAGE_SIZE),
+    readonly off = -1,
+    /** The machine's code map (PhysMemory.codeMap), when the page is one of its frames. */
+    private readonly codeMap: Uint8Array | null = null,
   ) {
     this.u8 = u8;
     this.dv = new DataView(u8.buffer, u8.byteOffset, PAGE_SIZE);
   }
-}
 
-/**
- * Pages come from slabs: one ArrayBuffer per SLAB_PAGES pages. A buffer per page made every host
- * page L0 hands out (each shadow fault on a cold canonical page) a separate zeroed backing-store
- * allocation and most of the shadow-fault path's garbage collection.
- */
-const SLAB_PAGES = 64;
+  /** Decoded instructions are cached for the page from now on: translated stores must not write it directly. */
+  cacheOps(ops: unknown[]): void {
+    this.ops = ops;
+    if (this.codeMap !== null) this.codeMap[this.off >>> 12] = 1;
+  }
+
+  /** The page was written: drop its decoded (and translated) instructions. */
+  invalidate(): void {
+    this.ops = null;
+    if (this.codeMap !== null) this.codeMap[this.off >>> 12] = 0;
+  }
+}
 
 export interface MmioHandler {
   /** Read `size` bytes at `offset` from the region base; returns the zero-extended value. */
@@ -46,6 +54,26 @@ interface MmioRegion {
 export interface PhysMemoryOptions {
   /** Create zeroed pages on first touch (a flat machine, as `nvlab exec` uses). */
   autoAllocate?: boolean;
+  /** Host memory reserved for the machine's RAM pages and CPU state (default HOST_BYTES). */
+  hostBytes?: number;
+}
+
+/**
+ * RAM pages are frames of one WebAssembly.Memory per machine, so translated code reaches guest
+ * memory and CPU state with plain loads and stores. It is reserved at its full size and never
+ * grown (growing would detach every view the host holds); the OS backs only the frames touched.
+ */
+export const HOST_BYTES = 1 << 30;
+/** The first host frames: one byte per frame saying whether translated code was built from it (`codeMap`). */
+const CODE_MAP_FRAMES = 64;
+const WASM_PAGE = 65536;
+
+/** No host frame is left for a new RAM page or CPU. */
+export class HostOutOfMemoryError extends Error {
+  constructor(bytes: number) {
+    super(`host memory exhausted: the machine's ${bytes / (1 << 20)} MiB of host frames are all in use`);
+    this.name = "HostOutOfMemoryError";
+  }
 }
 
 export class PhysMemory {
@@ -54,11 +82,30 @@ export class PhysMemory {
   readonly autoAllocate: boolean;
   /** Called whenever a page disappears, so CPUs can drop fast-path references to it. */
   private readonly unmapListeners: Array<(pfn: number) => void> = [];
-  private slab: ArrayBuffer | null = null;
-  private slabNext = SLAB_PAGES;
+  /** The machine's host memory: RAM frames, CPU state blocks, and the code map. */
+  readonly host: WebAssembly.Memory;
+  readonly hostU8: Uint8Array;
+  /** Per host frame: 1 while translated code built from that frame is cached (stores from translated code exit). */
+  readonly codeMap: Uint8Array;
+  private readonly hostFrames: number;
+  private nextFrame = CODE_MAP_FRAMES;
 
   constructor(opts: PhysMemoryOptions = {}) {
     this.autoAllocate = opts.autoAllocate ?? false;
+    const bytes = Math.ceil((opts.hostBytes ?? HOST_BYTES) / WASM_PAGE) * WASM_PAGE;
+    this.host = new WebAssembly.Memory({ initial: bytes / WASM_PAGE, maximum: bytes / WASM_PAGE });
+    this.hostU8 = new Uint8Array(this.host.buffer);
+    this.hostFrames = bytes / PAGE_SIZE;
+    if (this.hostFrames > CODE_MAP_FRAMES * PAGE_SIZE) throw new RangeError(`hostBytes ${bytes} is above the code map's reach`);
+    this.codeMap = this.hostU8.subarray(0, this.hostFrames);
+  }
+
+  /** `n` contiguous zeroed host frames that are not RAM (CPU state); returns the byte offset. */
+  allocHostFrames(n: number): number {
+    if (this.nextFrame + n > this.hostFrames) throw new HostOutOfMemoryError(this.hostFrames * PAGE_SIZE);
+    const f = this.nextFrame;
+    this.nextFrame += n;
+    return f * PAGE_SIZE;
   }
 
   /** The RAM page holding `pa`, or null when `pa` is MMIO or not backed. */
@@ -94,19 +141,24 @@ export class PhysMemory {
     if (!this.pages.has(pfn)) this.pages.set(pfn, this.newPage(pfn));
   }
 
-  /** A zeroed page, carved from the current slab. */
+  /** A zeroed page in a free host frame. */
   private newPage(pfn: number): Page {
-    if (this.slabNext === SLAB_PAGES) {
-      this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
-      this.slabNext = 0;
-    }
-    return new Page(pfn, new Uint8Array(this.slab!, this.slabNext++ * PAGE_SIZE, PAGE_SIZE));
+    if (this.nextFrame >= this.hostFrames) throw new HostOutOfMemoryError(this.hostFrames * PAGE_SIZE);
+    const frame = this.nextFrame++;
+    return new Page(pfn, this.hostU8.subarray(frame * PAGE_SIZE, (frame + 1) * PAGE_SIZE), frame * PAGE_SIZE, this.codeMap);
   }
 
-  /** Remove one page of RAM (its contents are gone). */
+  /**
+   * Remove one page of RAM (its contents are gone). Its frame is not reused, so a stale reference
+   * to the old page can never alias a new one.
+   */
   removePage(paNum: number): void {
     const pfn = Math.floor(paNum / PAGE_SIZE);
-    if (this.pages.delete(pfn)) for (const l of this.unmapListeners) l(pfn);
+    const page = this.pages.get(pfn);
+    if (!page) return;
+    this.pages.delete(pfn);
+    for (const l of this.unmapListeners) l(pfn);
+    page.invalidate();
   }
 
   onPageRemoved(listener: (pfn: number) => void): void {
@@ -177,7 +229,7 @@ export class PhysMemory {
       const off = (p + i) & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - off, data.length - i);
       page.u8.set(data.subarray(i, i + n), off);
-      page.ops = null;
+      page.invalidate();
       i += n;
     }
   }
@@ -204,7 +256,7 @@ export function readPage(page: Page, off: number, size: number): bigint {
 
 export function writePage(page: Page, off: number, size: number, value: bigint): void {
   const dv = page.dv;
-  page.ops = null;
+  page.invalidate();
   switch (size) {
     case 1:
       page.u8[off] = Number(value & 0xffn);

@@ -170,7 +170,7 @@ export class HostPagePool {
       let page = this.backing[k] ?? this.mem.existingPage(pa);
       if (page) {
         page.u8.fill(0);
-        page.ops = null;
+        page.invalidate();
       } else {
         this.mem.addRamPage(pa);
         page = this.mem.existingPage(pa)!;
@@ -189,6 +189,6 @@ export class HostPagePool {
     if (i < this.lowestFree) this.lowestFree = i;
     page.u8.set(POISON_PAGE);
     // Decoded instructions cached for the page are stale now.
-    page.ops = null;
+    page.invalidate();
   }
 }
