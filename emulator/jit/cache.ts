@@ -11,8 +11,18 @@ import type { Page, PhysMemory } from "../memory.ts";
 import type { JitStats } from "./stats.ts";
 import { generate, PAGE_SLOTS, plan } from "./translate.ts";
 
-/** Dispatches into a page before it is translated. */
-const HOT = 16;
+/**
+ * Dispatches into a page before it is translated. NVLAB_JIT_HOT overrides it (1 translates on
+ * first sight, which the test suite uses to run everything it can through translated code).
+ */
+const HOT = hotThreshold();
+
+function hotThreshold(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NVLAB_JIT_HOT;
+  const n = env === undefined || env === "" ? 16 : Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`NVLAB_JIT_HOT=${env}: expected a positive integer`);
+  return n;
+}
 /** Translations of one page (new entries, rewritten code) before it is left to the interpreter. */
 const MAX_COMPILES_PER_PAGE = 48;
 export const DEFAULT_CACHE_BYTES = 32 << 20;
