@@ -9,7 +9,7 @@ import type { CpuState } from "../cpu_state.ts";
 import type { Op } from "../decode.ts";
 import type { Page, PhysMemory } from "../memory.ts";
 import type { JitStats } from "./stats.ts";
-import { generate, PAGE_SLOTS, plan } from "./translate.ts";
+import { generate, kindOf, PAGE_SLOTS, plan } from "./translate.ts";
 
 /**
  * Dispatches into a page before it is translated. NVLAB_JIT_HOT overrides it (1 translates on
@@ -24,7 +24,7 @@ function hotThreshold(): number {
   return n;
 }
 /** Translations of one page (new entries, rewritten code) before it is left to the interpreter. */
-const MAX_COMPILES_PER_PAGE = 48;
+const MAX_COMPILES_PER_PAGE = 256;
 export const DEFAULT_CACHE_BYTES = 32 << 20;
 const HELPER_EXIT = 16;
 
@@ -41,18 +41,20 @@ export interface Unit {
   readonly vaHi: number;
   /** Slot → block index, -1 when the slot is not a block start. */
   readonly blockAt: Int16Array;
-  readonly terminator: Uint8Array;
   readonly helperOps: readonly Op[];
   readonly helperSlots: readonly number[];
   readonly bytes: number;
   dead: boolean;
 }
 
-/** Per page (hung off its decoded-op array): heat before translation, the unit, entries seen. */
+/**
+ * Per page (hung off its decoded-op array): the unit that has a block starting at each slot, and
+ * the dispatch count of slots that have none yet. A new entry gets its own unit (the code
+ * reachable from it) rather than a retranslation of the page.
+ */
 interface PageJit {
-  heat: number;
-  unit: Unit | null;
-  entries: Set<number>;
+  unitAt: (Unit | undefined)[];
+  heat: Map<number, number>;
 }
 
 type OpsArray = (Op | undefined)[] & { jit?: PageJit };
@@ -102,41 +104,43 @@ export class JitCache {
     this.atTerminator = false;
     const ops = page.ops as OpsArray | null;
     if (ops === null) return null;
-    const jp = ops.jit ?? (ops.jit = { heat: 0, unit: null, entries: new Set() });
+    const jp = ops.jit ?? (ops.jit = { unitAt: new Array<Unit | undefined>(PAGE_SLOTS), heat: new Map() });
     const slot = (lo & 0xfff) >>> 2;
-    const u = jp.unit;
-    if (u !== null && u.vpn === vpn) {
-      const e = u.blockAt[slot]!;
-      if (e >= 0) {
-        this.entry = e;
-        return u;
-      }
-      if (u.terminator[slot]) {
-        this.atTerminator = true;
-        return null;
-      }
+    const u = jp.unitAt[slot];
+    if (u !== undefined && u.vpn === vpn && !u.dead) {
+      this.entry = u.blockAt[slot]!;
+      return u;
     }
-    jp.entries.add(slot);
-    if (++jp.heat < HOT) return null;
+    if (ops[slot] !== undefined && kindOf(ops[slot]) === "terminator") {
+      this.atTerminator = true;
+      return null;
+    }
+    const heat = (jp.heat.get(slot) ?? 0) + 1;
+    jp.heat.set(slot, heat);
+    if (heat < HOT) return null;
     const n = this.compilesOf.get(page) ?? 0;
     if (n >= MAX_COMPILES_PER_PAGE) return null;
     this.compilesOf.set(page, n + 1);
-    if (u !== null) this.drop(u, false);
-    const nu = this.compile(page, ops, jp, vpn, lo, hi);
-    jp.unit = nu;
+    jp.heat.delete(slot);
+    const nu = this.compile(page, ops, slot, vpn, lo, hi);
+    for (let s = 0; s < PAGE_SLOTS; s++) {
+      if (nu.blockAt[s]! < 0) continue;
+      const old = jp.unitAt[s];
+      if (old === undefined || old.dead || old.vpn !== vpn || s === slot) jp.unitAt[s] = nu;
+    }
     const e = nu.blockAt[slot]!;
     if (e < 0) return null;
     this.entry = e;
     return nu;
   }
 
-  private compile(page: Page, ops: OpsArray, jp: PageJit, vpn: number, lo: number, hi: number): Unit {
+  private compile(page: Page, ops: OpsArray, entry: number, vpn: number, lo: number, hi: number): Unit {
     const t0 = performance.now();
     const vaLo = (lo & ~0xfff) >>> 0;
     const pageVa = (BigInt(hi) << 32n) | BigInt(vaLo);
     const decoded: Op[] = new Array<Op>(PAGE_SLOTS);
     const opAt = (s: number): Op => (decoded[s] ??= this.decode(page, s));
-    const p = plan({ op: opAt, va: pageVa, entries: jp.entries });
+    const p = plan({ op: opAt, va: pageVa, entries: [entry] });
     const g = generate(p, decoded, pageVa);
     const running = this.running;
     const helperOps = g.helperOps;
@@ -163,7 +167,7 @@ export class JitCache {
     const inst = new WebAssembly.Instance(mod, { h: { c: call }, e: { m: this.memory } });
     const unit: Unit = {
       fn: inst.exports.f as UnitFn, page, opsRef: ops, vpn, vaLo, vaHi: hi,
-      blockAt: p.blockAt, terminator: p.terminator, helperOps, helperSlots, bytes: g.bytes.length, dead: false,
+      blockAt: p.blockAt, helperOps, helperSlots, bytes: g.bytes.length, dead: false,
     };
     this.units.add(unit);
     this.bytes += unit.bytes;
@@ -193,8 +197,6 @@ export class JitCache {
     this.bytes -= u.bytes;
     this.stats.cacheBytes = this.bytes;
     if (invalidated) this.stats.invalidations++;
-    const jp = (u.opsRef as OpsArray).jit;
-    if (jp && jp.unit === u) jp.unit = null;
   }
 }
 

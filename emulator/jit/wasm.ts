@@ -118,23 +118,18 @@ export class Code {
   }
 }
 
-function section(out: number[], id: number, body: number[]): void {
-  const c = new Code();
-  c.u32(body.length);
-  out.push(id, ...c.bytes);
-  for (const b of body) out.push(b);
-}
-
-function vec(items: number[][]): number[] {
-  const c = new Code();
-  c.u32(items.length);
-  return [...c.bytes, ...items.flat()];
+function uleb(v: number): number[] {
+  return new Code().u32(v).bytes;
 }
 
 function name(s: string): number[] {
-  const c = new Code();
-  c.u32(s.length);
-  return [...c.bytes, ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+}
+
+function vec(items: number[][]): number[] {
+  const out = uleb(items.length);
+  for (const it of items) for (const b of it) out.push(b);
+  return out;
 }
 
 function funcType(params: readonly number[], results: readonly number[]): number[] {
@@ -161,23 +156,33 @@ export interface ImportedFunction {
  * exports one function `f`. Imported functions are indices 0..n-1; `f` is index n.
  */
 export function moduleBytes(fn: FunctionSpec, imports: readonly ImportedFunction[]): Uint8Array {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types = [...imports.map((i) => funcType(i.params, i.results)), funcType(fn.params, fn.results)];
-  section(out, 1, vec(types));
-  const imps: number[][] = imports.map((imp, i) => [...name(imp.module), ...name(imp.name), 0x00, ...new Code().u32(i).bytes]);
+  const head: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, body: number[]): void => {
+    head.push(id, ...uleb(body.length));
+    for (const b of body) head.push(b);
+  };
+  section(1, vec([...imports.map((i) => funcType(i.params, i.results)), funcType(fn.params, fn.results)]));
+  const imps: number[][] = imports.map((imp, i) => [...name(imp.module), ...name(imp.name), 0x00, ...uleb(i)]);
   imps.push([...name("e"), ...name("m"), 0x02, 0x00, 0x01]);
-  section(out, 2, vec(imps));
-  section(out, 3, vec([new Code().u32(imports.length).bytes]));
-  section(out, 7, vec([[...name("f"), 0x00, ...new Code().u32(imports.length).bytes]]));
+  section(2, vec(imps));
+  section(3, vec([uleb(imports.length)]));
+  section(7, vec([[...name("f"), 0x00, ...uleb(imports.length)]]));
   // Locals are run-length encoded by type.
-  const groups: number[][] = [];
+  const groups: [number, number][] = [];
   for (const t of fn.locals) {
     const last = groups[groups.length - 1];
-    if (last && last[1] === t) last[0]!++;
+    if (last && last[1] === t) last[0]++;
     else groups.push([1, t]);
   }
-  const localBytes = vec(groups.map(([n, t]) => [...new Code().u32(n!).bytes, t!]));
-  const body = [...localBytes, ...fn.body.bytes, OP.end];
-  section(out, 10, vec([[...new Code().u32(body.length).bytes, ...body]]));
-  return Uint8Array.from(out);
+  const locals = vec(groups.map(([n, t]) => [...uleb(n), t]));
+  const code = fn.body.bytes;
+  const bodySize = locals.length + code.length + 1;
+  const bodyLen = uleb(bodySize);
+  const sectionBody = 1 + bodyLen.length + bodySize; // one function
+  head.push(10, ...uleb(sectionBody), 1, ...bodyLen, ...locals);
+  const out = new Uint8Array(head.length + code.length + 1);
+  out.set(head);
+  out.set(code, head.length);
+  out[out.length - 1] = OP.end;
+  return out;
 }
