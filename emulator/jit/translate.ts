@@ -41,6 +41,8 @@ const TERMINATORS = new Set(["SVC", "HVC", "SMC", "BRK", "HLT", "ERET", "WFE", "
 const BRANCHES = new Set(["B", "BL", "B_cond", "CBZ_64", "CBNZ_64", "CBZ_32", "CBNZ_32", "TBZ", "TBNZ", "BR", "BLR", "RET"]);
 const SIZED = (names: string[]): string[] => names.flatMap((n) => [`${n}_64`, `${n}_32`]);
 const SINGLE_FORMS = ["STRB", "LDRB", "LDRSB_X", "LDRSB_W", "STRH", "LDRH", "LDRSH_X", "LDRSH_W", "STR_W", "LDR_W", "LDRSW", "STR_X", "LDR_X"];
+/** Integer load/store pair rows, by their `kind` (ldst_pair.ts): STP_W, STP_X, LDP_W, LDP_X, LDPSW. */
+const PAIR_FORMS = ["STP_W", "STP_X", "LDP_W", "LDP_X", "LDPSW"];
 const unscaled = (n: string): string => n.replace(/^(LD|ST)R/, "$1UR");
 const NATIVE = new Set([
   ...BRANCHES,
@@ -51,6 +53,7 @@ const NATIVE = new Set([
   ...SIZED(["CSEL", "CSINC", "CSINV", "CSNEG", "MADD", "MSUB", "UDIV", "SDIV", "LSLV", "LSRV", "ASRV", "RORV"]),
   ...SINGLE_FORMS.flatMap((n) => [`${n}_uoff`, `${n}_pre`, `${n}_post`, `${n}_reg`, unscaled(n)]),
   "LDR_W_literal", "LDR_X_literal", "LDRSW_literal",
+  ...PAIR_FORMS.flatMap((n) => [n, `${n}_pre`, `${n}_post`]),
 ]);
 
 /** Decoded fields the generators read (each row has its own subset). */
@@ -58,7 +61,7 @@ interface Fields {
   off: number; xn: number; xm: number; xd: number; xa: number; xt: number; mask: number; cond: number;
   imm: number; mLo: number; mHi: number; ntLo: number; ntHi: number; immr: number; imms: number;
   vLo: number; vHi: number; kLo: number; kHi: number; offLo: number; offHi: number;
-  shift: number; imm6: number; inv: number; option: number; imm3: number; kind: number; t: number; n: number; rm: number;
+  shift: number; imm6: number; inv: number; option: number; imm3: number; kind: number; t: number; t2: number; n: number; rm: number;
 }
 type F = Op & Fields;
 
@@ -173,6 +176,7 @@ const VA = 16;
 const LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I64, I64];
 
 const xOff = (slot: number): number => OFF_X + 8 * slot;
+const PAGE_BYTES = 4096;
 
 export interface Generated {
   bytes: Uint8Array;
@@ -468,6 +472,7 @@ class Gen {
         return this.result(sf, op.xd);
       }
       default:
+        if (PAIR_FORMS.includes(base.replace(/_(pre|post)$/, ""))) return this.pair(op, slot, i);
         return this.memory(op, slot, i);
     }
   }
@@ -754,6 +759,55 @@ class Gen {
     this.helper(op, slot, i);
     this.depth--;
     c.op(OP.end); // $ok
+  }
+
+  /** LDP/STP/LDPSW: the fast path takes both halves from one page with one TLB lookup. */
+  private pair(op: F, slot: number, i: number): void {
+    const c = this.c;
+    const name = op.name;
+    const kind = op.kind;
+    const store = kind <= 1;
+    const esize = kind === 1 || kind === 3 ? 8 : 4;
+    const mode = name.endsWith("_pre") ? "pre" : name.endsWith("_post") ? "post" : "off";
+    c.block(); // $ok
+    c.block(); // $slow
+    this.depth += 2;
+    if (op.n === SP) c.get(BASE).mem(OP.i32_load, xOff(SP)).i32(15).op(OP.i32_and).brIf(0);
+    this.rx(2 * op.n);
+    if (mode === "post") c.tee(VA).i64(BigInt(op.off)).op(OP.i64_add).set(T2);
+    else {
+      c.i64(BigInt(op.off)).op(OP.i64_add);
+      if (mode === "pre") c.tee(T2);
+      c.set(VA);
+    }
+    // Both halves in one page.
+    c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).i32(PAGE_BYTES - 2 * esize).op(OP.i32_gt_u).brIf(0);
+    this.tlbCheck(store, esize);
+    c.get(BASE).get(A).i32(2).op(OP.i32_shl).op(OP.i32_add).mem(OP.i32_load, store ? OFF_WOFF : OFF_ROFF);
+    c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
+    if (store) {
+      c.get(H).i32(12).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
+      const st = esize === 8 ? OP.i64_store : OP.i64_store32;
+      c.get(H);
+      this.rx(2 * op.t);
+      c.mem(st, 0);
+      c.get(H);
+      this.rx(2 * op.t2);
+      c.mem(st, esize);
+    } else {
+      const ld = kind === 3 ? OP.i64_load : kind === 4 ? OP.i64_load32_s : OP.i64_load32_u;
+      c.get(H).mem(ld, 0).set(T0);
+      c.get(H).mem(ld, esize).set(T1);
+      c.get(BASE).get(T0).mem(OP.i64_store, xOff(op.t));
+      c.get(BASE).get(T1).mem(OP.i64_store, xOff(op.t2));
+    }
+    if (mode !== "off") c.get(BASE).get(T2).mem(OP.i64_store, xOff(op.n));
+    c.br(1);
+    c.op(OP.end);
+    this.depth--;
+    this.helper(op, slot, i);
+    this.depth--;
+    c.op(OP.end);
   }
 
   /** Branch to $slow (depth 0) unless VA is size-aligned and its page hits the fast TLB; leaves the index in A. */
