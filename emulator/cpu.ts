@@ -29,7 +29,7 @@ export class Cpu extends CpuState {
   readonly decoder = decoder();
 
   /** The machine's translated-code cache (engine "jit"). */
-  private readonly jit: JitCache | null = this.engine === "jit" ? JitCache.of(this.mem, (page, slot) => this.opAt(page, slot)) : null;
+  private readonly jit: JitCache | null = this.engine === "jit" ? JitCache.of(this.mem, (page, slot) => this.opAt(page, slot), this.jitOptions) : null;
   private readonly host32 = new Int32Array(this.mem.host.buffer);
 
   /** The translator's counters (null under the interpreter). */

@@ -10,6 +10,7 @@
 
 import { ACC_ALIGN, ACC_CM, ACC_UNPRIV } from "./access_flags.ts";
 import { defaultEngine, type Engine } from "./engine.ts";
+import type { JitOptions } from "./jit/cache.ts";
 import { AccessKind, type Fault, FaultType, faultStatusCode } from "./fault.ts";
 import { EC, type Exit, ISS_CM, ISS_S1PTW, ISS_WNR, type SyncExceptionInfo, VECTOR, esr } from "./exception.ts";
 import { PhysMemory, Page, PAGE_SIZE } from "./memory.ts";
@@ -56,6 +57,8 @@ export interface CpuOptions {
   semihosting?: Semihosting | null;
   /** Execution engine (engine.ts); default: NVLAB_ENGINE, else the interpreter. */
   engine?: Engine;
+  /** The translator's cache bound and threshold (the machine's first CPU sets them). */
+  jit?: JitOptions;
 }
 
 export class CpuState {
@@ -103,7 +106,8 @@ export class CpuState {
   exclusiveSize = 0;
 
   readonly breakpoints = new Set<bigint>();
-  readonly options: Required<Omit<CpuOptions, "index" | "engine">>;
+  readonly options: Required<Omit<CpuOptions, "index" | "engine" | "jit">>;
+  readonly jitOptions: JitOptions;
   /** The engine that runs this CPU's guest code. */
   readonly engine: Engine;
 
@@ -135,6 +139,7 @@ export class CpuState {
     this.rOff = new Int32Array(buf, base + OFF_ROFF, FAST_SIZE);
     this.wOff = new Int32Array(buf, base + OFF_WOFF, FAST_SIZE);
     this.engine = opts.engine ?? defaultEngine();
+    this.jitOptions = opts.jit ?? {};
     this.sr.VMPIDR_EL2 = mpidrOfIndex(this.index); // what EL1 reads as MPIDR_EL1
     this.options = {
       stopOnBrk: opts.stopOnBrk ?? false,

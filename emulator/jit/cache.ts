@@ -15,9 +15,7 @@ import { generate, kindOf, PAGE_SLOTS, plan } from "./translate.ts";
  * Dispatches into a page before it is translated. NVLAB_JIT_HOT overrides it (1 translates on
  * first sight, which the test suite uses to run everything it can through translated code).
  */
-const HOT = hotThreshold();
-
-function hotThreshold(): number {
+export function defaultHotThreshold(): number {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NVLAB_JIT_HOT;
   const n = env === undefined || env === "" ? 16 : Number(env);
   if (!Number.isInteger(n) || n < 1) throw new Error(`NVLAB_JIT_HOT=${env}: expected a positive integer`);
@@ -27,6 +25,13 @@ function hotThreshold(): number {
 const MAX_COMPILES_PER_PAGE = 256;
 export const DEFAULT_CACHE_BYTES = 32 << 20;
 const HELPER_EXIT = 16;
+
+export interface JitOptions {
+  /** Bound of the machine's code cache in WebAssembly bytes (default DEFAULT_CACHE_BYTES). */
+  cacheBytes?: number;
+  /** Dispatches to an entry before it is translated (default 16, or NVLAB_JIT_HOT). */
+  hot?: number;
+}
 
 export type UnitFn = (base: number, budget: number, entry: number) => number;
 
@@ -81,6 +86,7 @@ export class JitCache {
     private readonly memory: WebAssembly.Memory,
     private readonly decode: (page: Page, slot: number) => Op,
     readonly limitBytes = DEFAULT_CACHE_BYTES,
+    private readonly hot = defaultHotThreshold(),
   ) {
     this.stats = {
       compiles: 0, instructions: 0, compileSeconds: 0, cacheBytes: 0, cacheLimitBytes: limitBytes,
@@ -90,9 +96,10 @@ export class JitCache {
 
   private static readonly byMemory = new WeakMap<PhysMemory, JitCache>();
 
-  static of(mem: PhysMemory, decode: (page: Page, slot: number) => Op): JitCache {
+  /** The machine's cache; the first CPU to ask sets its bound and threshold (JitOptions). */
+  static of(mem: PhysMemory, decode: (page: Page, slot: number) => Op, opts: JitOptions = {}): JitCache {
     let c = JitCache.byMemory.get(mem);
-    if (!c) JitCache.byMemory.set(mem, (c = new JitCache(mem.host, decode)));
+    if (!c) JitCache.byMemory.set(mem, (c = new JitCache(mem.host, decode, opts.cacheBytes, opts.hot)));
     return c;
   }
 
@@ -117,7 +124,7 @@ export class JitCache {
     }
     const heat = (jp.heat.get(slot) ?? 0) + 1;
     jp.heat.set(slot, heat);
-    if (heat < HOT) return null;
+    if (heat < this.hot) return null;
     const n = this.compilesOf.get(page) ?? 0;
     if (n >= MAX_COMPILES_PER_PAGE) return null;
     this.compilesOf.set(page, n + 1);

@@ -464,7 +464,7 @@ class Gen {
       case "UDIV": case "SDIV": return this.divide(op, sf, base === "SDIV");
       case "LSLV": case "LSRV": case "ASRV": case "RORV": {
         const c = this.c;
-        const o = { LSLV: [OP.i64_shl, OP.i32_shl], LSRV: [OP.i64_shr_u, OP.i32_shr_u], ASRV: [OP.i64_shr_s, OP.i32_shr_s], RORV: [OP.i64_rotr, OP.i32_rotr] }[base]!;
+        const o = { LSLV: [OP.i64_shl, OP.i32_shl], LSRV: [OP.i64_shr_u, OP.i32_shr_u], ASRV: [OP.i64_shr_s, OP.i32_shr_s], RORV: [OP.i64_rotr, OP.i32_rotr] }[base];
         // WebAssembly shifts take the count modulo the width, as the A64 forms do.
         this.operand(sf, op.xn);
         this.operand(sf, op.xm);
