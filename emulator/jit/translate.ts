@@ -51,6 +51,10 @@ const NATIVE = new Set([
   ...SIZED(["AND_reg", "BIC_reg", "ORR_reg", "ORN_reg", "EOR_reg", "EON_reg", "ANDS_reg", "BICS_reg", "ADD_reg", "ADDS_reg", "SUB_reg", "SUBS_reg"]),
   ...SIZED(["ADD_ext", "ADDS_ext", "SUB_ext", "SUBS_ext"]),
   ...SIZED(["CSEL", "CSINC", "CSINV", "CSNEG", "MADD", "MSUB", "UDIV", "SDIV", "LSLV", "LSRV", "ASRV", "RORV"]),
+  ...SIZED(["CLZ", "CLS", "EXTR", "ADC", "ADCS", "SBC", "SBCS", "CCMN_reg", "CCMN_imm", "CCMP_reg", "CCMP_imm"]),
+  "REV_64", "REV_32", "SMADDL", "SMSUBL", "UMADDL", "UMSUBL", "SMULH", "UMULH",
+  // No architectural effect on this model (one in-order PE, no PAC/BTI).
+  "HINT", "DSB", "DSB_nXS", "DMB", "ISB", "SB",
   ...SINGLE_FORMS.flatMap((n) => [`${n}_uoff`, `${n}_pre`, `${n}_post`, `${n}_reg`, unscaled(n)]),
   "LDR_W_literal", "LDR_X_literal", "LDRSW_literal",
   ...PAIR_FORMS.flatMap((n) => [n, `${n}_pre`, `${n}_post`]),
@@ -61,7 +65,7 @@ interface Fields {
   off: number; xn: number; xm: number; xd: number; xa: number; xt: number; mask: number; cond: number;
   imm: number; mLo: number; mHi: number; ntLo: number; ntHi: number; immr: number; imms: number;
   vLo: number; vHi: number; kLo: number; kHi: number; offLo: number; offHi: number;
-  shift: number; imm6: number; inv: number; option: number; imm3: number; kind: number; t: number; t2: number; n: number; rm: number;
+  shift: number; imm6: number; nzcv: number; imm5: number; signed: number; sub: number; inv: number; option: number; imm3: number; kind: number; t: number; t2: number; n: number; rm: number;
 }
 type F = Op & Fields;
 
@@ -471,6 +475,53 @@ class Gen {
         c.op(sf ? o[0]! : o[1]!);
         return this.result(sf, op.xd);
       }
+      case "HINT": case "DSB": case "DSB_nXS": case "DMB": case "ISB": case "SB":
+        return;
+      case "CLZ": case "CLS": {
+        const c = this.c;
+        this.operand(sf, op.xn);
+        if (base === "CLS") {
+          // Leading bits equal to the sign bit, the sign bit not counted: CLZ(x ^ (x >>s 1)) - 1.
+          if (sf) c.set(T1).get(T1).get(T1).i64(1n).op(OP.i64_shr_s).op(OP.i64_xor);
+          else c.set(H).get(H).get(H).i32(1).op(OP.i32_shr_s).op(OP.i32_xor);
+        }
+        c.op(sf ? OP.i64_clz : OP.i32_clz);
+        if (base === "CLS") {
+          if (sf) c.i64(1n).op(OP.i64_sub);
+          else c.i32(1).op(OP.i32_sub);
+        }
+        return this.result(sf, op.xd);
+      }
+      case "REV": return this.reverseBytes(op, name === "REV_64");
+      case "EXTR": {
+        const c = this.c;
+        const lsb = op.imms;
+        if (lsb === 0) {
+          this.operand(sf, op.xm);
+          return this.result(sf, op.xd);
+        }
+        const w = sf ? 64 : 32;
+        this.operand(sf, op.xn);
+        if (sf) c.i64(BigInt(w - lsb)).op(OP.i64_shl);
+        else c.i32(w - lsb).op(OP.i32_shl);
+        this.operand(sf, op.xm);
+        if (sf) c.i64(BigInt(lsb)).op(OP.i64_shr_u, OP.i64_or);
+        else c.i32(lsb).op(OP.i32_shr_u, OP.i32_or);
+        return this.result(sf, op.xd);
+      }
+      case "ADC": case "ADCS": case "SBC": case "SBCS": return this.addCarry(op, sf, base.startsWith("SBC"), base.endsWith("S"));
+      case "CCMN_reg": case "CCMN_imm": case "CCMP_reg": case "CCMP_imm": return this.condCompare(op, sf, base.startsWith("CCMP"), base.endsWith("_reg"));
+      case "SMADDL": case "SMSUBL": case "UMADDL": case "UMSUBL": {
+        const c = this.c;
+        this.rx(op.xa);
+        const ext = op.signed ? OP.i64_extend_i32_s : OP.i64_extend_i32_u;
+        this.rw(op.xn);
+        c.op(ext);
+        this.rw(op.xm);
+        c.op(ext, OP.i64_mul, op.sub ? OP.i64_sub : OP.i64_add);
+        return this.result(true, op.xd);
+      }
+      case "UMULH": case "SMULH": return this.mulHigh(op, name === "SMULH");
       default:
         if (PAIR_FORMS.includes(base.replace(/_(pre|post)$/, ""))) return this.pair(op, slot, i);
         return this.memory(op, slot, i);
@@ -513,6 +564,99 @@ class Gen {
       if (sf) c.i64(-1n).op(OP.i64_xor);
       else c.i32(-1).op(OP.i32_xor);
     }
+  }
+
+  /** REV (64-bit, or the W form): byte reversal by shifts and masks (WebAssembly has no byte swap). */
+  private reverseBytes(op: F, wide: boolean): void {
+    const c = this.c;
+    if (wide) {
+      this.rx(op.xn);
+      c.set(T1);
+      const steps: [bigint, bigint][] = [[8n, 0x00ff00ff00ff00ffn], [16n, 0x0000ffff0000ffffn]];
+      for (const [sh, m] of steps) {
+        c.get(T1).i64(sh).op(OP.i64_shr_u).i64(m).op(OP.i64_and);
+        c.get(T1).i64(m).op(OP.i64_and).i64(sh).op(OP.i64_shl).op(OP.i64_or).set(T1);
+      }
+      c.get(T1).i64(32n).op(OP.i64_rotr);
+      return this.result(true, op.xd);
+    }
+    this.rw(op.xn);
+    c.set(H);
+    c.get(H).i32(8).op(OP.i32_shr_u).i32(0x00ff00ff).op(OP.i32_and);
+    c.get(H).i32(0x00ff00ff).op(OP.i32_and).i32(8).op(OP.i32_shl).op(OP.i32_or).i32(16).op(OP.i32_rotr);
+    this.result(false, op.xd);
+  }
+
+  /** ADC/ADCS/SBC/SBCS: Rn + (Rm or NOT Rm) + C. */
+  private addCarry(op: F, sf: boolean, sub: boolean, flags: boolean): void {
+    const c = this.c;
+    if (sf) {
+      this.rx(op.xn);
+      c.set(T1);
+      this.rx(op.xm);
+      if (sub) c.i64(-1n).op(OP.i64_xor);
+      c.set(T2);
+      c.get(T1).get(T2).op(OP.i64_add).tee(T0).get(C).op(OP.i64_extend_i32_u).op(OP.i64_add).set(VA);
+      if (flags) {
+        // Carry out of either addition.
+        c.get(T0).get(T1).op(OP.i64_lt_u).get(VA).get(T0).op(OP.i64_lt_u).op(OP.i32_or).set(C);
+        c.get(VA).i64(63n).op(OP.i64_shr_u, OP.i32_wrap_i64).set(N);
+        c.get(VA).op(OP.i64_eqz).set(Z);
+        c.get(T1).get(VA).op(OP.i64_xor).get(T2).get(VA).op(OP.i64_xor).op(OP.i64_and).i64(63n).op(OP.i64_shr_u, OP.i32_wrap_i64).set(V);
+      }
+      return this.wx(op.xd, VA);
+    }
+    this.rw(op.xn);
+    c.set(A);
+    this.rw(op.xm);
+    if (sub) c.i32(-1).op(OP.i32_xor);
+    c.set(H);
+    c.get(A).op(OP.i64_extend_i32_u).get(H).op(OP.i64_extend_i32_u).op(OP.i64_add).get(C).op(OP.i64_extend_i32_u).op(OP.i64_add).set(T0);
+    c.get(T0).op(OP.i32_wrap_i64).set(R32);
+    if (flags) {
+      c.get(T0).i64(32n).op(OP.i64_shr_u, OP.i32_wrap_i64).set(C);
+      c.get(R32).i32(31).op(OP.i32_shr_u).set(N);
+      c.get(R32).op(OP.i32_eqz).set(Z);
+      c.get(A).get(R32).op(OP.i32_xor).get(H).get(R32).op(OP.i32_xor).op(OP.i32_and).i32(31).op(OP.i32_shr_u).set(V);
+    }
+    this.ww(op.xd, R32);
+  }
+
+  /** CCMP/CCMN: the flags of Rn - op2 (Rn + op2) if cond holds, else the immediate nzcv. */
+  private condCompare(op: F, sf: boolean, sub: boolean, reg: boolean): void {
+    const c = this.c;
+    this.cond(op.cond);
+    c.if();
+    this.depth++;
+    this.addSub(sf, sub, true, 33 * 2, () => this.operand(sf, op.xn), () => (reg ? this.operand(sf, op.xm) : this.constOp(sf, op.imm)));
+    c.op(OP.else);
+    c.i32((op.nzcv >> 3) & 1).set(N).i32((op.nzcv >> 2) & 1).set(Z).i32((op.nzcv >> 1) & 1).set(C).i32(op.nzcv & 1).set(V);
+    this.depth--;
+    c.op(OP.end);
+  }
+
+  /** UMULH/SMULH: the high 64 bits of the 128-bit product, from 32-bit partial products. */
+  private mulHigh(op: F, signed: boolean): void {
+    const c = this.c;
+    const lo32 = (): void => void c.i64(0xffffffffn).op(OP.i64_and);
+    const hi32 = (): void => void c.i64(32n).op(OP.i64_shr_u);
+    this.rx(op.xn);
+    c.set(T1);
+    this.rx(op.xm);
+    c.set(T2);
+    // mid = (aL·bL >> 32) + lo(aL·bH) + lo(aH·bL); hi = aH·bH + hi(aL·bH) + hi(aH·bL) + (mid >> 32).
+    c.get(T1); lo32(); c.get(T2); hi32(); c.op(OP.i64_mul).set(T0); // aL·bH
+    c.get(T1); hi32(); c.get(T2); lo32(); c.op(OP.i64_mul).set(VA); // aH·bL
+    c.get(T1); lo32(); c.get(T2); lo32(); c.op(OP.i64_mul); hi32();
+    c.get(T0); lo32(); c.op(OP.i64_add).get(VA); lo32(); c.op(OP.i64_add); hi32(); // carry from mid
+    c.get(T1); hi32(); c.get(T2); hi32(); c.op(OP.i64_mul, OP.i64_add);
+    c.get(T0); hi32(); c.op(OP.i64_add).get(VA); hi32(); c.op(OP.i64_add);
+    if (signed) {
+      // Signed high half = unsigned high half - (a < 0 ? b : 0) - (b < 0 ? a : 0).
+      c.get(T2).i64(0n).get(T1).i64(0n).op(OP.i64_lt_s).op(OP.select).op(OP.i64_sub);
+      c.get(T1).i64(0n).get(T2).i64(0n).op(OP.i64_lt_s).op(OP.select).op(OP.i64_sub);
+    }
+    this.result(true, op.xd);
   }
 
   /** ExtendReg(m, option, shift). */
