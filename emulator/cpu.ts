@@ -51,15 +51,15 @@ export class Cpu extends CpuState {
         if (this.jit !== null && this.breakpoints.size === 0) {
           this.runTranslated(limit);
         } else if (this.breakpoints.size > 0) {
-          while (this.steps < limit) {
+          while (this.steps < limit && this.stopReason === null) {
             if (!first && this.breakpoints.has(this.getPC())) return { kind: "breakpoint", pc: this.getPC() };
             first = false;
             this.step();
           }
         } else {
-          while (this.steps < limit) this.step();
+          while (this.steps < limit && this.stopReason === null) this.step();
         }
-        return { kind: "budget" };
+        return this.stopReason ?? { kind: "budget" };
       } catch (e) {
         if (e !== UNWIND) throw e;
         first = false;
@@ -77,7 +77,7 @@ export class Cpu extends CpuState {
     const jit = this.jit!;
     const h = this.host32;
     const base = this.stateBase;
-    while (this.steps < limit) {
+    while (this.steps < limit && this.stopReason === null) {
       const lo = this.pcLo;
       const hi = this.pcHi;
       const vpn = hi * 1048576 + (lo >>> 12);
@@ -105,7 +105,7 @@ export class Cpu extends CpuState {
         this.pcHi = h[(base + OFF_PC + 4) >> 2]! >>> 0;
       }
       // The budget ends inside the entry block: the interpreter finishes it.
-      if (n === 0) while (this.steps < limit) this.step();
+      if (n === 0) while (this.steps < limit && this.stopReason === null) this.step();
     }
   }
 

@@ -23,6 +23,8 @@ import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
 import { join64, split64 } from "./types.ts";
 
+/** Fills a flush undoes one by one; past this many it refills the whole caches. */
+const FILL_LOG = 32;
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
 export const FAST_MASK = FAST_SIZE - 1;
 
@@ -116,6 +118,10 @@ export class CpuState {
   private readonly rTag: Float64Array;
   private readonly wTag: Float64Array;
   protected readonly xTag: Float64Array;
+  /** Fast-cache fills since the last flush (the first FILL_LOG of them logged). */
+  private fillCount = FILL_LOG + 1;
+  private readonly fillTags: Float64Array[] = new Array<Float64Array>(FILL_LOG);
+  private readonly fillIndex = new Int32Array(FILL_LOG);
   /** Host offsets of rPage/wPage, for translated code. */
   private readonly rOff: Int32Array;
   private readonly wOff: Int32Array;
@@ -304,15 +310,32 @@ export class CpuState {
     }
     const i = (lo >>> 12) & FAST_MASK;
     this.xTag[i] = hi * 1048576 + (lo >>> 12);
+    this.noteFill(this.xTag, i);
     this.xPage[i] = page;
     return page;
   }
 
+  /** Remember a fast-cache fill, so a flush can drop only what was filled. */
+  private noteFill(tags: Float64Array, i: number): void {
+    const n = this.fillCount++;
+    if (n < FILL_LOG) {
+      this.fillTags[n] = tags;
+      this.fillIndex[n] = i;
+    }
+  }
+
   /** Drop every fast-path translation (after TLBI, context or EL change). */
   flushFastTlb(): void {
-    this.rTag.fill(-1);
-    this.wTag.fill(-1);
-    this.xTag.fill(-1);
+    const n = this.fillCount;
+    this.fillCount = 0;
+    if (n > FILL_LOG) {
+      this.rTag.fill(-1);
+      this.wTag.fill(-1);
+      this.xTag.fill(-1);
+      return;
+    }
+    // Few entries were filled since the last flush (the common case around an exit): drop just those.
+    for (let k = 0; k < n; k++) this.fillTags[k]![this.fillIndex[k]!] = -1;
   }
 
   /** Invalidate decoded instructions (host wrote code behind our back through another path). */
@@ -362,6 +385,20 @@ export class CpuState {
       };
     }
     throw UNWIND;
+  }
+
+  /**
+   * Take an exception to EL2 without unwinding (raiseSync(2) without the throw): the caller must
+   * return from the instruction at once. The exits L0 sees most (HVC, trapped MSR/MRS/SYS, ERET,
+   * WFx) take this path because a JavaScript throw costs microseconds, more than the rest of an exit.
+   */
+  exitToHost(info: SyncExceptionInfo): void {
+    const exit = exitToEl2(this, info);
+    this.el = 2;
+    this.flushFastTlb();
+    this.clearExclusive();
+    this.stopReason = { kind: "exit", exit };
+    this.pcWritten = true;
   }
 
   /** Stop the run without an exception (debug stops); the PC stays at the current instruction. */
@@ -506,10 +543,12 @@ export class CpuState {
       const tag = hi * 1048576 + (lo >>> 12);
       if (kind === AccessKind.Read) {
         this.rTag[i] = tag;
+        this.noteFill(this.rTag, i);
         this.rPage[i] = page;
         this.rOff[i] = page.off;
       } else {
         this.wTag[i] = tag;
+        this.noteFill(this.wTag, i);
         this.wPage[i] = page;
         this.wOff[i] = page.off;
       }

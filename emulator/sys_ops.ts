@@ -7,7 +7,7 @@ import type { CpuState } from "./cpu_state.ts";
 import { ACC_CM } from "./access_flags.ts";
 import { AccessKind } from "./fault.ts";
 import { addressTranslate } from "./mmu/translate.ts";
-import { HCR, SCTLR, type SysEncoding, hcr, nvEnabled, sctlrEl1, trapSys } from "./traps.ts";
+import { HCR, SCTLR, type SysEncoding, hcr, nvEnabled, sctlrEl1, exitSys, trapSys } from "./traps.ts";
 import { split64 } from "./types.ts";
 
 export interface SysOp extends SysEncoding {
@@ -32,10 +32,10 @@ function at(name: string, op1: number, crm: number, op2: number, mode: { el2Only
     exec(cpu, e, xt, rt) {
       if (cpu.el === 0) cpu.undefinedInstruction();
       if (mode.el2Only) {
-        if (nvEnabled(cpu)) trapSys(cpu, 2, e, rt, false);
+        if (nvEnabled(cpu)) return exitSys(cpu, e, rt, false);
         cpu.undefinedInstruction();
       }
-      if (hcr(cpu, HCR.AT)) trapSys(cpu, 2, e, rt, false);
+      if (hcr(cpu, HCR.AT)) return exitSys(cpu, e, rt, false);
       cpu.writeSysReg("PAR_EL1", addressTranslate(cpu, xt, mode.write, mode.el0));
     },
   };
@@ -87,7 +87,7 @@ function cmo(name: string, op1: number, crm: number, op2: number, r: CmoRules): 
         if (r.el0 === "undef") cpu.undefinedInstruction();
         if (!sctlrEl1(cpu, SCTLR.UCI)) trapSys(cpu, cpu.routeEl1(), e, rt, false);
       }
-      if (hcr(cpu, r.hcrTrap)) trapSys(cpu, 2, e, rt, false);
+      if (hcr(cpu, r.hcrTrap)) return exitSys(cpu, e, rt, false);
       if (r.byVa !== null) cpu.translateData(BigInt.asUintN(64, xt), r.byVa, 0, ACC_CM);
     },
   };
@@ -103,7 +103,7 @@ const DC_ZVA: SysOp = {
   op2: 1,
   exec(cpu, e, xt, rt) {
     if (cpu.el === 0 && !sctlrEl1(cpu, SCTLR.DZE)) trapSys(cpu, cpu.routeEl1(), e, rt, false);
-    if (hcr(cpu, HCR.TDZ)) trapSys(cpu, 2, e, rt, false);
+    if (hcr(cpu, HCR.TDZ)) return exitSys(cpu, e, rt, false);
     const [lo, hi] = split64(xt & ~BigInt(ZVA_BYTES - 1));
     // The block never crosses a page, so the first store faults before anything is written.
     for (let off = 0; off < ZVA_BYTES; off += 8) cpu.store64(lo + off, hi, 0, 0, 0);

@@ -13,7 +13,7 @@ import { FPCR, FPSR } from "./fp/fp_format.ts";
 import { mpidrOfIndex } from "./mpidr.ts";
 import type { SysRegName } from "./sysregs.ts";
 import {
-  CPTR, HCR, MDCR, SCTLR, type SysEncoding, debugToEl2, hcr, mdcr, nv1Enabled, nvEnabled, sctlrEl1, trapSys,
+  CPTR, HCR, MDCR, SCTLR, type SysEncoding, debugToEl2, exitSys, hcr, mdcr, nv1Enabled, nvEnabled, sctlrEl1, trapSys,
 } from "./traps.ts";
 
 /** Trap groups: which EL2 (or EL1) controls apply to a register. */
@@ -411,32 +411,34 @@ export function isImpDefEncoding(op0: number, crn: number): boolean {
 // ---------------------------------------------------------------- access rules
 
 /**
- * Check an MRS (`isRead`) or MSR of `def` from the current EL (0 or 1). Raises the exception the
- * architecture takes (UNDEFINED, or an EC 0x18 trap to EL1/EL2) before any effect; returns if the
- * access may proceed.
+ * Check an MRS (`isRead`) or MSR of `def` from the current EL (0 or 1). Takes the exception the
+ * architecture takes (UNDEFINED, or an EC 0x18 trap to EL1/EL2) before any effect; returns whether
+ * the access may proceed (false: it trapped to EL2, and the instruction must return).
  */
-export function checkSysRegAccess(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): void {
+export function checkSysRegAccess(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): boolean {
   if (def.flags & SR.FP) checkFPAdvSIMDEnabled(cpu);
   if (cpu.el === 0) {
     if (def.minEl > 0) cpu.undefinedInstruction();
     if (isRead ? def.writeOnly : def.readOnly || def.el0ReadOnly) cpu.undefinedInstruction();
     if (def.el0Enable !== undefined && !sctlrEl1(cpu, def.el0Enable)) trapSys(cpu, cpu.routeEl1(), def, rt, isRead);
-    checkEl2Traps(cpu, def, isRead, rt);
-    return;
+    return checkEl2Traps(cpu, def, isRead, rt);
   }
   if (def.minEl === 2) {
-    if (nvEnabled(cpu)) trapSys(cpu, 2, def, rt, isRead);
+    if (nvEnabled(cpu)) {
+      exitSys(cpu, def, rt, isRead);
+      return false;
+    }
     cpu.undefinedInstruction();
   }
   if (def.flags & SR.SPSEL0 && cpu.spsel === 0) cpu.undefinedInstruction();
   if (isRead ? def.writeOnly : def.readOnly) cpu.undefinedInstruction();
-  checkEl2Traps(cpu, def, isRead, rt);
+  return checkEl2Traps(cpu, def, isRead, rt);
 }
 
 /** EL2 trap controls for an EL0/EL1 access (after the EL1-level checks). */
-function checkEl2Traps(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): void {
+function checkEl2Traps(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: number): boolean {
   const f = def.flags;
-  if (f === 0) return;
+  if (f === 0) return true;
   let trap = false;
   if (f & SR.TVM) trap = hcr(cpu, isRead ? HCR.TRVM : HCR.TVM);
   if (f & SR.NV1) trap ||= nv1Enabled(cpu);
@@ -447,5 +449,6 @@ function checkEl2Traps(cpu: CpuState, def: SysRegDef, isRead: boolean, rt: numbe
   if (f & SR.TCPAC) trap ||= ((cpu.sr.CPTR_EL2 >> BigInt(CPTR.TCPAC)) & 1n) !== 0n;
   if (f & SR.TDA) trap ||= mdcr(cpu, MDCR.TDA) || debugToEl2(cpu);
   if (f & SR.TDOSA) trap ||= mdcr(cpu, MDCR.TDOSA) || debugToEl2(cpu);
-  if (trap) trapSys(cpu, 2, def, rt, isRead);
+  if (trap) exitSys(cpu, def, rt, isRead);
+  return !trap;
 }

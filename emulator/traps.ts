@@ -85,6 +85,11 @@ export function trapSys(cpu: CpuState, target: 1 | 2, e: SysEncoding, rt: number
   cpu.raiseSync(target, { ec: EC.SYS64, iss: sysRegIss(e.op0, e.op1, e.crn, e.crm, e.op2, rt, isRead) });
 }
 
+/** Trap an MSR/MRS/SYS to EL2 without unwinding (CpuState.exitToHost): the caller returns at once. */
+export function exitSys(cpu: CpuState, e: SysEncoding, rt: number, isRead: boolean): void {
+  cpu.exitToHost({ ec: EC.SYS64, iss: sysRegIss(e.op0, e.op1, e.crn, e.crm, e.op2, rt, isRead) });
+}
+
 /** ISS of a trapped WFI/WFE (EC 0x01): CV=1, COND=0b1110, TI. */
 export function wfxIss(isWfe: boolean): number {
   return (1 << 24) | (0xe << 20) | (isWfe ? 1 : 0);

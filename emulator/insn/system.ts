@@ -11,7 +11,7 @@ import {
 } from "../sysreg_table.ts";
 import { type SysOp, sysOpByEncoding } from "../sys_ops.ts";
 import { type TlbiOp, executeTlbi, tlbiByEncoding } from "../tlbi.ts";
-import { HCR, SCTLR, debugToEl2, hcr, nvEnabled, sctlrEl1, trapSys, wfxIss } from "../traps.ts";
+import { HCR, SCTLR, debugToEl2, exitSys, hcr, nvEnabled, sctlrEl1, trapSys, wfxIss } from "../traps.ts";
 import { itemAt } from "../item_at.ts";
 import { SEMIHOSTING_HLT_IMM } from "../semihosting.ts";
 
@@ -44,7 +44,7 @@ const EXCEPTION_GEN: Encoding<never>[] = [
     pattern: "11010100 000 imm16:16 000 10",
     exec(cpu, op) {
       if (cpu.el === 0 || hcr(cpu, HCR.HCD)) cpu.undefinedInstruction();
-      cpu.raiseSync(2, { ec: EC.HVC64, iss: op.imm16, returnNext: true });
+      cpu.exitToHost({ ec: EC.HVC64, iss: op.imm16, returnNext: true });
     },
   }),
   encoding<ImmFields>({
@@ -52,8 +52,8 @@ const EXCEPTION_GEN: Encoding<never>[] = [
     pattern: "11010100 000 imm16:16 000 11",
     exec(cpu, op) {
       // No EL3: SMC only exists as a trap to EL2 (HCR_EL2.TSC); the return address is the SMC.
-      if (cpu.el === 1 && hcr(cpu, HCR.TSC)) cpu.raiseSync(2, { ec: EC.SMC64, iss: op.imm16 });
-      cpu.undefinedInstruction();
+      if (cpu.el === 1 && hcr(cpu, HCR.TSC)) cpu.exitToHost({ ec: EC.SMC64, iss: op.imm16 });
+      else cpu.undefinedInstruction();
     },
   }),
   encoding<ImmFields>({
@@ -84,8 +84,8 @@ const ERET: Encoding<never> = encoding<object>({
   exec(cpu) {
     if (cpu.el === 0) cpu.undefinedInstruction();
     // FEAT_NV: the guest hypervisor's ERET is the host's to emulate (EC 0x1A, ISS 0 = plain ERET).
-    if (nvEnabled(cpu)) cpu.raiseSync(2, { ec: EC.ERET, iss: 0 });
-    exceptionReturn(cpu, cpu.sr.SPSR_EL1, cpu.sr.ELR_EL1, 1);
+    if (nvEnabled(cpu)) cpu.exitToHost({ ec: EC.ERET, iss: 0 });
+    else exceptionReturn(cpu, cpu.sr.SPSR_EL1, cpu.sr.ELR_EL1, 1);
   },
 });
 
@@ -96,7 +96,7 @@ function waitForX(cpu: CpuState, isWfe: boolean): void {
   if (cpu.el === 0 && !sctlrEl1(cpu, isWfe ? SCTLR.nTWE : SCTLR.nTWI)) {
     cpu.raiseSync(cpu.routeEl1(), { ec: EC.WFX, iss: wfxIss(isWfe) });
   }
-  if (hcr(cpu, isWfe ? HCR.TWE : HCR.TWI)) cpu.raiseSync(2, { ec: EC.WFX, iss: wfxIss(isWfe) });
+  if (hcr(cpu, isWfe ? HCR.TWE : HCR.TWI)) return cpu.exitToHost({ ec: EC.WFX, iss: wfxIss(isWfe) });
   // No interrupts or other agents wake the CPU: WFI can only end a bare run; WFE completes.
   if (!isWfe && cpu.options.stopOnWfi) cpu.stopRun({ kind: "wfi", pc: cpu.getPC() });
 }
@@ -214,10 +214,10 @@ function tlbiInsn(cpu: CpuState, t: TlbiOp, op: SysFields, xt: bigint): void {
   if (cpu.el === 0) cpu.undefinedInstruction();
   const e = { op0: 1, op1: t.op1, crn: t.crn, crm: t.crm, op2: t.op2 };
   if (t.el2Only) {
-    if (nvEnabled(cpu)) trapSys(cpu, 2, e, op.rt, false);
+    if (nvEnabled(cpu)) return exitSys(cpu, e, op.rt, false);
     cpu.undefinedInstruction();
   }
-  if (hcr(cpu, HCR.TTLB)) trapSys(cpu, 2, e, op.rt, false);
+  if (hcr(cpu, HCR.TTLB)) return exitSys(cpu, e, op.rt, false);
   executeTlbi(cpu, t, xt);
 }
 
@@ -265,8 +265,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, true);
       const def = itemAt(SYSREGS, op.reg, "system register");
-      checkSysRegAccess(cpu, def, true, op.rt);
-      cpu.setX(op.rt, def.read(cpu));
+      if (checkSysRegAccess(cpu, def, true, op.rt)) cpu.setX(op.rt, def.read(cpu));
     },
   }),
   encoding<SysRegFields>({
@@ -276,8 +275,7 @@ const SYSREG_MOVES: Encoding<never>[] = [
     exec(cpu, op) {
       if (op.reg === IMPDEF_REG) impDefAccess(cpu, op, false);
       const def = itemAt(SYSREGS, op.reg, "system register");
-      checkSysRegAccess(cpu, def, false, op.rt);
-      def.write(cpu, cpu.getX(op.rt));
+      if (checkSysRegAccess(cpu, def, false, op.rt)) def.write(cpu, cpu.getX(op.rt));
     },
   }),
 ];
