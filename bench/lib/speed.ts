@@ -10,7 +10,7 @@ import { LOOP } from "./cpu_loop.ts";
 import { runPair } from "./fault_driver_pair.ts";
 import { probeRss } from "./rss_probe.ts";
 import { buildIntegerCpubench, buildIntegerLz4Check, type EngineRun, runLoop, runProgramOn, type SpeedEngine, withEngine } from "./speed_runs.ts";
-import { type JitRow, jitTable, type L2Comparison, l2Table, mipsPlot, rssTable, type RssRow, speedBars, speedTable, type Workload } from "./speed_table.ts";
+import { type JitRow, jitTable, type L2Comparison, l2Ratio, l2Table, mipsPlot, rssTable, type RssRow, speedBars, speedSummary, speedTable, type Workload } from "./speed_table.ts";
 import type { Bar, BenchContext, PlotSpec, Table } from "./types.ts";
 
 /** The CoreMark stand-in runs at least this many instructions in full mode (CoreMark's 309M in the issue). */
@@ -156,7 +156,7 @@ export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
     plots: [mipsPlot(workloads, ucVersion)],
     bars: judged.bars,
     notes,
-    data: { plan, unicornVersion: ucVersion, workloads, l2, l2Run: l2Jit, jit: jitRows, rss, bars: judged.table.rows },
+    data: { plan, unicornVersion: ucVersion, workloads: speedSummary(workloads), l2: l2.map((c) => ({ ...c, ratio: l2Ratio(c) })), l2Run: l2Jit, jit: jitRows, rss, bars: judged.table.rows },
   };
 }
 

@@ -61,6 +61,25 @@ export function engineLabel(engine: SpeedEngine, unicornVersion: string | null):
   return unicornVersion ? `unicorn ${unicornVersion} (native JIT)` : "unicorn (native JIT)";
 }
 
+/** Every number the speed table shows, per workload and engine, for --json. */
+export function speedSummary(workloads: readonly Workload[]) {
+  return workloads.map((w) => ({
+    id: w.id,
+    label: w.label,
+    instructions: w.instructions,
+    agrees: w.agrees,
+    engines: Object.fromEntries(
+      (["interp", "jit", "unicorn"] as const).flatMap((e) => {
+        const s = w.seconds[e];
+        if (!s) return [];
+        const uc = w.seconds.unicorn;
+        const vs = uc && e !== "unicorn" ? speedRatio(uc, s) : null;
+        return [[e, { seconds: summarize(s), mips: mipsOf(w.instructions, s), unicornTimeOverNvlabTime: vs, nvlabTimeOverUnicornTime: vs ? slowdown(vs) : null }]];
+      }),
+    ),
+  }));
+}
+
 /** The speed table: a row per workload and engine, MIPS with spread and the ratios to unicorn. */
 export function speedTable(workloads: readonly Workload[], runs: number, unicornVersion: string | null): Table {
   const rows: (string | number)[][] = [];

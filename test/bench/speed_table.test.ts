@@ -13,6 +13,7 @@ import {
   slowdown,
   speedBars,
   speedRatio,
+  speedSummary,
   speedTable,
   type Workload,
 } from "../../bench/lib/speed_table.ts";
@@ -96,6 +97,16 @@ describe("speed table", () => {
     const t = speedTable([{ ...LOOP, seconds: { interp: [0.3], jit: [0.1] } }], 1, null);
     expect(t.rows).toHaveLength(2);
     expect(t.rows.every((r) => r[6] === NONE && r[7] === NONE)).toBe(true);
+  });
+
+  it("--json carries every number of the table, raw runs included", () => {
+    const [loop] = speedSummary([LOOP]);
+    expect(Object.keys(loop!.engines)).toEqual(["interp", "jit", "unicorn"]);
+    const jit = loop!.engines.jit!;
+    expect(jit.seconds.runs).toEqual([0.1, 0.11, 0.09]);
+    expect(jit.mips.median).toBeCloseTo(130);
+    expect(jit.unicornTimeOverNvlabTime!.median).toBeCloseTo(1);
+    expect(loop!.engines.unicorn!.unicornTimeOverNvlabTime).toBeNull();
   });
 
   it("L2 table: slower-by from the median ratio", () => {
