@@ -31,6 +31,16 @@ export function speedPlan(quick: boolean, interpMips: number): SpeedPlan {
   return { runs: 5, loopIterations, cpubenchRounds: null, lz4Kib: 32 };
 }
 
+/**
+ * The rounds that take cpubench to `min` instructions, from the counts of 1 and 2 rounds: a round
+ * costs their difference, and the start-up and checks the rest of one round's count.
+ */
+export function standInRounds(oneRound: number, twoRounds: number, min: number): number {
+  const perRound = twoRounds - oneRound;
+  if (!(perRound > 0)) throw new Error(`cpubench: 2 rounds (${twoRounds} instructions) cost no more than 1 (${oneRound})`);
+  return Math.max(1, Math.ceil((min - (oneRound - perRound)) / perRound));
+}
+
 export interface SpeedSection {
   tables: Table[];
   plots: PlotSpec[];
@@ -113,7 +123,11 @@ export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
     ctx.progress("speed: building cpubench (integer build)");
     const r1 = buildIntegerCpubench(1);
     const one = await runProgramOn("interp", r1, PASS_LINE.cpubench); // also the warm-up
-    const rounds = plan.cpubenchRounds ?? Math.ceil(STAND_IN_MIN_INSTRUCTIONS / one.instructions);
+    let rounds = plan.cpubenchRounds;
+    if (rounds === null) {
+      const two = await runProgramOn("interp", buildIntegerCpubench(2), PASS_LINE.cpubench);
+      rounds = standInRounds(one.instructions, two.instructions, STAND_IN_MIN_INSTRUCTIONS);
+    }
     const elf = rounds === 1 ? r1 : buildIntegerCpubench(rounds);
     standInElf = elf;
     const m = await measure(engines, plan.runs, (e, n) => runProgramOn(e, elf, PASS_LINE.cpubench, n), ctx.progress, `CoreMark stand-in (cpubench x ${rounds} rounds)`);
@@ -149,6 +163,9 @@ export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
     ...programs.map((w) => ({ label: w.label, instructions: w.instructions, jit: w.jit })),
   ];
 
+  // The benchmark's own process ran every engine and workload above (and the modules before it).
+  const benchPeakKiB = process.resourceUsage().maxRSS;
+  notes.push(`The benchmark process itself (every module run so far, all three engines in one process) peaked at ${(benchPeakKiB / 1024).toFixed(1)} MiB resident.`);
   notes.push(...speedNotes({ workloads, standIn, runs: plan.runs, ucAvailable: avail.ok ? null : avail.reason, jitNull: workloads.every((w) => w.jit === null), l2Steps: l2Jit.steps, l2ShadowFaults: l2Jit.shadowFaults }), ...skipped);
 
   return {
@@ -156,7 +173,7 @@ export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
     plots: [mipsPlot(workloads, ucVersion)],
     bars: judged.bars,
     notes,
-    data: { plan, unicornVersion: ucVersion, workloads: speedSummary(workloads), l2: l2.map((c) => ({ ...c, ratio: l2Ratio(c) })), l2Run: l2Jit, jit: jitRows, rss, bars: judged.table.rows },
+    data: { plan, unicornVersion: ucVersion, workloads: speedSummary(workloads), l2: l2.map((c) => ({ ...c, ratio: l2Ratio(c) })), l2Run: l2Jit, jit: jitRows, rss, benchPeakKiB, bars: judged.table.rows },
   };
 }
 

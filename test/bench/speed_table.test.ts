@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JitStats } from "../../emulator/jit/stats.ts";
-import { speedPlan } from "../../bench/lib/speed.ts";
+import { speedPlan, standInRounds } from "../../bench/lib/speed.ts";
 import {
   BARS,
   jitTable,
@@ -189,5 +189,14 @@ describe("plot and plan", () => {
     expect(full.cpubenchRounds).toBeNull();
     expect(full.loopIterations * 13).toBeGreaterThanOrEqual(50e6);
     expect(speedPlan(false, 1).loopIterations).toBe(1_000_000);
+  });
+
+  it("the stand-in's rounds reach the instruction count with the fixed start-up cost taken out", () => {
+    // 1 round: 9.37M, 2 rounds: 18.02M, so 8.65M a round and 0.72M of start-up: 35 rounds = 303.47M.
+    const n = standInRounds(9_370_000, 18_020_000, 300_000_000);
+    expect(n).toBe(35);
+    expect(720_000 + n * 8_650_000).toBeGreaterThanOrEqual(300_000_000);
+    expect(720_000 + (n - 1) * 8_650_000).toBeLessThan(300_000_000);
+    expect(() => standInRounds(10, 10, 100)).toThrow();
   });
 });
