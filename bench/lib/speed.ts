@@ -78,11 +78,89 @@ async function measure(
   return { seconds, instructions, jit, agrees };
 }
 
+type Progress = (msg: string) => void;
+
+/** The bench:cpu loop bare on every engine, and as L2 under hyp.S's shadow stage-2 on each nvlab engine. */
+async function measureLoop(engines: readonly SpeedEngine[], plan: SpeedPlan, progress: Progress) {
+  const loopL2 = (engine: "interp" | "jit") => withEngine(engine, () => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: plan.loopIterations }, { unmap: "accel" }));
+  const l2Mips: Record<"interp" | "jit", number[]> = { interp: [], jit: [] };
+  const l2Run: { steps: number; jit: JitStats | null; shadowFaults: number } = { steps: 0, jit: null, shadowFaults: 0 };
+  const loop = await measure(
+    engines,
+    plan.runs,
+    async (e) => {
+      const out = runLoop(e, plan.loopIterations);
+      // Each L2 run follows its engine's bare run, so both see the same machine load.
+      if (e !== "unicorn") {
+        const pair = await loopL2(e);
+        l2Mips[e].push(pair.result.steps / pair.seconds / 1e6);
+        if (e === "jit") Object.assign(l2Run, { steps: pair.result.steps, jit: pair.result.kvm.vcpus[0]?.cpu.jitStats() ?? null, shadowFaults: pair.result.metrics.shadowFaults });
+      }
+      return out;
+    },
+    progress,
+    `bench:cpu loop x ${plan.loopIterations.toLocaleString("en-US")} (bare, and as L2 on nvlab)`,
+  );
+  const workload: Workload = { id: "loop", label: `bench:cpu loop (${LOOP.length} instructions x ${plan.loopIterations.toLocaleString("en-US")})`, ...loop };
+  const l2: L2Comparison[] = NVLAB.map((engine) => ({ engine, bareMips: (loop.seconds[engine] ?? []).map((s) => loop.instructions / s / 1e6), l2Mips: l2Mips[engine] }));
+  return { workload, l2, l2Run };
+}
+
+interface ProgramsMeasured {
+  programs: Workload[];
+  /** The CoreMark stand-in and its ELF, when it could be built. */
+  standIn: { workload: Workload; elf: string } | null;
+  notes: string[];
+}
+
+/** The CoreMark stand-in (cpubench) and lz4_check, integer builds, on every engine. */
+async function measurePrograms(engines: readonly SpeedEngine[], plan: SpeedPlan, quick: boolean, progress: Progress): Promise<ProgramsMeasured> {
+  if (!crossCompilerAvailable()) {
+    return { programs: [], standIn: null, notes: [`cpubench and lz4_check not run: ${CROSS_GCC} or make not installed (apt-get install gcc-aarch64-linux-gnu make)`] };
+  }
+  const notes: string[] = [];
+  progress("speed: building cpubench (integer build)");
+  const r1 = buildIntegerCpubench(1);
+  const one = await runProgramOn("interp", r1, PASS_LINE.cpubench); // also the warm-up
+  let rounds = plan.cpubenchRounds;
+  if (rounds === null) {
+    const two = await runProgramOn("interp", buildIntegerCpubench(2), PASS_LINE.cpubench);
+    rounds = standInRounds(one.instructions, two.instructions, STAND_IN_MIN_INSTRUCTIONS);
+  }
+  const elf = rounds === 1 ? r1 : buildIntegerCpubench(rounds);
+  const m = await measure(engines, plan.runs, (e, n) => runProgramOn(e, elf, PASS_LINE.cpubench, n), progress, `CoreMark stand-in (cpubench x ${rounds} rounds)`);
+  const standIn: Workload = { id: "cpubench", label: `CoreMark stand-in: cpubench x ${rounds} rounds, integer build`, ...m };
+  if (!quick && m.instructions < STAND_IN_MIN_INSTRUCTIONS) notes.push(`WARNING: the stand-in retired ${m.instructions.toLocaleString("en-US")} instructions, under the ${STAND_IN_MIN_INSTRUCTIONS.toLocaleString("en-US")} asked for.`);
+  const programs = [standIn];
+  try {
+    progress(`speed: building lz4_check (${plan.lz4Kib} KiB inputs, integer build)`);
+    const lz4 = await buildIntegerLz4Check(plan.lz4Kib);
+    const l = await measure(engines, plan.runs, (e, n) => runProgramOn(e, lz4, PASS_LINE.lz4, n), progress, `lz4_check ${plan.lz4Kib} KiB`);
+    programs.push({ id: "lz4_check", label: `lz4_check, ${plan.lz4Kib} KiB inputs, integer build`, ...l });
+  } catch (e) {
+    notes.push(`lz4_check not run: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  return { programs, standIn: { workload: standIn, elf }, notes };
+}
+
+/** Peak RSS: each engine alone in a child process on the stand-in (the loop when it cannot be built). */
+async function measureRss(engines: readonly SpeedEngine[], standIn: ProgramsMeasured["standIn"], loop: Workload, plan: SpeedPlan, progress: Progress): Promise<RssRow[]> {
+  const rss: RssRow[] = [];
+  for (const engine of engines) {
+    progress(`speed: peak RSS of ${engine} in a child process`);
+    const job = standIn
+      ? { kind: "program" as const, engine, elf: standIn.elf, pass: PASS_LINE.cpubench.source }
+      : { kind: "loop" as const, engine, iterations: plan.loopIterations };
+    const r = await probeRss(job);
+    rss.push({ engine, program: (standIn?.workload ?? loop).label, baselineKiB: r.baselineKiB, peakKiB: r.peakKiB, seconds: r.seconds });
+  }
+  return rss;
+}
+
 export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
   const avail = unicornAvailable();
   const ucVersion = avail.ok ? unicornVersion() : null;
   const engines: SpeedEngine[] = avail.ok ? ["interp", "jit", "unicorn"] : ["interp", "jit"];
-  const notes: string[] = [];
 
   // Warm-up (V8 compiles the interpreter's hot paths) doubling as the calibration probe.
   runLoop("interp", 100_000);
@@ -90,90 +168,31 @@ export async function measureSpeed(ctx: BenchContext): Promise<SpeedSection> {
   const plan = speedPlan(ctx.quick, probe.instructions / probe.seconds / 1e6);
   for (const e of engines) runLoop(e, Math.min(plan.loopIterations, 100_000));
 
-  // The bench:cpu loop bare on every engine, and as L2 under hyp.S's shadow stage-2 on each nvlab engine.
-  const loopL2 = (engine: "interp" | "jit") => withEngine(engine, () => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: plan.loopIterations }, { unmap: "accel" }));
-  const l2Mips: Record<"interp" | "jit", number[]> = { interp: [], jit: [] };
-  const l2Jit: { steps: number; jit: JitStats | null; shadowFaults: number } = { steps: 0, jit: null, shadowFaults: 0 };
-  const loop = await measure(
-    engines,
-    plan.runs,
-    async (e) => {
-      const out = runLoop(e, plan.loopIterations);
-      if (e !== "unicorn") {
-        const pair = await loopL2(e);
-        l2Mips[e].push(pair.result.steps / pair.seconds / 1e6);
-        if (e === "jit") Object.assign(l2Jit, { steps: pair.result.steps, jit: pair.result.kvm.vcpus[0]?.cpu.jitStats() ?? null, shadowFaults: pair.result.metrics.shadowFaults });
-      }
-      return out;
-    },
-    ctx.progress,
-    `bench:cpu loop x ${plan.loopIterations.toLocaleString("en-US")} (bare, and as L2 on nvlab)`,
-  );
-  const loopWorkload: Workload = { id: "loop", label: `bench:cpu loop (${LOOP.length} instructions x ${plan.loopIterations.toLocaleString("en-US")})`, ...loop };
-  const l2: L2Comparison[] = NVLAB.map((engine) => ({ engine, bareMips: (loop.seconds[engine] ?? []).map((s) => loop.instructions / s / 1e6), l2Mips: l2Mips[engine] }));
-
-  // Compiled programs: the CoreMark stand-in and lz4_check, integer builds.
-  const programs: Workload[] = [];
-  let standIn: Workload | null = null;
-  let standInElf = "";
-  const skipped: string[] = [];
-  if (!crossCompilerAvailable()) {
-    skipped.push(`cpubench and lz4_check not run: ${CROSS_GCC} or make not installed (apt-get install gcc-aarch64-linux-gnu make)`);
-  } else {
-    ctx.progress("speed: building cpubench (integer build)");
-    const r1 = buildIntegerCpubench(1);
-    const one = await runProgramOn("interp", r1, PASS_LINE.cpubench); // also the warm-up
-    let rounds = plan.cpubenchRounds;
-    if (rounds === null) {
-      const two = await runProgramOn("interp", buildIntegerCpubench(2), PASS_LINE.cpubench);
-      rounds = standInRounds(one.instructions, two.instructions, STAND_IN_MIN_INSTRUCTIONS);
-    }
-    const elf = rounds === 1 ? r1 : buildIntegerCpubench(rounds);
-    standInElf = elf;
-    const m = await measure(engines, plan.runs, (e, n) => runProgramOn(e, elf, PASS_LINE.cpubench, n), ctx.progress, `CoreMark stand-in (cpubench x ${rounds} rounds)`);
-    standIn = { id: "cpubench", label: `CoreMark stand-in: cpubench x ${rounds} rounds, integer build`, ...m };
-    programs.push(standIn);
-    if (!ctx.quick && m.instructions < STAND_IN_MIN_INSTRUCTIONS) notes.push(`WARNING: the stand-in retired ${m.instructions.toLocaleString("en-US")} instructions, under the ${STAND_IN_MIN_INSTRUCTIONS.toLocaleString("en-US")} asked for.`);
-    try {
-      ctx.progress(`speed: building lz4_check (${plan.lz4Kib} KiB inputs, integer build)`);
-      const lz4 = await buildIntegerLz4Check(plan.lz4Kib);
-      const l = await measure(engines, plan.runs, (e, n) => runProgramOn(e, lz4, PASS_LINE.lz4, n), ctx.progress, `lz4_check ${plan.lz4Kib} KiB`);
-      programs.push({ id: "lz4_check", label: `lz4_check, ${plan.lz4Kib} KiB inputs, integer build`, ...l });
-    } catch (e) {
-      skipped.push(`lz4_check not run: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
-    }
-  }
-
-  // Peak RSS: each engine alone in a child process on the stand-in (the loop when it cannot be built).
-  const rss: RssRow[] = [];
-  for (const engine of engines) {
-    ctx.progress(`speed: peak RSS of ${engine} in a child process`);
-    const job = standIn
-      ? { kind: "program" as const, engine, elf: standInElf, pass: PASS_LINE.cpubench.source }
-      : { kind: "loop" as const, engine, iterations: plan.loopIterations };
-    const r = await probeRss(job);
-    rss.push({ engine, program: standIn ? standIn.label : loopWorkload.label, baselineKiB: r.baselineKiB, peakKiB: r.peakKiB, seconds: r.seconds });
-  }
-
-  const workloads = [loopWorkload, ...programs];
-  const judged = speedBars({ program: standIn, loop: loopWorkload, l2 });
-  const jitRows: JitRow[] = [
-    { label: loopWorkload.label, instructions: loop.instructions, jit: loop.jit },
-    { label: "bench:cpu loop as L2 (whole VM run, vCPU 0)", instructions: l2Jit.steps, jit: l2Jit.jit },
-    ...programs.map((w) => ({ label: w.label, instructions: w.instructions, jit: w.jit })),
-  ];
-
+  const loop = await measureLoop(engines, plan, ctx.progress);
+  const measured = await measurePrograms(engines, plan, ctx.quick, ctx.progress);
+  const rss = await measureRss(engines, measured.standIn, loop.workload, plan, ctx.progress);
   // The benchmark's own process ran every engine and workload above (and the modules before it).
   const benchPeakKiB = process.resourceUsage().maxRSS;
-  notes.push(`The benchmark process itself (every module run so far, all three engines in one process) peaked at ${(benchPeakKiB / 1024).toFixed(1)} MiB resident.`);
-  notes.push(...speedNotes({ workloads, standIn, runs: plan.runs, ucAvailable: avail.ok ? null : avail.reason, jitNull: workloads.every((w) => w.jit === null), l2Steps: l2Jit.steps, l2ShadowFaults: l2Jit.shadowFaults }), ...skipped);
+
+  const workloads = [loop.workload, ...measured.programs];
+  const judged = speedBars({ program: measured.standIn?.workload ?? null, loop: loop.workload, l2: loop.l2 });
+  const jitRows: JitRow[] = [
+    { label: loop.workload.label, instructions: loop.workload.instructions, jit: loop.workload.jit },
+    { label: "bench:cpu loop as L2 (whole VM run, vCPU 0)", instructions: loop.l2Run.steps, jit: loop.l2Run.jit },
+    ...measured.programs.map((w) => ({ label: w.label, instructions: w.instructions, jit: w.jit })),
+  ];
+  const notes = [
+    ...speedNotes({ workloads, standIn: measured.standIn?.workload ?? null, runs: plan.runs, ucAvailable: avail.ok ? null : avail.reason, jitNull: workloads.every((w) => w.jit === null), l2Steps: loop.l2Run.steps, l2ShadowFaults: loop.l2Run.shadowFaults }),
+    `The benchmark process itself (every module run so far, all three engines in one process) peaked at ${(benchPeakKiB / 1024).toFixed(1)} MiB resident.`,
+    ...measured.notes,
+  ];
 
   return {
-    tables: [speedTable(workloads, plan.runs, ucVersion), judged.table, l2Table(l2, plan.runs), jitTable(jitRows), rssTable(rss, ucVersion)],
+    tables: [speedTable(workloads, plan.runs, ucVersion), judged.table, l2Table(loop.l2, plan.runs), jitTable(jitRows), rssTable(rss, ucVersion)],
     plots: [mipsPlot(workloads, ucVersion)],
     bars: judged.bars,
     notes,
-    data: { plan, unicornVersion: ucVersion, workloads: speedSummary(workloads), l2: l2.map((c) => ({ ...c, ratio: l2Ratio(c) })), l2Run: l2Jit, jit: jitRows, rss, benchPeakKiB, bars: judged.table.rows },
+    data: { plan, unicornVersion: ucVersion, workloads: speedSummary(workloads), l2: loop.l2.map((c) => ({ ...c, ratio: l2Ratio(c) })), l2Run: loop.l2Run, jit: jitRows, rss, benchPeakKiB, bars: judged.table.rows },
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { JitStats } from "../../emulator/jit/stats.ts";
 import { speedPlan, standInRounds } from "../../bench/lib/speed.ts";
+import { renderSvg } from "../../bench/lib/plot.ts";
 import {
   BARS,
   jitTable,
@@ -180,6 +181,12 @@ describe("plot and plan", () => {
       { workload: "loop", engine: "nvlab jit", mips: 130 },
       { workload: "loop", engine: "unicorn 2.0.1 (native JIT)", mips: 130 },
     ]);
+  });
+
+  it("the plot renders to SVG (grouped bars: vega-lite's yOffset)", async () => {
+    const svg = await renderSvg(mipsPlot([LOOP, PROGRAM], "2.0.1"));
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("CoreMark stand-in");
   });
 
   it("quick mode: 3 runs and small programs; full mode: 5 runs, the stand-in sized by instructions", () => {
