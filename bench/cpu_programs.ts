@@ -98,7 +98,7 @@ const PAGE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE);
 
 /** sha256 over BARE_RAM, one page at a time from `page(address)` (null: a page never written). */
-function ramDigest(page: (address: number) => Uint8Array | null): string {
+export function ramDigest(page: (address: number) => Uint8Array | null): string {
   const h = createHash("sha256");
   for (let off = 0; off < BARE_RAM.size; off += PAGE) h.update(page(Number(BARE_RAM.base) + off) ?? ZERO_PAGE);
   return h.digest("hex");

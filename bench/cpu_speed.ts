@@ -6,6 +6,7 @@
 import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, runNvlab, runUnicorn } from "./lib/cpu_loop.ts";
 import { runPair } from "./lib/fault_driver_pair.ts";
+import { measureSpeed } from "./lib/speed.ts";
 import { ratio, type Summary, summarize } from "./lib/stats.ts";
 import type { Bench, BenchContext } from "./lib/types.ts";
 
@@ -77,6 +78,8 @@ export const bench: Bench = async (ctx) => {
   if (uc) rows.push([`unicorn ${uc.version} native (JIT)`, r1(uc.mips.median), r1(uc.mips.min), r1(uc.mips.max), ratio(uc.mips.median, nv.median)]);
   const plotData = rows.map((r) => ({ engine: String(r[0]), mips: Number(r[1]) }));
   const pass = nv.median >= BAR_MIPS;
+  // Interpreter, translator and unicorn side by side (bench/lib/speed.ts).
+  const speed = await measureSpeed(ctx);
   const overheadPct = (1 - l2.median / nv.median) * 100;
 
   const notes = [
@@ -96,6 +99,7 @@ export const bench: Bench = async (ctx) => {
         columns: ["engine", "MIPS (median)", "min", "max", "vs nvlab bare"],
         rows,
       },
+      ...speed.tables,
     ],
     plots: [
       {
@@ -112,9 +116,10 @@ export const bench: Bench = async (ctx) => {
           },
         },
       },
+      ...speed.plots,
     ],
-    bars: [{ name: `nvlab interpreter ≥ ${BAR_MIPS} MIPS (bare loop)`, pass, detail: `${r1(nv.median)} MIPS (min ${r1(nv.min)}, max ${r1(nv.max)})` }],
-    notes,
-    data: { iterations: p.iterations, runs: p.runs, instructions, nvlabBare: nv, nvlabAsL2: { mips: l2, steps: l2Steps, shadowFaults: l2ShadowFaults }, unicorn: uc ?? { available: false } },
+    bars: [{ name: `nvlab interpreter ≥ ${BAR_MIPS} MIPS (bare loop)`, pass, detail: `${r1(nv.median)} MIPS (min ${r1(nv.min)}, max ${r1(nv.max)})` }, ...speed.bars],
+    notes: [...notes, ...speed.notes],
+    data: { iterations: p.iterations, runs: p.runs, instructions, nvlabBare: nv, nvlabAsL2: { mips: l2, steps: l2Steps, shadowFaults: l2ShadowFaults }, unicorn: uc ?? { available: false }, engines: speed.data },
   };
 };
