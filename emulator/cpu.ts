@@ -119,7 +119,12 @@ export class Cpu extends CpuState {
   private opAt(page: Page, slot: number): Op {
     let ops = page.ops as (Op | undefined)[] | null;
     if (ops === null) page.cacheOps((ops = new Array<Op | undefined>(1024)));
-    return (ops[slot] ??= this.decoder.decode(page.dv.getUint32(slot << 2, true)));
+    let op = ops[slot];
+    if (op === undefined) {
+      op = ops[slot] = this.decoder.decode(page.dv.getUint32(slot << 2, true));
+      page.markCode(slot << 2);
+    }
+    return op;
   }
 
   /** Execute one instruction (exceptions unwind with UNWIND; use run() from outside). */
@@ -135,7 +140,10 @@ export class Cpu extends CpuState {
     let ops = page.ops as (Op | undefined)[] | null;
     if (ops === null) page.cacheOps((ops = new Array<Op | undefined>(1024)));
     let op = ops[slot];
-    if (op === undefined) op = ops[slot] = this.decoder.decode(page.dv.getUint32(slot << 2, true));
+    if (op === undefined) {
+      op = ops[slot] = this.decoder.decode(page.dv.getUint32(slot << 2, true));
+      page.markCode(slot << 2);
+    }
     if (this.il) this.illegalState();
     this.pcWritten = false;
     this.steps++;

@@ -25,18 +25,49 @@ export class Page {
     this.dv = new DataView(u8.buffer, u8.byteOffset, PAGE_SIZE);
   }
 
-  /** Decoded instructions are cached for the page from now on: translated stores must not write it directly. */
+  /** Start a decoded-instruction cache for the page. */
   cacheOps(ops: unknown[]): void {
     this.ops = ops;
-    if (this.codeMap !== null) this.codeMap[this.off >>> 12] = 1;
   }
 
-  /** The page was written: drop its decoded (and translated) instructions. */
+  /** The instruction at byte `off` is decoded and cached: a store to its line must go through `written`. */
+  markCode(off: number): void {
+    if (this.codeMap !== null) this.codeMap[(this.off + off) >>> CODE_LINE_SHIFT] = 1;
+  }
+
+  /**
+   * `size` bytes at `off` were written. Decoded instructions in the lines written are dropped,
+   * and so is translated code built from the page (its owner, `ops.code`, is told); data next to
+   * code in the same page costs nothing while no line holding code is written.
+   */
+  written(off: number, size: number): void {
+    const ops = this.ops;
+    if (ops === null) return;
+    const m = this.codeMap;
+    if (m === null) return this.invalidate();
+    const first = (this.off + off) >>> CODE_LINE_SHIFT;
+    const last = (this.off + off + size - 1) >>> CODE_LINE_SHIFT;
+    let hit = false;
+    for (let l = first; l <= last; l++) {
+      if (m[l] === 0) continue;
+      m[l] = 0;
+      hit = true;
+      const s0 = ((l << CODE_LINE_SHIFT) - this.off) >>> 2;
+      for (let s = s0; s < s0 + CODE_LINE_SLOTS; s++) ops[s] = undefined;
+    }
+    if (hit) (ops as { code?: { written(): void } }).code?.written();
+  }
+
+  /** The page was written as a whole (or went away): drop its decoded and translated instructions. */
   invalidate(): void {
     this.ops = null;
-    if (this.codeMap !== null) this.codeMap[this.off >>> 12] = 0;
+    if (this.codeMap !== null) this.codeMap.fill(0, this.off >>> CODE_LINE_SHIFT, (this.off + PAGE_SIZE) >>> CODE_LINE_SHIFT);
   }
 }
+
+/** Code is tracked in 64-byte lines (16 instructions) of host memory. */
+export const CODE_LINE_SHIFT = 6;
+const CODE_LINE_SLOTS = (1 << CODE_LINE_SHIFT) / 4;
 
 export interface MmioHandler {
   /** Read `size` bytes at `offset` from the region base; returns the zero-extended value. */
@@ -64,8 +95,8 @@ export interface PhysMemoryOptions {
  * grown (growing would detach every view the host holds); the OS backs only the frames touched.
  */
 export const HOST_BYTES = 1 << 30;
-/** The first host frames: one byte per frame saying whether translated code was built from it (`codeMap`). */
-const CODE_MAP_FRAMES = 64;
+/** Host frames holding the code map: one byte per 64-byte line of host memory, 1 where a decoded instruction is cached. */
+const codeMapFrames = (hostBytes: number): number => hostBytes / (1 << CODE_LINE_SHIFT) / PAGE_SIZE;
 const WASM_PAGE = 65536;
 
 /** No host frame is left for a new RAM page or CPU. */
@@ -85,10 +116,10 @@ export class PhysMemory {
   /** The machine's host memory: RAM frames, CPU state blocks, and the code map. */
   readonly host: WebAssembly.Memory;
   readonly hostU8: Uint8Array;
-  /** Per host frame: 1 while translated code built from that frame is cached (stores from translated code exit). */
+  /** Per 64-byte line of host memory: 1 while a decoded instruction from it is cached (translated stores leave such lines to the interpreter). */
   readonly codeMap: Uint8Array;
   private readonly hostFrames: number;
-  private nextFrame = CODE_MAP_FRAMES;
+  private nextFrame: number;
 
   constructor(opts: PhysMemoryOptions = {}) {
     this.autoAllocate = opts.autoAllocate ?? false;
@@ -96,8 +127,8 @@ export class PhysMemory {
     this.host = new WebAssembly.Memory({ initial: bytes / WASM_PAGE, maximum: bytes / WASM_PAGE });
     this.hostU8 = new Uint8Array(this.host.buffer);
     this.hostFrames = bytes / PAGE_SIZE;
-    if (this.hostFrames > CODE_MAP_FRAMES * PAGE_SIZE) throw new RangeError(`hostBytes ${bytes} is above the code map's reach`);
-    this.codeMap = this.hostU8.subarray(0, this.hostFrames);
+    this.nextFrame = Math.ceil(codeMapFrames(bytes));
+    this.codeMap = this.hostU8.subarray(0, bytes >>> CODE_LINE_SHIFT);
   }
 
   /** `n` contiguous zeroed host frames that are not RAM (CPU state); returns the byte offset. */
@@ -229,7 +260,7 @@ export class PhysMemory {
       const off = (p + i) & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - off, data.length - i);
       page.u8.set(data.subarray(i, i + n), off);
-      page.invalidate();
+      page.written(off, n);
       i += n;
     }
   }
@@ -256,7 +287,7 @@ export function readPage(page: Page, off: number, size: number): bigint {
 
 export function writePage(page: Page, off: number, size: number, value: bigint): void {
   const dv = page.dv;
-  page.invalidate();
+  page.written(off, size);
   switch (size) {
     case 1:
       page.u8[off] = Number(value & 0xffn);

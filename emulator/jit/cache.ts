@@ -53,16 +53,24 @@ export interface Unit {
 }
 
 /**
- * Per page (hung off its decoded-op array): the unit that has a block starting at each slot, and
- * the dispatch count of slots that have none yet. A new entry gets its own unit (the code
- * reachable from it) rather than a retranslation of the page.
+ * Per page (hung off its decoded-op array as `code`, which Page.written calls): the unit that has
+ * a block starting at each slot, and the dispatch count of slots that have none yet. A new entry
+ * gets its own unit (the code reachable from it) rather than a retranslation of the page.
  */
-interface PageJit {
-  unitAt: (Unit | undefined)[];
-  heat: Map<number, number>;
+class PageJit {
+  readonly unitAt = new Array<Unit | undefined>(PAGE_SLOTS);
+  readonly heat = new Map<number, number>();
+  readonly units: Unit[] = [];
+
+  /** A line holding decoded code was written: every unit of the page is stale. */
+  written(): void {
+    for (const u of this.units) u.dead = true;
+    this.units.length = 0;
+    this.unitAt.fill(undefined);
+  }
 }
 
-type OpsArray = (Op | undefined)[] & { jit?: PageJit };
+type OpsArray = (Op | undefined)[] & { code?: PageJit };
 
 /** The interpreter side of a helper call: the CPU whose unit is running and its step count at entry. */
 export interface Running {
@@ -111,7 +119,7 @@ export class JitCache {
     this.atTerminator = false;
     const ops = page.ops as OpsArray | null;
     if (ops === null) return null;
-    const jp = ops.jit ?? (ops.jit = { unitAt: new Array<Unit | undefined>(PAGE_SLOTS), heat: new Map() });
+    const jp = ops.code ?? (ops.code = new PageJit());
     const slot = (lo & 0xfff) >>> 2;
     const u = jp.unitAt[slot];
     if (u !== undefined && u.vpn === vpn && !u.dead) {
@@ -130,6 +138,7 @@ export class JitCache {
     this.compilesOf.set(page, n + 1);
     jp.heat.delete(slot);
     const nu = this.compile(page, ops, slot, vpn, lo, hi);
+    jp.units.push(nu);
     for (let s = 0; s < PAGE_SLOTS; s++) {
       if (nu.blockAt[s]! < 0) continue;
       const old = jp.unitAt[s];
@@ -164,7 +173,7 @@ export class JitCache {
       const op = helperOps[h]!;
       op.exec(cpu, op);
       let r = cpu.nzcv();
-      if (cpu.pcWritten || page.ops !== ops) {
+      if (cpu.pcWritten || unit.dead || page.ops !== ops) {
         if (!cpu.pcWritten) advance(cpu);
         r |= HELPER_EXIT;
       }
@@ -189,7 +198,7 @@ export class JitCache {
 
   /** Drop units whose page lost its code, then the oldest until the cache fits its bound. */
   private evict(): void {
-    for (const u of this.units) if (u.page.ops !== u.opsRef) this.drop(u, true);
+    for (const u of this.units) if (u.dead || u.page.ops !== u.opsRef) this.drop(u, true);
     for (const u of this.units) {
       if (this.bytes <= this.limitBytes) break;
       this.drop(u, false);
@@ -198,9 +207,8 @@ export class JitCache {
   }
 
   private drop(u: Unit, invalidated: boolean): void {
-    if (u.dead) return;
+    if (!this.units.delete(u)) return;
     u.dead = true;
-    this.units.delete(u);
     this.bytes -= u.bytes;
     this.stats.cacheBytes = this.bytes;
     if (invalidated) this.stats.invalidations++;

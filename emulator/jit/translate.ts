@@ -15,6 +15,7 @@
 
 import type { Op } from "../decode.ts";
 import { OFF_NZCV, OFF_PC, OFF_ROFF, OFF_RTAG, OFF_WOFF, OFF_WTAG, OFF_X } from "../cpu_layout.ts";
+import { CODE_LINE_SHIFT } from "../memory.ts";
 import { SP } from "../reg_slots.ts";
 import { K_LD16, K_LD32, K_LD64, K_LD8, K_LDS16W, K_LDS16X, K_LDS32X, K_LDS8W, K_LDS8X, K_ST64 } from "../insn/ldst_common.ts";
 import { Code, I32, I64, OP, moduleBytes } from "./wasm.ts";
@@ -876,7 +877,7 @@ class Gen {
     c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
     if (store) {
       // A frame with decoded instructions: the interpreter's store invalidates them.
-      c.get(H).i32(12).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
+      c.get(H).i32(CODE_LINE_SHIFT).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
       c.get(H);
       this.rx(2 * op.t);
       c.mem([OP.i64_store8, OP.i64_store16, OP.i64_store32, OP.i64_store][kind]!, 0);
@@ -930,7 +931,9 @@ class Gen {
     c.get(BASE).get(A).i32(2).op(OP.i32_shl).op(OP.i32_add).mem(OP.i32_load, store ? OFF_WOFF : OFF_ROFF);
     c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
     if (store) {
-      c.get(H).i32(12).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
+      // Both halves' lines (a pair spans at most two).
+      c.get(H).i32(CODE_LINE_SHIFT).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
+      c.get(H).i32(2 * esize - 1).op(OP.i32_add).i32(CODE_LINE_SHIFT).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
       const st = esize === 8 ? OP.i64_store : OP.i64_store32;
       c.get(H);
       this.rx(2 * op.t);

@@ -45,12 +45,33 @@ describe("PhysMemory", () => {
     expect(() => m.addMmio(0x0900_0800, 0x1000, "other", uart)).toThrow(/overlaps/);
   });
 
-  it("drops a page's decoded-instruction cache on any write and notifies on removal", () => {
+  it("drops decoded instructions in the 64-byte lines written, keeps the rest, and tells the page's code owner", () => {
     const m = new PhysMemory();
     m.addRam(0, 0x1000);
     const p = m.page(0)!;
-    p.ops = [];
-    m.write(0x10, 4, 1n);
+    const ops: unknown[] & { code?: { written(): void } } = new Array<unknown>(1024);
+    let told = 0;
+    ops.code = { written: () => void told++ };
+    p.cacheOps(ops);
+    ops[4] = "at 0x10";
+    p.markCode(0x10);
+    ops[20] = "at 0x50";
+    p.markCode(0x50);
+    m.write(0x80, 8, 1n); // a line with no decoded instruction
+    expect(told).toBe(0);
+    expect(ops[4]).toBe("at 0x10");
+    m.write(0x1c, 4, 1n); // the line of 0x10
+    expect(told).toBe(1);
+    expect(ops[4]).toBeUndefined();
+    expect(ops[20]).toBe("at 0x50");
+    expect(m.codeMap[0x40 >> 6]).toBe(1);
+    expect(m.codeMap[0]).toBe(0);
+    m.write(0x3e, 4, 1n); // straddles into the line of 0x50
+    expect(ops[20]).toBeUndefined();
+    expect(told).toBe(2);
+    m.writeBytes(0, new Uint8Array(16)); // nothing cached there any more
+    expect(told).toBe(2);
+    p.invalidate();
     expect(p.ops).toBeNull();
     const removed: number[] = [];
     m.onPageRemoved((pfn) => removed.push(pfn));
