@@ -64,8 +64,8 @@ describe("PhysMemory", () => {
     expect(told).toBe(1);
     expect(ops[4]).toBeUndefined();
     expect(ops[20]).toBe("at 0x50");
-    expect(m.codeMap[0x40 >> 6]).toBe(1);
-    expect(m.codeMap[0]).toBe(0);
+    expect(m.codeMap[(p.off + 0x40) >> 6]).toBe(1);
+    expect(m.codeMap[p.off >> 6]).toBe(0);
     m.write(0x3e, 4, 1n); // straddles into the line of 0x50
     expect(ops[20]).toBeUndefined();
     expect(told).toBe(2);
