@@ -5,8 +5,10 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { frame } from "../../debug/gdb/packet.ts";
 import { nvlabInProcess } from "./in_process.ts";
 
 const built = vi.hoisted(() => ({ engines: [] as string[] }));
@@ -25,8 +27,36 @@ vi.mock("../../emulator/cpu.ts", async (importOriginal) => {
 const HELLO = ["--l1", "guests/l1/hyp.S", "--l2", "guests/l2/hello.S@0x48000000"];
 const EXEC_PROGRAM = "guests/demo/hello.S";
 
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function connectWhenListening(port: number): Promise<Socket> {
+  for (let i = 0; ; i++) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(port, "127.0.0.1", () => resolve(s));
+        s.once("error", reject);
+      });
+    } catch (e) {
+      if (i > 500) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 beforeEach(() => {
   built.engines.length = 0;
+  // The suite's own engine must not be what makes `--engine jit` look obeyed (the jit project sets NVLAB_ENGINE=jit).
+  vi.stubEnv("NVLAB_ENGINE", "interp");
 });
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -136,6 +166,17 @@ describe("--engine", () => {
     } finally {
       stdin.mockRestore();
     }
+  });
+
+  it("gdbserver: the served VM's CPUs run on the engine named", async () => {
+    const port = await freePort();
+    const served = nvlabInProcess("gdbserver", "--port", String(port), ...HELLO, "--engine", "jit");
+    const socket = await connectWhenListening(port);
+    socket.write(frame("k")); // gdb's kill ends the server
+    const r = await served;
+    socket.destroy();
+    expect(r.status).toBe(0);
+    expect(built.engines).toEqual(["jit"]);
   });
 
   it("fuzz: every run's CPUs run on the engine named, the failure files name it, and --json says which", async () => {
