@@ -1,13 +1,14 @@
 // Seeded random whole-machine programs for the interpreter-vs-JIT differential: integer code with
 // loops and calls, loads and stores of every size (unaligned, page-crossing, faulting), code that
 // rewrites itself, page-table edits with and without TLBI, SVC and aborts taken to an EL1 vector
-// and returned from, MSRs to translation registers (trapped to EL2 when HCR_EL2.TVM is set), HVC
+// and returned from, EL0 code entered by ERET and left by SVC, MSRs to translation registers (trapped to EL2 when HCR_EL2.TVM is set), HVC
 // exits, exclusives and SIMD&FP. A program is data (page images and a register state), so the two
 // engines each get a fresh copy of the same machine.
 //
 // Layout (identity-mapped when the MMU is on; 4 KiB granule, 39-bit VA, levels 1-3):
-//   VEC    0x010000  EL1 vectors: SVC returns after itself, an instruction abort returns to X30,
-//                    any other exception skips the instruction that took it
+//   VEC    0x010000  EL1 vectors: from EL1, SVC returns after itself, an instruction abort returns
+//                    to X30, any other exception skips the instruction that took it; from EL0, the
+//                    same but back to EL1
 //   CODE   0x080000  the program, possibly spilling into the next pages, ending with `brk #0`
 //   ALT_A  0x084000  `movz x0, #1; ret` (what ALIAS maps at first)
 //   ALT_B  0x085000  `movz x0, #2; ret` (what a remap makes ALIAS point to)
@@ -42,7 +43,7 @@ const HCR_TVM = 1n << 26n;
 const CPACR_FPEN = 3n << 20n;
 
 export const SEGMENT_KINDS = [
-  "int", "loop", "call", "mem", "fault", "smc-ahead", "smc-loop", "remap", "svc", "msr", "exclusive", "simd", "hvc",
+  "int", "loop", "call", "mem", "fault", "smc-ahead", "smc-loop", "remap", "svc", "msr", "exclusive", "simd", "hvc", "el0",
 ] as const;
 export type SegmentKind = (typeof SEGMENT_KINDS)[number];
 
@@ -62,6 +63,8 @@ export interface DiffProgram {
   v: bigint[];
   fpcr: number;
   sysregs: { name: SysRegInit; value: bigint }[];
+  /** Debugger breakpoints (addresses in the code): a run stops before each, then goes on. */
+  breakpoints: bigint[];
 }
 
 type SysRegInit = "SCTLR_EL1" | "TCR_EL1" | "TTBR0_EL1" | "MAIR_EL1" | "VBAR_EL1" | "HCR_EL2" | "CPACR_EL1";
@@ -366,10 +369,22 @@ function simdSegment(c: Ctx): Item[] {
   return out;
 }
 
+/** ERET to EL0, some code there (its data accesses fault: the pages are EL1-only), SVC back up. */
+function el0Segment(c: Ctx): Item[] {
+  const { rng } = c;
+  const at = label(c, "el0");
+  const body: Item[] = [];
+  for (let i = rng.range(1, 4); i > 0; i--) body.push(aluOp(rng));
+  return [
+    { branch: "adr", rd: 13, to: at }, ins("msr elr_el1, x13"), ins("msr spsr_el1, xzr"), ins("eret"),
+    { label: at }, ...body, ins(`svc #${rng.int(65536)}`),
+  ];
+}
+
 const SEGMENTS: Record<SegmentKind, (c: Ctx) => Item[]> = {
   int: intSegment, loop: loopSegment, call: callSegment, mem: memSegment, fault: faultSegment,
   "smc-ahead": smcAheadSegment, "smc-loop": smcLoopSegment, remap: remapSegment, svc: svcSegment,
-  msr: msrSegment, exclusive: exclusiveSegment, simd: simdSegment, hvc: hvcSegment,
+  msr: msrSegment, exclusive: exclusiveSegment, simd: simdSegment, hvc: hvcSegment, el0: el0Segment,
 };
 
 // ------------------------------------------------------------------ the fixed parts
@@ -381,6 +396,18 @@ function vectorHandler(): number[] {
     ins("cmp x16, #0x21"), { branch: "b.cond", cond: 1, to: "skip" }, ins("msr elr_el1, x30"), { branch: "b", to: "out" },
     { label: "skip" }, ins("mrs x17, elr_el1"), ins("add x17, x17, #4"), ins("msr elr_el1, x17"),
     { label: "out" }, ins("mrs x17, far_el1"), ins("add x25, x25, #1"), ins("eret"),
+  ]);
+}
+
+/**
+ * The handler of exceptions from EL0: after an SVC, or skipping the instruction that faulted, it
+ * returns to EL1h (DAIF masked) rather than to EL0, which ends the program's EL0 excursion.
+ */
+function lowerElHandler(): number[] {
+  return link([
+    ins("mrs x16, esr_el1"), ins("lsr x16, x16, #26"), ins("cmp x16, #0x15"), { branch: "b.cond", cond: 0, to: "up" },
+    ins("mrs x17, elr_el1"), ins("add x17, x17, #4"), ins("msr elr_el1, x17"),
+    { label: "up" }, ins("movz x16, #0x3c5"), ins("msr spsr_el1, x16"), ins("add x24, x24, #1"), ins("eret"),
   ]);
 }
 
@@ -420,6 +447,7 @@ export function generateDiffProgram(seed: number, index: number): DiffProgram {
 
   scratch.writeBytes(Number(CODE), wordsToBytes(code));
   scratch.writeBytes(Number(VEC + 0x200n), wordsToBytes(vectorHandler()));
+  scratch.writeBytes(Number(VEC + 0x400n), wordsToBytes(lowerElHandler()));
   scratch.writeBytes(Number(ALT_A), wordsToBytes(link([ins("movz x0, #1"), ins("add x1, x1, #1"), ins("ret")])));
   scratch.writeBytes(Number(ALT_B), wordsToBytes(link([ins("movz x0, #2"), ins("sub x1, x1, #1"), ins("ret")])));
   const data = new Uint8Array(0x2000);
@@ -435,8 +463,10 @@ export function generateDiffProgram(seed: number, index: number): DiffProgram {
   x[BASE_REG] = BASE_VALUE; // the ALU snippets load and store through X28 from the start
   const v: bigint[] = [];
   for (let i = 0; i < 32; i++) v.push((interestingU64(rng) << 64n) | interestingU64(rng));
+  const breakpoints: bigint[] = [];
+  for (let n = rng.pick([0, 0, 1, 2, 3]); n > 0; n--) breakpoints.push(CODE + BigInt(4 * rng.int(code.length)));
   return {
-    seed, index, mmu, hcr, kinds, code, pages, x,
+    seed, index, mmu, hcr, kinds, code, pages, x, breakpoints,
     sp: DATA_BASE + BigInt(rng.int(0x100) * 16),
     nzcv: rng.int(16),
     v,

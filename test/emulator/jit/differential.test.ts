@@ -1,7 +1,7 @@
 // Interpreter vs JIT: random whole-machine programs (diff_gen.ts) run on two CPUs over two copies
 // of the same memory, one with engine "interp" and one with engine "jit", in a series of small
-// step budgets so that budget boundaries fall inside translated blocks. Every Stop (with the steps
-// retired at it), the whole architectural state and every byte of RAM must agree. The host answers
+// step budgets so that budget boundaries fall inside translated blocks, with debugger breakpoints.
+// Every Stop (with the steps retired at it), the whole architectural state and every byte of RAM must agree. The host answers
 // exits to EL2 the same way on both sides and resumes with eretFromEl2.
 //
 // NVLAB_JIT_DIFF_SEED / NVLAB_JIT_DIFF_COUNT override the seed and the number of programs;
@@ -64,6 +64,7 @@ function machine(p: DiffProgram, engine: Engine): Side {
   for (let i = 0; i < 32; i++) cpu.setV(i, p.v[i]!);
   cpu.fpcr = p.fpcr;
   for (const r of p.sysregs) cpu.writeSysReg(r.name, r.value);
+  for (const b of p.breakpoints) cpu.breakpoints.add(b);
   return { cpu, mem, events: [] };
 }
 
@@ -92,7 +93,7 @@ function runSide(side: Side): void {
     side.events.push(stopRecord(s, side.cpu.steps));
     if (s.kind === "brk") return;
     if (s.kind === "exit") handleExit(side, s.exit.ec, ++exits);
-    else if (s.kind !== "budget") return;
+    else if (s.kind !== "budget" && s.kind !== "breakpoint") return;
   }
 }
 
@@ -209,11 +210,18 @@ describe("interpreter vs JIT differential", () => {
       const s = machine(p, "interp");
       runSide(s);
       for (const e of s.events) if (e.kind !== "budget") seen.add(e.kind === "exit" ? `exit:${hex(Number(e["exit.ec"]), 2)}` : String(e.kind));
+      // Every EL0 excursion came back: the program ends at its brk at EL1.
+      if (s.events.at(-1)?.kind === "brk") {
+        expect(s.cpu.el, `program ${i}`).toBe(1);
+        if (p.kinds.includes("el0")) seen.add("back-from-el0");
+      }
       // The last exception the EL1 vector took (its handler returns, so the run goes on).
       if (s.cpu.sr.ESR_EL1 !== 0n) seen.add(`el1:${hex(Number(s.cpu.sr.ESR_EL1 >> 26n), 2)}`);
     }
     expect([...kinds].sort()).toEqual([...SEGMENT_KINDS].sort());
     expect(seen).toContain("brk");
+    expect(seen).toContain("back-from-el0");
+    expect(seen).toContain("breakpoint");
     expect(seen).toContain("exit:0x16"); // HVC
     expect(seen).toContain("exit:0x18"); // MSR trapped by HCR_EL2.TVM
     expect(seen).toContain("el1:0x15"); // SVC
