@@ -6,6 +6,7 @@ import { IMAGE_FORMATS, type ImageFormat, loadImageFile } from "../lab/image_fil
 import { loadImage, type Image } from "../asm/image.ts";
 import { disassemble, loadDisassembler, symbolize } from "../asm/disassembler.ts";
 import { Cpu, type Stop } from "../emulator/cpu.ts";
+import type { Engine } from "../emulator/engine.ts";
 import { EC_NAMES, ecOf, issOf } from "../emulator/exception.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { PL011_BASE, PL011_SIZE, Pl011 } from "../emulator/pl011.ts";
@@ -31,6 +32,8 @@ export interface ExecOptions {
   console?: (byte: number) => void;
   /** Serve Arm semihosting calls (`hlt #0xf000`); absent: HLT is UNDEFINED. */
   semihosting?: ExecSemihosting;
+  /** The engine that runs the program (default: NVLAB_ENGINE, else the interpreter). */
+  engine?: Engine;
 }
 
 /** `--semihosting`, `--semihosting-root` and `--semihosting-cmdline`. */
@@ -113,7 +116,7 @@ export async function execProgram(opts: ExecOptions): Promise<ExecResult> {
     console: (b) => uart.write(0, 1, BigInt(b)),
     ...(sh.input === undefined ? {} : { input: sh.input }),
   });
-  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true, semihosting });
+  const cpu = new Cpu(mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, stopOnWfi: true, semihosting, engine: opts.engine });
   cpu.resetTo(image.entry);
   let stop: Stop;
   try {

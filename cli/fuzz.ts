@@ -10,6 +10,8 @@ import { type CampaignResult, runCampaign, type Shard } from "../lab/fuzz/campai
 import { FUZZ_GUESTS, type FuzzGuests, fuzzGuests } from "../lab/fuzz/guests.ts";
 import { type CaseResult, DEFAULT_SHRINK_RUNS } from "../lab/fuzz/run_case.ts";
 import { UsageError } from "./errors.ts";
+import { commandEngine, engineOption, givenEngine } from "./engine.ts";
+import type { Engine } from "../emulator/engine.ts";
 import { parseCount, parseNumber } from "./parse.ts";
 import { parseImageSpec, parseVcpus } from "./run.ts";
 
@@ -33,6 +35,7 @@ interface FuzzCommandLine {
   l2?: readonly string[];
   vcpus?: string;
   shrinkRuns: string;
+  engine?: Engine;
 }
 
 export interface FuzzSettings {
@@ -46,6 +49,8 @@ export interface FuzzSettings {
   json: boolean;
   guests?: FuzzGuests[];
   shrinkRuns: number;
+  /** --engine (absent: NVLAB_ENGINE, else the interpreter, and the files name none). */
+  engine?: Engine;
 }
 
 /** `I/N`: shard I of N, 0 ≤ I < N. */
@@ -97,7 +102,9 @@ export function fuzzSettings(o: FuzzCommandLine): FuzzSettings {
   const seed = parseNumber(o.seed, "--seed");
   if (seed >= 1n << 32n) throw new UsageError(`--seed: ${o.seed} does not fit in 32 bits`);
   const seconds = o.seconds === undefined ? undefined : parseCount(o.seconds, "--seconds");
+  const engine = givenEngine(o.engine);
   return {
+    ...(engine === undefined ? {} : { engine }),
     ...(o.strategy === undefined ? {} : { strategy: o.strategy }),
     ...(seconds === undefined ? { runs: o.runs === undefined ? FUZZ_DEFAULT_RUNS : parseCount(o.runs, "--runs") } : { seconds }),
     seed: Number(seed),
@@ -190,6 +197,7 @@ export function fuzzJson(s: FuzzSettings, c: CampaignResult, written: readonly W
     seed: s.seed,
     shard: s.shard,
     strategy: s.strategy ?? null,
+    engine: commandEngine(s.engine),
     ...(s.runs !== undefined ? { runs: s.runs } : { seconds: s.seconds }),
     elapsedMs: c.elapsedMs,
     interrupted: c.interrupted === true,
@@ -259,6 +267,7 @@ export async function fuzzCommand(s: FuzzSettings): Promise<number> {
       seed: s.seed, outDir, shrinkRuns: s.shrinkRuns, shard: s.shard, jobs: s.jobs, onResult: p.result, stop: () => interrupted,
       ...(s.strategy ? { strategy: s.strategy } : {}), ...(s.runs !== undefined ? { runs: s.runs } : {}), ...(s.seconds !== undefined ? { seconds: s.seconds } : {}),
       ...(s.guests ? { guests: s.guests } : {}),
+      ...(s.engine ? { engine: s.engine } : {}),
     });
   } finally {
     p.end();
@@ -326,6 +335,7 @@ export function addFuzzCommand(program: Command): void {
     .option("--l2 <file.S@ipa>", "an L2 image of your own guests (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--vcpus <n>", "vCPUs your own guests need (default 1)")
     .option("--shrink-runs <n>", "most runs shrinking one failure may make", String(DEFAULT_SHRINK_RUNS))
+    .addOption(engineOption())
     .addHelpText("after", HELP_AFTER)
     .action(async (o: FuzzCommandLine) => {
       process.exitCode = await fuzzCommand(fuzzSettings(o));

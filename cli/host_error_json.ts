@@ -3,6 +3,7 @@
 // lines the caller adds), since the runs that fail are the ones whose trace is wanted; the error also
 // goes to stderr and the status stays 70.
 
+import type { Engine } from "../emulator/engine.ts";
 import type { HostError } from "../hypervisor/errors.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
@@ -36,7 +37,7 @@ export function hostErrorExit(e: HostError, kvm: Kvm | null) {
   };
 }
 
-/** What the VM did before L0 failed (nothing when it was never built). */
-export function hostErrorState(kvm: Kvm | null): { console: string; metrics: unknown } {
-  return { console: kvm?.console ?? "", metrics: kvm?.metrics.snapshot() ?? null };
+/** What the VM did before L0 failed, and on which engine (nothing when it was never built). */
+export function hostErrorState(kvm: Kvm | null): { console: string; metrics: unknown; engine: Engine | null } {
+  return { console: kvm?.console ?? "", metrics: kvm?.metrics.snapshot() ?? null, engine: kvm?.vcpus[0]?.cpu.engine ?? null };
 }

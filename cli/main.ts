@@ -28,6 +28,8 @@ import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
 import { BUILD_FORMATS, type BuildFormat, buildCommand } from "./build.ts";
 import { addFuzzCommand } from "./fuzz.ts";
+import { commandEngine, engineOption, givenEngine } from "./engine.ts";
+import type { Engine } from "../emulator/engine.ts";
 import { runCommandVm, type RunCommandOptions } from "./run.ts";
 import { compareWithQemu, comparisonJson, comparisonText, parseQemuTimeout, QEMU_DEFAULT_TIMEOUT_S, QEMU_DIFFERS_STATUS, requireQemu } from "./qemu_compare.ts";
 import type { RunVmOptions } from "../lab/run.ts";
@@ -88,6 +90,7 @@ export function program(): Command {
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
     .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the program's name")
     .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
+    .addOption(engineOption())
     .addHelpText(
       "after",
       "\nExit status: 0 stopped at brk #0; 2 step budget exhausted; 3 any other stop (exception, other brk, wfi);\n" +
@@ -95,13 +98,14 @@ export function program(): Command {
         `${QEMU_DIFFERS_STATUS.exec} with --qemu, the console differs from QEMU's (a unified diff is printed);\n` +
         "1 error (assembly error, bad option, --qemu without qemu-system-aarch64); 70 internal error.\n\nExample:\n  nvlab exec guests/demo/hello.S --trace",
     )
-    .action(async (file: string, o: { base?: string; format: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string } & SemihostingFlags) => {
+    .action(async (file: string, o: { base?: string; format: string; maxSteps: string; json?: boolean; trace?: boolean; qemu?: boolean; qemuTimeout: string; engine?: Engine } & SemihostingFlags) => {
       const base = o.base === undefined ? undefined : parseAddress(o.base, "--base", 4n, "the program starts with an instruction, and instructions are 4-byte aligned");
       const format = parseImageFormat(o.format);
       const semihosting = semihostingOption(o);
       const maxSteps = parseCount(o.maxSteps, "--max-steps");
       const json = o.json === true;
       const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
+      const engine = commandEngine(o.engine);
       if (o.qemu) requireQemu();
       if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
       const traceLines: string[] = [];
@@ -113,6 +117,7 @@ export function program(): Command {
         trace: o.trace ? (l) => (json ? traceLines.push(l) : process.stdout.write(l + "\n")) : undefined,
         console: json ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
         ...(semihosting === undefined ? {} : { semihosting }),
+        engine,
       });
       const qemu = o.qemu
         ? await compareWithQemu({
@@ -122,7 +127,7 @@ export function program(): Command {
           })
         : null;
       if (json) {
-        const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console };
+        const out: Record<string, unknown> = { stop: r.stop, regs: r.regs, steps: r.steps, console: r.console, engine: r.cpu.engine };
         if (o.trace) out.trace = traceLines;
         if (qemu) out.qemu = comparisonJson(qemu);
         process.stdout.write(JSON.stringify(out, null, 2) + "\n");
@@ -223,7 +228,7 @@ export function program(): Command {
         const exitJson = { ...r.outcome, steps: r.steps, status };
         const chaos = chaosOf(r.kvm)?.report();
         if (json) {
-          const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics };
+          const out: Record<string, unknown> = { exit: exitJson, console: r.console, metrics: r.metrics, engine: r.kvm.vcpus[0]!.cpu.engine };
           if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
           if (qemu) out.qemu = comparisonJson(qemu);
@@ -338,7 +343,7 @@ interface RunOptions extends TuningOptions, SemihostingFlags {
   qemu?: boolean; qemuTimeout: string;
   l1?: string; l2: string[]; format: string; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
-  traceOut?: string; traceLimit: string;
+  traceOut?: string; traceLimit: string; engine?: Engine;
 }
 
 interface TuningOptions {
@@ -390,7 +395,8 @@ function addVmOptions(c: Command, vcpusHelp: string): void {
     .option("--nested-mmus <n>", "number of shadow stage-2 MMUs (default 2 per vCPU)")
     .option("--check", "run the invariant checker after every L0 action (always on for scenarios and --chaos)")
     .option("--chaos <seed>", "inject canonical unmaps (aimed mostly at pages shadow MMUs map), revmap allocation failures and MMU recycles at random exits chosen from SEED; a report at the end says how many unmaps hit")
-    .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50");
+    .option("--chaos-rate <n>", "mean number of exits between two chaos injections", "50")
+    .addOption(engineOption());
   addTuningOptions(c);
 }
 
@@ -420,9 +426,12 @@ function parseNatural(text: string, what: string): number {
 }
 
 /** The strategy, checker, chaos and tuning options shared by plain and scenario runs. */
-function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi" | "nestedMmus" | "check" | "chaos" | "chaosRate" | keyof TuningOptions>) {
+function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi" | "nestedMmus" | "check" | "chaos" | "chaosRate" | "engine" | keyof TuningOptions>) {
+  const engine = givenEngine(o.engine);
   return {
     ...tuningOptions(o),
+    // Only an engine given here overrides a scenario's vm.engine; otherwise the CPU's default applies.
+    ...(engine === undefined ? {} : { engine }),
     ...(o.unmap === undefined ? {} : { unmap: o.unmap }),
     ...(o.directMap ? { directMap: true } : {}),
     ...(o.revmapTlbi === undefined ? {} : { revmapTlbi: o.revmapTlbi }),

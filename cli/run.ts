@@ -2,6 +2,7 @@
 // console output, the exit and L0's metrics.
 
 import type { Image } from "../asm/image.ts";
+import type { Engine } from "../emulator/engine.ts";
 import { runVm, type RunVmOptions } from "../lab/run.ts";
 import type { VmMonitor } from "../hypervisor/monitor.ts";
 import type { CoalesceOrder } from "../hypervisor/coalesce.ts";
@@ -80,6 +81,8 @@ export interface RunCommandOptions {
   semihosting?: { root: string | null; args?: string; input?: Uint8Array };
   /** More monitors for the run (a trace recorder), attached after chaos. */
   monitors?: (kvm: Kvm) => VmMonitor[];
+  /** The engine every vCPU runs on (default: NVLAB_ENGINE, else the interpreter). */
+  engine?: Engine;
 }
 
 /** The VM configuration the tuning options describe (scheduler, seed, coalescing). */
@@ -121,6 +124,7 @@ export async function runCommandVm(o: RunCommandOptions): Promise<RunVmOptions> 
       ...(o.directMap === undefined ? {} : { directMap: o.directMap }),
       ...(o.revmapTlbi === undefined ? {} : { revmapTlbi: o.revmapTlbi }),
       ...(o.nestedMmus === undefined ? {} : { nestedMmus: o.nestedMmus }),
+      ...(o.engine === undefined ? {} : { engine: o.engine }),
       ...tuningConfig(o),
     },
     check: o.check === true || o.chaos !== undefined,

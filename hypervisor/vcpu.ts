@@ -53,7 +53,7 @@ export class KvmVcpu {
     readonly kvm: Kvm,
     readonly index: number,
   ) {
-    this.cpu = new Cpu(kvm.mem, { index });
+    this.cpu = new Cpu(kvm.mem, { index, engine: kvm.config.engine });
     this.ctxt = new VcpuSysRegs(PHYS_MIDR, physicalMpidr(this.cpu));
   }
 

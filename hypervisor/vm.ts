@@ -3,6 +3,7 @@
 // console.
 
 import { BUILD_ID_HINT, type Image, loadImage, lowestBase } from "../asm/image.ts";
+import type { Engine } from "../emulator/engine.ts";
 import { PhysMemory } from "../emulator/memory.ts";
 import { setShareabilityDomain } from "../emulator/tlbi.ts";
 import { hex } from "../emulator/types.ts";
@@ -77,6 +78,8 @@ export interface VmConfig {
    */
   nestedS2WpFlush?: boolean;
   seed: number;
+  /** The engine every vCPU's CPU runs on (emulator/engine.ts); default: NVLAB_ENGINE, else the interpreter. */
+  engine?: Engine;
 }
 
 export type { UnmapStrategyName };

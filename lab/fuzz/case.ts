@@ -2,6 +2,7 @@
 // its options, the VM's shape and the chaos schedule. So a shard, a worker or another machine that
 // runs run i runs exactly the same case.
 
+import type { Engine } from "../../emulator/engine.ts";
 import { SplitMix32 } from "../../hypervisor/splitmix32.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../../hypervisor/unmap/registry.ts";
 import type { RevmapTlbi } from "../../hypervisor/unmap/strategy.ts";
@@ -20,6 +21,8 @@ export interface FuzzVm {
   ramSlots?: number;
   schedule?: { policy: "round-robin" | "random"; quantum: number };
   seed?: number;
+  /** The campaign's engine when one was given (`--engine`): written into the files, so they replay on it. */
+  engine?: Engine;
 }
 
 export interface FuzzCase {
@@ -35,6 +38,8 @@ export interface CaseChoices {
   strategy?: UnmapStrategyName;
   /** The guest sets to draw from (default: all of FUZZ_GUESTS). */
   guests?: readonly FuzzGuests[];
+  /** Every run uses this engine (`--engine`); otherwise the CPU's default. Draws nothing. */
+  engine?: Engine;
 }
 
 /** Mean exits between chaos injections, drawn per run: dense schedules find races, sparse ones reach late state. */
@@ -85,7 +90,10 @@ export function fuzzCase(seed: number, index: number, choices: CaseChoices = {})
     vm.schedule = { policy, quantum };
     if (policy === "random") vm.seed = vmSeed;
   }
-  return { index, guests, vm, chaos: { seed: rng.next(), rate: pick(rng, CHAOS_RATES) } };
+  const chaos = { seed: rng.next(), rate: pick(rng, CHAOS_RATES) };
+  // After every draw: the same seed gives the same cases on either engine.
+  if (choices.engine !== undefined) vm.engine = choices.engine;
+  return { index, guests, vm, chaos };
 }
 
 /** The runs of a campaign of `runs` runs that shard `shard` of `count` takes: i ≡ shard (mod count). */

@@ -54,6 +54,7 @@ function vmLines(c: FuzzCase): string[] {
   if (vm.ramSlots !== undefined) lines.push(`  ramSlots: ${vm.ramSlots}`);
   if (vm.schedule !== undefined) lines.push(`  schedule: {policy: ${vm.schedule.policy}, quantum: ${vm.schedule.quantum}}`);
   if (vm.seed !== undefined) lines.push(`  seed: ${vm.seed}`);
+  if (vm.engine !== undefined) lines.push(`  engine: ${vm.engine}`);
   return lines;
 }
 

@@ -7,6 +7,7 @@
 import { dirname, resolve } from "node:path";
 import { type ImageFormat, loadImageFile } from "../image_file.ts";
 import type { Image } from "../../asm/image.ts";
+import type { Engine } from "../../emulator/engine.ts";
 import { hex } from "../../emulator/types.ts";
 import type { CoalesceOrder } from "../../hypervisor/coalesce.ts";
 import type { MetricsSnapshot } from "../../hypervisor/metrics.ts";
@@ -42,6 +43,8 @@ export interface ScenarioOverrides {
   onEvent?: (line: string) => void;
   /** More monitors for the run (a trace recorder), attached after the timeline and chaos. */
   monitors?: (kvm: Kvm) => VmMonitor[];
+  /** The engine over the scenario's vm.engine (default: NVLAB_ENGINE, else the interpreter). */
+  engine?: Engine;
 }
 
 export interface ScenarioResult {
@@ -73,6 +76,8 @@ export interface ScenarioResult {
   warnings: string[];
   /** With --chaos: what chaos injected, and how many of its unmaps hit a live shadow mapping. */
   chaos?: ChaosReport;
+  /** The engine the vCPUs ran on. */
+  engine: Engine;
 }
 
 /** Memslots split L1's RAM into equal parts of whole 2M regions (set_memory_region.ts); say so before L0 refuses. */
@@ -135,6 +140,7 @@ export async function prepareParsedScenario(
     ...(vm.nestedS2WpFlush !== undefined ? { nestedS2WpFlush: vm.nestedS2WpFlush } : {}),
     ...((overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit) !== undefined ? { stage2UnmapSplit: overrides.stage2UnmapSplit ?? vm.stage2UnmapSplit } : {}),
     ...((overrides.seed ?? vm.seed) !== undefined ? { seed: overrides.seed ?? vm.seed } : {}),
+    ...((overrides.engine ?? vm.engine) !== undefined ? { engine: overrides.engine ?? vm.engine } : {}),
     ...(vm.schedule !== undefined || overrides.schedule !== undefined ? { schedule: { ...DEFAULT_SCHEDULE, ...vm.schedule, ...overrides.schedule } } : {}),
     ...(vm.coalesce !== undefined || overrides.coalesce !== undefined || overrides.coalesceCost !== undefined
       ? {
@@ -209,6 +215,7 @@ export function judgeScenario(p: PreparedScenario, r: RunVmResult): ScenarioResu
     timeline: firings,
     warnings: timelineWarnings(firings, r),
     ...chaosField(r.kvm),
+    engine: r.kvm.vcpus[0]!.cpu.engine,
   };
 }
 

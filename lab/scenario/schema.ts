@@ -4,6 +4,7 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type YAMLParseError } from "yaml";
 import { z } from "zod";
 import { escapeControls, readInputText } from "../../asm/errors.ts";
+import { ENGINES } from "../../emulator/engine.ts";
 import { hex } from "../../emulator/types.ts";
 import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";
 import { EVENT_KINDS } from "../../hypervisor/event_data.ts";
@@ -269,6 +270,7 @@ export const ScenarioSchema = z.strictObject({
       nestedS2WpFlush: z.boolean({ error: "expected true or false" }).optional(),
       stage2UnmapSplit: z.boolean({ error: "expected true or false" }).optional(),
       seed: natInt.optional(),
+      engine: z.enum(ENGINES, { error: `expected one of: ${ENGINES.join(", ")}` }).optional(),
       poolPages: posInt.optional(),
       coalesce: z.strictObject({ order: CoalesceOrder.optional(), costPerPage: natInt.optional() }).optional(),
       schedule: z

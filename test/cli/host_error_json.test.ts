@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { defaultEngine } from "../../emulator/engine.ts";
 import { nvlab } from "../helpers/bin.ts";
 
 const HELLO = ["run", "--l1", "guests/l1/hyp.S", "--l2", "guests/l2/hello.S@0x48000000", "--pool-pages", "3"];
@@ -16,6 +17,7 @@ interface HostErrorJson {
   ok?: boolean;
   console: string;
   metrics: { exits: Record<string, number> } | null;
+  engine: string | null;
   trace?: string[];
 }
 
@@ -27,6 +29,7 @@ describe.concurrent("--json --trace when L0 fails mid-run", () => {
     const j = JSON.parse(r.stdout) as HostErrorJson;
     expect(j.exit).toMatchObject({ kind: "host-error", message: "host page pool exhausted: all 3 pages (12 KiB) in use", status: 70 });
     expect(j.exit?.report?.level).toBe("L1");
+    expect(j.engine).toBe(defaultEngine()); // the command inherits NVLAB_ENGINE
     expect(j.trace?.length).toBeGreaterThan(0);
     expect(j.trace?.[0]).toMatch(/^\[ *0\] exit +IABT_LOW from L1 /);
     // One trace line per exit L0 counted before it failed.

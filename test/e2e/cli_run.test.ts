@@ -3,6 +3,7 @@
 // budget, usage errors).
 
 import { describe, expect, it } from "vitest";
+import { defaultEngine } from "../../emulator/engine.ts";
 import { GUEST_PAIRS } from "../qemu/pairs.ts";
 import { runPair } from "./harness.ts";
 import { nvlab } from "../helpers/bin.ts";
@@ -37,11 +38,12 @@ describe.concurrent("nvlab run (the real bin)", () => {
     console.log(`hyp+hello metrics (nvlab run):\n${r.stdout.slice(r.stdout.indexOf("metrics:"))}`);
   });
 
-  it("--json: {exit, console, metrics} with the same metrics as an in-process run", async () => {
+  it("--json: {exit, console, metrics, engine} with the same metrics as an in-process run", async () => {
     const [r, direct] = await Promise.all([nvlab(...HELLO_ARGS, "--json"), runPair(HELLO.l1, HELLO.l2.map((s) => s.path))]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(j).sort()).toEqual(["console", "exit", "metrics"]);
+    expect(Object.keys(j).sort()).toEqual(["console", "engine", "exit", "metrics"]);
+    expect(j.engine).toBe(defaultEngine()); // the command inherits NVLAB_ENGINE
     expect(j.exit).toEqual({ kind: "system-off", code: 0, steps: direct.steps, status: 0 });
     expect(j.console).toBe(HELLO.expected);
     expect(j.metrics).toEqual(JSON.parse(JSON.stringify(direct.metrics)));

@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
 import { Cpu, type Stop } from "../../emulator/cpu.ts";
+import { defaultEngine } from "../../emulator/engine.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { ecOf } from "../../emulator/exception.ts";
 import { BRK0, CODE_BASE, DATA_BASE, DATA_SIZE, codeBytes, generateCase, type TestCase } from "../oracle/gen.ts";
@@ -17,6 +18,8 @@ import { Unicorn, unicornAvailable, unicornVersion } from "../../lab/oracle/unic
 import { keyAt } from "../../emulator/item_at.ts";
 import { hex } from "../../emulator/types.ts";
 
+/** nvlab's side runs on the engine the suite runs under (NVLAB_ENGINE: the jit project sets it). */
+const ENGINE = defaultEngine();
 const SEED = Number(process.env.NVLAB_DIFF_SEED ?? 0x5eed);
 const COUNT = Number(process.env.NVLAB_DIFF_COUNT ?? 10_000);
 const ONLY = process.env.NVLAB_DIFF_CASE === undefined ? null : Number(process.env.NVLAB_DIFF_CASE);
@@ -70,7 +73,7 @@ function formatRegs(x: readonly bigint[], sp: bigint, nzcv: number): string {
 
 class NvlabSide {
   readonly mem = new PhysMemory({ autoAllocate: true });
-  readonly cpu = new Cpu(this.mem, { stopOnBrk: true, stopOnUnvectoredEl1: true });
+  readonly cpu = new Cpu(this.mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, engine: ENGINE });
   readonly dataPage = this.mem.page(Number(DATA_BASE))!;
 
   load(tc: TestCase): void {
@@ -258,10 +261,14 @@ function summarize(mismatches: Mismatch[], total: number): string {
 
 // ------------------------------------------------------------------ the test
 
-describe("differential: nvlab CPU vs unicorn-engine", () => {
+describe(`differential: nvlab CPU vs unicorn-engine (${ENGINE} engine)`, () => {
   beforeAll(async () => {
     await loadCapstone();
     cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
+  });
+
+  it("runs nvlab's side on the suite's engine", () => {
+    expect(new NvlabSide().cpu.engine).toBe(ENGINE);
   });
 
   it.skipIf(!available.ok)(`${ONLY === null ? COUNT : 1} random integer programs agree (seed ${SEED})`, () => {

@@ -10,12 +10,15 @@ import * as koffi from "koffi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Capstone, Const, loadCapstone } from "capstone-wasm";
 import { Cpu, type Stop } from "../../../emulator/cpu.ts";
+import { defaultEngine } from "../../../emulator/engine.ts";
 import { PhysMemory } from "../../../emulator/memory.ts";
 import { keyAt } from "../../../emulator/item_at.ts";
 import { hex } from "../../../emulator/types.ts";
 import { Unicorn, libraryCandidates, unicornAvailable } from "../../../lab/oracle/unicorn.ts";
 import { CODE_BASE, DATA_BASE, DATA_SIZE, FP_ROW_NAMES, type FpCase, fpCodeBytes, generateFpCase } from "./fp_gen.ts";
 
+/** nvlab's side runs on the engine the suite runs under (NVLAB_ENGINE: the jit project sets it). */
+const ENGINE = defaultEngine();
 const SEED = Number(process.env.NVLAB_FP_DIFF_SEED ?? 0xf10a7);
 const COUNT = Number(process.env.NVLAB_FP_DIFF_COUNT ?? 6000);
 const PER_ROW = 40;
@@ -103,7 +106,7 @@ class UnicornFp {
 
 class NvlabFp {
   readonly mem = new PhysMemory({ autoAllocate: true });
-  readonly cpu = new Cpu(this.mem, { stopOnBrk: true, stopOnUnvectoredEl1: true });
+  readonly cpu = new Cpu(this.mem, { stopOnBrk: true, stopOnUnvectoredEl1: true, engine: ENGINE });
 
   load(tc: FpCase): void {
     this.mem.writeBytes(Number(CODE_BASE), fpCodeBytes(tc.words));
@@ -198,7 +201,7 @@ function check(tc: FpCase, nv: NvlabFp, uc: UnicornFp): string | null {
   ].join("\n");
 }
 
-describe.skipIf(!available.ok)("SIMD&FP differential: nvlab CPU vs unicorn-engine", () => {
+describe.skipIf(!available.ok)(`SIMD&FP differential: nvlab CPU vs unicorn-engine (${ENGINE} engine)`, () => {
   let nv: NvlabFp;
   let uc: UnicornFp;
   beforeAll(async () => {
@@ -206,6 +209,10 @@ describe.skipIf(!available.ok)("SIMD&FP differential: nvlab CPU vs unicorn-engin
     cs = new Capstone(keyAt(Const, "CS_ARCH_ARM64", "capstone"), keyAt(Const, "CS_MODE_ARM", "capstone"));
     nv = new NvlabFp();
     uc = new UnicornFp();
+  });
+
+  it("runs nvlab's side on the suite's engine", () => {
+    expect(nv.cpu.engine).toBe(ENGINE);
   });
 
   it(`every SIMD&FP row (${FP_ROW_NAMES.length} rows x ${PER_ROW} programs) agrees`, () => {
