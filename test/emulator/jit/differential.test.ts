@@ -56,7 +56,8 @@ function machine(p: DiffProgram, engine: Engine): Side {
     mem.addRamPage(Number(pa));
     mem.writeBytes(Number(pa), bytes);
   }
-  const cpu = new Cpu(mem, { engine, stopOnBrk: true });
+  // The JIT side translates every entry on first sight: short programs would otherwise never get hot.
+  const cpu = new Cpu(mem, { engine, stopOnBrk: true, jit: { hot: 1 } });
   cpu.resetTo(CODE);
   for (let i = 0; i <= 30; i++) cpu.setX(i, p.x[i]!);
   cpu.setSP(p.sp);
