@@ -66,12 +66,20 @@ export const EL2_TO_EL1: Partial<Record<Vel2Reg, El2Mapping>> = {
   SP_EL2: { el1: "SP_EL1", memory: false },
 };
 
+/** EL2_TO_EL1 as a list, built once: the world switch walks it on every exit into or out of L2. */
+const EL2_MAPPINGS = Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][];
+/** The hardware-authoritative ones (saved when vEL2 is left). */
+const EL2_HW_HELD = EL2_MAPPINGS.filter(([, map]) => !map.memory);
+
+const VEL2_SET: ReadonlySet<string> = new Set(VEL2_REGS);
+const EL1_CTXT_SET: ReadonlySet<string> = new Set(EL1_CTXT_REGS);
+
 function isVel2Reg(name: string): name is Vel2Reg {
-  return (VEL2_REGS as readonly string[]).includes(name);
+  return VEL2_SET.has(name);
 }
 
 function isEl1CtxtReg(name: string): name is El1CtxtReg {
-  return (EL1_CTXT_REGS as readonly string[]).includes(name);
+  return EL1_CTXT_SET.has(name);
 }
 
 /** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
@@ -117,6 +125,17 @@ function readHw(vcpu: KvmVcpu, name: SysRegName): bigint {
 function writeHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
   if (name === "SP_EL1") vcpu.cpu.writeSpEl(1, BigInt.asUintN(64, v));
   else vcpu.cpu.writeSysReg(name, v);
+}
+
+/**
+ * A hardware register write of the world switch: the value only, without writeSysReg's flush of
+ * the fast TLB for translation registers. Every switch (and the reset) ends by loading the MMU
+ * (kvmVcpuLoadHwMmu), which flushes once for all of them; a flush per register was most of the
+ * switch's cost.
+ */
+function loadHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
+  if (name === "SP_EL1") vcpu.cpu.writeSpEl(1, BigInt.asUintN(64, v));
+  else vcpu.cpu.sr[name] = BigInt.asUintN(64, v);
 }
 
 /**
@@ -171,19 +190,20 @@ export function vcpuWriteSysReg(vcpu: KvmVcpu, name: string, value: bigint): voi
 /** Leaving vEL2: copy the hardware-held vEL2 registers into the file (before loading L2). */
 export function saveVel2State(vcpu: KvmVcpu): void {
   syncVel2Spsr(vcpu);
-  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
-    if (!map.memory) vcpu.ctxt.el2[name] = readHw(vcpu, map.el1);
-  }
+  for (const [name, map] of EL2_HW_HELD) vcpu.ctxt.el2[name] = readHw(vcpu, map.el1);
 }
 
-/** Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2). */
+/**
+ * Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2). The
+ * caller loads the MMU next (kvmVcpuLoadHwMmu), which flushes the fast TLB.
+ */
 export function loadVel2State(vcpu: KvmVcpu): void {
-  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
+  for (const [name, map] of EL2_MAPPINGS) {
     const v = vcpu.ctxt.el2[name];
     if (name === "SPSR_EL2") {
       vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(v);
       vcpu.cpu.sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
-    } else writeHw(vcpu, map.el1, map.xlate ? map.xlate(v) : v);
+    } else loadHw(vcpu, map.el1, map.xlate ? map.xlate(v) : v);
   }
 }
 
@@ -192,9 +212,9 @@ export function saveEl1State(vcpu: KvmVcpu): void {
   for (const r of EL1_CTXT_REGS) vcpu.ctxt.el1[r] = readHw(vcpu, r);
 }
 
-/** Entering L2: its EL1 context goes to the hardware. */
+/** Entering L2: its EL1 context goes to the hardware (the MMU load that follows flushes the fast TLB). */
 export function loadEl1State(vcpu: KvmVcpu): void {
-  for (const r of EL1_CTXT_REGS) writeHw(vcpu, r, vcpu.ctxt.el1[r]);
+  for (const r of EL1_CTXT_REGS) loadHw(vcpu, r, vcpu.ctxt.el1[r]);
 }
 
 // ---------------------------------------------------------------- EC 0x18
