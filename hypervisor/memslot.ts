@@ -46,6 +46,8 @@ export class Memslot {
   readonly end: bigint;
   /** The slot's size in bytes as a number (exact: below 2^48). */
   private readonly bytes: number;
+  /** `base` as a number (exact: below 2^48). */
+  private readonly baseNumber: number;
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -59,6 +61,7 @@ export class Memslot {
     }
     this.end = base + size;
     this.bytes = Number(size);
+    this.baseNumber = Number(base);
   }
 
   get baseGfn(): bigint {
@@ -167,6 +170,42 @@ export class Memslot {
     const saved = this.saved.get(gfn);
     if (!saved) return 0n;
     return new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getBigUint64(off, true);
+  }
+
+  /**
+   * read64 on numbers (the nested walker's DescriptorReader.halves): the value at `ipa` (a number,
+   * below 2^48) as two 32-bit halves in `out`, false when [ipa, ipa+8) is not inside the slot.
+   */
+  read64Halves(ipa: number, out: Uint32Array): boolean {
+    const at = ipa - this.baseNumber;
+    if (at < 0 || at + 8 > this.bytes) return false;
+    const off = at % PAGE_SIZE;
+    let dv: DataView;
+    const gfn = (at - off) / PAGE_SIZE;
+    const pa = this.resident.get(gfn);
+    if (pa !== undefined) {
+      const page = this.mem.existingPage(pa);
+      if (!page) throw new HostError(`resident page at host PA 0x${pa.toString(16)} is not RAM`);
+      dv = page.dv;
+    } else {
+      const saved = this.saved.get(gfn);
+      if (!saved) {
+        out[0] = 0;
+        out[1] = 0;
+        return true;
+      }
+      dv = new DataView(saved.buffer, saved.byteOffset, saved.byteLength);
+    }
+    if (off + 8 > PAGE_SIZE) {
+      // Across a page boundary (only an unaligned descriptor address can be).
+      const v = this.read(BigInt(ipa), 8);
+      out[0] = Number(v & 0xffff_ffffn);
+      out[1] = Number(v >> 32n);
+      return true;
+    }
+    out[0] = dv.getUint32(off, true);
+    out[1] = dv.getUint32(off + 4, true);
+    return true;
   }
 
   /** Little-endian value of `size` bytes at `ipa` (1, 2, 4 or 8). */

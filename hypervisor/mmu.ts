@@ -12,7 +12,7 @@ import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslo
 import { CANONICAL_HW_VMID, KvmS2Mmu } from "./nested.ts";
 import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import {
-  ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
+  ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type DescriptorReader, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
@@ -47,12 +47,18 @@ export function gfnToMemslot(kvm: Kvm, ipa: bigint): Memslot | null {
   return null;
 }
 
-const readers = new WeakMap<Kvm, (ipa: bigint) => bigint | null>();
+const readers = new WeakMap<Kvm, DescriptorReader>();
 
-/** A 64-bit reader of L1 memory for the nested walker, made once per VM. */
-function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
+/** A 64-bit reader of L1 memory for the nested walker (with its number form), made once per VM. */
+function guestReader(kvm: Kvm): DescriptorReader {
   let r = readers.get(kvm);
-  if (!r) readers.set(kvm, (r = (a) => kvmReadGuest(kvm, a, 8)));
+  if (!r) {
+    const halves = (a: number, out: Uint32Array): boolean => {
+      for (const s of kvm.memslots) if (s.read64Halves(a, out)) return true;
+      return false;
+    };
+    readers.set(kvm, (r = Object.assign((a: bigint) => kvmReadGuest(kvm, a, 8), { halves })));
+  }
   return r;
 }
 
@@ -125,12 +131,13 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
       exit: { ESR: hex(exit.esr), FAR: hex(exit.far), HPFAR: hex(exit.hpfar) },
     });
   }
-  if (mmu.isNested) kvmStat(kvm, "shadowFaults");
+  // kvm->stat bumps of the hot path, on the fields themselves (no counter-name dispatch).
+  if (mmu.isNested) kvm.metrics.shadowFaults++;
 
   let ipa = faultIpa;
   let trans: KvmS2Trans | null = null;
   if (mmu.isNested && mmu.nestedStage2Enabled) {
-    kvmStat(kvm, "l1S2Walks");
+    kvm.metrics.l1S2Walks++;
     const bigEndian = (vcpu.vcpuReadSysReg("SCTLR_EL2") & SCTLR_EE) !== 0n;
     const r = walkNestedS2Pgd(guestReader(kvm), nestedWalkInfo(mmu, bigEndian), faultIpa);
     if (!r.ok) {
