@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { runVm } from "../../lab/run.ts";
 import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 import {
-  exitsHandled, HVC_L1, HVC_L2, HVC_EXITS_PER_ROUND_TRIP, runHvcLoop, runSysregLoop, SYSREG_EXITS_PER_ITERATION,
+  BAR_EXITS_PER_SECOND, exitLoopReport, exitsHandled, HVC_L1, HVC_L2, HVC_EXITS_PER_ROUND_TRIP, runHvcLoop, runSysregLoop, SYSREG_EXITS_PER_ITERATION,
 } from "../../bench/lib/exit_loop.ts";
 
 describe("exit loop: EL2 register accesses from L1 (sysreg_l1.S)", () => {
@@ -55,5 +55,20 @@ describe("exit loop: null HVC round trips from L2 through L1 (hvc_l2.S under hvc
     const r = runVm({ l1, l2: [{ image: l2, ipa: 0x4800_0000n }], config: { memory: 256n << 20n } });
     expect(r.outcome).toEqual({ kind: "system-off", code: 1 });
     expect(r.console).toContain("L1: L2 #0 exited with code 1");
+  });
+});
+
+describe("exit loop report", () => {
+  const s = (median: number) => ({ median, min: median - 1, max: median + 1, runs: [median] });
+  it("has one row and one bar per loop, the bar at 1,000,000 exits/s on the median", () => {
+    const m = { sysregIterations: 10, hvcRoundTrips: 10, runs: 1, sysregExits: 57, hvcExits: 209, sysreg: s(1_000_000), hvc: s(999_999) };
+    const r = exitLoopReport(m);
+    expect(r.table.rows.map((row) => row[0])).toEqual(["exits/s (MSR/MRS from L1)", "exits/s (HVC round trip L2->L1)"]);
+    expect(r.table.rows.map((row) => row[2])).toEqual([57, 209]);
+    expect(r.bars.map((b) => [b.name, b.pass])).toEqual([
+      [`exits/s (MSR/MRS from L1) ≥ ${BAR_EXITS_PER_SECOND.toLocaleString("en-US")}`, true],
+      [`exits/s (HVC round trip L2->L1) ≥ ${BAR_EXITS_PER_SECOND.toLocaleString("en-US")}`, false],
+    ]);
+    expect(BAR_EXITS_PER_SECOND).toBe(1_000_000);
   });
 });
