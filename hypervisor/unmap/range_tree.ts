@@ -59,6 +59,8 @@ interface Slot {
  */
 const PROBE: [bigint, Slot] = [0n, { last: 0n, value: 0n }];
 
+const NO_ENTRIES: readonly RangeEntry[] = Object.freeze([]);
+
 export class RangeTree {
   private readonly tree: BTree<bigint, Slot> = bigintBTree<Slot>();
 
@@ -108,13 +110,14 @@ export class RangeTree {
   }
 
   /** Every range intersecting [a, b], lowest first (mt_for_each over [a, b]). */
-  intersecting(a: bigint, b: bigint): RangeEntry[] {
+  intersecting(a: bigint, b: bigint): readonly RangeEntry[] {
     // Ranges are disjoint: the last one starting at or below b decides whether any meets [a, b].
-    // One search answers the common case of the fault path, a gap.
+    // One search answers the common case of the fault path, a gap (and the answer is a shared
+    // empty list, not a new one).
     const top = this.tree.getPairOrNextLower(b, PROBE);
-    if (!top || top[1].last < a || a > b) return [];
+    if (!top || top[1].last < a || a > b) return NO_ENTRIES;
     const first = this.findFirst(a, b);
-    if (!first) return [];
+    if (!first) return NO_ENTRIES;
     const out: RangeEntry[] = [];
     for (const [index, slot] of this.tree.entries(first.index)) {
       if (index > b) break;
