@@ -66,11 +66,6 @@ export const EL2_TO_EL1: Partial<Record<Vel2Reg, El2Mapping>> = {
   SP_EL2: { el1: "SP_EL1", memory: false },
 };
 
-/** EL2_TO_EL1 as a list, built once: the world switch walks it on every exit into or out of L2. */
-const EL2_MAPPINGS = Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][];
-/** The hardware-authoritative ones (saved when vEL2 is left). */
-const EL2_HW_HELD = EL2_MAPPINGS.filter(([, map]) => !map.memory);
-
 const VEL2_SET: ReadonlySet<string> = new Set(VEL2_REGS);
 const EL1_CTXT_SET: ReadonlySet<string> = new Set(EL1_CTXT_REGS);
 
@@ -128,17 +123,6 @@ function writeHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
 }
 
 /**
- * A hardware register write of the world switch: the value only, without writeSysReg's flush of
- * the fast TLB for translation registers. Every switch (and the reset) ends by loading the MMU
- * (kvmVcpuLoadHwMmu), which flushes once for all of them; a flush per register was most of the
- * switch's cost.
- */
-function loadHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
-  if (name === "SP_EL1") vcpu.cpu.writeSpEl(1, BigInt.asUintN(64, v));
-  else vcpu.cpu.sr[name] = BigInt.asUintN(64, v);
-}
-
-/**
  * vcpu_read_sys_reg: a vEL2 register, or an EL1 register as L1 sees it (L2's context), wherever
  * it currently lives. Other EL1 registers are not conflicted and read from the hardware.
  */
@@ -187,34 +171,96 @@ export function vcpuWriteSysReg(vcpu: KvmVcpu, name: string, value: bigint): voi
 
 // ---------------------------------------------------------------- context switch halves
 
-/** Leaving vEL2: copy the hardware-held vEL2 registers into the file (before loading L2). */
+/**
+ * Leaving vEL2: copy the hardware-held vEL2 registers (EL2_TO_EL1's `memory: false` ones) into the
+ * file (before loading L2). Spelled out, as the EL1 halves below are.
+ */
 export function saveVel2State(vcpu: KvmVcpu): void {
   syncVel2Spsr(vcpu);
-  for (const [name, map] of EL2_HW_HELD) vcpu.ctxt.el2[name] = readHw(vcpu, map.el1);
+  const el2 = vcpu.ctxt.el2;
+  const sr = vcpu.cpu.sr;
+  el2.ELR_EL2 = sr.ELR_EL1;
+  el2.ESR_EL2 = sr.ESR_EL1;
+  el2.FAR_EL2 = sr.FAR_EL1;
+  el2.SP_EL2 = vcpu.cpu.readSpEl(1);
 }
 
 /**
- * Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2). The
- * caller loads the MMU next (kvmVcpuLoadHwMmu), which flushes the fast TLB.
+ * Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2), each
+ * through EL2_TO_EL1's translation, in its order. The caller loads the MMU next
+ * (kvmVcpuLoadHwMmu), which flushes the fast TLB.
  */
 export function loadVel2State(vcpu: KvmVcpu): void {
-  for (const [name, map] of EL2_MAPPINGS) {
-    const v = vcpu.ctxt.el2[name];
-    if (name === "SPSR_EL2") {
-      vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(v);
-      vcpu.cpu.sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
-    } else loadHw(vcpu, map.el1, map.xlate ? map.xlate(v) : v);
-  }
+  const el2 = vcpu.ctxt.el2;
+  const sr = vcpu.cpu.sr;
+  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+  sr.SCTLR_EL1 = u64(translateSctlrEl2ToEl1(el2.SCTLR_EL2));
+  sr.TCR_EL1 = u64(translateTcrEl2ToEl1(el2.TCR_EL2));
+  sr.TTBR0_EL1 = u64(translateTtbr0El2ToEl1(el2.TTBR0_EL2));
+  sr.MAIR_EL1 = u64(el2.MAIR_EL2);
+  sr.AMAIR_EL1 = u64(el2.AMAIR_EL2);
+  sr.VBAR_EL1 = u64(el2.VBAR_EL2);
+  sr.AFSR0_EL1 = u64(el2.AFSR0_EL2);
+  sr.AFSR1_EL1 = u64(el2.AFSR1_EL2);
+  sr.CPACR_EL1 = u64(translateCptrEl2ToCpacrEl1(el2.CPTR_EL2));
+  sr.ELR_EL1 = u64(el2.ELR_EL2);
+  sr.ESR_EL1 = u64(el2.ESR_EL2);
+  sr.FAR_EL1 = u64(el2.FAR_EL2);
+  vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
+  sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
+  vcpu.cpu.writeSpEl(1, u64(el2.SP_EL2));
 }
 
-/** Leaving L2: its EL1 context goes to memory. */
+/**
+ * Leaving L2: its EL1 context (EL1_CTXT_REGS) goes to memory. Spelled out register by register:
+ * the world switch runs on every exit between L2 and vEL2, and a loop over names makes each copy
+ * a lookup by name on both sides.
+ */
 export function saveEl1State(vcpu: KvmVcpu): void {
-  for (const r of EL1_CTXT_REGS) vcpu.ctxt.el1[r] = readHw(vcpu, r);
+  const el1 = vcpu.ctxt.el1;
+  const sr = vcpu.cpu.sr;
+  el1.SCTLR_EL1 = sr.SCTLR_EL1;
+  el1.TTBR0_EL1 = sr.TTBR0_EL1;
+  el1.TTBR1_EL1 = sr.TTBR1_EL1;
+  el1.TCR_EL1 = sr.TCR_EL1;
+  el1.ESR_EL1 = sr.ESR_EL1;
+  el1.FAR_EL1 = sr.FAR_EL1;
+  el1.AFSR0_EL1 = sr.AFSR0_EL1;
+  el1.AFSR1_EL1 = sr.AFSR1_EL1;
+  el1.MAIR_EL1 = sr.MAIR_EL1;
+  el1.AMAIR_EL1 = sr.AMAIR_EL1;
+  el1.CONTEXTIDR_EL1 = sr.CONTEXTIDR_EL1;
+  el1.VBAR_EL1 = sr.VBAR_EL1;
+  el1.ELR_EL1 = sr.ELR_EL1;
+  el1.SPSR_EL1 = sr.SPSR_EL1;
+  el1.SP_EL1 = vcpu.cpu.readSpEl(1);
+  el1.CPACR_EL1 = sr.CPACR_EL1;
 }
 
-/** Entering L2: its EL1 context goes to the hardware (the MMU load that follows flushes the fast TLB). */
+/**
+ * Entering L2: its EL1 context goes to the hardware (the MMU load that follows flushes the fast
+ * TLB). Spelled out as saveEl1State is.
+ */
 export function loadEl1State(vcpu: KvmVcpu): void {
-  for (const r of EL1_CTXT_REGS) loadHw(vcpu, r, vcpu.ctxt.el1[r]);
+  const el1 = vcpu.ctxt.el1;
+  const sr = vcpu.cpu.sr;
+  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+  sr.SCTLR_EL1 = u64(el1.SCTLR_EL1);
+  sr.TTBR0_EL1 = u64(el1.TTBR0_EL1);
+  sr.TTBR1_EL1 = u64(el1.TTBR1_EL1);
+  sr.TCR_EL1 = u64(el1.TCR_EL1);
+  sr.ESR_EL1 = u64(el1.ESR_EL1);
+  sr.FAR_EL1 = u64(el1.FAR_EL1);
+  sr.AFSR0_EL1 = u64(el1.AFSR0_EL1);
+  sr.AFSR1_EL1 = u64(el1.AFSR1_EL1);
+  sr.MAIR_EL1 = u64(el1.MAIR_EL1);
+  sr.AMAIR_EL1 = u64(el1.AMAIR_EL1);
+  sr.CONTEXTIDR_EL1 = u64(el1.CONTEXTIDR_EL1);
+  sr.VBAR_EL1 = u64(el1.VBAR_EL1);
+  sr.ELR_EL1 = u64(el1.ELR_EL1);
+  sr.SPSR_EL1 = u64(el1.SPSR_EL1);
+  vcpu.cpu.writeSpEl(1, u64(el1.SP_EL1));
+  sr.CPACR_EL1 = u64(el1.CPACR_EL1);
 }
 
 // ---------------------------------------------------------------- EC 0x18
