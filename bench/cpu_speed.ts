@@ -6,6 +6,7 @@
 import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, runNvlab, runUnicorn } from "./lib/cpu_loop.ts";
 import { runPair } from "./lib/fault_driver_pair.ts";
+import { exitLoopReport, measureExitLoops } from "./lib/exit_loop.ts";
 import { measureSpeed } from "./lib/speed.ts";
 import { ratio, type Summary, summarize } from "./lib/stats.ts";
 import type { Bench, BenchContext } from "./lib/types.ts";
@@ -55,6 +56,9 @@ export const bench: Bench = async (ctx) => {
     asL2.push(mipsOf(l2.result.steps, l2.seconds));
   }
 
+  const exitMeasured = await measureExitLoops(ctx);
+  const exitLoops = exitLoopReport(exitMeasured);
+
   const avail = unicornAvailable();
   let uc: { version: string; mips: Summary; agrees: boolean } | null = null;
   if (avail.ok) {
@@ -100,6 +104,7 @@ export const bench: Bench = async (ctx) => {
         rows,
       },
       ...speed.tables,
+      exitLoops.table,
     ],
     plots: [
       {
@@ -118,8 +123,8 @@ export const bench: Bench = async (ctx) => {
       },
       ...speed.plots,
     ],
-    bars: [{ name: `nvlab interpreter ≥ ${BAR_MIPS} MIPS (bare loop)`, pass, detail: `${r1(nv.median)} MIPS (min ${r1(nv.min)}, max ${r1(nv.max)})` }, ...speed.bars],
-    notes: [...notes, ...speed.notes],
-    data: { iterations: p.iterations, runs: p.runs, instructions, nvlabBare: nv, nvlabAsL2: { mips: l2, steps: l2Steps, shadowFaults: l2ShadowFaults }, unicorn: uc ?? { available: false }, engines: speed.data },
+    bars: [{ name: `nvlab interpreter ≥ ${BAR_MIPS} MIPS (bare loop)`, pass, detail: `${r1(nv.median)} MIPS (min ${r1(nv.min)}, max ${r1(nv.max)})` }, ...speed.bars, ...exitLoops.bars],
+    notes: [...notes, ...speed.notes, ...exitLoops.notes],
+    data: { iterations: p.iterations, runs: p.runs, instructions, nvlabBare: nv, nvlabAsL2: { mips: l2, steps: l2Steps, shadowFaults: l2ShadowFaults }, unicorn: uc ?? { available: false }, engines: speed.data, exitLoops: exitMeasured },
   };
 };

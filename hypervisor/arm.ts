@@ -82,7 +82,7 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
       vcpu.lastExit = exit;
       vcpu.lastExitFromL2 = !vcpu.isHypCtxt();
       const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
-      kvm.metrics.inc(`exits.${name}`);
+      kvm.metrics.incExit(name);
       const level = vcpu.level;
       const abort = exit.ec === 0x20 || exit.ec === 0x24;
       kvm.events.add({ kind: "exit", ec: exit.ec, level, esr: exit.esr, elr: exit.elr, far: abort ? exit.far : undefined, hpfar: abort ? exit.hpfar : undefined });

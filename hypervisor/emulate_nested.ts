@@ -41,7 +41,8 @@ export function hcrForL2(vhcr: bigint): bigint {
 }
 
 /**
- * Program the hardware EL2 controls for the context the vCPU is about to run. CPTR_EL2: TFP while
+ * Program the hardware EL2 controls for the context the vCPU is about to run (the caller loads the
+ * MMU next, kvmVcpuLoadHwMmu, which flushes the fast TLB for the new HCR_EL2). CPTR_EL2: TFP while
  * the host owns the SIMD&FP registers or (L2) L1 traps them (fpsimd.ts); at vEL2 also TCPAC, so
  * L1's CPACR_EL1 accesses reach L2's saved copy (the hardware CPACR_EL1 then holds vEL2's own
  * trap control, its CPTR_EL2 translated); for L2, L1's TCPAC.
@@ -50,13 +51,13 @@ export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
   const cpu = vcpu.cpu;
   const el2 = vcpu.ctxt.el2;
   if (vcpu.isHypCtxt()) {
-    cpu.writeSysReg("HCR_EL2", HCR_VEL2);
+    cpu.sr.HCR_EL2 = HCR_VEL2;
     cpu.sr.VPIDR_EL2 = PHYS_MIDR;
     cpu.sr.VMPIDR_EL2 = physicalMpidr(cpu);
     cpu.sr.CPTR_EL2 = bit(CPTR.TCPAC) | fpsimdCptrTraps(vcpu);
     cpu.sr.MDCR_EL2 = 0n;
   } else {
-    cpu.writeSysReg("HCR_EL2", hcrForL2(el2.HCR_EL2));
+    cpu.sr.HCR_EL2 = hcrForL2(el2.HCR_EL2);
     cpu.sr.VPIDR_EL2 = el2.VPIDR_EL2;
     cpu.sr.VMPIDR_EL2 = el2.VMPIDR_EL2;
     cpu.sr.CPTR_EL2 = (el2.CPTR_EL2 & bit(CPTR.TCPAC)) | fpsimdCptrTraps(vcpu);
@@ -76,8 +77,7 @@ export function kvmSwitchToL2(vcpu: KvmVcpu): void {
   loadEl1State(vcpu);
   kvmArchVcpuLoadFp(vcpu);
   kvmLoadHwTraps(vcpu);
-  kvmVcpuLoadHwMmu(vcpu);
-  vcpu.cpu.flushFastTlb();
+  kvmVcpuLoadHwMmu(vcpu); // flushes the fast TLB: EL1 context, HCR_EL2 and VTTBR_EL2 all changed
 }
 
 /** L2 → vEL2 (the put/load around an injection from L2), SIMD&FP registers included. */
@@ -89,8 +89,7 @@ export function kvmSwitchToVel2(vcpu: KvmVcpu): void {
   loadVel2State(vcpu);
   kvmArchVcpuLoadFp(vcpu);
   kvmLoadHwTraps(vcpu);
-  kvmVcpuLoadHwMmu(vcpu);
-  vcpu.cpu.flushFastTlb();
+  kvmVcpuLoadHwMmu(vcpu); // flushes the fast TLB: EL1 context, HCR_EL2 and VTTBR_EL2 all changed
 }
 
 // ---------------------------------------------------------------- ERET
@@ -175,10 +174,12 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
   cpu.sr.ELR_EL2 = vector;
   cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
   vcpu.kvm.metrics.inc("injectionsToL1");
-  vcpu.kvm.events.add({
-    kind: "inject", into: "vel2", esr, from: fromL2 ? "L2" : "vEL2", mode: Number(spsr & 0x1fn), elr,
-    ...(far !== undefined ? { far } : {}), ...(hpfar !== undefined ? { hpfar } : {}), vector,
-  });
+  const from = fromL2 ? "L2" : "vEL2";
+  const mode = Number(spsr & 0x1fn);
+  // The common injection (an HVC, a trapped access) has neither address: no spread objects for it.
+  vcpu.kvm.events.add(far === undefined && hpfar === undefined
+    ? { kind: "inject", into: "vel2", esr, from, mode, elr, vector }
+    : { kind: "inject", into: "vel2", esr, from, mode, elr, ...(far !== undefined ? { far } : {}), ...(hpfar !== undefined ? { hpfar } : {}), vector });
 }
 
 /** kvm_inject_nested_sync. */

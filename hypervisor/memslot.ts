@@ -4,7 +4,7 @@
 // preserved), or zero. Resident pages may come as 2M contiguous blocks (a THP-backed region).
 
 import { PAGE_SIZE } from "../emulator/memory.ts";
-import type { PhysMemory } from "../emulator/memory.ts";
+import type { Page, PhysMemory } from "../emulator/memory.ts";
 import { HostError } from "./errors.ts";
 import type { HostPagePool } from "./pool.ts";
 
@@ -12,6 +12,8 @@ export const SZ_4K = 1n << 12n;
 export const SZ_2M = 1n << 21n;
 export const SZ_1G = 1n << 30n;
 const PAGES_PER_2M = 512;
+/** Entries of Memslot's cache of L1 table pages. */
+const TABLE_CACHE = 16;
 /** Clears the offset within a 4K page. */
 const PAGE_ALIGN = ~(SZ_4K - 1n);
 
@@ -46,6 +48,15 @@ export class Memslot {
   readonly end: bigint;
   /** The slot's size in bytes as a number (exact: below 2^48). */
   private readonly bytes: number;
+  /** `base` as a number (exact: below 2^48). */
+  private readonly baseNumber: number;
+  /**
+   * The host pages of the gfns read64Halves read last, direct-mapped on the gfn (L1's stage-2
+   * tables: a few pages read on every shadow fault). An entry goes when its gfn stops being
+   * resident or host memory drops a page.
+   */
+  private readonly tableGfn = new Float64Array(TABLE_CACHE).fill(-1);
+  private readonly tablePage: (Page | null)[] = new Array<Page | null>(TABLE_CACHE).fill(null);
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -59,6 +70,8 @@ export class Memslot {
     }
     this.end = base + size;
     this.bytes = Number(size);
+    this.baseNumber = Number(base);
+    mem.onPageRemoved(() => this.tableGfn.fill(-1));
   }
 
   get baseGfn(): bigint {
@@ -169,6 +182,46 @@ export class Memslot {
     return new DataView(saved.buffer, saved.byteOffset, saved.byteLength).getBigUint64(off, true);
   }
 
+  /**
+   * read64 on numbers (the nested walker's DescriptorReader.halves): the value at `ipa` (a number,
+   * below 2^48) as two 32-bit halves in `out`, false when [ipa, ipa+8) is not inside the slot.
+   */
+  read64Halves(ipa: number, out: Uint32Array): boolean {
+    const at = ipa - this.baseNumber;
+    if (at < 0 || at + 8 > this.bytes) return false;
+    const off = at % PAGE_SIZE;
+    let dv: DataView;
+    const gfn = (at - off) / PAGE_SIZE;
+    const c = gfn % TABLE_CACHE;
+    const pa = this.tableGfn[c] === gfn ? -1 : this.resident.get(gfn);
+    if (pa === -1) dv = this.tablePage[c]!.dv;
+    else if (pa !== undefined) {
+      const page = this.mem.existingPage(pa);
+      if (!page) throw new HostError(`resident page at host PA 0x${pa.toString(16)} is not RAM`);
+      this.tableGfn[c] = gfn;
+      this.tablePage[c] = page;
+      dv = page.dv;
+    } else {
+      const saved = this.saved.get(gfn);
+      if (!saved) {
+        out[0] = 0;
+        out[1] = 0;
+        return true;
+      }
+      dv = new DataView(saved.buffer, saved.byteOffset, saved.byteLength);
+    }
+    if (off + 8 > PAGE_SIZE) {
+      // Across a page boundary (only an unaligned descriptor address can be).
+      const v = this.read(BigInt(ipa), 8);
+      out[0] = Number(v & 0xffff_ffffn);
+      out[1] = Number(v >> 32n);
+      return true;
+    }
+    out[0] = dv.getUint32(off, true);
+    out[1] = dv.getUint32(off + 4, true);
+    return true;
+  }
+
   /** Little-endian value of `size` bytes at `ipa` (1, 2, 4 or 8). */
   read(ipa: bigint, size: number): bigint {
     if (size === 8 && (ipa & 7n) === 0n) {
@@ -256,6 +309,12 @@ export class Memslot {
       this.saved.delete(gfn);
     }
     this.resident.set(gfn, pa);
+    this.forgetTablePage(gfn);
+  }
+
+  private forgetTablePage(gfn: number): void {
+    const c = gfn % TABLE_CACHE;
+    if (this.tableGfn[c] === gfn) this.tableGfn[c] = -1;
   }
 
   /**
@@ -281,6 +340,7 @@ export class Memslot {
       const page = this.mem.page(pa);
       if (page && !isZeroPage(page.u8)) this.saved.set(gfn, page.u8.slice());
       this.resident.delete(gfn);
+      this.forgetTablePage(gfn);
       this.pool.free(pa);
       freed.push(pa);
     }

@@ -122,6 +122,12 @@ export class Metrics {
     this.other[other] = (this.other[other] ?? 0) + by;
   }
 
+  /** `inc("exits.<name>")` without building and parsing the name: the run loop counts every exit. */
+  incExit(name: string): void {
+    const g = this.exits;
+    g[name] = (g[name] ?? 0) + 1;
+  }
+
   /** The current value of a counter named as for `inc` (0 if never counted). */
   get(name: CounterName): number {
     const dot = name.indexOf(".");

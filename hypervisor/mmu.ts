@@ -12,7 +12,7 @@ import { type MemslotBacking, type Memslot, SZ_1G, SZ_2M, SZ_4K } from "./memslo
 import { CANONICAL_HW_VMID, KvmS2Mmu } from "./nested.ts";
 import { kvmTlbFlushVmidRange } from "./tlb.ts";
 import {
-  ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
+  ESR_ELx_FSC_ACCESS, ESR_ELx_FSC_ADDRSZ, ESR_ELx_FSC_FAULT, ESR_ELx_FSC_PERM, type DescriptorReader, type KvmS2Trans, type S2WalkInfo, vtcrToWalkInfo, walkNestedS2Pgd,
 } from "./nested_walk.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X, KvmPgtable } from "./pgtable.ts";
 import type { CanonicalIpa, HostPa, NestedIpa } from "./addr.ts";
@@ -31,6 +31,16 @@ const FSC_TYPE_MASK = 0x3c;
 /** HPFAR_EL2.FIPA [47:4] holds IPA[55:12]; nested and canonical IPAs are 48-bit here. */
 const IPA_PAGE_MASK = ((1n << 48n) - 1n) & ~0xfffn;
 const SCTLR_EE = 1n << 25n;
+/** ~0xfff: clears the offset in a 4K page. */
+const PAGE_MASK = ~0xfffn;
+/** ~(size - 1) for the shadow leaf sizes, made once: the fault path aligns by them every time. */
+const ALIGN_4K = ~(SZ_4K - 1n);
+const ALIGN_2M = ~(SZ_2M - 1n);
+const ALIGN_1G = ~(SZ_1G - 1n);
+
+function alignMask(size: bigint): bigint {
+  return size === SZ_4K ? ALIGN_4K : size === SZ_2M ? ALIGN_2M : size === SZ_1G ? ALIGN_1G : ~(size - 1n);
+}
 const PROT_RWX = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;
 
 
@@ -47,12 +57,23 @@ export function gfnToMemslot(kvm: Kvm, ipa: bigint): Memslot | null {
   return null;
 }
 
-const readers = new WeakMap<Kvm, (ipa: bigint) => bigint | null>();
+type GuestReader = DescriptorReader & { readonly kvm: Kvm };
 
-/** A 64-bit reader of L1 memory for the nested walker, made once per VM. */
-function guestReader(kvm: Kvm): (ipa: bigint) => bigint | null {
+const readers = new WeakMap<Kvm, GuestReader>();
+
+/**
+ * The number form of a VM's reader: one function for every VM (called with the reader as `this`),
+ * so the walker's compiled code does not hold on to one VM's closure and lose it with the VM.
+ */
+function guestReadHalves(this: GuestReader, a: number, out: Uint32Array): boolean {
+  for (const s of this.kvm.memslots) if (s.read64Halves(a, out)) return true;
+  return false;
+}
+
+/** A 64-bit reader of L1 memory for the nested walker (with its number form), made once per VM. */
+function guestReader(kvm: Kvm): GuestReader {
   let r = readers.get(kvm);
-  if (!r) readers.set(kvm, (r = (a) => kvmReadGuest(kvm, a, 8)));
+  if (!r) readers.set(kvm, (r = Object.assign((a: bigint) => kvmReadGuest(kvm, a, 8), { halves: guestReadHalves, kvm })));
   return r;
 }
 
@@ -125,12 +146,13 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
       exit: { ESR: hex(exit.esr), FAR: hex(exit.far), HPFAR: hex(exit.hpfar) },
     });
   }
-  if (mmu.isNested) kvmStat(kvm, "shadowFaults");
+  // kvm->stat bumps of the hot path, on the fields themselves (no counter-name dispatch).
+  if (mmu.isNested) kvm.metrics.shadowFaults++;
 
   let ipa = faultIpa;
   let trans: KvmS2Trans | null = null;
   if (mmu.isNested && mmu.nestedStage2Enabled) {
-    kvmStat(kvm, "l1S2Walks");
+    kvm.metrics.l1S2Walks++;
     const bigEndian = (vcpu.vcpuReadSysReg("SCTLR_EL2") & SCTLR_EE) !== 0n;
     const r = walkNestedS2Pgd(guestReader(kvm), nestedWalkInfo(mmu, bigEndian), faultIpa);
     if (!r.ok) {
@@ -147,7 +169,7 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
         return;
       }
     }
-    ipa = trans.output & ~0xfffn;
+    ipa = trans.output & PAGE_MASK;
   }
 
   const slot = gfnToMemslot(kvm, ipa);
@@ -256,8 +278,9 @@ function userMemAbort(vcpu: KvmVcpu, mmu: KvmS2Mmu, faultIpa: bigint, ipa: bigin
   const backing = slot.faultIn(ipa, kvm.config.blocks);
   // While the slot logs dirty pages, page-sized (force_pte).
   const size = kvmLoggingMapSize(slot, shadowLeafSize(trans ? trans.blockSize : null, backing.size));
-  const nestedIpa = faultIpa & ~(size - 1n);
-  const canonicalIpa = ipa & ~(size - 1n);
+  const align = alignMask(size);
+  const nestedIpa = faultIpa & align;
+  const canonicalIpa = ipa & align;
   const pa = backing.pa + (canonicalIpa - backing.ipa);
 
   let prot = KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_X;

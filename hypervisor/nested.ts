@@ -130,8 +130,10 @@ export function getS2MmuNested(vcpu: KvmVcpu): KvmS2Mmu {
 export function kvmVcpuLoadHwMmu(vcpu: KvmVcpu): void {
   if (!vcpu.hwMmu) vcpu.hwMmu = vcpu.isHypCtxt() ? vcpu.kvm.mmu : getS2MmuNested(vcpu);
   const mmu = vcpu.hwMmu;
-  vcpu.cpu.writeSysReg("VTTBR_EL2", mmu.vttbr());
-  vcpu.cpu.writeSysReg("VTCR_EL2", mmu.pgt.vtcr);
+  // One flush of the fast TLB for both registers (and whatever the world switch loaded before).
+  const sr = vcpu.cpu.sr;
+  sr.VTTBR_EL2 = BigInt.asUintN(64, mmu.vttbr());
+  sr.VTCR_EL2 = BigInt.asUintN(64, mmu.pgt.vtcr);
   vcpu.cpu.flushFastTlb();
 }
 

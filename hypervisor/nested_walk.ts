@@ -6,7 +6,7 @@
 // must see. The walker is pure: descriptors come through `read64` at canonical (L1) IPAs, so it
 // can be driven from a plain map in tests.
 
-import { DESC_OA_TOP, PTE_AF, PTE_CONT, PTE_S2_XN, PTE_S2AP_R, PTE_S2AP_W, PTE_TYPE, PTE_VALID } from "../emulator/mmu/descriptor.ts";
+import { DESC_AF_BIT, DESC_AP_SHIFT, DESC_OA_TOP, POW2 } from "../emulator/mmu/descriptor.ts";
 
 /** Fault status code bases (ESR_ELx.DFSC/IFSC) used by the walker; the level goes in [1:0]. */
 export const ESR_ELx_FSC_ADDRSZ = 0x00;
@@ -92,27 +92,52 @@ export function vtcrToWalkInfo(vtcr: bigint, vttbr: bigint, be = false): S2WalkI
 /** The top bit of output and table addresses in a descriptor (bit 47). */
 const OA_TOP_BIT = DESC_OA_TOP - 1;
 
-/** BigInt(n) for shift counts 0..64, made once: the walk shifts by them at every level. */
+/** BigInt(n) for shift counts 0..64, made once. */
 const SHIFT: readonly bigint[] = Array.from({ length: 65 }, (_, n) => BigInt(n));
+/** 2^n as a bigint, for leaf sizes. */
+const SIZE: readonly bigint[] = Array.from({ length: 65 }, (_, n) => 1n << BigInt(n));
 
-const GENMASKS: bigint[] = [];
+/** Address bits 47:0 of a register or descriptor. */
+const OA_MASK = (1n << BigInt(OA_TOP_BIT + 1)) - 1n;
 
-/** Bits [hi:lo] set (0 ≤ lo ≤ hi < 64), as the kernel's GENMASK_ULL; memoised: every shadow fault walks. */
-function genmask(hi: number, lo: number): bigint {
-  const key = hi * 64 + lo;
-  let m = GENMASKS[key];
-  if (m === undefined) m = GENMASKS[key] = ((1n << BigInt(hi + 1)) - 1n) ^ ((1n << BigInt(lo)) - 1n);
-  return m;
+/**
+ * A descriptor reader that also answers on numbers, without a bigint per read: the descriptor at
+ * canonical IPA `l1Ipa` (below 2^48) as its two 32-bit halves, little-endian as `read64` returns
+ * it. False when that IPA is not L1 memory. L0's own reader (mmu.ts) has it; a reader without it
+ * is called as `read64` and its value split.
+ */
+export type Read64Halves = (l1Ipa: number, out: Uint32Array) => boolean;
+export type DescriptorReader = ((l1Ipa: bigint) => bigint | null) & { readonly halves?: Read64Halves };
+
+/** The descriptor being walked: [0] bits 31:0, [1] bits 63:32. */
+const DESC = new Uint32Array(2);
+
+function readDescriptor(read64: DescriptorReader, addr: number): boolean {
+  if (read64.halves !== undefined) return read64.halves(addr, DESC);
+  const v = read64(BigInt(addr));
+  if (v === null) return false;
+  DESC[0] = Number(v & 0xffff_ffffn);
+  DESC[1] = Number((v >> 32n) & 0xffff_ffffn);
+  return true;
 }
 
-function byteswap64(v: bigint): bigint {
-  let r = 0n;
-  for (let i = 0; i < 8; i++) {
-    r = (r << 8n) | (v & 0xffn);
-    v >>= 8n;
-  }
-  return r;
+function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
+
+/** The 64-bit descriptor from its halves. */
+function descOf(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** A descriptor's bits 47:0 (output and table addresses) as a number. */
+function oaBits(lo: number, hi: number): number {
+  return (hi & 0xffff) * 0x1_0000_0000 + lo;
+}
+
+/** Descriptor bit 52 (contiguous) and 54 (stage-2 XN[1]) in the high half. */
+const HI_CONT = 1 << (52 - 32);
+const HI_S2_XN = 1 << (54 - 32);
 
 /** Why KVM refuses this start level for this input size, or null if it accepts it (check_base_s2_limits). */
 function checkBaseS2Limits(wi: S2WalkInfo, level: number, ia: number, stride: number): string | null {
@@ -134,14 +159,14 @@ function checkBaseS2Limits(wi: S2WalkInfo, level: number, ia: number, stride: nu
   return null;
 }
 
-/** Output (or table) address bits above the output size set? (check_output_size) */
-function outputTooLarge(wi: S2WalkInfo, addr: bigint): boolean {
-  return wi.maxOaBits !== 48 && (addr & genmask(OA_TOP_BIT, wi.maxOaBits)) !== 0n;
+/** Address bits 47:0 (a number) set above the output size? (check_output_size) */
+function outputTooLarge(wi: S2WalkInfo, addr47: number): boolean {
+  return wi.maxOaBits !== 48 && addr47 >= POW2[wi.maxOaBits]!;
 }
 
 /** Extra output alignment the contiguous bit imposes (KVM: contiguous_bit_shift, after StageOA()). */
-function contiguousBitShift(desc: bigint, pgshift: number, level: number): number {
-  if ((desc & PTE_CONT) === 0n) return 0;
+function contiguousBitShift(hi: number, pgshift: number, level: number): number {
+  if ((hi & HI_CONT) === 0) return 0;
   if (pgshift === 12) return 4;
   if (pgshift === 14) return level === 2 ? 5 : 7;
   return 5;
@@ -153,8 +178,12 @@ function fault(level: number, fsc: number, desc?: bigint): WalkResult {
     : { ok: false, fsc: computeFsc(level, fsc), level, desc };
 }
 
-/** The walk proper (KVM: walk_nested_s2_pgd), for parameters already derived from VTCR. */
-export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2WalkInfo, ipa: bigint): WalkResult {
+/**
+ * The walk proper (KVM: walk_nested_s2_pgd), for parameters already derived from VTCR. Every
+ * shadow fault walks, so addresses (below 2^48) and descriptors (two 32-bit halves) are numbers;
+ * bigints are made only for the result.
+ */
+export function walkNestedS2Pgd(read64: DescriptorReader, wi: S2WalkInfo, ipa: bigint): WalkResult {
   const ia = 64 - wi.t0sz;
   if (ia > 48 || ia < 25) {
     return { ok: false, walkerError: `VTCR_EL2.T0SZ=${wi.t0sz}: input size ${ia} bits outside 25..48` };
@@ -170,50 +199,61 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
   // architecture (AArch64.IPAIsOutOfRange) makes such an IPA a level 0 Translation fault.
   ipa = BigInt.asUintN(64, ipa);
   if (ipa >> SHIFT[ia]! !== 0n) return fault(0, ESR_ELx_FSC_FAULT);
+  const ipaN = Number(ipa);
 
   // The start table (possibly concatenated tables) is aligned to its own size; VMID and CnP
   // fall outside the mask.
   const startBits = ia - ((3 - level) * stride + wi.pgshift);
-  let base = wi.baddr & genmask(OA_TOP_BIT, 3 + startBits);
+  const baddr = Number(wi.baddr & OA_MASK);
+  let base = baddr - (baddr % POW2[3 + startBits]!);
   if (outputTooLarge(wi, base)) return fault(level, ESR_ELx_FSC_ADDRSZ);
 
   let top = ia - 1;
   let bottom: number;
-  let desc: bigint;
+  let lo: number;
+  let hi: number;
   for (;;) {
     bottom = (3 - level) * stride + wi.pgshift;
-    const descAddr = base | ((ipa & genmask(top, bottom)) >> SHIFT[bottom - 3]!);
-    const raw = read64(descAddr);
-    if (raw === null) return { ok: false, walkerError: "descriptor outside L1 memory", address: descAddr };
-    desc = wi.be ? byteswap64(raw) : raw;
+    // base | (ipa[top:bottom] << 3): the index bits lie below the table's alignment.
+    const descAddr = base + Math.floor((ipaN % POW2[top + 1]!) / POW2[bottom]!) * 8;
+    if (!readDescriptor(read64, descAddr)) return { ok: false, walkerError: "descriptor outside L1 memory", address: BigInt(descAddr) };
+    lo = DESC[0]!;
+    hi = DESC[1]!;
+    if (wi.be) {
+      const swappedLo = bswap32(hi);
+      hi = bswap32(lo);
+      lo = swappedLo;
+    }
 
-    const isTable = (desc & PTE_TYPE) !== 0n;
-    if ((desc & PTE_VALID) === 0n || (!isTable && level === 3)) return fault(level, ESR_ELx_FSC_FAULT, desc);
+    const isTable = (lo & 2) !== 0;
+    if ((lo & 1) === 0 || (!isTable && level === 3)) return fault(level, ESR_ELx_FSC_FAULT, descOf(lo, hi));
     if (!isTable || level === 3) break;
 
-    if (outputTooLarge(wi, desc)) return fault(level, ESR_ELx_FSC_ADDRSZ, desc);
-    base = desc & genmask(OA_TOP_BIT, wi.pgshift);
+    if (outputTooLarge(wi, oaBits(lo, hi))) return fault(level, ESR_ELx_FSC_ADDRSZ, descOf(lo, hi));
+    base = oaBits(lo - (lo % POW2[wi.pgshift]!), hi);
     level += 1;
     top = bottom - 1;
   }
 
+  const desc = descOf(lo, hi);
   if (level < firstBlockLevel) return fault(level, ESR_ELx_FSC_FAULT, desc);
-  if (outputTooLarge(wi, desc)) return fault(level, ESR_ELx_FSC_ADDRSZ, desc);
+  const oa = oaBits(lo, hi);
+  if (outputTooLarge(wi, oa)) return fault(level, ESR_ELx_FSC_ADDRSZ, desc);
   // Hardware AF update (VTCR_EL2.HA) is never emulated: L1 always takes the Access flag fault.
-  if ((desc & PTE_AF) === 0n) return fault(level, ESR_ELx_FSC_ACCESS, desc);
+  if ((lo & (1 << DESC_AF_BIT)) === 0) return fault(level, ESR_ELx_FSC_ACCESS, desc);
 
-  const blockSize = 1n << SHIFT[bottom]!;
-  const oaBottom = bottom + contiguousBitShift(desc, wi.pgshift, level);
+  const oaBottom = bottom + contiguousBitShift(hi, wi.pgshift, level);
+  const unit = POW2[oaBottom]!;
   return {
     ok: true,
     trans: {
-      output: (desc & genmask(OA_TOP_BIT, oaBottom)) | (ipa & genmask(oaBottom - 1, 0)),
-      blockSize,
+      output: BigInt(oa - (oa % unit) + (ipaN % unit)),
+      blockSize: SIZE[bottom]!,
       level,
-      readable: (desc & PTE_S2AP_R) !== 0n,
-      writable: (desc & PTE_S2AP_W) !== 0n,
+      readable: (lo & (1 << DESC_AP_SHIFT)) !== 0,
+      writable: (lo & (1 << (DESC_AP_SHIFT + 1))) !== 0,
       // Without FEAT_XNX only XN[1] (bit 54) counts, as kvm_s2_trans_executable() in 6.17.
-      executable: (desc & PTE_S2_XN) === 0n,
+      executable: (hi & HI_S2_XN) === 0,
       desc,
     },
   };
@@ -226,7 +266,7 @@ export function walkNestedS2Pgd(read64: (l1Ipa: bigint) => bigint | null, wi: S2
  * and the walker swaps them.
  */
 export function kvmWalkNestedS2(
-  read64: (l1Ipa: bigint) => bigint | null,
+  read64: DescriptorReader,
   vtcr: bigint,
   vttbr: bigint,
   ipa: bigint,

@@ -58,7 +58,8 @@ export function kvmLoggingProt(slot: Memslot, prot: number, exit: Exit): number 
 
 /** mark_page_dirty_in_slot after a successful writable mapping of canonical `ipa`. */
 export function kvmMarkDirtyIfWritable(vcpu: KvmVcpu, slot: Memslot, ipa: bigint, prot: number): boolean {
-  return (prot & KVM_PGTABLE_PROT_W) !== 0 && markPageDirtyInSlot(vcpu.kvm, slot, ipa & ~(SZ_4K - 1n));
+  // Not logging (the common case): nothing to mark, and no page address to compute.
+  return (prot & KVM_PGTABLE_PROT_W) !== 0 && slot.dirtyBitmap !== null && markPageDirtyInSlot(vcpu.kvm, slot, ipa & ~(SZ_4K - 1n));
 }
 
 /** __kvm_tlb_flush_vmid_ipa_nsh: this CPU's TLB entries of the VMID for the leaf's range only. */

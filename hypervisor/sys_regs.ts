@@ -66,12 +66,15 @@ export const EL2_TO_EL1: Partial<Record<Vel2Reg, El2Mapping>> = {
   SP_EL2: { el1: "SP_EL1", memory: false },
 };
 
+const VEL2_SET: ReadonlySet<string> = new Set(VEL2_REGS);
+const EL1_CTXT_SET: ReadonlySet<string> = new Set(EL1_CTXT_REGS);
+
 function isVel2Reg(name: string): name is Vel2Reg {
-  return (VEL2_REGS as readonly string[]).includes(name);
+  return VEL2_SET.has(name);
 }
 
 function isEl1CtxtReg(name: string): name is El1CtxtReg {
-  return (EL1_CTXT_REGS as readonly string[]).includes(name);
+  return EL1_CTXT_SET.has(name);
 }
 
 /** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
@@ -168,33 +171,96 @@ export function vcpuWriteSysReg(vcpu: KvmVcpu, name: string, value: bigint): voi
 
 // ---------------------------------------------------------------- context switch halves
 
-/** Leaving vEL2: copy the hardware-held vEL2 registers into the file (before loading L2). */
+/**
+ * Leaving vEL2: copy the hardware-held vEL2 registers (EL2_TO_EL1's `memory: false` ones) into the
+ * file (before loading L2). Spelled out, as the EL1 halves below are.
+ */
 export function saveVel2State(vcpu: KvmVcpu): void {
   syncVel2Spsr(vcpu);
-  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
-    if (!map.memory) vcpu.ctxt.el2[name] = readHw(vcpu, map.el1);
-  }
+  const el2 = vcpu.ctxt.el2;
+  const sr = vcpu.cpu.sr;
+  el2.ELR_EL2 = sr.ELR_EL1;
+  el2.ESR_EL2 = sr.ESR_EL1;
+  el2.FAR_EL2 = sr.FAR_EL1;
+  el2.SP_EL2 = vcpu.cpu.readSpEl(1);
 }
 
-/** Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2). */
+/**
+ * Entering vEL2: put the vEL2 registers into the hardware EL1 registers (after saving L2), each
+ * through EL2_TO_EL1's translation, in its order. The caller loads the MMU next
+ * (kvmVcpuLoadHwMmu), which flushes the fast TLB.
+ */
 export function loadVel2State(vcpu: KvmVcpu): void {
-  for (const [name, map] of Object.entries(EL2_TO_EL1) as [Vel2Reg, El2Mapping][]) {
-    const v = vcpu.ctxt.el2[name];
-    if (name === "SPSR_EL2") {
-      vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(v);
-      vcpu.cpu.sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
-    } else writeHw(vcpu, map.el1, map.xlate ? map.xlate(v) : v);
-  }
+  const el2 = vcpu.ctxt.el2;
+  const sr = vcpu.cpu.sr;
+  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+  sr.SCTLR_EL1 = u64(translateSctlrEl2ToEl1(el2.SCTLR_EL2));
+  sr.TCR_EL1 = u64(translateTcrEl2ToEl1(el2.TCR_EL2));
+  sr.TTBR0_EL1 = u64(translateTtbr0El2ToEl1(el2.TTBR0_EL2));
+  sr.MAIR_EL1 = u64(el2.MAIR_EL2);
+  sr.AMAIR_EL1 = u64(el2.AMAIR_EL2);
+  sr.VBAR_EL1 = u64(el2.VBAR_EL2);
+  sr.AFSR0_EL1 = u64(el2.AFSR0_EL2);
+  sr.AFSR1_EL1 = u64(el2.AFSR1_EL2);
+  sr.CPACR_EL1 = u64(translateCptrEl2ToCpacrEl1(el2.CPTR_EL2));
+  sr.ELR_EL1 = u64(el2.ELR_EL2);
+  sr.ESR_EL1 = u64(el2.ESR_EL2);
+  sr.FAR_EL1 = u64(el2.FAR_EL2);
+  vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
+  sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
+  vcpu.cpu.writeSpEl(1, u64(el2.SP_EL2));
 }
 
-/** Leaving L2: its EL1 context goes to memory. */
+/**
+ * Leaving L2: its EL1 context (EL1_CTXT_REGS) goes to memory. Spelled out register by register:
+ * the world switch runs on every exit between L2 and vEL2, and a loop over names makes each copy
+ * a lookup by name on both sides.
+ */
 export function saveEl1State(vcpu: KvmVcpu): void {
-  for (const r of EL1_CTXT_REGS) vcpu.ctxt.el1[r] = readHw(vcpu, r);
+  const el1 = vcpu.ctxt.el1;
+  const sr = vcpu.cpu.sr;
+  el1.SCTLR_EL1 = sr.SCTLR_EL1;
+  el1.TTBR0_EL1 = sr.TTBR0_EL1;
+  el1.TTBR1_EL1 = sr.TTBR1_EL1;
+  el1.TCR_EL1 = sr.TCR_EL1;
+  el1.ESR_EL1 = sr.ESR_EL1;
+  el1.FAR_EL1 = sr.FAR_EL1;
+  el1.AFSR0_EL1 = sr.AFSR0_EL1;
+  el1.AFSR1_EL1 = sr.AFSR1_EL1;
+  el1.MAIR_EL1 = sr.MAIR_EL1;
+  el1.AMAIR_EL1 = sr.AMAIR_EL1;
+  el1.CONTEXTIDR_EL1 = sr.CONTEXTIDR_EL1;
+  el1.VBAR_EL1 = sr.VBAR_EL1;
+  el1.ELR_EL1 = sr.ELR_EL1;
+  el1.SPSR_EL1 = sr.SPSR_EL1;
+  el1.SP_EL1 = vcpu.cpu.readSpEl(1);
+  el1.CPACR_EL1 = sr.CPACR_EL1;
 }
 
-/** Entering L2: its EL1 context goes to the hardware. */
+/**
+ * Entering L2: its EL1 context goes to the hardware (the MMU load that follows flushes the fast
+ * TLB). Spelled out as saveEl1State is.
+ */
 export function loadEl1State(vcpu: KvmVcpu): void {
-  for (const r of EL1_CTXT_REGS) writeHw(vcpu, r, vcpu.ctxt.el1[r]);
+  const el1 = vcpu.ctxt.el1;
+  const sr = vcpu.cpu.sr;
+  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+  sr.SCTLR_EL1 = u64(el1.SCTLR_EL1);
+  sr.TTBR0_EL1 = u64(el1.TTBR0_EL1);
+  sr.TTBR1_EL1 = u64(el1.TTBR1_EL1);
+  sr.TCR_EL1 = u64(el1.TCR_EL1);
+  sr.ESR_EL1 = u64(el1.ESR_EL1);
+  sr.FAR_EL1 = u64(el1.FAR_EL1);
+  sr.AFSR0_EL1 = u64(el1.AFSR0_EL1);
+  sr.AFSR1_EL1 = u64(el1.AFSR1_EL1);
+  sr.MAIR_EL1 = u64(el1.MAIR_EL1);
+  sr.AMAIR_EL1 = u64(el1.AMAIR_EL1);
+  sr.CONTEXTIDR_EL1 = u64(el1.CONTEXTIDR_EL1);
+  sr.VBAR_EL1 = u64(el1.VBAR_EL1);
+  sr.ELR_EL1 = u64(el1.ELR_EL1);
+  sr.SPSR_EL1 = u64(el1.SPSR_EL1);
+  vcpu.cpu.writeSpEl(1, u64(el1.SP_EL1));
+  sr.CPACR_EL1 = u64(el1.CPACR_EL1);
 }
 
 // ---------------------------------------------------------------- EC 0x18

@@ -19,6 +19,9 @@ import { ACCEL_WORDING } from "./wording.ts";
 import { hex } from "../../emulator/types.ts";
 
 
+/** 1n << bit for every bit a group can have, made once (every shadow fault records one). */
+const GROUP_MASK: readonly bigint[] = Array.from({ length: 64 }, (_, b) => 1n << BigInt(b));
+
 /** Drop `bit` from an entry; an entry left with no bit disappears. */
 function clearBits(tree: RangeTree, e: RangeEntry, bit: bigint): void {
   const v = e.value & ~bit;
@@ -44,7 +47,8 @@ export class AccelStrategy extends RevmapStrategy {
 
   /** The value mask of MMU `mmu`'s group bit. */
   mask(mmu: KvmS2Mmu): bigint {
-    return 1n << BigInt(accelBit(mmu.index, this.power));
+    const b = accelBit(mmu.index, this.power);
+    return GROUP_MASK[b] ?? 1n << BigInt(b);
   }
 
   /** The MMUs of bit `bit`'s group (the last group may be short). */

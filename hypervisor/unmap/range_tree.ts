@@ -27,7 +27,9 @@ const MAPLE_RESERVED_RANGE = 4096n;
  * below MAPLE_RESERVED_RANGE) and therefore cannot hold as user entries.
  */
 export function isReservedValue(v: bigint): boolean {
-  return (v & 3n) === 2n && v < MAPLE_RESERVED_RANGE;
+  // The comparison first: it makes no bigint, and almost every value fails it.
+  if (v >= MAPLE_RESERVED_RANGE) return false;
+  return v < 0n ? (v & 3n) === 2n : (Number(v) & 3) === 2;
 }
 
 /** A store of a value the maple tree reserves for internal use. */
@@ -50,6 +52,14 @@ interface Slot {
   last: bigint;
   value: bigint;
 }
+
+/**
+ * The pair the B+ tree's neighbour searches fill in when only its fields are read: the searches
+ * run on every shadow fault, and a fresh pair each time is garbage.
+ */
+const PROBE: [bigint, Slot] = [0n, { last: 0n, value: 0n }];
+
+const NO_ENTRIES: readonly RangeEntry[] = Object.freeze([]);
 
 export class RangeTree {
   private readonly tree: BTree<bigint, Slot> = bigintBTree<Slot>();
@@ -100,13 +110,14 @@ export class RangeTree {
   }
 
   /** Every range intersecting [a, b], lowest first (mt_for_each over [a, b]). */
-  intersecting(a: bigint, b: bigint): RangeEntry[] {
+  intersecting(a: bigint, b: bigint): readonly RangeEntry[] {
     // Ranges are disjoint: the last one starting at or below b decides whether any meets [a, b].
-    // One search answers the common case of the fault path, a gap.
-    const top = this.tree.getPairOrNextLower(b);
-    if (!top || top[1].last < a || a > b) return [];
+    // One search answers the common case of the fault path, a gap (and the answer is a shared
+    // empty list, not a new one).
+    const top = this.tree.getPairOrNextLower(b, PROBE);
+    if (!top || top[1].last < a || a > b) return NO_ENTRIES;
     const first = this.findFirst(a, b);
-    if (!first) return [];
+    if (!first) return NO_ENTRIES;
     const out: RangeEntry[] = [];
     for (const [index, slot] of this.tree.entries(first.index)) {
       if (index > b) break;

@@ -135,3 +135,48 @@ describe("Memslot", () => {
     expect(slot.faultIn(BASE + SZ_2M, true).size).toBe(SZ_4K);
   });
 });
+
+describe("Memslot.read64Halves", () => {
+  const halves = (slot: Memslot, ipa: bigint): bigint | null => {
+    const out = new Uint32Array(2);
+    return slot.read64Halves(Number(ipa), out) ? (BigInt(out[1]!) << 32n) | BigInt(out[0]!) : null;
+  };
+
+  it("answers as read64 does, from resident, saved and never-written pages, and outside the slot", () => {
+    const { slot } = setup();
+    const data = Uint8Array.from({ length: 0x3000 }, (_, i) => (i * 37 + 11) & 0xff);
+    slot.writeBytes(BASE, data);
+    slot.faultIn(BASE + 0x1000n, false);
+    for (let off = 0n; off < 0x4000n; off += 0x1f8n) expect(halves(slot, BASE + off)).toBe(slot.read64(BASE + off));
+    expect(halves(slot, BASE - 8n)).toBeNull();
+    expect(halves(slot, BASE + (8n << 20n) - 4n)).toBeNull();
+  });
+
+  it("sees a page's new contents after the page was released and faulted back in (its cached host page is dropped)", () => {
+    const { slot } = setup();
+    const word = (v: bigint) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, v, true);
+      return b;
+    };
+    // Sixteen pages apart: the same entry of the table-page cache.
+    const a = BASE + 0x1000n;
+    const b = BASE + 0x11000n;
+    slot.writeBytes(a, word(0x1111n));
+    slot.writeBytes(b, word(0x2222n));
+    slot.faultIn(a, false);
+    slot.faultIn(b, false);
+    expect(halves(slot, b)).toBe(0x2222n);
+    expect(halves(slot, a)).toBe(0x1111n); // a's host page is the cached one now
+    slot.release(a, SZ_4K);
+    slot.writeBytes(a, word(0x3333n));
+    expect(halves(slot, a)).toBe(0x3333n);
+    slot.faultIn(a, false);
+    slot.writeBytes(a, word(0x4444n));
+    expect(halves(slot, a)).toBe(0x4444n);
+    expect(halves(slot, b)).toBe(0x2222n);
+    // b released while cached: its host page is poisoned and must not be read.
+    slot.release(b, SZ_4K);
+    expect(halves(slot, b)).toBe(0x2222n);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   computeFsc,
+  type DescriptorReader,
   kvmWalkNestedS2,
   psToOutputSize,
   type WalkResult,
@@ -43,8 +44,28 @@ const table = (pa: bigint): bigint => pa | 3n;
 const page = (pa: bigint, attrs = RW | S2_DESC_AF): bigint => pa | 3n | attrs;
 const block = (pa: bigint, attrs = RW | S2_DESC_AF): bigint => pa | 1n | attrs;
 
+/** The same memory as a reader with the number form L0's own reader has (DescriptorReader.halves). */
+function halvesReader(mem: L1Memory): DescriptorReader {
+  const halves = (a: number, out: Uint32Array): boolean => {
+    const v = mem.read64(BigInt(a));
+    if (v === null) return false;
+    out[0] = Number(v & 0xffff_ffffn);
+    out[1] = Number(v >> 32n);
+    return true;
+  };
+  return Object.assign((a: bigint) => mem.read64(a), { halves });
+}
+
+/** Every walk runs twice, through the bigint reader and its number form: same result, same reads. */
 function walk(mem: L1Memory, vtcrValue: bigint, vttbr: bigint, ipa: bigint, be = false): WalkResult {
-  return kvmWalkNestedS2(mem.read64, vtcrValue, vttbr, ipa, be);
+  const before = mem.reads.length;
+  const r = kvmWalkNestedS2(mem.read64, vtcrValue, vttbr, ipa, be);
+  const reads = mem.reads;
+  mem.reads = [];
+  expect(kvmWalkNestedS2(halvesReader(mem), vtcrValue, vttbr, ipa, be)).toEqual(r);
+  expect(mem.reads).toEqual(reads.slice(before));
+  mem.reads = reads;
+  return r;
 }
 
 function expectTrans(r: WalkResult) {

@@ -15,6 +15,13 @@ describe("ShadowOrigin", () => {
     // A later install over the same nested page replaces the record.
     o.set(0x801f_f000n, 0x4000_0000n);
     expect(o.get(0x801f_f000n)).toBe(0x4000_0000n);
+    expect(o.size).toBe(1 + 512);
+    // A leaf across 2M regions, and canonical page 0.
+    o.setRange(0x901f_f000n, 0n, 0x2000n);
+    expect(o.get(0x901f_f000n)).toBe(0n);
+    expect(o.get(0x9020_0000n)).toBe(0x1000n);
+    expect(o.get(0x9020_1000n)).toBeUndefined();
+    expect(o.size).toBe(1 + 512 + 2);
     // 48-bit addresses round-trip exactly.
     o.set(0xffff_ffff_f000n, 0xffff_ffff_e000n);
     expect(o.get(0xffff_ffff_f000n)).toBe(0xffff_ffff_e000n);

@@ -5,8 +5,13 @@ import { EC, esr } from "../../emulator/exception.ts";
 import { hex } from "../../emulator/types.ts";
 import { HCR_VEL2 } from "../../hypervisor/emulate_nested.ts";
 import {
-  translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1,
+  spsrEl2ToHw, translateSctlrEl2ToEl1, translateTcrEl2ToEl1, translateTtbr0El2ToEl1,
 } from "../../hypervisor/el2_translate.ts";
+import {
+  EL1_CTXT_REGS, EL2_TO_EL1, type El1CtxtReg, loadEl1State, loadVel2State, saveEl1State, saveVel2State, type Vel2Reg,
+} from "../../hypervisor/sys_regs.ts";
+import type { SysRegName } from "../../emulator/sysregs.ts";
+import { Kvm } from "../../hypervisor/vm.ts";
 import { OFF, bootL1, expectVel2Exception, symbolOf, vectors, vel2ExceptionL1 } from "./l0_harness.ts";
 
 describe("vEL2 register file", () => {
@@ -126,5 +131,52 @@ describe("vEL2 register file", () => {
     expect(r.x(21)).toBe((await symbolOf(src, "call")) + 4n);
     expect(r.x(22)).toBe(0x3c9n);
     expect(r.x(25)).toBe(1n);
+  });
+});
+
+describe("EL1 context switch halves", () => {
+  it("saveEl1State and loadEl1State copy every register of EL1_CTXT_REGS, and only those", () => {
+    const kvm = new Kvm({ memory: 32n << 20n });
+    const vcpu = kvm.vcpus[0]!;
+    const cpu = vcpu.cpu;
+    cpu.resetTo(0x4010_0000n, 1);
+    const value = (i: number, salt: bigint): bigint => (salt << 32n) | BigInt(0x1000 * (i + 1));
+    const hw = (r: El1CtxtReg): bigint => (r === "SP_EL1" ? cpu.readSpEl(1) : cpu.sr[r]);
+    EL1_CTXT_REGS.forEach((r, i) => (r === "SP_EL1" ? cpu.writeSpEl(1, value(i, 0xaan)) : (cpu.sr[r] = value(i, 0xaan))));
+    const untouched = cpu.sr.TPIDR_EL1;
+    saveEl1State(vcpu);
+    EL1_CTXT_REGS.forEach((r, i) => expect([r, vcpu.ctxt.el1[r]]).toEqual([r, value(i, 0xaan)]));
+    EL1_CTXT_REGS.forEach((r, i) => (vcpu.ctxt.el1[r] = value(i, 0xbbn)));
+    loadEl1State(vcpu);
+    EL1_CTXT_REGS.forEach((r, i) => expect([r, hw(r)]).toEqual([r, value(i, 0xbbn)]));
+    expect(cpu.sr.TPIDR_EL1).toBe(untouched);
+  });
+});
+
+describe("vEL2 context switch halves", () => {
+  it("loadVel2State puts every EL2_TO_EL1 register into its EL1 register through its translation; saveVel2State reads back the hardware-held ones", () => {
+    const kvm = new Kvm({ memory: 32n << 20n });
+    const vcpu = kvm.vcpus[0]!;
+    const cpu = vcpu.cpu;
+    cpu.resetTo(0x4010_0000n, 1);
+    const entries = Object.entries(EL2_TO_EL1) as [Vel2Reg, NonNullable<(typeof EL2_TO_EL1)[Vel2Reg]>][];
+    const hw = (r: SysRegName): bigint => (r === "SP_EL1" ? cpu.readSpEl(1) : cpu.sr[r]);
+    entries.forEach(([r], i) => (vcpu.ctxt.el2[r] = (0xc5n << 40n) | BigInt(0x3c5 + 0x1000 * i)));
+    const untouched = cpu.sr.TPIDR_EL1;
+    loadVel2State(vcpu);
+    for (const [r, map] of entries) {
+      const v = vcpu.ctxt.el2[r];
+      const want = r === "SPSR_EL2" ? spsrEl2ToHw(v) : map.xlate ? map.xlate(v) : v;
+      expect([r, hw(map.el1)]).toEqual([r, want]);
+    }
+    expect(cpu.sr.TPIDR_EL1).toBe(untouched);
+    // The hardware changes what it holds (an exception at vEL2 writes ELR/ESR/FAR, L1 moves SP).
+    entries.forEach(([, map], i) => (map.el1 === "SP_EL1" ? cpu.writeSpEl(1, BigInt(0x7000 + i)) : (cpu.sr[map.el1] = BigInt(0x7000 + i))));
+    const before = { ...vcpu.ctxt.el2 };
+    saveVel2State(vcpu);
+    for (const [r, map] of entries) {
+      if (r === "SPSR_EL2") continue; // synced from the hardware only when an exception rewrote it (syncVel2Spsr)
+      expect([r, vcpu.ctxt.el2[r]]).toEqual([r, map.memory ? before[r] : hw(map.el1)]);
+    }
   });
 });

@@ -278,7 +278,7 @@ function checkAgainst(t: RangeTree, m: CellModel): void {
   }
 }
 
-const key = (rs: RangeEntry[]) => rs.map((r) => `${r.index}-${r.last}=${r.value}`).join(",");
+const key = (rs: readonly RangeEntry[]) => rs.map((r) => `${r.index}-${r.last}=${r.value}`).join(",");
 
 describe("RangeTree against a per-index model", () => {
   // Windows at both ends of the index space, so index 0 and ULONG_MAX are exercised.
