@@ -84,6 +84,8 @@ export class CpuState {
   v = 0;
   /** Exception level: 0 or 1 while executing; 2 after an exit until the host returns. */
   el = 1;
+  /** The EL an exit to the host came from (eretFromEl2 returns through it). */
+  private elBeforeExit = 1;
   spsel = 1;
   /** PSTATE.{D,A,I,F} as bits 3..0. */
   daif = 0xf;
@@ -346,8 +348,10 @@ export class CpuState {
   /** Resume the guest as an ERET at EL2 would: PC from ELR_EL2, PSTATE from SPSR_EL2. */
   eretFromEl2(): void {
     if (this.el !== 2) throw new Error("eretFromEl2: the CPU is not at EL2");
-    exceptionReturn(this, this.sr.SPSR_EL2, this.sr.ELR_EL2, 2);
-    this.flushFastTlb();
+    const spsr = this.sr.SPSR_EL2;
+    // Back at the EL the exit came from, so setMode drops the fast caches only if the return changes it.
+    if (!isIllegalReturn(this, spsr, 2)) this.el = this.elBeforeExit;
+    exceptionReturn(this, spsr, this.sr.ELR_EL2, 2);
   }
 
   // ------------------------------------------------------------------ exceptions
@@ -366,11 +370,7 @@ export class CpuState {
   /** Take a synchronous exception to EL1 or EL2 and unwind the current instruction. */
   raiseSync(target: 1 | 2, info: SyncExceptionInfo): never {
     if (target === 2) {
-      const exit = exitToEl2(this, info);
-      this.el = 2;
-      this.flushFastTlb();
-      this.clearExclusive();
-      this.stopReason = { kind: "exit", exit };
+      this.exitTo(info);
       throw UNWIND;
     }
     enterEl1(this, info);
@@ -393,12 +393,21 @@ export class CpuState {
    * WFx) take this path because a JavaScript throw costs microseconds, more than the rest of an exit.
    */
   exitToHost(info: SyncExceptionInfo): void {
+    this.exitTo(info);
+    this.pcWritten = true;
+  }
+
+  /**
+   * The exit's bookkeeping. The fast translation caches are kept: the host does not translate
+   * through them, and whatever it changes that shapes translation drops them itself (writeSysReg,
+   * TLBI, the world switch's MMU load; a return to another EL in setMode).
+   */
+  private exitTo(info: SyncExceptionInfo): void {
     const exit = exitToEl2(this, info);
+    this.elBeforeExit = this.el;
     this.el = 2;
-    this.flushFastTlb();
     this.clearExclusive();
     this.stopReason = { kind: "exit", exit };
-    this.pcWritten = true;
   }
 
   /** Stop the run without an exception (debug stops); the PC stays at the current instruction. */
