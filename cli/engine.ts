@@ -1,5 +1,5 @@
 // `--engine interp|jit`: which engine runs a command's guest code (emulator/engine.ts). Without the
-// option, NVLAB_ENGINE decides (else the interpreter), and a scenario's vm.engine over both.
+// option, NVLAB_ENGINE decides (else the translator), and a scenario's vm.engine over both.
 
 import { Option } from "commander";
 import { defaultEngine, type Engine, ENGINES } from "../emulator/engine.ts";
@@ -9,7 +9,7 @@ import { UsageError } from "./errors.ts";
 export function engineOption(): Option {
   return new Option(
     "--engine <engine>",
-    "execution engine: interp (the reference interpreter) or jit (guest code translated to WebAssembly) (default: $NVLAB_ENGINE, else interp)",
+    "execution engine: interp (the reference interpreter) or jit (guest code translated to WebAssembly) (default: $NVLAB_ENGINE, else jit)",
   ).choices(ENGINES);
 }
 
@@ -26,7 +26,7 @@ export function givenEngine(given: Engine | undefined): Engine | undefined {
   return given;
 }
 
-/** The engine a command without scenarios runs on: --engine, else NVLAB_ENGINE, else the interpreter. */
+/** The engine a command without scenarios runs on: --engine, else NVLAB_ENGINE, else the translator. */
 export function commandEngine(given: Engine | undefined): Engine {
   return givenEngine(given) ?? defaultEngine();
 }

@@ -32,7 +32,7 @@ export interface ExecOptions {
   console?: (byte: number) => void;
   /** Serve Arm semihosting calls (`hlt #0xf000`); absent: HLT is UNDEFINED. */
   semihosting?: ExecSemihosting;
-  /** The engine that runs the program (default: NVLAB_ENGINE, else the interpreter). */
+  /** The engine that runs the program (default: NVLAB_ENGINE, else the translator). */
   engine?: Engine;
 }
 

@@ -49,7 +49,7 @@ export interface FuzzSettings {
   json: boolean;
   guests?: FuzzGuests[];
   shrinkRuns: number;
-  /** --engine (absent: NVLAB_ENGINE, else the interpreter, and the files name none). */
+  /** --engine (absent: NVLAB_ENGINE, else the translator, and the files name none). */
   engine?: Engine;
 }
 

@@ -81,7 +81,7 @@ export interface RunCommandOptions {
   semihosting?: { root: string | null; args?: string; input?: Uint8Array };
   /** More monitors for the run (a trace recorder), attached after chaos. */
   monitors?: (kvm: Kvm) => VmMonitor[];
-  /** The engine every vCPU runs on (default: NVLAB_ENGINE, else the interpreter). */
+  /** The engine every vCPU runs on (default: NVLAB_ENGINE, else the translator). */
   engine?: Engine;
 }
 

@@ -57,7 +57,7 @@ export interface CpuOptions {
   index?: number;
   /** Serves `hlt #0xf000` at EL1 (semihosting.ts); null: HLT is UNDEFINED, as without QEMU's -semihosting. */
   semihosting?: Semihosting | null;
-  /** Execution engine (engine.ts); default: NVLAB_ENGINE, else the interpreter. */
+  /** Execution engine (engine.ts); default: NVLAB_ENGINE, else the translator. */
   engine?: Engine;
   /** The translator's cache bound and threshold (the machine's first CPU sets them). */
   jit?: JitOptions;

@@ -78,7 +78,7 @@ export interface VmConfig {
    */
   nestedS2WpFlush?: boolean;
   seed: number;
-  /** The engine every vCPU's CPU runs on (emulator/engine.ts); default: NVLAB_ENGINE, else the interpreter. */
+  /** The engine every vCPU's CPU runs on (emulator/engine.ts); default: NVLAB_ENGINE, else the translator. */
   engine?: Engine;
 }
 

@@ -43,7 +43,7 @@ export interface ScenarioOverrides {
   onEvent?: (line: string) => void;
   /** More monitors for the run (a trace recorder), attached after the timeline and chaos. */
   monitors?: (kvm: Kvm) => VmMonitor[];
-  /** The engine over the scenario's vm.engine (default: NVLAB_ENGINE, else the interpreter). */
+  /** The engine over the scenario's vm.engine (default: NVLAB_ENGINE, else the translator). */
   engine?: Engine;
 }
 

@@ -75,7 +75,7 @@ describe("--engine", () => {
     it(`${command}: --help documents it`, async () => {
       const help = (await nvlabInProcess(command, "--help")).stdout.replace(/\s+/g, " ");
       expect(help).toMatch(/--engine <engine> execution engine: interp \(the reference interpreter\) or jit/);
-      expect(help).toMatch(/\(default: \$NVLAB_ENGINE, else interp\) \(choices: "interp", "jit"\)/);
+      expect(help).toMatch(/\(default: \$NVLAB_ENGINE, else jit\) \(choices: "interp", "jit"\)/);
     });
   }
 

@@ -20,15 +20,15 @@ describe("engine choice", () => {
     }
   });
 
-  it("NVLAB_ENGINE is the default; unset or empty means the interpreter; anything else is refused by name", () => {
-    vi.stubEnv("NVLAB_ENGINE", "jit");
-    expect(defaultEngine()).toBe("jit");
-    expect(new Cpu(new PhysMemory()).engine).toBe("jit");
-    expect(new Cpu(new PhysMemory(), { engine: "interp" }).engine).toBe("interp");
+  it("NVLAB_ENGINE is the default; unset or empty means the translator; anything else is refused by name", () => {
+    vi.stubEnv("NVLAB_ENGINE", "interp");
+    expect(defaultEngine()).toBe("interp");
+    expect(new Cpu(new PhysMemory()).engine).toBe("interp");
+    expect(new Cpu(new PhysMemory(), { engine: "jit" }).engine).toBe("jit");
     vi.stubEnv("NVLAB_ENGINE", "");
-    expect(defaultEngine()).toBe("interp");
+    expect(defaultEngine()).toBe("jit");
     vi.stubEnv("NVLAB_ENGINE", undefined);
-    expect(defaultEngine()).toBe("interp");
+    expect(defaultEngine()).toBe("jit");
     vi.stubEnv("NVLAB_ENGINE", "JIT");
     expect(() => defaultEngine()).toThrow("NVLAB_ENGINE=JIT: expected one of interp, jit");
   });
