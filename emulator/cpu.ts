@@ -80,12 +80,8 @@ export class Cpu extends CpuState {
     while (this.steps < limit && this.stopReason === null) {
       const lo = this.pcLo;
       const hi = this.pcHi;
-      const vpn = hi * 1048576 + (lo >>> 12);
-      const i = (lo >>> 12) & FAST_MASK;
-      let page: Page;
-      if (this.xTag[i] === vpn && (lo & 3) === 0) page = this.xPage[i]!;
-      else page = this.fetchSlow(lo, hi);
-      const unit = this.il ? null : jit.lookup(page, vpn, lo, hi);
+      const page = this.fetchPage(lo, hi);
+      const unit = this.il ? null : jit.lookup(page, hi * 1048576 + (lo >>> 12), lo, hi);
       if (unit === null) {
         if (jit.atTerminator) this.step();
         else this.interpretBlock(limit);
@@ -115,6 +111,13 @@ export class Cpu extends CpuState {
     while (!this.pcWritten && this.steps < limit && (this.pcLo & 0xfff) !== 0);
   }
 
+  /** The page the PC lo/hi fetches from: the fetch cache, else a translation (which may fault). */
+  private fetchPage(lo: number, hi: number): Page {
+    const i = (lo >>> 12) & FAST_MASK;
+    if (this.xTag[i] === hi * 1048576 + (lo >>> 12) && (lo & 3) === 0) return this.xPage[i]!;
+    return this.fetchSlow(lo, hi);
+  }
+
   /** The decoded op at `slot` of `page`, through the page's decode cache. */
   private opAt(page: Page, slot: number): Op {
     let ops = page.ops as (Op | undefined)[] | null;
@@ -130,20 +133,7 @@ export class Cpu extends CpuState {
   /** Execute one instruction (exceptions unwind with UNWIND; use run() from outside). */
   private step(): void {
     const lo = this.pcLo;
-    const hi = this.pcHi;
-    const vpn = hi * 1048576 + (lo >>> 12);
-    const i = (lo >>> 12) & FAST_MASK;
-    let page: Page;
-    if (this.xTag[i] === vpn && (lo & 3) === 0) page = this.xPage[i]!;
-    else page = this.fetchSlow(lo, hi);
-    const slot = (lo & 0xfff) >>> 2;
-    let ops = page.ops as (Op | undefined)[] | null;
-    if (ops === null) page.cacheOps((ops = new Array<Op | undefined>(1024)));
-    let op = ops[slot];
-    if (op === undefined) {
-      op = ops[slot] = this.decoder.decode(page.dv.getUint32(slot << 2, true));
-      page.markCode(slot << 2);
-    }
+    const op = this.opAt(this.fetchPage(lo, this.pcHi), (lo & 0xfff) >>> 2);
     if (this.il) this.illegalState();
     this.pcWritten = false;
     this.steps++;
