@@ -78,6 +78,9 @@ function isEl1CtxtReg(name: string): name is El1CtxtReg {
 }
 
 /** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
+/** A register value as 64 bits (one function for the world switch, not a closure per call). */
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
 const VHCR_WRITABLE = ~((1n << 34n) | (1n << 45n)) & ((1n << 64n) - 1n);
 
 /** What a write stores in the vEL2 file (RES0 bits cleared). */
@@ -193,7 +196,6 @@ export function saveVel2State(vcpu: KvmVcpu): void {
 export function loadVel2State(vcpu: KvmVcpu): void {
   const el2 = vcpu.ctxt.el2;
   const sr = vcpu.cpu.sr;
-  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
   sr.SCTLR_EL1 = u64(translateSctlrEl2ToEl1(el2.SCTLR_EL2));
   sr.TCR_EL1 = u64(translateTcrEl2ToEl1(el2.TCR_EL2));
   sr.TTBR0_EL1 = u64(translateTtbr0El2ToEl1(el2.TTBR0_EL2));
@@ -244,7 +246,6 @@ export function saveEl1State(vcpu: KvmVcpu): void {
 export function loadEl1State(vcpu: KvmVcpu): void {
   const el1 = vcpu.ctxt.el1;
   const sr = vcpu.cpu.sr;
-  const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
   sr.SCTLR_EL1 = u64(el1.SCTLR_EL1);
   sr.TTBR0_EL1 = u64(el1.TTBR0_EL1);
   sr.TTBR1_EL1 = u64(el1.TTBR1_EL1);

@@ -59,6 +59,8 @@ export interface Unit {
  */
 class PageJit {
   readonly unitAt = new Array<Unit | undefined>(PAGE_SLOTS);
+  /** 1 where the slot's instruction is one units never translate (found on a dispatch there). */
+  readonly terminatorAt = new Uint8Array(PAGE_SLOTS);
   readonly heat = new Map<number, number>();
   readonly units: Unit[] = [];
 
@@ -67,6 +69,7 @@ class PageJit {
     for (const u of this.units) u.dead = true;
     this.units.length = 0;
     this.unitAt.fill(undefined);
+    this.terminatorAt.fill(0);
   }
 }
 
@@ -126,7 +129,8 @@ export class JitCache {
       this.entry = u.blockAt[slot]!;
       return u;
     }
-    if (ops[slot] !== undefined && kindOf(ops[slot]) === "terminator") {
+    if (jp.terminatorAt[slot] === 1 || (ops[slot] !== undefined && kindOf(ops[slot]) === "terminator")) {
+      jp.terminatorAt[slot] = 1;
       this.atTerminator = true;
       return null;
     }
