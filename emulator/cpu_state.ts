@@ -673,18 +673,21 @@ export function isIllegalReturn(cpu: CpuState, spsr: bigint, fromEl: number): bo
  */
 export function exceptionReturn(cpu: CpuState, spsr: bigint, elr: bigint, fromEl: number): void {
   cpu.clearExclusive();
+  // Every field used lives in SPSR[31:0]: one conversion, then number arithmetic (this is on every exit's return).
+  const s = Number(spsr & 0xffffffffn);
   if (isIllegalReturn(cpu, spsr, fromEl)) {
-    cpu.setNzcv(Number((spsr >> 28n) & 0xfn));
-    cpu.daif = Number((spsr >> 6n) & 0xfn);
+    cpu.setNzcv(s >>> 28);
+    cpu.daif = (s >>> 6) & 0xf;
     cpu.il = 1;
-    cpu.setPc(elr);
-    return;
+  } else {
+    const m = s & 0xf;
+    cpu.setMode(m >> 2, m & 1);
+    cpu.setNzcv(s >>> 28);
+    cpu.daif = (s >>> 6) & 0xf;
+    cpu.il = (s >>> 20) & 1;
   }
-  const m = Number(spsr & 0xfn);
-  cpu.setMode(m >> 2, m & 1);
-  cpu.setNzcv(Number((spsr >> 28n) & 0xfn));
-  cpu.daif = Number((spsr >> 6n) & 0xfn);
-  cpu.il = Number((spsr >> 20n) & 1n);
   // Returning to EL0 the PC is 64-bit as-is; to EL1 likewise (no AArch32).
-  cpu.setPc(elr);
+  cpu.pcLo = Number(elr & 0xffffffffn);
+  cpu.pcHi = Number((elr >> 32n) & 0xffffffffn);
+  cpu.pcWritten = true;
 }
