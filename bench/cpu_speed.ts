@@ -6,6 +6,7 @@
 import { unicornAvailable, unicornVersion } from "../lab/oracle/unicorn.ts";
 import { LOOP, runNvlab, runUnicorn } from "./lib/cpu_loop.ts";
 import { runPair } from "./lib/fault_driver_pair.ts";
+import { withEngine } from "./lib/speed_runs.ts";
 import { exitLoopReport, measureExitLoops } from "./lib/exit_loop.ts";
 import { measureSpeed } from "./lib/speed.ts";
 import { ratio, type Summary, summarize } from "./lib/stats.ts";
@@ -22,8 +23,8 @@ interface Plan {
 
 function plan(ctx: BenchContext): Plan {
   if (ctx.quick) return { iterations: 500_000, runs: 3 };
-  runNvlab(100_000); // JIT warm-up
-  const probe = runNvlab(300_000);
+  runNvlab(100_000, "interp"); // JIT warm-up
+  const probe = runNvlab(300_000, "interp");
   const mips = probe.instructions / probe.seconds / 1e6;
   return { iterations: Math.max(1_000_000, Math.ceil((mips * 1e6 * MIN_RUN_SECONDS) / LOOP.length / 100_000) * 100_000), runs: 5 };
 }
@@ -35,8 +36,9 @@ export const bench: Bench = async (ctx) => {
   const p = plan(ctx);
   const instructions = LOOP.length * p.iterations;
   ctx.progress(`cpu: ${LOOP.length}-instruction loop x ${p.iterations.toLocaleString("en-US")} iterations, ${p.runs} runs per engine`);
-  runNvlab(Math.min(p.iterations, 100_000));
-  const loopL2 = (n: number) => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: n }, { unmap: "accel" });
+  runNvlab(Math.min(p.iterations, 100_000), "interp");
+  // This table is the interpreter's (the speed module below has every engine).
+  const loopL2 = (n: number) => withEngine("interp", () => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: n }, { unmap: "accel" }));
   await loopL2(Math.min(p.iterations, 100_000));
 
   const bare: number[] = [];
@@ -47,7 +49,7 @@ export const bench: Bench = async (ctx) => {
   // Bare and L2 runs alternate, so machine-load drift hits both alike.
   for (let r = 0; r < p.runs; r++) {
     ctx.progress(`cpu: run ${r + 1}/${p.runs}: nvlab bare, nvlab as L2`);
-    lastBare = runNvlab(p.iterations);
+    lastBare = runNvlab(p.iterations, "interp");
     if (lastBare.instructions !== instructions) throw new Error(`nvlab retired ${lastBare.instructions} instructions, expected ${instructions}`);
     bare.push(mipsOf(lastBare.instructions, lastBare.seconds));
     const l2 = await loopL2(p.iterations);

@@ -3,6 +3,7 @@
 // both engines can be checked against each other.
 
 import { Cpu } from "../../emulator/cpu.ts";
+import type { Engine } from "../../emulator/engine.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { Unicorn } from "../../lab/oracle/unicorn.ts";
 
@@ -51,11 +52,12 @@ export function tableSum(bytes: Uint8Array): bigint {
   return s;
 }
 
-export function runNvlab(iterations: number): Outcome {
+/** `engine`: the Cpu's engine (default: NVLAB_ENGINE, else the translator). */
+export function runNvlab(iterations: number, engine?: Engine): Outcome {
   const mem = new PhysMemory({ autoAllocate: true });
   mem.writeBytes(CODE, code());
   mem.writeBytes(TABLE, new Uint8Array(8 * TABLE_ENTRIES));
-  const cpu = new Cpu(mem, { stopOnBrk: true });
+  const cpu = new Cpu(mem, { stopOnBrk: true, ...(engine === undefined ? {} : { engine }) });
   cpu.resetTo(BigInt(CODE));
   cpu.setX(0, BigInt(iterations));
   cpu.setX(10, BigInt(TABLE));
