@@ -82,16 +82,7 @@ type Progress = (msg: string) => void;
 
 /** The bench:cpu loop bare on every engine, and as L2 under hyp.S's shadow stage-2 on each nvlab engine. */
 async function measureLoop(engines: readonly SpeedEngine[], plan: SpeedPlan, progress: Progress) {
-  const pairOf = (engine: "interp" | "jit", iterations: number) =>
-    withEngine(engine, () => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: iterations }, { unmap: "accel" }));
-  // L2's code speed in the steady state: the difference between a full run and a quarter-size one
-  // takes out what does not grow with the loop (VM creation, L1's boot, the two shadow faults,
-  // translation), which on the translator is tens of milliseconds against runs of a few hundred.
-  const loopL2 = async (engine: "interp" | "jit") => {
-    const quarter = await pairOf(engine, Math.max(1, Math.floor(plan.loopIterations / 4)));
-    const full = await pairOf(engine, plan.loopIterations);
-    return { full, steadyMips: (full.result.steps - quarter.result.steps) / (full.seconds - quarter.seconds) / 1e6 };
-  };
+  const loopL2 = (engine: "interp" | "jit") => withEngine(engine, () => runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: plan.loopIterations }, { unmap: "accel" }));
   const l2Mips: Record<"interp" | "jit", number[]> = { interp: [], jit: [] };
   const l2Run: { steps: number; jit: JitStats | null; shadowFaults: number } = { steps: 0, jit: null, shadowFaults: 0 };
   const loop = await measure(
@@ -101,8 +92,8 @@ async function measureLoop(engines: readonly SpeedEngine[], plan: SpeedPlan, pro
       const out = runLoop(e, plan.loopIterations);
       // Each L2 run follows its engine's bare run, so both see the same machine load.
       if (e !== "unicorn") {
-        const { full: pair, steadyMips } = await loopL2(e);
-        l2Mips[e].push(steadyMips);
+        const pair = await loopL2(e);
+        l2Mips[e].push(pair.result.steps / pair.seconds / 1e6);
         if (e === "jit") Object.assign(l2Run, { steps: pair.result.steps, jit: pair.result.kvm.vcpus[0]?.cpu.jitStats() ?? null, shadowFaults: pair.result.metrics.shadowFaults });
       }
       return out;
@@ -211,7 +202,7 @@ function speedNotes(o: { workloads: Workload[]; standIn: Workload | null; runs: 
     "Ratios follow the issue: unicorn time / nvlab time (1.0: as fast as unicorn; the CoreMark bar is 0.5, its goal 1.0), and its inverse nvlab time / unicorn time as the slowdown. The bars are decided on the jit engine, the one the issue is about; the interpreter's standing is shown for information.",
     `CoreMark is not available offline (neither on npm nor in Debian, and CI reaches nothing else), so its place is taken by a stand-in that is NOT CoreMark: cpubench (guests/c/bench: page-table walk, hash table, CRC-32, quicksort, matrix multiply, bit manipulation, memset/memcpy, a bytecode interpreter, 64/128-bit division), built integer-only (REGS=-mgeneral-regs-only) like CoreMark's integer build, with enough rounds for ${o.standIn ? o.standIn.instructions.toLocaleString("en-US") : "(not built)"} instructions; lz4_check (the LZ4 library's round trips) is the second program.`,
     "Programs are timed around the CPU's run alone (building and loading excluded), and every engine must end with the same x0 and program RAM (and nvlab must print PASS); unicorn counts no instructions, so its MIPS use nvlab's count for the same program.",
-    `As L2 the loop runs under guests/l1/hyp.S with a shadow stage-2 (${o.l2Steps.toLocaleString("en-US")} instructions on the last jit run, L1's boot and ${o.l2ShadowFaults} shadow faults included); its MIPS are the steady state: instructions and seconds of a full run minus those of a quarter-size run, which takes out VM creation, L1's boot, the shadow faults and translation. Compared with the same loop bare (EL1, MMU off, no stage 2) on the same engine.`,
+    `As L2 the loop runs under guests/l1/hyp.S with a shadow stage-2, timed from VM creation to power-off and counting every retired instruction (${o.l2Steps.toLocaleString("en-US")} on the last jit run, L1's boot and ${o.l2ShadowFaults} shadow faults included), against the same loop bare (EL1, MMU off, no stage 2) on the same engine.`,
     "Peak RSS is measured with each engine alone in a fresh child process (node --import tsx) on the same program: the baseline is the resident set with the modules loaded just before the run, the peak is the process's high-water mark (resourceUsage().maxRSS). unicorn's includes its 16 MiB RAM mapping and its translation buffer.",
   ];
   if (o.jitNull) notes.push("jitStats() reported nothing on the jit engine: the WebAssembly translator has not landed, so the jit rows run the interpreter and its counters print as —.");
