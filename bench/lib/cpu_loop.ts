@@ -61,15 +61,21 @@ export function runNvlab(iterations: number, engine?: Engine): Outcome {
   cpu.resetTo(BigInt(CODE));
   cpu.setX(0, BigInt(iterations));
   cpu.setX(10, BigInt(TABLE));
+  const { seconds, instructions } = timedRunToBrk(cpu, END, "the final brk");
+  const regs = Array.from({ length: 12 }, (_, i) => cpu.getX(i));
+  return { seconds, instructions, regs, tableSum: tableSum(mem.readBytes(TABLE, 8 * TABLE_ENTRIES)) };
+}
+
+/** Run `cpu` until its `brk` at `end` (anything else is an error naming `what`), timed. */
+export function timedRunToBrk(cpu: Cpu, end: bigint, what: string): { seconds: number; instructions: number } {
   const before = cpu.steps;
   const t0 = process.hrtime.bigint();
   const stop = cpu.run(Number.MAX_SAFE_INTEGER);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (stop.kind !== "brk" || stop.pc !== END) {
-    throw new Error(`nvlab did not reach the final brk: stopped with ${JSON.stringify(stop, (_, v) => (typeof v === "bigint" ? "0x" + v.toString(16) : v))}`);
+  if (stop.kind !== "brk" || stop.pc !== end) {
+    throw new Error(`nvlab did not reach ${what}: stopped with ${JSON.stringify(stop, (_, v) => (typeof v === "bigint" ? "0x" + v.toString(16) : v))}`);
   }
-  const regs = Array.from({ length: 12 }, (_, i) => cpu.getX(i));
-  return { seconds, instructions: cpu.steps - before, regs, tableSum: tableSum(mem.readBytes(TABLE, 8 * TABLE_ENTRIES)) };
+  return { seconds, instructions: cpu.steps - before };
 }
 
 export function runUnicorn(iterations: number): Outcome {

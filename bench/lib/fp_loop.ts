@@ -7,7 +7,7 @@
 import { Cpu } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { Unicorn } from "../../lab/oracle/unicorn.ts";
-import { BRK0, CODE, type Outcome, TABLE } from "./cpu_loop.ts";
+import { BRK0, CODE, type Outcome, TABLE, timedRunToBrk } from "./cpu_loop.ts";
 
 /** 256 entries of 16 bytes. */
 const TABLE_BYTES = 4096;
@@ -82,15 +82,9 @@ export function runNvlabFp(iterations: number): Outcome {
   cpu.writeSysReg("CPACR_EL1", 3n << 20n);
   cpu.setX(0, BigInt(iterations));
   cpu.setX(10, BigInt(TABLE));
-  const before = cpu.steps;
-  const t0 = process.hrtime.bigint();
-  const stop = cpu.run(Number.MAX_SAFE_INTEGER);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (stop.kind !== "brk" || stop.pc !== END) {
-    throw new Error(`nvlab did not reach the FP loop's final brk: stopped with ${JSON.stringify(stop, (_, v) => (typeof v === "bigint" ? "0x" + v.toString(16) : v))}`);
-  }
+  const { seconds, instructions } = timedRunToBrk(cpu, END, "the FP loop's final brk");
   const regs = Array.from({ length: REGS }, (_, i) => cpu.getX(i));
-  return { seconds, instructions: cpu.steps - before, regs, tableSum: tableSum(mem.readBytes(TABLE, TABLE_BYTES)) };
+  return { seconds, instructions, regs, tableSum: tableSum(mem.readBytes(TABLE, TABLE_BYTES)) };
 }
 
 export function runUnicornFp(iterations: number): Outcome {
