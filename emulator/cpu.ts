@@ -12,7 +12,6 @@ import type { Page } from "./memory.ts";
 
 export type { CpuOptions, Stop } from "./cpu_state.ts";
 
-const TWO32 = 4294967296;
 
 let sharedDecoder: Decoder | null = null;
 
@@ -138,12 +137,6 @@ export class Cpu extends CpuState {
     this.pcWritten = false;
     this.steps++;
     op.exec(this, op);
-    if (!this.pcWritten) {
-      const n = this.pcLo + 4;
-      if (n >= TWO32) {
-        this.pcLo = n - TWO32;
-        this.pcHi = (this.pcHi + 1) >>> 0;
-      } else this.pcLo = n;
-    }
+    if (!this.pcWritten) this.advancePc();
   }
 }

@@ -197,6 +197,15 @@ export class CpuState {
     return join64(this.pcLo, this.pcHi);
   }
 
+  /** PC += 4: the next instruction (after one that did not branch). */
+  advancePc(): void {
+    const n = this.pcLo + 4;
+    if (n >= 4294967296) {
+      this.pcLo = n - 4294967296;
+      this.pcHi = (this.pcHi + 1) >>> 0;
+    } else this.pcLo = n;
+  }
+
   /** Set the PC (counts as a control-flow change for the current instruction). */
   setPc(value: bigint): void {
     const [lo, hi] = split64(value);

@@ -8,6 +8,7 @@
 import type { CpuState } from "../cpu_state.ts";
 import type { Op } from "../decode.ts";
 import type { Page, PhysMemory } from "../memory.ts";
+import { envVar } from "../engine.ts";
 import type { JitStats } from "./stats.ts";
 import { generate, kindOf, PAGE_SLOTS, plan } from "./translate.ts";
 
@@ -16,7 +17,7 @@ import { generate, kindOf, PAGE_SLOTS, plan } from "./translate.ts";
  * first sight, which the test suite uses to run everything it can through translated code).
  */
 export function defaultHotThreshold(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.NVLAB_JIT_HOT;
+  const env = envVar("NVLAB_JIT_HOT");
   const n = env === undefined || env === "" ? 16 : Number(env);
   if (!Number.isInteger(n) || n < 1) throw new Error(`NVLAB_JIT_HOT=${env}: expected a positive integer`);
   return n;
@@ -178,7 +179,7 @@ export class JitCache {
       op.exec(cpu, op);
       let r = cpu.nzcv();
       if (cpu.pcWritten || unit.dead || page.ops !== ops) {
-        if (!cpu.pcWritten) advance(cpu);
+        if (!cpu.pcWritten) cpu.advancePc();
         r |= HELPER_EXIT;
       }
       return r;
@@ -217,13 +218,4 @@ export class JitCache {
     this.stats.cacheBytes = this.bytes;
     if (invalidated) this.stats.invalidations++;
   }
-}
-
-/** PC += 4 (a helper instruction that did not branch, before the unit exits). */
-function advance(cpu: CpuState): void {
-  const n = cpu.pcLo + 4;
-  if (n >= 4294967296) {
-    cpu.pcLo = n - 4294967296;
-    cpu.pcHi = (cpu.pcHi + 1) >>> 0;
-  } else cpu.pcLo = n;
 }

@@ -872,9 +872,7 @@ class Gen {
       }
     }
     this.tlbCheck(store, size);
-    // Host address of the access → H.
-    c.get(BASE).get(A).i32(2).op(OP.i32_shl).op(OP.i32_add).mem(OP.i32_load, store ? OFF_WOFF : OFF_ROFF);
-    c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
+    this.hostAddress(store);
     if (store) {
       // A frame with decoded instructions: the interpreter's store invalidates them.
       c.get(H).i32(CODE_LINE_SHIFT).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
@@ -928,8 +926,7 @@ class Gen {
     // Both halves in one page.
     c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).i32(PAGE_BYTES - 2 * esize).op(OP.i32_gt_u).brIf(0);
     this.tlbCheck(store, esize);
-    c.get(BASE).get(A).i32(2).op(OP.i32_shl).op(OP.i32_add).mem(OP.i32_load, store ? OFF_WOFF : OFF_ROFF);
-    c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
+    this.hostAddress(store);
     if (store) {
       // Both halves' lines (a pair spans at most two).
       c.get(H).i32(CODE_LINE_SHIFT).op(OP.i32_shr_u).mem(OP.i32_load8_u, 0).brIf(0);
@@ -955,6 +952,13 @@ class Gen {
     this.helper(op, slot, i);
     this.depth--;
     c.op(OP.end);
+  }
+
+  /** H = the host address of VA: the page's host offset from the TLB entry at index A, plus VA's page offset. */
+  private hostAddress(store: boolean): void {
+    const c = this.c;
+    c.get(BASE).get(A).i32(2).op(OP.i32_shl).op(OP.i32_add).mem(OP.i32_load, store ? OFF_WOFF : OFF_ROFF);
+    c.get(VA).op(OP.i32_wrap_i64).i32(0xfff).op(OP.i32_and).op(OP.i32_add).set(H);
   }
 
   /** Branch to $slow (depth 0) unless VA is size-aligned and its page hits the fast TLB; leaves the index in A. */
