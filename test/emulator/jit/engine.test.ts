@@ -2,12 +2,12 @@
 // hot loops, budgets that end inside blocks, self-modifying code, faults in the middle of a block,
 // unaligned and page-crossing accesses, exits to EL2 and a code cache too small to hold anything.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { assemble } from "../../../asm/assembler.ts";
 import { loadImage } from "../../../asm/image.ts";
 import { Cpu, type Stop } from "../../../emulator/cpu.ts";
 import type { Engine } from "../../../emulator/engine.ts";
-import type { JitOptions } from "../../../emulator/jit/cache.ts";
+import { defaultHotThreshold, type JitOptions } from "../../../emulator/jit/cache.ts";
 import { PhysMemory } from "../../../emulator/memory.ts";
 
 const BASE = 0x8_0000n;
@@ -215,5 +215,17 @@ describe("translated engine: same results as the interpreter", () => {
   it("reports no translator counters under the interpreter", async () => {
     const { cpu } = await machine(LOOP, "interp");
     expect(cpu.jitStats()).toBeNull();
+  });
+
+  it("takes its threshold from NVLAB_JIT_HOT and refuses anything but a positive integer by name", () => {
+    vi.stubEnv("NVLAB_JIT_HOT", "");
+    expect(defaultHotThreshold()).toBe(16);
+    vi.stubEnv("NVLAB_JIT_HOT", "3");
+    expect(defaultHotThreshold()).toBe(3);
+    for (const bad of ["0", "-2", "1.5", "hot"]) {
+      vi.stubEnv("NVLAB_JIT_HOT", bad);
+      expect(() => defaultHotThreshold()).toThrow(`NVLAB_JIT_HOT=${bad}: expected a positive integer`);
+    }
+    vi.unstubAllEnvs();
   });
 });
