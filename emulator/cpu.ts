@@ -90,7 +90,8 @@ export class Cpu extends CpuState {
       const running = jit.running;
       running.cpu = this;
       const steps0 = (running.steps0 = this.steps);
-      const r = unit.fn(base, limit - steps0, jit.entry);
+      const remaining = limit - steps0;
+      const r = unit.fn(base, remaining < UNIT_SLICE ? remaining : UNIT_SLICE, jit.entry);
       const n = r & COUNT_MASK;
       this.steps = steps0 + n;
       jit.stats.jitInstructions += n;
@@ -100,7 +101,10 @@ export class Cpu extends CpuState {
         this.pcHi = h[(base + OFF_PC + 4) >> 2]! >>> 0;
       }
       // The budget ends inside the entry block: the interpreter finishes it.
-      if (n === 0) while (this.steps < limit && this.stopReason === null) this.step();
+      if (n === 0) {
+        if (remaining <= UNIT_SLICE) while (this.steps < limit && this.stopReason === null) this.step();
+        else this.interpretBlock(limit);
+      }
     }
   }
 
@@ -139,4 +143,12 @@ export class Cpu extends CpuState {
     op.exec(this, op);
     if (!this.pcWritten) this.advancePc();
   }
-}
+}/**
+ * Instructions one call of a translated unit may retire before it returns to the dispatcher. V8
+ * runs a new WebAssembly function in its baseline tier and switches to the optimised code only at
+ * a later call, so a guest loop that never left its unit would stay on baseline code for the whole
+ * run. About a millisecond of guest time per call costs nothing and lets the switch happen.
+ */
+const UNIT_SLICE = 1 << 20;
+
+

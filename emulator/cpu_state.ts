@@ -12,6 +12,7 @@ import { ACC_ALIGN, ACC_CM, ACC_UNPRIV } from "./access_flags.ts";
 import { defaultEngine, type Engine } from "./engine.ts";
 import type { JitOptions } from "./jit/cache.ts";
 import { AccessKind, type Fault, FaultType, faultStatusCode } from "./fault.ts";
+import { FastContexts, FastKind, TRANSLATION_REGS } from "./fast_context.ts";
 import { EC, type Exit, ISS_CM, ISS_S1PTW, ISS_WNR, type SyncExceptionInfo, VECTOR, esr } from "./exception.ts";
 import { PhysMemory, Page, PAGE_SIZE } from "./memory.ts";
 import { mpidrOfIndex } from "./mpidr.ts";
@@ -21,17 +22,12 @@ import { translate } from "./mmu/translate.ts";
 import { SP, ZR } from "./reg_slots.ts";
 import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
-import { join64, split64 } from "./types.ts";
+import { hi32, join64, lo32, split64 } from "./types.ts";
+import { hcr } from "./traps.ts";
 
-/** Fills a flush undoes one by one; past this many it refills the whole caches. */
-const FILL_LOG = 32;
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
 export const FAST_MASK = FAST_SIZE - 1;
 
-/** Registers whose value changes how (or under which tags) an EL1&0 access is translated. */
-const TRANSLATION_REGS = new Set<SysRegName>([
-  "SCTLR_EL1", "TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "HCR_EL2", "VTTBR_EL2", "VTCR_EL2",
-]);
 
 /** Why `run()` returned. */
 export type Stop =
@@ -66,6 +62,8 @@ export interface CpuOptions {
 export class CpuState {
   /** General-purpose register file, in the slot layout of reg_slots.ts (in host memory, cpu_layout.ts). */
   readonly x: Uint32Array;
+  /** The same slots as 64-bit values (the host memory is little-endian, as WebAssembly's is). */
+  private readonly x64: BigUint64Array;
   /** Byte offset of this CPU's state block in the machine's host memory. */
   readonly stateBase: number;
   /** SIMD&FP registers V0..V31, 128 bits each as four little-endian words: Vn bits [32k+31:32k] at 4n+k. */
@@ -120,10 +118,8 @@ export class CpuState {
   private readonly rTag: Float64Array;
   private readonly wTag: Float64Array;
   protected readonly xTag: Float64Array;
-  /** Fast-cache fills since the last flush (the first FILL_LOG of them logged). */
-  private fillCount = FILL_LOG + 1;
-  private readonly fillTags: Float64Array[] = new Array<Float64Array>(FILL_LOG);
-  private readonly fillIndex = new Int32Array(FILL_LOG);
+  /** The fast caches' fill log and the contexts a world switch put aside (fast_context.ts). */
+  private readonly fast: FastContexts;
   /** Host offsets of rPage/wPage, for translated code. */
   private readonly rOff: Int32Array;
   private readonly wOff: Int32Array;
@@ -141,11 +137,17 @@ export class CpuState {
     const base = (this.stateBase = mem.allocHostFrames(CPU_STATE_FRAMES));
     const buf = mem.host.buffer;
     this.x = new Uint32Array(buf, base + OFF_X, 68);
+    this.x64 = new BigUint64Array(buf, base + OFF_X, 34);
     this.rTag = new Float64Array(buf, base + OFF_RTAG, FAST_SIZE).fill(-1);
     this.wTag = new Float64Array(buf, base + OFF_WTAG, FAST_SIZE).fill(-1);
     this.xTag = new Float64Array(buf, base + OFF_XTAG, FAST_SIZE).fill(-1);
     this.rOff = new Int32Array(buf, base + OFF_ROFF, FAST_SIZE);
     this.wOff = new Int32Array(buf, base + OFF_WOFF, FAST_SIZE);
+    this.fast = new FastContexts({
+      tags: [this.rTag, this.wTag, this.xTag],
+      pages: [this.rPage, this.wPage, this.xPage],
+      offs: [this.rOff, this.wOff],
+    });
     this.engine = opts.engine ?? defaultEngine();
     this.jitOptions = opts.jit ?? {};
     this.sr.VMPIDR_EL2 = mpidrOfIndex(this.index); // what EL1 reads as MPIDR_EL1
@@ -162,14 +164,12 @@ export class CpuState {
 
   /** X0..X30 (n = 31 reads as zero). */
   getX(n: number): bigint {
-    return join64(this.x[2 * n]!, this.x[2 * n + 1]!);
+    return this.x64[n]!;
   }
 
   setX(n: number, value: bigint): void {
     if (n === ZR) return;
-    const [lo, hi] = split64(value);
-    this.x[2 * n] = lo;
-    this.x[2 * n + 1] = hi;
+    this.x64[n] = value; // stored modulo 2^64
   }
 
   /** V0..V31 as 128-bit values. */
@@ -236,7 +236,7 @@ export class CpuState {
   setMode(el: number, spsel: number): void {
     const oldBank = this.el === 0 || this.spsel === 0 ? 0 : 1;
     const newBank = el === 0 || spsel === 0 ? 0 : 1;
-    if (this.el !== el) this.flushFastTlb();
+    if (this.el !== el) this.switchFastContext();
     if (oldBank !== newBank) {
       const cur = this.getX(SP);
       if (oldBank === 0) this.sr.SP_EL0 = cur;
@@ -305,6 +305,11 @@ export class CpuState {
   // ------------------------------------------------------------------ execution
 
   protected fetchSlow(lo: number, hi: number): Page {
+    const i = (lo >>> 12) & FAST_MASK;
+    const tag = hi * 1048576 + (lo >>> 12);
+    if (this.fast.restorePending && this.fast.restore(this.el, this.sr) && this.xTag[i] === tag && (lo & 3) === 0) {
+      return this.xPage[i]!;
+    }
     const vaddr = join64(lo, hi);
     let page: Page | null = null;
     try {
@@ -319,34 +324,23 @@ export class CpuState {
       if (e === UNWIND && this.stopReason === null) this.steps++;
       throw e;
     }
-    const i = (lo >>> 12) & FAST_MASK;
-    this.xTag[i] = hi * 1048576 + (lo >>> 12);
-    this.noteFill(this.xTag, i);
+    this.xTag[i] = tag;
     this.xPage[i] = page;
+    this.fast.noteFill(FastKind.Fetch, i, this.el, this.sr);
     return page;
   }
 
-  /** Remember a fast-cache fill, so a flush can drop only what was filled. */
-  private noteFill(tags: Float64Array, i: number): void {
-    const n = this.fillCount++;
-    if (n < FILL_LOG) {
-      this.fillTags[n] = tags;
-      this.fillIndex[n] = i;
-    }
+  /** Drop every fast-path translation, kept contexts included (TLBI, host stage-2 change, a guest write of a translation register). */
+  flushFastTlb(): void {
+    this.fast.flush(false);
   }
 
-  /** Drop every fast-path translation (after TLBI, context or EL change). */
-  flushFastTlb(): void {
-    const n = this.fillCount;
-    this.fillCount = 0;
-    if (n > FILL_LOG) {
-      this.rTag.fill(-1);
-      this.wTag.fill(-1);
-      this.xTag.fill(-1);
-      return;
-    }
-    // Few entries were filled since the last flush (the common case around an exit): drop just those.
-    for (let k = 0; k < n; k++) this.fillTags[k]![this.fillIndex[k]!] = -1;
+  /**
+   * A world switch loaded another translation context: drop the fast caches but keep what they held
+   * for the old context, to be restored when a context with its exact key runs again.
+   */
+  switchFastContext(): void {
+    this.fast.flush(true);
   }
 
   /** Invalidate decoded instructions (host wrote code behind our back through another path). */
@@ -359,8 +353,9 @@ export class CpuState {
     if (this.el !== 2) throw new Error("eretFromEl2: the CPU is not at EL2");
     const spsr = this.sr.SPSR_EL2;
     // Back at the EL the exit came from, so setMode drops the fast caches only if the return changes it.
-    if (!isIllegalReturn(this, spsr, 2)) this.el = this.elBeforeExit;
-    exceptionReturn(this, spsr, this.sr.ELR_EL2, 2);
+    const illegal = isIllegalReturn(this, spsr, 2);
+    if (!illegal) this.el = this.elBeforeExit;
+    exceptionReturn(this, spsr, this.sr.ELR_EL2, 2, illegal);
   }
 
   // ------------------------------------------------------------------ exceptions
@@ -485,8 +480,8 @@ export class CpuState {
       return;
     }
     const v = this.accessSlow(lo, hi, 8, AccessKind.Read, iss, flags, 0n);
-    this.tLo = Number(v & 0xffffffffn);
-    this.tHi = Number(v >> 32n);
+    this.tLo = lo32(v);
+    this.tHi = hi32(v);
   }
 
   /** Store 1, 2 or 4 bytes from `value` (low bits). */
@@ -531,6 +526,18 @@ export class CpuState {
   private accessSlow(lo: number, hi: number, size: number, kind: AccessKind, iss: number, flags: number, value: bigint): bigint {
     const vaddr = join64(lo, hi);
     const aligned = (lo & (size - 1)) === 0;
+    if (this.fast.restorePending && this.fast.restore(this.el, this.sr) && flags === 0 && aligned) {
+      // The first miss after a world switch brought the context's entries back: retry them.
+      const i = (lo >>> 12) & FAST_MASK;
+      const tag = hi * 1048576 + (lo >>> 12);
+      const page = kind === AccessKind.Read ? (this.rTag[i] === tag ? this.rPage[i] : null) : this.wTag[i] === tag ? this.wPage[i] : null;
+      if (page) {
+        const pa = page.pfn * PAGE_SIZE + (lo & 0xfff);
+        if (kind === AccessKind.Read) return this.physRead(pa, size, vaddr, kind);
+        this.physWrite(pa, size, value, vaddr);
+        return 0n;
+      }
+    }
     if (!aligned && (flags & ACC_ALIGN || (this.sr.SCTLR_EL1 & 2n) !== 0n)) {
       this.abort({ type: FaultType.Alignment, stage: 1, level: 0, s1ptw: false, ipa: 0n }, vaddr, kind, 0, flags);
     }
@@ -561,14 +568,14 @@ export class CpuState {
       const tag = hi * 1048576 + (lo >>> 12);
       if (kind === AccessKind.Read) {
         this.rTag[i] = tag;
-        this.noteFill(this.rTag, i);
         this.rPage[i] = page;
         this.rOff[i] = page.off;
+        this.fast.noteFill(FastKind.Read, i, this.el, this.sr);
       } else {
         this.wTag[i] = tag;
-        this.noteFill(this.wTag, i);
         this.wPage[i] = page;
         this.wOff[i] = page.off;
+        this.fast.noteFill(FastKind.Write, i, this.el, this.sr);
       }
     }
     if (kind === AccessKind.Read) return this.physRead(t.pa, size, vaddr, kind);
@@ -665,14 +672,14 @@ export function exitToEl2(cpu: CpuState, info: SyncExceptionInfo): Exit {
 
 /** Whether an exception return to `spsr` is illegal from the current EL (D1.5.2 rules we model). */
 export function isIllegalReturn(cpu: CpuState, spsr: bigint, fromEl: number): boolean {
-  const m = Number(spsr & 0x1fn);
+  const m = lo32(spsr) & 0x1f;
   if (m & 0x10) return true; // AArch32 is not implemented
   if (m & 0x2) return true; // M[1] must be 0
   const target = (m >> 2) & 3;
   if (target > fromEl) return true;
   if (target === 3) return true; // no EL3
   if (target === 0 && m & 1) return true; // EL0 has only SP_EL0
-  if (target === 1 && fromEl === 2 && (cpu.sr.HCR_EL2 >> 27n) & 1n) return true; // TGE: EL1 unusable
+  if (target === 1 && fromEl === 2 && hcr(cpu, 27)) return true; // TGE: EL1 unusable
   return false;
 }
 
@@ -680,11 +687,11 @@ export function isIllegalReturn(cpu: CpuState, spsr: bigint, fromEl: number): bo
  * Exception return from `fromEl` using `spsr`/`elr` (ERET at EL1, or the host's return from EL2).
  * An illegal return keeps the EL, copies the flags and sets PSTATE.IL (D1.5.2).
  */
-export function exceptionReturn(cpu: CpuState, spsr: bigint, elr: bigint, fromEl: number): void {
+export function exceptionReturn(cpu: CpuState, spsr: bigint, elr: bigint, fromEl: number, illegal = isIllegalReturn(cpu, spsr, fromEl)): void {
   cpu.clearExclusive();
   // Every field used lives in SPSR[31:0]: one conversion, then number arithmetic (this is on every exit's return).
-  const s = Number(spsr & 0xffffffffn);
-  if (isIllegalReturn(cpu, spsr, fromEl)) {
+  const s = lo32(spsr);
+  if (illegal) {
     cpu.setNzcv(s >>> 28);
     cpu.daif = (s >>> 6) & 0xf;
     cpu.il = 1;
@@ -696,7 +703,7 @@ export function exceptionReturn(cpu: CpuState, spsr: bigint, elr: bigint, fromEl
     cpu.il = (s >>> 20) & 1;
   }
   // Returning to EL0 the PC is 64-bit as-is; to EL1 likewise (no AArch32).
-  cpu.pcLo = Number(elr & 0xffffffffn);
-  cpu.pcHi = Number((elr >> 32n) & 0xffffffffn);
+  cpu.pcLo = lo32(elr);
+  cpu.pcHi = hi32(elr);
   cpu.pcWritten = true;
 }

@@ -3,6 +3,7 @@
 
 import type { CpuState } from "./cpu_state.ts";
 import { EC, sysRegIss } from "./exception.ts";
+import { hi32, lo32 } from "./types.ts";
 
 /** HCR_EL2 bit positions. */
 export const HCR = {
@@ -44,8 +45,20 @@ export const CPTR = { TFP: 10, TCPAC: 31 } as const;
 /** SCTLR_EL1 bits that gate EL0 use of system instructions. */
 export const SCTLR = { UMA: 9, DZE: 14, UCT: 15, nTWI: 16, nTWE: 18, UCI: 26 } as const;
 
+// HCR_EL2 as two 32-bit halves, remade only when the register's value changes: trap checks run on
+// most system instructions, and BigInt shifts allocate.
+let hcrSeen = -1n;
+let hcrLo = 0;
+let hcrHi = 0;
+
 export function hcr(cpu: CpuState, bit: number): boolean {
-  return ((cpu.sr.HCR_EL2 >> BigInt(bit)) & 1n) !== 0n;
+  const v = cpu.sr.HCR_EL2;
+  if (v !== hcrSeen) {
+    hcrSeen = v;
+    hcrLo = lo32(v);
+    hcrHi = hi32(v);
+  }
+  return ((bit < 32 ? hcrLo >>> bit : hcrHi >>> (bit - 32)) & 1) !== 0;
 }
 
 export function sctlrEl1(cpu: CpuState, bit: number): boolean {

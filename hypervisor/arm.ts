@@ -34,6 +34,11 @@ export interface VcpuLoopHooks {
   stopAtReentry(vcpu: KvmVcpu, exit: Exit | null): boolean;
 }
 
+/** An exception class as the exit counters name it. */
+function ecName(ec: number): string {
+  return EC_NAMES[ec] ?? hex(ec);
+}
+
 /**
  * The exit loop shared by `nvlab run` and the debugger: run the guest until its instruction count
  * reaches `end`, handling exits and pausing for monitors exactly as a plain run does. Returns with
@@ -81,8 +86,7 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
       const exit = stop.exit;
       vcpu.lastExit = exit;
       vcpu.lastExitFromL2 = !vcpu.isHypCtxt();
-      const name = EC_NAMES[exit.ec] ?? hex(exit.ec);
-      kvm.metrics.incExit(name);
+      kvm.metrics.incExit(exit.ec, ecName);
       const level = vcpu.level;
       const abort = exit.ec === 0x20 || exit.ec === 0x24;
       kvm.events.add({ kind: "exit", ec: exit.ec, level, esr: exit.esr, elr: exit.elr, far: abort ? exit.far : undefined, hpfar: abort ? exit.hpfar : undefined });

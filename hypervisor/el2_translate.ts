@@ -4,16 +4,39 @@
 // nested ERET and injection (emulate_nested.ts), error reports and the debugger all share them.
 
 export const SCTLR_EL1_RES1 = 0x30d0_0800n; // bits 29, 28, 23, 22, 20, 11
+
+/**
+ * A one-entry memo of a pure translation: the world switch translates the same vEL2 values on every
+ * entry to vEL2, and each BigInt operation allocates.
+ */
+function memo(): (v: bigint, f: (v: bigint) => bigint) => bigint {
+  let last = -1n;
+  let out = 0n;
+  return (v, f) => {
+    if (v !== last) {
+      out = f(v);
+      last = v;
+    }
+    return out;
+  };
+}
+const sctlrMemo = memo();
+const tcrMemo = memo();
+const cptrMemo = memo();
 /** SCTLR_ELx bits with the same meaning in SCTLR_EL2 (E2H=0) and SCTLR_EL1: M A C SA I WXN IESB EE. */
 const SCTLR_SHARED = 0b1n | 0b10n | 0b100n | 0b1000n | (1n << 12n) | (1n << 19n) | (1n << 21n) | (1n << 25n);
 
 /** translate_sctlr_el2_to_sctlr_el1: keep the bits both formats share; EL1 RES1 set. */
 export function translateSctlrEl2ToEl1(v: bigint): bigint {
-  return (v & SCTLR_SHARED) | SCTLR_EL1_RES1;
+  return sctlrMemo(v, (x) => (x & SCTLR_SHARED) | SCTLR_EL1_RES1);
 }
 
 /** translate_tcr_el2_to_tcr_el1: TTBR1 walks disabled, PS → IPS, TBI → TBI0, TTBR0 fields kept. */
 export function translateTcrEl2ToEl1(v: bigint): bigint {
+  return tcrMemo(v, tcrEl2ToEl1);
+}
+
+function tcrEl2ToEl1(v: bigint): bigint {
   const epd1 = 1n << 23n;
   const tbi0 = (v >> 20n) & 1n ? 1n << 37n : 0n;
   const ips = ((v >> 16n) & 7n) << 32n;
@@ -31,6 +54,10 @@ export function translateTtbr0El2ToEl1(v: bigint): bigint {
  * to bit 28. No SVE/SME/AMU here, so TZ, TSM and TAM have nothing to become.
  */
 export function translateCptrEl2ToCpacrEl1(v: bigint): bigint {
+  return cptrMemo(v, cptrEl2ToCpacrEl1);
+}
+
+function cptrEl2ToCpacrEl1(v: bigint): bigint {
   const tfp = (v >> 10n) & 1n;
   const tta = (v >> 20n) & 1n;
   return (tfp ? 0n : 3n << 20n) | (tta << 28n);

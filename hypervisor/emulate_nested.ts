@@ -10,10 +10,14 @@ import { VECTOR } from "../emulator/exception.ts";
 import { fpsimdCptrTraps, kvmArchVcpuLoadFp, kvmArchVcpuPutFp } from "./fpsimd.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
 import { PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
-import { loadEl1State, loadVel2State, saveEl1State, saveVel2State, vcpuReadSysReg, vcpuWriteSysReg } from "./sys_regs.ts";
+import {
+  loadEl1State, loadVel2State, readVel2Elr, readVel2Spsr, saveEl1State, saveVel2State, vcpuWriteSysReg, writeVel2ExceptionRegs,
+} from "./sys_regs.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
 const bit = (n: number): bigint => 1n << BigInt(n);
+/** The 16 vector offsets (0x000, 0x080 … 0x780) as BigInts, by offset / 0x80. */
+const VECTOR_OFFSETS: readonly bigint[] = Array.from({ length: 16 }, (_, i) => BigInt(i * 0x80));
 
 /**
  * Hardware HCR_EL2 while vEL2 runs: stage 2 on the canonical MMU, AArch64 EL1, FEAT_NV with NV1
@@ -37,8 +41,14 @@ export const HCR_L2_PASSTHROUGH =
  * L0's own TID3 (L2 reads the sanitised ID registers too, unless L1 traps them itself).
  */
 export function hcrForL2(vhcr: bigint): bigint {
-  return bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3) | (vhcr & HCR_L2_PASSTHROUGH);
+  return HCR_L2_OWN | (vhcr & HCR_L2_PASSTHROUGH);
 }
+
+const HCR_L2_OWN = bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3);
+const CPTR_TCPAC = bit(CPTR.TCPAC);
+/** MDCR_EL2 debug traps of L1's that L0 passes through while L2 runs. */
+const MDCR_L2_PASSTHROUGH = bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA);
+const HCR_TGE = bit(HCR.TGE);
 
 /**
  * Program the hardware EL2 controls for the context the vCPU is about to run (the caller loads the
@@ -54,14 +64,14 @@ export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
     cpu.sr.HCR_EL2 = HCR_VEL2;
     cpu.sr.VPIDR_EL2 = PHYS_MIDR;
     cpu.sr.VMPIDR_EL2 = physicalMpidr(cpu);
-    cpu.sr.CPTR_EL2 = bit(CPTR.TCPAC) | fpsimdCptrTraps(vcpu);
+    cpu.sr.CPTR_EL2 = CPTR_TCPAC | fpsimdCptrTraps(vcpu);
     cpu.sr.MDCR_EL2 = 0n;
   } else {
     cpu.sr.HCR_EL2 = hcrForL2(el2.HCR_EL2);
     cpu.sr.VPIDR_EL2 = el2.VPIDR_EL2;
     cpu.sr.VMPIDR_EL2 = el2.VMPIDR_EL2;
-    cpu.sr.CPTR_EL2 = (el2.CPTR_EL2 & bit(CPTR.TCPAC)) | fpsimdCptrTraps(vcpu);
-    cpu.sr.MDCR_EL2 = el2.MDCR_EL2 & (bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA));
+    cpu.sr.CPTR_EL2 = (el2.CPTR_EL2 & CPTR_TCPAC) | fpsimdCptrTraps(vcpu);
+    cpu.sr.MDCR_EL2 = el2.MDCR_EL2 & MDCR_L2_PASSTHROUGH;
   }
 }
 
@@ -107,7 +117,7 @@ const PSR_DIT = 1n << 24n;
 export function kvmCheckIllegalExceptionReturn(vcpu: KvmVcpu, spsr: bigint): bigint {
   const m = Number(spsr & 0x1fn);
   const target = (m >> 2) & 3;
-  const vtge = (vcpu.ctxt.el2.HCR_EL2 & bit(HCR.TGE)) !== 0n;
+  const vtge = (vcpu.ctxt.el2.HCR_EL2 & HCR_TGE) !== 0n;
   const illegal = (m & 0x10) !== 0 || (m & 0x2) !== 0 || m === 0x1 || target === 3 || (target === 1 && vtge);
   if (!illegal) return spsr;
   const cur = hwPstateToVel2(vcpu.cpu.sr.SPSR_EL2);
@@ -126,9 +136,9 @@ function isEl2Mode(spsr: bigint): boolean {
  */
 export function kvmEmulateNestedEret(vcpu: KvmVcpu): void {
   const cpu = vcpu.cpu;
-  const elr = vcpuReadSysReg(vcpu, "ELR_EL2");
-  const spsr = kvmCheckIllegalExceptionReturn(vcpu, vcpuReadSysReg(vcpu, "SPSR_EL2"));
-  vcpu.kvm.metrics.inc("nestedErets");
+  const elr = readVel2Elr(vcpu);
+  const spsr = kvmCheckIllegalExceptionReturn(vcpu, readVel2Spsr(vcpu));
+  vcpu.kvm.metrics.countNestedEret();
   if (isEl2Mode(spsr)) {
     cpu.sr.ELR_EL2 = elr;
     cpu.sr.SPSR_EL2 = vel2PstateToHw(spsr);
@@ -165,15 +175,14 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
     spsr = hwPstateToVel2(spsr);
     group = (spsr & 0x1fn) === PSR_MODE_EL2H ? VECTOR.CUR_SPX : VECTOR.CUR_SP0;
   }
-  vcpuWriteSysReg(vcpu, "ELR_EL2", elr);
-  vcpuWriteSysReg(vcpu, "SPSR_EL2", spsr);
-  if (type === VECTOR.SYNC) vcpuWriteSysReg(vcpu, "ESR_EL2", esr);
+  writeVel2ExceptionRegs(vcpu, elr, spsr, type === VECTOR.SYNC ? esr : null);
   if (far !== undefined) vcpuWriteSysReg(vcpu, "FAR_EL2", far);
   if (hpfar !== undefined) vcpuWriteSysReg(vcpu, "HPFAR_EL2", hpfar);
-  const vector = BigInt.asUintN(64, (vcpu.ctxt.el2.VBAR_EL2 & ~0x7ffn) + BigInt(group + type));
+  // VBAR_EL2[10:0] are RES0, so the offset cannot carry out of 64 bits.
+  const vector = (vcpu.ctxt.el2.VBAR_EL2 & ~0x7ffn) + VECTOR_OFFSETS[(group + type) >> 7]!;
   cpu.sr.ELR_EL2 = vector;
   cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
-  vcpu.kvm.metrics.inc("injectionsToL1");
+  vcpu.kvm.metrics.countInjectionToL1();
   const from = fromL2 ? "L2" : "vEL2";
   const mode = Number(spsr & 0x1fn);
   // The common injection (an HVC, a trapped access) has neither address: no spread objects for it.

@@ -80,7 +80,27 @@ export function isMetricName(name: string, isGroupKey: (group: string, key: stri
 }
 
 export class Metrics {
-  readonly exits: Record<string, number> = {};
+  private readonly exitsByName: Record<string, number> = {};
+  /** Exits counted by incExit, by exception class, not yet added into exitsByName. */
+  private readonly exitsPending = new Float64Array(64);
+  private readonly exitNames: (string | undefined)[] = new Array<string | undefined>(64);
+  private exitsDirty = false;
+
+  /** Exits by exception class name (in the order first counted). */
+  get exits(): Record<string, number> {
+    if (this.exitsDirty) {
+      this.exitsDirty = false;
+      const p = this.exitsPending;
+      for (let ec = 0; ec < 64; ec++) {
+        if (p[ec] === 0) continue;
+        const name = this.exitNames[ec]!;
+        this.exitsByName[name] = (this.exitsByName[name] ?? 0) + p[ec]!;
+        p[ec] = 0;
+      }
+    }
+    return this.exitsByName;
+  }
+
   readonly tlbi: Record<string, number> = {};
   shadowFaults = 0;
   l1S2Walks = 0;
@@ -99,7 +119,21 @@ export class Metrics {
    */
   readonly shadowMmusVisited: number[] = [];
   /** Counters without a dedicated field (`nestedErets`, `mmioAccesses`, …). */
-  readonly other: Partial<Record<OtherCounter, number>> = {};
+  private readonly otherByName: Partial<Record<OtherCounter, number>> = {};
+  /** The exit path's own counters (every nested ERET, injection, trapped access), folded into `other` when read. */
+  private nestedEretsPending = 0;
+  private injectionsToL1Pending = 0;
+  private sysregTrapsPending = 0;
+
+  /** Counters without a dedicated field, by name (in the order first counted). */
+  get other(): Partial<Record<OtherCounter, number>> {
+    const o = this.otherByName;
+    if (this.nestedEretsPending) o.nestedErets = (o.nestedErets ?? 0) + this.nestedEretsPending;
+    if (this.injectionsToL1Pending) o.injectionsToL1 = (o.injectionsToL1 ?? 0) + this.injectionsToL1Pending;
+    if (this.sysregTrapsPending) o.sysregTraps = (o.sysregTraps ?? 0) + this.sysregTrapsPending;
+    this.nestedEretsPending = this.injectionsToL1Pending = this.sysregTrapsPending = 0;
+    return o;
+  }
 
   /** Add `by` to a counter: a field name, `exits.<EC>`, `tlbi.<kind>`, or another counter. */
   inc(name: CounterName, by = 1): void {
@@ -122,10 +156,31 @@ export class Metrics {
     this.other[other] = (this.other[other] ?? 0) + by;
   }
 
-  /** `inc("exits.<name>")` without building and parsing the name: the run loop counts every exit. */
-  incExit(name: string): void {
-    const g = this.exits;
-    g[name] = (g[name] ?? 0) + 1;
+  // One method per exit-path counter: no lookup by name on every exit. The first count inserts the
+  // name, so `other` keeps the order first counted.
+  countNestedEret(): void {
+    if (this.nestedEretsPending++ === 0) this.otherByName.nestedErets ??= 0;
+  }
+
+  countInjectionToL1(): void {
+    if (this.injectionsToL1Pending++ === 0) this.otherByName.injectionsToL1 ??= 0;
+  }
+
+  countSysregTrap(): void {
+    if (this.sysregTrapsPending++ === 0) this.otherByName.sysregTraps ??= 0;
+  }
+
+  /**
+   * `inc("exits.<name>")` for an exit of class `ec`, without a lookup by name: the run loop counts
+   * every exit. `nameOf` is asked on the class's first exit only.
+   */
+  incExit(ec: number, nameOf: (ec: number) => string): void {
+    if (this.exitNames[ec] === undefined) {
+      const n = (this.exitNames[ec] = nameOf(ec));
+      this.exitsByName[n] ??= 0; // keeps the order first counted
+    }
+    this.exitsPending[ec] = this.exitsPending[ec]! + 1;
+    this.exitsDirty = true;
   }
 
   /** The current value of a counter named as for `inc` (0 if never counted). */

@@ -60,9 +60,18 @@ export class KvmS2Mmu {
     return this.index >= 0;
   }
 
-  /** The hardware VTTBR_EL2 that points the CPU at this table. */
+  private vttbrValue = 0n;
+  private vttbrOf = { vmid: -1, pgd: -1 };
+
+  /** The hardware VTTBR_EL2 that points the CPU at this table (remade only when VMID or table change). */
   vttbr(): bigint {
-    return (BigInt(this.hwVmid) << 48n) | BigInt(this.pgt.pgdPa);
+    const of = this.vttbrOf;
+    if (of.vmid !== this.hwVmid || of.pgd !== this.pgt.pgdPa) {
+      of.vmid = this.hwVmid;
+      of.pgd = this.pgt.pgdPa;
+      this.vttbrValue = (BigInt(this.hwVmid) << 48n) | BigInt(this.pgt.pgdPa);
+    }
+    return this.vttbrValue;
   }
 }
 
@@ -81,9 +90,11 @@ export function kvmInitNested(kvm: Kvm): void {
 
 /** lookup_s2_mmu: the valid shadow MMU for the current virtual VTTBR/VTCR/HCR_EL2.VM, or null. */
 export function lookupS2Mmu(vcpu: KvmVcpu): KvmS2Mmu | null {
-  const vttbr = vcpu.vcpuReadSysReg("VTTBR_EL2") & ~VTTBR_CNP_BIT;
-  const vtcr = vcpu.vcpuReadSysReg("VTCR_EL2");
-  const nestedS2 = (vcpu.vcpuReadSysReg("HCR_EL2") & HCR_VM) !== 0n;
+  // Memory-only vEL2 registers (no EL1 twin, sys_regs.ts EL2_TO_EL1): read from the vEL2 file.
+  const el2 = vcpu.ctxt.el2;
+  const vttbr = el2.VTTBR_EL2 & ~VTTBR_CNP_BIT;
+  const vtcr = el2.VTCR_EL2;
+  const nestedS2 = (el2.HCR_EL2 & HCR_VM) !== 0n;
   for (const mmu of vcpu.kvm.nestedMmus) {
     if (!mmu.valid) continue;
     if (nestedS2) {
@@ -130,11 +141,12 @@ export function getS2MmuNested(vcpu: KvmVcpu): KvmS2Mmu {
 export function kvmVcpuLoadHwMmu(vcpu: KvmVcpu): void {
   if (!vcpu.hwMmu) vcpu.hwMmu = vcpu.isHypCtxt() ? vcpu.kvm.mmu : getS2MmuNested(vcpu);
   const mmu = vcpu.hwMmu;
-  // One flush of the fast TLB for both registers (and whatever the world switch loaded before).
+  // One switch of the fast TLB for both registers (and whatever the world switch loaded before): the
+  // context left is kept aside, exactly keyed, for when it runs again.
   const sr = vcpu.cpu.sr;
-  sr.VTTBR_EL2 = BigInt.asUintN(64, mmu.vttbr());
+  sr.VTTBR_EL2 = mmu.vttbr();
   sr.VTCR_EL2 = BigInt.asUintN(64, mmu.pgt.vtcr);
-  vcpu.cpu.flushFastTlb();
+  vcpu.cpu.switchFastContext();
 }
 
 /** kvm_vcpu_put_hw_mmu: drop the reference (nested MMUs only). */

@@ -126,6 +126,35 @@ function writeHw(vcpu: KvmVcpu, name: SysRegName, v: bigint): void {
 }
 
 /**
+ * What an injection into vEL2 writes: vELR_EL2, vSPSR_EL2 and (a synchronous one) vESR_EL2, as
+ * vcpuWriteSysReg would with vEL2 loaded, written out because every nested exit from L2 does it.
+ */
+export function writeVel2ExceptionRegs(vcpu: KvmVcpu, elr: bigint, spsr: bigint, esr: bigint | null): void {
+  if (!vcpu.isHypCtxt()) {
+    vcpuWriteSysReg(vcpu, "ELR_EL2", elr);
+    vcpuWriteSysReg(vcpu, "SPSR_EL2", spsr);
+    if (esr !== null) vcpuWriteSysReg(vcpu, "ESR_EL2", esr);
+    return;
+  }
+  const el2 = vcpu.ctxt.el2;
+  const sr = vcpu.cpu.sr;
+  sr.ELR_EL1 = el2.ELR_EL2 = BigInt.asUintN(64, elr);
+  el2.SPSR_EL2 = BigInt.asUintN(64, spsr);
+  sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
+  if (esr !== null) sr.ESR_EL1 = el2.ESR_EL2 = BigInt.asUintN(64, esr);
+}
+
+/** vELR_EL2 and vSPSR_EL2 as an ERET at vEL2 reads them (vcpuReadSysReg of each, written out). */
+export function readVel2Elr(vcpu: KvmVcpu): bigint {
+  return vcpu.isHypCtxt() ? vcpu.cpu.sr.ELR_EL1 : vcpu.ctxt.el2.ELR_EL2;
+}
+
+export function readVel2Spsr(vcpu: KvmVcpu): bigint {
+  syncVel2Spsr(vcpu);
+  return vcpu.ctxt.el2.SPSR_EL2;
+}
+
+/**
  * vcpu_read_sys_reg: a vEL2 register, or an EL1 register as L1 sees it (L2's context), wherever
  * it currently lives. Other EL1 registers are not conflicted and read from the hardware.
  */
@@ -284,7 +313,7 @@ export function kvmHandleSys64(vcpu: KvmVcpu, exit: Exit): void {
     vcpu.injectNestedSync(exit.esr);
     return;
   }
-  vcpu.kvm.metrics.inc("sysregTraps");
+  vcpu.kvm.metrics.countSysregTrap();
   if (t.op0 === 1) {
     const op = tlbiFromIss(iss);
     if (!op) {

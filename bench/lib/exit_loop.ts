@@ -5,6 +5,7 @@
 // MRS of ESR_EL2 and L1's ERET, three exits per round trip). Each reports the exits L0 handled
 // (every exception class, boot and console included) and the seconds the whole run took.
 
+import { defaultEngine, type Engine } from "../../emulator/engine.ts";
 import { runVm, type RunVmResult } from "../../lab/run.ts";
 import { assembleGuest, withWords } from "../../lab/fixtures/guest_images.ts";
 import { runPair } from "./fault_driver_pair.ts";
@@ -61,6 +62,8 @@ export async function runHvcLoop(roundTrips: number): Promise<ExitLoopRun> {
 export const BAR_EXITS_PER_SECOND = 1_000_000;
 
 export interface ExitLoopMeasurement {
+  /** The engine the loops ran on (the default one). */
+  engine: Engine;
   /** Loop iterations (sysreg) and round trips (hvc) per run. */
   sysregIterations: number;
   hvcRoundTrips: number;
@@ -92,7 +95,7 @@ export async function measureExitLoops(ctx: BenchContext): Promise<ExitLoopMeasu
     hvcExits = b.exits;
     hvc.push(b.exits / b.seconds);
   }
-  return { sysregIterations, hvcRoundTrips, runs, sysregExits, hvcExits, sysreg: summarize(sysreg), hvc: summarize(hvc) };
+  return { engine: defaultEngine(), sysregIterations, hvcRoundTrips, runs, sysregExits, hvcExits, sysreg: summarize(sysreg), hvc: summarize(hvc) };
 }
 
 const kExits = (v: number): number => Math.round(v);
@@ -110,7 +113,7 @@ export function exitLoopReport(m: ExitLoopMeasurement): { table: Table; bars: Ba
   });
   return {
     table: {
-      title: `Exits handled by L0 per second (interpreter; whole run timed, boot included; median of ${m.runs})`,
+      title: `Exits handled by L0 per second (${m.engine} engine; whole run timed, boot included; median of ${m.runs})`,
       columns: ["loop", "guests", "exits per run", "exits/s (median)", "min", "max", "µs per exit"],
       rows,
     },

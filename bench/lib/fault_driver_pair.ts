@@ -17,6 +17,12 @@ export interface PairRun {
   result: RunVmResult;
   /** Shadow leaves installed (one `shadow-fault` event each), when `countInstalls` was asked for. */
   installs: number | null;
+  /**
+   * With `timeL2`: from L1's first ERET into L2 to L2's last exit (its exit call), the wall time and
+   * the instructions retired (L2's, and L1's handling of L2's stage-2 faults in between). VM
+   * creation and L1's boot are outside it.
+   */
+  l2Window: { seconds: number; steps: number } | null;
 }
 
 /** Run L1 `l1` with L2 `l2` (repository paths), the L2 word `patch.symbol` set to `patch.value`. */
@@ -25,14 +31,21 @@ export async function runPair(
   l2: string,
   patch: { symbol: string; value: number },
   config: Partial<VmConfig>,
-  opts: { countInstalls?: boolean; maxSteps?: number } = {},
+  opts: { countInstalls?: boolean; maxSteps?: number; timeL2?: boolean } = {},
 ): Promise<PairRun> {
   const l1Image = await assembleGuest(l1, L1_IPA);
   const l2Image = withWords(await assembleGuest(l2, L2_IPA), { [patch.symbol]: patch.value });
   let installs = 0;
-  const monitors = opts.countInstalls
+  const window = { t0: 0n, t1: 0n, s0: -1, s1: -1 };
+  const monitors = opts.countInstalls || opts.timeL2
     ? (kvm: Kvm): VmMonitor[] => {
-        kvm.events.subscribe((e) => void (e.kind === "shadow-fault" && installs++));
+        kvm.events.subscribe((e) => {
+          if (e.kind === "shadow-fault") installs++;
+          if (!opts.timeL2) return;
+          const d = e.data;
+          if (d.kind === "eret" && d.to === "L2" && window.s0 < 0) [window.t0, window.s0] = [process.hrtime.bigint(), e.step];
+          else if (d.kind === "exit" && d.level === "L2") [window.t1, window.s1] = [process.hrtime.bigint(), e.step];
+        });
         return [];
       }
     : undefined;
@@ -42,5 +55,6 @@ export async function runPair(
   if (result.outcome.kind !== "system-off" || result.outcome.code !== 0) {
     throw new Error(`${l1} + ${l2} did not power off cleanly: ${result.outcome.kind}${result.outcome.kind === "system-off" ? ` code ${result.outcome.code}` : ""}\n${result.console}`);
   }
-  return { seconds, result, installs: opts.countInstalls ? installs : null };
+  const l2Window = opts.timeL2 && window.s0 >= 0 && window.s1 > window.s0 ? { seconds: Number(window.t1 - window.t0) / 1e9, steps: window.s1 - window.s0 } : null;
+  return { seconds, result, installs: opts.countInstalls ? installs : null, l2Window };
 }

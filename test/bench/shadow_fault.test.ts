@@ -74,5 +74,20 @@ describe("guest pairs", () => {
     expect(run.installs).toBe(2);
     expect(run.result.steps).toBeGreaterThan(LOOP.length * n);
     expect(run.result.steps).toBeLessThan(LOOP.length * n + 20_000);
+    expect(run.l2Window).toBeNull();
+  });
+
+  it("times L2 from L1's first ERET into it to its exit call, L1's boot outside the window", async () => {
+    const n = 2000;
+    const run = await runPair("guests/l1/hyp.S", "bench/guests/loop_l2.S", { symbol: "loop_iterations", value: n }, { unmap: "accel" }, { timeL2: true });
+    const w = run.l2Window!;
+    expect(w).not.toBeNull();
+    // The loop and its few lines around it, plus L1's lazy fill of L2's two pages.
+    expect(w.steps).toBeGreaterThan(LOOP.length * n);
+    expect(w.steps).toBeLessThan(LOOP.length * n + 2_000);
+    // L1's boot (console, stage-2 set-up) retires instructions before the window opens.
+    expect(run.result.steps - w.steps).toBeGreaterThan(500);
+    expect(w.seconds).toBeGreaterThan(0);
+    expect(w.seconds).toBeLessThan(run.seconds);
   });
 });

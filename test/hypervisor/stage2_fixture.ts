@@ -26,6 +26,8 @@ export interface FakeVcpu {
   hwMmu: KvmS2Mmu | null;
   /** Virtual EL2 registers by name. */
   vregs: Map<string, bigint>;
+  /** The same registers as the vEL2 file L0 reads directly (ctxt.el2.VTTBR_EL2, …). */
+  ctxt: { el2: Record<string, bigint> };
   hyp: boolean;
   injected: { esr: bigint; far?: bigint; hpfar?: bigint }[];
   skipped: number;
@@ -69,6 +71,12 @@ export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fix
 function fakeVcpu(kvm: Kvm, cpu: Cpu, index: number): FakeVcpu {
   const v: FakeVcpu = {
     kvm, cpu, index, hwMmu: null, vregs: new Map(), hyp: false, injected: [], skipped: 0,
+    ctxt: {
+      el2: new Proxy({}, {
+        get: (_, n) => v.vregs.get(String(n)) ?? 0n,
+        set: (_, n, x: bigint) => (v.vregs.set(String(n), x), true),
+      }),
+    },
     isHypCtxt: () => v.hyp,
     vcpuReadSysReg: (n) => v.vregs.get(n) ?? 0n,
     vcpuWriteSysReg: (n, x) => void v.vregs.set(n, x),
