@@ -7,6 +7,7 @@
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
 import { CPTR, HCR, MDCR } from "../emulator/traps.ts";
 import { VECTOR } from "../emulator/exception.ts";
+import { lo32 } from "../emulator/types.ts";
 import { fpsimdCptrTraps, kvmArchVcpuLoadFp, kvmArchVcpuPutFp } from "./fpsimd.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
 import { PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
@@ -16,8 +17,19 @@ import {
 import type { KvmVcpu } from "./vcpu.ts";
 
 const bit = (n: number): bigint => 1n << BigInt(n);
-/** The 16 vector offsets (0x000, 0x080 … 0x780) as BigInts, by offset / 0x80. */
-const VECTOR_OFFSETS: readonly bigint[] = Array.from({ length: 16 }, (_, i) => BigInt(i * 0x80));
+/** The 16 vector addresses of the last vVBAR_EL2 seen, by offset / 0x80 (remade when it changes). */
+let vectorsOf = -1n;
+const vectors: bigint[] = new Array<bigint>(16).fill(0n);
+
+/** vVBAR_EL2 + offset. VBAR_EL2[10:0] are RES0, so the offset cannot carry out of 64 bits. */
+function vectorAddress(vbar: bigint, offset: number): bigint {
+  if (vbar !== vectorsOf) {
+    const base = vbar & ~0x7ffn;
+    for (let i = 0; i < 16; i++) vectors[i] = base + BigInt(i * 0x80);
+    vectorsOf = vbar;
+  }
+  return vectors[offset >> 7]!;
+}
 
 /**
  * Hardware HCR_EL2 while vEL2 runs: stage 2 on the canonical MMU, AArch64 EL1, FEAT_NV with NV1
@@ -115,7 +127,7 @@ const PSR_DIT = 1n << 24n;
  * instruction at vEL2 takes an Illegal Execution state exception.
  */
 export function kvmCheckIllegalExceptionReturn(vcpu: KvmVcpu, spsr: bigint): bigint {
-  const m = Number(spsr & 0x1fn);
+  const m = lo32(spsr) & 0x1f;
   const target = (m >> 2) & 3;
   const vtge = (vcpu.ctxt.el2.HCR_EL2 & HCR_TGE) !== 0n;
   const illegal = (m & 0x10) !== 0 || (m & 0x2) !== 0 || m === 0x1 || target === 3 || (target === 1 && vtge);
@@ -142,7 +154,7 @@ export function kvmEmulateNestedEret(vcpu: KvmVcpu): void {
   if (isEl2Mode(spsr)) {
     cpu.sr.ELR_EL2 = elr;
     cpu.sr.SPSR_EL2 = vel2PstateToHw(spsr);
-    vcpu.kvm.events.add({ kind: "eret", to: "vEL2", mode: Number(spsr & 0x1fn), illegal: (spsr & PSR_IL) !== 0n, pc: elr });
+    vcpu.kvm.events.add({ kind: "eret", to: "vEL2", mode: lo32(spsr) & 0x1f, illegal: (spsr & PSR_IL) !== 0n, pc: elr });
     return;
   }
   kvmSwitchToL2(vcpu);
@@ -150,7 +162,7 @@ export function kvmEmulateNestedEret(vcpu: KvmVcpu): void {
   cpu.sr.SPSR_EL2 = spsr;
   const mmu = vcpu.hwMmu;
   vcpu.kvm.events.add({
-    kind: "eret", to: "L2", mode: Number(spsr & 0x1fn), pc: elr, vttbr: vcpu.ctxt.el2.VTTBR_EL2, mmu: mmu ? mmu.index : null, vmid: mmu ? mmu.hwVmid : null,
+    kind: "eret", to: "L2", mode: lo32(spsr) & 0x1f, pc: elr, vttbr: vcpu.ctxt.el2.VTTBR_EL2, mmu: mmu ? mmu.index : null, vmid: mmu ? mmu.hwVmid : null,
   });
 }
 
@@ -178,13 +190,12 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
   writeVel2ExceptionRegs(vcpu, elr, spsr, type === VECTOR.SYNC ? esr : null);
   if (far !== undefined) vcpuWriteSysReg(vcpu, "FAR_EL2", far);
   if (hpfar !== undefined) vcpuWriteSysReg(vcpu, "HPFAR_EL2", hpfar);
-  // VBAR_EL2[10:0] are RES0, so the offset cannot carry out of 64 bits.
-  const vector = (vcpu.ctxt.el2.VBAR_EL2 & ~0x7ffn) + VECTOR_OFFSETS[(group + type) >> 7]!;
+  const vector = vectorAddress(vcpu.ctxt.el2.VBAR_EL2, group + type);
   cpu.sr.ELR_EL2 = vector;
   cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
   vcpu.kvm.metrics.countInjectionToL1();
   const from = fromL2 ? "L2" : "vEL2";
-  const mode = Number(spsr & 0x1fn);
+  const mode = lo32(spsr) & 0x1f;
   // The common injection (an HVC, a trapped access) has neither address: no spread objects for it.
   vcpu.kvm.events.add(far === undefined && hpfar === undefined
     ? { kind: "inject", into: "vel2", esr, from, mode, elr, vector }
