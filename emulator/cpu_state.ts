@@ -362,8 +362,9 @@ export class CpuState {
 
   /** Preferred return address: this instruction, or the next one. */
   preferredReturn(next: boolean): bigint {
-    const pc = join64(this.pcLo, this.pcHi);
-    return next ? BigInt.asUintN(64, pc + 4n) : pc;
+    if (!next) return join64(this.pcLo, this.pcHi);
+    const lo = this.pcLo + 4;
+    return lo >= 4294967296 ? join64(lo - 4294967296, this.pcHi + 1) : join64(lo, this.pcHi);
   }
 
   /** Where an exception that would go to EL1 goes: EL2 from EL0 when HCR_EL2.TGE is set. */

@@ -78,8 +78,12 @@ function isEl1CtxtReg(name: string): name is El1CtxtReg {
 }
 
 /** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
-/** A register value as 64 bits (one function for the world switch, not a closure per call). */
-const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+const MAX_U64 = (1n << 64n) - 1n;
+/**
+ * A register value as 64 bits. Values are nearly always in range already: returning them as they are
+ * spares the world switch a new BigInt per register (BigInt.asUintN allocates one).
+ */
+const u64 = (v: bigint): bigint => (v >= 0n && v <= MAX_U64 ? v : BigInt.asUintN(64, v));
 
 const VHCR_WRITABLE = ~((1n << 34n) | (1n << 45n)) & ((1n << 64n) - 1n);
 
@@ -138,10 +142,10 @@ export function writeVel2ExceptionRegs(vcpu: KvmVcpu, elr: bigint, spsr: bigint,
   }
   const el2 = vcpu.ctxt.el2;
   const sr = vcpu.cpu.sr;
-  sr.ELR_EL1 = el2.ELR_EL2 = BigInt.asUintN(64, elr);
-  el2.SPSR_EL2 = BigInt.asUintN(64, spsr);
+  sr.ELR_EL1 = el2.ELR_EL2 = u64(elr);
+  el2.SPSR_EL2 = u64(spsr);
   sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
-  if (esr !== null) sr.ESR_EL1 = el2.ESR_EL2 = BigInt.asUintN(64, esr);
+  if (esr !== null) sr.ESR_EL1 = el2.ESR_EL2 = u64(esr);
 }
 
 /** vELR_EL2 and vSPSR_EL2 as an ERET at vEL2 reads them (vcpuReadSysReg of each, written out). */
