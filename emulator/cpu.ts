@@ -24,6 +24,14 @@ function undefinedOp(word: number): Op {
   return { name: "UNDEFINED", word, exec: (cpu) => cpu.undefinedInstruction() };
 }
 
+/**
+ * Instructions one call of a translated unit may retire before it returns to the dispatcher. V8
+ * runs a new WebAssembly function in its baseline tier and switches to the optimised code only at
+ * a later call, so a guest loop that never left its unit would stay on baseline code for the whole
+ * run. About a millisecond of guest time per call costs nothing and lets the switch happen.
+ */
+const UNIT_SLICE = 1 << 20;
+
 export class Cpu extends CpuState {
   readonly decoder = decoder();
 
@@ -143,12 +151,4 @@ export class Cpu extends CpuState {
     op.exec(this, op);
     if (!this.pcWritten) this.advancePc();
   }
-}/**
- * Instructions one call of a translated unit may retire before it returns to the dispatcher. V8
- * runs a new WebAssembly function in its baseline tier and switches to the optimised code only at
- * a later call, so a guest loop that never left its unit would stay on baseline code for the whole
- * run. About a millisecond of guest time per call costs nothing and lets the switch happen.
- */
-const UNIT_SLICE = 1 << 20;
-
-
+}

@@ -23,7 +23,7 @@ import { SP, ZR } from "./reg_slots.ts";
 import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
 import { hi32, join64, lo32, split64 } from "./types.ts";
-import { hcr } from "./traps.ts";
+import { HCR, hcr } from "./traps.ts";
 
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
 export const FAST_MASK = FAST_SIZE - 1;
@@ -680,7 +680,7 @@ export function isIllegalReturn(cpu: CpuState, spsr: bigint, fromEl: number): bo
   if (target > fromEl) return true;
   if (target === 3) return true; // no EL3
   if (target === 0 && m & 1) return true; // EL0 has only SP_EL0
-  if (target === 1 && fromEl === 2 && hcr(cpu, 27)) return true; // TGE: EL1 unusable
+  if (target === 1 && fromEl === 2 && hcr(cpu, HCR.TGE)) return true; // EL1 unusable
   return false;
 }
 

@@ -11,6 +11,14 @@ function caches(): FastCaches {
   return { tags: [tags(), tags(), tags()], pages: [pages(), pages(), pages()], offs: [new Int32Array(n), new Int32Array(n)] };
 }
 
+/** Fast caches and their contexts, known empty (a flush), and a register file for the keys. */
+function emptyContexts(): { c: FastCaches; f: FastContexts; sr: SysRegFile } {
+  const c = caches();
+  const f = new FastContexts(c);
+  f.flush(false);
+  return { c, f, sr: new SysRegFile() };
+}
+
 /** Fill entry `i` of cache `kind` as CpuState does, then log it. */
 function fill(f: FastContexts, c: FastCaches, kind: FastKind, i: number, tag: number, page: Page, el: number, sr: SysRegFile): void {
   c.tags[kind][i] = tag;
@@ -25,10 +33,7 @@ describe("FastContexts: fast-cache fills kept across a world switch", () => {
   const pageB = mem.page(0x2000)!;
 
   it("puts a context's fills back only for exactly its key, and only once per switch", () => {
-    const c = caches();
-    const f = new FastContexts(c);
-    const sr = new SysRegFile();
-    f.flush(false); // a known-empty start
+    const { c, f, sr } = emptyContexts();
     sr.TTBR0_EL1 = 0x8000n;
     fill(f, c, FastKind.Read, 3, 30, pageA, 1, sr);
     fill(f, c, FastKind.Fetch, 5, 50, pageB, 1, sr);
@@ -57,10 +62,7 @@ describe("FastContexts: fast-cache fills kept across a world switch", () => {
   });
 
   it("keeps fills made after a restore, and drops every kept context on a flush", () => {
-    const c = caches();
-    const f = new FastContexts(c);
-    const sr = new SysRegFile();
-    f.flush(false);
+    const { c, f, sr } = emptyContexts();
     fill(f, c, FastKind.Write, 1, 10, pageA, 1, sr);
     f.flush(true);
     expect(f.restore(1, sr)).toBe(true);
@@ -77,10 +79,7 @@ describe("FastContexts: fast-cache fills kept across a world switch", () => {
   });
 
   it("does not keep a context with more fills than it logs, and empties the caches whole", () => {
-    const c = caches();
-    const f = new FastContexts(c);
-    const sr = new SysRegFile();
-    f.flush(false);
+    const { c, f, sr } = emptyContexts();
     for (let i = 0; i <= FILL_LOG; i++) fill(f, c, FastKind.Read, i, 100 + i, pageA, 1, sr);
     f.flush(true);
     expect(c.tags[FastKind.Read].every((t) => t === -1)).toBe(true);
@@ -88,10 +87,7 @@ describe("FastContexts: fast-cache fills kept across a world switch", () => {
   });
 
   it("keeps the four most recent contexts", () => {
-    const c = caches();
-    const f = new FastContexts(c);
-    const sr = new SysRegFile();
-    f.flush(false);
+    const { c, f, sr } = emptyContexts();
     for (let k = 0; k < 5; k++) {
       sr.VTTBR_EL2 = BigInt(k) << 48n;
       fill(f, c, FastKind.Read, k, k, pageA, 1, sr);
