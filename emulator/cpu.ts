@@ -68,6 +68,7 @@ export class Cpu extends CpuState {
         }
         return this.stopReason ?? { kind: "budget" };
       } catch (e) {
+        this.unitUnwound();
         if (e !== UNWIND) throw e;
         first = false;
         if (this.stopReason) return this.stopReason;
@@ -90,8 +91,7 @@ export class Cpu extends CpuState {
       const page = this.fetchPage(lo, hi);
       const unit = this.il ? null : jit.lookup(page, hi * 1048576 + (lo >>> 12), lo, hi);
       if (unit === null) {
-        if (jit.atTerminator) this.step();
-        else this.interpretBlock(limit);
+        this.interpretBlock(limit);
         continue;
       }
       h[(base + OFF_NZCV) >> 2] = this.nzcv();
@@ -99,7 +99,9 @@ export class Cpu extends CpuState {
       running.cpu = this;
       const steps0 = (running.steps0 = this.steps);
       const remaining = limit - steps0;
+      running.inUnit = true;
       const r = unit.fn(base, remaining < UNIT_SLICE ? remaining : UNIT_SLICE, jit.entry);
+      running.inUnit = false;
       const n = r & COUNT_MASK;
       this.steps = steps0 + n;
       jit.stats.jitInstructions += n;
@@ -114,6 +116,14 @@ export class Cpu extends CpuState {
         else this.interpretBlock(limit);
       }
     }
+  }
+
+  /** A handler called from a unit threw (an exception taken, a debug stop): count the unit's instructions. */
+  private unitUnwound(): void {
+    const running = this.jit?.running;
+    if (running === undefined || !running.inUnit) return;
+    running.inUnit = false;
+    this.jit!.stats.jitInstructions += this.steps - running.steps0;
   }
 
   /** Interpret up to and including the next instruction that writes the PC (or leaves the page). */

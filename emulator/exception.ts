@@ -2,6 +2,8 @@
 // an exception targets EL2. Entry and return themselves are CPU operations (cpu_state.ts).
 // Arm ARM D1.4 (exception entry), D24.2.46 (ESR_EL2).
 
+import { lo32 } from "./types.ts";
+
 /** Exception classes (ESR_ELx.EC). */
 export const EC = {
   UNKNOWN: 0x00,
@@ -46,12 +48,13 @@ export function esr(ec: number, iss: number): bigint {
   return BigInt(((ec << 26) | (1 << 25) | (iss & 0x1ffffff)) >>> 0);
 }
 
+// EC and ISS live in ESR[31:0]: read through the low half, which costs no BigInt operation.
 export function ecOf(esrVal: bigint): number {
-  return Number((esrVal >> 26n) & 0x3fn);
+  return (lo32(esrVal) >>> 26) & 0x3f;
 }
 
 export function issOf(esrVal: bigint): number {
-  return Number(esrVal & 0x1ffffffn);
+  return lo32(esrVal) & 0x1ffffff;
 }
 
 // ISS fields for data aborts (ESR_ELx.ISS, EC 0x24/0x25).

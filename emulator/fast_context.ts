@@ -49,17 +49,18 @@ export function contextKey(el: number, sr: SysRegFile): ContextKey {
   return { el, regs: [sr.SCTLR_EL1, sr.TCR_EL1, sr.TTBR0_EL1, sr.TTBR1_EL1, sr.MAIR_EL1, sr.HCR_EL2, sr.VTTBR_EL2, sr.VTCR_EL2] };
 }
 
+// VTTBR_EL2 first: it tells vEL2 (the canonical MMU) from each L2 (its shadow MMU) at once.
 function keyMatches(k: ContextKey, el: number, sr: SysRegFile): boolean {
   const r = k.regs;
   return (
     k.el === el &&
+    r[6] === sr.VTTBR_EL2 &&
     r[0] === sr.SCTLR_EL1 &&
     r[1] === sr.TCR_EL1 &&
     r[2] === sr.TTBR0_EL1 &&
     r[3] === sr.TTBR1_EL1 &&
     r[4] === sr.MAIR_EL1 &&
     r[5] === sr.HCR_EL2 &&
-    r[6] === sr.VTTBR_EL2 &&
     r[7] === sr.VTCR_EL2
   );
 }
@@ -189,8 +190,14 @@ export class FastContexts {
   restore(el: number, sr: SysRegFile): boolean {
     this.restorePending = false;
     if (this.cur !== null || this.overflow) return false;
+    // Two kept slots with one key hold fills made under the same translation: either will do.
     let c: Slot | undefined;
-    for (const s of this.slots) if (s.state === SlotState.Kept && keyMatches(s.key, el, sr)) c = s;
+    for (const s of this.slots) {
+      if (s.state === SlotState.Kept && keyMatches(s.key, el, sr)) {
+        c = s;
+        break;
+      }
+    }
     if (!c) return false;
     const { tags, pages, offs } = this.caches;
     for (let k = 0; k < c.n; k++) {

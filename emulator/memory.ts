@@ -13,6 +13,8 @@ export class Page {
   readonly u8: Uint8Array;
   readonly dv: DataView;
   ops: unknown[] | null = null;
+  /** The translated code built from `ops` (jit/cache.ts), told when they are written; null with them. */
+  code: { written(): void } | null = null;
   constructor(
     readonly pfn: number,
     /** Zeroed backing: a frame of the machine's host memory (`off` is its byte offset there), or a fresh buffer. */
@@ -28,6 +30,7 @@ export class Page {
   /** Start a decoded-instruction cache for the page. */
   cacheOps(ops: unknown[]): void {
     this.ops = ops;
+    this.code = null;
   }
 
   /** The instruction at byte `off` is decoded and cached: a store to its line must go through `written`. */
@@ -37,7 +40,7 @@ export class Page {
 
   /**
    * `size` bytes at `off` were written. Decoded instructions in the lines written are dropped,
-   * and so is translated code built from the page (its owner, `ops.code`, is told); data next to
+   * and so is translated code built from the page (its owner, `code`, is told); data next to
    * code in the same page costs nothing while no line holding code is written.
    */
   written(off: number, size: number): void {
@@ -55,12 +58,13 @@ export class Page {
       const s0 = ((l << CODE_LINE_SHIFT) - this.off) >>> 2;
       for (let s = s0; s < s0 + CODE_LINE_SLOTS; s++) ops[s] = undefined;
     }
-    if (hit) (ops as { code?: { written(): void } }).code?.written();
+    if (hit) this.code?.written();
   }
 
   /** The page was written as a whole (or went away): drop its decoded and translated instructions. */
   invalidate(): void {
     this.ops = null;
+    this.code = null;
     if (this.codeMap !== null) this.codeMap.fill(0, this.off >>> CODE_LINE_SHIFT, (this.off + PAGE_SIZE) >>> CODE_LINE_SHIFT);
   }
 }

@@ -71,8 +71,10 @@ export const PHYS_MIDR = 0x410fd4f0n;
 
 /** The physical MPIDR_EL1: the CPU index in Aff1.Aff0 (mpidr.ts), bit 31 RES1, uniprocessor bit U = 0. */
 export function physicalMpidr(cpu: CpuState): bigint {
-  return mpidrOfIndex(cpu.index);
+  return (mpidrs[cpu.index] ??= mpidrOfIndex(cpu.index));
 }
+/** By CPU index: the world switch writes VMPIDR_EL2 on every entry to vEL2. */
+const mpidrs: bigint[] = [];
 
 const field = (v: number, lsb: number): bigint => BigInt(v) << BigInt(lsb);
 

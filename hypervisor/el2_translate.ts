@@ -3,6 +3,8 @@
 // hardware runs it in. Register values only: no vCPU state, so the register file (sys_regs.ts),
 // nested ERET and injection (emulate_nested.ts), error reports and the debugger all share them.
 
+import { lo32 } from "../emulator/types.ts";
+
 export const SCTLR_EL1_RES1 = 0x30d0_0800n; // bits 29, 28, 23, 22, 20, 11
 
 /**
@@ -73,15 +75,21 @@ const PSR_M1 = 0x2n;
 
 /** A hardware PSTATE/SPSR taken while vEL2 ran (EL1h/EL1t) as L1 sees it (EL2h/EL2t). */
 export function hwPstateToVel2(v: bigint): bigint {
-  const m = v & PSR_MODE_MASK;
+  const m = mode(v);
   if (m === PSR_MODE_EL1H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2H;
   if (m === PSR_MODE_EL1T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2T;
   return v;
 }
 
+/** SPSR.M[4:0] as a BigInt constant of this file, found without a BigInt operation (every exit asks). */
+function mode(v: bigint): bigint {
+  return MODES[lo32(v) & 0x1f]!;
+}
+const MODES: readonly bigint[] = Array.from({ length: 32 }, (_, m) => BigInt(m));
+
 /** A vEL2 PSTATE (EL2h/EL2t) as the hardware runs it (EL1h/EL1t). */
 export function vel2PstateToHw(v: bigint): bigint {
-  const m = v & PSR_MODE_MASK;
+  const m = mode(v);
   if (m === PSR_MODE_EL2H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1H;
   if (m === PSR_MODE_EL2T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1T;
   return v;
@@ -94,6 +102,6 @@ export function vel2PstateToHw(v: bigint): bigint {
  * exception entry writes, so a later exception is always told apart from L1's own value.
  */
 export function spsrEl2ToHw(v: bigint): bigint {
-  const m = v & PSR_MODE_MASK;
+  const m = mode(v);
   return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T ? vel2PstateToHw(v) : v | PSR_M1;
 }

@@ -10,7 +10,7 @@ import { VECTOR } from "../emulator/exception.ts";
 import { lo32 } from "../emulator/types.ts";
 import { fpsimdCptrTraps, kvmArchVcpuLoadFp, kvmArchVcpuPutFp } from "./fpsimd.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
-import { PSR_MODE_EL2H, PSR_MODE_EL2T, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
+import { PSR_MODE_EL2H, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
 import {
   loadEl1State, loadVel2State, readVel2Elr, readVel2Spsr, saveEl1State, saveVel2State, vcpuWriteSysReg, writeVel2ExceptionRegs,
 } from "./sys_regs.ts";
@@ -53,14 +53,23 @@ export const HCR_L2_PASSTHROUGH =
  * L0's own TID3 (L2 reads the sanitised ID registers too, unless L1 traps them itself).
  */
 export function hcrForL2(vhcr: bigint): bigint {
-  return HCR_L2_OWN | (vhcr & HCR_L2_PASSTHROUGH);
+  if (vhcr !== hcrForL2Of) {
+    hcrForL2Value = HCR_L2_OWN | (vhcr & HCR_L2_PASSTHROUGH);
+    hcrForL2Of = vhcr;
+  }
+  return hcrForL2Value;
 }
+// One-entry memo (by value): every entry to L2 computes it from the same virtual HCR_EL2.
+let hcrForL2Of = -1n;
+let hcrForL2Value = 0n;
 
 const HCR_L2_OWN = bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3);
 const CPTR_TCPAC = bit(CPTR.TCPAC);
+/** The hardware CPTR_EL2 values kvmLoadHwTraps chooses from, by TCPAC and the FP traps (0n or TFP). */
+const cptrOf = (tcpac: boolean, fp: bigint): bigint => (fp === 0n ? (tcpac ? CPTR_TCPAC : 0n) : tcpac ? CPTR_TCPAC_TFP : fp);
+const CPTR_TCPAC_TFP = CPTR_TCPAC | bit(CPTR.TFP);
 /** MDCR_EL2 debug traps of L1's that L0 passes through while L2 runs. */
 const MDCR_L2_PASSTHROUGH = bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA);
-const HCR_TGE = bit(HCR.TGE);
 
 /**
  * Program the hardware EL2 controls for the context the vCPU is about to run (the caller loads the
@@ -76,14 +85,15 @@ export function kvmLoadHwTraps(vcpu: KvmVcpu): void {
     cpu.sr.HCR_EL2 = HCR_VEL2;
     cpu.sr.VPIDR_EL2 = PHYS_MIDR;
     cpu.sr.VMPIDR_EL2 = physicalMpidr(cpu);
-    cpu.sr.CPTR_EL2 = CPTR_TCPAC | fpsimdCptrTraps(vcpu);
+    cpu.sr.CPTR_EL2 = cptrOf(true, fpsimdCptrTraps(vcpu));
     cpu.sr.MDCR_EL2 = 0n;
   } else {
     cpu.sr.HCR_EL2 = hcrForL2(el2.HCR_EL2);
     cpu.sr.VPIDR_EL2 = el2.VPIDR_EL2;
     cpu.sr.VMPIDR_EL2 = el2.VMPIDR_EL2;
-    cpu.sr.CPTR_EL2 = (el2.CPTR_EL2 & CPTR_TCPAC) | fpsimdCptrTraps(vcpu);
-    cpu.sr.MDCR_EL2 = el2.MDCR_EL2 & MDCR_L2_PASSTHROUGH;
+    cpu.sr.CPTR_EL2 = cptrOf(lo32(el2.CPTR_EL2) >>> CPTR.TCPAC === 1, fpsimdCptrTraps(vcpu));
+    const mdcr = el2.MDCR_EL2;
+    cpu.sr.MDCR_EL2 = mdcr === 0n ? 0n : mdcr & MDCR_L2_PASSTHROUGH;
   }
 }
 
@@ -120,6 +130,8 @@ const PSR_IL = 1n << 20n;
 const PSR_NZCV = 0xfn << 28n;
 const PSR_DAIF = 0xfn << 6n;
 const PSR_DIT = 1n << 24n;
+const PSR_NZCV_DIT_LO = Number(PSR_NZCV | PSR_DIT);
+const PSR_ENTRY_LO = Number(PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H));
 
 /**
  * kvm_check_illegal_exception_return: an illegal target (AArch32, M[1] set, EL0 with SP_EL1, EL3,
@@ -129,16 +141,15 @@ const PSR_DIT = 1n << 24n;
 export function kvmCheckIllegalExceptionReturn(vcpu: KvmVcpu, spsr: bigint): bigint {
   const m = lo32(spsr) & 0x1f;
   const target = (m >> 2) & 3;
-  const vtge = (vcpu.ctxt.el2.HCR_EL2 & HCR_TGE) !== 0n;
-  const illegal = (m & 0x10) !== 0 || (m & 0x2) !== 0 || m === 0x1 || target === 3 || (target === 1 && vtge);
+  const illegal = (m & 0x10) !== 0 || (m & 0x2) !== 0 || m === 0x1 || target === 3 || (target === 1 && ((lo32(vcpu.ctxt.el2.HCR_EL2) >>> HCR.TGE) & 1) !== 0);
   if (!illegal) return spsr;
   const cur = hwPstateToVel2(vcpu.cpu.sr.SPSR_EL2);
   return (cur & (PSR_NZCV | PSR_DAIF | 0x1fn)) | PSR_IL;
 }
 
 function isEl2Mode(spsr: bigint): boolean {
-  const m = spsr & 0x1fn;
-  return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T;
+  const m = lo32(spsr) & 0x1f;
+  return m === 0x9 || m === 0x8; // EL2h, EL2t
 }
 
 /**
@@ -192,7 +203,8 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
   if (hpfar !== undefined) vcpuWriteSysReg(vcpu, "HPFAR_EL2", hpfar);
   const vector = vectorAddress(vcpu.ctxt.el2.VBAR_EL2, group + type);
   cpu.sr.ELR_EL2 = vector;
-  cpu.sr.SPSR_EL2 = (spsr & (PSR_NZCV | PSR_DIT)) | PSR_DAIF | vel2PstateToHw(PSR_MODE_EL2H);
+  // NZCV and DIT kept, DAIF masked, EL2h as the hardware runs it (EL1h): all in SPSR[31:0].
+  cpu.sr.SPSR_EL2 = BigInt(((lo32(spsr) & PSR_NZCV_DIT_LO) | PSR_ENTRY_LO) >>> 0);
   vcpu.kvm.metrics.countInjectionToL1();
   const from = fromL2 ? "L2" : "vEL2";
   const mode = lo32(spsr) & 0x1f;

@@ -47,7 +47,10 @@ class LoggedEvent implements KvmEvent {
 export type EventListener = (e: KvmEvent) => void;
 
 export class EventLog {
-  private readonly ring: (KvmEvent | undefined)[];
+  // The ring holds the fields and the step apart, and an event object is made only for a listener
+  // or a reader: nested exits log two or three events each, and nobody reads most of them.
+  private readonly data: (KvmEventData | undefined)[];
+  private readonly stepAt: Float64Array;
   private next = 0;
   private count = 0;
   /** Where event timestamps come from (the VM sets it to its vCPUs' step count). */
@@ -55,7 +58,8 @@ export class EventLog {
   private listeners: EventListener[] = [];
 
   constructor(readonly capacity = 256) {
-    this.ring = new Array<KvmEvent | undefined>(capacity);
+    this.data = new Array<KvmEventData | undefined>(capacity);
+    this.stepAt = new Float64Array(capacity);
   }
 
   /** Call `fn` for every event as it is logged (`--trace`, scenario triggers, debuggers, traces). */
@@ -72,13 +76,15 @@ export class EventLog {
   }
 
   /** Log an event's fields (`step` defaults to the step source). */
-  add(data: KvmEventData, step: number = this.stepSource()): KvmEvent {
-    const e = new LoggedEvent(step, data);
-    this.ring[this.next] = e;
-    this.next = (this.next + 1) % this.capacity;
+  add(data: KvmEventData, step: number = this.stepSource()): void {
+    const i = this.next;
+    this.data[i] = data;
+    this.stepAt[i] = step;
+    this.next = i + 1 === this.capacity ? 0 : i + 1;
     this.count++;
+    if (this.listeners.length === 0) return;
+    const e = new LoggedEvent(step, data);
     for (const l of this.listeners) l(e);
-    return e;
   }
 
   /** Events logged since the start (including those the ring has dropped). */
@@ -90,7 +96,10 @@ export class EventLog {
   recent(n: number = this.capacity): KvmEvent[] {
     const have = Math.min(this.count, this.capacity, n);
     const out: KvmEvent[] = [];
-    for (let i = have; i > 0; i--) out.push(this.ring[(this.next - i + this.capacity) % this.capacity]!);
+    for (let k = have; k > 0; k--) {
+      const i = (this.next - k + this.capacity) % this.capacity;
+      out.push(new LoggedEvent(this.stepAt[i]!, this.data[i]!));
+    }
     return out;
   }
 }

@@ -16,6 +16,7 @@
 // the host owns them is the vCPU's last state, and debuggers may read them at any time.
 
 import { CPTR, HCR } from "../emulator/traps.ts";
+import { hi32, lo32 } from "../emulator/types.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
 /** KVM's fp_owner. */
@@ -46,12 +47,13 @@ const TFP = bit(CPTR.TFP);
  * which covers EL0, EL1 and EL2. VHE (E2H = 1): FPEN x0 traps, 01 only EL0 under TGE, 11 nothing.
  */
 export function guestHypFpsimdTrapsEnabled(vcpu: KvmVcpu): boolean {
+  // Every bit read sits in one 32-bit half (E2H is HCR_EL2[34]): no BigInt operation on a world switch.
   const el2 = vcpu.ctxt.el2;
-  const cptr = el2.CPTR_EL2;
-  if ((el2.HCR_EL2 & bit(HCR.E2H)) === 0n) return (cptr & TFP) !== 0n;
-  const fpen = Number((cptr >> 20n) & 3n);
+  const cptr = lo32(el2.CPTR_EL2);
+  if (((hi32(el2.HCR_EL2) >>> (HCR.E2H - 32)) & 1) === 0) return ((cptr >>> CPTR.TFP) & 1) !== 0;
+  const fpen = (cptr >>> 20) & 3;
   if ((fpen & 1) === 0) return true;
-  return fpen === 1 && (el2.HCR_EL2 & bit(HCR.TGE)) !== 0n && !vcpu.isHypCtxt();
+  return fpen === 1 && ((lo32(el2.HCR_EL2) >>> HCR.TGE) & 1) !== 0 && !vcpu.isHypCtxt();
 }
 
 /**

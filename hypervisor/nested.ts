@@ -5,6 +5,7 @@
 
 import { ShadowOrigin } from "./shadow_origin.ts";
 import { HCR_VM } from "../emulator/mmu/regs.ts";
+import { lo32 } from "../emulator/types.ts";
 import { HostError } from "./errors.ts";
 import type { NestedIpa } from "./addr.ts";
 import { KVM_PHYS_SIZE, KvmPgtable } from "./pgtable.ts";
@@ -16,6 +17,7 @@ import { kvmStat, kvmStatUnmapVisit } from "./metrics.ts";
 
 /** VTTBR_EL2.CnP: a tlb_vttbr with it set marks a free (invalid) shadow MMU. */
 export const VTTBR_CNP_BIT = 1n;
+const HCR_VM_LO = Number(HCR_VM);
 /** Shadow MMUs per vCPU: each vCPU holds at most one, so one is always free. */
 export const S2_MMU_PER_VCPU = 2;
 /** Hardware VMIDs: the canonical MMU, then one per shadow MMU. */
@@ -52,7 +54,7 @@ export class KvmS2Mmu {
 
   /** kvm_s2_mmu_valid: CnP clear. The canonical MMU is always valid. */
   get valid(): boolean {
-    return (this.tlbVttbr & VTTBR_CNP_BIT) === 0n;
+    return (lo32(this.tlbVttbr) & 1) === 0; // VTTBR_CNP_BIT, read without a BigInt operation
   }
 
   /** kvm_is_nested_s2_mmu. */
@@ -92,9 +94,11 @@ export function kvmInitNested(kvm: Kvm): void {
 export function lookupS2Mmu(vcpu: KvmVcpu): KvmS2Mmu | null {
   // Memory-only vEL2 registers (no EL1 twin, sys_regs.ts EL2_TO_EL1): read from the vEL2 file.
   const el2 = vcpu.ctxt.el2;
-  const vttbr = el2.VTTBR_EL2 & ~VTTBR_CNP_BIT;
+  // Bit tests on the low halves: every nested ERET to L2 looks its MMU up.
+  const v = el2.VTTBR_EL2;
+  const vttbr = (lo32(v) & 1) === 0 ? v : v & ~VTTBR_CNP_BIT;
   const vtcr = el2.VTCR_EL2;
-  const nestedS2 = (el2.HCR_EL2 & HCR_VM) !== 0n;
+  const nestedS2 = (lo32(el2.HCR_EL2) & HCR_VM_LO) !== 0;
   for (const mmu of vcpu.kvm.nestedMmus) {
     if (!mmu.valid) continue;
     if (nestedS2) {
@@ -145,7 +149,7 @@ export function kvmVcpuLoadHwMmu(vcpu: KvmVcpu): void {
   // context left is kept aside, exactly keyed, for when it runs again.
   const sr = vcpu.cpu.sr;
   sr.VTTBR_EL2 = mmu.vttbr();
-  sr.VTCR_EL2 = BigInt.asUintN(64, mmu.pgt.vtcr);
+  sr.VTCR_EL2 = mmu.pgt.vtcr;
   vcpu.cpu.switchFastContext();
 }
 

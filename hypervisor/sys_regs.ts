@@ -78,13 +78,6 @@ function isEl1CtxtReg(name: string): name is El1CtxtReg {
 }
 
 /** Bits of HCR_EL2 an nVHE guest hypervisor can set (no VHE, no NV2, no MTE/PAuth/RAS here). */
-const MAX_U64 = (1n << 64n) - 1n;
-/**
- * A register value as 64 bits. Values are nearly always in range already: returning them as they are
- * spares the world switch a new BigInt per register (BigInt.asUintN allocates one).
- */
-const u64 = (v: bigint): bigint => (v >= 0n && v <= MAX_U64 ? v : BigInt.asUintN(64, v));
-
 const VHCR_WRITABLE = ~((1n << 34n) | (1n << 45n)) & ((1n << 64n) - 1n);
 
 /** What a write stores in the vEL2 file (RES0 bits cleared). */
@@ -96,7 +89,11 @@ function sanitiseVel2(name: Vel2Reg, v: bigint): bigint {
   }
 }
 
-/** The virtual EL2 file and L2's saved EL1 context (KVM: the vcpu's sys_regs array). */
+/**
+ * The virtual EL2 file and L2's saved EL1 context (KVM: the vcpu's sys_regs array). Every value in
+ * it, as in the hardware file, is already 64-bit unsigned (vcpuWriteSysReg and CpuState.writeSysReg
+ * make it so), so the world switch copies values as they are, with no conversion per register.
+ */
 export class VcpuSysRegs {
   readonly el2 = Object.fromEntries(VEL2_REGS.map((r) => [r, 0n])) as Record<Vel2Reg, bigint>;
   readonly el1 = Object.fromEntries(EL1_CTXT_REGS.map((r) => [r, 0n])) as Record<El1CtxtReg, bigint>;
@@ -142,10 +139,10 @@ export function writeVel2ExceptionRegs(vcpu: KvmVcpu, elr: bigint, spsr: bigint,
   }
   const el2 = vcpu.ctxt.el2;
   const sr = vcpu.cpu.sr;
-  sr.ELR_EL1 = el2.ELR_EL2 = u64(elr);
-  el2.SPSR_EL2 = u64(spsr);
+  sr.ELR_EL1 = el2.ELR_EL2 = elr;
+  el2.SPSR_EL2 = spsr;
   sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
-  if (esr !== null) sr.ESR_EL1 = el2.ESR_EL2 = u64(esr);
+  if (esr !== null) sr.ESR_EL1 = el2.ESR_EL2 = esr;
 }
 
 /** vELR_EL2 and vSPSR_EL2 as an ERET at vEL2 reads them (vcpuReadSysReg of each, written out). */
@@ -229,21 +226,21 @@ export function saveVel2State(vcpu: KvmVcpu): void {
 export function loadVel2State(vcpu: KvmVcpu): void {
   const el2 = vcpu.ctxt.el2;
   const sr = vcpu.cpu.sr;
-  sr.SCTLR_EL1 = u64(translateSctlrEl2ToEl1(el2.SCTLR_EL2));
-  sr.TCR_EL1 = u64(translateTcrEl2ToEl1(el2.TCR_EL2));
-  sr.TTBR0_EL1 = u64(translateTtbr0El2ToEl1(el2.TTBR0_EL2));
-  sr.MAIR_EL1 = u64(el2.MAIR_EL2);
-  sr.AMAIR_EL1 = u64(el2.AMAIR_EL2);
-  sr.VBAR_EL1 = u64(el2.VBAR_EL2);
-  sr.AFSR0_EL1 = u64(el2.AFSR0_EL2);
-  sr.AFSR1_EL1 = u64(el2.AFSR1_EL2);
-  sr.CPACR_EL1 = u64(translateCptrEl2ToCpacrEl1(el2.CPTR_EL2));
-  sr.ELR_EL1 = u64(el2.ELR_EL2);
-  sr.ESR_EL1 = u64(el2.ESR_EL2);
-  sr.FAR_EL1 = u64(el2.FAR_EL2);
+  sr.SCTLR_EL1 = translateSctlrEl2ToEl1(el2.SCTLR_EL2);
+  sr.TCR_EL1 = translateTcrEl2ToEl1(el2.TCR_EL2);
+  sr.TTBR0_EL1 = translateTtbr0El2ToEl1(el2.TTBR0_EL2);
+  sr.MAIR_EL1 = el2.MAIR_EL2;
+  sr.AMAIR_EL1 = el2.AMAIR_EL2;
+  sr.VBAR_EL1 = el2.VBAR_EL2;
+  sr.AFSR0_EL1 = el2.AFSR0_EL2;
+  sr.AFSR1_EL1 = el2.AFSR1_EL2;
+  sr.CPACR_EL1 = translateCptrEl2ToCpacrEl1(el2.CPTR_EL2);
+  sr.ELR_EL1 = el2.ELR_EL2;
+  sr.ESR_EL1 = el2.ESR_EL2;
+  sr.FAR_EL1 = el2.FAR_EL2;
   vcpu.ctxt.hwSpsrImage = spsrEl2ToHw(el2.SPSR_EL2);
   sr.SPSR_EL1 = vcpu.ctxt.hwSpsrImage;
-  vcpu.cpu.writeSpEl(1, u64(el2.SP_EL2));
+  vcpu.cpu.writeSpEl(1, el2.SP_EL2);
 }
 
 /**
@@ -279,22 +276,22 @@ export function saveEl1State(vcpu: KvmVcpu): void {
 export function loadEl1State(vcpu: KvmVcpu): void {
   const el1 = vcpu.ctxt.el1;
   const sr = vcpu.cpu.sr;
-  sr.SCTLR_EL1 = u64(el1.SCTLR_EL1);
-  sr.TTBR0_EL1 = u64(el1.TTBR0_EL1);
-  sr.TTBR1_EL1 = u64(el1.TTBR1_EL1);
-  sr.TCR_EL1 = u64(el1.TCR_EL1);
-  sr.ESR_EL1 = u64(el1.ESR_EL1);
-  sr.FAR_EL1 = u64(el1.FAR_EL1);
-  sr.AFSR0_EL1 = u64(el1.AFSR0_EL1);
-  sr.AFSR1_EL1 = u64(el1.AFSR1_EL1);
-  sr.MAIR_EL1 = u64(el1.MAIR_EL1);
-  sr.AMAIR_EL1 = u64(el1.AMAIR_EL1);
-  sr.CONTEXTIDR_EL1 = u64(el1.CONTEXTIDR_EL1);
-  sr.VBAR_EL1 = u64(el1.VBAR_EL1);
-  sr.ELR_EL1 = u64(el1.ELR_EL1);
-  sr.SPSR_EL1 = u64(el1.SPSR_EL1);
-  vcpu.cpu.writeSpEl(1, u64(el1.SP_EL1));
-  sr.CPACR_EL1 = u64(el1.CPACR_EL1);
+  sr.SCTLR_EL1 = el1.SCTLR_EL1;
+  sr.TTBR0_EL1 = el1.TTBR0_EL1;
+  sr.TTBR1_EL1 = el1.TTBR1_EL1;
+  sr.TCR_EL1 = el1.TCR_EL1;
+  sr.ESR_EL1 = el1.ESR_EL1;
+  sr.FAR_EL1 = el1.FAR_EL1;
+  sr.AFSR0_EL1 = el1.AFSR0_EL1;
+  sr.AFSR1_EL1 = el1.AFSR1_EL1;
+  sr.MAIR_EL1 = el1.MAIR_EL1;
+  sr.AMAIR_EL1 = el1.AMAIR_EL1;
+  sr.CONTEXTIDR_EL1 = el1.CONTEXTIDR_EL1;
+  sr.VBAR_EL1 = el1.VBAR_EL1;
+  sr.ELR_EL1 = el1.ELR_EL1;
+  sr.SPSR_EL1 = el1.SPSR_EL1;
+  vcpu.cpu.writeSpEl(1, el1.SP_EL1);
+  sr.CPACR_EL1 = el1.CPACR_EL1;
 }
 
 // ---------------------------------------------------------------- EC 0x18

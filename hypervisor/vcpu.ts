@@ -4,6 +4,7 @@
 import { Cpu } from "../emulator/cpu.ts";
 import type { Exit } from "../emulator/exception.ts";
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
+import { hi32, join64, lo32 } from "../emulator/types.ts";
 import { kvmInjectNestedSync, kvmLoadHwTraps } from "./emulate_nested.ts";
 import type { GuestError, GuestReport } from "./errors.ts";
 import { VcpuFpState } from "./fpsimd.ts";
@@ -87,7 +88,9 @@ export class KvmVcpu {
 
   /** kvm_incr_pc: resume after the trapped instruction. */
   skipInstr(): void {
-    this.cpu.sr.ELR_EL2 = BigInt.asUintN(64, this.cpu.sr.ELR_EL2 + 4n);
+    const elr = this.cpu.sr.ELR_EL2;
+    const lo = lo32(elr) + 4;
+    this.cpu.sr.ELR_EL2 = lo < 4294967296 ? join64(lo, hi32(elr)) : join64(lo - 4294967296, (hi32(elr) + 1) >>> 0);
   }
 
   /** Which guest the CPU is running (or was running when it exited). */

@@ -1,7 +1,7 @@
 // The translated-code cache of one machine (shared by its vCPUs, as the pages are): units keyed by
-// the page they were built from and the VA page they were built for. A unit hangs off the page's
-// decoded-instruction array, so anything that drops that array (a write to the page, the page
-// going away) drops the unit with it; the code map (memory.ts) makes translated stores to such a
+// the page they were built from and the VA page they were built for. A unit belongs to the page's
+// decoded-instruction array (Page.code lives and dies with it), so anything that drops that array
+// (a write to the page, the page going away) drops the unit with it; the code map (memory.ts) makes translated stores to such a
 // page take the interpreter's path, which does the dropping. The cache holds at most
 // `limitBytes` of WebAssembly; past that the oldest units are dropped first.
 
@@ -10,7 +10,7 @@ import type { Op } from "../decode.ts";
 import type { Page, PhysMemory } from "../memory.ts";
 import { envVar } from "../engine.ts";
 import type { JitStats } from "./stats.ts";
-import { generate, kindOf, PAGE_SLOTS, plan } from "./translate.ts";
+import { generate, PAGE_SLOTS, plan } from "./translate.ts";
 
 /**
  * Dispatches into a page before it is translated. NVLAB_JIT_HOT overrides it (1 translates on
@@ -54,14 +54,12 @@ export interface Unit {
 }
 
 /**
- * Per page (hung off its decoded-op array as `code`, which Page.written calls): the unit that has
+ * Per page (Page.code, which Page.written calls; dropped with the decoded-op array): the unit that has
  * a block starting at each slot, and the dispatch count of slots that have none yet. A new entry
  * gets its own unit (the code reachable from it) rather than a retranslation of the page.
  */
 class PageJit {
   readonly unitAt = new Array<Unit | undefined>(PAGE_SLOTS);
-  /** 1 where the slot's instruction is one units never translate (found on a dispatch there). */
-  readonly terminatorAt = new Uint8Array(PAGE_SLOTS);
   readonly heat = new Map<number, number>();
   readonly units: Unit[] = [];
 
@@ -70,16 +68,17 @@ class PageJit {
     for (const u of this.units) u.dead = true;
     this.units.length = 0;
     this.unitAt.fill(undefined);
-    this.terminatorAt.fill(0);
   }
 }
 
-type OpsArray = (Op | undefined)[] & { code?: PageJit };
+type Ops = (Op | undefined)[];
 
 /** The interpreter side of a helper call: the CPU whose unit is running and its step count at entry. */
 export interface Running {
   cpu: CpuState;
   steps0: number;
+  /** A unit call is under way (a handler that throws leaves it set for the dispatcher's catch). */
+  inUnit: boolean;
 }
 
 export class JitCache {
@@ -88,11 +87,9 @@ export class JitCache {
   private bytes = 0;
   readonly stats: JitStats;
   /** Set by the dispatcher before each unit call. */
-  readonly running: Running = { cpu: null as unknown as CpuState, steps0: 0 };
+  readonly running: Running = { cpu: null as unknown as CpuState, steps0: 0, inUnit: false };
   /** Block index for the unit `lookup` returned. */
   entry = 0;
-  /** Set when `lookup` returned null because the PC is at an instruction units never translate. */
-  atTerminator = false;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -116,24 +113,19 @@ export class JitCache {
   }
 
   /**
-   * The unit to run at this PC (with `entry` set), or null: not hot yet, a terminator, or a page
-   * left to the interpreter.
+   * The unit to run at this PC (with `entry` set), or null: not hot yet, or a page left to the
+   * interpreter.
    */
   lookup(page: Page, vpn: number, lo: number, hi: number): Unit | null {
-    this.atTerminator = false;
-    const ops = page.ops as OpsArray | null;
+    const ops = page.ops as Ops | null;
     if (ops === null) return null;
-    const jp = ops.code ?? (ops.code = new PageJit());
+    let jp = page.code as PageJit | null;
+    if (jp === null) page.code = jp = new PageJit();
     const slot = (lo & 0xfff) >>> 2;
     const u = jp.unitAt[slot];
     if (u !== undefined && u.vpn === vpn && !u.dead) {
       this.entry = u.blockAt[slot]!;
       return u;
-    }
-    if (jp.terminatorAt[slot] === 1 || (ops[slot] !== undefined && kindOf(ops[slot]) === "terminator")) {
-      jp.terminatorAt[slot] = 1;
-      this.atTerminator = true;
-      return null;
     }
     const heat = (jp.heat.get(slot) ?? 0) + 1;
     jp.heat.set(slot, heat);
@@ -155,7 +147,7 @@ export class JitCache {
     return nu;
   }
 
-  private compile(page: Page, ops: OpsArray, entry: number, vpn: number, lo: number, hi: number): Unit {
+  private compile(page: Page, ops: Ops, entry: number, vpn: number, lo: number, hi: number): Unit {
     const t0 = performance.now();
     const vaLo = (lo & ~0xfff) >>> 0;
     const pageVa = (BigInt(hi) << 32n) | BigInt(vaLo);
@@ -166,6 +158,7 @@ export class JitCache {
     const running = this.running;
     const helperOps = g.helperOps;
     const helperSlots = g.helperSlots;
+    const helperEnds = g.helperEnds;
     // Helper call: the interpreter's handler for instruction `h`, `done` instructions into the call.
     const call = (h: number, done: number, nzcv: number): number => {
       const cpu = running.cpu;
@@ -178,7 +171,7 @@ export class JitCache {
       const op = helperOps[h]!;
       op.exec(cpu, op);
       let r = cpu.nzcv();
-      if (cpu.pcWritten || unit.dead || page.ops !== ops) {
+      if (cpu.pcWritten || helperEnds[h] === 1 || unit.dead || page.ops !== ops) {
         if (!cpu.pcWritten) cpu.advancePc();
         r |= HELPER_EXIT;
       }

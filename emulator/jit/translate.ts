@@ -9,9 +9,11 @@
 //   native     — generated inline (integer arithmetic, branches, loads/stores through the fast TLB);
 //   helper     — run by the interpreter's own handler through an import, for everything else that
 //                only touches registers and memory (FP/SIMD, rare integer forms, slow memory paths);
-//   terminator — not translated: the unit exits before it and the interpreter runs it (system
-//                instructions: they change the EL, the translation regime or the PC in ways the
-//                unit cannot follow).
+//   terminator — a helper that ends its block and the unit (system instructions: they may change
+//                the EL, the translation regime or the PC in ways the unit cannot follow). Running
+//                it from the unit rather than returning to the dispatcher first matters for the
+//                exits L0 sees most (HVC, trapped MSR/MRS, ERET), where the dispatcher pass was a
+//                large part of the exit.
 
 import type { Op } from "../decode.ts";
 import { OFF_NZCV, OFF_PC, OFF_ROFF, OFF_RTAG, OFF_WOFF, OFF_WTAG, OFF_X } from "../cpu_layout.ts";
@@ -81,7 +83,7 @@ export interface UnitSource {
 
 export interface Block {
   start: number;
-  /** Instructions (slots start..start+len-1), none a terminator. */
+  /** Instructions (slots start..start+len-1); only the last may be a branch or a terminator. */
   len: number;
 }
 
@@ -89,8 +91,6 @@ export interface UnitPlan {
   blocks: Block[];
   /** Slot → block index for block starts, else -1. */
   blockAt: Int16Array;
-  /** Slots holding terminators that the walk reached. */
-  terminator: Uint8Array;
   instructions: number;
 }
 
@@ -98,26 +98,25 @@ export interface UnitPlan {
 export function plan(src: UnitSource): UnitPlan {
   const reach = new Uint8Array(PAGE_SLOTS);
   const leader = new Uint8Array(PAGE_SLOTS);
-  const terminator = new Uint8Array(PAGE_SLOTS);
   const ends = new Uint8Array(PAGE_SLOTS);
   const work: number[] = [];
   const push = (s: number): void => {
     if (s < 0 || s >= PAGE_SLOTS) return;
     leader[s] = 1;
-    if (!reach[s] && !terminator[s]) work.push(s);
+    if (!reach[s]) work.push(s);
   };
   for (const e of src.entries) push(e);
   while (work.length > 0) {
     let s = work.pop()!;
-    while (s < PAGE_SLOTS && !reach[s] && !terminator[s]) {
+    while (s < PAGE_SLOTS && !reach[s]) {
       const op = src.op(s) as F;
-      const kind = kindOf(op);
-      if (kind === "terminator") {
-        terminator[s] = 1;
+      reach[s] = 1;
+      if (kindOf(op) === "terminator") {
+        // The unit exits after it; the code behind it (where an exception returns) is a block of its own.
+        ends[s] = 1;
         push(s + 1);
         break;
       }
-      reach[s] = 1;
       if (BRANCHES.has(op.name)) {
         ends[s] = 1;
         const t = directTarget(op);
@@ -146,7 +145,7 @@ export function plan(src: UnitSource): UnitPlan {
     cur.len++;
     if (ends[s]) cur = null;
   }
-  return { blocks, blockAt, terminator, instructions };
+  return { blocks, blockAt, instructions };
 }
 
 /** Byte offset of a direct branch's target from the branch, or null (indirect). */
@@ -188,6 +187,8 @@ export interface Generated {
   /** Helper index → op and its instruction's slot. */
   helperOps: Op[];
   helperSlots: number[];
+  /** Helper index → 1 when the unit always exits after it (a terminator). */
+  helperEnds: Uint8Array;
 }
 
 class Gen {
@@ -198,6 +199,7 @@ class Gen {
   private loopDepth = 0;
   readonly helperOps: Op[] = [];
   readonly helperSlots: number[] = [];
+  readonly helperEnds: number[] = [];
 
   constructor(
     private readonly p: UnitPlan,
@@ -280,7 +282,12 @@ class Gen {
         this.branch(op, slot, b.len);
         return;
       }
-      if (kindOf(op) === "native") this.native(op, slot, i);
+      const kind = kindOf(op);
+      if (kind === "terminator") {
+        this.terminator(op, slot, i);
+        return;
+      }
+      if (kind === "native") this.native(op, slot, i);
       else this.helper(op, slot, i);
     }
     // Fell off the block without a branch: into the next block, or out of the unit.
@@ -367,16 +374,30 @@ class Gen {
 
   // ---------------------------------------------------------------- helpers (interpreter handlers)
 
-  /** Run the interpreter's handler for this instruction; exit when it asks to. */
-  private helper(op: Op, slot: number, i: number): void {
+  /** Call the interpreter's handler for this instruction (helper `h`), flags in and out. */
+  private call(op: Op, slot: number, i: number, ends: boolean): void {
     const c = this.c;
     const h = this.helperOps.length;
     this.helperOps.push(op);
     this.helperSlots.push(slot);
+    this.helperEnds.push(ends ? 1 : 0);
     c.i32(h).get(CNT).i32(i).op(OP.i32_add);
     this.packFlags();
     c.op(OP.call).u32(0).set(A);
     this.unpackFlags(A);
+  }
+
+  /** A terminator: its handler runs, then the unit exits with the PC it left in the CPU. */
+  private terminator(op: Op, slot: number, i: number): void {
+    this.call(op, slot, i, true);
+    this.c.i32(1).set(PCCPU);
+    this.exitCount(i + 1);
+  }
+
+  /** Run the interpreter's handler for this instruction; exit when it asks to. */
+  private helper(op: Op, slot: number, i: number): void {
+    const c = this.c;
+    this.call(op, slot, i, false);
     c.get(A).i32(HELPER_EXIT).op(OP.i32_and).if();
     this.depth++;
     c.i32(1).set(PCCPU);
@@ -974,5 +995,5 @@ class Gen {
 export function generate(p: UnitPlan, ops: readonly Op[], pageVa: bigint): Generated {
   const g = new Gen(p, ops, pageVa);
   const bytes = g.generate();
-  return { bytes, helperOps: g.helperOps, helperSlots: g.helperSlots };
+  return { bytes, helperOps: g.helperOps, helperSlots: g.helperSlots, helperEnds: Uint8Array.from(g.helperEnds) };
 }

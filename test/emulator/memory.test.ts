@@ -49,10 +49,10 @@ describe("PhysMemory", () => {
     const m = new PhysMemory();
     m.addRam(0, 0x1000);
     const p = m.page(0)!;
-    const ops: unknown[] & { code?: { written(): void } } = new Array<unknown>(1024);
+    const ops: unknown[] = new Array<unknown>(1024);
     let told = 0;
-    ops.code = { written: () => void told++ };
     p.cacheOps(ops);
+    p.code = { written: () => void told++ };
     ops[4] = "at 0x10";
     p.markCode(0x10);
     ops[20] = "at 0x50";
@@ -73,6 +73,7 @@ describe("PhysMemory", () => {
     expect(told).toBe(2);
     p.invalidate();
     expect(p.ops).toBeNull();
+    expect(p.code).toBeNull(); // the translated code went with the decoded instructions
     const removed: number[] = [];
     m.onPageRemoved((pfn) => removed.push(pfn));
     m.removePage(0x800);

@@ -16,7 +16,8 @@ describe("event formatters (TP_printk)", () => {
   it("a logged event keeps its fields and formats its text once, on first use", () => {
     const log = new EventLog(4);
     const data = EVENT_SAMPLES.find((s) => s.data.kind === "tlbi")!;
-    const e = log.add(data.data, 42);
+    log.add(data.data, 42);
+    const e = log.recent(1)[0]!;
     expect(e.data).toBe(data.data);
     expect(e.kind).toBe("tlbi");
     expect(e.detail).toBe(data.text);

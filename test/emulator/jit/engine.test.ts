@@ -192,9 +192,12 @@ describe("translated engine: same results as the interpreter", () => {
     const interp = await machine(source, "interp");
     const jit = await machine(source, "jit");
     const exits: string[][] = [[], []];
+    // Instructions the JIT's dispatcher left to the interpreter, at each exit.
+    const interpreted: number[] = [];
     for (const [i, m] of [interp, jit].entries()) {
       for (;;) {
         const s = m.cpu.run(1_000_000);
+        if (m === jit) interpreted.push(m.cpu.steps - m.cpu.jitStats()!.jitInstructions);
         if (s.kind !== "exit") break;
         exits[i]!.push(show(s.exit));
         m.cpu.eretFromEl2();
@@ -204,6 +207,10 @@ describe("translated engine: same results as the interpreter", () => {
     expect(exits[1]!.length).toBe(20);
     expect(jit.cpu.getX(2)).toBe(interp.cpu.getX(2));
     expect(jit.cpu.steps).toBe(interp.cpu.steps);
+    // Only the first block, run before the page was decoded, was interpreted: every HVC after it
+    // (and the final BRK) ran from the unit, not from a dispatcher pass.
+    expect(interpreted[0]).toBe(3);
+    expect(new Set(interpreted)).toEqual(new Set([3]));
   });
 
   it("keeps working with a code cache too small for one unit (every unit evicted)", async () => {
