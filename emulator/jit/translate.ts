@@ -112,9 +112,11 @@ export function plan(src: UnitSource): UnitPlan {
       const op = src.op(s) as F;
       reach[s] = 1;
       if (kindOf(op) === "terminator") {
-        // The unit exits after it; the code behind it (where an exception returns) is a block of its own.
+        // The unit exits after it; the code behind it (where an exception returns) is a block of its
+        // own. Not behind an UNDEFINED word, though: zero-filled memory after a program decodes as
+        // one, and walking it would translate the rest of the page a word at a time.
         ends[s] = 1;
-        push(s + 1);
+        if (op.name !== "UNDEFINED") push(s + 1);
         break;
       }
       if (BRANCHES.has(op.name)) {
