@@ -22,7 +22,7 @@ import { translate } from "./mmu/translate.ts";
 import { SP, ZR } from "./reg_slots.ts";
 import type { Semihosting } from "./semihosting.ts";
 import { SysRegFile, type SysRegName } from "./sysregs.ts";
-import { hi32, join64, lo32, split64 } from "./types.ts";
+import { hi32, join64, lo32, plus4, split64 } from "./types.ts";
 import { HCR, hcr } from "./traps.ts";
 
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
@@ -362,9 +362,7 @@ export class CpuState {
 
   /** Preferred return address: this instruction, or the next one. */
   preferredReturn(next: boolean): bigint {
-    if (!next) return join64(this.pcLo, this.pcHi);
-    const lo = this.pcLo + 4;
-    return lo >= 4294967296 ? join64(lo - 4294967296, this.pcHi + 1) : join64(lo, this.pcHi);
+    return next ? plus4(this.pcLo, this.pcHi) : join64(this.pcLo, this.pcHi);
   }
 
   /** Where an exception that would go to EL1 goes: EL2 from EL0 when HCR_EL2.TGE is set. */

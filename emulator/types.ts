@@ -59,6 +59,12 @@ export function split64(v: bigint): [lo: number, hi: number] {
   return [CELL32[LO]!, CELL32[HI]!];
 }
 
+/** The 64-bit value of halves lo/hi, plus 4 (modulo 2^64): the next instruction's address. */
+export function plus4(lo: number, hi: number): bigint {
+  const l = lo + 4;
+  return l < 4294967296 ? join64(l, hi) : join64(l - 4294967296, hi + 1); // join64 wraps hi modulo 2^32
+}
+
 /** Join unsigned 32-bit halves into a 64-bit value. */
 export function join64(lo: number, hi: number): bigint {
   CELL32[LO] = lo;

@@ -75,23 +75,32 @@ const PSR_M1 = 0x2n;
 
 /** A hardware PSTATE/SPSR taken while vEL2 ran (EL1h/EL1t) as L1 sees it (EL2h/EL2t). */
 export function hwPstateToVel2(v: bigint): bigint {
-  const m = mode(v);
-  if (m === PSR_MODE_EL1H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2H;
-  if (m === PSR_MODE_EL1T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2T;
+  const m = spsrMode(v);
+  if (m === M_EL1H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2H;
+  if (m === M_EL1T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL2T;
   return v;
 }
 
-/** SPSR.M[4:0] as a BigInt constant of this file, found without a BigInt operation (every exit asks). */
-function mode(v: bigint): bigint {
-  return MODES[lo32(v) & 0x1f]!;
+/** SPSR.M[4:0] as a number, read from the low half without a BigInt operation (every exit asks). */
+export function spsrMode(v: bigint): number {
+  return lo32(v) & 0x1f;
 }
-const MODES: readonly bigint[] = Array.from({ length: 32 }, (_, m) => BigInt(m));
+const M_EL1T = Number(PSR_MODE_EL1T);
+const M_EL1H = Number(PSR_MODE_EL1H);
+const M_EL2T = Number(PSR_MODE_EL2T);
+const M_EL2H = Number(PSR_MODE_EL2H);
+
+/** Whether an SPSR targets EL2 (EL2h or EL2t). */
+export function isEl2Mode(v: bigint): boolean {
+  const m = spsrMode(v);
+  return m === M_EL2H || m === M_EL2T;
+}
 
 /** A vEL2 PSTATE (EL2h/EL2t) as the hardware runs it (EL1h/EL1t). */
 export function vel2PstateToHw(v: bigint): bigint {
-  const m = mode(v);
-  if (m === PSR_MODE_EL2H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1H;
-  if (m === PSR_MODE_EL2T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1T;
+  const m = spsrMode(v);
+  if (m === M_EL2H) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1H;
+  if (m === M_EL2T) return (v & ~PSR_MODE_MASK) | PSR_MODE_EL1T;
   return v;
 }
 
@@ -102,6 +111,5 @@ export function vel2PstateToHw(v: bigint): bigint {
  * exception entry writes, so a later exception is always told apart from L1's own value.
  */
 export function spsrEl2ToHw(v: bigint): bigint {
-  const m = mode(v);
-  return m === PSR_MODE_EL2H || m === PSR_MODE_EL2T ? vel2PstateToHw(v) : v | PSR_M1;
+  return isEl2Mode(v) ? vel2PstateToHw(v) : v | PSR_M1;
 }

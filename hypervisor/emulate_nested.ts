@@ -10,7 +10,7 @@ import { VECTOR } from "../emulator/exception.ts";
 import { lo32 } from "../emulator/types.ts";
 import { fpsimdCptrTraps, kvmArchVcpuLoadFp, kvmArchVcpuPutFp } from "./fpsimd.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
-import { PSR_MODE_EL2H, hwPstateToVel2, vel2PstateToHw } from "./el2_translate.ts";
+import { PSR_MODE_EL2H, hwPstateToVel2, isEl2Mode, spsrMode, vel2PstateToHw } from "./el2_translate.ts";
 import {
   loadEl1State, loadVel2State, readVel2Elr, readVel2Spsr, saveEl1State, saveVel2State, vcpuWriteSysReg, writeVel2ExceptionRegs,
 } from "./sys_regs.ts";
@@ -65,9 +65,12 @@ let hcrForL2Value = 0n;
 
 const HCR_L2_OWN = bit(HCR.VM) | bit(HCR.RW) | bit(HCR.TID3);
 const CPTR_TCPAC = bit(CPTR.TCPAC);
-/** The hardware CPTR_EL2 values kvmLoadHwTraps chooses from, by TCPAC and the FP traps (0n or TFP). */
-const cptrOf = (tcpac: boolean, fp: bigint): bigint => (fp === 0n ? (tcpac ? CPTR_TCPAC : 0n) : tcpac ? CPTR_TCPAC_TFP : fp);
-const CPTR_TCPAC_TFP = CPTR_TCPAC | bit(CPTR.TFP);
+const CPTR_TFP = bit(CPTR.TFP);
+/** The four hardware CPTR_EL2 values kvmLoadHwTraps chooses from (no BigInt operation per switch). */
+const CPTR_VALUES = [0n, CPTR_TFP, CPTR_TCPAC, CPTR_TCPAC | CPTR_TFP];
+function cptrOf(tcpac: boolean, fpTraps: bigint): bigint {
+  return CPTR_VALUES[(tcpac ? 2 : 0) | (fpTraps === 0n ? 0 : 1)]!;
+}
 /** MDCR_EL2 debug traps of L1's that L0 passes through while L2 runs. */
 const MDCR_L2_PASSTHROUGH = bit(MDCR.TDE) | bit(MDCR.TDA) | bit(MDCR.TDOSA);
 
@@ -147,11 +150,6 @@ export function kvmCheckIllegalExceptionReturn(vcpu: KvmVcpu, spsr: bigint): big
   return (cur & (PSR_NZCV | PSR_DAIF | 0x1fn)) | PSR_IL;
 }
 
-function isEl2Mode(spsr: bigint): boolean {
-  const m = lo32(spsr) & 0x1f;
-  return m === 0x9 || m === 0x8; // EL2h, EL2t
-}
-
 /**
  * kvm_emulate_nested_eret (EC 0x1A from vEL2): an ERET to EL2h/EL2t stays in vEL2; anything else
  * switches to L2 with PC = vELR_EL2 and PSTATE = vSPSR_EL2. The CPU resumes from the hardware
@@ -196,7 +194,7 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
     group = VECTOR.LOWER_A64;
   } else {
     spsr = hwPstateToVel2(spsr);
-    group = (spsr & 0x1fn) === PSR_MODE_EL2H ? VECTOR.CUR_SPX : VECTOR.CUR_SP0;
+    group = spsrMode(spsr) === Number(PSR_MODE_EL2H) ? VECTOR.CUR_SPX : VECTOR.CUR_SP0;
   }
   writeVel2ExceptionRegs(vcpu, elr, spsr, type === VECTOR.SYNC ? esr : null);
   if (far !== undefined) vcpuWriteSysReg(vcpu, "FAR_EL2", far);
@@ -207,7 +205,7 @@ export function kvmInjectNested(vcpu: KvmVcpu, esr: bigint, far?: bigint, hpfar?
   cpu.sr.SPSR_EL2 = BigInt(((lo32(spsr) & PSR_NZCV_DIT_LO) | PSR_ENTRY_LO) >>> 0);
   vcpu.kvm.metrics.countInjectionToL1();
   const from = fromL2 ? "L2" : "vEL2";
-  const mode = lo32(spsr) & 0x1f;
+  const mode = spsrMode(spsr);
   // The common injection (an HVC, a trapped access) has neither address: no spread objects for it.
   vcpu.kvm.events.add(far === undefined && hpfar === undefined
     ? { kind: "inject", into: "vel2", esr, from, mode, elr, vector }

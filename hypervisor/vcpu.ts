@@ -4,7 +4,7 @@
 import { Cpu } from "../emulator/cpu.ts";
 import type { Exit } from "../emulator/exception.ts";
 import { PHYS_MIDR, physicalMpidr } from "../emulator/sysreg_table.ts";
-import { hi32, join64, lo32 } from "../emulator/types.ts";
+import { hi32, lo32, plus4 } from "../emulator/types.ts";
 import { kvmInjectNestedSync, kvmLoadHwTraps } from "./emulate_nested.ts";
 import type { GuestError, GuestReport } from "./errors.ts";
 import { VcpuFpState } from "./fpsimd.ts";
@@ -89,8 +89,7 @@ export class KvmVcpu {
   /** kvm_incr_pc: resume after the trapped instruction. */
   skipInstr(): void {
     const elr = this.cpu.sr.ELR_EL2;
-    const lo = lo32(elr) + 4;
-    this.cpu.sr.ELR_EL2 = lo < 4294967296 ? join64(lo, hi32(elr)) : join64(lo - 4294967296, (hi32(elr) + 1) >>> 0);
+    this.cpu.sr.ELR_EL2 = plus4(lo32(elr), hi32(elr));
   }
 
   /** Which guest the CPU is running (or was running when it exited). */

@@ -1,8 +1,8 @@
 // The translated-code cache of one machine (shared by its vCPUs, as the pages are): units keyed by
 // the page they were built from and the VA page they were built for. A unit belongs to the page's
 // decoded-instruction array (Page.code lives and dies with it), so anything that drops that array
-// (a write to the page, the page going away) drops the unit with it; the code map (memory.ts) makes translated stores to such a
-// page take the interpreter's path, which does the dropping. The cache holds at most
+// (a write to the page, the page going away) drops the unit with it; the code map (memory.ts)
+// makes translated stores to such a page take the interpreter's path, which does the dropping. The cache holds at most
 // `limitBytes` of WebAssembly; past that the oldest units are dropped first.
 
 import type { CpuState } from "../cpu_state.ts";
