@@ -4,6 +4,7 @@
 import { createInterface } from "node:readline";
 import { Repl } from "../debug/repl.ts";
 import { DebugSession } from "../debug/session.ts";
+import type { TimelineOptions } from "../debug/timetravel.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 import { judgeScenario, type PreparedScenario } from "../lab/scenario/run.ts";
 import { UsageError } from "./errors.ts";
@@ -24,6 +25,8 @@ export interface DebugCommandOptions {
   echo?: boolean;
   /** `--trace-out`: written when the session ends. */
   traceOut?: TraceOutput | null;
+  /** Automatic snapshots for reverse execution. */
+  timeline?: TimelineOptions;
   /** The scenario the VM comes from (its `vm` is `vm` above): its expectations are judged when the run ends. */
   scenario?: PreparedScenario;
 }
@@ -34,7 +37,7 @@ export interface DebugCommandOptions {
  */
 export async function debugCommand(o: DebugCommandOptions): Promise<number> {
   const write = o.write ?? ((t: string) => void process.stdout.write(t));
-  const session = await DebugSession.open({ vm: o.vm });
+  const session = await DebugSession.open({ vm: o.vm, timeline: o.timeline ?? {} });
   const loadError = session.finished;
   if (loadError?.kind === "guest-error") throw new UsageError(loadError.message);
   const repl = new Repl(session, write);

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { symbolFileFromSession } from "../debug/gdb/symbol_file.ts";
 import { GdbServer } from "../debug/gdb/server.ts";
 import { SessionTarget } from "../debug/gdb/session_target.ts";
+import type { TimelineOptions } from "../debug/timetravel.ts";
 import { DebugSession } from "../debug/session.ts";
 import type { RunVmOptions } from "../lab/run.ts";
 import { UsageError } from "./errors.ts";
@@ -62,8 +63,8 @@ export function parsePort(text: string): number {
  * The command: open the VM stopped at L1's entry, announce the port on stdout (the guests'
  * console output follows there), log connections on stderr, and return when gdb kills the VM.
  */
-export async function gdbserverCommand(o: { vm: RunVmOptions; port: number; symbolFile?: string; maxSteps?: number }): Promise<void> {
-  const session = await DebugSession.open({ vm: { ...o.vm, onConsole: (b) => process.stdout.write(String.fromCharCode(b)) } });
+export async function gdbserverCommand(o: { vm: RunVmOptions; port: number; symbolFile?: string; maxSteps?: number; timeline?: TimelineOptions }): Promise<void> {
+  const session = await DebugSession.open({ vm: { ...o.vm, onConsole: (b) => process.stdout.write(String.fromCharCode(b)) }, timeline: o.timeline ?? {} });
   const server = await startGdbServer({
     session,
     port: o.port,

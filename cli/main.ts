@@ -14,7 +14,7 @@ import { parseAddress, parseCount, parseNumber } from "./parse.ts";
 import { type GuestReport, HostError, runningText } from "../hypervisor/errors.ts";
 import { guestStatusNote, type ImageSpec, L1_DEFAULT_IPA, parseImageSpec, parseMemory, parseVcpus, runCommand, runExitCode } from "./run.ts";
 import { scenarioExitCode, scenarioJson, scenarioSummary } from "./scenario.ts";
-import { type PreparedScenario, prepareScenario, runScenario, type ScenarioResult } from "../lab/scenario/run.ts";
+import { type PreparedScenario, prepareScenario, type ScenarioResult } from "../lab/scenario/run.ts";
 import { chaosOf, formatChaosReport } from "../lab/chaos.ts";
 import { ScenarioError } from "../lab/scenario/schema.ts";
 import { UNMAP_STRATEGIES, type UnmapStrategyName } from "../hypervisor/unmap/registry.ts";
@@ -26,6 +26,7 @@ import { finishTraceOutput, traceOutput } from "./trace_out.ts";
 import { hostErrorExit, hostErrorState, vmWitness } from "./host_error_json.ts";
 import { gdbserverCommand, parsePort } from "./gdbserver.ts";
 import { debugCommand } from "./debug.ts";
+import { DEFAULT_SNAPSHOT_BYTES, DEFAULT_SNAPSHOT_EVERY, type TimelineOptions } from "../debug/timetravel.ts";
 import { BUILD_FORMATS, type BuildFormat, buildCommand } from "./build.ts";
 import { addFuzzCommand } from "./fuzz.ts";
 import { commandEngine, engineOption, givenEngine } from "./engine.ts";
@@ -33,6 +34,9 @@ import type { Engine } from "../emulator/engine.ts";
 import { runCommandVm, type RunCommandOptions } from "./run.ts";
 import { compareWithQemu, comparisonJson, comparisonText, parseQemuTimeout, QEMU_DEFAULT_TIMEOUT_S, QEMU_DIFFERS_STATUS, requireQemu } from "./qemu_compare.ts";
 import type { RunVmOptions } from "../lab/run.ts";
+import { runCommandPlanned, runScenarioPlanned } from "./snapshot_run.ts";
+import { restoredScenario, type SnapshotFlags, snapshotPlan, type SnapshotPlan } from "./snapshot_plan.ts";
+import { restoredRunOptions } from "./snapshot_recipe.ts";
 
 interface SemihostingFlags {
   semihosting?: boolean;
@@ -161,6 +165,9 @@ export function program(): Command {
     .option("--semihosting-root <dir>", "the only directory semihosting SYS_OPEN may open files in (default: none, only \":tt\")")
     .option("--semihosting-cmdline <args>", "arguments SYS_GET_CMDLINE returns after the L1 image's name")
     .option("--semihosting-stdin <file>", "what reads from \":tt\" return (default: end of file at once)")
+    .option("--snapshot-at <step>", "stop after STEP instructions (all vCPUs together), write a snapshot file (--save), and finish the run as usual")
+    .option("--save <file>", "where --snapshot-at writes the snapshot (JSON, docs/snapshot-format.md)")
+    .option("--restore <file>", "replay the run a snapshot file records to its step, check the state is the snapshot's, and run on from there (console and --trace from that step on); only --json, --trace and --qemu go with it")
     .addHelpText(
       "after",
       "\nExit status: the guest's PSCI SYSTEM_OFF code (w1) when it is 0-127 and not one of the statuses below;\n" +
@@ -173,45 +180,39 @@ export function program(): Command {
         "invalid scenario; 70 host error.\n\n" +
         "Examples:\n  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000\n" +
         "  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/checksum.S@0x48000000 --unmap revmap --chaos 7\n" +
-        "  nvlab run scenarios/revmap_polluted.yaml --unmap accel",
+        "  nvlab run scenarios/revmap_polluted.yaml --unmap accel\n" +
+        "  nvlab run --l1 guests/l1/hyp.S --l2 guests/l2/hello.S@0x48000000 --snapshot-at 2000 --save hello.snap\n" +
+        "  nvlab run --restore hello.snap\n\n" +
+        "A snapshot file records the run's options, each image's SHA-256, the step, a fingerprint of the state\n" +
+        "there and the console so far. --restore refuses a file of another format version, an image or scenario\n" +
+        "that changed, and a replay that does not reach the same state (docs/snapshot-format.md).",
     )
     .action(
       async (scenario: string | undefined, o: RunOptions, command: Command) => {
         const json = o.json === true;
+        const plan = await snapshotPlan(o, command, scenario);
         const strategy = strategyOptions(o);
-        if (scenario !== undefined) {
-          await runScenarioCommand(scenario, o, strategy, command);
+        const scenarioFile = scenario ?? restoredScenario(plan);
+        if (scenarioFile !== undefined) {
+          await runScenarioCommand(scenarioFile, o, strategy, command, plan);
           return;
         }
-        if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
-        const vcpus = parseVcpus(o.vcpus);
         const qemuTimeout = parseQemuTimeout(o.qemuTimeout);
-        if (o.qemu) requireQemu(vcpus);
-        if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
-          throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
-        }
-        const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
-        const semihosting = semihostingOption(o);
-        if (o.qemu && semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
+        // A restore runs what its file recorded; otherwise the command line says what runs.
+        const vm = plan?.kind === "restore" ? restoredRunOptions(plan) : commandLineRun(o, strategy);
+        if (o.qemu) requireQemu(vm.vcpus);
+        if (o.qemu && vm.semihosting?.input !== undefined) throw new UsageError(QEMU_STDIN_REFUSAL);
         const trace: string[] = [];
         const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
         const witness = vmWitness(traceOut?.monitors);
         const runOptions: RunCommandOptions = {
-          ...strategy,
-          l1: parseImageSpec(o.l1, "--l1", false),
-          l2,
-          format: parseImageFormat(o.format),
-          memory: parseMemory(o.memory),
-          vcpus,
-          maxSteps: parseCount(o.maxSteps, "--max-steps"),
-          poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
+          ...vm,
           // With --trace the console is printed after the trace so the two do not interleave.
           onConsole: json || o.trace ? undefined : (b) => process.stdout.write(String.fromCharCode(b)),
           onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
           monitors: witness.monitors,
-          ...(semihosting === undefined ? {} : { semihosting }),
         };
-        const r = await runCommand(runOptions)
+        const r = await runCommandPlanned(runOptions, plan, o.semihostingStdin)
           .catch((e: unknown) => {
             if (json && e instanceof HostError) {
               const kvm = witness.kvm();
@@ -232,10 +233,11 @@ export function program(): Command {
           if (chaos) out.chaos = chaos;
           if (o.trace) out.trace = trace;
           if (qemu) out.qemu = comparisonJson(qemu);
+          if (r.restoredAt !== null) out.restoredAt = r.restoredAt;
           writeJson(out);
         } else {
-          if (o.trace) process.stdout.write("console:\n" + r.console);
-          if (r.console.length > 0 && !r.console.endsWith("\n")) process.stdout.write("\n");
+          if (o.trace) process.stdout.write("console:\n" + r.liveConsole);
+          if (r.liveConsole.length > 0 && !r.liveConsole.endsWith("\n")) process.stdout.write("\n");
           process.stdout.write(runSummary(r) + "\n");
           if (chaos) process.stdout.write(formatChaosReport(chaos) + "\n");
           if (qemu) process.stdout.write(comparisonText(qemu, qemuTimeout) + "\n");
@@ -270,6 +272,7 @@ export function program(): Command {
         port,
         ...(o.symbolFile ? { symbolFile: o.symbolFile } : {}),
         ...(o.maxSteps ? { maxSteps: parseCount(o.maxSteps, "--max-steps") } : {}),
+        timeline: timelineOptions(o),
       });
     });
 
@@ -299,7 +302,7 @@ export function program(): Command {
       vm.monitors = (kvm) => [...(base?.(kvm) ?? []), ...(traceOut?.monitors(kvm) ?? [])];
       vm.maxSteps = o.maxSteps === undefined ? undefined : parseCount(o.maxSteps, "--max-steps");
       if (o.trace) vm.onEvent = (l) => process.stdout.write(l + "\n");
-      process.exitCode = await debugCommand({ vm, echo: o.echo === true, traceOut, ...(prepared ? { scenario: prepared } : {}) });
+      process.exitCode = await debugCommand({ vm, echo: o.echo === true, traceOut, timeline: timelineOptions(o), ...(prepared ? { scenario: prepared } : {}) });
     });
 
   const vcpusHelp: Record<string, string> = {
@@ -310,6 +313,7 @@ export function program(): Command {
   for (const [name, help] of Object.entries(vcpusHelp)) {
     const sub = cmd.commands.find((c) => c.name() === name);
     if (sub) addVmOptions(sub, help);
+    if (sub && name !== "run") addTimelineOptions(sub);
   }
   addFuzzCommand(cmd);
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
@@ -339,7 +343,7 @@ function qemuSemihosting(file: string, s: ExecSemihosting): { args: string[]; ro
 
 const QEMU_STDIN_REFUSAL = "--qemu: --semihosting-stdin is not passed to QEMU (its semihosting console reads the terminal); leave one of them out";
 
-interface RunOptions extends TuningOptions, SemihostingFlags {
+interface RunOptions extends TuningOptions, SemihostingFlags, SnapshotFlags {
   qemu?: boolean; qemuTimeout: string;
   l1?: string; l2: string[]; format: string; memory: string; vcpus: string; maxSteps: string; poolPages?: string; json?: boolean; trace?: boolean;
   unmap?: UnmapStrategyName; directMap?: boolean; revmapTlbi?: RevmapTlbi; nestedMmus?: string; check?: boolean; chaos?: string; chaosRate: string;
@@ -443,8 +447,30 @@ function strategyOptions(o: Pick<RunOptions, "unmap" | "directMap" | "revmapTlbi
   };
 }
 
+/** The run `nvlab run --l1 … --l2 …` describes (without the output's callbacks). */
+function commandLineRun(o: RunOptions, strategy: ReturnType<typeof strategyOptions>): RunCommandOptions {
+  if (o.l1 === undefined) throw new UsageError("run: give an L1 (--l1 FILE.S) or a scenario file (nvlab run SCENARIO.yaml)");
+  const vcpus = parseVcpus(o.vcpus);
+  if (strategy.nestedMmus !== undefined && strategy.nestedMmus < vcpus) {
+    throw new UsageError(`--nested-mmus: ${strategy.nestedMmus} is fewer than the ${vcpus} vCPUs (each vCPU holds one shadow MMU)`);
+  }
+  const l2: ImageSpec[] = o.l2.map((s) => parseImageSpec(s, "--l2", true));
+  const semihosting = semihostingOption(o);
+  return {
+    ...strategy,
+    l1: parseImageSpec(o.l1, "--l1", false),
+    l2,
+    format: parseImageFormat(o.format),
+    memory: parseMemory(o.memory),
+    vcpus,
+    maxSteps: parseCount(o.maxSteps, "--max-steps"),
+    poolPages: o.poolPages === undefined ? undefined : parseCount(o.poolPages, "--pool-pages"),
+    ...(semihosting === undefined ? {} : { semihosting }),
+  };
+}
+
 /** `nvlab run SCENARIO.yaml`: the summary (or --json), exit status 0 iff every expectation holds (scenarioExitCode). */
-async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command): Promise<void> {
+async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnType<typeof strategyOptions>, command: Command, plan: SnapshotPlan | null): Promise<void> {
   // `nvlab run hyp.S` (without --l1) would otherwise be read as YAML and fail on the assembly's syntax.
   if (/\.s$/i.test(file)) {
     throw new UsageError(`run: ${file} is an assembly source, not a scenario file: give it as --l1 ${file} (and each L2 as --l2 FILE.S@IPA)`);
@@ -459,11 +485,11 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
   const trace: string[] = [];
   const traceOut = o.traceOut === undefined ? null : traceOutput(o.traceOut, o.traceLimit);
   const witness = vmWitness(traceOut?.monitors);
-  const r = await runScenario(file, {
+  const r = await runScenarioPlanned(file, {
     ...strategy,
     onEvent: o.trace ? (l) => (json ? trace.push(l) : process.stdout.write(l + "\n")) : undefined,
     monitors: witness.monitors,
-  })
+  }, plan)
     .catch((e: unknown) => {
       if (e instanceof HostError) SCENARIO_HOST_ERRORS.add(e);
       if (json && e instanceof HostError) {
@@ -476,11 +502,14 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
     .finally(() => finishTraceOutput(traceOut));
   const status = scenarioExitCode(r);
   if (json) {
-    const out: Record<string, unknown> = { ...r, status };
+    const { restoredAt, liveConsole: _live, ...result } = r;
+    const out: Record<string, unknown> = { ...result, status };
     if (o.trace) out.trace = trace;
+    if (restoredAt !== null) out.restoredAt = restoredAt;
     process.stdout.write(scenarioJson(out as unknown as ScenarioResult) + "\n");
   } else {
-    if (o.trace) process.stdout.write("console:\n" + r.console + (r.console.endsWith("\n") || r.console === "" ? "" : "\n"));
+    const shown = r.liveConsole;
+    if (o.trace) process.stdout.write("console:\n" + shown + (shown.endsWith("\n") || shown === "" ? "" : "\n"));
     process.stdout.write(scenarioSummary(r) + "\n");
   }
   process.exitCode = status;
@@ -489,12 +518,22 @@ async function runScenarioCommand(file: string, o: RunOptions, strategy: ReturnT
 /** The VM options `debug` and `gdbserver` share. */
 type VmCommandOptions = Omit<GdbserverOptions, "port" | "symbolFile">;
 
+/** The automatic snapshots behind reverse execution in `debug` and `gdbserver`. */
+function addTimelineOptions(sub: Command): void {
+  sub.option("--snapshot-every <n>", "take an automatic snapshot every N instructions: reverse-step and goto replay at most N", String(DEFAULT_SNAPSHOT_EVERY));
+  sub.option("--snapshot-memory <MiB>", "memory the automatic snapshots may hold before older ones are thinned out", String(DEFAULT_SNAPSHOT_BYTES >> 20));
+}
+
+function timelineOptions(o: { snapshotEvery: string; snapshotMemory: string }): TimelineOptions {
+  return { every: parseCount(o.snapshotEvery, "--snapshot-every"), maxBytes: parseCount(o.snapshotMemory, "--snapshot-memory") * (1 << 20) };
+}
+
 interface DebugCommandLineOptions extends VmCommandOptions {
   trace?: boolean; traceOut?: string; traceLimit: string; echo?: boolean;
 }
 
 interface GdbserverOptions extends Omit<RunOptions, "maxSteps" | "chaosRate" | "traceLimit" | "qemu" | "qemuTimeout"> {
-  port: string; symbolFile?: string; maxSteps?: string; chaosRate: string;
+  port: string; symbolFile?: string; maxSteps?: string; chaosRate: string; snapshotEvery: string; snapshotMemory: string;
 }
 
 /** The VM a debugging command opens: a scenario's, or the one --l1/--l2 and the VM options describe. */

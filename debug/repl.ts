@@ -12,6 +12,8 @@ import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { formatAccel, formatFpRegisters, formatMetrics, formatMmus, formatRegisters, formatRevmap, formatVector, mmuByName } from "./inspect.ts";
 import { type AddressSpace, spaceName } from "./memory.ts";
 import { type DebugSession, describeStop, EVENT_KINDS, type Level, type Stop } from "./session.ts";
+import { formatEvent } from "../hypervisor/events.ts";
+import { whyCommand } from "./why.ts";
 import { formatSymbolRef } from "./symbols.ts";
 
 /** Where injections by hand are said to come from (event details, metrics). */
@@ -21,6 +23,17 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
   step [n] | stepi [n] | s | si   execute n guest instructions (exits are handled by L0 on the way)
   next [n] | n                    like step, but run over a bl/blr call
   continue | c                    run until a breakpoint, the end, or Ctrl-C
+  reverse-step [n] | rs [n]       go back n instructions (of all vCPUs; also reverse-stepi, rsi)
+  reverse-next | rn               go back one instruction, over a call that just returned
+  reverse-continue | rc           go back to the previous breakpoint, exit or event breakpoint hit
+  goto STEP                       go to step STEP of the run (instructions of all vCPUs), back or forward
+  history [n]                     the last n L0 events (default 20) with their steps, for goto
+  snapshot [NAME]                 save the whole VM now (NAME default s1, s2, ...)
+  restore NAME                    go back (or forward) to a saved snapshot
+  snapshots                       list the saved snapshots and the automatic ones
+  why ADDR [nipa|ipa|pa] [mmuN] [all]
+                                  who mapped this: the L1 stage-2 writes, shadow faults, unmaps, TLBIs and
+                                  injections that cover a nested IPA, canonical IPA or host PA, newest first
   break ADDR|SYMBOL | b           stop when that instruction is about to run (a symbol: only in its image)
   break exit EC                   stop after L0 handles an exit with that exception class (name or number:
                                   ${Object.values(EC_NAMES).join(", ")})
@@ -126,6 +139,37 @@ export class Repl {
       case "continue": case "c": case "cont":
         this.showStop(await this.continue());
         return true;
+      case "reverse-step": case "reverse-stepi": case "rs": case "rsi":
+        this.showStop(s.reverseStep(this.count(args[0], 1, Number.MAX_SAFE_INTEGER)));
+        return true;
+      case "reverse-next": case "rn":
+        this.showStop(this.reverseNext());
+        return true;
+      case "reverse-continue": case "rc":
+        this.showStop(s.reverseContinue());
+        return true;
+      case "goto":
+        if (args[0] === undefined) throw new DebugError("goto: give a step (goto 1234; 'history' lists events with their steps)");
+        this.showStop(s.goto(Number(this.number(args[0], "step"))));
+        return true;
+      case "history":
+        this.print(this.history(this.count(args[0], 20, s.kvm.events.capacity)));
+        return true;
+      case "snapshot": {
+        const snap = s.snapshot(args[0]);
+        this.print(`snapshot ${snap.name} at step ${snap.at.snap.steps} (${formatBytes(snap.at.snap.bytes)} of its own)`);
+        return true;
+      }
+      case "restore":
+        if (args[0] === undefined) throw new DebugError("restore: give a snapshot name ('snapshots' lists them)");
+        this.showStop(s.restore(args[0]));
+        return true;
+      case "snapshots":
+        this.print(this.snapshotList());
+        return true;
+      case "why":
+        this.print(whyCommand(s.kvm, args.join(" ")).join("\n"));
+        return true;
       case "break": case "b": case "br":
         this.breakCommand(args);
         return true;
@@ -214,6 +258,41 @@ export class Repl {
       if (stop.reason.kind !== "step") return stop;
     }
     return stop!;
+  }
+
+  /**
+   * Back one instruction; when that lands inside a call that just returned (the instruction before
+   * the PC is the bl/blr that made it), back to that call instead.
+   */
+  private reverseNext(): Stop {
+    const s = this.session;
+    const loc = s.location();
+    const st = s.reverseStep();
+    if (!loc || !st.location || (st.location.level === loc.level && st.location.pc === loc.pc - 4n)) return st;
+    const call = s.describe(loc.level, loc.pc - 4n);
+    if (!/^blr?$/.test(call.insn.split(" ")[0] ?? "")) return st;
+    const bp = s.addAddressBreak({ va: loc.pc - 4n, level: loc.level });
+    try {
+      const back = s.reverseContinue();
+      return back.reason.kind === "breakpoint" && back.reason.id === bp.id ? { ...back, reason: { kind: "reverse-step" } } : back;
+    } finally {
+      s.deleteBreak(bp.id);
+    }
+  }
+
+  private history(n: number): string {
+    const events = this.session.kvm.events.recent(n);
+    if (events.length === 0) return "no L0 events yet";
+    return events.map((e) => formatEvent(e)).join("\n");
+  }
+
+  private snapshotList(): string {
+    const s = this.session;
+    const named = s.snapshots().map((n) => `  ${n.name.padEnd(12)} step ${n.at.snap.steps}  ${formatBytes(n.at.snap.bytes)}`);
+    const auto = s.timeline?.stats();
+    const head = named.length ? ["saved:", ...named] : ["no saved snapshots (snapshot [NAME] saves one)"];
+    const tail = auto ? [`automatic: ${auto.count} from step ${auto.oldest} to ${auto.newest}, every ${s.timeline!.every} instructions, ${formatBytes(auto.bytes)}`] : [];
+    return [...head, ...tail].join("\n");
   }
 
   private async runTo(level: Level, pc: bigint, sp: bigint): Promise<Stop> {
@@ -418,6 +497,8 @@ export class Repl {
       default:
         throw new DebugError("inject: unmap IPA [SIZE] | fail-revmap N | recycle MMU|any | tlbi NAME [ARG] | split IPA | coalesce IPA [ORDER]");
     }
+    // L0's state changed by hand: the run's history goes on from here, not as it was recorded.
+    s.changedByUser();
     return done + this.checkInvariants();
   }
 
@@ -452,4 +533,8 @@ function takeLevel(args: string[]): { level: Level | undefined; rest: string[] }
     else rest.push(a);
   }
   return { level, rest };
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }

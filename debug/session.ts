@@ -28,6 +28,7 @@ import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { type AddressSpace, readGuestMemory, walksToCanonical, writeGuestMemory } from "./memory.ts";
 import { formatSymbolRef, l2AbiCanonical, type Level, SymbolTable } from "./symbols.ts";
 import { translateAddress, type TranslationReport } from "./translate.ts";
+import { type Checkpoint, type NamedSnapshot, type RunState, Timeline, type TimelineOptions } from "./timetravel.ts";
 
 export { DebugError } from "./errors.ts";
 export type { AddressSpace } from "./memory.ts";
@@ -54,6 +55,13 @@ export type StopReason =
   | { kind: "event-break"; id: number; event: KvmEvent }
   | { kind: "interrupt" }
   | { kind: "budget" }
+  /** Moved back in time: `reverse-step`, or a `goto` to this step. */
+  | { kind: "reverse-step" }
+  | { kind: "goto"; step: number }
+  /** A named snapshot was restored. */
+  | { kind: "restored"; name: string }
+  /** `reverse-continue` found no earlier break: the start of the run. */
+  | { kind: "history-start" }
   /** SYSTEM_OFF, a guest error, a monitor stop (checker, scenario): the run is over. */
   | { kind: "finished"; outcome: RunOutcome };
 
@@ -62,6 +70,8 @@ export interface Stop {
   location: Location | null;
   /** Instructions the vCPU has retired since reset. */
   steps: number;
+  /** Instructions all vCPUs have retired: the run's clock (event steps, `goto`, `why`). */
+  time: number;
   /** What happened on the way, for the user: level switches and L0's actions during a step. */
   notes: string[];
 }
@@ -105,6 +115,8 @@ export interface FpRegisters {
 export interface DebugOpenOptions {
   /** The VM, its images and monitors, as for runVm. `maxSteps` bounds one `continue` (default 100M). */
   vm: RunVmOptions;
+  /** Automatic snapshots for reverse execution (timetravel.ts). */
+  timeline?: TimelineOptions;
 }
 
 /** Event kinds a breakpoint can name. */
@@ -138,17 +150,24 @@ export class DebugSession {
   private current: KvmVcpu;
   /** Default instruction limit of one `continue`. */
   readonly budget: number;
+  /** Snapshots along the run, for going back (null when nothing can run). */
+  readonly timeline: Timeline | null;
+  /** Re-running history to reach a step: breaks do not fire. */
+  private replaying = false;
 
   private constructor(
     readonly kvm: Kvm,
     readonly symbols: SymbolTable,
     loadError: RunOutcome | null,
     budget: number,
+    timeline: TimelineOptions,
   ) {
     this.outcome = loadError;
     this.budget = budget;
     this.current = kvm.vcpus[0]!;
     this.hooks = { stopAtReentry: (vcpu, exit) => this.stopAtReentry(vcpu, exit) };
+    this.timeline = loadError ? null : new Timeline(kvm, timeline);
+    this.timeline?.record(this.runState(), true);
   }
 
   /** Build the VM (vCPU 0 at L1's entry, nothing run yet) and load the disassembler. */
@@ -160,7 +179,7 @@ export class DebugSession {
       { level: "L1", image: vm.l1, ...(vm.l1Ipa === undefined ? {} : { ipa: vm.l1Ipa }) },
       ...(vm.l2 ?? []).map((l) => ({ level: "L2" as const, image: l.image, ipa: l.ipa })),
     ]);
-    return new DebugSession(p.kvm, symbols, p.loadError, vm.maxSteps ?? DEFAULT_MAX_STEPS);
+    return new DebugSession(p.kvm, symbols, p.loadError, vm.maxSteps ?? DEFAULT_MAX_STEPS, opts.timeline ?? {});
   }
 
   /** The vCPU the session shows: the one that stopped last (vCPU 0 before anything ran). */
@@ -182,6 +201,7 @@ export class DebugSession {
    */
   stepInstruction(count = 1): Stop {
     this.checkRunnable();
+    this.timeline?.runFrom(this.kvm.steps);
     this.pending = null;
     const notes: string[] = [];
     const collect = this.kvm.events.subscribe((e) => {
@@ -190,6 +210,7 @@ export class DebugSession {
     try {
       for (let i = 0; i < count; i++) {
         const stop = this.stepOne(notes);
+        if (!this.outcome && this.timeline?.due()) this.timeline.record(this.runState(), false);
         if (stop || this.outcome) return this.stop(stop ?? { kind: "step" }, notes);
         if (i + 1 < count) {
           const bp = this.addressBreakAt();
@@ -232,6 +253,7 @@ export class DebugSession {
   /** Run until a break, the end of the run, or `maxSteps` instructions ("budget"). */
   resume(opts: { maxSteps?: number } = {}): Stop {
     this.checkRunnable();
+    this.timeline?.runFrom(this.kvm.steps);
     const r = this.resumeRaw(opts.maxSteps ?? this.budget);
     this.normalize();
     return this.stop(r, []);
@@ -243,6 +265,7 @@ export class DebugSession {
    */
   async continue(opts: { signal?: AbortSignal; chunk?: number; maxSteps?: number } = {}): Promise<Stop> {
     this.checkRunnable();
+    this.timeline?.runFrom(this.kvm.steps);
     const chunk = Math.max(1, opts.chunk ?? CONTINUE_CHUNK);
     const end = this.kvm.steps + (opts.maxSteps ?? this.budget);
     for (;;) {
@@ -268,7 +291,12 @@ export class DebugSession {
       const exitsBefore = kvm.vcpus.map((v) => v.lastExit);
       const before = kvm.steps;
       // Every vCPU runs, interleaved by the scheduler; the session then shows the one that stopped.
-      const r = this.runVcpus(end - before, null);
+      // The run pauses where a periodic snapshot is due (cutting a run changes nothing in it).
+      const t = this.replaying ? null : this.timeline;
+      if (t?.due()) t.record(this.runState(), false);
+      const until = Math.min(end, t?.nextDue() ?? Infinity);
+      const r = this.runVcpus(until - before, null);
+      if (r.kind === "budget" && until < end && kvm.steps >= until && !this.outcome) continue;
       const vcpu = this.vcpu;
       const exitBefore = exitsBefore[vcpu.index];
       if (r.kind === "breakpoint") {
@@ -290,8 +318,12 @@ export class DebugSession {
   private runVcpus(maxSteps: number, prefer: KvmVcpu | null): VcpuLoopResult {
     try {
       return withHostReport(this.vcpu, () => {
+        const forced = this.kvm.scheduler.forced;
+        const at = this.kvm.steps;
         const s = kvmRunVcpus(this.kvm, maxSteps, this.hooks, prefer);
         this.current = s.vcpu;
+        // A vCPU ran out of turn: a replay could not tell, so this run's future starts here.
+        if (this.kvm.scheduler.forced !== forced && !this.replaying) this.deviated(at);
         return s.result;
       });
     } catch (e) {
@@ -331,7 +363,159 @@ export class DebugSession {
 
   private stop(reason: StopReason, notes: string[]): Stop {
     if (this.outcome && reason.kind !== "finished") reason = { kind: "finished", outcome: this.outcome };
-    return { reason, location: this.location(), steps: this.vcpu.cpu.steps, notes };
+    return { reason, location: this.location(), steps: this.vcpu.cpu.steps, time: this.kvm.steps, notes };
+  }
+
+  // ------------------------------------------------------------------ time travel
+
+  private runState(): RunState {
+    return { outcome: this.outcome, vcpu: this.current.index };
+  }
+
+  private travel(): Timeline {
+    if (!this.timeline) throw new DebugError(`nothing ran, so there is no history (${this.outcome ? describeOutcome(this.outcome) : "no VM"})`);
+    return this.timeline;
+  }
+
+  /** The run left the scheduler's course at step `at`: what was recorded after it is another future. */
+  private deviated(at: number): void {
+    const t = this.timeline;
+    if (!t) return;
+    t.forkHere(at);
+    t.record(this.runState(), true);
+  }
+
+  /** The user wrote a register, memory or L0's state (an injection): the run goes on from here. */
+  changedByUser(): void {
+    this.deviated(this.kvm.steps);
+  }
+
+  private restoreCheckpoint(c: Checkpoint): void {
+    const run = this.travel().restore(c);
+    this.outcome = run.outcome;
+    this.current = this.kvm.vcpus[run.vcpu]!;
+    this.pending = null;
+  }
+
+  /** Run from a restored snapshot to step `step` exactly (or the end of the run), breaks off. */
+  private replayTo(step: number): void {
+    this.replaying = true;
+    const sink = this.mute();
+    try {
+      while (!this.outcome && this.kvm.steps < step) {
+        const before = this.kvm.steps;
+        const r = this.resumeRaw(step - before);
+        if (r.kind === "budget" && this.kvm.steps === before) break;
+      }
+    } finally {
+      this.replaying = false;
+      this.kvm.onConsole = sink;
+    }
+    this.normalize();
+  }
+
+  /** Replays do not print the console output again (it was printed when the run made it). */
+  private mute(): ((byte: number) => void) | null {
+    const sink = this.kvm.onConsole;
+    this.kvm.onConsole = null;
+    return sink;
+  }
+
+  /** To step `step` of the run (all vCPUs' instructions), forwards or backwards. */
+  goto(step: number): Stop {
+    if (!Number.isSafeInteger(step) || step < 0) throw new DebugError(`goto: the step must be a non-negative integer (got ${step})`);
+    // Forwards too, a snapshot on the way is where the recorded run left its course: start there.
+    const c = this.travel().nearest(step);
+    if (step < this.kvm.steps || this.outcome || c.snap.steps > this.kvm.steps) this.restoreCheckpoint(c);
+    this.replayTo(step);
+    return this.stop({ kind: "goto", step: this.kvm.steps }, []);
+  }
+
+  /** Back `count` instructions (of all vCPUs); the stop shows the vCPU whose instruction was undone. */
+  reverseStep(count = 1): Stop {
+    if (!Number.isSafeInteger(count) || count < 1) throw new DebugError(`reverse-step: the count must be a positive integer (got ${count})`);
+    const before = this.kvm.vcpus.map((v) => v.cpu.steps);
+    const was = this.current;
+    this.goto(Math.max(0, this.kvm.steps - count));
+    const undone = this.kvm.vcpus.filter((v) => v.cpu.steps < before[v.index]!);
+    this.current = undone.includes(was) ? was : (undone[0] ?? this.current);
+    return this.stop({ kind: "reverse-step" }, []);
+  }
+
+  /**
+   * Back to the latest break (address, exit or event breakpoint) before the current step: each
+   * stretch between snapshots, newest first, is replayed with breaks on and the last hit in it is
+   * reached again; the start of the run when there is none.
+   */
+  reverseContinue(): Stop {
+    const t = this.travel();
+    const hits = this.bps.map((b) => b.hits);
+    const sink = this.mute();
+    try {
+      let hi = this.kvm.steps;
+      for (let c: Checkpoint | null = t.nearest(hi); c; c = t.before(c)) {
+        if (c.snap.steps < hi) {
+          const n = this.countBreaks(c, hi);
+          if (n > 0) return this.replayBreaks(c, n);
+        }
+        hi = Math.min(hi, c.snap.steps);
+      }
+      this.restoreCheckpoint(t.nearest(0));
+      this.normalize();
+      return this.stop({ kind: "history-start" }, []);
+    } finally {
+      this.bps.forEach((b, i) => (b.hits = hits[i] ?? b.hits));
+      this.kvm.onConsole = sink;
+    }
+  }
+
+  /** From snapshot `c`, how many breaks the run stops at before step `hi`. */
+  private countBreaks(c: Checkpoint, hi: number): number {
+    this.restoreCheckpoint(c);
+    let n = 0;
+    while (!this.outcome && this.kvm.steps < hi) {
+      const r = this.resumeRaw(hi - this.kvm.steps);
+      this.normalize();
+      if (r.kind !== "breakpoint" && r.kind !== "exit-break" && r.kind !== "event-break") break;
+      if (this.kvm.steps < hi) n++;
+    }
+    return n;
+  }
+
+  /** From snapshot `c`, run on to the `n`th break and stop there as a forward run would. */
+  private replayBreaks(c: Checkpoint, n: number): Stop {
+    this.restoreCheckpoint(c);
+    let r: StopReason = { kind: "budget" };
+    for (let i = 0; i < n && !this.outcome; i++) {
+      r = this.resumeRaw(this.budget);
+      this.normalize();
+    }
+    return this.stop(r, []);
+  }
+
+  /** Back to the start of the run: the VM as it was built, nothing run. */
+  reset(): Stop {
+    this.restoreCheckpoint(this.travel().first());
+    this.normalize();
+    return this.stop({ kind: "goto", step: this.kvm.steps }, []);
+  }
+
+  /** Save the whole VM now under `name` (default s1, s2, …). */
+  snapshot(name?: string): NamedSnapshot {
+    return this.travel().save(name, this.runState());
+  }
+
+  /** Back (or forward) to a named snapshot. */
+  restore(name: string): Stop {
+    const { run } = this.travel().load(name);
+    this.outcome = run.outcome;
+    this.current = this.kvm.vcpus[run.vcpu]!;
+    this.pending = null;
+    return this.stop({ kind: "restored", name }, []);
+  }
+
+  snapshots(): NamedSnapshot[] {
+    return this.timeline?.list() ?? [];
   }
 
   // ------------------------------------------------------------------ break conditions
@@ -339,6 +523,7 @@ export class DebugSession {
   /** Loop hook: after an L0 action, with the guest about to resume. */
   private stopAtReentry(vcpu: KvmVcpu, exit: Exit | null): boolean {
     this.current = vcpu;
+    if (this.replaying) return false;
     if (exit) this.checkExitBreak(exit);
     if (this.pending) return true;
     // A retried instruction was already reported (or stepped over) before it exited.
@@ -356,7 +541,7 @@ export class DebugSession {
   }
 
   private onEvent(e: KvmEvent): void {
-    if (this.pending) return;
+    if (this.pending || this.replaying) return;
     const bp = this.bps.find((b) => b.kind === "event" && b.event === e.kind && (!b.fields || matchesFields(e.data, b.fields)));
     if (bp) this.pending = { bp, reason: { kind: "event-break", id: bp.id, event: e } };
   }
@@ -563,14 +748,16 @@ export class DebugSession {
     if (fp && Number(fp[1]) <= 31) {
       cpu.setV(Number(fp[1]), BigInt.asUintN(128, v));
       // While L0 (the host) owns the registers, the next lazy load restores the vCPU's saved copy.
-      return kvmFpsimdRegsWritten(this.vcpu);
+      kvmFpsimdRegsWritten(this.vcpu);
+      return this.changedByUser();
     }
     if (/^fp[cs]r$/i.test(name)) {
       const fpcr = name.toLowerCase() === "fpcr";
       const bits = Number(BigInt.asUintN(32, v)) & (fpcr ? FPCR.WRITABLE : FPSR.WRITABLE);
       if (fpcr) cpu.fpcr = bits;
       else cpu.fpsr = bits;
-      return kvmFpsimdRegsWritten(this.vcpu);
+      kvmFpsimdRegsWritten(this.vcpu);
+      return this.changedByUser();
     }
     const value = BigInt.asUintN(64, v);
     const n = name.toLowerCase();
@@ -582,6 +769,7 @@ export class DebugSession {
       cpu.flushFastTlb();
     } else if (n === "cpsr" || n === "pstate") this.setCpsr(value);
     else throw new DebugError(`cannot write register '${name}' (writable: x0..x30, sp, pc, cpsr, v0..v31, fpcr, fpsr)`);
+    this.changedByUser();
   }
 
   private setCpsr(v: bigint): void {
@@ -601,6 +789,7 @@ export class DebugSession {
 
   writeMemory(space: AddressSpace, addr: bigint, bytes: Uint8Array, level: Level = this.vcpu.level): void {
     writeGuestMemory(this.vcpu, level, space, addr, bytes);
+    this.changedByUser();
   }
 
   /** `pt`: every stage of the translation of `va` (default: the current level's VA). */
@@ -638,6 +827,10 @@ export function describeStop(session: DebugSession, s: Stop): string {
     case "event-break": return `event breakpoint ${r.id}: [${r.event.step}] ${r.event.kind}: ${r.event.detail}`;
     case "interrupt": return "interrupted";
     case "budget": return `stopped after the instruction limit (at ${s.steps} instructions)`;
+    case "reverse-step": return `stepped back to step ${s.time}`;
+    case "goto": return `at step ${r.step}`;
+    case "restored": return `restored snapshot ${r.name} (step ${s.time})`;
+    case "history-start": return "no earlier break: at the start of the run (step 0)";
     case "finished": return `the run is over: ${describeOutcome(r.outcome)}`;
   }
 }

@@ -148,6 +148,10 @@ const ARGS: ArgBuilders = {
     prot: protString(e.prot),
     ...(e.dirty ? { dirty: true } : {}),
   }),
+  "s2-table-write": (e) => ({
+    vCPU: e.vcpu, from: e.level, pc: hex(e.pc), va: hex(e.va), canonical: hex(e.ipa), PA: hex(e.pa), size: e.size, level: e.tableLevel,
+    nested: hex(e.nestedIpa), span: hex(e.span), old: hex(e.old), new: hex(e.new),
+  }),
 };
 
 /** Exception classes whose exits carry FAR_EL2 and HPFAR_EL2 (stage-2 aborts from the guest). */

@@ -489,7 +489,7 @@ export class CpuState {
     if (flags === 0 && (lo & (size - 1)) === 0 && this.wTag[i] === hi * 1048576 + (lo >>> 12)) {
       const p = this.wPage[i]!;
       const off = lo & 0xfff;
-      if (p.ops !== null) p.written(off, size);
+      if (p.divert) p.written(off, size, this, lo, hi);
       if (size === 4) p.dv.setUint32(off, value >>> 0, true);
       else if (size === 1) p.u8[off] = value;
       else p.dv.setUint16(off, value & 0xffff, true);
@@ -503,7 +503,7 @@ export class CpuState {
     if (flags === 0 && (lo & 7) === 0 && this.wTag[i] === hi * 1048576 + (lo >>> 12)) {
       const p = this.wPage[i]!;
       const off = lo & 0xfff;
-      if (p.ops !== null) p.written(off, 8);
+      if (p.divert) p.written(off, 8, this, lo, hi);
       p.dv.setUint32(off, vLo >>> 0, true);
       p.dv.setUint32(off + 4, vHi >>> 0, true);
       return;
@@ -602,7 +602,7 @@ export class CpuState {
     const page = this.mem.page(paNum);
     if (page) {
       const off = paNum & 0xfff;
-      page.written(off, size);
+      page.written(off, size, this, lo32(vaddr), hi32(vaddr));
       switch (size) {
         case 1: page.u8[off] = Number(value & 0xffn); return;
         case 2: page.dv.setUint16(off, Number(value & 0xffffn), true); return;

@@ -8,6 +8,20 @@ export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 export const PAGE_MASK = PAGE_SIZE - 1;
 
+/** Who made a store that reaches a tracked page: the CPU (its index and the PC of the store). */
+export interface StoreSource {
+  readonly index: number;
+  getPC(): bigint;
+}
+
+/**
+ * Told of every store into a page it tracks, before the bytes change (the host's own writes come
+ * with no source). The owner reads the old bytes then, and the new ones once the store is done.
+ */
+export interface PageWriteTrack {
+  write(page: Page, off: number, size: number, by: StoreSource | null, vaLo: number, vaHi: number): void;
+}
+
 /** One 4 KiB page of RAM. `ops` caches decoded instructions and is dropped on any write. */
 export class Page {
   readonly u8: Uint8Array;
@@ -15,6 +29,13 @@ export class Page {
   ops: unknown[] | null = null;
   /** The translated code built from `ops` (jit/cache.ts), told when they are written; null with them. */
   code: { written(): void } | null = null;
+  /** Who is told of stores into the page (hypervisor/page_track.ts), or null. */
+  track: PageWriteTrack | null = null;
+  /**
+   * Stores must call `written`: the page has decoded instructions or a write track. The store
+   * fast paths test this one field, so untracked data pages cost what they did before tracking.
+   */
+  divert = false;
   constructor(
     readonly pfn: number,
     /** Zeroed backing: a frame of the machine's host memory (`off` is its byte offset there), or a fresh buffer. */
@@ -31,19 +52,41 @@ export class Page {
   cacheOps(ops: unknown[]): void {
     this.ops = ops;
     this.code = null;
+    this.divert = true;
   }
 
   /** The instruction at byte `off` is decoded and cached: a store to its line must go through `written`. */
   markCode(off: number): void {
-    if (this.codeMap !== null) this.codeMap[(this.off + off) >>> CODE_LINE_SHIFT] = 1;
+    const m = this.codeMap;
+    if (m === null) return;
+    const l = (this.off + off) >>> CODE_LINE_SHIFT;
+    m[l] = m[l]! | CODE_LINE_CODE;
   }
 
   /**
-   * `size` bytes at `off` were written. Decoded instructions in the lines written are dropped,
-   * and so is translated code built from the page (its owner, `code`, is told); data next to
-   * code in the same page costs nothing while no line holding code is written.
+   * Tell `track` of every store into the page from now on (null: stop). Translated stores see the
+   * tracked bit of the page's lines in the code map and leave those to the interpreter's store,
+   * which calls `written`.
    */
-  written(off: number, size: number): void {
+  setTrack(track: PageWriteTrack | null): void {
+    this.track = track;
+    this.divert = this.ops !== null || track !== null;
+    const m = this.codeMap;
+    if (m === null) return;
+    const first = this.off >>> CODE_LINE_SHIFT;
+    const end = (this.off + PAGE_SIZE) >>> CODE_LINE_SHIFT;
+    for (let l = first; l < end; l++) m[l] = track !== null ? m[l]! | CODE_LINE_TRACKED : m[l]! & ~CODE_LINE_TRACKED;
+  }
+
+  /**
+   * `size` bytes at `off` are about to be written (the host's writeBytes calls it after), by `by`
+   * at VA `vaLo`/`vaHi` when a CPU stores. The track, if any, is told first. Decoded instructions
+   * in the lines written are dropped, and so is translated code built from the page (its owner,
+   * `code`, is told); data next to code in the same page costs nothing while no line holding code
+   * is written.
+   */
+  written(off: number, size: number, by: StoreSource | null = null, vaLo = 0, vaHi = 0): void {
+    if (this.track !== null) this.track.write(this, off, size, by, vaLo, vaHi);
     const ops = this.ops;
     if (ops === null) return;
     const m = this.codeMap;
@@ -52,8 +95,9 @@ export class Page {
     const last = (this.off + off + size - 1) >>> CODE_LINE_SHIFT;
     let hit = false;
     for (let l = first; l <= last; l++) {
-      if (m[l] === 0) continue;
-      m[l] = 0;
+      const line = m[l]!;
+      if ((line & CODE_LINE_CODE) === 0) continue;
+      m[l] = line & ~CODE_LINE_CODE;
       hit = true;
       const s0 = ((l << CODE_LINE_SHIFT) - this.off) >>> 2;
       for (let s = s0; s < s0 + CODE_LINE_SLOTS; s++) ops[s] = undefined;
@@ -61,16 +105,21 @@ export class Page {
     if (hit) this.code?.written();
   }
 
-  /** The page was written as a whole (or went away): drop its decoded and translated instructions. */
+  /** The page was written as a whole (or went away): drop its decoded and translated instructions (a write track stays). */
   invalidate(): void {
     this.ops = null;
     this.code = null;
-    if (this.codeMap !== null) this.codeMap.fill(0, this.off >>> CODE_LINE_SHIFT, (this.off + PAGE_SIZE) >>> CODE_LINE_SHIFT);
+    this.divert = this.track !== null;
+    const keep = this.track !== null ? CODE_LINE_TRACKED : 0;
+    if (this.codeMap !== null) this.codeMap.fill(keep, this.off >>> CODE_LINE_SHIFT, (this.off + PAGE_SIZE) >>> CODE_LINE_SHIFT);
   }
 }
 
 /** Code is tracked in 64-byte lines (16 instructions) of host memory. */
 export const CODE_LINE_SHIFT = 6;
+/** Code-map bits of a line: a decoded instruction from it is cached; its page has a write track. */
+export const CODE_LINE_CODE = 1;
+export const CODE_LINE_TRACKED = 2;
 const CODE_LINE_SLOTS = (1 << CODE_LINE_SHIFT) / 4;
 
 export interface MmioHandler {
@@ -99,7 +148,7 @@ export interface PhysMemoryOptions {
  * grown (growing would detach every view the host holds); the OS backs only the frames touched.
  */
 export const HOST_BYTES = 1 << 30;
-/** Host frames holding the code map: one byte per 64-byte line of host memory, 1 where a decoded instruction is cached. */
+/** Host frames holding the code map: one byte per 64-byte line of host memory (CODE_LINE_CODE, CODE_LINE_TRACKED bits). */
 const codeMapFrames = (hostBytes: number): number => hostBytes / (1 << CODE_LINE_SHIFT) / PAGE_SIZE;
 const WASM_PAGE = 65536;
 
@@ -120,7 +169,11 @@ export class PhysMemory {
   /** The machine's host memory: RAM frames, CPU state blocks, and the code map. */
   readonly host: WebAssembly.Memory;
   readonly hostU8: Uint8Array;
-  /** Per 64-byte line of host memory: 1 while a decoded instruction from it is cached (translated stores leave such lines to the interpreter). */
+  /**
+   * Per 64-byte line of host memory: CODE_LINE_CODE while a decoded instruction from it is cached,
+   * CODE_LINE_TRACKED while its page has a write track (translated stores leave lines with either
+   * to the interpreter).
+   */
   readonly codeMap: Uint8Array;
   private readonly hostFrames: number;
   private nextFrame: number;
@@ -133,6 +186,28 @@ export class PhysMemory {
     this.hostFrames = bytes / PAGE_SIZE;
     this.nextFrame = Math.ceil(codeMapFrames(bytes));
     this.codeMap = this.hostU8.subarray(0, bytes >>> CODE_LINE_SHIFT);
+  }
+
+  /** Bytes of host memory in use: frames are handed out upwards and never reused. */
+  get usedHostBytes(): number {
+    return this.nextFrame * PAGE_SIZE;
+  }
+
+  /** Where frames after the code map start: what a copy of the machine's state must hold. */
+  get firstStateByte(): number {
+    return this.codeMap.byteOffset + this.codeMap.byteLength;
+  }
+
+  /**
+   * Drop every page's decoded and translated instructions and rebuild the code map from the write
+   * tracks (memory was put back to an earlier state; the caches refill as code runs).
+   */
+  dropDecodedCaches(): void {
+    this.codeMap.fill(0);
+    for (const p of this.pages.values()) {
+      p.invalidate();
+      if (p.track !== null) p.setTrack(p.track);
+    }
   }
 
   /** `n` contiguous zeroed host frames that are not RAM (CPU state); returns the byte offset. */

@@ -114,6 +114,13 @@ export class Semihosting {
     cpu.setX(0, BigInt.asUintN(64, result));
   }
 
+  /** Host files the guest has open (their offsets live in the host, beyond any snapshot). */
+  get openFiles(): number {
+    let n = 0;
+    for (const h of this.handles.values()) if (h.kind === "file") n++;
+    return n;
+  }
+
   /** Close every host file (the run is over). */
   closeAll(): void {
     for (const h of this.handles.values()) if (h.kind === "file") closeHostFile(h.file);

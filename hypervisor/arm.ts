@@ -75,6 +75,8 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
       if (hooks !== null && action !== undefined && hooks.stopAtReentry(vcpu, action)) return { kind: "hook" };
       action = undefined;
       const stop = cpu.run(remaining);
+      // The last store into an L1 table page is done: log it before anything L0 does.
+      kvm.pageTrack.flush();
       if (stop.kind === "budget") {
         if (cpu.steps >= end) return { kind: "budget" };
         continue; // paused for a monitor

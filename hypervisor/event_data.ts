@@ -277,6 +277,32 @@ export type ChaosEventData = { readonly kind: "chaos"; readonly source: string }
   | { readonly action: "get-dirty-log"; readonly ipa: CanonicalIpa }
 );
 
+/**
+ * A guest store into a page L0 has walked as part of L1's stage-2 (page_track.ts, as x86 KVM's
+ * shadow MMU write-tracks guest page-table pages): one descriptor, before and after the store.
+ * `tableLevel`, `nestedIpa` and `span` are what L0's last walk through the page made of it: the
+ * lookup level, and the nested IPA range the descriptor translates.
+ */
+export interface S2TableWriteEventData {
+  readonly kind: "s2-table-write";
+  readonly vcpu: number;
+  /** The guest that stored: L1 (its own tables) or L2 (through a mapping of L1's table page). */
+  readonly level: "L1" | "L2";
+  readonly pc: bigint;
+  /** The store's virtual address (the access's first byte). */
+  readonly va: bigint;
+  /** The descriptor (8-byte aligned) the store wrote into, as L1 and as the host address it. */
+  readonly ipa: CanonicalIpa;
+  readonly pa: HostPa;
+  /** Bytes stored (some of them may fall in the next descriptor). */
+  readonly size: number;
+  readonly old: bigint;
+  readonly new: bigint;
+  readonly tableLevel: number;
+  readonly nestedIpa: NestedIpa;
+  readonly span: bigint;
+}
+
 /** The fields of an event, by kind (TP_STRUCT__entry). */
 export type KvmEventData =
   | ExitEventData
@@ -294,14 +320,15 @@ export type KvmEventData =
   | AccelEventData
   | MemslotEventData
   | RelaxPermsEventData
-  | ChaosEventData;
+  | ChaosEventData
+  | S2TableWriteEventData;
 
 export type EventKind = KvmEventData["kind"];
 
 /** Every event kind, in the order the help texts list them. */
 export const EVENT_KINDS = [
   "exit", "shadow-fault", "canonical-fault", "inject", "eret", "recycle", "unmap", "tlbi", "mmio", "psci", "chaos", "revmap", "accel", "coalesce",
-  "memslot", "relax-perms",
+  "memslot", "relax-perms", "s2-table-write",
 ] as const satisfies readonly EventKind[];
 
 /** The variant of kind `K`. */

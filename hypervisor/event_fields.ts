@@ -53,6 +53,10 @@ export const EVENT_FIELDS: { readonly [K in EventKind]: { readonly [F in FieldsO
     shadowWrprotected: "number", mmus: "number", dirty: "number",
   },
   "relax-perms": { mmu: "number", ipa: "number", size: "number", prot: "number", canonicalIpa: "number", dirty: "boolean" },
+  "s2-table-write": {
+    vcpu: "number", level: "string", pc: "number", va: "number", ipa: "number", pa: "number", size: "number", old: "number", new: "number",
+    tableLevel: "number", nestedIpa: "number", span: "number",
+  },
   chaos: {
     source: "string", action: "string", ipa: "number", size: "number", count: "number", mmu: "mmu", outcome: "string", op: "string",
     operand: "number", order: "string", costPerPage: "number", enable: "boolean", store: "string",
@@ -78,6 +82,7 @@ export function eventFieldType(kind: string, field: string): FieldType | null {
  */
 export const EVENT_FIELD_VALUES: { readonly [kind: string]: { readonly [field: string]: readonly string[] } } = {
   exit: { level: ["L1", "L2"] },
+  "s2-table-write": { level: ["L1", "L2"] },
   inject: { into: ["l1-stage2", "vel2", "l2-el1"], from: ["L2", "vEL2"] },
   eret: { to: ["vEL2", "L2"] },
   recycle: { action: ["reassign", "empty"] },

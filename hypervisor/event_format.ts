@@ -8,7 +8,7 @@ import { decodeSysIss } from "../emulator/traps.ts";
 import { hex } from "../emulator/types.ts";
 import type {
   ChaosEventData, CoalesceEventData, EventKind, EventOfKind, ExitEventData, InjectEventData, KvmEventData, MemslotEventData, NestedUnmapEventData, PsciEventData,
-  RelaxPermsEventData, TlbiEventData, UnmapEventData,
+  RelaxPermsEventData, S2TableWriteEventData, TlbiEventData, UnmapEventData,
 } from "./event_data.ts";
 import { KVM_PGTABLE_PROT_R, KVM_PGTABLE_PROT_W, KVM_PGTABLE_PROT_X } from "./pgtable.ts";
 
@@ -182,6 +182,11 @@ function chaosAction(e: ChaosEventData): string {
   }
 }
 
+function s2TableWriteText(e: S2TableWriteEventData): string {
+  return `vCPU ${e.vcpu} ${e.level} pc=${hex(e.pc)} store va=${hex(e.va)} size ${e.size}: level ${e.tableLevel} descriptor ` +
+    `canonical ${hex(e.ipa)} (PA ${hex(e.pa)}) for nested ${range(e.nestedIpa, e.span)}: ${hex(e.old)} -> ${hex(e.new)}`;
+}
+
 type Formatters = { [K in EventKind]: (e: EventOfKind<K>) => string };
 
 /** One formatter per kind. */
@@ -214,6 +219,7 @@ const FORMATTERS: Formatters = {
   chaos: (e) => `${e.source}: ${chaosAction(e)}`,
   memslot: memslotText,
   "relax-perms": relaxPermsText,
+  "s2-table-write": s2TableWriteText,
 };
 
 /** The text of an event (TP_printk). */

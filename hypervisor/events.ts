@@ -9,6 +9,7 @@
 
 import type { EventKind, KvmEventData } from "./event_data.ts";
 import { formatEventData } from "./event_format.ts";
+import { EventHistory } from "./event_history.ts";
 
 export type * from "./event_data.ts";
 export { EVENT_KINDS } from "./event_data.ts";
@@ -56,6 +57,8 @@ export class EventLog {
   /** Where event timestamps come from (the VM sets it to its vCPUs' step count). */
   stepSource: () => number = () => 0;
   private listeners: EventListener[] = [];
+  /** Beyond the ring: the newest events of each kind a provenance query needs (event_history.ts). */
+  readonly history = new EventHistory();
 
   constructor(readonly capacity = 256) {
     this.data = new Array<KvmEventData | undefined>(capacity);
@@ -82,6 +85,7 @@ export class EventLog {
     this.stepAt[i] = step;
     this.next = i + 1 === this.capacity ? 0 : i + 1;
     this.count++;
+    this.history.note(data, step, this.count);
     if (this.listeners.length === 0) return;
     const e = new LoggedEvent(step, data);
     for (const l of this.listeners) l(e);

@@ -17,6 +17,15 @@ const TABLE_CACHE = 16;
 /** Clears the offset within a 4K page. */
 const PAGE_ALIGN = ~(SZ_4K - 1n);
 
+/**
+ * Told when a write-tracked gfn gets a host page or loses it (page_track.ts): canonical IPA of the
+ * page and host PA, as numbers.
+ */
+export interface GfnWriteTrack {
+  attach(ipa: number, pa: number): void;
+  detach(ipa: number, pa: number): void;
+}
+
 /** Where a faulted-in canonical IPA lives: the backing unit (4K page or 2M block) containing it. */
 export interface MemslotBacking {
   /** Canonical IPA of the unit (aligned to `size`). */
@@ -57,6 +66,12 @@ export class Memslot {
    */
   private readonly tableGfn = new Float64Array(TABLE_CACHE).fill(-1);
   private readonly tablePage: (Page | null)[] = new Array<Page | null>(TABLE_CACHE).fill(null);
+  /**
+   * gfn indices whose host page is write-tracked (x86 KVM: the slot's gfn_write_track): whoever
+   * tracks them is told each time one gets or loses its host page, so tracking outlives a reclaim.
+   */
+  private readonly writeTracked = new Set<number>();
+  private writeTrack: GfnWriteTrack | null = null;
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -94,6 +109,12 @@ export class Memslot {
   /** Host PA of the resident page holding `ipa`, or null. */
   hostPa(ipa: bigint): number | null {
     return this.resident.get(this.gfnIndex(ipa)) ?? null;
+  }
+
+  /** The canonical IPA of the page host page `pa` backs now, or null (a reverse lookup: for queries, not hot paths). */
+  ipaOfHostPa(pa: number): bigint | null {
+    for (const [gfn, at] of this.resident) if (at === pa) return this.base + (BigInt(gfn) << 12n);
+    return null;
   }
 
   /** Whether the 2M region holding `ipa` is currently backed by one pool block. */
@@ -310,6 +331,24 @@ export class Memslot {
     }
     this.resident.set(gfn, pa);
     this.forgetTablePage(gfn);
+    if (this.writeTrack !== null && this.writeTracked.has(gfn)) this.writeTrack.attach(this.baseNumber + gfn * PAGE_SIZE, pa);
+  }
+
+  /**
+   * Write-track the page holding canonical `ipa` (a number below 2^48) for `track`, from now on
+   * and through every host page that backs it later (kvm_slot_page_track_add_page). False when
+   * `ipa` is outside the slot.
+   */
+  trackWrites(ipa: number, track: GfnWriteTrack): boolean {
+    const at = ipa - this.baseNumber;
+    if (at < 0 || at >= this.bytes) return false;
+    const gfn = Math.floor(at / PAGE_SIZE);
+    if (this.writeTracked.has(gfn) && this.writeTrack === track) return true;
+    this.writeTrack = track;
+    this.writeTracked.add(gfn);
+    const pa = this.resident.get(gfn);
+    if (pa !== undefined) track.attach(this.baseNumber + gfn * PAGE_SIZE, pa);
+    return true;
   }
 
   private forgetTablePage(gfn: number): void {
@@ -339,6 +378,7 @@ export class Memslot {
       if (pa === undefined) continue;
       const page = this.mem.page(pa);
       if (page && !isZeroPage(page.u8)) this.saved.set(gfn, page.u8.slice());
+      if (this.writeTrack !== null && this.writeTracked.has(gfn)) this.writeTrack.detach(this.baseNumber + gfn * PAGE_SIZE, pa);
       this.resident.delete(gfn);
       this.forgetTablePage(gfn);
       this.pool.free(pa);

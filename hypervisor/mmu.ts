@@ -154,7 +154,8 @@ export function kvmHandleGuestAbort(vcpu: KvmVcpu, exit: Exit): void {
   if (mmu.isNested && mmu.nestedStage2Enabled) {
     kvm.metrics.l1S2Walks++;
     const bigEndian = (vcpu.vcpuReadSysReg("SCTLR_EL2") & SCTLR_EE) !== 0n;
-    const r = walkNestedS2Pgd(guestReader(kvm), nestedWalkInfo(mmu, bigEndian), faultIpa);
+    // The tables read are write-tracked from now on (page_track.ts).
+    const r = walkNestedS2Pgd(guestReader(kvm), nestedWalkInfo(mmu, bigEndian), faultIpa, kvm.pageTrack);
     if (!r.ok) {
       // A walker error (VTCR KVM refuses, tables outside L1 RAM) leaves FSC 0: Address size, level 0.
       if ("fsc" in r) kvmInjectS2Fault(vcpu, exit, r.fsc);

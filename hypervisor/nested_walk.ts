@@ -172,6 +172,15 @@ function contiguousBitShift(hi: number, pgshift: number, level: number): number 
   return 5;
 }
 
+/**
+ * Told of each descriptor a walk reads (L0 write-tracks those pages: page_track.ts): its canonical
+ * IPA, its lookup level, the nested IPA walked and log2 of the nested range one descriptor of that
+ * level translates (all below 2^48, as numbers).
+ */
+export interface S2WalkVisitor {
+  descriptorRead(descAddr: number, level: number, ipa: number, bottom: number): void;
+}
+
 function fault(level: number, fsc: number, desc?: bigint): WalkResult {
   return desc === undefined
     ? { ok: false, fsc: computeFsc(level, fsc), level }
@@ -181,9 +190,9 @@ function fault(level: number, fsc: number, desc?: bigint): WalkResult {
 /**
  * The walk proper (KVM: walk_nested_s2_pgd), for parameters already derived from VTCR. Every
  * shadow fault walks, so addresses (below 2^48) and descriptors (two 32-bit halves) are numbers;
- * bigints are made only for the result.
+ * bigints are made only for the result. `visit` is told of every descriptor read.
  */
-export function walkNestedS2Pgd(read64: DescriptorReader, wi: S2WalkInfo, ipa: bigint): WalkResult {
+export function walkNestedS2Pgd(read64: DescriptorReader, wi: S2WalkInfo, ipa: bigint, visit: S2WalkVisitor | null = null): WalkResult {
   const ia = 64 - wi.t0sz;
   if (ia > 48 || ia < 25) {
     return { ok: false, walkerError: `VTCR_EL2.T0SZ=${wi.t0sz}: input size ${ia} bits outside 25..48` };
@@ -217,6 +226,7 @@ export function walkNestedS2Pgd(read64: DescriptorReader, wi: S2WalkInfo, ipa: b
     // base | (ipa[top:bottom] << 3): the index bits lie below the table's alignment.
     const descAddr = base + Math.floor((ipaN % POW2[top + 1]!) / POW2[bottom]!) * 8;
     if (!readDescriptor(read64, descAddr)) return { ok: false, walkerError: "descriptor outside L1 memory", address: BigInt(descAddr) };
+    if (visit !== null) visit.descriptorRead(descAddr, level, ipaN, bottom);
     lo = DESC[0]!;
     hi = DESC[1]!;
     if (wi.be) {

@@ -28,6 +28,12 @@ export interface HostTask {
   readonly done: boolean;
 }
 
+/** One turn of a vCPU: it runs until its step count reaches `end`. */
+export interface Slice {
+  readonly vcpu: KvmVcpu;
+  readonly end: number;
+}
+
 /** Why a whole-VM run stopped, and on which vCPU. */
 export interface VmRunStop {
   result: VcpuLoopResult;
@@ -39,6 +45,13 @@ export class VcpuScheduler {
   private readonly rng: SplitMix32;
   /** Slices run so far (= scheduler ticks). */
   slices = 0;
+  /**
+   * The slice in progress: a run that stops inside it (its budget, a debugger stop) goes on with
+   * it, so cutting a run into pieces never changes the interleaving.
+   */
+  slice: Slice | null = null;
+  /** Slices run out of turn (a debugger stepping a vCPU): where a run left the scheduler's course. */
+  forced = 0;
   /** Per vCPU: turns it missed, powered on, because it was waiting for L0 (a coalescing). */
   readonly waitedTurns: number[];
   /** Per vCPU with an open exclusive reservation: the monitored bytes when its slice ended. */
@@ -74,6 +87,41 @@ export class VcpuScheduler {
       }
     }
     return null;
+  }
+
+  /**
+   * The next slice: the vCPU and the step count it runs to. A single vCPU without host tasks runs
+   * in one unbounded slice (the scheduler adds nothing to the common case).
+   */
+  beginSlice(): Slice | null {
+    const vcpu = this.pick();
+    if (vcpu === null) return null;
+    return this.startSlice(vcpu);
+  }
+
+  /** A slice for `vcpu` out of turn (a debugger stepping it); the slice in progress stays. */
+  forcedSlice(vcpu: KvmVcpu): Slice {
+    this.forced++;
+    const saved = this.slice;
+    const s = this.startSlice(vcpu);
+    this.slice = saved;
+    return s;
+  }
+
+  private startSlice(vcpu: KvmVcpu): Slice {
+    const solo = this.kvm.vcpus.length === 1 && this.kvm.hostTasks.length === 0;
+    const slice = { vcpu, end: solo ? Infinity : vcpu.cpu.steps + this.sliceLength() };
+    if (!solo) this.checkExclusiveMonitor(vcpu);
+    this.slice = slice;
+    return slice;
+  }
+
+  /** The slice ended (its length ran out, the vCPU yielded or the run stopped): one scheduler tick. */
+  endSlice(s: Slice): void {
+    if (s.end !== Infinity) this.snapshotExclusiveMonitor(s.vcpu);
+    if (this.slice === s) this.slice = null;
+    this.slices++;
+    this.tickHostTasks();
   }
 
   /** Length of the next slice in instructions. */
@@ -122,15 +170,20 @@ export class VcpuScheduler {
 export function kvmRunVcpus(kvm: Kvm, maxSteps: number, hooks: VcpuLoopHooks | null = null, prefer: KvmVcpu | null = null): VmRunStop {
   const sched = kvm.scheduler;
   const end = kvm.steps + maxSteps;
-  let last = prefer ?? kvm.vcpus[0]!;
+  let last = prefer ?? sched.slice?.vcpu ?? kvm.vcpus[0]!;
   // A debugger stepping one vCPU asks for it first (when it can run).
   let first = prefer !== null && VcpuScheduler.runnable(prefer) ? prefer : null;
   for (;;) {
     const left = end - kvm.steps;
     if (left <= 0) return { result: { kind: "budget" }, vcpu: last };
-    const vcpu = first ?? sched.pick();
+    // A slice kept from an earlier call whose vCPU can no longer run (the user changed it) is over.
+    if (sched.slice !== null && !VcpuScheduler.runnable(sched.slice.vcpu)) sched.endSlice(sched.slice);
+    let slice = sched.slice ?? sched.beginSlice();
+    // The preferred vCPU runs now; when it is not the scheduler's turn, in a slice of its own.
+    const forced = first !== null && slice?.vcpu !== first;
+    if (forced) slice = sched.forcedSlice(first!);
     first = null;
-    if (!vcpu) {
+    if (slice === null) {
       if (kvm.hostTasks.length > 0) {
         // Everyone waits for L0: time passes in L0 alone.
         sched.slices++;
@@ -139,14 +192,13 @@ export function kvmRunVcpus(kvm: Kvm, maxSteps: number, hooks: VcpuLoopHooks | n
       }
       return { result: allStopped(kvm, last), vcpu: last };
     }
+    const vcpu = slice.vcpu;
     last = vcpu;
-    const solo = kvm.vcpus.length === 1 && kvm.hostTasks.length === 0;
-    const slice = solo ? left : Math.min(left, sched.sliceLength());
-    if (!solo) sched.checkExclusiveMonitor(vcpu);
-    const r = kvmVcpuRunLoop(vcpu, vcpu.cpu.steps + slice, hooks);
-    if (!solo) sched.snapshotExclusiveMonitor(vcpu);
-    sched.slices++;
-    sched.tickHostTasks();
+    const r = kvmVcpuRunLoop(vcpu, Math.min(slice.end, vcpu.cpu.steps + left), hooks);
+    // Stopped inside the slice by the caller's budget or a debugger stop: the next call goes on with it.
+    const cut = (r.kind === "budget" && vcpu.cpu.steps < slice.end) || r.kind === "breakpoint" || r.kind === "hook";
+    if (cut && !forced && VcpuScheduler.runnable(vcpu)) return { result: r, vcpu };
+    sched.endSlice(slice);
     if (r.kind === "budget" || r.kind === "yield") continue;
     return { result: r, vcpu };
   }

@@ -15,6 +15,7 @@ import type { Memslot } from "./memslot.ts";
 import { Metrics } from "./metrics.ts";
 import { createCanonicalMmu } from "./mmu.ts";
 import { kvmInitNested, type KvmS2Mmu } from "./nested.ts";
+import { KvmPageTrack } from "./page_track.ts";
 import { HostPagePool } from "./pool.ts";
 import { kvmRamMemslots } from "./set_memory_region.ts";
 import { DEFAULT_SCHEDULE, type HostTask, type ScheduleConfig, VcpuScheduler } from "./scheduler.ts";
@@ -125,6 +126,8 @@ export class Kvm {
   readonly memslots: Memslot[];
   readonly metrics = new Metrics();
   readonly events = new EventLog();
+  /** L1's stage-2 table pages L0 has walked, write-tracked: a guest store into one is an event (page_track.ts). */
+  readonly pageTrack = new KvmPageTrack(this);
   /** Observers of the run: invariant checker, scenario timeline, chaos injection (monitor.ts). */
   readonly monitors: VmMonitor[] = [];
   /** kvm->arch.mmu: L1's own stage-2. */

@@ -30,6 +30,7 @@ import type { Kvm } from "../hypervisor/vm.ts";
 import { hex } from "../emulator/types.ts";
 import { checkL1Consistency, describeTlbi, type RangeTlbiScope } from "./check_l1.ts";
 import { checkTlb } from "./check_tlb.ts";
+import { formatWhy, why } from "./why.ts";
 import { checkerState, firstUnbacked, hostBacking, type TrackedLeaf } from "./check_truth.ts";
 
 const PAGE = 0x1000n;
@@ -77,6 +78,11 @@ export interface Violation {
   tlbEntry?: { cpu: number; va: bigint; ipa: bigint; pa: bigint; size: bigint };
   /** The last events, formatted, oldest first. */
   events: string[];
+  /**
+   * `why` of the offending page (lab/why.ts), as lines: the nested IPA in its shadow MMU (through
+   * the canonical IPA it maps, the unmaps and injections there), or the canonical IPA.
+   */
+  why: string[];
 }
 
 
@@ -98,6 +104,8 @@ function violation(
   extra: Partial<Violation> = {},
 ): Violation {
   const canonicalIpa = origin === null ? null : origin + off;
+  const page = leaf.ipa + off;
+  const provenance = mmu.index < 0 ? why(kvm, page, "ipa") : why(kvm, page, "nipa", { mmu: mmu.index });
   return {
     invariant,
     reason,
@@ -109,6 +117,7 @@ function violation(
     canonicalMaps: canonicalIpa === null ? null : canonicalLookup(kvm, canonicalIpa),
     hostBacking: canonicalIpa === null ? null : hostBacking(kvm, canonicalIpa),
     events: kvm.events.recent(REPORT_EVENTS).map(formatEvent),
+    why: formatWhy(provenance),
     ...extra,
   };
 }
@@ -229,6 +238,7 @@ export function formatViolation(v: Violation): string {
   }
   if (v.range !== undefined) lines.push(`  strategy range: ${v.range ? `[${hex(v.range.index)}, ${hex(v.range.last)}] = ${hex(v.range.value)}` : "none"}`);
   lines.push(`  last ${v.events.length} events:`, ...v.events.map((e) => "    " + e));
+  lines.push(...v.why.map((l) => "  " + l));
   return lines.join("\n");
 }
 
@@ -252,6 +262,7 @@ export function violationDetails(v: Violation): Record<string, unknown> {
       : {}),
     ...(v.range !== undefined ? { range: v.range ? { index: hex(v.range.index), last: hex(v.range.last), value: hex(v.range.value) } : null } : {}),
     events: v.events,
+    why: v.why,
   };
 }
 

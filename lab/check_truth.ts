@@ -169,6 +169,11 @@ export class CheckerState {
 
 const states = new WeakMap<Kvm, CheckerState>();
 
+/** The checker's state for a VM if it has one (snapshots save it with the VM). */
+export function existingCheckerState(kvm: Kvm): CheckerState | null {
+  return states.get(kvm) ?? null;
+}
+
 /** The checker's state for a VM, made on first use (it then follows the VM's events). */
 export function checkerState(kvm: Kvm): CheckerState {
   let s = states.get(kvm);

@@ -1,16 +1,29 @@
 // gdb's `monitor …` commands (qRcmd): what gdb cannot show by itself — which level runs, the
-// full translation of an address, L0's nested MMUs and metrics — and breakpoints on L0's side
-// (exits, events) that gdb has no syntax for.
+// full translation of an address, L0's nested MMUs and metrics —, breakpoints on L0's side
+// (exits, events) that gdb has no syntax for, and moves in time gdb has no packet for (reset,
+// goto a step, snapshots).
 
 import { parseAddress, DebugError } from "../errors.ts";
-import type { DebugSession } from "../session.ts";
+import { type DebugSession, type Stop, describeStop } from "../session.ts";
 import type { Level } from "../symbols.ts";
 import { formatAccel, formatMetrics, formatMmus, formatRevmap } from "../inspect.ts";
+import { WHY_USAGE, whyCommand } from "../why.ts";
+
+export interface MonitorContext {
+  /** Where a move in time landed, told as a forward stop is (level, PC, symbol, instruction, why). */
+  describe(stop: Stop): string;
+}
+
+/**
+ * gdb keeps the registers and frames it read at the last stop, and a `monitor` command does not
+ * make it drop them: after a move in time the user has it read them again.
+ */
+export const REFRESH_HINT = "gdb still shows the registers of before: 'maintenance flush register-cache' (older gdb: 'flushregs') reads them again";
 
 interface MonitorCommand {
   usage: string;
   help: string;
-  run(session: DebugSession, args: string[]): string;
+  run(session: DebugSession, args: string[], ctx: MonitorContext): string;
 }
 
 const COMMANDS: Record<string, MonitorCommand> = {
@@ -76,6 +89,50 @@ const COMMANDS: Record<string, MonitorCommand> = {
       return `deleted ${ids.length} breakpoint${ids.length === 1 ? "" : "s"}\n`;
     },
   },
+  reset: {
+    usage: "reset",
+    help: "back to the start of the run (the VM as built, nothing run), also after it has ended; then flush gdb's registers (see below)",
+    run: (s, args, ctx) => noArgs("reset", args, () => moved(ctx, s.reset())),
+  },
+  goto: {
+    usage: "goto STEP",
+    help: "to step STEP of the run (instructions of all vCPUs, as the [nvlab] lines number them), back or forward",
+    run: (s, args, ctx) => {
+      if (args.length !== 1 || !/^\d+$/.test(args[0]!)) throw new DebugError("usage: monitor goto STEP (a step number, e.g. monitor goto 1200)");
+      return moved(ctx, s.goto(Number(args[0])));
+    },
+  },
+  snapshot: {
+    usage: "snapshot [NAME]",
+    help: "save the whole VM now (NAME default s1, s2, ...)",
+    run: (s, args) => {
+      if (args.length > 1) throw new DebugError("usage: monitor snapshot [NAME]");
+      const snap = s.snapshot(args[0]);
+      return `snapshot ${snap.name} at step ${snap.at.snap.steps}\n`;
+    },
+  },
+  restore: {
+    usage: "restore NAME",
+    help: "back (or forward) to a saved snapshot",
+    run: (s, args, ctx) => {
+      if (args.length !== 1) throw new DebugError("usage: monitor restore NAME (monitor snapshots lists them)");
+      return moved(ctx, s.restore(args[0]!));
+    },
+  },
+  snapshots: {
+    usage: "snapshots",
+    help: "the saved snapshots and their steps",
+    run: (s, args) => noArgs("snapshots", args, () => {
+      const named = s.snapshots();
+      if (named.length === 0) return "no saved snapshots (monitor snapshot [NAME] saves one)\n";
+      return named.map((n) => `${n.name}  step ${n.at.snap.steps}\n`).join("");
+    }),
+  },
+  why: {
+    usage: WHY_USAGE,
+    help: "what made ADDR's mapping what it is: L0's events for a nested IPA, canonical IPA or host PA, newest first, with their steps for monitor goto",
+    run: (s, args) => whyCommand(s.kvm, args.join(" ")).join("\n"),
+  },
   breakpoints: {
     usage: "breakpoints",
     help: "nvlab's breakpoints (gdb's own appear as address breakpoints)",
@@ -86,6 +143,11 @@ const COMMANDS: Record<string, MonitorCommand> = {
     },
   },
 };
+
+/** The landing place of a move in time, and what gdb needs to show it. */
+function moved(ctx: MonitorContext, stop: Stop): string {
+  return `${ctx.describe(stop)}\n${REFRESH_HINT}\n`;
+}
 
 function noArgs(name: string, args: string[], fn: () => string): string {
   if (args.length > 0) throw new DebugError(`usage: monitor ${name} (no arguments)`);
@@ -100,16 +162,28 @@ function parseLevel(text: string): Level {
 
 function helpText(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
-  return "nvlab monitor commands:\n" + Object.values(COMMANDS).map((c) => `  monitor ${c.usage.padEnd(width)}  ${c.help}\n`).join("");
+  return (
+    "nvlab monitor commands:\n" +
+    Object.values(COMMANDS).map((c) => `  monitor ${c.usage.padEnd(width)}  ${c.help}\n`).join("") +
+    "gdb's reverse-stepi, reverse-continue and reverse-finish go back in time too.\n" +
+    "After monitor reset, goto or restore, gdb still shows the registers of before:\n" +
+    "  maintenance flush register-cache   (older gdb: flushregs) makes it read them again.\n" +
+    "With target extended-remote, gdb stays connected when the guest powers off, and 'run' starts it again.\n"
+  );
+}
+
+/** A stop as the debugger prints it, when no gdb target formats it. */
+function plainStop(session: DebugSession, stop: Stop): string {
+  return `${describeStop(session, stop)}${stop.location ? `: ${stop.location.text}` : ""}`;
 }
 
 /** Run one `monitor` line; DebugError for bad input (the target shows it as an error line). */
-export function runMonitorCommand(session: DebugSession, line: string): string {
+export function runMonitorCommand(session: DebugSession, line: string, ctx: MonitorContext = { describe: (st) => plainStop(session, st) }): string {
   const [name, ...args] = line.trim().split(/\s+/);
   if (!name) return helpText();
   const cmd = COMMANDS[name.toLowerCase()];
   if (!cmd) throw new DebugError(`unknown monitor command '${name}' (try: monitor help)`);
-  const out = cmd.run(session, args);
+  const out = cmd.run(session, args, ctx);
   return out === "" || out.endsWith("\n") ? out : out + "\n";
 }
 

@@ -1,6 +1,7 @@
 // The stub's target over a DebugSession: gdb's one thread is the vCPU that stopped last (with
 // several vCPUs, continue runs them all), its registers and memory are those of whichever level runs, and every stop is explained on gdb's console in nvlab's terms
-// (which level, where, why; L0's actions during a step).
+// (which level, where, why; L0's actions during a step). Going back (gdb's reverse-stepi,
+// reverse-continue) moves the session along its timeline, and reports as going forward does.
 
 import { EC_NAMES } from "../../emulator/exception.ts";
 import { hex } from "../../emulator/types.ts";
@@ -77,6 +78,24 @@ export class SessionTarget implements GdbTarget {
     return this.toTargetStop(stop, before);
   }
 
+  reverseStep(): TargetStop {
+    const before = this.level;
+    // Nothing before step 0: gdb is told so rather than shown a step that did not move.
+    if (this.session.kvm.steps === 0) return this.toTargetStop({ ...this.session.goto(0), reason: { kind: "reverse-step" } }, before, true);
+    return this.toTargetStop(this.session.reverseStep(1), before);
+  }
+
+  reverseContinue(): TargetStop {
+    const before = this.level;
+    const stop = this.session.reverseContinue();
+    return this.toTargetStop(stop, before, stop.reason.kind === "history-start");
+  }
+
+  restart(): TargetStop {
+    const before = this.level;
+    return this.toTargetStop(this.session.reset(), before);
+  }
+
   insertBreakpoint(addr: bigint): void {
     // gdb does not know levels: the address applies to whichever level reaches it.
     const bp = this.session.addAddressBreak({ va: addr });
@@ -92,7 +111,9 @@ export class SessionTarget implements GdbTarget {
 
   monitor(command: string): string {
     try {
-      return runMonitorCommand(this.session, command);
+      // A command that moves the VM in time tells where it landed as a stop would.
+      const before = this.level;
+      return runMonitorCommand(this.session, command, { describe: (stop) => this.toTargetStop(stop, before).message ?? "" });
     } catch (e) {
       if (e instanceof DebugError) return `error: ${e.message}\n`;
       throw e;
@@ -103,8 +124,11 @@ export class SessionTarget implements GdbTarget {
     return `vCPU ${this.session.vcpu.index}, ${this.level}`;
   }
 
-  /** A session stop as gdb sees it, with nvlab's explanation for the console. */
-  private toTargetStop(stop: Stop, before: Level): TargetStop {
+  /**
+   * A session stop as gdb sees it, with nvlab's explanation for the console; `historyStart`:
+   * going back found nothing earlier than the start of the run.
+   */
+  private toTargetStop(stop: Stop, before: Level, historyStart = false): TargetStop {
     const r = stop.reason;
     if (r.kind === "finished") return finishedStop(r.outcome, this.level);
     const where = stop.location?.text ?? `${this.level} (location unknown)`;
@@ -134,9 +158,28 @@ export class SessionTarget implements GdbTarget {
       case "budget":
         why = `instruction limit reached (${stop.steps} instructions so far)`;
         break;
+      case "reverse-step":
+        // As a forward step: silent within a level (gdb shows the place), said when the level changes.
+        if (historyStart) why = "at the start of the run, nothing before it";
+        else why = this.level !== before ? `now in ${this.level}, at step ${stop.time}` : null;
+        break;
+      case "goto":
+        if (stop.time === 0) why = "at the start of the run (step 0)";
+        else why = `${this.level !== before ? `now in ${this.level}, ` : ""}at step ${stop.time}`;
+        break;
+      case "restored":
+        why = `restored snapshot ${r.name} (step ${stop.time})`;
+        break;
+      case "history-start":
+        why = "no earlier break: at the start of the run";
+        break;
     }
     if (why !== null) lines.push(`${NOTE} ${why}: ${where}`);
-    return { kind: "signal", signal, swbreak, level: this.level, ...(lines.length ? { message: lines.join("\n") } : {}) };
+    return {
+      kind: "signal", signal, swbreak, level: this.level,
+      ...(lines.length ? { message: lines.join("\n") } : {}),
+      ...(historyStart ? { historyStart } : {}),
+    };
   }
 }
 

@@ -26,7 +26,7 @@ const PAGE = 0x1000n;
 export interface StubOptions {
   /** Diagnostics for the server's console (malformed packets, target errors). */
   log?: (line: string) => void;
-  /** gdb sent `k` or `vKill`: the VM is to be thrown away. */
+  /** gdb sent `k`, or `vKill` outside extended mode: the VM is to be thrown away. */
   onKill?: () => void;
   /** gdb sent `D`. */
   onDetach?: () => void;
@@ -46,6 +46,10 @@ export class GdbStub {
   /** Breakpoints this client inserted, removed again when it goes away. */
   private readonly inserted = new Set<bigint>();
   private closed = false;
+  /** gdb sent `!`: it stays connected when the guest exits, and `run` starts it again (vRun). */
+  private extended = false;
+  /** gdb was told the guest exited (or, in extended mode, killed it): no thread until it is told of a stop again. */
+  private exited = false;
   private xml: string | null = null;
 
   constructor(
@@ -153,12 +157,23 @@ export class GdbStub {
       case "m": return this.readMemory(data.slice(1));
       case "M": return this.writeMemory(data.slice(1));
       case "c": case "C": case "s": case "S": return this.resumeLegacy(c, data.slice(1));
+      case "b": return this.reverse(data);
       case "Z": case "z": return this.breakpoint(c === "Z", data.slice(1));
       case "H": return "OK";
       // Is this thread alive? Only ours is.
-      case "T": return data.length > 1 && appliesToUs(data.slice(1)) ? "OK" : "E01";
+      case "T": return !this.exited && data.length > 1 && appliesToUs(data.slice(1)) ? "OK" : "E01";
       case "k":
         this.opts.onKill?.();
+        return null;
+      // Extended mode (`target extended-remote`): gdb keeps the connection when the guest powers
+      // off, and its `run` (vRun, or R from older gdbs) starts the VM again from the start.
+      case "!":
+        this.extended = true;
+        return "OK";
+      case "R":
+        // No reply, and only in extended mode (elsewhere: not supported, an empty reply).
+        if (!this.extended) return "";
+        this.restart();
         return null;
       case "D":
         this.opts.onDetach?.();
@@ -171,7 +186,7 @@ export class GdbStub {
 
   private query(data: string): Reply {
     if (data.startsWith("qSupported")) {
-      return `PacketSize=${PACKET_SIZE.toString(16)};qXfer:features:read+;swbreak+;QStartNoAckMode+`;
+      return `PacketSize=${PACKET_SIZE.toString(16)};qXfer:features:read+;swbreak+;QStartNoAckMode+;ReverseStep+;ReverseContinue+`;
     }
     if (data === "QStartNoAckMode") {
       // The OK itself is still acknowledged; everything after it is not.
@@ -183,7 +198,7 @@ export class GdbStub {
     if (data.startsWith("qRcmd,")) return this.monitor(data.slice("qRcmd,".length));
     if (data.startsWith("qThreadExtraInfo,")) return textToHex(this.target.threadName());
     switch (data) {
-      case "qfThreadInfo": return "m01";
+      case "qfThreadInfo": return this.exited ? "l" : "m01";
       case "qsThreadInfo": return "l";
       case "qC": return "QC01";
       case "qAttached": return "1";
@@ -196,8 +211,12 @@ export class GdbStub {
     if (data === "vMustReplyEmpty") return "";
     if (data === "vCont?") return "vCont;c;C;s;S";
     if (data.startsWith("vCont;")) return this.vCont(data.slice("vCont;".length));
+    // gdb reads the one packet after vRun as the stop: no console line may come first.
+    if (data.startsWith("vRun;")) return this.stopReply(this.restart(), false);
     if (data.startsWith("vKill")) {
-      this.opts.onKill?.();
+      // In extended mode gdb kills before each `run` and expects to stay connected.
+      if (this.extended) this.exited = true;
+      else this.opts.onKill?.();
       return "OK";
     }
     return "";
@@ -206,12 +225,16 @@ export class GdbStub {
   /** The reply for a stop, preceded by nvlab's own line about it on gdb's console. */
   private stopReply(stop: TargetStop, withMessage = true): string {
     if (withMessage && stop.message) this.reply("O" + textToHex(stop.message.endsWith("\n") ? stop.message : stop.message + "\n"));
+    // gdb's thread lives as long as the stops it is told say so.
+    this.exited = stop.kind === "exited";
     // W carries 8 bits: the status `nvlab run` would exit with, so gdb's $_exitcode agrees with it;
     // the real code is in the console line above (session_target.ts).
     if (stop.kind === "exited") return "W" + guestExitStatus(stop.code).toString(16).padStart(2, "0");
     const sig = stop.signal.toString(16).padStart(2, "0");
+    // `replaylog:begin` is gdb's "no more reverse-execution history" (the value is not looked at).
+    const why = stop.historyStart ? "replaylog:begin;" : stop.swbreak ? "swbreak:;" : "";
     // `nvlab-level` is an optional stop-reply field: gdb skips keys it does not know.
-    return `T${sig}${stop.swbreak ? "swbreak:;" : ""}thread:01;nvlab-level:${stop.level === "L1" ? 1 : 2};`;
+    return `T${sig}${why}thread:01;nvlab-level:${stop.level === "L1" ? 1 : 2};`;
   }
 
   private readRegister(arg: string): Reply {
@@ -334,6 +357,20 @@ export class GdbStub {
 
   private step(): Reply {
     return this.stopReply(this.target.step());
+  }
+
+  /** The VM from its start, with a thread again. */
+  private restart(): TargetStop {
+    const stop = this.target.restart();
+    this.exited = false;
+    return stop;
+  }
+
+  /** `bs` one instruction back, `bc` back to the previous breakpoint: stops as forward ones are. */
+  private reverse(data: string): Reply {
+    if (data === "bs") return this.stopReply(this.target.reverseStep());
+    if (data === "bc") return this.stopReply(this.target.reverseContinue());
+    return "";
   }
 
   private async resume(): Promise<Reply> {

@@ -15,7 +15,15 @@ export const SIGSEGV = 11;
  * level stopped and why, in nvlab's words.
  */
 export type TargetStop =
-  | { kind: "signal"; signal: number; swbreak?: boolean; level: "L1" | "L2"; message?: string }
+  | {
+      kind: "signal";
+      signal: number;
+      swbreak?: boolean;
+      level: "L1" | "L2";
+      message?: string;
+      /** Going back reached the start of the run: gdb says "No more reverse-execution history". */
+      historyStart?: boolean;
+    }
   /** The machine powered off (PSCI SYSTEM_OFF) with this exit code: nothing left to run. */
   | { kind: "exited"; code: number; message?: string };
 
@@ -32,6 +40,12 @@ export interface GdbTarget {
   step(): TargetStop;
   /** Run until a breakpoint, the end of the run, or `signal` aborts (then a SIGINT stop). */
   resume(signal: AbortSignal): Promise<TargetStop>;
+  /** One instruction back in the run's history (at its start: a `historyStart` stop). */
+  reverseStep(): TargetStop;
+  /** Back to the latest breakpoint before now, or the start of the run (a `historyStart` stop). */
+  reverseContinue(): TargetStop;
+  /** Back to the start: the VM as built, nothing run, also after the run has ended. */
+  restart(): TargetStop;
   insertBreakpoint(addr: bigint): void;
   removeBreakpoint(addr: bigint): void;
   /** A `monitor` command line; returns its output (errors are output too). */

@@ -112,6 +112,19 @@ export class JitCache {
     return c;
   }
 
+  /** The machine's cache if one was made. */
+  static existing(mem: PhysMemory): JitCache | null {
+    return JitCache.byMemory.get(mem) ?? null;
+  }
+
+  /** Drop every unit (the machine's memory and pages were put back to an earlier state). */
+  dropAll(): void {
+    for (const u of this.units) u.dead = true;
+    this.units.clear();
+    this.bytes = 0;
+    this.stats.cacheBytes = 0;
+  }
+
   /**
    * The unit to run at this PC (with `entry` set), or null: not hot yet, or a page left to the
    * interpreter.

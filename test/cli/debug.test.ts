@@ -133,30 +133,35 @@ describe("nvlab debug", () => {
   });
 });
 
-describe("README's nvlab debug transcript", () => {
-  // NVLAB_UPDATE_README=1 npx vitest run test/cli/debug.test.ts rewrites the transcript from a real session.
-  it("is what the command shown prints, line for line", () => {
-    const readme = readFileSync("README.md", "utf8");
-    const section = readme.indexOf("## Debugging: `nvlab debug`");
-    const start = readme.indexOf("```\n$ printf", section);
-    const end = readme.indexOf("```\n", start + 4);
-    expect(section).toBeGreaterThanOrEqual(0);
-    expect(start).toBeGreaterThan(section);
-    const block = readme.slice(start + 4, end);
-    // The command: the `$` line and its continuation lines.
-    const lines = block.split("\n");
-    let n = 1;
-    while (lines[n - 1]!.endsWith("\\")) n++;
-    const command = lines.slice(0, n).join("\n").slice(2);
-    const shown = lines.slice(n).join("\n");
-    expect(command).toMatch(/npx nvlab debug --echo /);
-    const r = spawnSync("sh", ["-c", command.replace(/npx nvlab /g, "node cli/nvlab.js ")], { encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    if (process.env.NVLAB_UPDATE_README && r.stdout !== shown) {
-      writeFileSync("README.md", readme.slice(0, start + 4) + lines.slice(0, n).join("\n") + "\n" + r.stdout + readme.slice(end));
-      return;
-    }
-    expect(r.stdout).toBe(shown);
-  });
+/** The README's `nvlab debug` transcripts: each ```-block that starts with `$ printf` in these sections. */
+const TRANSCRIPT_SECTIONS = ["## Debugging: `nvlab debug`", "## Time travel: snapshots, reverse execution and `why`"];
+
+describe("README's nvlab debug transcripts", () => {
+  // NVLAB_UPDATE_README=1 npx vitest run test/cli/debug.test.ts rewrites them from real sessions.
+  for (const heading of TRANSCRIPT_SECTIONS) {
+    it(`${heading}: the transcript is what the command shown prints, line for line`, () => {
+      const readme = readFileSync("README.md", "utf8");
+      const section = readme.indexOf(heading);
+      const start = readme.indexOf("```\n$ printf", section);
+      const end = readme.indexOf("```\n", start + 4);
+      expect(section).toBeGreaterThanOrEqual(0);
+      expect(start).toBeGreaterThan(section);
+      const block = readme.slice(start + 4, end);
+      // The command: the `$` line and its continuation lines.
+      const lines = block.split("\n");
+      let n = 1;
+      while (lines[n - 1]!.endsWith("\\")) n++;
+      const command = lines.slice(0, n).join("\n").slice(2);
+      const shown = lines.slice(n).join("\n");
+      expect(command).toMatch(/npx nvlab debug --echo /);
+      const r = spawnSync("sh", ["-c", command.replace(/npx nvlab /g, "node cli/nvlab.js ")], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      if (process.env.NVLAB_UPDATE_README && r.stdout !== shown) {
+        writeFileSync("README.md", readme.slice(0, start + 4) + lines.slice(0, n).join("\n") + "\n" + r.stdout + readme.slice(end));
+        return;
+      }
+      expect(r.stdout).toBe(shown);
+    });
+  }
 });

@@ -109,6 +109,13 @@ const SAMPLE_ARGS: [string, Record<string, unknown>][] = [
   ["memslot get-dirty-log", { slot: "0x48000000", size: "0x8000000", dirty: 64, canonicalWrprotected: 0, shadowWrprotected: 130, mmus: 2 }],
   ["relax-perms shadow", { mmu: 0, nested: "0x40100000", canonical: "0x48100000", size: "0x1000", prot: "rwx", dirty: true }],
   ["relax-perms canonical", { canonical: "0x40200000", size: "0x1000", prot: "rwx" }],
+  [
+    "s2-table-write",
+    {
+      vCPU: 0, from: "L1", pc: "0x401009e4", va: "0x44002008", canonical: "0x44002008", PA: "0x1000602008", size: 8, level: 3, nested: "0x40001000",
+      span: "0x1000", old: "0x0", new: "0x401027ff",
+    },
+  ],
 ];
 
 describe("eventArgs", () => {

@@ -316,4 +316,13 @@ export const EVENT_SAMPLES: EventSample[] = [
     data: { kind: "relax-perms", mmu: null, ipa: 0x40200000n, size: 0x1000n, prot: 7, canonicalIpa: cipa(0x40200000n), dirty: false },
     text: "canonical 0x40200000 size 0x1000 prot rwx in place",
   },
+  {
+    name: "s2-table-write",
+    data: {
+      kind: "s2-table-write", vcpu: 0, level: "L1", pc: 0x401009e4n, va: 0x44002008n, ipa: cipa(0x44002008n), pa: hpa(0x1000602008n), size: 8, old: 0n,
+      new: 0x401027ffn, tableLevel: 3, nestedIpa: nipa(0x40001000n), span: 0x1000n,
+    },
+    text:
+      "vCPU 0 L1 pc=0x401009e4 store va=0x44002008 size 8: level 3 descriptor canonical 0x44002008 (PA 0x1000602008) for nested 0x40001000+0x1000: 0x0 -> 0x401027ff",
+  },
 ];

@@ -2,6 +2,7 @@
 // CPUs, metrics and events) with stand-in vCPUs whose virtual EL2 registers are a plain map. L1's
 // own stage-2 tables are built with lab/fixtures/l1_stage2.ts, which the benchmarks share.
 
+import { KvmPageTrack } from "../../hypervisor/page_track.ts";
 import { Cpu } from "../../emulator/cpu.ts";
 import { PhysMemory } from "../../emulator/memory.ts";
 import { EventLog } from "../../hypervisor/events.ts";
@@ -61,6 +62,7 @@ export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fix
     unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap, revmapTlbi: config.revmapTlbi }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
   kvm.mmu = createCanonicalMmu(kvm);
+  (kvm as { pageTrack: KvmPageTrack }).pageTrack = new KvmPageTrack(kvm);
   const slot = new Memslot(RAM_BASE, config.memory, mem, pool);
   kvm.memslots.push(slot);
   kvmInitNested(kvm);

@@ -1,5 +1,6 @@
 // An in-memory GdbTarget for the stub's tests: a page of memory, a register file, a "CPU" that
-// advances pc by 4 per step, breakpoints, an exit address and a level switch address.
+// advances pc by 4 per step, breakpoints, an exit address and a level switch address, and a
+// history of (pc, level) per step to go back through.
 
 import type { TargetRegisters } from "../../../debug/gdb/registers.ts";
 import { SIGINT, SIGTRAP, type GdbTarget, type TargetStop } from "../../../debug/gdb/target.ts";
@@ -26,6 +27,9 @@ export class FakeTarget implements GdbTarget {
   exited = false;
   steps = 0;
   monitorLog: string[] = [];
+  /** Where each step so far started: going back pops it. */
+  history: { pc: bigint; level: "L1" | "L2" }[] = [];
+  restarts = 0;
 
   haltReason(): TargetStop {
     return this.exited ? { kind: "exited", code: this.exitCode } : { kind: "signal", signal: SIGTRAP, level: this.level };
@@ -59,6 +63,7 @@ export class FakeTarget implements GdbTarget {
   }
 
   private advance(): TargetStop | null {
+    this.history.push({ pc: this.pc, level: this.level });
     this.pc += 4n;
     this.steps++;
     if (this.exitAt !== null && (this.pc >= this.exitAt || this.pc < MEM_BASE)) {
@@ -86,6 +91,37 @@ export class FakeTarget implements GdbTarget {
       await new Promise((r) => setImmediate(r));
       if (signal.aborted) return { kind: "signal", signal: SIGINT, level: this.level, message: "interrupted" };
     }
+  }
+
+  private back(): boolean {
+    const h = this.history.pop();
+    if (!h) return false;
+    this.pc = h.pc;
+    this.level = h.level;
+    this.steps--;
+    this.exited = false;
+    return true;
+  }
+
+  private historyStart(): TargetStop {
+    return { kind: "signal", signal: SIGTRAP, level: this.level, historyStart: true, message: "at the start" };
+  }
+
+  reverseStep(): TargetStop {
+    return this.back() ? { kind: "signal", signal: SIGTRAP, level: this.level, message: `back to ${this.pc.toString(16)}` } : this.historyStart();
+  }
+
+  reverseContinue(): TargetStop {
+    while (this.back()) {
+      if (this.breaks.has(this.pc)) return { kind: "signal", signal: SIGTRAP, swbreak: true, level: this.level, message: `breakpoint at ${this.pc.toString(16)}` };
+    }
+    return this.historyStart();
+  }
+
+  restart(): TargetStop {
+    while (this.back());
+    this.restarts++;
+    return { kind: "signal", signal: SIGTRAP, level: this.level, message: "restarted" };
   }
 
   insertBreakpoint(addr: bigint): void {

@@ -1,6 +1,8 @@
 // The stub driven by the real gdb-multiarch (Debian's, as CI installs it) in batch mode: connect,
 // break at an L2 symbol from the symbol file, continue, read registers and memory, stepi across
-// the L2 → L1 switch, monitor commands, Ctrl-C on a runaway guest, gdb vanishing mid-continue.
+// the L2 → L1 switch, monitor commands, Ctrl-C on a runaway guest, gdb vanishing mid-continue;
+// going back (reverse-stepi, reverse-continue, reverse-finish, monitor goto / reset) and
+// extended-remote's run after the guest powered off.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,6 +18,8 @@ import { startGdbServer } from "../../../cli/gdbserver.ts";
 
 const GDB = "gdb-multiarch";
 const hasGdb = spawnSync(GDB, ["--version"], { stdio: "ignore" }).status === 0;
+// CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
+if (!hasGdb && process.env.CI === "true") throw new Error(`${GDB} not found and CI=true: the gdb stub's tests must run in CI (.ci/run installs gdb-multiarch)`);
 const title = hasGdb ? "gdb-multiarch drives the stub" : `gdb-multiarch drives the stub (SKIPPED: ${GDB} is not installed; apt-get install gdb-multiarch)`;
 
 const dir = mkdtempSync(join(tmpdir(), "nvlab-gdb-"));
@@ -47,8 +51,13 @@ async function serve(l2File: string): Promise<Served> {
 }
 
 /** gdb-multiarch -batch with these commands; resolves with its exit code and all its output. */
-function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => void): Promise<{ code: number | null; out: string }> {
-  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target remote 127.0.0.1:${s.server.port}`];
+function gdb(
+  s: Served,
+  commands: string[],
+  started?: (child: ChildProcess) => void,
+  target: "remote" | "extended-remote" = "remote",
+): Promise<{ code: number | null; out: string }> {
+  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target ${target} 127.0.0.1:${s.server.port}`];
   for (const c of commands) args.push("-ex", c);
   const child = spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
@@ -64,6 +73,25 @@ function gdb(s: Served, commands: string[], started?: (child: ChildProcess) => v
 
 /** Where an L2 label of the image runs. */
 const l2Va = (l2: Image, label: string) => l2.symbols.get(label)! - L2_IPA + L2_VA;
+
+/** Each text in turn, each after the one before it, in gdb's output. */
+function expectInOrder(out: string, texts: (string | RegExp)[]): void {
+  let at = 0;
+  for (const t of texts) {
+    const rest = out.slice(at);
+    const m = typeof t === "string" ? { index: rest.indexOf(t), length: t.length } : (() => {
+      const r = t.exec(rest);
+      return { index: r ? r.index : -1, length: r ? r[0].length : 0 };
+    })();
+    expect(m.index, `not found (in order): ${String(t)}\n--- gdb printed (from there on):\n${rest}`).toBeGreaterThanOrEqual(0);
+    at += m.index + m.length;
+  }
+}
+
+/** A second VM of the same guests, for the steps and places gdb's session should find. */
+async function reference(s: Served): Promise<DebugSession> {
+  return DebugSession.open({ vm: { l1: s.l1, l2: [{ image: s.l2, ipa: L2_IPA }] } });
+}
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -220,6 +248,133 @@ describe.skipIf(!hasGdb)(title, () => {
     expect(fp.v[1]).toBe(0xdeadbeefn << 64n);
     expect(fp.v[2]).toBe(0x7fn << 120n);
     expect(fp.fpcr).toBe(0x800000);
+  });
+});
+
+describe.skipIf(!hasGdb)(hasGdb ? "gdb-multiarch goes back in time" : `gdb-multiarch goes back in time (SKIPPED: ${GDB} is not installed)`, () => {
+  it("reverse-stepi back across the L2 → L1 switch, reverse-continue to breakpoints and to the start, monitor goto / reset / why", async () => {
+    const s = await serve("guests/l2/hello.S");
+    const puts = l2Va(s.l2, "l2_puts");
+    const vector = s.l1.symbols.get("l1_vectors")! + 0x400n;
+    // Where the run is at each stop, from a VM of its own: the first L1 vector entry (L2's first
+    // stage-2 fault), l2_puts, and L1's vector again after l2_puts's hvc.
+    const ref = await reference(s);
+    const refBreak = ref.addAddressBreak({ va: vector });
+    const faultStep = (await ref.continue()).time;
+    ref.deleteBreak(refBreak.id);
+    ref.addAddressBreak({ va: puts });
+    const putsStep = (await ref.continue()).time;
+    const step5 = ref.goto(5).location!;
+    const { code, out } = await gdb(s, [
+      "break l2_puts",
+      "continue",
+      `break *${hex(vector)}`,
+      "continue",
+      "reverse-stepi",
+      "info registers pc level",
+      "reverse-stepi",
+      "reverse-stepi",
+      "monitor why 0x40000000 nipa",
+      "reverse-continue",
+      "monitor level",
+      "reverse-continue",
+      "info registers pc level",
+      "reverse-stepi",
+      "continue",
+      "continue",
+      `monitor goto 5`,
+      "maintenance flush register-cache",
+      "info registers pc level",
+      "monitor reset",
+      "maintenance flush register-cache",
+      "info registers pc level",
+      "continue",
+      "detach",
+    ]);
+    expect(code).toBe(0);
+    const at = (va: bigint, sym: string) => `${hex(va, 16)} in ${sym} ()`;
+    expectInOrder(out, [
+      `Breakpoint 1, ${at(puts, "l2_puts")}`,
+      `Breakpoint 2 at ${hex(vector)}`,
+      `[nvlab] breakpoint: L1 ${hex(vector, 16)}  <l1_vectors+0x400>`,
+      `Breakpoint 2, ${at(vector, "l1_vectors")}`,
+      // Back from L1's vector to the hvc that took L2 there, and on to l2_puts.
+      `[nvlab] now in L2, at step ${putsStep + 2}: L2 ${hex(puts + 8n, 16)}  <l2_puts+0x8>  hvc #0`,
+      at(puts + 8n, "l2_puts"),
+      new RegExp(`pc\\s+${hex(puts + 8n)}\\s+${hex(puts + 8n)} <l2_puts\\+8>\\s+level\\s+0x2\\s+2`),
+      at(puts + 4n, "l2_puts"),
+      `Breakpoint 1, ${at(puts, "l2_puts")}`,
+      // L0's history of L2's first page: the shadow fault is just before l2_puts.
+      "why 0x40000000 (nested IPA):",
+      new RegExp(`\\n +\\d+ +shadow-fault +mmu0 nested 0x40000000 -> canonical 0x48000000`),
+      // reverse-continue: the previous break is L1's vector for L2's first stage-2 fault...
+      `[nvlab] breakpoint: L1 ${hex(vector, 16)}  <l1_vectors+0x400>`,
+      `Breakpoint 2, ${at(vector, "l1_vectors")}`,
+      "L1: L1 0x0000000040101400  <l1_vectors+0x400>",
+      // ...and before it nothing: the start of the run, where going back ends.
+      "[nvlab] no earlier break: at the start of the run: L1 0x0000000040100000  <l1_entry>",
+      "No more reverse-execution history.",
+      at(s.l1.entry, "l1_entry"),
+      /pc\s+0x40100000\s+0x40100000 <l1_entry>\s+level\s+0x1\s+1/,
+      "[nvlab] at the start of the run, nothing before it: L1 0x0000000040100000  <l1_entry>",
+      "No more reverse-execution history.",
+      // Forward again: the same breakpoints, in the same order.
+      `Breakpoint 2, ${at(vector, "l1_vectors")}`,
+      `Breakpoint 1, ${at(puts, "l2_puts")}`,
+      `[nvlab] now in L1, at step 5: ${step5.text}`,
+      "'maintenance flush register-cache'",
+      new RegExp(`pc\\s+${hex(step5.pc)}\\s+${hex(step5.pc)} <l1_entry\\+20>\\s+level\\s+0x1\\s+1`),
+      "[nvlab] at the start of the run (step 0): L1 0x0000000040100000  <l1_entry>",
+      /pc\s+0x40100000\s+0x40100000 <l1_entry>\s+level\s+0x1\s+1/,
+      `Breakpoint 2, ${at(vector, "l1_vectors")}`,
+      "[Inferior 1 (Remote target) detached]",
+    ]);
+    // Within a level a step back is as quiet as a step forward: gdb shows where it is.
+    expect(out).not.toContain(`at step ${putsStep + 1}`);
+    expect(faultStep).toBeLessThan(putsStep);
+    // The VM is where gdb left it: the first vector entry, after the reset.
+    expect(s.session.kvm.steps).toBe(faultStep);
+  });
+
+  it("reverse-finish runs back to the bl that called the function", async () => {
+    const s = await serve("guests/l2/hello.S");
+    // handle_lower_sync: `bl s2_fault` just before lower_sync_return.
+    const call = s.l1.symbols.get("lower_sync_return")! - 4n;
+    const { code, out } = await gdb(s, ["break s2_fault", "continue", "stepi 4", "delete", "reverse-finish", "x/i $pc", "info registers level", "detach"]);
+    expect(code).toBe(0);
+    expectInOrder(out, [
+      /Breakpoint 1, 0x[0-9a-f]+ in s2_fault \(\)/,
+      // gdb runs back to the function's entry (a breakpoint of its own), then one instruction more.
+      /\[nvlab\] breakpoint: L1 0x[0-9a-f]+  <s2_fault>  stp x29, x30/,
+      `${hex(call, 16)} in handle_lower_sync ()`,
+      new RegExp(`=> ${hex(call)} <handle_lower_sync\\+\\d+>:\\tbl\\t${hex(s.l1.symbols.get("s2_fault")!)} <s2_fault>`),
+      /level\s+0x1\s+1/,
+    ]);
+  });
+
+  it("extended-remote: gdb stays connected when the guest powers off, and run starts it again from the start", async () => {
+    const s = await serve("guests/l2/hello.S");
+    const puts = l2Va(s.l2, "l2_puts");
+    // `break *ADDR`: with no process gdb reads a function's first instructions from the symbol
+    // file and, when they look like a prologue, breaks past them (l2_puts+8 after the next run).
+    const { code, out } = await gdb(s, ["continue", `break *${hex(puts)}`, "run", "info registers pc level", "reverse-stepi", "kill", "run", "detach"], undefined, "extended-remote");
+    expect(code).toBe(0);
+    expectInOrder(out, [
+      "[nvlab] the run is over: PSCI SYSTEM_OFF, exit code 0",
+      "[Inferior 1 (Remote target) exited normally]",
+      `Breakpoint 1, ${hex(puts, 16)} in l2_puts ()`,
+      new RegExp(`pc\\s+${hex(puts)}\\s+${hex(puts)} <l2_puts>\\s+level\\s+0x2\\s+2`),
+      // Back to the bl in l2_entry that called l2_puts.
+      `${hex(l2Va(s.l2, "l2_entry") + 4n, 16)} in l2_entry ()`,
+      "[Inferior 1 (Remote target) killed]",
+      `Breakpoint 1, ${hex(puts, 16)} in l2_puts ()`,
+      "[Inferior 1 (Remote target) detached]",
+    ]);
+    // The guest ran to its end once and from the start three times.
+    expect(s.console.join("").match(/L1: entering L2 #0/g)?.length).toBe(3);
+    expect(s.console.join("").match(/hello from L2/g)?.length).toBe(1);
+    // A kill in extended mode ends the process, not the server.
+    expect(s.logs.some((l) => l.includes("shutting down"))).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assembleFile } from "../../../asm/assembler.ts";
-import { monitorCommandNames, runMonitorCommand } from "../../../debug/gdb/monitor.ts";
+import { REFRESH_HINT, monitorCommandNames, runMonitorCommand } from "../../../debug/gdb/monitor.ts";
 import { DebugSession } from "../../../debug/session.ts";
 
 const L2_IPA = 0x4800_0000n;
@@ -17,6 +17,54 @@ describe("gdb monitor commands", () => {
     const help = runMonitorCommand(s, "help");
     for (const name of monitorCommandNames()) expect(help).toContain(`monitor ${name}`);
     expect(runMonitorCommand(s, "  ")).toBe(help);
+  });
+
+  it("help says how to have gdb read the registers again after a move in time", async () => {
+    const help = runMonitorCommand(await open(), "help");
+    for (const c of ["reset", "goto STEP", "snapshot [NAME]", "restore NAME", "snapshots", "why ADDR"]) expect(help).toContain(`monitor ${c}`);
+    expect(help).toContain("maintenance flush register-cache");
+    expect(help).toContain("reverse-stepi, reverse-continue and reverse-finish");
+  });
+
+  it("goto, reset, snapshot, restore move the VM in time and say where it landed", async () => {
+    const s = await open();
+    s.addAddressBreak("l2_puts");
+    const at = (await s.continue()).time;
+    expect(runMonitorCommand(s, "snapshots")).toBe("no saved snapshots (monitor snapshot [NAME] saves one)\n");
+    expect(runMonitorCommand(s, "snapshot")).toBe(`snapshot s1 at step ${at}\n`);
+    expect(runMonitorCommand(s, "snapshot mine")).toBe(`snapshot mine at step ${at}\n`);
+    expect(runMonitorCommand(s, "snapshots")).toBe(`s1  step ${at}\nmine  step ${at}\n`);
+    const goto = runMonitorCommand(s, "goto 5");
+    expect(goto).toMatch(/^at step 5: L1 0x0000000040100014  <l1_entry\+0x14>  \S.*\n/);
+    expect(goto).toContain(REFRESH_HINT);
+    expect(s.kvm.steps).toBe(5);
+    expect(runMonitorCommand(s, "reset")).toMatch(/^at step 0: L1 0x0000000040100000  <l1_entry>/);
+    expect(s.kvm.steps).toBe(0);
+    expect(runMonitorCommand(s, "restore mine")).toMatch(/^restored snapshot mine \(step \d+\): L2 0x0000000040000038  <l2_puts>/);
+    expect(s.kvm.steps).toBe(at);
+    // The context's description is what is shown (the gdb target's console lines).
+    expect(runMonitorCommand(s, "goto 7", { describe: (st) => `landed at ${st.time}` })).toBe(`landed at 7\n${REFRESH_HINT}\n`);
+    expect(() => runMonitorCommand(s, "goto")).toThrow(/usage: monitor goto STEP/);
+    expect(() => runMonitorCommand(s, "goto -1")).toThrow(/usage: monitor goto STEP/);
+    expect(() => runMonitorCommand(s, "reset now")).toThrow(/usage: monitor reset \(no arguments\)/);
+    expect(() => runMonitorCommand(s, "restore")).toThrow(/usage: monitor restore NAME/);
+    expect(() => runMonitorCommand(s, "restore nope")).toThrow(/no snapshot 'nope'/);
+    expect(() => runMonitorCommand(s, "snapshot 1bad")).toThrow(/snapshot name '1bad'/);
+  });
+
+  it("why answers from L0's history, with the steps monitor goto takes", async () => {
+    const s = await open();
+    s.addAddressBreak("l2_puts");
+    await s.continue();
+    const why = runMonitorCommand(s, "why 0x40000000 nipa");
+    expect(why).toMatch(/^why 0x40000000 \(nested IPA\):\n/);
+    expect(why).toMatch(/\n +\d+ +shadow-fault +mmu0 nested 0x40000000 -> canonical 0x48000000/);
+    const step = Number(/\n +(\d+) +shadow-fault/.exec(why)![1]);
+    runMonitorCommand(s, `goto ${step - 1}`);
+    // Before the shadow fault was handled, its history did not have it yet.
+    expect(runMonitorCommand(s, "why 0x40000000 nipa")).not.toMatch(/shadow-fault +mmu0/);
+    expect(() => runMonitorCommand(s, "why")).toThrow(/usage: why ADDR/);
+    expect(() => runMonitorCommand(s, "why 0x1000 sideways")).toThrow(/'sideways' is not a space/);
   });
 
   it("level names the running level and the location", async () => {

@@ -113,6 +113,79 @@ describe("SessionTarget", () => {
     expect(stop.message).toMatch(/^\[nvlab\] interrupted: L1 0x0000000040100000  <l1_entry>/);
   });
 
+  it("reverseStep goes back one instruction across the L2 → L1 switch and says so as a forward step does", async () => {
+    const { target, session, puts, l1 } = await open();
+    target.insertBreakpoint(puts);
+    await target.resume(new AbortController().signal);
+    const atPuts = session.kvm.steps;
+    target.removeBreakpoint(puts);
+    for (let i = 0; i < 3; i++) target.step();
+    const vector = l1.symbols.get("l1_vectors")! + 0x400n;
+    expect(target.registers()).toMatchObject({ pc: vector, level: "L1" });
+    const back = target.reverseStep();
+    expect(back).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L2", swbreak: false });
+    expect(back.message).toBe(`[nvlab] now in L2, at step ${atPuts + 2}: L2 ${hex(puts + 8n, 16)}  <l2_puts+0x8>  hvc #0`);
+    expect(target.registers()).toMatchObject({ pc: puts + 8n, level: "L2" });
+    // Within a level, as quiet as a forward step.
+    expect(target.reverseStep()).toEqual({ kind: "signal", signal: SIGTRAP, swbreak: false, level: "L2" });
+    expect(target.registers().pc).toBe(puts + 4n);
+    expect(target.threadName()).toBe("vCPU 0, L2");
+  });
+
+  it("reverseStep at step 0 is the start of history", async () => {
+    const { target, l1 } = await open();
+    const stop = target.reverseStep();
+    expect(stop).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L1", historyStart: true });
+    expect(stop.message).toMatch(/^\[nvlab\] at the start of the run, nothing before it: L1 0x0000000040100000  <l1_entry>/);
+    expect(target.registers().pc).toBe(l1.entry);
+  });
+
+  it("reverseContinue stops at the latest gdb breakpoint before now (swbreak), else at the start (historyStart)", async () => {
+    const { target, session, puts } = await open();
+    target.insertBreakpoint(puts);
+    await target.resume(new AbortController().signal);
+    const atPuts = session.kvm.steps;
+    for (let i = 0; i < 3; i++) target.step();
+    const stop = target.reverseContinue();
+    expect(stop).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L2", swbreak: true });
+    expect(stop).not.toHaveProperty("historyStart");
+    expect(stop.message).toBe(`[nvlab] breakpoint: L2 ${hex(puts, 16)}  <l2_puts>  mov x1, x0`);
+    expect(session.kvm.steps).toBe(atPuts);
+    const start = target.reverseContinue();
+    expect(start).toMatchObject({ kind: "signal", level: "L1", historyStart: true, swbreak: false });
+    expect(start.message).toMatch(/^\[nvlab\] no earlier break: at the start of the run: L1 0x0000000040100000  <l1_entry>/);
+    expect(session.kvm.steps).toBe(0);
+  });
+
+  it("restart after the machine powered off: the run is alive again and reaches the same breakpoint", async () => {
+    const { target, session, puts, l1 } = await open();
+    expect(await target.resume(new AbortController().signal)).toMatchObject({ kind: "exited", code: 0 });
+    const stop = target.restart();
+    expect(stop).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L1" });
+    expect(stop.message).toMatch(/^\[nvlab\] at the start of the run \(step 0\): L1 0x0000000040100000  <l1_entry>/);
+    expect(target.haltReason()).toEqual({ kind: "signal", signal: SIGTRAP, level: "L1" });
+    expect(target.registers().pc).toBe(l1.entry);
+    target.insertBreakpoint(puts);
+    expect(await target.resume(new AbortController().signal)).toMatchObject({ kind: "signal", swbreak: true, level: "L2" });
+    expect(session.finished).toBeNull();
+  });
+
+  it("monitor reset / goto / restore tell where they landed as a stop does, and how to have gdb read the registers again", async () => {
+    const { target, session, puts } = await open();
+    target.insertBreakpoint(puts);
+    await target.resume(new AbortController().signal);
+    expect(target.monitor("snapshot at_puts")).toBe(`snapshot at_puts at step ${session.kvm.steps}\n`);
+    const goto = target.monitor("goto 5");
+    expect(goto).toMatch(/^\[nvlab\] now in L1, at step 5: L1 0x[0-9a-f]{16}  <l1_entry\+0x14>  \S/);
+    expect(goto).toContain("'maintenance flush register-cache'");
+    expect(target.registers().pc).toBe(session.location()!.pc);
+    expect(target.monitor("reset")).toMatch(/^\[nvlab\] at the start of the run \(step 0\): L1 0x0000000040100000  <l1_entry>/);
+    expect(session.kvm.steps).toBe(0);
+    expect(target.monitor("restore at_puts")).toMatch(/^\[nvlab\] restored snapshot at_puts \(step \d+\): L2 0x0000000040000038  <l2_puts>  mov x1, x0\n/);
+    expect(target.registers()).toMatchObject({ pc: puts, level: "L2" });
+    expect(target.monitor("goto")).toMatch(/^error: usage: monitor goto STEP/);
+  });
+
   it("monitor commands run on the session; bad ones come back as an error line", async () => {
     const { target } = await open();
     expect(target.monitor("level")).toMatch(/^L1: L1 0x0000000040100000  <l1_entry>  \S+/);

@@ -33,7 +33,7 @@ describe("GdbStub: handshake and acknowledgments", () => {
     await gdb.stub.idle();
     const items = gdb.take();
     expect(items[0]).toEqual({ kind: "ack" });
-    expect(items[1]).toEqual({ kind: "packet", data: "PacketSize=4000;qXfer:features:read+;swbreak+;QStartNoAckMode+" });
+    expect(items[1]).toEqual({ kind: "packet", data: "PacketSize=4000;qXfer:features:read+;swbreak+;QStartNoAckMode+;ReverseStep+;ReverseContinue+" });
 
     gdb.stub.receive(frame("QStartNoAckMode"));
     await gdb.stub.idle();
@@ -76,7 +76,7 @@ describe("GdbStub: handshake and acknowledgments", () => {
 
   it("replies empty to packets it does not implement", async () => {
     const { gdb } = setup();
-    for (const p of ["qOffsets", "X40000000,0:", "Z2,40000000,4", "vFile:open:", "!", "bc", "qXfer:libraries:read::0,100"]) {
+    for (const p of ["qOffsets", "X40000000,0:", "Z2,40000000,4", "vFile:open:", "b", "bx", "bcc", "qXfer:libraries:read::0,100"]) {
       expect(await gdb.ask(p)).toBe("");
     }
   });
@@ -269,6 +269,94 @@ describe("GdbStub: running", () => {
       ["czz", "E16"],
     ]);
     expect((await gdb.request("C05;40000010")).at(-1)).toBe("W07");
+  });
+});
+
+describe("GdbStub: reverse execution", () => {
+  /** The console line (O packet) and the stop reply a reverse packet gets. */
+  async function back(gdb: FakeGdb, packet: string): Promise<{ note: string | null; reply: string }> {
+    const r = await gdb.request(packet);
+    expect(r.length, JSON.stringify(r)).toBeLessThanOrEqual(2);
+    return { note: r.length === 2 ? hexToText(r[0]!.slice(1)) : null, reply: r.at(-1)! };
+  }
+
+  it("bs goes back one instruction and replies as a step does, with the console line first", async () => {
+    const { gdb, target } = setup();
+    target.switchAt = MEM_BASE + 8n;
+    await gdb.request("s");
+    await gdb.request("s");
+    expect(target.level).toBe("L1");
+    expect(await back(gdb, "bs")).toEqual({ note: "back to 40000004\n", reply: "T05thread:01;nvlab-level:2;" });
+    expect(target.pc).toBe(MEM_BASE + 4n);
+    expect(await back(gdb, "bs")).toEqual({ note: "back to 40000000\n", reply: "T05thread:01;nvlab-level:2;" });
+    expect(target.steps).toBe(0);
+  });
+
+  it("bs at the start of history is gdb's 'no more reverse-execution history' stop", async () => {
+    const { gdb, target } = setup();
+    expect(await back(gdb, "bs")).toEqual({ note: "at the start\n", reply: "T05replaylog:begin;thread:01;nvlab-level:2;" });
+    expect(target.pc).toBe(MEM_BASE);
+  });
+
+  it("bc goes back to the latest breakpoint gdb inserted (swbreak), then to the start (replaylog:begin)", async () => {
+    const { gdb, target } = setup();
+    target.exitAt = MEM_BASE + 0x100n;
+    expect(await gdb.ask("Z0,40000020,4")).toBe("OK");
+    expect((await gdb.request("c")).at(-1)).toBe("T05swbreak:;thread:01;nvlab-level:2;");
+    for (let i = 0; i < 3; i++) await gdb.request("s");
+    expect(await back(gdb, "bc")).toEqual({ note: "breakpoint at 40000020\n", reply: "T05swbreak:;thread:01;nvlab-level:2;" });
+    expect(target.pc).toBe(0x4000_0020n);
+    // The breakpoint where it stands is not "before" it.
+    expect(await back(gdb, "bc")).toEqual({ note: "at the start\n", reply: "T05replaylog:begin;thread:01;nvlab-level:2;" });
+    expect(target.pc).toBe(MEM_BASE);
+    // And forward again to the same breakpoint.
+    expect((await gdb.request("vCont;c")).at(-1)).toBe("T05swbreak:;thread:01;nvlab-level:2;");
+    expect(target.pc).toBe(0x4000_0020n);
+  });
+
+  it("the thread gdb was told had exited lives again once a stop says so (bs back into the run)", async () => {
+    const { gdb, target } = setup();
+    target.exitAt = MEM_BASE + 0x10n;
+    expect((await gdb.request("c")).at(-1)).toBe("W07");
+    expect(await gdb.ask("qfThreadInfo")).toBe("l");
+    expect(await gdb.ask("T01")).toBe("E01");
+    expect((await gdb.request("bs")).at(-1)).toBe("T05thread:01;nvlab-level:2;");
+    expect(target.pc).toBe(MEM_BASE + 0xcn);
+    expect(await gdb.ask("qfThreadInfo")).toBe("m01");
+    expect(await gdb.ask("T01")).toBe("OK");
+  });
+});
+
+describe("GdbStub: extended mode (target extended-remote)", () => {
+  it("'!' turns it on; after the guest exits there is no thread until vRun restarts it", async () => {
+    const { gdb, target } = setup();
+    target.exitAt = MEM_BASE + 0x10n;
+    expect(await gdb.ask("R00")).toBe(""); // R is extended mode's only
+    expect(target.restarts).toBe(0);
+    expect(await gdb.ask("!")).toBe("OK");
+    expect(await gdb.request("c")).toEqual([expect.stringMatching(/^O/), "W07"]);
+    expect(await gdb.ask("qfThreadInfo")).toBe("l");
+    expect(await gdb.ask("T01")).toBe("E01");
+    // The reply to vRun is the stop itself: no console line may come before it.
+    expect(await gdb.request("vRun;")).toEqual(["T05thread:01;nvlab-level:2;"]);
+    expect(target.restarts).toBe(1);
+    expect(target.pc).toBe(MEM_BASE);
+    expect(target.exited).toBe(false);
+    expect(await gdb.ask("qfThreadInfo")).toBe("m01");
+    expect(await gdb.ask("T01")).toBe("OK");
+  });
+
+  it("vKill ends the process but not the VM in extended mode (gdb kills before each run); R restarts without a reply", async () => {
+    const { gdb, target } = setup();
+    await gdb.ask("!");
+    await gdb.request("s");
+    expect(await gdb.ask("vKill;1")).toBe("OK");
+    expect(gdb.killed).toBe(0);
+    expect(await gdb.ask("qfThreadInfo")).toBe("l");
+    expect(await gdb.request("R00")).toEqual([]);
+    expect(target.restarts).toBe(1);
+    expect(target.steps).toBe(0);
+    expect(await gdb.ask("qfThreadInfo")).toBe("m01");
   });
 });
 
