@@ -391,7 +391,11 @@ export class DebugSession {
   }
 
   private restoreCheckpoint(c: Checkpoint): void {
-    const run = this.travel().restore(c);
+    this.adopt(this.travel().restore(c));
+  }
+
+  /** The VM was put back to a snapshot: the session's own run state goes back with it. */
+  private adopt(run: RunState): void {
     this.outcome = run.outcome;
     this.current = this.kvm.vcpus[run.vcpu]!;
     this.pending = null;
@@ -507,10 +511,7 @@ export class DebugSession {
 
   /** Back (or forward) to a named snapshot. */
   restore(name: string): Stop {
-    const { run } = this.travel().load(name);
-    this.outcome = run.outcome;
-    this.current = this.kvm.vcpus[run.vcpu]!;
-    this.pending = null;
+    this.adopt(this.travel().load(name).run);
     return this.stop({ kind: "restored", name }, []);
   }
 

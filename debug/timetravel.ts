@@ -60,8 +60,7 @@ export class Timeline {
 
   /** The run reached a step where a periodic snapshot is due. */
   due(): boolean {
-    const last = this.points[this.points.length - 1];
-    return last === undefined || this.kvm.steps - last.snap.steps >= this.every;
+    return this.kvm.steps >= this.nextDue();
   }
 
   /** Step at which the next periodic snapshot is due. */

@@ -60,18 +60,16 @@ export function runVmThroughStep(opts: RunVmOptions, stop: StepStop): SteppedRun
 }
 
 /**
- * fingerprintVm of the run's own state: without the console's sink and the monitors that only
- * watch (trace recorders an output option attached), which two runs of the same file may differ in.
+ * fingerprintVm of the run's own state: without the monitors that only watch (trace recorders an
+ * output option attached), which two runs of the same file may differ in. (The console's sink is
+ * not state: fingerprintVm leaves it out.)
  */
 export function runFingerprint(kvm: Kvm, watchers: ReadonlySet<VmMonitor> = new Set()): string {
-  const sink = kvm.onConsole;
   const all = kvm.monitors.slice();
-  kvm.onConsole = null;
   kvm.monitors.splice(0, all.length, ...all.filter((m) => !watchers.has(m)));
   try {
     return fingerprintVm(kvm);
   } finally {
-    kvm.onConsole = sink;
     kvm.monitors.splice(0, kvm.monitors.length, ...all);
   }
 }
