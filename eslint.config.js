@@ -1,9 +1,10 @@
 import tseslint from "typescript-eslint";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
 
-// The layering of DESIGN.md: emulator <- asm <- hypervisor <- lab <- debug, bench <- cli. Each
-// folder lists the folders it may import from; the CLI is the only user of the debugger, and
-// nothing but test/ imports test/. test/ may import anything.
+// The layering of DESIGN.md: emulator <- asm <- hypervisor <- lab <- debug, bench <- cli, and the
+// page (web/) beside the CLI: two front ends on the same core. Each folder lists the folders it may
+// import from; the CLI serves the page (so it may import web/), nothing but test/ imports test/, and
+// test/ may import anything.
 const MAY_IMPORT = {
   emulator: [],
   asm: ["emulator"],
@@ -11,10 +12,11 @@ const MAY_IMPORT = {
   lab: ["emulator", "asm", "hypervisor"],
   debug: ["emulator", "asm", "hypervisor", "lab"],
   bench: ["emulator", "asm", "hypervisor", "lab"],
-  cli: ["emulator", "asm", "hypervisor", "lab", "debug"],
+  web: ["emulator", "asm", "hypervisor", "lab", "debug"],
+  cli: ["emulator", "asm", "hypervisor", "lab", "debug", "web"],
 };
 const FOLDERS = [...Object.keys(MAY_IMPORT), "test"];
-const LAYERING = "emulator <- asm <- hypervisor <- lab <- debug, bench <- cli (DESIGN.md)";
+const LAYERING = "emulator <- asm <- hypervisor <- lab <- debug, bench <- cli; debug <- web <- cli (DESIGN.md)";
 
 function layerZones() {
   return Object.entries(MAY_IMPORT).map(([target, allowed]) => ({
@@ -25,7 +27,7 @@ function layerZones() {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bench/out/**", "cli/nvlab.js"] },
+  { ignores: ["node_modules/**", "bench/out/**", "cli/nvlab.js", "web/dist/**", ".artifacts/**"] },
   ...tseslint.configs.recommended,
   {
     plugins: { "import-x": importX },

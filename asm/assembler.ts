@@ -4,7 +4,8 @@
 
 import { hex } from "../emulator/types.ts";
 import { itemAt } from "../emulator/item_at.ts";
-import { AsmError, readInputText, shift, type SourceLoc } from "./errors.ts";
+import { AsmError, shift, type SourceLoc } from "./errors.ts";
+import { readInputText } from "./host_files.ts";
 import { evalExpr, UndefinedSymbolError, type ExprEnv } from "./expr.ts";
 import type { Image, Section } from "./image.ts";
 import { encodeInstruction, instructionSize } from "./instruction.ts";

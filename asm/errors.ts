@@ -1,7 +1,10 @@
 // Assembly errors carry the exact source position so the CLI can print them like a compiler does;
 // an input file that cannot be read is named with the reason.
 
-import { readFile } from "node:fs/promises";
+// Reading files is the host's business (asm/host_files.ts: node:fs, or an in-memory set in a
+// browser); the names stay exported here for the modules that have always found them here.
+export { InputFileError } from "./input_file_error.ts";
+export { readInputText } from "./host_files.ts";
 
 /** A position in a source file: 1-based line and column, plus the line's text for the caret display. */
 export interface SourceLoc {
@@ -51,38 +54,4 @@ export function escapeControls(text: string): string {
 /** The location `delta` columns to the right of `loc` on the same line. */
 export function shift(loc: SourceLoc, delta: number): SourceLoc {
   return { ...loc, col: loc.col + delta };
-}
-
-/** What a failed read of an input file means to its user, from the system's error code. */
-const READ_FAILURES: Record<string, string> = {
-  ENOENT: "no such file",
-  EISDIR: "is a directory",
-  ENOTDIR: "a component of the path is not a directory",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  ELOOP: "too many symbolic links",
-  ENAMETOOLONG: "the name is too long",
-};
-
-/** An input file (a source, a scenario) that cannot be read; the message names it and says why. */
-export class InputFileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly code: string,
-  ) {
-    // An empty name (`nvlab exec ""`) would print as "cannot open : no such file".
-    super(file === "" ? 'cannot open "": the file name is empty' : `cannot ${code === "ENOENT" ? "open" : "read"} ${file}: ${READ_FAILURES[code] ?? code}`);
-    this.name = "InputFileError";
-  }
-}
-
-/** The text of the file at `path`; a failure of the file system is an InputFileError naming `path`. */
-export async function readInputText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException | null)?.code;
-    if (typeof code === "string" && code.startsWith("E")) throw new InputFileError(path, code);
-    throw e;
-  }
 }

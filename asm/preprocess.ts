@@ -1,9 +1,10 @@
 // Source text → statements with exact locations. Handles comments (`//`, `/* */`), the `;`
 // statement separator, labels, `NAME = expr` and `.include`. Everything else is interpreted later.
 
-import { dirname, join, isAbsolute } from "node:path";
 import { itemAt } from "../emulator/item_at.ts";
-import { AsmError, InputFileError, readInputText, type SourceLoc } from "./errors.ts";
+import { AsmError, InputFileError, type SourceLoc } from "./errors.ts";
+import { readInputText } from "./host_files.ts";
+import { dirname, join, isAbsolute } from "./source_path.ts";
 
 export interface Label {
   name: string;
@@ -21,6 +22,10 @@ export interface Statement {
   /** `NAME = expr`: op is "=", the name is `assignName`. */
   assignName?: string;
 }
+
+const UTF8 = new TextEncoder();
+// A leading byte-order mark stays part of the name, as it always has.
+const UTF8_NAME = new TextDecoder("utf-8", { ignoreBOM: true });
 
 const LABEL = /([A-Za-z_.$][\w.$]*|\d+)[ \t]*:/y;
 const WORD = /[A-Za-z_.$][\w.$]*/y;
@@ -157,7 +162,8 @@ export function parseString(args: string, i: number, loc: SourceLoc): { bytes: n
     const c = itemAt(args, j, "string character");
     if (c === '"') break;
     if (c !== "\\") {
-      for (const b of Buffer.from(c, "utf8")) bytes.push(b);
+      // One UTF-16 unit at a time, as always: a lone surrogate half encodes as U+FFFD.
+      for (const b of UTF8.encode(c)) bytes.push(b);
       j++;
       continue;
     }
@@ -192,7 +198,7 @@ export async function loadSource(text: string, file: string, includeStack: strin
     if (st.labels.length) out.push({ ...st, op: null, args: "" });
     const { bytes, end } = parseString(st.args, 0, st.argsLoc);
     if (st.args.slice(end).trim()) throw new AsmError({ ...st.argsLoc, col: st.argsLoc.col + end }, "unexpected text after .include file name");
-    const name = Buffer.from(bytes).toString("utf8");
+    const name = UTF8_NAME.decode(new Uint8Array(bytes));
     const path = isAbsolute(name) ? name : join(dirname(file), name);
     if (includeStack.includes(path) || path === file) throw new AsmError(st.argsLoc, `recursive .include of '${name}'`);
     let sub: string;

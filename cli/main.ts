@@ -29,6 +29,7 @@ import { debugCommand } from "./debug.ts";
 import { DEFAULT_SNAPSHOT_BYTES, DEFAULT_SNAPSHOT_EVERY, type TimelineOptions } from "../debug/timetravel.ts";
 import { BUILD_FORMATS, type BuildFormat, buildCommand } from "./build.ts";
 import { addFuzzCommand } from "./fuzz.ts";
+import { addLabCommand } from "./lab.ts";
 import { commandEngine, engineOption, givenEngine } from "./engine.ts";
 import type { Engine } from "../emulator/engine.ts";
 import { runCommandVm, type RunCommandOptions } from "./run.ts";
@@ -316,6 +317,7 @@ export function program(): Command {
     if (sub && name !== "run") addTimelineOptions(sub);
   }
   addFuzzCommand(cmd);
+  addLabCommand(cmd);
   cmd.addOption(new Option("--debug", "show stack traces of internal errors").hideHelp());
   return cmd;
 }

@@ -5,10 +5,11 @@
 import { EC_NAMES } from "../emulator/exception.ts";
 import { hex } from "../emulator/types.ts";
 import type { MetricsSnapshot } from "../hypervisor/metrics.ts";
-import { getVmid, type KvmS2Mmu } from "../hypervisor/nested.ts";
+import type { KvmS2Mmu } from "../hypervisor/nested.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError } from "./errors.ts";
+import { mmuSummaries, type MmuSummary } from "./maps.ts";
 import type { FpRegisters, Registers } from "./session.ts";
 
 const h16 = (v: bigint): string => hex(v, 16);
@@ -94,29 +95,25 @@ function pairs(rec: Record<string, bigint>): string[] {
 /** `mmus`: every nested MMU: L1's VTTBR/VTCR it shadows, hardware VMID, refcount, validity, entries. */
 export function formatMmus(kvm: Kvm, vcpu: KvmVcpu): string {
   const lines = ["mmu  valid  vmid(L1)  hw-vmid  refcnt  entries  tables  L1 VTTBR_EL2        L1 VTCR_EL2   notes"];
-  for (const mmu of kvm.nestedMmus) lines.push(mmuLine(mmu, vcpu));
+  for (const m of mmuSummaries(kvm)) lines.push(mmuLine(m, vcpu));
   const canon = kvm.mmu;
   lines.push(`canonical: hw-vmid ${canon.hwVmid}, ${canon.pgt.leafCount} entries, ${canon.pgt.tablePages} table pages${vcpu.hwMmu === canon ? " (in use)" : ""}`);
   return lines.join("\n");
 }
 
-function mmuLine(mmu: KvmS2Mmu, vcpu: KvmVcpu): string {
-  const notes: string[] = [];
-  if (vcpu.hwMmu === mmu) notes.push("in use");
-  if (mmu.pendingUnmap) notes.push("pending unmap");
-  notes.push(...mmu.kvm.unmap.mmuNotes(mmu));
-  if (mmu.valid && !mmu.nestedStage2Enabled) notes.push("L1 stage-2 off");
-  const vmid = mmu.valid ? String(getVmid(mmu.tlbVttbr)) : "-";
+/** One MMU's row; "in use" is said of the vCPU the debugger shows. */
+function mmuLine(m: MmuSummary, vcpu: KvmVcpu): string {
+  const notes = m.inUseBy.includes(vcpu.index) ? ["in use", ...m.notes] : m.notes;
   return [
-    `mmu${mmu.index}`.padEnd(4),
-    (mmu.valid ? "yes" : "no").padEnd(6),
-    vmid.padEnd(9),
-    String(mmu.hwVmid).padEnd(8),
-    String(mmu.refcnt).padEnd(7),
-    String(mmu.pgt.leafCount).padEnd(8),
-    String(mmu.pgt.tablePages).padEnd(7),
-    h16(mmu.tlbVttbr).padEnd(19),
-    hex(mmu.tlbVtcr).padEnd(13),
+    `mmu${m.mmu}`.padEnd(4),
+    (m.valid ? "yes" : "no").padEnd(6),
+    (m.l1Vmid === null ? "-" : String(m.l1Vmid)).padEnd(9),
+    String(m.hwVmid).padEnd(8),
+    String(m.refcnt).padEnd(7),
+    String(m.leaves).padEnd(8),
+    String(m.tablePages).padEnd(7),
+    h16(m.vttbr).padEnd(19),
+    hex(m.vtcr).padEnd(13),
     notes.join(", "),
   ].join(" ").trimEnd();
 }

@@ -80,6 +80,21 @@ export function walkL1Stage2(vcpu: KvmVcpu, nipa: bigint): StageWalk {
   return stage2TracedWalk(w, vcpu.vcpuReadSysReg("VTCR_EL2"), vcpu.vcpuReadSysReg("VTTBR_EL2"), nipa, (a) => readCanonical64(kvm, a));
 }
 
+/**
+ * L1's stage-2 for nested IPA `nipa` as a shadow MMU shadows it: the L1 context the MMU caches
+ * (its VTTBR_EL2/VTCR_EL2 and HCR_EL2.VM), whichever context the vCPU has loaded now.
+ */
+export function walkL1Stage2Of(mmu: KvmS2Mmu, nipa: bigint): StageWalk {
+  const w = newWalk(`L1 stage-2 (mmu${mmu.index})`, "nested IPA", "canonical IPA", "canonical IPA", nipa);
+  if (!mmu.valid) {
+    w.stopped = "level 0: the MMU shadows no L1 context (invalid)";
+    return w;
+  }
+  if (!mmu.nestedStage2Enabled) return identityWalk(w);
+  const kvm = mmu.kvm;
+  return stage2TracedWalk(w, mmu.tlbVtcr, mmu.tlbVttbr, nipa, (a) => readCanonical64(kvm, a));
+}
+
 /** A descriptor at a nested IPA: through L1's stage-2 into L1 memory. */
 function nestedReader(vcpu: KvmVcpu): DescriptorReader {
   return (a) => {
@@ -116,6 +131,15 @@ export function walkCanonicalStage2(kvm: Kvm, ipa: bigint): StageWalk {
 export function walkShadowStage2(mmu: KvmS2Mmu, nipa: bigint): StageWalk {
   const w = newWalk(`shadow stage-2 (mmu${mmu.index})`, "nested IPA", "host PA", "host PA", nipa);
   return stage2TracedWalk(w, mmu.pgt.vtcr, mmu.vttbr(), nipa, (a) => readHost64(mmu.kvm, a));
+}
+
+/**
+ * The host PA backing canonical `canonical` (the memslot's resident page): what a shadow leaf
+ * built now would map; null when it is not L1 RAM or not resident.
+ */
+export function backingOf(kvm: Kvm, canonical: bigint): bigint | null {
+  const pa = gfnToMemslot(kvm, canonical)?.hostPa(canonical & ~0xfffn) ?? null;
+  return pa === null ? null : BigInt(pa) + (canonical & 0xfffn);
 }
 
 /** The guest-defined walks from a VA of `level` to a canonical IPA: stage-1, then (L2) L1's stage-2. */

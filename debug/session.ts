@@ -29,6 +29,7 @@ import { type AddressSpace, readGuestMemory, walksToCanonical, writeGuestMemory 
 import { formatSymbolRef, l2AbiCanonical, type Level, SymbolTable } from "./symbols.ts";
 import { translateAddress, type TranslationReport } from "./translate.ts";
 import { type Checkpoint, type NamedSnapshot, type RunState, Timeline, type TimelineOptions } from "./timetravel.ts";
+import { yieldToHost } from "./yield.ts";
 
 export { DebugError } from "./errors.ts";
 export type { AddressSpace } from "./memory.ts";
@@ -187,6 +188,13 @@ export class DebugSession {
     return this.current;
   }
 
+  /** Show vCPU `index` from now on (registers, memory, `step` apply to it), as gdb's `thread N`. */
+  selectVcpu(index: number): void {
+    const v = this.kvm.vcpus[index];
+    if (!v) throw new DebugError(`no vCPU ${index} (there are ${this.kvm.vcpus.length}: 0..${this.kvm.vcpus.length - 1})`);
+    this.current = v;
+  }
+
   /** How the run ended, or null while it can go on. */
   get finished(): RunOutcome | null {
     return this.outcome;
@@ -273,7 +281,7 @@ export class DebugSession {
       const left = end - this.kvm.steps;
       const r = this.resumeRaw(Math.min(chunk, left));
       if (r.kind !== "budget" || this.outcome || this.kvm.steps >= end) return this.settle(r);
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToHost();
     }
   }
 

@@ -3,7 +3,7 @@
 // nested IPA of its window, per the guest ABI). PCs are symbolized by canonical IPA, so a PC in
 // L2's window is named after whichever L2 image is running there.
 
-import { basename } from "node:path";
+import { basename } from "../asm/source_path.ts";
 import type { Image } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
 import { L2_WINDOW_BASE, L2_WINDOW_SIZE } from "../lab/image_layout.ts";

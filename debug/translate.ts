@@ -10,7 +10,7 @@ import type { CanonicalIpa } from "../hypervisor/addr.ts";
 import { gfnToMemslot } from "../hypervisor/mmu.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
-import { walkCanonicalStage2, walkShadowStage2, walksToCanonical } from "./memory.ts";
+import { backingOf, walkCanonicalStage2, walkShadowStage2, walksToCanonical } from "./memory.ts";
 import type { Level } from "./symbols.ts";
 import type { StageWalk } from "./walk.ts";
 
@@ -25,6 +25,8 @@ export interface ShadowEntry {
 
 export interface TranslationReport {
   level: Level;
+  /** Where the translation starts: a VA of `level` (`pt`), or a nested or canonical IPA (`va` holds it). */
+  space?: "va" | "nipa" | "ipa";
   va: bigint;
   /** The guest-defined stages (L2: stage-1 and L1's stage-2; L1: stage-1) then the canonical stage-2. */
   stages: StageWalk[];
@@ -67,17 +69,17 @@ export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): Trans
     nestedIpa,
     canonical,
     hostPa,
-    backing: canonical === null ? "" : backing(kvm, canonical),
+    backing: canonical === null ? "" : backingText(kvm, canonical),
     backingPa,
     shadows,
-    records: canonical === null ? [] : records(kvm, canonical),
+    records: canonical === null ? [] : recordsOf(kvm, canonical),
     text: "",
   };
   report.text = formatReport(report);
   return report;
 }
 
-function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null): ShadowEntry[] {
+export function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null): ShadowEntry[] {
   const out: ShadowEntry[] = [];
   for (const mmu of vcpu.kvm.nestedMmus) {
     if (!mmu.valid) continue;
@@ -88,13 +90,8 @@ function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null):
   return out;
 }
 
-/** The host PA backing canonical `canonical` (the memslot's resident page), null when not resident. */
-function backingOf(kvm: Kvm, canonical: bigint): bigint | null {
-  const pa = gfnToMemslot(kvm, canonical)?.hostPa(canonical & ~0xfffn) ?? null;
-  return pa === null ? null : BigInt(pa) + (canonical & 0xfffn);
-}
-
-function backing(kvm: Kvm, canonical: bigint): string {
+/** Where L1's RAM page at `canonical` is backed, in words. */
+export function backingText(kvm: Kvm, canonical: bigint): string {
   const slot = gfnToMemslot(kvm, canonical);
   if (!slot) return "not L1 RAM";
   const pa = slot.hostPa(canonical);
@@ -102,7 +99,8 @@ function backing(kvm: Kvm, canonical: bigint): string {
   return `RAM page resident at host PA ${hex(BigInt(pa))}${slot.isBlockBacked(canonical) ? " (in a 2M block)" : ""}`;
 }
 
-function records(kvm: Kvm, canonical: bigint): string[] {
+/** What the unmap strategy records about canonical page `canonical`. */
+export function recordsOf(kvm: Kvm, canonical: bigint): string[] {
   return kvm.unmap.recordsOf(kvm, canonical as CanonicalIpa);
 }
 
@@ -126,7 +124,7 @@ function sizeText(size: bigint): string {
 }
 
 export function formatReport(r: TranslationReport): string {
-  const lines = [`${r.level} VA ${hex(r.va)}`];
+  const lines = [r.space === "nipa" ? `nested IPA ${hex(r.va)}` : r.space === "ipa" ? `canonical IPA ${hex(r.canonical ?? r.va)}` : `${r.level} VA ${hex(r.va)}`];
   for (const w of r.stages) lines.push(...formatWalk(w));
   if (r.canonical !== null) lines.push(`L1 RAM: ${r.backing}`);
   if (r.level === "L2" && r.nestedIpa !== null) {

@@ -11,6 +11,8 @@ const UARTDR = 0x000;
 const UARTFR = 0x018;
 const FR_RXFE = 1 << 4;
 const FR_TXFE = 1 << 7;
+/** Bytes per String.fromCharCode call: well under any engine's limit on arguments. */
+const TEXT_CHUNK = 0x2000;
 
 export class Pl011 implements MmioHandler {
   private readonly out: number[] = [];
@@ -29,8 +31,11 @@ export class Pl011 implements MmioHandler {
     this.onByte?.(b);
   }
 
-  /** Everything written so far, as text. */
+  /** Everything written so far, as text: one character per byte (Latin-1). */
   text(): string {
-    return Buffer.from(this.out).toString("latin1");
+    // Not TextDecoder("latin1"): that is windows-1252, which remaps 0x80..0x9f.
+    let s = "";
+    for (let i = 0; i < this.out.length; i += TEXT_CHUNK) s += String.fromCharCode(...this.out.slice(i, i + TEXT_CHUNK));
+    return s;
   }
 }

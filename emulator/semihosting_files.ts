@@ -1,6 +1,7 @@
 // The host side of semihosting's file operations, confined to one directory the user names
 // (--semihosting-root). Without a root no host file can be opened at all: a guest program must not
-// reach the user's files unless asked to.
+// reach the user's files unless asked to. The browser build swaps in web/semihosting_files.browser.ts
+// (the same exports), which refuses every host file: keep the two modules' exports alike.
 
 import * as fs from "node:fs";
 import * as path from "node:path";

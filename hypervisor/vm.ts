@@ -79,6 +79,8 @@ export interface VmConfig {
    */
   nestedS2WpFlush?: boolean;
   seed: number;
+  /** Events the log keeps for readers (`history`, the lab page's list); default 256. */
+  eventLogCapacity?: number;
   /** The engine every vCPU's CPU runs on (emulator/engine.ts); default: NVLAB_ENGINE, else the translator. */
   engine?: Engine;
 }
@@ -125,7 +127,7 @@ export class Kvm {
   readonly pool: HostPagePool;
   readonly memslots: Memslot[];
   readonly metrics = new Metrics();
-  readonly events = new EventLog();
+  readonly events: EventLog;
   /** L1's stage-2 table pages L0 has walked, write-tracked: a guest store into one is an event (page_track.ts). */
   readonly pageTrack = new KvmPageTrack(this);
   /** Observers of the run: invariant checker, scenario timeline, chaos injection (monitor.ts). */
@@ -172,6 +174,7 @@ export class Kvm {
   /** `unmap`: the strategy object; by default the one config.unmap names. */
   constructor(config: Partial<VmConfig> = {}, unmap?: UnmapStrategy) {
     this.config = resolveConfig(config);
+    this.events = new EventLog(this.config.eventLogCapacity);
     this.unmap = unmap ?? createUnmapStrategy(this.config.unmap, { directMap: this.config.directMap, revmapTlbi: this.config.revmapTlbi });
     this.mem = new PhysMemory();
     this.pool = new HostPagePool(this.mem, HOST_POOL_BASE, this.config.poolPages);

@@ -3,11 +3,10 @@
 // (sections at addresses, labels, entry point), so loaders, the layout check, the debugger's
 // symbols, traces and the GDB stub's symbol file treat them alike.
 
-import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
 import { assemble } from "../asm/assembler.ts";
 import { readElf, isElf } from "../asm/elf_reader.ts";
-import { InputFileError } from "../asm/errors.ts";
+import { readInputBytes } from "../asm/host_files.ts";
+import { extname } from "../asm/source_path.ts";
 import { BUILD_ID_HINT, type Image, ImageFileError, lowestBase, relocateImage } from "../asm/image.ts";
 import { hex } from "../emulator/types.ts";
 
@@ -30,16 +29,6 @@ export interface ImageFileOptions {
    * where its L1 says, so an ELF L2 whose e_entry lies outside its code is not refused.
    */
   entered?: boolean;
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException | null)?.code;
-    if (typeof code === "string" && code.startsWith("E")) throw new InputFileError(path, code);
-    throw e;
-  }
 }
 
 /** The format `auto` resolves to for these bytes and this name. */
@@ -72,7 +61,7 @@ function checkForcedFormat(bytes: Uint8Array, path: string, format: Exclude<Imag
 
 /** Read `path` as an Image placed as `opts` says. */
 export async function loadImageFile(path: string, opts: ImageFileOptions): Promise<Image> {
-  const bytes = await readBytes(path);
+  const bytes = await readInputBytes(path);
   const format = opts.format === undefined || opts.format === "auto" ? detectFormat(bytes, path) : opts.format;
   checkForcedFormat(bytes, path, format);
   const base = opts.at ?? opts.defaultBase;

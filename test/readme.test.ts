@@ -9,7 +9,7 @@ import { ACTIONS } from "../lab/scenario/schema.ts";
 import { REPO_ROOT } from "./qemu/pairs.ts";
 
 const READMES = ["README.md", "guests/README.md", "asm/README.md", "scenarios/README.md", "ARCHITECTURE.md"];
-const TOP = "(?:guests|scenarios|asm|cli|lab|debug|hypervisor|emulator|test|bench|types)";
+const TOP = "(?:guests|scenarios|asm|cli|lab|debug|hypervisor|emulator|test|bench|types|web|docs)";
 /** A path into the tree: a top-level folder, then a file with an extension the tree uses. */
 const PATH = new RegExp(`(?<![\\w./-])((?:\\.\\./)*${TOP}/[\\w./-]*\\.(?:S|yaml|ts|md|json|js))(?![\\w/-])`, "g");
 

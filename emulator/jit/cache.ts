@@ -190,7 +190,8 @@ export class JitCache {
       }
       return r;
     };
-    const mod = new WebAssembly.Module(g.bytes);
+    // The emitter fills a fresh ArrayBuffer, never shared memory, as the DOM lib's BufferSource requires.
+    const mod = new WebAssembly.Module(g.bytes as Uint8Array<ArrayBuffer>);
     const inst = new WebAssembly.Instance(mod, { h: { c: call }, e: { m: this.memory } });
     const unit: Unit = {
       fn: inst.exports.f as UnitFn, page, opsRef: ops, vpn, vaLo, vaHi: hi,

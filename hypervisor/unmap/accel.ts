@@ -10,11 +10,11 @@ import { kvmEvent } from "../events.ts";
 import { kvmStat, kvmStatUnmapVisit } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { accelBit, accelBits, accelFirstMmu, mmusPerBitPower } from "./accel_bits.ts";
-import { accelHeading } from "./describe.ts";
+import { accelGroupsText } from "./describe.ts";
 import { RangeTree, type RangeEntry } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
 import { RevmapStrategy, type RevmapEraseHook } from "./revmap.ts";
-import type { CoverageAnswer, UnmapCoverage } from "./strategy.ts";
+import type { AccelRange, AccelRecords, CoverageAnswer, UnmapCoverage } from "./strategy.ts";
 import { ACCEL_WORDING } from "./wording.ts";
 import { hex } from "../../emulator/types.ts";
 
@@ -178,45 +178,43 @@ export class AccelStrategy extends RevmapStrategy {
    * built from any canonical page of that range; a range is stale when all its bits are.
    */
   stale(kvm: Kvm): { bits: number; ranges: number } {
-    if (!this.tree) return { bits: 0, ranges: 0 };
+    let bits = 0;
+    let ranges = 0;
+    for (const r of this.accelRecords(kvm).ranges) {
+      const stale = r.bits.filter((b) => b.stale).length;
+      bits += stale;
+      if (stale === r.bits.length) ranges++;
+    }
+    return { bits, ranges };
+  }
+
+  /** The canonical tree as data, each bit judged live or stale. */
+  override accelRecords(kvm: Kvm): AccelRecords {
     const coverage = new Map<KvmS2Mmu, CanonicalCoverage>();
     const coverageOf = (m: KvmS2Mmu): CanonicalCoverage => {
       let c = coverage.get(m);
       if (!c) coverage.set(m, (c = new CanonicalCoverage(m)));
       return c;
     };
-    let bits = 0;
-    let ranges = 0;
-    for (const e of this.tree.entries()) {
-      let live = 0;
-      for (const bit of accelBits(e.value)) {
-        if (this.group(kvm, bit).some((m) => coverageOf(m).intersects(e.index, e.last))) live++;
-        else bits++;
-      }
-      if (live === 0) ranges++;
-    }
-    return { bits, ranges };
+    const ranges = (this.tree?.entries() ?? []).map((e) => this.accelRange(kvm, e, (m) => coverageOf(m).intersects(e.index, e.last)));
+    return { mmusPerBit: 2 ** this.power, ranges };
   }
 
-  override vmRecords(kvm: Kvm, limit: number): string[] {
-    const lines = [accelHeading(this.power)];
-    const entries = this.tree?.entries() ?? [];
-    if (entries.length === 0) lines.push("  (empty)");
-    for (const e of entries.slice(0, limit)) lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${this.groups(kvm, e.value)}`);
-    if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
-    return lines;
+  /** One canonical-tree range as data; `live(m)`: whether MMU m has a leaf built from the range. */
+  private accelRange(kvm: Kvm, e: RangeEntry, live: (m: KvmS2Mmu) => boolean): AccelRange {
+    const bits = accelBits(e.value).map((bit) => {
+      const group = this.group(kvm, bit);
+      return { bit, mmus: group.map((m) => m.index), stale: !group.some(live) };
+    });
+    return { start: e.index as CanonicalIpa, last: e.last as CanonicalIpa, value: e.value, bits };
   }
 
   override recordsOf(kvm: Kvm, canonical: CanonicalIpa): string[] {
     const out = super.recordsOf(kvm, canonical);
     const a = this.tree?.load(canonical);
-    if (a) out.push(`accelerator: canonical ${hex(a.index)}..${hex(a.last)} → ${this.groups(kvm, a.value)}`);
+    // The range's groups only: whether they are stale is `accel`'s business, not `pt`'s.
+    if (a) out.push(`accelerator: canonical ${hex(a.index)}..${hex(a.last)} → ${accelGroupsText(this.accelRange(kvm, a, () => true))}`);
     return out;
-  }
-
-  /** "bit 2 (mmu0), bit 3 (mmu1,mmu2)…" for a value. */
-  private groups(kvm: Kvm, value: bigint): string {
-    return accelBits(value).map((b) => `bit ${b} (mmu${this.group(kvm, b).map((m) => m.index).join(",mmu")})`).join(", ") || "no bits";
   }
 }
 

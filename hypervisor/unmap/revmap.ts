@@ -10,11 +10,14 @@ import { kvmEvent } from "../events.ts";
 import { kvmStat } from "../metrics.ts";
 import type { Kvm } from "../vm.ts";
 import { directMapRecord, directMapShadowUnmap } from "./direct_map.ts";
-import { noRecords, revmapHeading } from "./describe.ts";
-import { RangeTree } from "./range_tree.ts";
+import { mmuRecordLines, vmRecordLines } from "./describe.ts";
+import { RangeTree, type RangeEntry } from "./range_tree.ts";
 import { revmapCoverage } from "./revmap_coverage.ts";
 import { isUnknownIpa, payloadNestedIpa, revmapPayload, RevmapMmu, UNKNOWN_IPA, type RevmapEraseHook } from "./revmap_state.ts";
-import type { RevmapTlbi, UnmapCoverage, UnmapStrategy } from "./strategy.ts";
+import { shadowMappingLive } from "./shadow_live.ts";
+import type {
+  AccelRecords, DirectMapRange, MmuRecords, RevmapRange, RevmapTlbi, StrategyRecords, UnmapCoverage, UnmapStrategy,
+} from "./strategy.ts";
 import { REVMAP_WORDING } from "./wording.ts";
 import { hex } from "../../emulator/types.ts";
 
@@ -157,14 +160,28 @@ export class RevmapStrategy implements UnmapStrategy {
    */
   staleEntries(kvm: Kvm): number {
     let stale = 0;
-    for (const mmu of kvm.nestedMmus) {
-      const tree = this.mmus[mmu.index]!.revmap;
-      if (!tree) continue;
-      for (const e of tree.entries()) {
-        if (!isUnknownIpa(e.value) && !revmapEntryLive(mmu, e.index as CanonicalIpa, e.last as CanonicalIpa, e.value)) stale++;
-      }
-    }
+    for (const mmu of kvm.nestedMmus) for (const r of this.revmapRanges(mmu) ?? []) if (r.stale) stale++;
     return stale;
+  }
+
+  /** The MMU's revmap as ranges, each judged live or stale; null when it has none. */
+  revmapRanges(mmu: KvmS2Mmu): RevmapRange[] | null {
+    return this.mmus[mmu.index]!.revmap?.entries().map((e) => revmapRange(mmu, e)) ?? null;
+  }
+
+  /** What the strategy records for one MMU. */
+  mmuRecordsOf(mmu: KvmS2Mmu): MmuRecords {
+    const s = this.mmus[mmu.index]!;
+    return { mmu: mmu.index, broken: s.broken, revmap: this.revmapRanges(mmu), directMap: s.directMap?.entries().map(directMapRange) ?? [] };
+  }
+
+  /** The accelerator's records; none here. */
+  accelRecords(_kvm: Kvm): AccelRecords | null {
+    return null;
+  }
+
+  records(kvm: Kvm): StrategyRecords {
+    return { strategy: this.name, mmus: kvm.nestedMmus.map((m) => this.mmuRecordsOf(m)), accel: this.accelRecords(kvm) };
   }
 
   mmuNotes(mmu: KvmS2Mmu): string[] {
@@ -172,27 +189,11 @@ export class RevmapStrategy implements UnmapStrategy {
   }
 
   mmuRecords(mmu: KvmS2Mmu, limit: number): string[] {
-    const s = this.mmus[mmu.index]!;
-    const lines = [revmapHeading(mmu, s.broken)];
-    const entries = s.revmap?.entries() ?? [];
-    if (!s.revmap) lines.push("  (none: never created, or destroyed)");
-    else if (entries.length === 0) lines.push("  (empty)");
-    for (const e of entries.slice(0, limit)) {
-      const what = isUnknownIpa(e.value) ? "polluted (nested IPAs unknown)" : `nested IPA ${hex(payloadNestedIpa(e.value))}`;
-      lines.push(`  canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
-    }
-    if (entries.length > limit) lines.push(`  … ${entries.length - limit} more`);
-    const direct = s.directMap?.entries() ?? [];
-    if (direct.length > 0) {
-      lines.push(`mmu${mmu.index} direct map:`);
-      for (const e of direct.slice(0, limit)) lines.push(`  nested ${hex(e.index)}..${hex(e.last)} → canonical ${hex(e.value)}`);
-      if (direct.length > limit) lines.push(`  … ${direct.length - limit} more`);
-    }
-    return lines;
+    return mmuRecordLines(this.mmuRecordsOf(mmu), limit);
   }
 
   vmRecords(kvm: Kvm, limit: number): string[] {
-    return noAccelerator(kvm, this.name, limit);
+    return vmRecordLines(kvm, this.name, this.accelRecords(kvm), limit);
   }
 
   recordsOf(kvm: Kvm, canonical: CanonicalIpa): string[] {
@@ -205,15 +206,28 @@ export class RevmapStrategy implements UnmapStrategy {
         const what = isUnknownIpa(e.value) ? "polluted: nested IPAs unknown" : `nested IPA ${hex(payloadNestedIpa(e.value) + (canonical - e.index))}`;
         out.push(`mmu${mmu.index} revmap: canonical ${hex(e.index)}..${hex(e.last)} → ${what}`);
       }
-      const d = s.directMap?.intersecting(0n, (1n << 64n) - 1n).filter((x) => x.value <= canonical && canonical <= x.value + (x.last - x.index));
-      for (const x of d ?? []) out.push(`mmu${mmu.index} direct map: nested ${hex(x.index)}..${hex(x.last)} → canonical ${hex(x.value)}`);
+      // The direct map is keyed by nested IPA: every range is looked at for its canonical side.
+      for (const d of s.directMap?.entries().map(directMapRange) ?? []) {
+        if (d.canonical <= canonical && canonical <= d.canonical + (d.last - d.start)) {
+          out.push(`mmu${mmu.index} direct map: nested ${hex(d.start)}..${hex(d.last)} → canonical ${hex(d.canonical)}`);
+        }
+      }
     }
     return out;
   }
 }
 
-function noAccelerator(kvm: Kvm, name: string, limit: number): string[] {
-  return noRecords(name).vmRecords(kvm, limit);
+/** A revmap range as data: polluted ranges name no nested IPA and cannot be told stale. */
+function revmapRange(mmu: KvmS2Mmu, e: RangeEntry): RevmapRange {
+  const start = e.index as CanonicalIpa;
+  const last = e.last as CanonicalIpa;
+  if (isUnknownIpa(e.value)) return { start, last, nested: null, stale: false };
+  return { start, last, nested: payloadNestedIpa(e.value), stale: !revmapEntryLive(mmu, start, last, e.value) };
+}
+
+/** A direct-map range as data (its payload holds a canonical IPA in the revmap's layout). */
+function directMapRange(e: RangeEntry): DirectMapRange {
+  return { start: e.index as NestedIpa, last: e.last as NestedIpa, canonical: payloadNestedIpa(e.value) as bigint as CanonicalIpa };
 }
 
 /**
@@ -308,12 +322,7 @@ export function revmapDestroy(s: RevmapMmu): void {
  * in its nested range was built from the matching canonical page.
  */
 export function revmapEntryLive(mmu: KvmS2Mmu, index: CanonicalIpa, last: CanonicalIpa, value: bigint): boolean {
-  const nested = payloadNestedIpa(value);
-  for (const leaf of mmu.pgt.leavesIn(nested, last - index + 1n)) {
-    const origin = mmu.shadowOrigin.get(leaf.ipa);
-    if (origin !== undefined && origin === index + (leaf.ipa - nested)) return true;
-  }
-  return false;
+  return shadowMappingLive(mmu, index, payloadNestedIpa(value), last - index + 1n);
 }
 
 /** The reverse-map state of `mmu` when its VM's strategy keeps one (revmap, accel), else null. */

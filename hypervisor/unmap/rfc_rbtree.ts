@@ -23,8 +23,9 @@ import { kvmStage2UnmapRange, type KvmS2Mmu, kvmUnmapValidMmus } from "../nested
 import { kvmEvent } from "../events.ts";
 import type { Kvm } from "../vm.ts";
 import { bigintBTree, type BTree } from "./btree.ts";
-import { noRecords } from "./describe.ts";
-import type { UnmapStrategy } from "./strategy.ts";
+import { mmuRecordLines, noRecords, vmRecordLines } from "./describe.ts";
+import { shadowMappingLive } from "./shadow_live.ts";
+import type { MmuRecords, RevmapRange, StrategyRecords, UnmapStrategy } from "./strategy.ts";
 import { RFC_RBTREE_WORDING } from "./wording.ts";
 
 /** What the RFC's rb-tree node held besides its key (the canonical IPA). */
@@ -60,19 +61,43 @@ function rfcTreeUnmap(tree: BTree<bigint, RfcTreeNode>, mmu: KvmS2Mmu, gpa: Cano
   return removed;
 }
 
-/** Unmap strategy "rfc-rbtree": per shadow MMU, canonical IPA of each shadow leaf → its nested range. */
+/**
+ * Unmap strategy "rfc-rbtree": per shadow MMU, canonical IPA of each shadow leaf → its nested
+ * range. The debugger shows the nodes where the other strategies show their reverse maps.
+ */
 export class RfcRbtreeStrategy implements UnmapStrategy {
   readonly name = "rfc-rbtree";
   /** Per shadow MMU, by index. */
   trees: BTree<bigint, RfcTreeNode>[] = [];
   readonly coverage = [];
   readonly mmuNotes;
-  readonly mmuRecords;
-  readonly vmRecords;
   readonly recordsOf;
 
   constructor() {
-    ({ mmuNotes: this.mmuNotes, mmuRecords: this.mmuRecords, vmRecords: this.vmRecords, recordsOf: this.recordsOf } = noRecords(this.name));
+    ({ mmuNotes: this.mmuNotes, recordsOf: this.recordsOf } = noRecords(this.name));
+  }
+
+  /** The MMU's nodes as reverse-map ranges (they may overlap), each judged live or stale. */
+  mmuRecordsOf(mmu: KvmS2Mmu): MmuRecords {
+    const revmap: RevmapRange[] = [];
+    for (const [canonical, node] of this.trees[mmu.index]!.entries()) {
+      const start = canonical as CanonicalIpa;
+      const stale = !shadowMappingLive(mmu, start, node.nestedIpa, node.size);
+      revmap.push({ start, last: (canonical + node.size - 1n) as CanonicalIpa, nested: node.nestedIpa, stale });
+    }
+    return { mmu: mmu.index, broken: false, revmap, directMap: [] };
+  }
+
+  records(kvm: Kvm): StrategyRecords {
+    return { strategy: this.name, mmus: kvm.nestedMmus.map((m) => this.mmuRecordsOf(m)), accel: null };
+  }
+
+  mmuRecords(mmu: KvmS2Mmu, limit: number): string[] {
+    return mmuRecordLines(this.mmuRecordsOf(mmu), limit);
+  }
+
+  vmRecords(kvm: Kvm, limit: number): string[] {
+    return vmRecordLines(kvm, this.name, null, limit);
   }
 
   initNested(kvm: Kvm): void {

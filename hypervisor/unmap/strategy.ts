@@ -29,8 +29,81 @@ export interface UnmapCoverage {
   covers(mmu: KvmS2Mmu, canonical: CanonicalIpa, nested: NestedIpa): CoverageAnswer;
 }
 
+/**
+ * One range of a shadow MMU's reverse map: canonical [start, last] was mapped by a shadow leaf at
+ * nested `nested` onwards. rfc-rbtree's nodes come as ranges too, and unlike a revmap's they may
+ * overlap (one node per canonical IPA a shadow leaf was built from).
+ */
+export interface RevmapRange {
+  start: CanonicalIpa;
+  last: CanonicalIpa;
+  /** Nested IPA of `start`; null for a polluted range (the nested IPAs it came from are unknown). */
+  nested: NestedIpa | null;
+  /** No shadow leaf built from the range remains (L1's TLBIs took it); false when that cannot be told (polluted). */
+  stale: boolean;
+}
+
+/** One range of the nested IPA direct map: nested [start, last] → canonical `canonical` onwards. */
+export interface DirectMapRange {
+  start: NestedIpa;
+  last: NestedIpa;
+  canonical: CanonicalIpa;
+}
+
+/** One set bit of an accelerator range: the group of shadow MMUs it stands for. */
+export interface AccelGroup {
+  /** Bit number in the range's value (2..63). */
+  bit: number;
+  /** Indices of the group's shadow MMUs. */
+  mmus: number[];
+  /** No MMU of the group has a shadow leaf built from any canonical page of the range. */
+  stale: boolean;
+}
+
+/** One range of the accelerator's canonical tree. */
+export interface AccelRange {
+  start: CanonicalIpa;
+  last: CanonicalIpa;
+  /** The range's value as stored (bits 63:2, one per group). */
+  value: bigint;
+  bits: AccelGroup[];
+}
+
+/** The accelerator (seed 000): the canonical tree of MMU group bits. */
+export interface AccelRecords {
+  /** Shadow MMUs per bit (2^mmus_per_bit_power). */
+  mmusPerBit: number;
+  ranges: AccelRange[];
+}
+
+/** What a strategy records for one shadow MMU. */
+export interface MmuRecords {
+  mmu: number;
+  /** A store into the MMU's records failed: it falls back to full unmap until recycled. */
+  broken: boolean;
+  /** The reverse map; null when there is none (never created, or destroyed). */
+  revmap: RevmapRange[] | null;
+  /** Option directMap's mirror of the revmap (empty without it). */
+  directMap: DirectMapRange[];
+}
+
+/**
+ * Everything a strategy records, as plain data (structured-clone-able: a debugger front end in
+ * another thread draws it as maps over the canonical and nested IPA spaces).
+ */
+export interface StrategyRecords {
+  /** The strategy's configuration name. */
+  strategy: string;
+  /** Per shadow MMU, by index. */
+  mmus: MmuRecords[];
+  /** The accelerator; null when the strategy keeps none. */
+  accel: AccelRecords | null;
+}
+
 /** The debugger's views of a strategy's state; the lines are what the commands print. */
 export interface UnmapDescribe {
+  /** Everything the strategy records, as data (the text views below are made from it). */
+  records(kvm: Kvm): StrategyRecords;
   /** Notes for the MMU's row in `mmus` (e.g. "revmap broken"). */
   mmuNotes(mmu: KvmS2Mmu): string[];
   /** `revmap MMU`: the MMU's records. */

@@ -4,7 +4,8 @@
 // checker is always attached, so a scenario can expect the invariants to hold or a named one to
 // be violated. The format is described in scenarios/README.md; the schema is schema.ts.
 
-import { dirname, resolve } from "node:path";
+import { workingDirectory } from "../../asm/host_files.ts";
+import { dirname, resolve } from "../../asm/source_path.ts";
 import { type ImageFormat, loadImageFile } from "../image_file.ts";
 import type { Image } from "../../asm/image.ts";
 import type { Engine } from "../../emulator/engine.ts";
@@ -88,9 +89,9 @@ function checkRamSlots(file: string, memory: bigint, slots: number): void {
   throw new ScenarioError(file, [`${file}: vm.ramSlots: ${slots} memslots cannot split ${hex(memory)} of RAM into equal parts of whole 2M regions`]);
 }
 
-/** Image paths are relative to the scenario file's directory. */
+/** Image paths are relative to the scenario file's directory (made absolute where the host has a working directory). */
 function imagePath(scenarioFile: string, file: string): string {
-  return resolve(dirname(scenarioFile), file);
+  return resolve(workingDirectory(), dirname(scenarioFile), file);
 }
 
 /** A scenario loaded and assembled, ready to run (by runVm, or in the debugger). */

@@ -3,7 +3,8 @@
 
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type YAMLParseError } from "yaml";
 import { z } from "zod";
-import { escapeControls, readInputText } from "../../asm/errors.ts";
+import { escapeControls } from "../../asm/errors.ts";
+import { readInputText } from "../../asm/host_files.ts";
 import { ENGINES } from "../../emulator/engine.ts";
 import { hex } from "../../emulator/types.ts";
 import { TLBI_TABLE, tlbiByName } from "../../emulator/tlbi.ts";

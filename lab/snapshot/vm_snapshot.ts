@@ -101,6 +101,15 @@ function isZeroFrame(f: Uint8Array): boolean {
   return true;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/** Lowercase hex, two digits a byte. */
+function bytesHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += HEX_BYTE[b] ?? "";
+  return s;
+}
+
 /**
  * The VM's state as text lines, for comparing two VMs (a restored run against a plain one): equal
  * lines, equal states. Host memory is given as one line per non-zero frame.
@@ -111,7 +120,7 @@ export function describeVmState(kvm: Kvm, emit: (line: string) => void, extra: r
   const used = kvm.mem.usedHostBytes;
   for (let off = 0; off < used; off += 4096) {
     const f = host.subarray(off, off + 4096);
-    if (!isZeroFrame(f)) emit(`frame ${off >>> 12}: ${Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString("hex")}`);
+    if (!isZeroFrame(f)) emit(`frame ${off >>> 12}: ${bytesHex(f)}`);
   }
 }
 

@@ -28,10 +28,10 @@ class ListStrategy implements UnmapStrategy {
       return r ? { covered: true as const, last: (r.canonical + r.size - 1n) as CanonicalIpa } : { covered: false as const, reason: "no list entry", range: null };
     },
   }];
-  readonly mmuNotes; readonly mmuRecords; readonly vmRecords; readonly recordsOf;
+  readonly records; readonly mmuNotes; readonly mmuRecords; readonly vmRecords; readonly recordsOf;
 
   constructor() {
-    ({ mmuNotes: this.mmuNotes, mmuRecords: this.mmuRecords, vmRecords: this.vmRecords, recordsOf: this.recordsOf } = noRecords(this.name));
+    ({ records: this.records, mmuNotes: this.mmuNotes, mmuRecords: this.mmuRecords, vmRecords: this.vmRecords, recordsOf: this.recordsOf } = noRecords(this.name));
   }
   initNested(kvm: Kvm): void {
     this.lists = kvm.nestedMmus.map(() => []);
