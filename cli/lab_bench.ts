@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "nod
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { buildRunVm } from "../lab/run_command.ts";
 import { DEFAULT_MAX_STEPS, prepareVm, withHostReport } from "../lab/run.ts";
 import { kvmArchVcpuRun } from "../hypervisor/scheduler.ts";
@@ -25,10 +25,8 @@ import { DEFAULT_OPTIONS } from "../web/ui/options_form.ts";
 import { LabVm } from "../web/worker/lab_vm.ts";
 import { serveRequest } from "../web/worker/serve.ts";
 import { serveLab, type LabServer } from "./lab.ts";
+import { chromiumMissing, launchChromium } from "./lab_browser.ts";
 
-export const CHROMIUM = process.env.NVLAB_CHROMIUM ?? "/usr/bin/chromium";
-/** As test/web/browser.test.ts starts it: no sandbox as root, nothing that reaches out to the network. */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 /** Long-task entries are delivered after the task: this long after a run, its last one has arrived. */
 const LONGTASK_SETTLE_MS = 200;
 
@@ -178,11 +176,6 @@ async function measureNode(setup: LabSetup, runs: number): Promise<Measurement> 
 
 // ------------------------------------------------------------------ the page in Chromium
 
-/** Whether the browser can run here, or why not. */
-export function chromiumMissing(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed (apt-get install chromium, or NVLAB_CHROMIUM=path): the browser column is skipped`;
-}
-
 interface Lab {
   browser: Browser;
   page: Page;
@@ -202,7 +195,7 @@ async function openLab(): Promise<Lab> {
   try {
     await buildLab({ outDir: dist });
     server = await serveLab({ port: 0, dir: dist });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on("pageerror", (e) => process.stderr.write(`lab_bench: page error: ${e.message}\n`));
     await page.addInitScript(() => {
@@ -281,7 +274,7 @@ export async function labBench(o: LabBenchOptions): Promise<LabBenchReport> {
   const progress = o.progress ?? (() => {});
   const loadBefore = loadavg()[0]!;
   const skipped = chromiumMissing();
-  if (skipped) progress(`lab_bench: ${skipped}`);
+  if (skipped) progress(`lab_bench: ${skipped}: the browser column is skipped`);
   const lab = skipped ? null : await openLab();
   const rows: LabBenchRow[] = [];
   try {

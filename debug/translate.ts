@@ -46,11 +46,24 @@ export interface TranslationReport {
 }
 
 export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): TranslationReport {
-  const kvm = vcpu.kvm;
   const stages = walksToCanonical(vcpu, level, va);
   const nestedIpa = level === "L2" ? (stages[0]!.output ?? null) : null;
   const last = stages[stages.length - 1]!;
   const canonical = stages.length === (level === "L2" ? 2 : 1) ? last.output : null;
+  return completeReport(vcpu, { level, va, stages, nestedIpa, canonical });
+}
+
+/** Where a translation starts and the stages that reached the canonical IPA (null: they stopped). */
+export type ReportHead = Pick<TranslationReport, "level" | "space" | "va" | "stages" | "nestedIpa" | "canonical">;
+
+/**
+ * The translation from the canonical IPA on: the canonical stage-2, the host backing, each shadow
+ * entry of the nested IPA (an L2 translation), the strategy's records, and the text.
+ */
+export function completeReport(vcpu: KvmVcpu, head: ReportHead): TranslationReport {
+  const kvm = vcpu.kvm;
+  const { level, nestedIpa, canonical } = head;
+  const stages = [...head.stages];
   let hostPa: bigint | null = null;
   if (canonical !== null) {
     const s2 = walkCanonicalStage2(kvm, canonical);
@@ -63,11 +76,8 @@ export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): Trans
   hostPa ??= backingPa;
   const shadows = level === "L2" && nestedIpa !== null ? shadowEntries(vcpu, nestedIpa, backingPa) : [];
   const report: TranslationReport = {
-    level,
-    va,
+    ...head,
     stages,
-    nestedIpa,
-    canonical,
     hostPa,
     backing: canonical === null ? "" : backingText(kvm, canonical),
     backingPa,
@@ -79,7 +89,7 @@ export function translateAddress(vcpu: KvmVcpu, level: Level, va: bigint): Trans
   return report;
 }
 
-export function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null): ShadowEntry[] {
+function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint | null): ShadowEntry[] {
   const out: ShadowEntry[] = [];
   for (const mmu of vcpu.kvm.nestedMmus) {
     if (!mmu.valid) continue;
@@ -91,7 +101,7 @@ export function shadowEntries(vcpu: KvmVcpu, nestedIpa: bigint, hostPa: bigint |
 }
 
 /** Where L1's RAM page at `canonical` is backed, in words. */
-export function backingText(kvm: Kvm, canonical: bigint): string {
+function backingText(kvm: Kvm, canonical: bigint): string {
   const slot = gfnToMemslot(kvm, canonical);
   if (!slot) return "not L1 RAM";
   const pa = slot.hostPa(canonical);
@@ -100,7 +110,7 @@ export function backingText(kvm: Kvm, canonical: bigint): string {
 }
 
 /** What the unmap strategy records about canonical page `canonical`. */
-export function recordsOf(kvm: Kvm, canonical: bigint): string[] {
+function recordsOf(kvm: Kvm, canonical: bigint): string[] {
   return kvm.unmap.recordsOf(kvm, canonical as CanonicalIpa);
 }
 

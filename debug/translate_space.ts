@@ -8,9 +8,8 @@ import type { KvmS2Mmu } from "../hypervisor/nested.ts";
 import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError } from "./errors.ts";
-import { backingOf, walkCanonicalStage2, walkL1Stage2Of } from "./memory.ts";
-import { backingText, formatReport, recordsOf, shadowEntries, type TranslationReport } from "./translate.ts";
-import type { StageWalk } from "./walk.ts";
+import { walkL1Stage2Of } from "./memory.ts";
+import { completeReport, type TranslationReport } from "./translate.ts";
 
 export type PhysicalSpace = "nipa" | "ipa" | "pa";
 
@@ -21,7 +20,7 @@ export type PhysicalSpace = "nipa" | "ipa" | "pa";
 export function translateSpace(vcpu: KvmVcpu, space: PhysicalSpace, addr: bigint, mmu?: number): TranslationReport {
   switch (space) {
     case "nipa": return fromNestedIpa(vcpu, addr, pickMmu(vcpu, addr, mmu));
-    case "ipa": return fromCanonical(vcpu, addr, []);
+    case "ipa": return fromCanonical(vcpu, addr);
     case "pa": return fromHostPa(vcpu, addr);
   }
 }
@@ -42,44 +41,17 @@ function pickMmu(vcpu: KvmVcpu, nipa: bigint, index: number | undefined): KvmS2M
 function fromNestedIpa(vcpu: KvmVcpu, nipa: bigint, mmu: KvmS2Mmu | null): TranslationReport {
   if (!mmu) throw new DebugError(`nested IPA ${hex(nipa)}: no shadow MMU shadows an L1 context yet, so no L1 stage-2 says what it maps`);
   const l1 = walkL1Stage2Of(mmu, nipa);
-  const r = fromCanonical(vcpu, l1.output, [l1], nipa);
-  r.text = formatReport(r);
-  return r;
+  return completeReport(vcpu, { level: "L2", space: "nipa", va: nipa, stages: [l1], nestedIpa: nipa, canonical: l1.output });
 }
 
-/** Canonical stage-2 and backing of `canonical` (null: the earlier stages stopped), after `before`. */
-function fromCanonical(vcpu: KvmVcpu, canonical: bigint | null, before: StageWalk[], nestedIpa: bigint | null = null): TranslationReport {
-  const kvm = vcpu.kvm;
-  const stages = [...before];
-  let hostPa: bigint | null = null;
-  if (canonical !== null) {
-    const s2 = walkCanonicalStage2(kvm, canonical);
-    stages.push(s2);
-    hostPa = s2.output;
-  }
-  const backingPa = canonical === null ? null : backingOf(kvm, canonical);
-  const r: TranslationReport = {
-    level: "L2",
-    space: nestedIpa === null ? "ipa" : "nipa",
-    va: nestedIpa ?? canonical ?? 0n,
-    stages,
-    nestedIpa,
-    canonical,
-    hostPa: hostPa ?? backingPa,
-    backing: canonical === null ? "" : backingText(kvm, canonical),
-    backingPa,
-    shadows: nestedIpa === null ? [] : shadowEntries(vcpu, nestedIpa, backingPa),
-    records: canonical === null ? [] : recordsOf(kvm, canonical),
-    text: "",
-  };
-  r.text = formatReport(r);
-  return r;
+function fromCanonical(vcpu: KvmVcpu, canonical: bigint): TranslationReport {
+  return completeReport(vcpu, { level: "L2", space: "ipa", va: canonical, stages: [], nestedIpa: null, canonical });
 }
 
 function fromHostPa(vcpu: KvmVcpu, pa: bigint): TranslationReport {
   const canonical = canonicalBackedBy(vcpu.kvm, pa);
   if (canonical === null) throw new DebugError(`host PA ${hex(pa)} backs no page of L1's RAM (a table page, a free page, or not host memory)`);
-  return fromCanonical(vcpu, canonical, []);
+  return fromCanonical(vcpu, canonical);
 }
 
 /** The canonical IPA whose resident RAM page is host page `pa` (memslots map few pages: a scan is fine). */

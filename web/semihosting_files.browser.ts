@@ -6,36 +6,8 @@ import type { HostFile } from "../emulator/semihosting_files.ts";
 
 export type { HostFile };
 
-/** Host errno values a guest reads back with SYS_ERRNO (the same table as the Node module's). */
-export const ERRNO = {
-  EPERM: 1,
-  ENOENT: 2,
-  EIO: 5,
-  E2BIG: 7,
-  EBADF: 9,
-  EACCES: 13,
-  EFAULT: 14,
-  EEXIST: 17,
-  EISDIR: 21,
-  EINVAL: 22,
-  EMFILE: 24,
-  ENOSPC: 28,
-  ENOSYS: 38,
-} as const;
-
-const OPEN_FLAGS: readonly string[] = ["r", "r", "r+", "r+", "w", "w", "w+", "w+", "a", "a", "a+", "a+"];
-
-/** The open() flags of a SYS_OPEN mode, or null for a mode outside 0..11. */
-export function openFlags(mode: number): string | null {
-  return OPEN_FLAGS[mode] ?? null;
-}
-
-/** An error with the errno a guest should see. */
-export class SemihostError extends Error {
-  constructor(readonly errno: number, message: string) {
-    super(message);
-  }
-}
+export { ERRNO, openFlags, SemihostError } from "../emulator/semihosting_errno.ts";
+import { ERRNO, SemihostError } from "../emulator/semihosting_errno.ts";
 
 /** Run a host file operation, turning its failure into the errno the guest reads. */
 export function hostCall<T>(f: () => T): T {

@@ -4,7 +4,8 @@
 
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BENCH_GUESTS, CHROMIUM, formatReport, labBench, parseArgs } from "../../cli/lab_bench.ts";
+import { BENCH_GUESTS, formatReport, labBench, parseArgs } from "../../cli/lab_bench.ts";
+import { CHROMIUM } from "../../cli/lab_browser.ts";
 
 const hasChromium = existsSync(CHROMIUM);
 // CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.

@@ -4,35 +4,22 @@
 // debugger say. Screenshots of every view go to .artifacts/lab/ (CI keeps them); with
 // NVLAB_UPDATE_SCREENSHOTS=1 they also replace the README's, under docs/lab/.
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveLab, type LabServer } from "../../cli/lab.ts";
 import { runCommand } from "../../cli/run.ts";
 import { DebugSession } from "../../debug/session.ts";
 import { translateSpace } from "../../debug/translate_space.ts";
 import { buildRunVm } from "../../lab/run_command.ts";
-import { buildLab, REPO_ROOT } from "../../web/build.ts";
+import { REPO_ROOT } from "../../web/build.ts";
 import type { LabState } from "../../web/protocol.ts";
-
-const CHROMIUM = process.env.NVLAB_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-// CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
-if (!hasChromium && process.env.CI === "true") throw new Error(`${CHROMIUM} not found and CI=true: the lab's browser tests must run in CI (.ci/run installs chromium)`);
-const title = hasChromium ? "the lab page in Chromium" : `the lab page in Chromium (SKIPPED: ${CHROMIUM} is not installed; apt-get install chromium)`;
+import { chromiumTitle, hasChromium, type LabHarness, openLab as openTab, RUN_TIMEOUT, startLab, state, waitStatus } from "./lab_page.ts";
 
 const ARTIFACTS = join(REPO_ROOT, ".artifacts", "lab");
 const README_SHOTS = join(REPO_ROOT, "docs", "lab");
-/** A guest run in the page may take this long on a loaded 2-core machine. */
-const RUN_TIMEOUT = 180_000;
-/** What the browser is started with: no sandbox as root, and nothing that reaches out to the network. */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
-let server: LabServer;
-let browser: Browser;
-let dist: string;
+let lab: LabHarness;
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -44,30 +31,8 @@ async function shot(page: Page, name: string): Promise<void> {
   }
 }
 
-/** A fresh tab on the lab, with page errors collected and long tasks on the UI thread recorded. */
-async function openLab(hash = ""): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] };
-    w.longTasks = [];
-    new PerformanceObserver((l) => {
-      for (const e of l.getEntries()) w.longTasks.push(e.duration);
-    }).observe({ type: "longtask", buffered: false });
-  });
-  await page.goto(server.url + hash);
-  await page.waitForFunction(() => window.nvlab !== undefined);
-  return { page, errors };
-}
-
-async function state(page: Page): Promise<LabState | null> {
-  return page.evaluate(() => window.nvlab!.state());
-}
-
-async function waitStatus(page: Page, statuses: LabState["status"][], timeout = RUN_TIMEOUT): Promise<LabState> {
-  await page.waitForFunction((want) => want.includes(window.nvlab!.state()?.status ?? "empty"), statuses, { timeout, polling: 100 });
-  return (await state(page))!;
+function openLab(hash = ""): Promise<{ page: Page; errors: string[] }> {
+  return openTab(lab, hash);
 }
 
 async function pickGuest(page: Page, label: RegExp | string): Promise<void> {
@@ -94,18 +59,13 @@ async function view(page: Page, name: string): Promise<void> {
   await page.locator(`#panel-${name}`).waitFor({ state: "visible" });
 }
 
-describe.skipIf(!hasChromium)(title, () => {
+describe.skipIf(!hasChromium)(chromiumTitle("the lab page in Chromium"), () => {
   beforeAll(async () => {
-    dist = mkdtempSync(join(tmpdir(), "nvlab-lab-"));
-    await buildLab({ outDir: dist });
-    server = await serveLab({ port: 0, dir: dist });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    lab = await startLab();
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dist) rmSync(dist, { recursive: true, force: true });
+    await lab?.close();
   });
 
   it("boots the demo and runs it to the end: the console nvlab run prints, the UI thread never blocked", async () => {

@@ -4,49 +4,20 @@
 // `nvlab run` prints for the assembly pair, and again from its permalink; a raw image at a
 // misaligned IPA fails in the message bar with the loader's words.
 
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCommand } from "../../cli/build.ts";
-import { serveLab, type LabServer } from "../../cli/lab.ts";
 import { runCommand } from "../../cli/run.ts";
-import { buildLab } from "../../web/build.ts";
-import type { LabState } from "../../web/protocol.ts";
+import { chromiumTitle, hasChromium, type LabHarness, openLab as openTab, RUN_TIMEOUT, startLab, state, waitStatus } from "./lab_page.ts";
 
-const CHROMIUM = process.env.NVLAB_CHROMIUM ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-// CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
-if (!hasChromium && process.env.CI === "true") throw new Error(`${CHROMIUM} not found and CI=true: the lab's browser tests must run in CI (.ci/run installs chromium)`);
-const title = hasChromium ? "uploading an image in the lab page in Chromium" : `uploading an image in the lab page in Chromium (SKIPPED: ${CHROMIUM} is not installed; apt-get install chromium)`;
-
-/** A guest run in the page may take this long on a loaded 2-core machine. */
-const RUN_TIMEOUT = 180_000;
-/** What the browser is started with: no sandbox as root, and nothing that reaches out to the network. */
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-let server: LabServer;
-let browser: Browser;
-let dist: string;
+let lab: LabHarness;
 let images: string;
 
-async function openLab(hash = ""): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(server.url + hash);
-  await page.waitForFunction(() => window.nvlab !== undefined);
-  return { page, errors };
-}
-
-async function state(page: Page): Promise<LabState | null> {
-  return page.evaluate(() => window.nvlab!.state());
-}
-
-async function waitStatus(page: Page, statuses: LabState["status"][], timeout = RUN_TIMEOUT): Promise<LabState> {
-  await page.waitForFunction((want) => want.includes(window.nvlab!.state()?.status ?? "empty"), statuses, { timeout, polling: 100 });
-  return (await state(page))!;
+function openLab(hash = ""): Promise<{ page: Page; errors: string[] }> {
+  return openTab(lab, hash);
 }
 
 /** Chooses L2 #`index` at `ipa` (or keeps the default) and uploads `file` into it. */
@@ -56,21 +27,16 @@ async function upload(page: Page, index: number, file: string, ipa?: string): Pr
   await page.setInputFiles("#upload-file", file);
 }
 
-describe.skipIf(!hasChromium)(title, () => {
+describe.skipIf(!hasChromium)(chromiumTitle("uploading an image in the lab page in Chromium"), () => {
   beforeAll(async () => {
     images = mkdtempSync(join(tmpdir(), "nvlab-upload-"));
     await buildCommand({ file: "guests/l2/hello.S", base: 0x4800_0000n, out: join(images, "hello.elf"), fallback: "elf" });
     await buildCommand({ file: "guests/l2/hello.S", base: 0x4800_0000n, out: join(images, "hello.bin"), fallback: "elf" });
-    dist = mkdtempSync(join(tmpdir(), "nvlab-lab-"));
-    await buildLab({ outDir: dist });
-    server = await serveLab({ port: 0, dir: dist });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    lab = await startLab();
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    if (dist) rmSync(dist, { recursive: true, force: true });
+    await lab?.close();
     if (images) rmSync(images, { recursive: true, force: true });
   });
 
