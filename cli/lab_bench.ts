@@ -10,22 +10,21 @@
 //   npm run bench:lab [-- --json] [--quick] [--runs N]
 //   (NVLAB_CHROMIUM names another browser than /usr/bin/chromium)
 
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { buildRunVm } from "../lab/run_command.ts";
 import { DEFAULT_MAX_STEPS, prepareVm, withHostReport } from "../lab/run.ts";
 import { kvmArchVcpuRun } from "../hypervisor/scheduler.ts";
-import { buildLab, REPO_ROOT } from "../web/build.ts";
+import { REPO_ROOT } from "../web/build.ts";
 import type { LabOptions, LabSetup } from "../web/protocol.ts";
 import { GUEST_PAIRS, setupFiles, type GuestPair } from "../web/ui/catalog.ts";
 import { DEFAULT_OPTIONS } from "../web/ui/options_form.ts";
 import { LabVm } from "../web/worker/lab_vm.ts";
 import { serveRequest } from "../web/worker/serve.ts";
-import { serveLab, type LabServer } from "./lab.ts";
-import { chromiumMissing, launchChromium } from "./lab_browser.ts";
+import { chromiumMissing, startLab } from "./lab_browser.ts";
 
 /** Long-task entries are delivered after the task: this long after a run, its last one has arrived. */
 const LONGTASK_SETTLE_MS = 200;
@@ -184,19 +183,9 @@ interface Lab {
 
 /** The page built and served as `nvlab lab` does, open in a tab that records its long tasks. */
 async function openLab(): Promise<Lab> {
-  const dist = mkdtempSync(join(tmpdir(), "nvlab-lab-bench-"));
-  let server: LabServer | null = null;
-  let browser: Browser | null = null;
-  const close = async (): Promise<void> => {
-    await browser?.close();
-    await server?.close();
-    rmSync(dist, { recursive: true, force: true });
-  };
+  const lab = await startLab();
   try {
-    await buildLab({ outDir: dist });
-    server = await serveLab({ port: 0, dir: dist });
-    browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await lab.browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on("pageerror", (e) => process.stderr.write(`lab_bench: page error: ${e.message}\n`));
     await page.addInitScript(() => {
       const w = window as unknown as { longTasks: { start: number; ms: number }[] };
@@ -205,11 +194,11 @@ async function openLab(): Promise<Lab> {
         for (const e of l.getEntries()) w.longTasks.push({ start: e.startTime, ms: e.duration });
       }).observe({ type: "longtask", buffered: false });
     });
-    await page.goto(server.url);
+    await page.goto(lab.server.url);
     await page.waitForFunction(() => window.nvlab !== undefined);
-    return { browser, page, close };
+    return { browser: lab.browser, page, close: lab.close };
   } catch (e) {
-    await close();
+    await lab.close();
     throw e;
   }
 }

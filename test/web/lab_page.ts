@@ -2,14 +2,11 @@
 // it, a browser, tabs that collect page errors and the UI thread's long tasks, and waits on the
 // state the worker posts.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { serveLab, type LabServer } from "../../cli/lab.ts";
-import { CHROMIUM, chromiumMissing, launchChromium } from "../../cli/lab_browser.ts";
-import { buildLab } from "../../web/build.ts";
+import type { Page } from "playwright-core";
+import { CHROMIUM, chromiumMissing, type LabHarness } from "../../cli/lab_browser.ts";
 import type { LabState } from "../../web/protocol.ts";
+
+export { type LabHarness, startLab } from "../../cli/lab_browser.ts";
 
 export const hasChromium = chromiumMissing() === null;
 // CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
@@ -22,28 +19,6 @@ export function chromiumTitle(title: string): string {
 
 /** A guest run in the page may take this long on a loaded 2-core machine. */
 export const RUN_TIMEOUT = 180_000;
-
-export interface LabHarness {
-  browser: Browser;
-  server: LabServer;
-  close(): Promise<void>;
-}
-
-export async function startLab(): Promise<LabHarness> {
-  const dist = mkdtempSync(join(tmpdir(), "nvlab-lab-"));
-  await buildLab({ outDir: dist });
-  const server = await serveLab({ port: 0, dir: dist });
-  const browser = await launchChromium();
-  return {
-    browser,
-    server,
-    close: async () => {
-      await browser.close();
-      await server.close();
-      rmSync(dist, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A fresh tab on the lab (at `hash`), with page errors collected and long tasks recorded in `window.longTasks`. */
 export async function openLab(lab: LabHarness, hash = ""): Promise<{ page: Page; errors: string[] }> {

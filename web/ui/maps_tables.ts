@@ -108,11 +108,16 @@ export function shadowTableRows(mmu: number, live: readonly ShadowLeaf[], remove
   return byAddress([...live.map((l) => ({ at: l.nested, row: shadowLeafRow(mmu, l) })), ...removed.map((l) => ({ at: l.nested, row: removedLeafRow(mmu, l) }))]);
 }
 
+/** A revmap range's columns, the last one saying what became of it. */
+function revmapCells(mmu: number, r: RevmapRange, verdict: string): string[] {
+  return [`mmu${mmu}`, range(r.start, r.last), formatSize(r.last - r.start + 1n), r.nested === null ? "polluted" : hex(r.nested), verdict];
+}
+
 export function revmapRow(mmu: number, r: RevmapRange): RowSpec {
   return {
     className: "revmap-range",
     data: { mmu: String(mmu), start: hex(r.start), stale: String(r.stale), polluted: String(r.nested === null) },
-    cells: [`mmu${mmu}`, range(r.start, r.last), formatSize(r.last - r.start + 1n), r.nested === null ? "polluted" : hex(r.nested), r.stale ? "stale" : ""],
+    cells: revmapCells(mmu, r, r.stale ? "stale" : ""),
     link: { space: "ipa", addr: r.start },
     title: "show the translation of this canonical IPA",
   };
@@ -122,7 +127,7 @@ export function removedRevmapRow(mmu: number, r: RevmapRange): RowSpec {
   return {
     className: "revmap-range-removed",
     data: { mmu: String(mmu), start: hex(r.start) },
-    cells: [`mmu${mmu}`, range(r.start, r.last), formatSize(r.last - r.start + 1n), r.nested === null ? "polluted" : hex(r.nested), "removed"],
+    cells: revmapCells(mmu, r, "removed"),
     link: { space: "ipa", addr: r.start },
     title: "removed since the last stop: show the translation of this canonical IPA now",
   };
