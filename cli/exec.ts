@@ -154,6 +154,8 @@ function describeStop(stop: Stop, cpu: Cpu): StopJson {
       return { kind: "budget", message: `step budget exhausted after ${cpu.steps} instructions (raise --max-steps?)` };
     case "breakpoint":
       return { kind: "breakpoint", pc: hex(stop.pc), message: `breakpoint at ${hex(stop.pc)}` };
+    case "watchpoint":
+      return { kind: "watchpoint", pc: hex(cpu.getPC()), message: `watchpoint hit before ${hex(cpu.getPC())}` };
     case "wfi":
       return { kind: "wfi", pc: hex(stop.pc), message: `wfi at ${hex(stop.pc)} with nothing to wake the CPU` };
     case "semihosting-exit":

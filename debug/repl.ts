@@ -11,7 +11,8 @@ import { MonitorStop } from "../hypervisor/monitor.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
 import { formatAccel, formatFpRegisters, formatMetrics, formatMmus, formatRegisters, formatRevmap, formatVector, mmuByName } from "./inspect.ts";
 import { type AddressSpace, spaceName } from "./memory.ts";
-import { type DebugSession, describeStop, EVENT_KINDS, type Level, type Stop } from "./session.ts";
+import { vcpuName } from "./vcpus.ts";
+import { type DebugSession, describeStop, EVENT_KINDS, type Level, type Stop, type WatchAccess } from "./session.ts";
 import { formatEvent } from "../hypervisor/events.ts";
 import { whyCommand } from "./why.ts";
 import { formatSymbolRef } from "./symbols.ts";
@@ -25,7 +26,7 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
   continue | c                    run until a breakpoint, the end, or Ctrl-C
   reverse-step [n] | rs [n]       go back n instructions (of all vCPUs; also reverse-stepi, rsi)
   reverse-next | rn               go back one instruction, over a call that just returned
-  reverse-continue | rc           go back to the previous breakpoint, exit or event breakpoint hit
+  reverse-continue | rc           go back to the previous breakpoint, exit or event breakpoint or watchpoint hit
   goto STEP                       go to step STEP of the run (instructions of all vCPUs), back or forward
   history [n]                     the last n L0 events (default 20) with their steps, for goto
   snapshot [NAME]                 save the whole VM now (NAME default s1, s2, ...)
@@ -39,8 +40,15 @@ const HELP = `commands (ADDR: 0x-hex or decimal address, SYMBOL, FILE:SYMBOL, SY
                                   ${Object.values(EC_NAMES).join(", ")})
   break event NAME [FIELD=VALUE…]  stop after an L0 action that logs NAME: ${EVENT_KINDS.join(", ")}
                                   ("injection" = chaos), with those fields when given (e.g. tlbi op=IPAS2E1IS)
-  delete [id]                     delete one breakpoint, or all
-  info breakpoints | info b       list breakpoints
+  watch [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [LEN] [r|w|rw]
+                                  stop after an access to LEN bytes (default 8) of memory: writes (w, the
+                                  default), reads (r) or both (rw), by L1, L2 or L0 itself, on any vCPU;
+                                  a VA or nested IPA watches the L1 memory it maps to now
+  delete [id]                     delete one breakpoint or watchpoint, or all
+  info breakpoints | info b       list breakpoints and watchpoints
+  info watchpoints | info w       list watchpoints
+  info vcpus | info threads       every vCPU: its level, VMID and location (gdb's thread N is vCPU N-1)
+  vcpu N | thread N               show vCPU N (thread N: gdb's numbering, vCPU N-1); step then steps it only
   regs                            GPRs, PSTATE, level, L2's EL1 context and L1's virtual EL2 registers
   regs v | regs fp                V0-V31 (128-bit hex), FPCR (rounding, FZ, DN, AHP) and FPSR (flags)
   regs vN                         one V register in its .d/.s/.h/.b lanes, with the FP values
@@ -65,6 +73,8 @@ Ctrl-C stops a running continue.`;
 const WORDS_PER_LINE = 4;
 const DEFAULT_WORDS = 8;
 const DEFAULT_INSNS = 8;
+/** Bytes a `watch` covers unless told (a 64-bit variable or descriptor). */
+const DEFAULT_WATCH_BYTES = 8;
 /** Most words or instructions one command shows. */
 const MAX_COUNT = 4096;
 /** Most instructions one `step` runs (a step cannot be interrupted; `continue` can). */
@@ -173,13 +183,24 @@ export class Repl {
       case "break": case "b": case "br":
         this.breakCommand(args);
         return true;
-      case "delete": case "d":
-        s.deleteBreak(args[0] === undefined ? undefined : Number(this.number(args[0], "breakpoint id")));
-        this.print(args[0] === undefined ? "all breakpoints deleted" : `breakpoint ${args[0]} deleted`);
+      case "watch": case "w":
+        this.watchCommand(args);
+        return true;
+      case "delete": case "d": {
+        const id = args[0] === undefined ? undefined : Number(this.number(args[0], "breakpoint id"));
+        const watch = id !== undefined && s.watchpoints().some((w) => w.id === id);
+        s.deleteBreak(id);
+        this.print(id === undefined ? "all breakpoints and watchpoints deleted" : `${watch ? "watchpoint" : "breakpoint"} ${id} deleted`);
+        return true;
+      }
+      case "vcpu": case "thread":
+        this.selectCommand(cmd, args);
         return true;
       case "info":
-        if (!/^b(reak(points?)?)?$/.test(args[0] ?? "")) throw new DebugError("info: say 'info breakpoints'");
-        this.print(this.breakpointList());
+        if (/^w(atch(points?)?)?$/.test(args[0] ?? "")) this.print(this.watchpointList());
+        else if (/^(vcpus?|threads?)$/.test(args[0] ?? "")) this.print(this.vcpuList());
+        else if (/^b(reak(points?)?)?$/.test(args[0] ?? "")) this.print(this.breakpointList());
+        else throw new DebugError("info: say 'info breakpoints', 'info watchpoints' or 'info vcpus'");
         return true;
       case "regs": case "registers":
         this.print(this.registersCommand(args));
@@ -347,8 +368,61 @@ export class Repl {
 
   private breakpointList(): string {
     const list = this.session.breakpoints();
-    if (list.length === 0) return "no breakpoints";
-    return ["id  hits  what", ...list.map((b) => `${String(b.id).padEnd(3)} ${String(b.hits).padEnd(5)} ${b.label}`)].join("\n");
+    const watches = this.session.watchpoints();
+    if (list.length === 0 && watches.length === 0) return "no breakpoints or watchpoints";
+    const rows = [...list.map((b) => ({ id: b.id, hits: b.hits, label: b.label })), ...watches.map((w) => ({ id: w.id, hits: w.hits, label: `watch ${w.label}` }))];
+    rows.sort((a, b) => a.id - b.id);
+    return ["id  hits  what", ...rows.map((b) => `${String(b.id).padEnd(3)} ${String(b.hits).padEnd(5)} ${b.label}`)].join("\n");
+  }
+
+  /** Every vCPU, the shown one marked: `* 0  thread 1  vCPU 0, L2, VMID 1  L2 0x…  <sym>  insn`. */
+  private vcpuList(): string {
+    const s = this.session;
+    const shown = s.vcpu.index;
+    const lines = s.kvm.vcpus.map((v) => {
+      s.selectVcpu(v.index);
+      const at = s.location()?.text.replace(/^vCPU \d+ /, "") ?? "";
+      return `${v.index === shown ? "*" : " "} ${String(v.index).padEnd(3)} thread ${String(v.index + 1).padEnd(3)} ${vcpuName(v).padEnd(24)} ${at}`;
+    });
+    s.selectVcpu(shown);
+    return lines.join("\n");
+  }
+
+  /** `vcpu N` (0-based, as nvlab names vCPUs) or `thread N` (gdb's numbering: vCPU N-1). */
+  private selectCommand(cmd: string, args: string[]): void {
+    const s = this.session;
+    const here = (): string => s.location()?.text.replace(/^vCPU \d+ /, "") ?? "";
+    if (args[0] === undefined) return this.print(`vCPU ${s.vcpu.index} (thread ${s.vcpu.index + 1}): ${here()}`);
+    const n = Number(this.number(args[0], cmd === "thread" ? "thread" : "vCPU"));
+    const index = cmd === "thread" ? n - 1 : n;
+    if (cmd === "thread" && n < 1) throw new DebugError(`thread: threads are numbered from 1 (thread N is vCPU N-1)`);
+    s.selectVcpu(index);
+    this.print(`vCPU ${index} (thread ${index + 1}): ${here()}`);
+  }
+
+  private watchpointList(): string {
+    const list = this.session.watchpoints();
+    if (list.length === 0) return "no watchpoints";
+    return ["id  hits  what", ...list.map((w) => `${String(w.id).padEnd(3)} ${String(w.hits).padEnd(5)} ${w.label}`)].join("\n");
+  }
+
+  /** `watch [/SPACE] [/LEVEL] ADDR [LEN] [r|w|rw]` */
+  private watchCommand(args: string[]): void {
+    const { space, level, rest } = takeSpace(args);
+    const usage = "watch [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [LEN] [r|w|rw]";
+    if (rest.length === 0) throw new DebugError(`watch: give an address (${usage})`);
+    let access: WatchAccess = "w";
+    const last = rest[rest.length - 1]!.toLowerCase();
+    if (rest.length > 1 && /^(r|w|rw|wr)$/.test(last)) {
+      access = last === "wr" ? "rw" : (last as WatchAccess);
+      rest.pop();
+    }
+    if (rest.length > 2) throw new DebugError(`watch: too many arguments (${usage})`);
+    const s = this.session;
+    const { where, addr } = this.spaceAddress(space, rest[0]!, level);
+    const len = rest[1] === undefined ? DEFAULT_WATCH_BYTES : Number(this.number(rest[1], "length"));
+    const w = s.addWatch({ space, addr, len, access, level: level ?? where.level });
+    this.print(`watchpoint ${w.id}: ${w.label}`);
   }
 
   // ------------------------------------------------------------------ memory
@@ -373,29 +447,23 @@ export class Repl {
     return n;
   }
 
+  /** An address argument in `space`: a symbol's canonical IPA for /ipa, otherwise its run address. */
+  private spaceAddress(space: AddressSpace, text: string, level: Level | undefined): { where: ReturnType<Repl["address"]>; addr: bigint } {
+    const where = this.address(text, level ?? this.session.vcpu.level);
+    if (space !== "ipa" || !where.label || isNumber(text) || /^(pc|sp|x\d+)$/i.test(text)) return { where, addr: where.addr };
+    const ref = this.session.symbols.resolve(text);
+    return { where, addr: ref.symbol.canonical + ref.offset };
+  }
+
   private number(text: string, what: string): bigint {
     return parseAddress(text, what);
   }
 
   private examine(args: string[]): string {
-    let space: AddressSpace = "va";
-    const rest: string[] = [];
-    let level: Level | undefined;
-    for (const a of args) {
-      const opt = /^\/(va|nipa|ipa|pa|l1|l2)$/i.exec(a);
-      if (!opt) rest.push(a);
-      else if (/^l[12]$/i.test(opt[1]!)) level = opt[1]!.toUpperCase() as Level;
-      else space = opt[1]!.toLowerCase() as AddressSpace;
-    }
+    const { space, level, rest } = takeSpace(args);
     if (rest.length === 0) throw new DebugError("x: give an address (x [/va|/nipa|/ipa|/pa] ADDR [n])");
     const s = this.session;
-    const where = this.address(rest[0]!, level ?? s.vcpu.level);
-    let addr = where.addr;
-    // A symbol's canonical IPA for /ipa; otherwise its run address.
-    if (space === "ipa" && where.label && !isNumber(rest[0]!) && !/^(pc|sp|x\d+)$/i.test(rest[0]!)) {
-      const ref = s.symbols.resolve(rest[0]!);
-      addr = ref.symbol.canonical + ref.offset;
-    }
+    const { where, addr } = this.spaceAddress(space, rest[0]!, level);
     const lv = level ?? where.level;
     const n = this.count(rest[1], DEFAULT_WORDS);
     fitsBelowTop("x", addr, BigInt(n) * 4n, `${n} words`);
@@ -525,6 +593,20 @@ function fitsBelowTop(cmd: string, addr: bigint, bytes: bigint, what: string): v
 }
 
 /** A leading /l1 or /l2 option. */
+/** `/va|/nipa|/ipa|/pa` and `/l1|/l2` options, and the other arguments. */
+function takeSpace(args: string[]): { space: AddressSpace; level: Level | undefined; rest: string[] } {
+  let space: AddressSpace = "va";
+  const rest: string[] = [];
+  let level: Level | undefined;
+  for (const a of args) {
+    const opt = /^\/(va|nipa|ipa|pa|l1|l2)$/i.exec(a);
+    if (!opt) rest.push(a);
+    else if (/^l[12]$/i.test(opt[1]!)) level = opt[1]!.toUpperCase() as Level;
+    else space = opt[1]!.toLowerCase() as AddressSpace;
+  }
+  return { space, level, rest };
+}
+
 function takeLevel(args: string[]): { level: Level | undefined; rest: string[] } {
   const rest: string[] = [];
   let level: Level | undefined;

@@ -25,16 +25,19 @@ import type { KvmVcpu } from "../hypervisor/vcpu.ts";
 import { kvmFpsimdRegsWritten } from "../hypervisor/fpsimd.ts";
 import type { Kvm } from "../hypervisor/vm.ts";
 import { DebugError, isNumber, parseAddress } from "./errors.ts";
-import { type AddressSpace, readGuestMemory, walksToCanonical, writeGuestMemory } from "./memory.ts";
+import { type AddressSpace, readGuestMemory, spaceName, walkL1Stage2, walksToCanonical, writeGuestMemory } from "./memory.ts";
 import { formatSymbolRef, l2AbiCanonical, type Level, SymbolTable } from "./symbols.ts";
 import { translateAddress, type TranslationReport } from "./translate.ts";
 import { type Checkpoint, type NamedSnapshot, type RunState, Timeline, type TimelineOptions } from "./timetravel.ts";
+import { describeWatchHit, type PendingHit, type WatchAccess, type WatchHit, type Watchpoint, type WatchSegment, WATCH_ACCESSES, WatchSet, watchLabel } from "./watch.ts";
 import { yieldToHost } from "./yield.ts";
 
 export { DebugError } from "./errors.ts";
 export type { AddressSpace } from "./memory.ts";
 export type { Level } from "./symbols.ts";
 export type { TranslationReport } from "./translate.ts";
+export type { WatchAccess, WatchHit, Watchpoint } from "./watch.ts";
+export { describeWatchHit };
 
 export interface Location {
   level: Level;
@@ -54,6 +57,8 @@ export type StopReason =
   | { kind: "exit-break"; id: number; ec: number; esr: bigint }
   /** Stopped after the L0 action that logged the event. */
   | { kind: "event-break"; id: number; event: KvmEvent }
+  /** An access reached a watched address; the instruction (or L0's action) has completed. */
+  | { kind: "watchpoint"; id: number; hit: WatchHit }
   | { kind: "interrupt" }
   | { kind: "budget" }
   /** Moved back in time: `reverse-step`, or a `goto` to this step. */
@@ -138,11 +143,18 @@ const PSR_DAIF_SHIFT = 6n;
 
 interface Pending {
   reason: StopReason;
-  bp: Breakpoint;
+  bp: { hits: number };
+  /** A watchpoint's: read the accessed bytes' new value once the access is done. */
+  finish?: () => void;
 }
+
+/** Most bytes one watchpoint covers. */
+const WATCH_MAX_BYTES = 1 << 20;
 
 export class DebugSession {
   private readonly bps: Breakpoint[] = [];
+  private readonly wps: Watchpoint[] = [];
+  private readonly watchSet: WatchSet;
   private nextId = 1;
   private outcome: RunOutcome | null = null;
   private pending: Pending | null = null;
@@ -167,6 +179,7 @@ export class DebugSession {
     this.budget = budget;
     this.current = kvm.vcpus[0]!;
     this.hooks = { stopAtReentry: (vcpu, exit) => this.stopAtReentry(vcpu, exit) };
+    this.watchSet = new WatchSet(kvm, (p) => this.onWatchHit(p));
     this.timeline = loadError ? null : new Timeline(kvm, timeline);
     this.timeline?.record(this.runState(), true);
   }
@@ -407,6 +420,8 @@ export class DebugSession {
     this.outcome = run.outcome;
     this.current = this.kvm.vcpus[run.vcpu]!;
     this.pending = null;
+    // The gfns may live on other host pages in that state.
+    if (this.watchSet.size > 0) this.watchSet.rearm();
   }
 
   /** Run from a restored snapshot to step `step` exactly (or the end of the run), breaks off. */
@@ -462,6 +477,7 @@ export class DebugSession {
   reverseContinue(): Stop {
     const t = this.travel();
     const hits = this.bps.map((b) => b.hits);
+    const watchHits = this.wps.map((w) => w.hits);
     const sink = this.mute();
     try {
       let hi = this.kvm.steps;
@@ -477,6 +493,7 @@ export class DebugSession {
       return this.stop({ kind: "history-start" }, []);
     } finally {
       this.bps.forEach((b, i) => (b.hits = hits[i] ?? b.hits));
+      this.wps.forEach((w, i) => (w.hits = watchHits[i] ?? w.hits));
       this.kvm.onConsole = sink;
     }
   }
@@ -488,7 +505,7 @@ export class DebugSession {
     while (!this.outcome && this.kvm.steps < hi) {
       const r = this.resumeRaw(hi - this.kvm.steps);
       this.normalize();
-      if (r.kind !== "breakpoint" && r.kind !== "exit-break" && r.kind !== "event-break") break;
+      if (r.kind !== "breakpoint" && r.kind !== "exit-break" && r.kind !== "event-break" && r.kind !== "watchpoint") break;
       if (this.kvm.steps < hi) n++;
     }
     return n;
@@ -558,10 +575,21 @@ export class DebugSession {
   private takePending(): StopReason | null {
     const p = this.pending;
     this.pending = null;
-    return p ? this.hit(p.bp, p.reason) : null;
+    if (!p) return null;
+    p.finish?.();
+    const r = p.reason;
+    if (r.kind === "watchpoint" && r.hit.pc !== null && r.hit.by !== "L0") r.hit.insn = this.describe(r.hit.by, r.hit.pc).insn;
+    return this.hit(p.bp, r);
   }
 
-  private hit(bp: Breakpoint, reason: StopReason): StopReason {
+  /** An access reached a watch (watch.ts): stop there unless something else stops first, or history is replayed. */
+  private onWatchHit(p: PendingHit): boolean {
+    if (this.pending || this.replaying) return false;
+    this.pending = { bp: p.watch, reason: { kind: "watchpoint", id: p.watch.id, hit: p.hit }, finish: p.finish };
+    return true;
+  }
+
+  private hit(bp: { hits: number }, reason: StopReason): StopReason {
     bp.hits++;
     return reason;
   }
@@ -652,12 +680,16 @@ export class DebugSession {
     return bp;
   }
 
-  /** Delete one breakpoint, or all of them. */
+  /** Delete one breakpoint or watchpoint (they share their numbers, as in gdb), or all of them. */
   deleteBreak(id?: number): void {
-    if (id === undefined) this.bps.length = 0;
+    if (id === undefined) {
+      this.bps.length = 0;
+      this.deleteWatch();
+    } else if (this.wps.some((w) => w.id === id)) return this.deleteWatch(id);
     else {
       const i = this.bps.findIndex((b) => b.id === id);
-      if (i < 0) throw new DebugError(`no breakpoint ${id}${this.bps.length ? ` (breakpoints: ${this.bps.map((b) => b.id).join(", ")})` : ""}`);
+      const ids = [...this.bps.map((b) => b.id), ...this.wps.map((w) => w.id)].sort((a, b) => a - b);
+      if (i < 0) throw new DebugError(`no breakpoint ${id}${ids.length ? ` (breakpoints and watchpoints: ${ids.join(", ")})` : ""}`);
       this.bps.splice(i, 1);
     }
     this.syncCpuBreakpoints();
@@ -670,6 +702,81 @@ export class DebugSession {
 
   breakpoints(): Breakpoint[] {
     return this.bps.map((b) => ({ ...b }));
+  }
+
+  // ------------------------------------------------------------------ watchpoints
+
+  /**
+   * Stop when memory is accessed: `len` bytes at `addr` in `space` (a VA of `level`, default the
+   * running one; a nested IPA in the shown vCPU's L1 stage-2; a canonical IPA; a host PA), on
+   * writes, reads or both. A VA or nested IPA is resolved now to the L1 memory behind it.
+   */
+  addWatch(spec: { space: AddressSpace; addr: bigint; len: number; access: WatchAccess; level?: Level }): Watchpoint {
+    const { space, len, access } = spec;
+    const level = spec.level ?? this.vcpu.level;
+    const addr = BigInt.asUintN(64, spec.addr);
+    if (!Number.isSafeInteger(len) || len < 1 || len > WATCH_MAX_BYTES) throw new DebugError(`watch: the length must be 1..${WATCH_MAX_BYTES} bytes (got ${len})`);
+    if (!WATCH_ACCESSES.includes(access)) throw new DebugError(`watch: the access must be r, w or rw (got '${String(access)}')`);
+    if (addr + BigInt(len) > 1n << 64n) throw new DebugError(`watch: ${hex(addr)}+${len} wraps past the end of the address space`);
+    const segments = this.watchSegments(space, addr, len, level);
+    const first = segments[0]!.mem;
+    const behind = space === "va" || space === "nipa" ? ` = ${first.kind === "ipa" ? `canonical IPA ${hex(BigInt(first.ipa))}` : `host PA ${hex(BigInt(first.pa))}`}` : "";
+    const w: Watchpoint = { id: this.nextId++, space, addr, len, access, level, label: `${watchLabel({ space, addr, len, access, level })}${behind}`, hits: 0 };
+    this.wps.push(w);
+    this.watchSet.add(w, segments);
+    return { ...w };
+  }
+
+  /** Delete one watchpoint, or all of them. */
+  deleteWatch(id?: number): void {
+    const gone = id === undefined ? [...this.wps] : this.wps.filter((w) => w.id === id);
+    if (id !== undefined && gone.length === 0) {
+      throw new DebugError(`no watchpoint ${id}${this.wps.length ? ` (watchpoints: ${this.wps.map((w) => w.id).join(", ")})` : ""}`);
+    }
+    for (const w of gone) {
+      this.wps.splice(this.wps.indexOf(w), 1);
+      this.watchSet.remove(w);
+    }
+  }
+
+  watchpoints(): Watchpoint[] {
+    return this.wps.map((w) => ({ ...w }));
+  }
+
+  /** The memory behind [addr, addr+len) of `space`, a piece per page. */
+  private watchSegments(space: AddressSpace, addr: bigint, len: number, level: Level): WatchSegment[] {
+    const out: WatchSegment[] = [];
+    const end = addr + BigInt(len);
+    for (let a = addr; a < end; ) {
+      const next = (a | 0xfffn) + 1n;
+      const n = Number((next < end ? next : end) - a);
+      out.push({ spaceAddr: a, mem: this.watchedMemory(space, a, level), len: n });
+      a += BigInt(n);
+    }
+    return out;
+  }
+
+  private watchedMemory(space: AddressSpace, a: bigint, level: Level): WatchSegment["mem"] {
+    const where = `${spaceName(space, level)} ${hex(a)}`;
+    if (space === "pa") {
+      if (this.kvm.mem.existingPage(Number(a)) === null) throw new DebugError(`watch: no host page at ${where}`);
+      return { kind: "pa", pa: Number(a) };
+    }
+    let ipa: bigint | null = a;
+    if (space === "va" || space === "nipa") {
+      // L1 maps L2's window lazily: memory it has not mapped yet is where the guest ABI puts it.
+      let nipa: bigint | null = null;
+      if (space === "nipa") ipa = walkL1Stage2(this.vcpu, (nipa = a)).output;
+      else {
+        const walks = walksToCanonical(this.vcpu, level, a);
+        ipa = level === "L1" || walks.length === 2 ? walks[walks.length - 1]!.output : null;
+        if (level === "L2") nipa = walks[0]!.output;
+      }
+      if (ipa === null && nipa !== null) ipa = l2AbiCanonical(getVmid(this.vcpu.vcpuReadSysReg("VTTBR_EL2")), nipa);
+    }
+    if (ipa === null) throw new DebugError(`watch: ${where} is not mapped (no translation to L1 memory)`);
+    if (!this.kvm.memslots.some((m) => m.contains(ipa))) throw new DebugError(`watch: ${where} is not L1 RAM${space === "ipa" ? "" : ` (canonical IPA ${hex(ipa)})`}`);
+    return { kind: "ipa", ipa: Number(ipa) };
   }
 
   private add(b: Omit<Breakpoint, "id" | "hits">): Breakpoint {
@@ -834,6 +941,10 @@ export function describeStop(session: DebugSession, s: Stop): string {
     case "breakpoint": return `breakpoint ${r.id}: ${bp(r.id)?.label ?? ""}`;
     case "exit-break": return `exit breakpoint ${r.id}: L0 handled an exit, EC ${hex(r.ec)} ${EC_NAMES[r.ec] ?? ""} esr=${hex(r.esr)}`;
     case "event-break": return `event breakpoint ${r.id}: [${r.event.step}] ${r.event.kind}: ${r.event.detail}`;
+    case "watchpoint": {
+      const w = session.watchpoints().find((x) => x.id === r.id);
+      return w ? describeWatchHit(w, r.hit) : `watchpoint ${r.id}`;
+    }
     case "interrupt": return "interrupted";
     case "budget": return `stopped after the instruction limit (at ${s.steps} instructions)`;
     case "reverse-step": return `stepped back to step ${s.time}`;

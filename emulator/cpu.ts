@@ -129,7 +129,7 @@ export class Cpu extends CpuState {
   /** Interpret up to and including the next instruction that writes the PC (or leaves the page). */
   private interpretBlock(limit: number): void {
     do this.step();
-    while (!this.pcWritten && this.steps < limit && (this.pcLo & 0xfff) !== 0);
+    while (!this.pcWritten && this.steps < limit && (this.pcLo & 0xfff) !== 0 && this.stopReason === null);
   }
 
   /** The page the PC lo/hi fetches from: the fetch cache, else a translation (which may fault). */

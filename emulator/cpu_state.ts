@@ -27,6 +27,7 @@ import { HCR, hcr } from "./traps.ts";
 
 /** Index mask of the direct-mapped fast translation caches (on the VA page number). */
 export const FAST_MASK = FAST_SIZE - 1;
+const WATCHED_SLOTS = 16;
 
 
 /** Why `run()` returned. */
@@ -34,6 +35,8 @@ export type Stop =
   | { kind: "exit"; exit: Exit }
   | { kind: "budget" }
   | { kind: "breakpoint"; pc: bigint }
+  /** An access reached a watched page (memory.ts PageWatch); the instruction completed. */
+  | { kind: "watchpoint" }
   | { kind: "brk"; pc: bigint; imm: number }
   | { kind: "el1-exception"; esr: bigint; far: bigint; elr: bigint; vector: bigint }
   | { kind: "wfi"; pc: bigint }
@@ -124,6 +127,16 @@ export class CpuState {
   private readonly rOff: Int32Array;
   private readonly wOff: Int32Array;
   private readonly rPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
+  /**
+   * Translations of watched pages, which stay out of the fast caches (memory.ts PageWatch): VA page
+   * → page, for reads and for writes, so an access to a watched page skips the walk but still
+   * reaches physRead/physWrite. Dropped with the fast caches.
+   */
+  private readonly watchedRTag = new Float64Array(WATCHED_SLOTS).fill(-1);
+  private readonly watchedWTag = new Float64Array(WATCHED_SLOTS).fill(-1);
+  private readonly watchedRPage: (Page | null)[] = new Array<Page | null>(WATCHED_SLOTS).fill(null);
+  private readonly watchedWPage: (Page | null)[] = new Array<Page | null>(WATCHED_SLOTS).fill(null);
+  private watchedCached = false;
   private readonly wPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
   protected readonly xPage: (Page | null)[] = new Array<Page | null>(FAST_SIZE).fill(null);
 
@@ -333,6 +346,7 @@ export class CpuState {
   /** Drop every fast-path translation, kept contexts included (TLBI, host stage-2 change, a guest write of a translation register). */
   flushFastTlb(): void {
     this.fast.flush(false);
+    if (this.watchedCached) this.dropWatched();
   }
 
   /**
@@ -341,6 +355,13 @@ export class CpuState {
    */
   switchFastContext(): void {
     this.fast.flush(true);
+    if (this.watchedCached) this.dropWatched();
+  }
+
+  private dropWatched(): void {
+    this.watchedRTag.fill(-1);
+    this.watchedWTag.fill(-1);
+    this.watchedCached = false;
   }
 
   /** Invalidate decoded instructions (host wrote code behind our back through another path). */
@@ -411,6 +432,19 @@ export class CpuState {
     this.el = 2;
     this.clearExclusive();
     this.stopReason = { kind: "exit", exit };
+  }
+
+  /**
+   * End the run once the current instruction has completed (a watchpoint: the access is done, as
+   * gdb expects). An exit or exception the instruction takes still wins.
+   */
+  requestStop(): void {
+    this.stopReason ??= { kind: "watchpoint" };
+  }
+
+  /** A stop is pending: the run ends after the current instruction (translated code leaves its unit). */
+  get stopping(): boolean {
+    return this.stopReason !== null;
   }
 
   /** Stop the run without an exception (debug stops); the PC stays at the current instruction. */
@@ -523,8 +557,19 @@ export class CpuState {
   }
 
   private accessSlow(lo: number, hi: number, size: number, kind: AccessKind, iss: number, flags: number, value: bigint): bigint {
-    const vaddr = join64(lo, hi);
     const aligned = (lo & (size - 1)) === 0;
+    if (this.watchedCached && flags === 0 && aligned) {
+      const j = (lo >>> 12) & (WATCHED_SLOTS - 1);
+      const tag = hi * 1048576 + (lo >>> 12);
+      const page = kind === AccessKind.Read ? (this.watchedRTag[j] === tag ? this.watchedRPage[j]! : null) : this.watchedWTag[j] === tag ? this.watchedWPage[j]! : null;
+      if (page !== null && page.watch !== null) {
+        const pa = page.pfn * PAGE_SIZE + (lo & 0xfff);
+        if (kind === AccessKind.Read) return this.physRead(pa, size, join64(lo, hi), kind);
+        this.physWrite(pa, size, value, join64(lo, hi));
+        return 0n;
+      }
+    }
+    const vaddr = join64(lo, hi);
     if (this.fast.restorePending && this.fast.restore(this.el, this.sr) && flags === 0 && aligned) {
       // The first miss after a world switch brought the context's entries back: retry them.
       const i = (lo >>> 12) & FAST_MASK;
@@ -562,7 +607,9 @@ export class CpuState {
       this.abort({ type: FaultType.Alignment, stage: 1, level: 0, s1ptw: false, ipa: 0n }, vaddr, kind, 0, flags);
     }
     const page = this.mem.page(t.pa);
-    if (page && (flags & ACC_UNPRIV) === 0) {
+    // A watched page stays out of the fast caches: every access to it comes back here.
+    if (page && page.watch !== null && flags === 0 && aligned) this.cacheWatched(lo, hi, kind, page);
+    else if (page && page.watch === null && (flags & ACC_UNPRIV) === 0) {
       const i = (lo >>> 12) & FAST_MASK;
       const tag = hi * 1048576 + (lo >>> 12);
       if (kind === AccessKind.Read) {
@@ -582,10 +629,24 @@ export class CpuState {
     return 0n;
   }
 
+  private cacheWatched(lo: number, hi: number, kind: AccessKind, page: Page): void {
+    const j = (lo >>> 12) & (WATCHED_SLOTS - 1);
+    const tag = hi * 1048576 + (lo >>> 12);
+    if (kind === AccessKind.Read) {
+      this.watchedRTag[j] = tag;
+      this.watchedRPage[j] = page;
+    } else {
+      this.watchedWTag[j] = tag;
+      this.watchedWPage[j] = page;
+    }
+    this.watchedCached = true;
+  }
+
   private physRead(paNum: number, size: number, vaddr: bigint, kind: AccessKind): bigint {
     const page = this.mem.page(paNum);
     if (page) {
       const off = paNum & 0xfff;
+      if (page.watch !== null) page.watch.access(page, off, size, false, this, vaddr);
       switch (size) {
         case 1: return BigInt(page.dv.getUint8(off));
         case 2: return BigInt(page.dv.getUint16(off, true));
@@ -602,6 +663,7 @@ export class CpuState {
     const page = this.mem.page(paNum);
     if (page) {
       const off = paNum & 0xfff;
+      if (page.watch !== null) page.watch.access(page, off, size, true, this, vaddr);
       page.written(off, size, this, lo32(vaddr), hi32(vaddr));
       switch (size) {
         case 1: page.u8[off] = Number(value & 0xffn); return;

@@ -22,6 +22,20 @@ export interface PageWriteTrack {
   write(page: Page, off: number, size: number, by: StoreSource | null, vaLo: number, vaHi: number): void;
 }
 
+/**
+ * Told of every CPU load and store that reaches a watched page, before a store changes the bytes
+ * (a debugger's watchpoints, debug/watch.ts). Watched pages never enter the CPUs' fast
+ * translation caches, so every access to them takes the slow path that calls this.
+ */
+export interface PageWatch {
+  access(page: Page, off: number, size: number, write: boolean, by: AccessSource, va: bigint): void;
+}
+
+/** The CPU making a watched access: it can be asked to stop once the instruction completes. */
+export interface AccessSource extends StoreSource {
+  requestStop(): void;
+}
+
 /** One 4 KiB page of RAM. `ops` caches decoded instructions and is dropped on any write. */
 export class Page {
   readonly u8: Uint8Array;
@@ -36,6 +50,8 @@ export class Page {
    * fast paths test this one field, so untracked data pages cost what they did before tracking.
    */
   divert = false;
+  /** Who is told of CPU accesses to the page (a debugger's watchpoints), or null. */
+  watch: PageWatch | null = null;
   constructor(
     readonly pfn: number,
     /** Zeroed backing: a frame of the machine's host memory (`off` is its byte offset there), or a fresh buffer. */

@@ -55,6 +55,7 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
   // The L0 action since the guest last ran: a handled exit, or a monitor pause or CPU_ON (null).
   let action: Exit | null | undefined = vcpu.freshEntry ? null : undefined;
   vcpu.freshEntry = false;
+  kvm.running = vcpu;
   try {
     for (;;) {
       let remaining = end - cpu.steps;
@@ -82,6 +83,8 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
         continue; // paused for a monitor
       }
       if (stop.kind === "breakpoint") return { kind: "breakpoint", pc: stop.pc };
+      // A watched access completed (debug/watch.ts): the debugger stops here, as at a hook.
+      if (stop.kind === "watchpoint") return { kind: "hook" };
       // Semihosting SYS_EXIT (served by the CPU model, no exit to L0) ends the run as SYSTEM_OFF does.
       if (stop.kind === "semihosting-exit") return (vcpu.exitReason = { kind: "system-off", code: stop.code });
       if (stop.kind !== "exit") throw new HostError(`vCPU ${vcpu.index}: unexpected CPU stop "${stop.kind}"`);
@@ -107,6 +110,8 @@ export function kvmVcpuRunLoop(vcpu: KvmVcpu, end: number, hooks: VcpuLoopHooks 
     if (!(e instanceof GuestError)) throw e;
     fillGuestReport(vcpu, e.report);
     return { kind: "guest-error", error: e, report: e.report };
+  } finally {
+    kvm.running = null;
   }
 }
 

@@ -72,6 +72,8 @@ export class Memslot {
    */
   private readonly writeTracked = new Set<number>();
   private writeTrack: GfnWriteTrack | null = null;
+  /** Told of every gfn that gets or loses its host page (a debugger's watchpoints), or null. */
+  backingWatch: GfnWriteTrack | null = null;
 
   constructor(
     /** Canonical IPA of the first byte (page aligned). */
@@ -332,6 +334,7 @@ export class Memslot {
     this.resident.set(gfn, pa);
     this.forgetTablePage(gfn);
     if (this.writeTrack !== null && this.writeTracked.has(gfn)) this.writeTrack.attach(this.baseNumber + gfn * PAGE_SIZE, pa);
+    this.backingWatch?.attach(this.baseNumber + gfn * PAGE_SIZE, pa);
   }
 
   /**
@@ -379,6 +382,7 @@ export class Memslot {
       const page = this.mem.page(pa);
       if (page && !isZeroPage(page.u8)) this.saved.set(gfn, page.u8.slice());
       if (this.writeTrack !== null && this.writeTracked.has(gfn)) this.writeTrack.detach(this.baseNumber + gfn * PAGE_SIZE, pa);
+      this.backingWatch?.detach(this.baseNumber + gfn * PAGE_SIZE, pa);
       this.resident.delete(gfn);
       this.forgetTablePage(gfn);
       this.pool.free(pa);

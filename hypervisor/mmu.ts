@@ -66,14 +66,25 @@ const readers = new WeakMap<Kvm, GuestReader>();
  * so the walker's compiled code does not hold on to one VM's closure and lose it with the VM.
  */
 function guestReadHalves(this: GuestReader, a: number, out: Uint32Array): boolean {
+  const w = this.kvm.l0Watch;
+  if (w !== null) w.l0Read(a, 8, L1_S2_WALK);
   for (const s of this.kvm.memslots) if (s.read64Halves(a, out)) return true;
   return false;
+}
+
+/** What L0's reads through its walker are, for watchpoints. */
+const L1_S2_WALK = "walk of L1's stage-2";
+
+function guestRead64(kvm: Kvm, a: bigint): bigint | null {
+  const w = kvm.l0Watch;
+  if (w !== null) w.l0Read(Number(a), 8, L1_S2_WALK);
+  return kvmReadGuest(kvm, a, 8);
 }
 
 /** A 64-bit reader of L1 memory for the nested walker (with its number form), made once per VM. */
 function guestReader(kvm: Kvm): GuestReader {
   let r = readers.get(kvm);
-  if (!r) readers.set(kvm, (r = Object.assign((a: bigint) => kvmReadGuest(kvm, a, 8), { halves: guestReadHalves, kvm })));
+  if (!r) readers.set(kvm, (r = Object.assign((a: bigint) => guestRead64(kvm, a), { halves: guestReadHalves, kvm })));
   return r;
 }
 

@@ -121,6 +121,11 @@ function resolveConfig(c: Partial<VmConfig>): VmConfig {
   return config;
 }
 
+/** Told of L0's reads of L1 memory (Kvm.l0Watch). */
+export interface L0MemoryWatch {
+  l0Read(ipa: number, size: number, what: string): void;
+}
+
 export class Kvm {
   readonly config: VmConfig;
   readonly mem: PhysMemory;
@@ -170,6 +175,13 @@ export class Kvm {
   console = "";
   /** Streams UART output, byte by byte, as it is written. */
   onConsole: ((byte: number) => void) | null = null;
+  /**
+   * Told of L0's own reads of guest memory (its walks of L1's stage-2 tables), by canonical IPA: a
+   * debugger's watchpoints (debug/watch.ts). Null while nothing watches.
+   */
+  l0Watch: L0MemoryWatch | null = null;
+  /** The vCPU whose run loop is running (L0's actions are on its behalf), null between runs. */
+  running: KvmVcpu | null = null;
 
   /** `unmap`: the strategy object; by default the one config.unmap names. */
   constructor(config: Partial<VmConfig> = {}, unmap?: UnmapStrategy) {

@@ -1,10 +1,11 @@
 // gdb's `monitor …` commands (qRcmd): what gdb cannot show by itself — which level runs, the
 // full translation of an address, L0's nested MMUs and metrics —, breakpoints on L0's side
-// (exits, events) that gdb has no syntax for, and moves in time gdb has no packet for (reset,
-// goto a step, snapshots).
+// (exits, events) that gdb has no syntax for, moves in time gdb has no packet for (reset,
+// goto a step, snapshots), and which address space gdb's memory accesses use.
 
 import { parseAddress, DebugError } from "../errors.ts";
-import { type DebugSession, type Stop, describeStop } from "../session.ts";
+import { ADDRESS_SPACES, spaceName } from "../memory.ts";
+import { type AddressSpace, type DebugSession, type Stop, describeStop } from "../session.ts";
 import type { Level } from "../symbols.ts";
 import { formatAccel, formatMetrics, formatMmus, formatRevmap } from "../inspect.ts";
 import { WHY_USAGE, whyCommand } from "../why.ts";
@@ -12,6 +13,8 @@ import { WHY_USAGE, whyCommand } from "../why.ts";
 export interface MonitorContext {
   /** Where a move in time landed, told as a forward stop is (level, PC, symbol, instruction, why). */
   describe(stop: Stop): string;
+  /** The address space of gdb's memory accesses and watchpoints (absent: no gdb to have one). */
+  space?: { get(): AddressSpace; set(space: AddressSpace): void };
 }
 
 /**
@@ -133,6 +136,24 @@ const COMMANDS: Record<string, MonitorCommand> = {
     help: "what made ADDR's mapping what it is: L0's events for a nested IPA, canonical IPA or host PA, newest first, with their steps for monitor goto",
     run: (s, args) => whyCommand(s.kvm, args.join(" ")).join("\n"),
   },
+  phys: {
+    usage: "phys on|off",
+    help: "gdb's memory accesses (x, set, watch) at host physical addresses, or back at the current level's VAs; QEMU's 'maintenance packet Qqemu.PhyMemMode:1' (:0) does the same",
+    run: (s, args, ctx) => {
+      const which = args.length === 1 ? args[0]!.toLowerCase() : "";
+      if (which !== "on" && which !== "off") throw new DebugError("usage: monitor phys on|off");
+      return setSpace(s, ctx, which === "on" ? "pa" : "va");
+    },
+  },
+  space: {
+    usage: "space [va|nipa|ipa|pa]",
+    help: "the address space of gdb's memory accesses and watchpoints: the current level's VAs (default), nested IPAs, canonical IPAs (L1's stage-2 tables are there), host PAs (L0's shadow tables); without one: the current one",
+    run: (s, args, ctx) => {
+      if (args.length > 1) throw new DebugError("usage: monitor space [va|nipa|ipa|pa]");
+      if (args.length === 0) return `gdb's memory accesses are in: ${describeSpace(s, gdbSpace(ctx).get())}\n`;
+      return setSpace(s, ctx, parseSpace(args[0]!));
+    },
+  },
   breakpoints: {
     usage: "breakpoints",
     help: "nvlab's breakpoints (gdb's own appear as address breakpoints)",
@@ -152,6 +173,28 @@ function moved(ctx: MonitorContext, stop: Stop): string {
 function noArgs(name: string, args: string[], fn: () => string): string {
   if (args.length > 0) throw new DebugError(`usage: monitor ${name} (no arguments)`);
   return fn();
+}
+
+function gdbSpace(ctx: MonitorContext): NonNullable<MonitorContext["space"]> {
+  if (!ctx.space) throw new DebugError("only gdb's memory accesses have an address space (the debugger's commands name theirs)");
+  return ctx.space;
+}
+
+function setSpace(s: DebugSession, ctx: MonitorContext, space: AddressSpace): string {
+  gdbSpace(ctx).set(space);
+  return `gdb's memory accesses are now in: ${describeSpace(s, space)}\n`;
+}
+
+/** `pa (host PA)`; a VA is the current vCPU's level's. */
+function describeSpace(s: DebugSession, space: AddressSpace): string {
+  return `${space} (${spaceName(space, s.vcpu.level)}${space === "va" ? ", the running level's" : ""})`;
+}
+
+function parseSpace(text: string): AddressSpace {
+  const t = text.toLowerCase();
+  const space = ADDRESS_SPACES.find((a) => a === t);
+  if (!space) throw new DebugError(`'${text}' is not an address space (${ADDRESS_SPACES.join(", ")})`);
+  return space;
 }
 
 function parseLevel(text: string): Level {
@@ -181,7 +224,9 @@ function plainStop(session: DebugSession, stop: Stop): string {
 export function runMonitorCommand(session: DebugSession, line: string, ctx: MonitorContext = { describe: (st) => plainStop(session, st) }): string {
   const [name, ...args] = line.trim().split(/\s+/);
   if (!name) return helpText();
-  const cmd = COMMANDS[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own names only: "constructor" is not a command.
+  const cmd = Object.hasOwn(COMMANDS, key) ? COMMANDS[key] : undefined;
   if (!cmd) throw new DebugError(`unknown monitor command '${name}' (try: monitor help)`);
   const out = cmd.run(session, args, ctx);
   return out === "" || out.endsWith("\n") ? out : out + "\n";

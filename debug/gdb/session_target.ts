@@ -1,17 +1,23 @@
-// The stub's target over a DebugSession: gdb's one thread is the vCPU that stopped last (with
-// several vCPUs, continue runs them all), its registers and memory are those of whichever level runs, and every stop is explained on gdb's console in nvlab's terms
-// (which level, where, why; L0's actions during a step). Going back (gdb's reverse-stepi,
-// reverse-continue) moves the session along its timeline, and reports as going forward does.
+// The stub's target over a DebugSession: each vCPU is a gdb thread, the current one is the
+// session's (the vCPU that stopped last, or the one gdb selected); continue runs them all, a step
+// runs the current one only. A thread's registers and memory are those of whichever level it runs,
+// memory can also be read by nested IPA, canonical IPA or host PA (the memory space), and every
+// stop is explained on gdb's console in nvlab's terms (which level, where, why; L0's actions during
+// a step; what a watched access was). Going back (gdb's reverse-stepi, reverse-continue) moves the
+// session along its timeline, and reports as going forward does.
 
 import { EC_NAMES } from "../../emulator/exception.ts";
 import { hex } from "../../emulator/types.ts";
 import type { RunOutcome } from "../../lab/run.ts";
 import { guestStatusNote } from "../../lab/exit_status.ts";
-import { DebugError, type DebugSession, type Stop, describeOutcome } from "../session.ts";
+import {
+  type AddressSpace, DebugError, type DebugSession, type Stop, type WatchAccess, type Watchpoint, type WatchHit, describeOutcome, describeWatchHit,
+} from "../session.ts";
 import type { Level } from "../symbols.ts";
 import { runMonitorCommand } from "./monitor.ts";
 import type { TargetRegisters } from "./registers.ts";
-import { SIGABRT, SIGINT, SIGSEGV, SIGTRAP, type GdbTarget, type TargetStop } from "./target.ts";
+import { SIGABRT, SIGINT, SIGSEGV, SIGTRAP, type GdbTarget, type StopWatch, type TargetStop, type TargetThread, type WatchKind } from "./target.ts";
+import { vcpuThread, vcpuTid } from "./vcpu_thread.ts";
 
 /** Prefix of nvlab's lines on gdb's console. */
 export const NOTE = "[nvlab]";
@@ -23,9 +29,29 @@ export interface SessionTargetOptions {
   maxSteps?: number;
 }
 
+/** What each of gdb's watchpoint kinds stops on, and back. */
+const WATCH_ACCESS: Record<WatchKind, WatchAccess> = { watch: "w", rwatch: "r", awatch: "rw" };
+const WATCH_KIND: Record<WatchAccess, WatchKind> = { w: "watch", r: "rwatch", rw: "awatch" };
+
+/** Where a VA (or nested IPA) of a watchpoint was resolved: a vCPU's context, at a level. */
+interface WatchContext {
+  vcpu: number;
+  level: Level;
+}
+
 export class SessionTarget implements GdbTarget {
   /** gdb's breakpoints: address → session breakpoint id. */
   private readonly gdbBreaks = new Map<bigint, number>();
+  /** gdb's watchpoints: `kind,addr,len` → session watchpoint id, and the key of its context. */
+  private readonly gdbWatches = new Map<string, { id: number; context: string }>();
+  /**
+   * gdb takes its watchpoints out at every stop and puts them back before going on, by address
+   * alone. An address keeps meaning what it meant when the watchpoint first went in (the vCPU and
+   * level whose VA it was), whichever runs when it goes back in; forgotten once gdb runs on
+   * without it (deleted).
+   */
+  private readonly watchContexts = new Map<string, WatchContext>();
+  private space: AddressSpace = "va";
 
   constructor(
     readonly session: DebugSession,
@@ -36,9 +62,25 @@ export class SessionTarget implements GdbTarget {
     return this.session.vcpu.level;
   }
 
+  private get thread(): number {
+    return vcpuTid(this.session.vcpu);
+  }
+
   haltReason(): TargetStop {
     const o = this.session.finished;
-    return o ? finishedStop(o, this.level) : { kind: "signal", signal: SIGTRAP, level: this.level };
+    return o ? finishedStop(o, this.level, this.thread) : { kind: "signal", signal: SIGTRAP, level: this.level, thread: this.thread };
+  }
+
+  threads(): TargetThread[] {
+    return this.session.kvm.vcpus.map(vcpuThread);
+  }
+
+  currentThread(): number {
+    return this.thread;
+  }
+
+  selectThread(tid: number): void {
+    this.session.selectVcpu(tid - 1);
   }
 
   registers(): TargetRegisters {
@@ -54,28 +96,51 @@ export class SessionTarget implements GdbTarget {
     this.session.setRegister(name, value);
   }
 
+  memorySpace(): AddressSpace {
+    return this.space;
+  }
+
+  setMemorySpace(space: AddressSpace): void {
+    this.space = space;
+  }
+
   readMemory(addr: bigint, len: number): Uint8Array {
-    return this.session.readMemory("va", addr, len);
+    return this.session.readMemory(this.space, addr, len);
   }
 
   writeMemory(addr: bigint, bytes: Uint8Array): void {
-    this.session.writeMemory("va", addr, bytes);
+    this.session.writeMemory(this.space, addr, bytes);
   }
 
   step(): TargetStop {
     const o = this.session.finished;
-    if (o) return finishedStop(o, this.level);
+    if (o) return finishedStop(o, this.level, this.thread);
     const before = this.level;
-    return this.toTargetStop(this.session.stepInstruction(1), before);
+    return this.toTargetStop(this.beforeAccess(this.session.stepInstruction(1)), before);
   }
 
   async resume(signal: AbortSignal): Promise<TargetStop> {
     const o = this.session.finished;
-    if (o) return finishedStop(o, this.level);
+    if (o) return finishedStop(o, this.level, this.thread);
+    this.forgetDeletedWatches();
     const before = this.level;
     const { chunk, maxSteps } = this.opts;
     const stop = await this.session.continue({ signal, ...(chunk ? { chunk } : {}), ...(maxSteps ? { maxSteps } : {}) });
-    return this.toTargetStop(stop, before);
+    return this.toTargetStop(this.beforeAccess(stop), before);
+  }
+
+  /**
+   * gdb on AArch64 takes a watchpoint stop to be before the access, as the hardware's is, and
+   * steps over the instruction itself (its watchpoints out) to show the new value. The session
+   * stops once the access is done: a guest's access is taken back, one instruction back in time,
+   * so gdb's step does it again and ends where the hardware would. L0's access (a walk of L1's
+   * tables) has no instruction to take back: gdb's step runs one more.
+   */
+  private beforeAccess(stop: Stop): Stop {
+    const r = stop.reason;
+    if (r.kind !== "watchpoint" || r.hit.by === "L0" || this.session.finished) return stop;
+    this.session.reverseStep(1);
+    return stop;
   }
 
   reverseStep(): TargetStop {
@@ -109,19 +174,55 @@ export class SessionTarget implements GdbTarget {
     if (this.session.breakpoints().some((b) => b.id === id)) this.session.deleteBreak(id);
   }
 
+  insertWatchpoint(kind: WatchKind, addr: bigint, len: number): void {
+    const key = `${kind},${addr},${len}`;
+    if (this.gdbWatches.has(key)) return;
+    const context = `${this.space} ${key}`;
+    const at = this.watchContexts.get(context) ?? { vcpu: this.session.vcpu.index, level: this.level };
+    const spec = { space: this.space, addr, len, access: WATCH_ACCESS[kind], level: at.level };
+    const w = this.onVcpu(at.vcpu, () => this.session.addWatch(spec));
+    this.watchContexts.set(context, at);
+    this.gdbWatches.set(key, { id: w.id, context });
+  }
+
+  removeWatchpoint(kind: WatchKind, addr: bigint, len: number): void {
+    const key = `${kind},${addr},${len}`;
+    const w = this.gdbWatches.get(key);
+    if (!w) return;
+    this.gdbWatches.delete(key);
+    if (this.session.watchpoints().some((x) => x.id === w.id)) this.session.deleteWatch(w.id);
+  }
+
+  /** gdb runs on: the watchpoints it did not put back in were deleted, and so are their contexts. */
+  private forgetDeletedWatches(): void {
+    const live = new Set([...this.gdbWatches.values()].map((w) => w.context));
+    for (const c of this.watchContexts.keys()) if (!live.has(c)) this.watchContexts.delete(c);
+  }
+
+  /** `fn` with vCPU `index` current, then the current one again. */
+  private onVcpu<T>(index: number, fn: () => T): T {
+    const was = this.session.vcpu.index;
+    if (index === was) return fn();
+    this.session.selectVcpu(index);
+    try {
+      return fn();
+    } finally {
+      this.session.selectVcpu(was);
+    }
+  }
+
   monitor(command: string): string {
     try {
       // A command that moves the VM in time tells where it landed as a stop would.
       const before = this.level;
-      return runMonitorCommand(this.session, command, { describe: (stop) => this.toTargetStop(stop, before).message ?? "" });
+      return runMonitorCommand(this.session, command, {
+        describe: (stop) => this.toTargetStop(stop, before).message ?? "",
+        space: { get: () => this.space, set: (space) => this.setMemorySpace(space) },
+      });
     } catch (e) {
       if (e instanceof DebugError) return `error: ${e.message}\n`;
       throw e;
     }
-  }
-
-  threadName(): string {
-    return `vCPU ${this.session.vcpu.index}, ${this.level}`;
   }
 
   /**
@@ -130,12 +231,13 @@ export class SessionTarget implements GdbTarget {
    */
   private toTargetStop(stop: Stop, before: Level, historyStart = false): TargetStop {
     const r = stop.reason;
-    if (r.kind === "finished") return finishedStop(r.outcome, this.level);
+    if (r.kind === "finished") return finishedStop(r.outcome, this.level, this.thread);
     const where = stop.location?.text ?? `${this.level} (location unknown)`;
     const lines = stop.notes.map((n) => `${NOTE} ${n}`);
     let why: string | null;
     let signal = SIGTRAP;
     let swbreak = false;
+    let watch: StopWatch | undefined;
     switch (r.kind) {
       case "step":
         // A plain step says nothing unless it changed level or L0 acted on the way.
@@ -173,25 +275,39 @@ export class SessionTarget implements GdbTarget {
       case "history-start":
         why = "no earlier break: at the start of the run";
         break;
+      case "watchpoint": {
+        const w = this.session.watchpoints().find((x) => x.id === r.id);
+        watch = { kind: WATCH_KIND[w?.access ?? "rw"], addr: r.hit.addr };
+        // nvlab's account of the access (by whom, which instruction, or L0's walk); gdb prints the values.
+        if (w) lines.push(...watchHitLines(w, r.hit));
+        why = w ? null : `watchpoint ${r.id}`;
+        break;
+      }
     }
     if (why !== null) lines.push(`${NOTE} ${why}: ${where}`);
     return {
-      kind: "signal", signal, swbreak, level: this.level,
+      kind: "signal", signal, swbreak, level: this.level, thread: this.thread,
+      ...(watch ? { watch } : {}),
       ...(lines.length ? { message: lines.join("\n") } : {}),
       ...(historyStart ? { historyStart } : {}),
     };
   }
 }
 
+/** A watched access in nvlab's words, as console lines. */
+function watchHitLines(w: Watchpoint, hit: WatchHit): string[] {
+  return describeWatchHit(w, hit).trimEnd().split("\n").map((l) => `${NOTE} ${l}`);
+}
+
 /**
  * The end of the run: SYSTEM_OFF is a process exit; a guest error or a monitor stop leaves the
  * state inspectable (SIGSEGV, SIGABRT), and resuming only repeats it.
  */
-function finishedStop(o: RunOutcome, level: Level): TargetStop {
+function finishedStop(o: RunOutcome, level: Level, thread: number): TargetStop {
   const message = `${NOTE} the run is over: ${describeOutcome(o)}`;
   if (o.kind === "system-off") {
     const note = guestStatusNote(o.code);
     return { kind: "exited", code: o.code, message: note ? `${message}\n${NOTE} ${note}` : message };
   }
-  return { kind: "signal", signal: o.kind === "monitor-stop" ? SIGABRT : o.kind === "guest-error" ? SIGSEGV : SIGTRAP, level, message };
+  return { kind: "signal", signal: o.kind === "monitor-stop" ? SIGABRT : o.kind === "guest-error" ? SIGSEGV : SIGTRAP, level, thread, message };
 }

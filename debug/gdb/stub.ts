@@ -1,14 +1,18 @@
 // The RSP command handlers for one gdb connection: decode what gdb sends, answer from the target,
-// run and stop it. All-stop mode with one thread (the vCPU being debugged); its registers are
-// those of whichever level runs, so the stub follows L1/L2 switches without gdb noticing.
+// run and stop it. All-stop mode, one thread per vCPU; a thread's registers are those of whichever
+// level it runs, so the stub follows L1/L2 switches without gdb noticing. Memory accesses and
+// watchpoints are in the target's memory space: VAs unless gdb switched it (QEMU's PhyMemMode, or
+// `monitor space`).
 
 import {
   PacketDecoder, escapeBinary, type Incoming, frame, fromHex, hexToText, parseHexNumber, textToHex, toHex,
 } from "./packet.ts";
 import { GDB_REGISTERS, decodeAllRegisters, decodeRegister, encodeAllRegisters, encodeRegister, registerValue } from "./registers.ts";
+import { stopReplyPacket } from "./stop_reply.ts";
 import { targetXml } from "./target_xml.ts";
-import type { GdbTarget, TargetStop } from "./target.ts";
-import { guestExitStatus } from "../../lab/exit_status.ts";
+import type { GdbTarget, TargetStop, WatchKind } from "./target.ts";
+import { type ThreadRef, formatThreadId, parseThreadId } from "./thread_id.ts";
+import { parseVCont, vContPlan } from "./vcont.ts";
 
 /**
  * Told to gdb in qSupported (gdb then never sends more) and enforced: the most data bytes, as sent
@@ -22,6 +26,11 @@ const MAX_TRANSFER = PACKET_SIZE / 2;
 const E_INVAL = "E16";
 const E_FAULT = "E14";
 const PAGE = 0x1000n;
+
+/** Z2, Z3, Z4: gdb's watchpoint types. */
+const WATCH_KINDS = new Map<string, WatchKind>([["2", "watch"], ["3", "rwatch"], ["4", "awatch"]]);
+/** Longest watched range taken from gdb (its own limit for a remote target is none). */
+const MAX_WATCH_LEN = 1n << 32n;
 
 export interface StubOptions {
   /** Diagnostics for the server's console (malformed packets, target errors). */
@@ -45,6 +54,10 @@ export class GdbStub {
   private pumping: Promise<void> | null = null;
   /** Breakpoints this client inserted, removed again when it goes away. */
   private readonly inserted = new Set<bigint>();
+  /** The same for watchpoints, by `kind,addr,len`. */
+  private readonly watches = new Map<string, { kind: WatchKind; addr: bigint; len: number }>();
+  /** The thread gdb's Hc named for the legacy `s`/`c`; null: the current one. */
+  private contThread: number | null = null;
   private closed = false;
   /** gdb sent `!`: it stays connected when the guest exits, and `run` starts it again (vRun). */
   private extended = false;
@@ -99,7 +112,10 @@ export class GdbStub {
     while (this.pumping) await this.pumping;
   }
 
-  /** gdb went away: stop a running guest and take this client's breakpoints out. */
+  /**
+   * gdb went away: stop a running guest, take this client's breakpoints and watchpoints out, and
+   * put memory accesses back to VAs for the next client.
+   */
   async disconnect(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
@@ -107,6 +123,9 @@ export class GdbStub {
     await this.idle();
     for (const addr of this.inserted) this.tryTarget(() => this.target.removeBreakpoint(addr));
     this.inserted.clear();
+    for (const w of this.watches.values()) this.tryTarget(() => this.target.removeWatchpoint(w.kind, w.addr, w.len));
+    this.watches.clear();
+    this.tryTarget(() => this.target.setMemorySpace("va"));
   }
 
   private async pump(): Promise<void> {
@@ -136,12 +155,18 @@ export class GdbStub {
   }
 
   private tryTarget(fn: () => void): boolean {
+    return this.targetError(fn) === null;
+  }
+
+  /** Run `fn` on the target: null when it worked, else its message (logged). */
+  private targetError(fn: () => void): string | null {
     try {
       fn();
-      return true;
+      return null;
     } catch (e) {
-      this.log((e as Error).message);
-      return false;
+      const message = (e as Error).message;
+      this.log(message);
+      return message;
     }
   }
 
@@ -159,9 +184,8 @@ export class GdbStub {
       case "c": case "C": case "s": case "S": return this.resumeLegacy(c, data.slice(1));
       case "b": return this.reverse(data);
       case "Z": case "z": return this.breakpoint(c === "Z", data.slice(1));
-      case "H": return "OK";
-      // Is this thread alive? Only ours is.
-      case "T": return !this.exited && data.length > 1 && appliesToUs(data.slice(1)) ? "OK" : "E01";
+      case "H": return this.setThread(data.slice(1));
+      case "T": return this.threadAlive(data.slice(1));
       case "k":
         this.opts.onKill?.();
         return null;
@@ -196,11 +220,16 @@ export class GdbStub {
     }
     if (data.startsWith("qXfer:features:read:")) return this.readFeatures(data.slice("qXfer:features:read:".length));
     if (data.startsWith("qRcmd,")) return this.monitor(data.slice("qRcmd,".length));
-    if (data.startsWith("qThreadExtraInfo,")) return textToHex(this.target.threadName());
+    if (data.startsWith("qThreadExtraInfo,")) return this.threadExtraInfo(data.slice("qThreadExtraInfo,".length));
+    if (data.startsWith("Qqemu.PhyMemMode:")) return this.setPhysicalMode(data.slice("Qqemu.PhyMemMode:".length));
     switch (data) {
-      case "qfThreadInfo": return this.exited ? "l" : "m01";
+      // Every vCPU in one reply (gdb then asks for more with qsThreadInfo).
+      case "qfThreadInfo": return this.exited ? "l" : "m" + this.threadIds().map(formatThreadId).join(",");
       case "qsThreadInfo": return "l";
-      case "qC": return "QC01";
+      case "qC": return "QC" + formatThreadId(this.target.currentThread());
+      // QEMU's own queries: what it offers beyond gdb's protocol, and whether addresses are physical.
+      case "qqemu.Supported": return "PhyMemMode";
+      case "qqemu.PhyMemMode": return this.target.memorySpace() === "pa" ? "1" : "0";
       case "qAttached": return "1";
       case "qSymbol::": return "OK";
       default: return "";
@@ -225,16 +254,53 @@ export class GdbStub {
   /** The reply for a stop, preceded by nvlab's own line about it on gdb's console. */
   private stopReply(stop: TargetStop, withMessage = true): string {
     if (withMessage && stop.message) this.reply("O" + textToHex(stop.message.endsWith("\n") ? stop.message : stop.message + "\n"));
-    // gdb's thread lives as long as the stops it is told say so.
+    // gdb's threads live as long as the stops it is told say so.
     this.exited = stop.kind === "exited";
-    // W carries 8 bits: the status `nvlab run` would exit with, so gdb's $_exitcode agrees with it;
-    // the real code is in the console line above (session_target.ts).
-    if (stop.kind === "exited") return "W" + guestExitStatus(stop.code).toString(16).padStart(2, "0");
-    const sig = stop.signal.toString(16).padStart(2, "0");
-    // `replaylog:begin` is gdb's "no more reverse-execution history" (the value is not looked at).
-    const why = stop.historyStart ? "replaylog:begin;" : stop.swbreak ? "swbreak:;" : "";
-    // `nvlab-level` is an optional stop-reply field: gdb skips keys it does not know.
-    return `T${sig}${why}thread:01;nvlab-level:${stop.level === "L1" ? 1 : 2};`;
+    // As QEMU: the thread that stopped is the one to resume, until gdb names another.
+    this.contThread = null;
+    return stopReplyPacket(stop);
+  }
+
+  private threadIds(): number[] {
+    return this.target.threads().map((t) => t.tid);
+  }
+
+  /** A thread id gdb sent, if it names one of the vCPUs (or any / all of them). */
+  private knownThread(text: string): ThreadRef | null {
+    const t = parseThreadId(text);
+    return t === null || (typeof t === "number" && !this.threadIds().includes(t)) ? null : t;
+  }
+
+  /**
+   * `Hg`: the thread whose registers and memory gdb reads next; `Hc`: the one legacy `s`/`c` run.
+   * "Any" and "all" keep the current thread (the one that stopped).
+   */
+  private setThread(arg: string): Reply {
+    const op = arg[0];
+    const t = this.knownThread(arg.slice(1));
+    if ((op !== "g" && op !== "c") || t === null) return E_INVAL;
+    if (op === "c") this.contThread = typeof t === "number" ? t : null;
+    else if (typeof t === "number" && !this.tryTarget(() => this.target.selectThread(t))) return E_INVAL;
+    return "OK";
+  }
+
+  /** `T`: is the thread alive? Every vCPU is, until gdb is told the machine is gone. */
+  private threadAlive(arg: string): Reply {
+    return !this.exited && this.knownThread(arg) !== null ? "OK" : "E01";
+  }
+
+  private threadExtraInfo(arg: string): Reply {
+    const t = parseThreadId(arg);
+    const thread = this.target.threads().find((x) => x.tid === t);
+    return thread ? textToHex(thread.name) : E_INVAL;
+  }
+
+  /** `Qqemu.PhyMemMode:1`: memory accesses at host physical addresses; `:0`: back to VAs. */
+  private setPhysicalMode(arg: string): Reply {
+    const v = parseHexNumber(arg);
+    if (v === null) return E_INVAL;
+    this.target.setMemorySpace(v === 0n ? "va" : "pa");
+    return "OK";
   }
 
   private readRegister(arg: string): Reply {
@@ -310,7 +376,9 @@ export class GdbStub {
 
   private breakpoint(insert: boolean, arg: string): Reply {
     const [type, a, kind] = arg.split(",");
-    // Software and hardware breakpoints are the same thing to an emulator; watchpoints are not offered.
+    const watch = WATCH_KINDS.get(type ?? "");
+    if (watch) return this.watchpoint(insert, watch, a, kind);
+    // Software and hardware breakpoints are the same thing to an emulator.
     if (type !== "0" && type !== "1") return "";
     const addr = parseHexNumber(a);
     if (addr === null || parseHexNumber(kind) === null) return E_INVAL;
@@ -326,7 +394,34 @@ export class GdbStub {
     return "OK";
   }
 
-  /** `c [addr]`, `s [addr]`, `C sig[;addr]`, `S sig[;addr]`: signals are not delivered to a guest. */
+  /**
+   * Z2/Z3/Z4: `len` bytes at `addr` in the target's memory space. A watchpoint the target refuses
+   * (an unmapped address, say) gets an `E.` error with its reason: gdb then reports that it could
+   * not insert it.
+   */
+  private watchpoint(insert: boolean, kind: WatchKind, a: string | undefined, l: string | undefined): Reply {
+    const addr = parseHexNumber(a);
+    const len = parseHexNumber(l);
+    if (addr === null || len === null || len === 0n || len > MAX_WATCH_LEN) return E_INVAL;
+    const w = { kind, addr, len: Number(len) };
+    const key = `${kind},${addr},${len}`;
+    if (insert) {
+      if (this.watches.has(key)) return "OK";
+      const refused = this.targetError(() => this.target.insertWatchpoint(w.kind, w.addr, w.len));
+      if (refused !== null) return errorReply(refused);
+      this.watches.set(key, w);
+    } else {
+      if (!this.watches.has(key)) return "OK";
+      this.tryTarget(() => this.target.removeWatchpoint(w.kind, w.addr, w.len));
+      this.watches.delete(key);
+    }
+    return "OK";
+  }
+
+  /**
+   * `c [addr]`, `s [addr]`, `C sig[;addr]`, `S sig[;addr]` for the thread of `Hc` (the address is
+   * its new PC): signals are not delivered to a guest.
+   */
   private resumeLegacy(c: string, arg: string): Reply | Promise<Reply> {
     let addrText = arg;
     if (c === "C" || c === "S") {
@@ -334,25 +429,28 @@ export class GdbStub {
       if (parseHexNumber(sig) === null) return E_INVAL;
       addrText = rest ?? "";
     }
-    if (addrText !== "") {
-      const addr = parseHexNumber(addrText);
-      if (addr === null) return E_INVAL;
-      if (!this.tryTarget(() => this.target.setRegister("pc", addr))) return E_INVAL;
-    }
-    return c === "s" || c === "S" ? this.step() : this.resume();
+    const addr = addrText === "" ? null : parseHexNumber(addrText);
+    if (addrText !== "" && addr === null) return E_INVAL;
+    const tid = this.contThread;
+    if (tid !== null && !this.tryTarget(() => this.target.selectThread(tid))) return E_INVAL;
+    if (addr !== null && !this.tryTarget(() => this.target.setRegister("pc", addr))) return E_INVAL;
+    return c === "c" || c === "C" ? this.resume() : this.step();
   }
 
-  /** `vCont;action[:thread]...`: the first action that applies to our thread decides. */
+  /** `vCont;action[:thread]...`: step one vCPU, or run them all (vcont.ts). */
   private vCont(arg: string): Reply | Promise<Reply> {
-    for (const action of arg.split(";")) {
-      const [what, thread] = action.split(":");
-      if (thread !== undefined && !appliesToUs(thread)) continue;
-      const a = what ?? "";
-      if (a === "c" || /^C[0-9a-fA-F]{2}$/.test(a)) return this.resume();
-      if (a === "s" || /^S[0-9a-fA-F]{2}$/.test(a)) return this.step();
-      return E_INVAL;
-    }
-    return E_INVAL;
+    const actions = parseVCont(arg);
+    if (!actions || actions.some((a) => typeof a.thread === "number" && !this.threadIds().includes(a.thread))) return E_INVAL;
+    const plan = vContPlan(actions);
+    if ("run" in plan) return this.resume();
+    if (plan.step !== "current") return this.stepThread(plan.step);
+    return this.contThread === null ? this.step() : this.stepThread(this.contThread);
+  }
+
+  /** Step `tid` only: it becomes the current thread first. */
+  private stepThread(tid: number): Reply {
+    if (!this.tryTarget(() => this.target.selectThread(tid))) return E_INVAL;
+    return this.step();
   }
 
   private step(): Reply {
@@ -410,8 +508,7 @@ export class GdbStub {
   }
 }
 
-/** Thread ids gdb may use for our single thread: 1, -1 (all), 0 (any), p1.1 forms. */
-function appliesToUs(thread: string): boolean {
-  const tid = thread.includes(".") ? thread.slice(thread.indexOf(".") + 1) : thread;
-  return tid === "-1" || /^0*[01]$/.test(tid);
+/** An `E.` error reply carrying `message` (gdb shows it with `set debug remote 1`); framing bytes become spaces. */
+function errorReply(message: string): string {
+  return "E." + message.replace(/[$#}*\n]/g, " ");
 }

@@ -184,7 +184,7 @@ export class JitCache {
       const op = helperOps[h]!;
       op.exec(cpu, op);
       let r = cpu.nzcv();
-      if (cpu.pcWritten || helperEnds[h] === 1 || unit.dead || page.ops !== ops) {
+      if (cpu.pcWritten || helperEnds[h] === 1 || unit.dead || page.ops !== ops || cpu.stopping) {
         if (!cpu.pcWritten) cpu.advancePc();
         r |= HELPER_EXIT;
       }

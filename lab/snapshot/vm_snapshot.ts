@@ -4,6 +4,7 @@
 // event log, the monitors: checker, scenario timeline, chaos) by an in-place checkpoint. Restoring
 // puts the same objects back as they were, so the run goes on exactly as it did from that step.
 
+import { Memslot } from "../../hypervisor/memslot.ts";
 import { OFF_NZCV, OFF_PC } from "../../emulator/cpu_layout.ts";
 import { CpuState } from "../../emulator/cpu_state.ts";
 import { Decoder } from "../../emulator/decode.ts";
@@ -42,6 +43,8 @@ function policyOf(kvm: Kvm, compare = false): HeapPolicy {
       if (o instanceof Page && (key === "code" || key === "ops")) return "drop";
       if (compare && ((o instanceof CpuState && SCRATCH.has(key)) || (o instanceof Page && key === "divert"))) return "drop";
       if ((key === "listeners" && o instanceof EventLog) || (key === "onConsole" && o === kvm) || (key === "breakpoints" && o instanceof CpuState)) return "keep";
+      // A debugger's watchpoints (debug/watch.ts) are not the VM's state: they stay as they are.
+      if ((key === "watch" && o instanceof Page) || (o instanceof CpuState && typeof key === "string" && key.startsWith("watched")) || (key === "backingWatch" && o instanceof Memslot) || ((key === "l0Watch" || key === "running") && o === kvm)) return "keep";
       return null;
     },
     hostBuffer: kvm.mem.host.buffer,

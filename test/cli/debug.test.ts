@@ -134,7 +134,7 @@ describe("nvlab debug", () => {
 });
 
 /** The README's `nvlab debug` transcripts: each ```-block that starts with `$ printf` in these sections. */
-const TRANSCRIPT_SECTIONS = ["## Debugging: `nvlab debug`", "## Time travel: snapshots, reverse execution and `why`"];
+const TRANSCRIPT_SECTIONS = ["## Debugging: `nvlab debug`", "## Watchpoints", "## Time travel: snapshots, reverse execution and `why`"];
 
 describe("README's nvlab debug transcripts", () => {
   // NVLAB_UPDATE_README=1 npx vitest run test/cli/debug.test.ts rewrites them from real sessions.

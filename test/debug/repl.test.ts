@@ -3,7 +3,9 @@
 
 import { describe, expect, it } from "vitest";
 import { Repl } from "../../debug/repl.ts";
-import { HYP, l2, openPair } from "./session_fixture.ts";
+import { DebugSession } from "../../debug/session.ts";
+import { GUEST_PAIRS } from "../qemu/pairs.ts";
+import { HYP, l2, openPair, pairOptions } from "./session_fixture.ts";
 
 type Run = (line: string) => Promise<string>;
 
@@ -31,7 +33,10 @@ async function expectReplies(run: Run, replies: [line: string, reply: string | R
 }
 
 async function repl(config = {}): Promise<{ r: Repl; out: () => string; run: Run }> {
-  const s = await openPair(HYP, [l2("hello")], config);
+  return replOn(await openPair(HYP, [l2("hello")], config));
+}
+
+function replOn(s: DebugSession): { r: Repl; out: () => string; run: Run } {
   let text = "";
   const r = new Repl(s, (t) => (text += t));
   const out = () => text;
@@ -66,8 +71,8 @@ describe("Repl", () => {
     expect(await run("break event recycle")).toBe("breakpoint 2: event recycle\n");
     expect(await run("c")).toMatch(/exit breakpoint 1: L0 handled an exit, EC 0x24 DABT_LOW/);
     expect(await run("delete 1")).toBe("breakpoint 1 deleted\n");
-    expect(await run("delete")).toBe("all breakpoints deleted\n");
-    expect(await run("info b")).toBe("no breakpoints\n");
+    expect(await run("delete")).toBe("all breakpoints and watchpoints deleted\n");
+    expect(await run("info b")).toBe("no breakpoints or watchpoints\n");
     const end = await run("continue");
     expect(end).toContain("the run is over: PSCI SYSTEM_OFF, exit code 0");
     expect(await run("continue")).toBe("error: the run is over (PSCI SYSTEM_OFF, exit code 0)\n");
@@ -188,7 +193,7 @@ describe("Repl", () => {
       ["inject unmap 0x48000000 0x800", "error: inject unmap: 0x48000000+0x800 is not 4 KiB aligned (the host takes whole pages back)\n"],
       ["inject split 0x48000001", "error: inject split: 0x48000001 is not 2M aligned (give the start of the 2M block)\n"],
       ["inject coalesce 0x48100000", "error: inject coalesce: 0x48100000 is not 2M aligned (give the start of the 2M block)\n"],
-      ["info breakpoints", "no breakpoints\n"],
+      ["info breakpoints", "no breakpoints or watchpoints\n"],
       ["break l1_entry+4", "breakpoint 1: l1_entry+0x4 (L1 0x40100004)\n"],
     ]);
     // metrics lists counters that moved: none of the refused injections ran.
@@ -234,5 +239,68 @@ describe("Repl: SIMD&FP registers", () => {
     expect(v3).toContain("  .s 3ff00000 00000000 40490fdb c0000000   (1.875, 0, 3.1415927410125732, -2)");
     expect(v3).toContain("  .b 3f f0 00 00 00 00 00 00 40 49 0f db c0 00 00 00");
     expect(await run("regs v32")).toMatch(/^error: regs: say 'regs', 'regs v'/);
+  });
+});
+
+describe("Repl: watchpoints", () => {
+  it("watch, info watchpoints, a stop that names the access, delete", async () => {
+    const { run } = await repl();
+    await toL2Entry(run);
+    await run("delete");
+    await expectReplies(run, [
+      ["watch greeting 4 r", "watchpoint 2: r L2 VA 0x40000018 (4 bytes) = canonical IPA 0x48000018\n"],
+      // L1's putc service reads L2's string through its own mapping of the same memory.
+      [
+        "continue",
+        /^watchpoint 2 \(r L2 VA 0x40000018 \(4 bytes\) = canonical IPA 0x48000018\): read of 1 byte at L2 VA 0x40000018 \(L1 VA 0x48000018\) by L1 on vCPU 0 at PC 0x[0-9a-f]+ {2}ldrb w2, \[x0\], #1; value 0x68\nL1 0x[0-9a-f]{16} {2}<hvc_puts\+0x[0-9a-f]+> {2}/,
+      ],
+      ["info watchpoints", "id  hits  what\n2   1     r L2 VA 0x40000018 (4 bytes) = canonical IPA 0x48000018\n"],
+      ["info breakpoints", "id  hits  what\n2   1     watch r L2 VA 0x40000018 (4 bytes) = canonical IPA 0x48000018\n"],
+      ["delete 2", "watchpoint 2 deleted\n"],
+      ["info w", "no watchpoints\n"],
+    ]);
+  });
+
+  it("says what is wrong with a watch command, and the session goes on", async () => {
+    const { run } = await repl();
+    await toL2Entry(run);
+    await expectReplies(run, [
+      ["watch", "error: watch: give an address (watch [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [LEN] [r|w|rw])\n"],
+      ["watch greeting 4 w 9", "error: watch: too many arguments (watch [/va|/nipa|/ipa|/pa] [/l1|/l2] ADDR [LEN] [r|w|rw])\n"],
+      ["watch /pa 0x7000000000", "error: watch: no host page at host PA 0x7000000000\n"],
+      ["watch greeting 0", "error: watch: the length must be 1..1048576 bytes (got 0)\n"],
+      ["watch /ipa 0x1000", "error: watch: canonical IPA 0x1000 is not L1 RAM\n"],
+      ["delete 9", "error: no breakpoint 9 (breakpoints and watchpoints: 1)\n"],
+      ["info x", "error: info: say 'info breakpoints' or 'info watchpoints'\n"],
+      ["watch /ipa greeting 2 rw", "watchpoint 2: rw canonical IPA 0x48000018 (2 bytes)\n"],
+    ]);
+  });
+});
+
+describe("Repl: vCPUs", () => {
+  it("info vcpus lists every vCPU; thread 3 (vCPU 2) then stepi moves only that vCPU", async () => {
+    const pair = GUEST_PAIRS.find((p) => p.name === "smp+4")!;
+    const s = await DebugSession.open({ vm: await pairOptions(pair.l1, pair.l2, { vcpus: 4 }) });
+    const { run } = replOn(s);
+    await run("break smp_secondary_entry");
+    for (let i = 0; i < 3; i++) await run("continue");
+    await run("delete");
+    const list = (await run("info vcpus")).trimEnd().split("\n");
+    expect(list).toHaveLength(4);
+    list.forEach((line, n) => expect(line).toMatch(new RegExp(`^[* ] ${n} +thread ${n + 1} +vCPU ${n}, L1 +L1 0x[0-9a-f]{16}  <`)));
+    expect(list[3]).toMatch(/^\* 3 /);
+    const pcs = () => s.kvm.vcpus.map((v) => v.cpu.getPC());
+    const before = pcs();
+    expect(await run("thread 3")).toMatch(/^vCPU 2 \(thread 3\): L1 0x[0-9a-f]{16}  </);
+    await run("stepi");
+    const after = pcs();
+    expect(after[2]).not.toBe(before[2]);
+    expect([after[0], after[1], after[3]]).toEqual([before[0], before[1], before[3]]);
+    expect(await run("info threads")).toMatch(/^\* 2 +thread 3 /m);
+    await expectReplies(run, [
+      ["vcpu 9", "error: no vCPU 9 (there are 4: 0..3)\n"],
+      ["thread 0", "error: thread: threads are numbered from 1 (thread N is vCPU N-1)\n"],
+      ["vcpu 0", /^vCPU 0 \(thread 1\): L1 0x/],
+    ]);
   });
 });

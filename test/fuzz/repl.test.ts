@@ -11,13 +11,13 @@ import { FUZZ_SEED, fuzzRuns, Tally } from "./tally.ts";
 import { EDGE_NUMBERS, expectUserMessage, withinWallTime } from "./mutate.ts";
 
 const COMMANDS = [
-  "step", "stepi", "s", "si", "next", "n", "continue", "c", "cont", "break", "b", "br", "delete", "d", "info", "regs", "registers", "x",
+  "step", "stepi", "s", "si", "next", "n", "continue", "c", "cont", "break", "b", "br", "delete", "d", "watch", "w", "info", "regs", "registers", "x",
   "disas", "disassemble", "pt", "mmus", "revmap", "accel", "metrics", "inject", "help", "h", "?", "frob", "STEP", "X",
 ];
 const ARGS = fc.oneof(
   fc.constantFrom(...EDGE_NUMBERS),
   fc.constantFrom(
-    "exit", "event", "b", "breakpoints", "unmap", "fail-revmap", "recycle", "tlbi", "split", "coalesce", "any", "bbm", "install-first",
+    "exit", "event", "b", "breakpoints", "watchpoints", "r", "rw", "wr", "unmap", "fail-revmap", "recycle", "tlbi", "split", "coalesce", "any", "bbm", "install-first",
     "/va", "/nipa", "/ipa", "/pa", "/l1", "/l2", "/x", "pc", "sp", "x0", "x30", "x31", "x99", "l2_entry", "hello.S:l2_entry", "hyp.S:l1_entry",
     "l1_entry+4", "l1_entry+0x100000000000000000", "l2_entry-4", "nosuch", "nosuch.S:x", "HVC64", "DABT_LOW", "0x24", "0xff", "shadow-fault",
     "tlbi", "canonical-fault", "recycle", "injection", "op=IPAS2E1IS", "op=ipas2e1is", "ipa=0x10000000000000000", "ipa=-1", "x=", "=", "mmu0",
@@ -56,7 +56,7 @@ describe("fuzz: debugger commands", () => {
           tally.count(silent ? "silent" : /^error: /m.test(out) ? "error" : /^host error: /m.test(out) ? "host-error" : "output");
           // Still usable: a valid command answers as it should.
           const after = await run("info breakpoints");
-          expect(after.out, `after '${line}'`).toMatch(/^(no breakpoints|id {2}hits {2}what)\n/);
+          expect(after.out, `after '${line}'`).toMatch(/^(no breakpoints or watchpoints|id {2}hits {2}what)\n/);
           const regs = await run("regs");
           expect(regs.out, `regs after '${line}'`).toMatch(/^level L[12]\n/);
         }

@@ -4,98 +4,40 @@
 // going back (reverse-stepi, reverse-continue, reverse-finish, monitor goto / reset) and
 // extended-remote's run after the guest powered off.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { assembleFile } from "../../../asm/assembler.ts";
 import type { Image } from "../../../asm/image.ts";
 import { hex } from "../../../emulator/types.ts";
-import type { GdbServer } from "../../../debug/gdb/server.ts";
 import { DebugSession } from "../../../debug/session.ts";
-import { startGdbServer } from "../../../cli/gdbserver.ts";
+import { type Served as ServedSession, cleanup, dir, expectInOrder, gdb, gdbTitle, hasGdb, serveSession, until } from "./gdb_harness.ts";
 
-const GDB = "gdb-multiarch";
-const hasGdb = spawnSync(GDB, ["--version"], { stdio: "ignore" }).status === 0;
-// CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
-if (!hasGdb && process.env.CI === "true") throw new Error(`${GDB} not found and CI=true: the gdb stub's tests must run in CI (.ci/run installs gdb-multiarch)`);
-const title = hasGdb ? "gdb-multiarch drives the stub" : `gdb-multiarch drives the stub (SKIPPED: ${GDB} is not installed; apt-get install gdb-multiarch)`;
+const title = gdbTitle("gdb-multiarch drives the stub");
 
-const dir = mkdtempSync(join(tmpdir(), "nvlab-gdb-"));
 const L2_IPA = 0x4800_0000n;
 const L2_VA = 0x4000_0000n;
 
-let server: GdbServer | null = null;
-const children: ChildProcess[] = [];
+afterEach(cleanup);
 
-afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-  await server?.close();
-  server = null;
-});
-
-interface Served { server: GdbServer; session: DebugSession; elf: string; l1: Image; l2: Image; logs: string[]; console: string[] }
+interface Served extends ServedSession { l1: Image; l2: Image; console: string[] }
 
 async function serve(l2File: string): Promise<Served> {
   const l1 = await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n });
   const l2 = await assembleFile(l2File, { base: L2_IPA });
-  const elf = join(dir, `${Math.random().toString(36).slice(2)}.elf`);
-  const logs: string[] = [];
   const consoleBytes: string[] = [];
   const session = await DebugSession.open({
     vm: { l1, l2: [{ image: l2, ipa: L2_IPA }], onConsole: (b) => consoleBytes.push(String.fromCharCode(b)) },
   });
-  server = await startGdbServer({ session, port: 0, symbolFile: elf, log: (l) => logs.push(l) });
-  return { server, session, elf, l1, l2, logs, console: consoleBytes };
-}
-
-/** gdb-multiarch -batch with these commands; resolves with its exit code and all its output. */
-function gdb(
-  s: Served,
-  commands: string[],
-  started?: (child: ChildProcess) => void,
-  target: "remote" | "extended-remote" = "remote",
-): Promise<{ code: number | null; out: string }> {
-  const args = ["-batch", "-nx", "-ex", "set architecture aarch64", "-ex", `symbol-file ${s.elf}`, "-ex", `target ${target} 127.0.0.1:${s.server.port}`];
-  for (const c of commands) args.push("-ex", c);
-  const child = spawn(GDB, args, { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  // Decoded across chunks: a pipe may split the UTF-8 of "→" between two reads.
-  child.stdout.setEncoding("utf8");
-  child.stderr.setEncoding("utf8");
-  child.stdout.on("data", (d: string) => (out += d));
-  child.stderr.on("data", (d: string) => (out += d));
-  started?.(child);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+  return { ...(await serveSession(session)), l1, l2, console: consoleBytes };
 }
 
 /** Where an L2 label of the image runs. */
 const l2Va = (l2: Image, label: string) => l2.symbols.get(label)! - L2_IPA + L2_VA;
 
-/** Each text in turn, each after the one before it, in gdb's output. */
-function expectInOrder(out: string, texts: (string | RegExp)[]): void {
-  let at = 0;
-  for (const t of texts) {
-    const rest = out.slice(at);
-    const m = typeof t === "string" ? { index: rest.indexOf(t), length: t.length } : (() => {
-      const r = t.exec(rest);
-      return { index: r ? r.index : -1, length: r ? r[0].length : 0 };
-    })();
-    expect(m.index, `not found (in order): ${String(t)}\n--- gdb printed (from there on):\n${rest}`).toBeGreaterThanOrEqual(0);
-    at += m.index + m.length;
-  }
-}
-
 /** A second VM of the same guests, for the steps and places gdb's session should find. */
 async function reference(s: Served): Promise<DebugSession> {
   return DebugSession.open({ vm: { l1: s.l1, l2: [{ image: s.l2, ipa: L2_IPA }] } });
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe.skipIf(!hasGdb)(title, () => {
@@ -251,7 +193,7 @@ describe.skipIf(!hasGdb)(title, () => {
   });
 });
 
-describe.skipIf(!hasGdb)(hasGdb ? "gdb-multiarch goes back in time" : `gdb-multiarch goes back in time (SKIPPED: ${GDB} is not installed)`, () => {
+describe.skipIf(!hasGdb)(gdbTitle("gdb-multiarch goes back in time"), () => {
   it("reverse-stepi back across the L2 → L1 switch, reverse-continue to breakpoints and to the start, monitor goto / reset / why", async () => {
     const s = await serve("guests/l2/hello.S");
     const puts = l2Va(s.l2, "l2_puts");
@@ -378,7 +320,7 @@ describe.skipIf(!hasGdb)(hasGdb ? "gdb-multiarch goes back in time" : `gdb-multi
   });
 });
 
-describe.skipIf(!hasGdb)(hasGdb ? "README's gdb session" : "README's gdb session (SKIPPED: gdb-multiarch is not installed)", () => {
+describe.skipIf(!hasGdb)(gdbTitle("README's gdb session"), () => {
   it("is what gdb-multiarch really prints for those commands", async () => {
     const readme = readFileSync("README.md", "utf8");
     const section = readme.slice(readme.indexOf("## Debugging with gdb-multiarch"));

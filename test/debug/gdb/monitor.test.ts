@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assembleFile } from "../../../asm/assembler.ts";
-import { REFRESH_HINT, monitorCommandNames, runMonitorCommand } from "../../../debug/gdb/monitor.ts";
-import { DebugSession } from "../../../debug/session.ts";
+import { type MonitorContext, REFRESH_HINT, monitorCommandNames, runMonitorCommand } from "../../../debug/gdb/monitor.ts";
+import { type AddressSpace, DebugSession } from "../../../debug/session.ts";
 
 const L2_IPA = 0x4800_0000n;
 
@@ -24,6 +24,39 @@ describe("gdb monitor commands", () => {
     for (const c of ["reset", "goto STEP", "snapshot [NAME]", "restore NAME", "snapshots", "why ADDR"]) expect(help).toContain(`monitor ${c}`);
     expect(help).toContain("maintenance flush register-cache");
     expect(help).toContain("reverse-stepi, reverse-continue and reverse-finish");
+  });
+
+  it("help lists the memory-space commands", async () => {
+    const help = runMonitorCommand(await open(), "help");
+    expect(help).toContain("monitor phys on|off");
+    expect(help).toContain("Qqemu.PhyMemMode:1");
+    expect(help).toContain("monitor space [va|nipa|ipa|pa]");
+  });
+
+  it("phys on|off and space set and show the space of gdb's memory accesses", async () => {
+    const s = await open();
+    let space: AddressSpace = "va";
+    const ctx: MonitorContext = { describe: () => "", space: { get: () => space, set: (x) => (space = x) } };
+    expect(runMonitorCommand(s, "space", ctx)).toBe("gdb's memory accesses are in: va (L1 VA, the running level's)\n");
+    expect(runMonitorCommand(s, "phys on", ctx)).toBe("gdb's memory accesses are now in: pa (host PA)\n");
+    expect(space).toBe("pa");
+    expect(runMonitorCommand(s, "space", ctx)).toBe("gdb's memory accesses are in: pa (host PA)\n");
+    expect(runMonitorCommand(s, "PHYS OFF", ctx)).toBe("gdb's memory accesses are now in: va (L1 VA, the running level's)\n");
+    expect(space).toBe("va");
+    expect(runMonitorCommand(s, "space ipa", ctx)).toBe("gdb's memory accesses are now in: ipa (canonical IPA)\n");
+    expect(runMonitorCommand(s, "space NIPA", ctx)).toBe("gdb's memory accesses are now in: nipa (nested IPA)\n");
+    expect(space).toBe("nipa");
+    expect(() => runMonitorCommand(s, "phys", ctx)).toThrow(/usage: monitor phys on\|off/);
+    for (const bad of ["phys maybe", "phys constructor", "phys on off"]) expect(() => runMonitorCommand(s, bad, ctx)).toThrow(/usage: monitor phys on\|off/);
+    expect(() => runMonitorCommand(s, "space hpa", ctx)).toThrow(/'hpa' is not an address space \(va, nipa, ipa, pa\)/);
+    expect(() => runMonitorCommand(s, "space va pa", ctx)).toThrow(/usage: monitor space/);
+    expect(space).toBe("nipa");
+  });
+
+  it("phys and space need a gdb connection to have a space", async () => {
+    const s = await open();
+    expect(() => runMonitorCommand(s, "phys on")).toThrow(/only gdb's memory accesses have an address space/);
+    expect(() => runMonitorCommand(s, "space")).toThrow(/only gdb's memory accesses have an address space/);
   });
 
   it("goto, reset, snapshot, restore move the VM in time and say where it landed", async () => {
@@ -121,5 +154,6 @@ describe("gdb monitor commands", () => {
     expect(() => runMonitorCommand(s, "break sideways 1")).toThrow(/usage: monitor break/);
     expect(() => runMonitorCommand(s, "delete 99")).toThrow(/no breakpoint 99/);
     expect(() => runMonitorCommand(s, "frob")).toThrow(/unknown monitor command 'frob'/);
+    expect(() => runMonitorCommand(s, "constructor")).toThrow(/unknown monitor command 'constructor'/);
   });
 });

@@ -21,14 +21,15 @@ async function open(l1File = "guests/l1/hyp.S", l2File = "guests/l2/hello.S") {
 describe("SessionTarget", () => {
   it("starts stopped at L1's entry with L1's registers and the vEL2 / EL1 system registers", async () => {
     const { target, l1 } = await open();
-    expect(target.haltReason()).toEqual({ kind: "signal", signal: SIGTRAP, level: "L1" });
+    expect(target.haltReason()).toEqual({ kind: "signal", signal: SIGTRAP, level: "L1", thread: 1 });
     const r = target.registers();
     expect(r.level).toBe("L1");
     expect(r.pc).toBe(l1.entry);
     expect(r.cpsr & 0xfn).toBe(0x9n); // EL2h as L1 sees itself
     expect(r.sys).toHaveProperty("HCR_EL2");
     expect(r.sys).toHaveProperty("SCTLR_EL1");
-    expect(target.threadName()).toBe("vCPU 0, L1");
+    expect(target.threads()).toEqual([{ tid: 1, name: "vCPU 0, L1" }]);
+    expect(target.currentThread()).toBe(1);
   });
 
   it("stops at a gdb breakpoint in L2 with swbreak and a console line naming the level", async () => {
@@ -48,12 +49,12 @@ describe("SessionTarget", () => {
     target.insertBreakpoint(puts);
     await target.resume(new AbortController().signal);
     target.removeBreakpoint(puts);
-    expect(target.step()).toEqual({ kind: "signal", signal: SIGTRAP, swbreak: false, level: "L2" });
+    expect(target.step()).toEqual({ kind: "signal", signal: SIGTRAP, swbreak: false, level: "L2", thread: 1 });
     target.step(); // mov x0, #2
     const hvc = target.step();
     expect(hvc).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L1" });
     expect(hvc.message).toMatch(/\[nvlab\] L2 -> L1\n\[nvlab\] now in L1: L1 0x0000000040101400  <l1_vectors\+0x400>/);
-    expect(target.threadName()).toBe("vCPU 0, L1");
+    expect(target.threads()).toEqual([{ tid: 1, name: "vCPU 0, L1" }]);
   });
 
   it("reads and writes memory and registers of the running level", async () => {
@@ -127,9 +128,9 @@ describe("SessionTarget", () => {
     expect(back.message).toBe(`[nvlab] now in L2, at step ${atPuts + 2}: L2 ${hex(puts + 8n, 16)}  <l2_puts+0x8>  hvc #0`);
     expect(target.registers()).toMatchObject({ pc: puts + 8n, level: "L2" });
     // Within a level, as quiet as a forward step.
-    expect(target.reverseStep()).toEqual({ kind: "signal", signal: SIGTRAP, swbreak: false, level: "L2" });
+    expect(target.reverseStep()).toEqual({ kind: "signal", signal: SIGTRAP, swbreak: false, level: "L2", thread: 1 });
     expect(target.registers().pc).toBe(puts + 4n);
-    expect(target.threadName()).toBe("vCPU 0, L2");
+    expect(target.threads()).toEqual([{ tid: 1, name: "vCPU 0, L2, VMID 1" }]);
   });
 
   it("reverseStep at step 0 is the start of history", async () => {
@@ -163,7 +164,7 @@ describe("SessionTarget", () => {
     const stop = target.restart();
     expect(stop).toMatchObject({ kind: "signal", signal: SIGTRAP, level: "L1" });
     expect(stop.message).toMatch(/^\[nvlab\] at the start of the run \(step 0\): L1 0x0000000040100000  <l1_entry>/);
-    expect(target.haltReason()).toEqual({ kind: "signal", signal: SIGTRAP, level: "L1" });
+    expect(target.haltReason()).toEqual({ kind: "signal", signal: SIGTRAP, level: "L1", thread: 1 });
     expect(target.registers().pc).toBe(l1.entry);
     target.insertBreakpoint(puts);
     expect(await target.resume(new AbortController().signal)).toMatchObject({ kind: "signal", swbreak: true, level: "L2" });

@@ -76,7 +76,7 @@ describe("GdbStub: handshake and acknowledgments", () => {
 
   it("replies empty to packets it does not implement", async () => {
     const { gdb } = setup();
-    for (const p of ["qOffsets", "X40000000,0:", "Z2,40000000,4", "vFile:open:", "b", "bx", "bcc", "qXfer:libraries:read::0,100"]) {
+    for (const p of ["qOffsets", "X40000000,0:", "Z5,40000000,4", "Zconstructor,40000000,4", "vFile:open:", "b", "bx", "bcc", "qXfer:libraries:read::0,100"]) {
       expect(await gdb.ask(p)).toBe("");
     }
   });
