@@ -271,7 +271,7 @@ describe("Repl: watchpoints", () => {
       ["watch greeting 0", "error: watch: the length must be 1..1048576 bytes (got 0)\n"],
       ["watch /ipa 0x1000", "error: watch: canonical IPA 0x1000 is not L1 RAM\n"],
       ["delete 9", "error: no breakpoint 9 (breakpoints and watchpoints: 1)\n"],
-      ["info x", "error: info: say 'info breakpoints' or 'info watchpoints'\n"],
+      ["info x", "error: info: say 'info breakpoints', 'info watchpoints' or 'info vcpus'\n"],
       ["watch /ipa greeting 2 rw", "watchpoint 2: rw canonical IPA 0x48000018 (2 bytes)\n"],
     ]);
   });
