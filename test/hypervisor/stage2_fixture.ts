@@ -57,7 +57,7 @@ export function makeVm(opts: Partial<VmConfig> = {}, unmap?: UnmapStrategy): Fix
   const metrics = new Metrics();
   const events = new EventLog(1024);
   const kvm = {
-    mem, pool, config, metrics, events,
+    mem, pool, config, metrics, events, l0Watch: null, running: null,
     nestedMmus: [], nestedMmusNext: 0, faultInject: { storeFailures: 0 }, coalescing: new Set(),
     unmap: unmap ?? createUnmapStrategy(config.unmap, { directMap: config.directMap, revmapTlbi: config.revmapTlbi }), memslots: [] as Memslot[], vcpus: [] as FakeVcpu[], console: "",
   } as unknown as Kvm & { mmu: KvmS2Mmu; vcpus: FakeVcpu[] };
