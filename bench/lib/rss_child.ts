@@ -7,15 +7,28 @@ import { readFileSync } from "node:fs";
 import type { RssJob, RssReport } from "./rss_probe.ts";
 import { runLoop, runProgramOn } from "./speed_runs.ts";
 
-/** Resident set now, KiB (Linux: /proc/self/status VmRSS; elsewhere the process's current RSS). */
-function rssNowKiB(): number {
+/** A /proc/self/status field in KiB (Linux), or null elsewhere. */
+function statusKiB(field: "VmRSS" | "VmHWM"): number | null {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync("/proc/self/status", "utf8"));
     if (m) return Number(m[1]);
   } catch {
     // not Linux: fall through
   }
-  return Math.round(process.memoryUsage.rss() / 1024);
+  return null;
+}
+
+/** Resident set now, KiB (Linux: VmRSS; elsewhere the process's current RSS). */
+function rssNowKiB(): number {
+  return statusKiB("VmRSS") ?? Math.round(process.memoryUsage.rss() / 1024);
+}
+
+/**
+ * The process's peak resident set, KiB. Linux updates the rusage high-water mark lazily, so
+ * maxRSS can read below a VmRSS seen earlier; VmHWM is brought up to date when it is read.
+ */
+function peakKiB(): number {
+  return Math.max(process.resourceUsage().maxRSS, statusKiB("VmHWM") ?? 0, rssNowKiB());
 }
 
 async function main(arg: string | undefined): Promise<void> {
@@ -29,8 +42,7 @@ async function main(arg: string | undefined): Promise<void> {
     run = await runProgramOn(job.engine, job.elf, new RegExp(job.pass, "m"));
     if (!run.passed) throw new Error(`${job.elf} did not pass its own checks on ${job.engine}`);
   }
-  // maxRSS is the kernel's high-water mark for the whole process (KiB on Linux).
-  const report: RssReport = { baselineKiB, peakKiB: process.resourceUsage().maxRSS, seconds: run.seconds, instructions: run.instructions };
+  const report: RssReport = { baselineKiB, peakKiB: peakKiB(), seconds: run.seconds, instructions: run.instructions };
   process.stdout.write(JSON.stringify(report) + "\n");
 }
 
