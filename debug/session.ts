@@ -15,6 +15,7 @@ import { guestPc } from "../hypervisor/diagnose.ts";
 import { HostError } from "../hypervisor/errors.ts";
 import { type FieldValue, matchesFields, parseFieldValue } from "../hypervisor/event_fields.ts";
 import { EVENT_KINDS, type KvmEvent, formatEvent } from "../hypervisor/events.ts";
+import { gfnToMemslot } from "../hypervisor/mmu.ts";
 import { checkNestedVcpuRequests, getVmid } from "../hypervisor/nested.ts";
 import { DEFAULT_MAX_STEPS, prepareVm, type RunOutcome, type RunVmOptions, runOutcome, withHostReport } from "../lab/run.ts";
 import { hwPstateToVel2, vel2PstateToHw } from "../hypervisor/el2_translate.ts";
@@ -775,7 +776,7 @@ export class DebugSession {
       if (ipa === null && nipa !== null) ipa = l2AbiCanonical(getVmid(this.vcpu.vcpuReadSysReg("VTTBR_EL2")), nipa);
     }
     if (ipa === null) throw new DebugError(`watch: ${where} is not mapped (no translation to L1 memory)`);
-    if (!this.kvm.memslots.some((m) => m.contains(ipa))) throw new DebugError(`watch: ${where} is not L1 RAM${space === "ipa" ? "" : ` (canonical IPA ${hex(ipa)})`}`);
+    if (gfnToMemslot(this.kvm, ipa) === null) throw new DebugError(`watch: ${where} is not L1 RAM${space === "ipa" ? "" : ` (canonical IPA ${hex(ipa)})`}`);
     return { kind: "ipa", ipa: Number(ipa) };
   }
 

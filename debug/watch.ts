@@ -10,7 +10,7 @@
 
 import { PAGE_SIZE, type Page, type PageWatch, type AccessSource } from "../emulator/memory.ts";
 import { hex } from "../emulator/types.ts";
-import { faultIpaOf } from "../hypervisor/mmu.ts";
+import { faultIpaOf, gfnToMemslot } from "../hypervisor/mmu.ts";
 import type { GfnWriteTrack } from "../hypervisor/memslot.ts";
 import type { Kvm, L0MemoryWatch } from "../hypervisor/vm.ts";
 import { type AddressSpace, spaceName } from "./memory.ts";
@@ -222,10 +222,7 @@ export class WatchSet implements PageWatch, GfnWriteTrack, L0MemoryWatch {
   }
 
   private hostPaOf(ipa: number): number | null {
-    for (const slot of this.kvm.memslots) {
-      if (slot.contains(BigInt(ipa))) return slot.hostPa(BigInt(ipa));
-    }
-    return null;
+    return gfnToMemslot(this.kvm, BigInt(ipa))?.hostPa(BigInt(ipa)) ?? null;
   }
 
   private ipaOfHostPa(pa: number): number | null {

@@ -3,25 +3,15 @@
 // `monitor phys` / `monitor space` or QEMU's Qqemu.PhyMemMode.
 
 import { describe, expect, it } from "vitest";
-import { assembleFile } from "../../../asm/assembler.ts";
-import { SessionTarget } from "../../../debug/gdb/session_target.ts";
 import { hexToText, textToHex, toHex } from "../../../debug/gdb/packet.ts";
 import { DebugSession } from "../../../debug/session.ts";
 import { FakeGdb } from "./fake_target.ts";
-
-const L2_IPA = 0x4800_0000n;
+import { L2_IPA, openAtL2 } from "./session_target_fixture.ts";
 
 /** At l2_puts: L2 runs, L1's stage-2 and the shadow stage-2 map L2's first page. */
 async function openAtPuts() {
-  const l1 = await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n });
-  const l2 = await assembleFile("guests/l2/hello.S", { base: L2_IPA });
-  const session = await DebugSession.open({ vm: { l1, l2: [{ image: l2, ipa: L2_IPA }] } });
-  const target = new SessionTarget(session);
-  const puts = l2.symbols.get("l2_puts")! - L2_IPA + 0x4000_0000n;
-  target.insertBreakpoint(puts);
-  await target.resume(new AbortController().signal);
-  target.removeBreakpoint(puts);
-  return { session, target, puts };
+  const { session, target, at } = await openAtL2("guests/l2/hello.S", "l2_puts");
+  return { session, target, puts: at };
 }
 
 /** The root of the shadow stage-2 L2 runs on, a host PA. */

@@ -4,27 +4,18 @@
 // steps over it to show the new value); the console line says who accessed what.
 
 import { describe, expect, it } from "vitest";
-import { assembleFile } from "../../../asm/assembler.ts";
 import { SessionTarget } from "../../../debug/gdb/session_target.ts";
-import { DebugError, DebugSession } from "../../../debug/session.ts";
+import { DebugError } from "../../../debug/session.ts";
 import { hex } from "../../../emulator/types.ts";
+import { openAtL2 } from "./session_target_fixture.ts";
 
-const L2_IPA = 0x4800_0000n;
 /** touch.S's first page, and L1's level-3 descriptor for it (nested IPA 0x40100000: index 0x100). */
 const PAGE0 = 0x4010_0000n;
 const PAGE0_DESC = 0x4400_2800n;
 
 /** At touch_start: L2 runs, its first page not touched (nor mapped by L1) yet. */
 async function openAtTouch() {
-  const l1 = await assembleFile("guests/l1/hyp.S", { base: 0x4010_0000n });
-  const l2 = await assembleFile("guests/l2/touch.S", { base: L2_IPA });
-  const session = await DebugSession.open({ vm: { l1, l2: [{ image: l2, ipa: L2_IPA }] } });
-  const target = new SessionTarget(session);
-  const start = l2.symbols.get("touch_start")! - L2_IPA + 0x4000_0000n;
-  target.insertBreakpoint(start);
-  await target.resume(new AbortController().signal);
-  target.removeBreakpoint(start);
-  return { session, target, l1 };
+  return openAtL2("guests/l2/touch.S", "touch_start");
 }
 
 const run = (t: SessionTarget) => t.resume(new AbortController().signal);
